@@ -1,0 +1,93 @@
+/**
+ * Ledger throughput and latency: concurrent async callers each looping reserve → settle on one
+ * budget chain, for each store, chain depth, synchronous mode and caller count. Prints one JSON
+ * line per run. Not a test: figures are printed, never asserted.
+ *
+ *   npm run bench:ledger                 # SQLite, all combinations
+ *   npm run bench:ledger -- --seconds 5  # longer runs
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    depth: { type: 'string' },
+    sync: { type: 'string' },
+    callers: { type: 'string' },
+  },
+});
+const seconds = Number(values.seconds);
+const depths = values.depth ? [Number(values.depth)] : [1, 3];
+const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
+const callerCounts = values.callers ? [Number(values.callers)] : [16, 256];
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function makeChain(store: Store, depth: number): Promise<string> {
+  const names = ['org', 'team', 'agent', 'envelope'].slice(0, depth);
+  let path = '';
+  for (const name of names) {
+    path = path ? `${path}/${name}` : name;
+    const made = await store.createBudget({ path, limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_000 } });
+    if (!made.ok) throw new Error(made.message);
+  }
+  return path;
+}
+
+async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
+  const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync });
+  const leaf = await makeChain(store, depth);
+  const latencies: number[] = [];
+  let pairs = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const warmupEnd = performance.now() + 300;
+  let measuredStart = 0;
+  let measuredPairs = 0;
+  async function caller(): Promise<void> {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const r = await store.reserve({ path: leaf, amountMicros: 1_000 });
+      const t1 = performance.now();
+      if (!r.ok) throw new Error(r.message);
+      const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
+      if (!s.ok) throw new Error(s.message);
+      pairs += 1;
+      if (t0 >= warmupEnd) {
+        if (measuredStart === 0) measuredStart = t0;
+        measuredPairs += 1;
+        latencies.push((t1 - t0) * 1000);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: callers }, caller));
+  const elapsedS = (performance.now() - measuredStart) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  const audit = await store.audit();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    JSON.stringify({
+      bench: 'ledger',
+      store: 'sqlite',
+      depth,
+      sync,
+      callers,
+      pairs_per_s: Math.round(measuredPairs / elapsedS),
+      reserve_p50_us: Math.round(percentile(sorted, 50)),
+      reserve_p99_us: Math.round(percentile(sorted, 99)),
+      pairs_total: pairs,
+      audit_ok: audit.ok,
+    }),
+  );
+}
+
+for (const depth of depths) for (const sync of syncs) for (const callers of callerCounts) await run(depth, sync, callers);

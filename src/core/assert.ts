@@ -1,0 +1,9 @@
+/** Thrown when a programmer error breaks an invariant: a bug, never an expected outcome. */
+export class InvariantError extends Error {
+  override name = 'InvariantError';
+}
+
+/** Crashes the operation when `condition` is false. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}

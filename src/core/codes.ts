@@ -1,0 +1,62 @@
+/**
+ * Stable result codes. Expected outcomes are results carrying one of these, never exceptions.
+ * The order of `refusalPrecedence` is the order in which a reservation is checked.
+ */
+export const refusalPrecedence = [
+  'budget_closed',
+  'budget_paused',
+  'token_expired',
+  'model_not_allowed',
+  'request_cost_cap',
+  'too_many_inflight',
+  'budget_exceeded',
+] as const;
+
+export type Code =
+  | (typeof refusalPrecedence)[number]
+  | 'invalid_amount'
+  | 'invalid_name'
+  | 'invalid_path'
+  | 'invalid_ttl'
+  | 'invalid_period'
+  | 'invalid_timezone'
+  | 'invalid_policy'
+  | 'invalid_label'
+  | 'invalid_idempotency_key'
+  | 'invalid_status'
+  | 'invalid_reservation'
+  | 'invalid_token'
+  | 'unknown_budget'
+  | 'unknown_reservation'
+  | 'unknown_token'
+  | 'parent_missing'
+  | 'budget_exists'
+  | 'tree_cycle'
+  | 'tree_too_deep'
+  | 'budget_busy'
+  | 'budget_unlimited'
+  | 'policy_widens'
+  | 'already_settled'
+  | 'already_voided'
+  | 'reservation_expired'
+  | 'idempotency_key_reused'
+  | 'token_revoked'
+  | 'store_unavailable';
+
+/** A refused or invalid operation: the code, a message saying what to fix, and where. */
+export interface Refusal {
+  ok: false;
+  code: Code;
+  message: string;
+  /** Path of the budget that refused, when one did. */
+  budget?: string;
+  /** What that budget can still take, in micros (null when it has no limit). */
+  remainingMicros?: number | null;
+  /** The input field that failed validation, when one did. */
+  field?: string;
+}
+
+/** Builds a refusal. */
+export function refuse(code: Code, message: string, extra: Omit<Refusal, 'ok' | 'code' | 'message'> = {}): Refusal {
+  return { ok: false, code, message, ...extra };
+}

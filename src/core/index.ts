@@ -1,0 +1,20 @@
+/** Bursar's ledger core: pure budget, reservation and period logic over an injected store view. */
+export * from './assert.js';
+export * from './codes.js';
+export * from './derive.js';
+export * from './commands.js';
+export * from './hash.js';
+export * from './ids.js';
+export * from './limits.js';
+export * from './machine.js';
+export * from './money.js';
+export * from './names.js';
+export * from './period.js';
+export * from './policy.js';
+export * from './tx.js';
+export * from './types.js';
+export * from './view.js';
+export { expireDue, type ReserveOk, type SettleOk, type VoidOk } from './reservations.js';
+export { subtreeOf, type BudgetOk, type BudgetDefaults } from './budgets.js';
+export type { MintOk, RevokeOk } from './tokens.js';
+export { replayLedger, type ReplayState, type AuditProblem, type AuditReport } from './replay.js';

@@ -1,0 +1,32 @@
+/**
+ * Every bound Bursar enforces, in one place. Units come last in each name.
+ *
+ * @example
+ * if (body.length > limits.bodyBytesMax) refuse('payload_too_large');
+ */
+export const limits = {
+  /** Largest amount any single operation may carry: one billion USD. */
+  amountMicrosMax: 1_000_000_000_000_000,
+  /** Budget names: letters, digits, `.`, `_`, `-`; at most this many bytes. */
+  nameBytesMax: 64,
+  /** Deepest budget path (org/team/agent/envelope/... levels). */
+  pathDepthMax: 16,
+  reservationTtlMsDefault: 10 * 60_000,
+  reservationTtlMsMin: 1_000,
+  reservationTtlMsMax: 24 * 60 * 60_000,
+  idempotencyKeyBytesMax: 255,
+  labelBytesMax: 256,
+  reasonBytesMax: 1_024,
+  modelsPerPolicyMax: 256,
+  alertThresholdsMax: 16,
+  /** Default number of reservations an agent budget may hold open at once. */
+  inflightMaxAgentDefault: 4,
+  inflightMax: 100_000,
+  /** Operations applied in one store transaction (group commit). */
+  batchOpsMax: 2_048,
+  /** Overdue reservations expired per batch. */
+  expirePerBatchMax: 256,
+  ledgerPageMax: 1_000,
+  ledgerPageDefault: 100,
+  tokensPerRequestMax: 100_000_000,
+} as const;

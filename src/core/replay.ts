@@ -1,0 +1,256 @@
+import { entryHash, genesisHash } from './hash.js';
+import type { Period } from './period.js';
+import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
+
+/** One discrepancy found by an audit: where, and what differs. */
+export interface AuditProblem {
+  seq?: number;
+  budget?: string;
+  field?: string;
+  expected?: string | number | null;
+  actual?: string | number | null;
+  message: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  entries: number;
+  budgets: number;
+  closedPeriods: number;
+  openReservations: number;
+  headHash: string;
+  problems: AuditProblem[];
+}
+
+interface ReplayBudget {
+  id: number;
+  parentId: number | null;
+  path: string;
+  status: BudgetRecord['status'];
+  limitMicros: number | null;
+  period: Period;
+  timezone: string;
+  periodStartMs: number;
+  periodEndMs: number | null;
+  spentMicros: number;
+  reservedMicros: number;
+  grantedMicros: number;
+  overrunMicros: number;
+  inflight: number;
+}
+
+/** What the ledger says the state is, rebuilt entry by entry. */
+export interface ReplayState {
+  budgets: Map<number, ReplayBudget>;
+  open: Map<number, { budgetId: number; amountMicros: number }>;
+  expired: Set<number>;
+  closed: Map<string, ClosedPeriod>;
+  lastSeq: number;
+  lastHash: string;
+  entries: number;
+}
+
+type Data = Record<string, unknown>;
+const problemsMax = 1_000;
+const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone'] as const;
+
+/**
+ * Replays a ledger from its first entry and checks it against what a store holds: the hash
+ * chain, the sequence, each entry's consistency with the ones before it, and at the end every
+ * budget's balances, every closed period, and the set of open reservations.
+ *
+ * @example
+ * const replay = replayLedger();
+ * for (const entry of entries) replay.apply(entry);
+ * const report = replay.finish({ budgets, closedPeriods, openReservations });
+ */
+export function replayLedger() {
+  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Set(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  const problems: AuditProblem[] = [];
+  const report = (p: AuditProblem) => {
+    if (problems.length < problemsMax) problems.push(p);
+  };
+
+  function chain(budgetId: number): ReplayBudget[] {
+    const out: ReplayBudget[] = [];
+    let b = state.budgets.get(budgetId);
+    while (b && out.length <= 64) {
+      out.push(b);
+      b = b.parentId === null ? undefined : state.budgets.get(b.parentId);
+    }
+    return out;
+  }
+
+  function closePeriod(b: ReplayBudget, e: LedgerEntry, d: Data) {
+    const expect = { closedStartMs: b.periodStartMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros };
+    for (const [field, value] of Object.entries(expect)) {
+      if (d[field] !== value) report({ seq: e.seq, budget: b.path, field, expected: value, actual: toCell(d[field]), message: `${e.kind} entry ${e.seq} disagrees with the ledger before it` });
+    }
+    const endMs = Number(d.closedEndMs);
+    state.closed.set(`${b.id}:${b.periodStartMs}`, { budgetId: b.id, startMs: b.periodStartMs, endMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros });
+    Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
+  }
+
+  function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    const r = e.reservationSeq === null ? undefined : state.open.get(e.reservationSeq);
+    switch (e.kind) {
+      case 'reserve':
+        if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
+        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros });
+        for (const x of chain(b.id)) {
+          x.reservedMicros += e.amountMicros;
+          x.inflight += 1;
+        }
+        return;
+      case 'settle':
+      case 'void':
+      case 'expire': {
+        if (!r || r.budgetId !== b.id) return report({ seq: e.seq, message: `${e.kind} entry ${e.seq} resolves reservation ${e.reservationSeq}, which is not open` });
+        state.open.delete(e.reservationSeq ?? 0);
+        if (e.kind === 'expire') state.expired.add(e.reservationSeq ?? 0);
+        if (e.kind !== 'settle' && e.amountMicros !== r.amountMicros) report({ seq: e.seq, message: `${e.kind} entry ${e.seq} releases ${e.amountMicros}, reservation held ${r.amountMicros}` });
+        const excess = e.kind === 'settle' ? Math.max(0, e.amountMicros - r.amountMicros) : 0;
+        for (const x of chain(b.id)) {
+          x.reservedMicros -= r.amountMicros;
+          x.inflight -= 1;
+          if (e.kind === 'settle') {
+            x.spentMicros += e.amountMicros;
+            x.overrunMicros += excess;
+          }
+        }
+        return;
+      }
+      case 'late_charge':
+        if (!state.expired.delete(e.reservationSeq ?? 0)) report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
+        for (const x of chain(b.id)) {
+          x.spentMicros += e.amountMicros;
+          x.overrunMicros += e.amountMicros;
+        }
+        return;
+      case 'grant':
+        b.grantedMicros += e.amountMicros;
+        return;
+      case 'limit_change':
+        b.limitMicros = d.toMicros === null ? null : Number(d.toMicros);
+        return;
+      case 'period_reset':
+        return closePeriod(b, e, d);
+      case 'period_change':
+        closePeriod(b, e, d);
+        b.period = d.to as Period;
+        b.timezone = String(d.timezone);
+        return;
+      case 'pause':
+      case 'resume':
+      case 'close':
+        b.status = d.to as ReplayBudget['status'];
+        return;
+      case 'budget_moved': {
+        const from = String(d.fromPath);
+        const to = String(d.toPath);
+        b.parentId = d.toParentId === null ? null : Number(d.toParentId);
+        for (const x of state.budgets.values()) if (x.path === from || x.path.startsWith(`${from}/`)) x.path = to + x.path.slice(from.length);
+        return;
+      }
+      case 'overrun':
+      case 'policy_change':
+      case 'token_minted':
+      case 'token_revoked':
+      case 'budget_created':
+        return;
+    }
+  }
+
+  function apply(e: LedgerEntry): void {
+    state.entries += 1;
+    if (e.seq !== state.lastSeq + 1) report({ seq: e.seq, message: `ledger sequence jumps from ${state.lastSeq} to ${e.seq}: entries are missing` });
+    const hash = entryHash(state.lastHash, e.seq, e);
+    if (hash !== e.hash) report({ seq: e.seq, field: 'hash', expected: hash, actual: e.hash, message: `entry ${e.seq} does not match its hash: it, or an entry before it, was altered after it was written` });
+    state.lastSeq = e.seq;
+    state.lastHash = e.hash;
+    let d: Data = {};
+    try {
+      d = e.data === null ? {} : (JSON.parse(e.data) as Data);
+    } catch {
+      report({ seq: e.seq, field: 'data', message: `entry ${e.seq} has unreadable data` });
+    }
+    if (e.kind === 'budget_created') {
+      state.budgets.set(e.budgetId, {
+        id: e.budgetId,
+        parentId: d.parentId === null || d.parentId === undefined ? null : Number(d.parentId),
+        path: String(d.path),
+        status: 'active',
+        limitMicros: d.limitMicros === null || d.limitMicros === undefined ? null : Number(d.limitMicros),
+        period: d.period as Period,
+        timezone: String(d.timezone),
+        periodStartMs: Number(d.periodStartMs),
+        periodEndMs: d.periodEndMs === null || d.periodEndMs === undefined ? null : Number(d.periodEndMs),
+        spentMicros: 0,
+        reservedMicros: 0,
+        grantedMicros: 0,
+        overrunMicros: 0,
+        inflight: 0,
+      });
+      return;
+    }
+    const b = state.budgets.get(e.budgetId);
+    if (!b) return report({ seq: e.seq, message: `entry ${e.seq} names budget ${e.budgetId}, which was never created` });
+    applyBalances(e, d, b);
+  }
+
+  function finish(stored: { budgets: readonly BudgetRecord[]; closedPeriods: readonly ClosedPeriod[]; openReservations: readonly ReservationRecord[]; headSeq?: number; headHash?: string }): AuditReport {
+    if (stored.headSeq !== undefined && stored.headSeq !== state.lastSeq) report({ field: 'head', expected: state.lastSeq, actual: stored.headSeq, message: `the ledger head says ${stored.headSeq} entries, the ledger holds ${state.lastSeq}` });
+    if (stored.headHash !== undefined && stored.headHash !== state.lastHash) report({ field: 'head', expected: state.lastHash, actual: stored.headHash, message: 'the ledger head hash differs from the last entry' });
+    const seen = new Set<number>();
+    for (const s of stored.budgets) {
+      seen.add(s.id);
+      const r = state.budgets.get(s.id);
+      if (!r) {
+        report({ budget: s.path, message: `budget ${s.path} exists but the ledger never created it` });
+        continue;
+      }
+      for (const field of balanceFields) {
+        if (r[field] !== s[field]) report({ budget: s.path, field, expected: toCell(r[field]), actual: toCell(s[field]), message: `budget ${s.path}: ${field} is ${String(s[field])}, the ledger says ${String(r[field])}` });
+      }
+    }
+    for (const r of state.budgets.values()) if (!seen.has(r.id)) report({ budget: r.path, message: `budget ${r.path} is in the ledger but missing from the store` });
+    const storedClosed = new Map(stored.closedPeriods.map((p) => [`${p.budgetId}:${p.startMs}`, p]));
+    for (const [key, p] of state.closed) {
+      const s = storedClosed.get(key);
+      const path = state.budgets.get(p.budgetId)?.path ?? String(p.budgetId);
+      if (!s) {
+        report({ budget: path, message: `closed period starting ${new Date(p.startMs).toISOString()} of ${path} is missing` });
+        continue;
+      }
+      for (const field of ['endMs', 'spentMicros', 'grantedMicros', 'overrunMicros'] as const) {
+        if (s[field] !== p[field]) report({ budget: path, field, expected: p[field], actual: s[field], message: `closed period ${new Date(p.startMs).toISOString()} of ${path}: ${field} differs` });
+      }
+      storedClosed.delete(key);
+    }
+    for (const s of storedClosed.values()) report({ budget: state.budgets.get(s.budgetId)?.path ?? String(s.budgetId), message: `a closed period starting ${new Date(s.startMs).toISOString()} is not in the ledger` });
+    const open = new Set(stored.openReservations.map((r) => r.seq));
+    for (const r of stored.openReservations) {
+      const o = state.open.get(r.seq);
+      if (!o) report({ field: 'reservation', actual: r.seq, message: `reservation ${r.seq} is open in the store but resolved (or absent) in the ledger` });
+      else if (o.amountMicros !== r.amountMicros || o.budgetId !== r.budgetId) report({ field: 'reservation', actual: r.seq, message: `reservation ${r.seq} differs from its reserve entry` });
+    }
+    for (const seq of state.open.keys()) if (!open.has(seq)) report({ field: 'reservation', expected: seq, message: `reservation ${seq} is open in the ledger but not in the store` });
+    return {
+      ok: problems.length === 0,
+      entries: state.entries,
+      budgets: state.budgets.size,
+      closedPeriods: state.closed.size,
+      openReservations: state.open.size,
+      headHash: state.lastHash,
+      problems,
+    };
+  }
+
+  return { apply, finish, state };
+}
+
+function toCell(value: unknown): string | number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

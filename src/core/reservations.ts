@@ -1,0 +1,253 @@
+import { assert } from './assert.js';
+import { chainOf, draft, json, rollPeriods } from './chain.js';
+import { refuse, type Refusal } from './codes.js';
+import type { Reserve, Settle, Void } from './commands.js';
+import { limits } from './limits.js';
+import { modelAllowed } from './policy.js';
+import type { Tx } from './tx.js';
+import type { BudgetRecord, EntryDraft, Ok, ReservationRecord } from './types.js';
+import { checkAmount, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
+import { parseReservationId, remainingAt, viewReservation, type ReservationView } from './view.js';
+
+export type ReserveOk = Ok<{
+  reservation: ReservationView;
+  /** What the tightest budget of the chain can still take after this reservation. */
+  remainingMicros: number | null;
+  /** Path of that tightest budget (the leaf when no budget has a limit). */
+  tightest: string;
+}>;
+export type SettleOk = Ok<{ reservation: ReservationView; overrunMicros: number; lateCharge: boolean }>;
+export type VoidOk = Ok<{ reservation: ReservationView }>;
+
+export function validateReserve(cmd: Reserve): Refusal | undefined {
+  return (
+    checkPositiveAmount(cmd.amountMicros, 'amountMicros') ??
+    checkTtl(cmd.ttlMs) ??
+    checkIdempotencyKey(cmd.idempotencyKey) ??
+    checkLabels(cmd.labels)
+  );
+}
+
+/**
+ * The first reason, in the fixed precedence of `refusalPrecedence`, that the chain cannot take
+ * `amount` now; undefined when every budget can.
+ */
+export function admissionRefusal(chain: readonly BudgetRecord[], cmd: Reserve, nowMs: number): Refusal | undefined {
+  const rootFirst = [...chain].reverse();
+  for (const status of ['closed', 'paused'] as const) {
+    const b = rootFirst.find((x) => x.status === status);
+    if (b) return refuse(`budget_${status}`, `budget ${b.path} is ${status}`, { budget: b.path, remainingMicros: remainingAt(b, nowMs) });
+  }
+  const model = cmd.labels?.model;
+  if (model !== undefined) {
+    const b = rootFirst.find((x) => x.policy.models !== undefined && !modelAllowed(x.policy.models, model));
+    if (b) return refuse('model_not_allowed', `model ${model} is not allowed by budget ${b.path} (allowed: ${(b.policy.models ?? []).join(', ') || 'none'})`, { budget: b.path });
+  }
+  const capped = rootFirst.filter((x) => x.policy.requestCapMicros !== undefined && cmd.amountMicros > x.policy.requestCapMicros);
+  const cap = minBy(capped, (x) => x.policy.requestCapMicros ?? 0);
+  if (cap) return refuse('request_cost_cap', `a single request may reserve at most ${cap.policy.requestCapMicros} micros on budget ${cap.path}; this one needs ${cmd.amountMicros}`, { budget: cap.path, remainingMicros: remainingAt(cap, nowMs) });
+  const busy = rootFirst.find((x) => x.policy.inflightMax !== undefined && x.inflight + 1 > x.policy.inflightMax);
+  if (busy) return refuse('too_many_inflight', `budget ${busy.path} already has ${busy.inflight} reservations open (at most ${busy.policy.inflightMax})`, { budget: busy.path, remainingMicros: remainingAt(busy, nowMs) });
+  const short = chain.filter((x) => {
+    const remaining = remainingAt(x, nowMs);
+    return remaining !== null && cmd.amountMicros > remaining;
+  });
+  const tightest = minBy(short, (x) => remainingAt(x, nowMs) ?? 0);
+  if (tightest) {
+    const remaining = Math.max(0, remainingAt(tightest, nowMs) ?? 0);
+    return refuse('budget_exceeded', `budget ${tightest.path} has ${remaining} micros left; this reservation needs ${cmd.amountMicros}`, { budget: tightest.path, remainingMicros: remaining });
+  }
+  return undefined;
+}
+
+/** Reserves `amountMicros` on a budget and every ancestor, or on none of them. */
+export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
+  const leaf = tx.budgetByPath(cmd.path);
+  if (!leaf) return refuse('unknown_budget', `no budget at ${cmd.path}`, { field: 'path' });
+  const chain = chainOf(tx, leaf);
+  const refusal = admissionRefusal(chain, cmd, tx.nowMs);
+  if (refusal) return refusal;
+
+  rollPeriods(tx, chain);
+  const labels = cmd.labels ?? {};
+  const expiresMs = tx.nowMs + (cmd.ttlMs ?? limits.reservationTtlMsDefault);
+  const seq = tx.nextSeq();
+  const entry = draft(tx, 'reserve', leaf.id, cmd.amountMicros);
+  entry.reservationSeq = seq;
+  entry.model = labels.model ?? null;
+  entry.requestId = labels.requestId ?? null;
+  entry.session = labels.session ?? null;
+  entry.task = labels.task ?? null;
+  entry.actor = labels.actor ?? null;
+  entry.data = labels.tool === undefined && labels.tokenId === undefined ? `{"expiresMs":${expiresMs}}` : json({ expiresMs, tool: labels.tool, tokenId: labels.tokenId });
+  const appended = tx.append(entry);
+  assert(appended === seq, 'ledger sequence moved during reserve');
+  const record: ReservationRecord = {
+    seq,
+    budgetId: leaf.id,
+    amountMicros: cmd.amountMicros,
+    status: 'open',
+    createdMs: tx.nowMs,
+    expiresMs,
+    resolvedMs: null,
+    actualMicros: null,
+    labels,
+  };
+  tx.insertReservation(record);
+  for (const b of chain) {
+    b.reservedMicros += cmd.amountMicros;
+    b.inflight += 1;
+    const remaining = remainingAt(b, tx.nowMs);
+    assert(remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
+    tx.budgetChanged(b);
+  }
+  const limited = chain.filter((b) => b.limitMicros !== null);
+  const tightest = minBy(limited, (b) => remainingAt(b, tx.nowMs) ?? 0) ?? leaf;
+  return {
+    ok: true,
+    reservation: viewReservation(record, leaf.path),
+    remainingMicros: remainingAt(tightest, tx.nowMs),
+    tightest: tightest.path,
+  };
+}
+
+function findReservation(tx: Tx, id: string): { record: ReservationRecord; leaf: BudgetRecord } | Refusal {
+  const seq = parseReservationId(id);
+  if (seq === undefined) return refuse('invalid_reservation', `"${String(id).slice(0, 60)}" is not a reservation id (rsv_<number>)`, { field: 'reservationId' });
+  const record = tx.reservation(seq);
+  if (!record) return refuse('unknown_reservation', `no reservation ${id}`, { field: 'reservationId' });
+  const leaf = tx.budgetById(record.budgetId);
+  assert(leaf, `reservation ${id} points at a missing budget`);
+  return { record, leaf };
+}
+
+function release(tx: Tx, chain: readonly BudgetRecord[], r: ReservationRecord): void {
+  for (const b of chain) {
+    b.reservedMicros -= r.amountMicros;
+    b.inflight -= 1;
+    assert(b.reservedMicros >= 0 && b.inflight >= 0, `releasing ${reservationIdOf(r)} made ${b.path} negative`);
+    tx.budgetChanged(b);
+  }
+}
+
+function reservationIdOf(r: ReservationRecord): string {
+  return `rsv_${r.seq}`;
+}
+
+function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, chain: readonly BudgetRecord[]): void {
+  tx.append(draft(tx, 'expire', leaf.id, r.amountMicros, { reservationSeq: r.seq, reason: 'ttl elapsed', data: json({ expiresMs: r.expiresMs }) }));
+  release(tx, chain, r);
+  r.status = 'expired';
+  r.resolvedMs = tx.nowMs;
+  tx.reservationChanged(r);
+}
+
+export function validateSettle(cmd: Settle): Refusal | undefined {
+  return (
+    checkAmount(cmd.actualMicros, 'actualMicros') ??
+    checkIdempotencyKey(cmd.idempotencyKey) ??
+    checkUsage(cmd.usage) ??
+    checkText(cmd.actor, 'actor', limits.labelBytesMax)
+  );
+}
+
+/**
+ * Settles a reservation at its actual cost. Above the reservation, the excess is written as an
+ * overrun; after expiry, the cost is written as a late charge: the provider billed it.
+ */
+export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
+  const found = findReservation(tx, cmd.reservationId);
+  if (!('record' in found)) return found;
+  const { record: r, leaf } = found;
+  if (r.status === 'settled' || r.status === 'late_settled') return refuse('already_settled', `reservation ${cmd.reservationId} was already settled at ${r.actualMicros} micros`, { budget: leaf.path });
+  if (r.status === 'voided') return refuse('already_voided', `reservation ${cmd.reservationId} was voided; nothing to settle`, { budget: leaf.path });
+  const chain = chainOf(tx, leaf);
+  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
+  rollPeriods(tx, chain);
+  const late = r.status === 'expired';
+  const held = late ? 0 : r.amountMicros;
+  const excess = Math.max(0, cmd.actualMicros - held);
+  const entry = usageEntry(tx, late ? 'late_charge' : 'settle', leaf.id, cmd.actualMicros, r, cmd);
+  entry.data = `{"reservedMicros":${r.amountMicros}}`;
+  tx.append(entry);
+  if (!late && excess > 0) {
+    const overrun = usageEntry(tx, 'overrun', leaf.id, excess, r, cmd);
+    overrun.reason = 'actual cost above the reservation';
+    overrun.data = json({ reservedMicros: r.amountMicros, actualMicros: cmd.actualMicros });
+    tx.append(overrun);
+  }
+  if (!late) release(tx, chain, r);
+  for (const b of chain) {
+    b.spentMicros += cmd.actualMicros;
+    b.overrunMicros += excess;
+    tx.budgetChanged(b);
+  }
+  r.status = late ? 'late_settled' : 'settled';
+  r.actualMicros = cmd.actualMicros;
+  r.resolvedMs = tx.nowMs;
+  tx.reservationChanged(r);
+  return { ok: true, reservation: viewReservation(r, leaf.path), overrunMicros: excess, lateCharge: late };
+}
+
+/** A settlement-type entry carrying the call's usage and the reservation's labels. */
+function usageEntry(tx: Tx, kind: 'settle' | 'late_charge' | 'overrun', budgetId: number, amountMicros: number, r: ReservationRecord, cmd: Settle): EntryDraft {
+  const e = draft(tx, kind, budgetId, amountMicros);
+  const usage = cmd.usage;
+  e.reservationSeq = r.seq;
+  e.model = usage?.model ?? r.labels.model ?? null;
+  e.tokensIn = usage?.tokensIn ?? null;
+  e.tokensOut = usage?.tokensOut ?? null;
+  e.tokensCached = usage?.tokensCached ?? null;
+  e.tokensCacheWrite = usage?.tokensCacheWrite ?? null;
+  e.requestId = r.labels.requestId ?? null;
+  e.session = r.labels.session ?? null;
+  e.task = r.labels.task ?? null;
+  e.actor = cmd.actor ?? r.labels.actor ?? null;
+  return e;
+}
+
+export function validateVoid(cmd: Void): Refusal | undefined {
+  return checkIdempotencyKey(cmd.idempotencyKey) ?? checkText(cmd.reason, 'reason', limits.reasonBytesMax);
+}
+
+/** Releases a reservation without charging it. */
+export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
+  const found = findReservation(tx, cmd.reservationId);
+  if (!('record' in found)) return found;
+  const { record: r, leaf } = found;
+  if (r.status === 'settled' || r.status === 'late_settled') return refuse('already_settled', `reservation ${cmd.reservationId} was already settled`, { budget: leaf.path });
+  if (r.status === 'voided') return refuse('already_voided', `reservation ${cmd.reservationId} was already voided`, { budget: leaf.path });
+  const chain = chainOf(tx, leaf);
+  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
+  if (r.status === 'expired') return refuse('reservation_expired', `reservation ${cmd.reservationId} expired and was already released`, { budget: leaf.path });
+  tx.append(draft(tx, 'void', leaf.id, r.amountMicros, { reservationSeq: r.seq, actor: cmd.actor ?? r.labels.actor ?? null, reason: cmd.reason ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null, model: r.labels.model ?? null }));
+  release(tx, chain, r);
+  r.status = 'voided';
+  r.resolvedMs = tx.nowMs;
+  tx.reservationChanged(r);
+  return { ok: true, reservation: viewReservation(r, leaf.path) };
+}
+
+/** Expires up to `max` reservations whose TTL has run out; returns how many. */
+export function expireDue(tx: Tx, max: number): number {
+  const due = tx.dueReservations(max);
+  for (const r of due) {
+    const leaf = tx.budgetById(r.budgetId);
+    assert(leaf, `reservation ${reservationIdOf(r)} points at a missing budget`);
+    expireOne(tx, r, leaf, chainOf(tx, leaf));
+  }
+  return due.length;
+}
+
+function minBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  let best: T | undefined;
+  let bestKey = Infinity;
+  for (const item of items) {
+    const k = key(item);
+    if (k < bestKey) {
+      best = item;
+      bestKey = k;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,162 @@
+import type { Refusal } from './codes.js';
+import type { Period } from './period.js';
+import type { Policy } from './policy.js';
+
+export type BudgetStatus = 'active' | 'paused' | 'closed';
+export const budgetKinds = ['org', 'team', 'agent', 'envelope', 'budget'] as const;
+export type BudgetKind = (typeof budgetKinds)[number];
+
+/** A budget as stored: its place in the tree, its limit and period, and its balances. */
+export interface BudgetRecord {
+  id: number;
+  parentId: number | null;
+  name: string;
+  /** Names from the root down, joined by `/`: `acme/research/market-researcher`. */
+  path: string;
+  kind: BudgetKind;
+  status: BudgetStatus;
+  /** Null: no limit (the budget only records). */
+  limitMicros: number | null;
+  period: Period;
+  timezone: string;
+  periodStartMs: number;
+  periodEndMs: number | null;
+  /** Settled spend in the current period, this budget and everything under it. */
+  spentMicros: number;
+  /** Held by open reservations, this budget and everything under it. */
+  reservedMicros: number;
+  /** Extra allowance granted for the current period (top-ups). */
+  grantedMicros: number;
+  /** Spend beyond reservations in the current period (overruns and late charges). */
+  overrunMicros: number;
+  /** Open reservations on this budget and everything under it. */
+  inflight: number;
+  policy: Policy;
+  createdMs: number;
+}
+
+export type ReservationStatus = 'open' | 'settled' | 'voided' | 'expired' | 'late_settled';
+
+/** Free-form context carried by a reservation into the ledger. */
+export interface Labels {
+  model?: string;
+  session?: string;
+  task?: string;
+  requestId?: string;
+  actor?: string;
+  tool?: string;
+  tokenId?: string;
+}
+
+export interface Usage {
+  model?: string;
+  tokensIn?: number;
+  tokensOut?: number;
+  tokensCached?: number;
+  tokensCacheWrite?: number;
+}
+
+/**
+ * A reservation. It is its `reserve` ledger entry (its number is that entry's sequence) plus
+ * whatever later entry resolved it; stores may keep it in any form that replays to this.
+ */
+export interface ReservationRecord {
+  seq: number;
+  budgetId: number;
+  amountMicros: number;
+  status: ReservationStatus;
+  createdMs: number;
+  expiresMs: number;
+  resolvedMs: number | null;
+  actualMicros: number | null;
+  labels: Labels;
+}
+
+export type TokenStatus = 'active' | 'revoked';
+
+/** A spend token: only the hash of its secret is ever stored. */
+export interface TokenRecord {
+  id: string;
+  hash: string;
+  budgetId: number;
+  parentTokenId: string | null;
+  status: TokenStatus;
+  scopes: string[];
+  expiresMs: number | null;
+  labels: Labels;
+  createdMs: number;
+  revokedMs: number | null;
+}
+
+export const entryKinds = [
+  'budget_created',
+  'limit_change',
+  'period_change',
+  'policy_change',
+  'budget_moved',
+  'grant',
+  'pause',
+  'resume',
+  'close',
+  'reserve',
+  'settle',
+  'void',
+  'expire',
+  'late_charge',
+  'overrun',
+  'period_reset',
+  'token_minted',
+  'token_revoked',
+] as const;
+export type EntryKind = (typeof entryKinds)[number];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A ledger entry before the store gives it a sequence number and a hash. */
+export interface EntryDraft {
+  tsMs: number;
+  kind: EntryKind;
+  budgetId: number;
+  amountMicros: number;
+  reservationSeq: number | null;
+  model: string | null;
+  tokensIn: number | null;
+  tokensOut: number | null;
+  tokensCached: number | null;
+  tokensCacheWrite: number | null;
+  requestId: string | null;
+  session: string | null;
+  task: string | null;
+  actor: string | null;
+  reason: string | null;
+  /** Kind-specific facts, serialised once and hashed as stored. */
+  data: string | null;
+}
+
+/**
+ * An entry of the append-only, hash-chained ledger. Its hash covers the previous entry's hash
+ * and every field here, so the chain is checked by walking the entries in order.
+ */
+export interface LedgerEntry extends EntryDraft {
+  seq: number;
+  hash: string;
+}
+
+/** Totals of a budget's closed period. */
+export interface ClosedPeriod {
+  budgetId: number;
+  startMs: number;
+  endMs: number;
+  spentMicros: number;
+  grantedMicros: number;
+  overrunMicros: number;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  fingerprint: string;
+  result: string;
+}
+
+export type Ok<T> = { ok: true } & T;
+export type Result<T> = Ok<T> | Refusal;

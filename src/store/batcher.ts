@@ -1,0 +1,109 @@
+import { refuse, type Command, type CommandResult, type LedgerEntry } from '../core/index.js';
+import { limits } from '../core/limits.js';
+import { StoreUnavailableError } from './store.js';
+
+/** What a sweep-only submission (a null command) resolves with. */
+export interface SweepOk {
+  ok: true;
+  expired: number;
+}
+
+export type BatchResult = CommandResult | SweepOk;
+
+export interface BatchOutcome {
+  /** One result per command; a null command gets a `SweepOk`. */
+  results: BatchResult[];
+  entries: LedgerEntry[];
+}
+
+interface Pending {
+  cmd: Command | null;
+  resolve: (result: BatchResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: every command submitted in one event-loop turn runs in one store transaction,
+ * and each caller is answered only after that transaction commits. One batch is in flight at a
+ * time; commands arriving meanwhile form the next batch.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly runBatch: (cmds: readonly (Command | null)[]) => BatchOutcome | Promise<BatchOutcome>,
+    private readonly onCommit: (entries: readonly LedgerEntry[]) => void,
+  ) {}
+
+  /** Queues a command (null: just run the expiry sweep) and resolves with its result. */
+  submit(cmd: Command | null): Promise<BatchResult> {
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.queue.push({ cmd, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once every submitted command has been answered. */
+  drain(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idle(): boolean {
+    return !this.running && !this.scheduled && this.queue.length === 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const batch = this.queue.splice(0, limits.batchOpsMax);
+    try {
+      await this.runAndAnswer(batch);
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.schedule();
+      else if (this.idle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async runAndAnswer(batch: Pending[]): Promise<void> {
+    try {
+      const outcome = await this.runBatch(batch.map((p) => p.cmd));
+      this.deliver(outcome.entries);
+      batch.forEach((p, i) => p.resolve(outcome.results[i] ?? refuse('store_unavailable', 'no result')));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) {
+        const refusal = refuse('store_unavailable', `the ledger store is unavailable: ${error.message}`);
+        for (const p of batch) p.resolve(refusal);
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0]?.reject(error);
+        return;
+      }
+      // A bug in one command must not fail the others: run each alone.
+      for (const p of batch) await this.runAndAnswer([p]);
+    }
+  }
+
+  private deliver(entries: readonly LedgerEntry[]): void {
+    if (entries.length === 0) return;
+    try {
+      this.onCommit(entries);
+    } catch {
+      // A listener's failure must not turn a committed write into an error.
+    }
+  }
+}

@@ -1,0 +1,4 @@
+/** Ledger stores: one interface, an embedded SQLite backend and a PostgreSQL backend. */
+export * from './store.js';
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export { openStore, type OpenStoreOptions } from './open.js';

@@ -1,0 +1,25 @@
+import { openSqliteStore } from './sqlite/sqlite-store.js';
+import type { Clock, Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** A file path for SQLite (default `./bursar.db`) or a `postgres://` URL. */
+  db?: string;
+  clock?: Clock;
+  timezone?: string;
+  synchronous?: 'normal' | 'full';
+}
+
+/**
+ * Opens the store a `--db` value names: a `postgres://` or `postgresql://` URL selects
+ * PostgreSQL, anything else is a SQLite file.
+ *
+ * @example
+ * const store = await openStore({ db: process.env.BURSAR_DB ?? './bursar.db' });
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const db = options.db ?? './bursar.db';
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    throw new Error('PostgreSQL support is not built yet');
+  }
+  return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous });
+}

@@ -1,0 +1,99 @@
+import { genesisHash, type BudgetRecord, type ReservationRecord, type TokenRecord } from '../../core/index.js';
+
+/**
+ * The writer's in-memory view of everything a reservation touches: all budgets, all open
+ * reservations, all tokens, and the ledger head. It is complete (no lazy misses), it changes
+ * only inside a write transaction, and it is thrown away whenever another connection commits
+ * (`PRAGMA data_version`) or a transaction fails.
+ */
+export class SqliteCache {
+  readonly budgets = new Map<number, BudgetRecord>();
+  readonly byPath = new Map<string, BudgetRecord>();
+  private readonly children = new Map<number, Set<BudgetRecord>>();
+  private readonly indexed = new Map<number, { path: string; parentId: number | null }>();
+  /** Open reservations by sequence; insertion order is sequence order. */
+  readonly open = new Map<number, ReservationRecord>();
+  /** No open reservation expires before this (may be stale-low, never stale-high). */
+  nextDueMs = Infinity;
+  readonly tokens = new Map<string, TokenRecord>();
+  readonly tokensByHash = new Map<string, TokenRecord>();
+  private readonly tokenChildren = new Map<string, TokenRecord[]>();
+  headSeq = 0;
+  headHash = genesisHash;
+  headTsMs = 0;
+  maxBudgetId = 0;
+
+  addBudget(b: BudgetRecord): void {
+    this.budgets.set(b.id, b);
+    this.byPath.set(b.path, b);
+    this.childSet(b.parentId).add(b);
+    this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
+    this.maxBudgetId = Math.max(this.maxBudgetId, b.id);
+  }
+
+  /** Re-indexes a budget whose path or parent changed (a move). */
+  reindexBudget(b: BudgetRecord): void {
+    const was = this.indexed.get(b.id);
+    if (!was || (was.path === b.path && was.parentId === b.parentId)) return;
+    if (this.byPath.get(was.path) === b) this.byPath.delete(was.path);
+    this.byPath.set(b.path, b);
+    if (was.parentId !== b.parentId) {
+      this.childSet(was.parentId).delete(b);
+      this.childSet(b.parentId).add(b);
+    }
+    this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
+  }
+
+  childrenOf(id: number): BudgetRecord[] {
+    return [...(this.children.get(id) ?? [])];
+  }
+
+  private childSet(parentId: number | null): Set<BudgetRecord> {
+    const key = parentId ?? 0;
+    let set = this.children.get(key);
+    if (!set) {
+      set = new Set();
+      this.children.set(key, set);
+    }
+    return set;
+  }
+
+  addOpen(r: ReservationRecord): void {
+    this.open.set(r.seq, r);
+    if (r.expiresMs < this.nextDueMs) this.nextDueMs = r.expiresMs;
+  }
+
+  /** Open reservations due at `nowMs`, oldest first, at most `max`. */
+  due(nowMs: number, max: number): ReservationRecord[] {
+    if (nowMs < this.nextDueMs) return [];
+    const due: ReservationRecord[] = [];
+    let next = Infinity;
+    for (const r of this.open.values()) {
+      if (r.expiresMs <= nowMs && due.length < max) due.push(r);
+      else if (r.expiresMs < next) next = r.expiresMs;
+    }
+    // When `max` cut the list short, look again on the next batch.
+    this.nextDueMs = due.length === max ? nowMs : next;
+    return due.sort((a, b) => a.expiresMs - b.expiresMs || a.seq - b.seq);
+  }
+
+  /** Lowest sequence of any open reservation (where a reload starts looking). */
+  openLowSeq(): number {
+    const first = this.open.keys().next();
+    return first.done ? this.headSeq + 1 : first.value;
+  }
+
+  addToken(t: TokenRecord): void {
+    this.tokens.set(t.id, t);
+    this.tokensByHash.set(t.hash, t);
+    if (t.parentTokenId !== null) {
+      const siblings = this.tokenChildren.get(t.parentTokenId) ?? [];
+      siblings.push(t);
+      this.tokenChildren.set(t.parentTokenId, siblings);
+    }
+  }
+
+  childTokens(id: string): TokenRecord[] {
+    return this.tokenChildren.get(id) ?? [];
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * SQLite schema. Reservations have no table of their own: a reservation is its `reserve` ledger
+ * entry, and the partial index `ledger_resolution` finds the entry that resolved it.
+ *
+ * One entry per version Never edit a
+ * released step; add a new one.
+ */
+export const sqliteMigrations: readonly string[] = [
+  `
+  CREATE TABLE budgets (
+    id INTEGER PRIMARY KEY,
+    parent_id INTEGER REFERENCES budgets(id),
+    name TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    limit_micros INTEGER,
+    period TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    period_start_ms INTEGER NOT NULL,
+    period_end_ms INTEGER,
+    spent_micros INTEGER NOT NULL,
+    reserved_micros INTEGER NOT NULL,
+    granted_micros INTEGER NOT NULL,
+    overrun_micros INTEGER NOT NULL,
+    inflight INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE TABLE budget_periods (
+    budget_id INTEGER NOT NULL,
+    start_ms INTEGER NOT NULL,
+    end_ms INTEGER NOT NULL,
+    spent_micros INTEGER NOT NULL,
+    granted_micros INTEGER NOT NULL,
+    overrun_micros INTEGER NOT NULL,
+    PRIMARY KEY (budget_id, start_ms)
+  ) WITHOUT ROWID;
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    budget_id INTEGER NOT NULL,
+    parent_token_id TEXT,
+    status TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    expires_ms INTEGER,
+    labels TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    revoked_ms INTEGER
+  );
+  CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE ledger (
+    seq INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    budget_id INTEGER NOT NULL,
+    amount_micros INTEGER NOT NULL,
+    reservation_seq INTEGER,
+    model TEXT,
+    tokens_in INTEGER,
+    tokens_out INTEGER,
+    tokens_cached INTEGER,
+    tokens_cache_write INTEGER,
+    request_id TEXT,
+    session TEXT,
+    task TEXT,
+    actor TEXT,
+    reason TEXT,
+    data TEXT,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX ledger_budget ON ledger (budget_id, seq);
+  CREATE INDEX ledger_session ON ledger (session, seq) WHERE session IS NOT NULL;
+  -- A reservation is its reserve entry; this finds what resolved it.
+  CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE kind IN ('settle', 'void', 'expire', 'late_charge');
+  CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+  CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('open_low_seq', 0);
+  `,
+];

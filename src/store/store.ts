@@ -1,0 +1,110 @@
+import type {
+  AuditReport,
+  BudgetOk,
+  BudgetView,
+  ClosedPeriod,
+  CommandResult,
+  CreateBudget,
+  EntryKind,
+  Grant,
+  LedgerEntry,
+  MintOk,
+  MintToken,
+  MoveBudget,
+  Refusal,
+  ReservationView,
+  Reserve,
+  ReserveOk,
+  RevokeOk,
+  RevokeToken,
+  SetStatus,
+  Settle,
+  SettleOk,
+  TokenRecord,
+  TokenView,
+  UpdateBudget,
+  Void,
+  VoidOk,
+  Command,
+} from '../core/index.js';
+
+/** Time source; tests pass a simulated one. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Filters for reading the ledger. Budget filters include everything under the budget. */
+export interface LedgerQuery {
+  budget?: string;
+  session?: string;
+  task?: string;
+  model?: string;
+  kinds?: EntryKind[];
+  sinceMs?: number;
+  untilMs?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit?: number;
+  order?: 'asc' | 'desc';
+}
+
+export interface LedgerPage {
+  entries: LedgerEntry[];
+  /** Pass as `cursor` to read the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+type Input<C extends Command> = Omit<C, 'type'>;
+
+/**
+ * What every store offers. Writes go through one ledger machine (`src/core`) inside a store
+ * transaction and are acknowledged only after that transaction commits; all writes that
+ * arrive in one event-loop turn share one transaction (group commit).
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Current time as the store sees it (its clock, never behind the last entry). */
+  now(): number;
+
+  execute(cmd: Command): Promise<CommandResult>;
+  createBudget(input: Input<CreateBudget>): Promise<BudgetOk | Refusal>;
+  updateBudget(input: Input<UpdateBudget>): Promise<BudgetOk | Refusal>;
+  setStatus(input: Input<SetStatus>): Promise<BudgetOk | Refusal>;
+  grant(input: Input<Grant>): Promise<BudgetOk | Refusal>;
+  moveBudget(input: Input<MoveBudget>): Promise<BudgetOk | Refusal>;
+  reserve(input: Input<Reserve>): Promise<ReserveOk | Refusal>;
+  settle(input: Input<Settle>): Promise<SettleOk | Refusal>;
+  void(input: Input<Void>): Promise<VoidOk | Refusal>;
+  mintToken(input: Input<MintToken>): Promise<MintOk | Refusal>;
+  revokeToken(input: Input<RevokeToken>): Promise<RevokeOk | Refusal>;
+  /** Runs a transaction that only expires overdue reservations; returns how many. */
+  sweep(): Promise<number>;
+
+  getBudget(path: string): Promise<BudgetView | undefined>;
+  listBudgets(): Promise<BudgetView[]>;
+  /** The budget and its ancestors, leaf first; empty when it does not exist. */
+  chain(path: string): Promise<BudgetView[]>;
+  getReservation(id: string): Promise<ReservationView | undefined>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenView[]>;
+  ledger(query: LedgerQuery): Promise<LedgerPage>;
+  closedPeriods(path: string): Promise<ClosedPeriod[]>;
+  /** Replays the whole ledger and compares it with the stored balances. */
+  audit(): Promise<AuditReport>;
+
+  /** Called with the entries of every committed transaction, in order. */
+  subscribe(listener: (entries: readonly LedgerEntry[]) => void): () => void;
+  /** Resolves when the database answers; rejects otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Thrown by a store when its database cannot be reached or written. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
