@@ -1,0 +1,5 @@
+/** The shared store conformance suite: every backend runs it unchanged. */
+export { runStoreConformance, conformanceStartMs } from './conformance.js';
+export { runModelProperty } from './model.js';
+export { SimClock } from './sim-clock.js';
+export type { ConformanceTarget } from './target.js';

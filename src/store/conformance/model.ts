@@ -1,0 +1,347 @@
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import type { CommandResult, Policy } from '../../core/index.js';
+import type { Store } from '../store.js';
+import { SimClock } from './sim-clock.js';
+
+/**
+ * A deliberately plain reference model of budgets and reservations, written without the core's
+ * code, and a fast-check property that drives a real store and the model side by side.
+ */
+
+const hourMs = 3_600_000;
+const dayMs = 24 * hourMs;
+type ModelPeriod = 'none' | 'hour' | 'day';
+
+interface MBudget {
+  path: string;
+  parent: string | null;
+  limit: number | null;
+  period: ModelPeriod;
+  periodStart: number;
+  status: 'active' | 'paused';
+  spent: number;
+  reserved: number;
+  granted: number;
+  overrun: number;
+  inflight: number;
+  policy: Policy;
+  /** Set when a limit change left the budget above its limit this period. */
+  lowered: boolean;
+}
+
+interface MReservation {
+  id: string;
+  path: string;
+  amount: number;
+  expires: number;
+  status: 'open' | 'settled' | 'voided' | 'expired' | 'late_settled';
+}
+
+function windowStart(period: ModelPeriod, t: number, origin: number): number {
+  if (period === 'hour') return t - (t % hourMs);
+  if (period === 'day') return t - (t % dayMs);
+  return origin;
+}
+
+function windowEnd(period: ModelPeriod, start: number): number {
+  if (period === 'hour') return start + hourMs;
+  if (period === 'day') return start + dayMs;
+  return Infinity;
+}
+
+class Model {
+  readonly budgets = new Map<string, MBudget>();
+  readonly reservations: MReservation[] = [];
+  /** Results of keyed operations, by key. */
+  readonly keyed = new Map<string, { print: string; result: CommandResult }>();
+
+  add(path: string, limit: number | null, period: ModelPeriod, policy: Policy, now: number): void {
+    const at = path.lastIndexOf('/');
+    this.budgets.set(path, { path, parent: at < 0 ? null : path.slice(0, at), limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false });
+  }
+
+  chain(path: string): MBudget[] {
+    const out: MBudget[] = [];
+    for (let b = this.budgets.get(path); b; b = b.parent === null ? undefined : this.budgets.get(b.parent)) out.push(b);
+    return out;
+  }
+
+  /** Rolls ended periods and expires due reservations, as of `now`. */
+  settleTime(now: number): void {
+    for (const b of this.budgets.values()) {
+      if (now >= windowEnd(b.period, b.periodStart)) {
+        Object.assign(b, { spent: 0, granted: 0, overrun: 0, periodStart: windowStart(b.period, now, b.periodStart) });
+        // Reservations carried over from a period whose top-up has ended can exceed the new
+        // period's limit, like a lowered limit: nothing new is admitted until they resolve.
+        b.lowered = b.limit !== null && b.reserved > b.limit;
+      }
+    }
+    for (const r of this.reservations) {
+      if (r.status === 'open' && r.expires <= now) {
+        r.status = 'expired';
+        for (const b of this.chain(r.path)) {
+          b.reserved -= r.amount;
+          b.inflight -= 1;
+        }
+      }
+    }
+  }
+
+  remaining(b: MBudget): number | null {
+    return b.limit === null ? null : b.limit + b.granted - b.spent - b.reserved;
+  }
+
+  /** The code (and budget) a reservation gets, or undefined when admitted. */
+  refusal(path: string, amount: number, model: string | undefined): { code: string; budget?: string } | undefined {
+    const chain = this.chain(path);
+    if (chain.length === 0) return { code: 'unknown_budget' };
+    const rootFirst = [...chain].reverse();
+    const paused = rootFirst.find((b) => b.status === 'paused');
+    if (paused) return { code: 'budget_paused', budget: paused.path };
+    if (model !== undefined) {
+      const no = rootFirst.find((b) => b.policy.models && !b.policy.models.some((m) => (m.endsWith('*') ? model.startsWith(m.slice(0, -1)) : m === model)));
+      if (no) return { code: 'model_not_allowed', budget: no.path };
+    }
+    let cap: MBudget | undefined;
+    for (const b of rootFirst) if (b.policy.requestCapMicros !== undefined && amount > b.policy.requestCapMicros && (!cap || b.policy.requestCapMicros < (cap.policy.requestCapMicros ?? 0))) cap = b;
+    if (cap) return { code: 'request_cost_cap', budget: cap.path };
+    const busy = rootFirst.find((b) => b.policy.inflightMax !== undefined && b.inflight + 1 > b.policy.inflightMax);
+    if (busy) return { code: 'too_many_inflight', budget: busy.path };
+    let tight: MBudget | undefined;
+    for (const b of chain) {
+      const left = this.remaining(b);
+      if (left !== null && amount > left && (!tight || left < (this.remaining(tight) ?? 0))) tight = b;
+    }
+    return tight ? { code: 'budget_exceeded', budget: tight.path } : undefined;
+  }
+}
+
+interface Spec {
+  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy }[];
+  ops: Op[];
+}
+
+type Op =
+  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null }
+  | { t: 'settle'; r: number; factor: number; key: number | null }
+  | { t: 'void'; r: number }
+  | { t: 'tick'; ms: number }
+  | { t: 'boundary' }
+  | { t: 'limit'; b: number; limit: number | null }
+  | { t: 'pause'; b: number; on: boolean }
+  | { t: 'grant'; b: number; amount: number }
+  | { t: 'retry'; op: number };
+
+const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
+
+function specArbitrary(): fc.Arbitrary<Spec> {
+  const limit = fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 3 });
+  const period = fc.constantFrom<ModelPeriod>('none', 'hour', 'day');
+  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
+  const tree = fc.record({ orgLimit: limit, orgPeriod: period, teamLimits: fc.array(fc.tuple(limit, period), { minLength: 3, maxLength: 3 }), teams });
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), r: fc.nat(), factor: fc.constantFrom(0, 50, 100, 150, 300), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), r: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 40 * 60_000 }) }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'boundary' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('limit' as const), b: fc.nat(), limit: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 4 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('pause' as const), b: fc.nat(), on: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('grant' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 5_000 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('retry' as const), op: fc.nat() }) },
+  );
+  return fc.record({ tree, ops: fc.array(op, { minLength: 10, maxLength: 60 }) }).map(({ tree: t, ops }) => {
+    const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: {} }];
+    t.teams.forEach((agents, i) => {
+      const [teamLimit, teamPeriod] = t.teamLimits[i] ?? [null, 'none'];
+      budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: {} });
+      agents.forEach((a, j) => {
+        const policy: Policy = {};
+        if (a.cap !== undefined) policy.requestCapMicros = a.cap;
+        if (a.inflight !== undefined) policy.inflightMax = a.inflight;
+        if (a.gptOnly) policy.models = ['gpt-*'];
+        budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy });
+      });
+    });
+    return { budgets, ops };
+  });
+}
+
+function describeResult(result: CommandResult): string {
+  return result.ok ? 'ok' : `${result.code}${result.budget ? `@${result.budget}` : ''}`;
+}
+
+async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Promise<void> {
+  const clock = new SimClock(Date.UTC(2026, 0, 31, 22, 30));
+  const store = await open(clock);
+  const model = new Model();
+  const ids: string[] = [];
+  const issued: { cmd: Parameters<Store['execute']>[0]; result: CommandResult }[] = [];
+  const leaves = spec.budgets.map((b) => b.path);
+  try {
+    for (const b of spec.budgets) {
+      const made = await store.createBudget({ path: b.path, limitMicros: b.limit, period: b.period, policy: b.policy });
+      expect(made.ok, `create ${b.path}`).toBe(true);
+      model.add(b.path, b.limit, b.period, b.policy, clock.now());
+    }
+    for (const op of spec.ops) {
+      await step(op);
+      await store.sweep();
+      model.settleTime(clock.now());
+      await compare();
+    }
+    const report = await store.audit();
+    expect(report.problems).toEqual([]);
+  } finally {
+    await store.close();
+  }
+
+  async function run(cmd: Parameters<Store['execute']>[0], expected: string | ((r: CommandResult) => void)): Promise<CommandResult> {
+    const result = await store.execute(cmd);
+    const got = describeResult(result);
+    if (typeof expected === 'string') expect(expected.includes('@') ? got : got.split('@')[0], JSON.stringify(cmd)).toBe(expected);
+    else expected(result);
+    issued.push({ cmd, result });
+    return result;
+  }
+
+  function keyed(kind: string, key: number | null): { key?: string; prior?: { print: string; result: CommandResult } } {
+    if (key === null) return {};
+    const k = `${kind}-${key}`;
+    return { key: k, prior: model.keyed.get(k) };
+  }
+
+  async function step(op: Op): Promise<void> {
+    model.settleTime(clock.now());
+    switch (op.t) {
+      case 'reserve': {
+        const path = leaves[op.b % leaves.length] ?? 'org';
+        const modelName = models[op.model % models.length];
+        const print = JSON.stringify([path, op.amount, op.ttl, modelName]);
+        const { key, prior } = keyed('r', op.key);
+        if (prior) {
+          const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key });
+          if (prior.print === print) expect(again).toEqual(prior.result);
+          else expect(describeResult(again)).toBe('idempotency_key_reused');
+          return;
+        }
+        const no = model.refusal(path, op.amount, modelName);
+        const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
+        if (result.ok && 'reservation' in result) {
+          ids.push(result.reservation.id);
+          model.reservations.push({ id: result.reservation.id, path, amount: op.amount, expires: clock.now() + op.ttl, status: 'open' });
+          for (const b of model.chain(path)) {
+            b.reserved += op.amount;
+            b.inflight += 1;
+          }
+          if (key) model.keyed.set(key, { print, result });
+        }
+        return;
+      }
+      case 'settle': {
+        const r = model.reservations[op.r % Math.max(1, model.reservations.length)];
+        if (!r) return;
+        const actual = Math.floor((r.amount * op.factor) / 100);
+        const print = JSON.stringify([r.id, actual]);
+        const { key, prior } = keyed('s', op.key);
+        if (prior) {
+          const again = await store.settle({ reservationId: r.id, actualMicros: actual, idempotencyKey: key });
+          if (prior.print === print) expect(again).toEqual(prior.result);
+          else expect(describeResult(again)).toBe('idempotency_key_reused');
+          return;
+        }
+        const expected = r.status === 'settled' || r.status === 'late_settled' ? 'already_settled' : r.status === 'voided' ? 'already_voided' : 'ok';
+        const result = await run({ type: 'settle', reservationId: r.id, actualMicros: actual, idempotencyKey: key }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
+        if (!result.ok) return;
+        const late = r.status === 'expired';
+        const excess = late ? actual : Math.max(0, actual - r.amount);
+        for (const b of model.chain(r.path)) {
+          if (!late) {
+            b.reserved -= r.amount;
+            b.inflight -= 1;
+          }
+          b.spent += actual;
+          b.overrun += excess;
+        }
+        r.status = late ? 'late_settled' : 'settled';
+        if (key) model.keyed.set(key, { print, result });
+        return;
+      }
+      case 'void': {
+        const r = model.reservations[op.r % Math.max(1, model.reservations.length)];
+        if (!r) return;
+        const expected = { open: 'ok', settled: 'already_settled', late_settled: 'already_settled', voided: 'already_voided', expired: 'reservation_expired' }[r.status];
+        const result = await run({ type: 'void', reservationId: r.id }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
+        if (!result.ok) return;
+        r.status = 'voided';
+        for (const b of model.chain(r.path)) {
+          b.reserved -= r.amount;
+          b.inflight -= 1;
+        }
+        return;
+      }
+      case 'tick':
+        clock.advance(op.ms);
+        return;
+      case 'boundary':
+        clock.set(clock.now() - (clock.now() % hourMs) + hourMs);
+        return;
+      case 'limit': {
+        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        if (!b) return;
+        await run({ type: 'updateBudget', path: b.path, limitMicros: op.limit }, 'ok');
+        b.limit = op.limit;
+        const left = model.remaining(b);
+        if (left !== null && left < 0) b.lowered = true;
+        return;
+      }
+      case 'pause': {
+        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        if (!b) return;
+        await run({ type: 'setStatus', path: b.path, status: op.on ? 'paused' : 'active' }, 'ok');
+        b.status = op.on ? 'paused' : 'active';
+        return;
+      }
+      case 'grant': {
+        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        if (!b) return;
+        await run({ type: 'grant', path: b.path, amountMicros: op.amount }, b.limit === null ? 'budget_unlimited' : 'ok');
+        if (b.limit !== null) b.granted += op.amount;
+        return;
+      }
+      case 'retry': {
+        // Re-issue an earlier keyed command: same input, same answer, nothing changes.
+        const earlier = issued.filter((x) => 'idempotencyKey' in x.cmd && x.cmd.idempotencyKey !== undefined && x.result.ok);
+        const pick = earlier[op.op % Math.max(1, earlier.length)];
+        if (!pick) return;
+        expect(await store.execute(pick.cmd)).toEqual(pick.result);
+        return;
+      }
+    }
+  }
+
+  async function compare(): Promise<void> {
+    for (const m of model.budgets.values()) {
+      const v = await store.getBudget(m.path);
+      expect(v, m.path).toBeDefined();
+      if (!v) return;
+      const got = [v.spentMicros, v.reservedMicros, v.grantedMicros, v.overrunMicros, v.inflight, v.limitMicros, v.status];
+      expect(got, m.path).toEqual([m.spent, m.reserved, m.granted, m.overrun, m.inflight, m.limit, m.status]);
+      // The invariant: within the limit, unless spending beyond reservations (recorded as
+      // overrun) or a lowered limit explains it.
+      if (m.limit !== null && !m.lowered) expect(v.spentMicros + v.reservedMicros, `${m.path} over its limit`).toBeLessThanOrEqual(m.limit + m.granted + m.overrun);
+    }
+  }
+}
+
+/**
+ * Runs random operation sequences against fresh stores and the reference model, comparing
+ * every budget after every step and auditing the ledger at the end.
+ */
+export async function runModelProperty(options: { open: (clock: SimClock) => Promise<Store>; runs: number; seed?: number }): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(specArbitrary(), (spec) => runOne(options.open, spec)),
+    { numRuns: options.runs, seed: options.seed, endOnFailure: true },
+  );
+}

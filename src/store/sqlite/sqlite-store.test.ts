@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runStoreConformance, SimClock } from '../conformance/index.js';
+import type { Store } from '../store.js';
+import { openSqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-'));
+const files = new WeakMap<Store, string>();
+let counter = 0;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function open(path: string, clock: SimClock): Store {
+  const store = openSqliteStore({ path, clock });
+  files.set(store, path);
+  return store;
+}
+
+function fileOf(store: Store): string {
+  const path = files.get(store);
+  if (!path) throw new Error('unknown store');
+  return path;
+}
+
+runStoreConformance({
+  name: 'sqlite',
+  open: async (clock) => open(join(dir, `c${(counter += 1)}.db`), clock),
+  reopen: async (store, clock) => {
+    await store.close();
+    return open(fileOf(store), clock);
+  },
+  openSecond: async (store, clock) => open(fileOf(store), clock),
+  tamperLedgerAmount: async (store, seq, amountMicros) => {
+    const db = new Database(fileOf(store));
+    db.exec('DROP TRIGGER ledger_no_update');
+    db.prepare('UPDATE ledger SET amount_micros = ? WHERE seq = ?').run(amountMicros, seq);
+    db.close();
+  },
+});
+
+describe('sqlite store specifics', () => {
+  it('refuses to edit or delete ledger rows through SQL', () => {
+    // Proves the ledger table itself is append-only, not just the code that writes it.
+    const path = join(dir, 'append-only.db');
+    const store = openSqliteStore({ path });
+    return store.createBudget({ path: 'a' }).then(async () => {
+      const db = new Database(path);
+      expect(() => db.prepare('UPDATE ledger SET amount_micros = 5').run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM ledger').run()).toThrow(/append-only/);
+      db.close();
+      await store.close();
+    });
+  });
+
+  it('answers store_unavailable instead of writing when the database file is locked by another writer', async () => {
+    // Proves fail-closed: a write that cannot be recorded is refused, not forwarded or lost.
+    const path = join(dir, 'locked.db');
+    const store = openSqliteStore({ path, busyTimeoutMs: 50 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000 });
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const result = await store.reserve({ path: 'a', amountMicros: 10 });
+    expect(result.ok ? 'ok' : result.code).toBe('store_unavailable');
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect((await store.reserve({ path: 'a', amountMicros: 10 })).ok).toBe(true);
+    expect((await store.audit()).ok).toBe(true);
+    await store.close();
+  });
+
+  it('migrates a new file once when two handles open it together', async () => {
+    // Proves migrations take the write lock, so processes starting together do not race.
+    const path = join(dir, 'together.db');
+    const [a, b] = [openSqliteStore({ path }), openSqliteStore({ path })];
+    expect((await a.createBudget({ path: 'x' })).ok).toBe(true);
+    expect(await b.getBudget('x')).toBeDefined();
+    await Promise.all([a.close(), b.close()]);
+  });
+});
