@@ -60,6 +60,11 @@ export interface Reserve {
   ttlMs?: number;
   idempotencyKey?: string;
   labels?: Labels;
+  /**
+   * False only in shadow mode: admit even what the chain would refuse, and record (and return)
+   * the refusal that enforcement would have given. Unknown budgets are still refused.
+   */
+  enforce?: boolean;
 }
 
 export interface Settle extends Attribution {

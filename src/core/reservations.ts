@@ -11,6 +11,8 @@ import { parseReservationId, remainingAt, viewReservation, type ReservationView 
 
 export type ReserveOk = Ok<{
   reservation: ReservationView;
+  /** In shadow mode, the refusal enforcement would have given. */
+  wouldRefuse?: Refusal;
   /** What the tightest budget of the chain can still take after this reservation. */
   remainingMicros: number | null;
   /** Path of that tightest budget (the leaf when no budget has a limit). */
@@ -66,7 +68,8 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   if (!leaf) return refuse('unknown_budget', `no budget at ${cmd.path}`, { field: 'path' });
   const chain = chainOf(tx, leaf);
   const refusal = admissionRefusal(chain, cmd, tx.nowMs);
-  if (refusal) return refusal;
+  const enforce = cmd.enforce !== false;
+  if (refusal && enforce) return refusal;
 
   rollPeriods(tx, chain);
   const labels = cmd.labels ?? {};
@@ -79,7 +82,7 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   entry.session = labels.session ?? null;
   entry.task = labels.task ?? null;
   entry.actor = labels.actor ?? null;
-  entry.data = labels.tool === undefined && labels.tokenId === undefined ? `{"expiresMs":${expiresMs}}` : json({ expiresMs, tool: labels.tool, tokenId: labels.tokenId });
+  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}}` : json({ expiresMs, tool: labels.tool, tokenId: labels.tokenId, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
   const appended = tx.append(entry);
   assert(appended === seq, 'ledger sequence moved during reserve');
   const record: ReservationRecord = {
@@ -98,17 +101,14 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
     b.reservedMicros += cmd.amountMicros;
     b.inflight += 1;
     const remaining = remainingAt(b, tx.nowMs);
-    assert(remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
+    assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);
   }
   const limited = chain.filter((b) => b.limitMicros !== null);
   const tightest = minBy(limited, (b) => remainingAt(b, tx.nowMs) ?? 0) ?? leaf;
-  return {
-    ok: true,
-    reservation: viewReservation(record, leaf.path),
-    remainingMicros: remainingAt(tightest, tx.nowMs),
-    tightest: tightest.path,
-  };
+  const result: ReserveOk = { ok: true, reservation: viewReservation(record, leaf.path), remainingMicros: remainingAt(tightest, tx.nowMs), tightest: tightest.path };
+  if (refusal) result.wouldRefuse = refusal;
+  return result;
 }
 
 function findReservation(tx: Tx, id: string): { record: ReservationRecord; leaf: BudgetRecord } | Refusal {
@@ -147,7 +147,8 @@ export function validateSettle(cmd: Settle): Refusal | undefined {
     checkAmount(cmd.actualMicros, 'actualMicros') ??
     checkIdempotencyKey(cmd.idempotencyKey) ??
     checkUsage(cmd.usage) ??
-    checkText(cmd.actor, 'actor', limits.labelBytesMax)
+    checkText(cmd.actor, 'actor', limits.labelBytesMax) ??
+    checkText(cmd.reason, 'reason', limits.reasonBytesMax)
   );
 }
 
@@ -203,6 +204,7 @@ function usageEntry(tx: Tx, kind: 'settle' | 'late_charge' | 'overrun', budgetId
   e.session = r.labels.session ?? null;
   e.task = r.labels.task ?? null;
   e.actor = cmd.actor ?? r.labels.actor ?? null;
+  e.reason = cmd.reason ?? null;
   return e;
 }
 

@@ -323,6 +323,20 @@ export function runStoreConformance(target: ConformanceTarget): void {
         refused(await store.reserve({ path: 'o/a', amountMicros: usd(20), labels: { model: 'o3' } }), 'model_not_allowed');
       });
 
+      it('in shadow mode admits what enforcement would refuse and records the refusal', async () => {
+        // Proves shadow reservations: forwarded and recorded, the would-be refusal kept on the entry.
+        await org();
+        ok(await store.setStatus({ path: 'acme/research', status: 'paused' }));
+        const shadow = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(6), enforce: false }));
+        expect(shadow.wouldRefuse?.code).toBe('budget_paused');
+        const entry = (await store.ledger({ kinds: ['reserve'] })).entries[0];
+        expect(JSON.parse(entry?.data ?? '{}')).toMatchObject({ wouldRefuse: 'budget_paused', wouldRefuseBudget: 'acme/research' });
+        ok(await store.settle({ reservationId: shadow.reservation.id, actualMicros: usd(6), reason: 'shadow' }));
+        expect((await budget(store, 'acme/research/bot')).spentMicros).toBe(usd(6));
+        refused(await store.reserve({ path: 'acme/none', amountMicros: 1, enforce: false }), 'unknown_budget');
+        await expectAuditOk(store);
+      });
+
       it('admits exactly as many concurrent reservations as fit in the last dollar', async () => {
         // Proves the invariant under a race: hundreds of callers, one budget, no overspend.
         ok(await store.createBudget({ path: 'o', limitMicros: usd(100) }));
