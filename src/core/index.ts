@@ -12,6 +12,7 @@ export * from './names.js';
 export * from './period.js';
 export * from './policy.js';
 export * from './tx.js';
+export * from './token-secret.js';
 export * from './types.js';
 export * from './view.js';
 export { expireDue, type ReserveOk, type SettleOk, type VoidOk } from './reservations.js';

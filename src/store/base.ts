@@ -12,12 +12,11 @@ import type {
   ReserveOk,
   RevokeOk,
   SettleOk,
-  TokenRecord,
   TokenView,
   VoidOk,
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
-import type { LedgerPage, LedgerQuery, Store } from './store.js';
+import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
 
@@ -40,7 +39,7 @@ export abstract class BaseStore implements Store {
   abstract listBudgets(): Promise<BudgetView[]>;
   abstract chain(path: string): Promise<BudgetView[]>;
   abstract getReservation(id: string): Promise<ReservationView | undefined>;
-  abstract findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  abstract findTokenByHash(hash: string): Promise<FoundToken | undefined>;
   abstract listTokens(): Promise<TokenView[]>;
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;

@@ -87,7 +87,8 @@ export interface Store {
   /** The budget and its ancestors, leaf first; empty when it does not exist. */
   chain(path: string): Promise<BudgetView[]>;
   getReservation(id: string): Promise<ReservationView | undefined>;
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  /** The token with this secret hash and the path of its envelope budget. */
+  findTokenByHash(hash: string): Promise<FoundToken | undefined>;
   listTokens(): Promise<TokenView[]>;
   ledger(query: LedgerQuery): Promise<LedgerPage>;
   closedPeriods(path: string): Promise<ClosedPeriod[]>;
@@ -99,6 +100,12 @@ export interface Store {
   /** Resolves when the database answers; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A token as the gateway resolves it. */
+export interface FoundToken {
+  token: TokenRecord;
+  budgetPath: string;
 }
 
 /** Thrown by a store when its database cannot be reached or written. */

@@ -424,7 +424,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         const minted = ok(await store.mintToken({ path: 'acme/research/bot', tokenId: 'tok_abcdefgh1', hash: hash(1), limitMicros: usd(2), models: ['gpt-4o'], scopes: ['delegate'], expiresMs: conformanceStartMs + 3600_000 }));
         expect(minted.envelope.path).toBe('acme/research/bot/tok_abcdefgh1');
         expect(minted.envelope.kind).toBe('envelope');
-        expect((await store.findTokenByHash(hash(1)))?.id).toBe('tok_abcdefgh1');
+        expect(await store.findTokenByHash(hash(1))).toMatchObject({ token: { id: 'tok_abcdefgh1', status: 'active' }, budgetPath: 'acme/research/bot/tok_abcdefgh1' });
         expect(JSON.stringify(await store.listTokens())).not.toContain(hash(1));
         ok(await store.reserve({ path: minted.envelope.path, amountMicros: usd(1.5), labels: { model: 'gpt-4o', tokenId: 'tok_abcdefgh1' } }));
         refused(await store.reserve({ path: minted.envelope.path, amountMicros: usd(1), labels: { model: 'gpt-4o' } }), 'budget_exceeded');
@@ -447,8 +447,8 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect((await budget(store, 'acme/research/bot/tok_parent001')).reservedMicros).toBe(usd(1));
         const revoked = ok(await store.revokeToken({ tokenId: 'tok_child0001', reason: 'done' }));
         expect(revoked.revoked.sort()).toEqual(['tok_child0001', 'tok_grand0001']);
-        expect((await store.findTokenByHash(hash(4)))?.status).toBe('revoked');
-        expect((await store.findTokenByHash(hash(2)))?.status).toBe('active');
+        expect((await store.findTokenByHash(hash(4)))?.token.status).toBe('revoked');
+        expect((await store.findTokenByHash(hash(2)))?.token.status).toBe('active');
         refused(await store.reserve({ path: grandchild.envelope.path, amountMicros: 1 }), 'budget_closed');
         refused(await store.revokeToken({ tokenId: 'tok_missing01' }), 'unknown_token');
         await expectAuditOk(store);

@@ -18,7 +18,6 @@ import {
   type IdempotencyRecord,
   type ReservationRecord,
   type ReservationView,
-  type TokenRecord,
   type TokenView,
 } from '../../core/index.js';
 import { BaseStore } from '../base.js';
@@ -38,7 +37,7 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
-import { StoreUnavailableError, systemClock, type Clock, type LedgerPage, type LedgerQuery } from '../store.js';
+import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
@@ -285,8 +284,12 @@ export class SqliteStore extends BaseStore {
     });
   }
 
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return this.read((cache) => cache.tokensByHash.get(hash));
+  findTokenByHash(hash: string): Promise<FoundToken | undefined> {
+    return this.read((cache) => {
+      const token = cache.tokensByHash.get(hash);
+      const budget = token && cache.budgets.get(token.budgetId);
+      return token && budget ? { token: { ...token }, budgetPath: budget.path } : undefined;
+    });
   }
 
   listTokens(): Promise<TokenView[]> {

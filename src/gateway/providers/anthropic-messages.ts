@@ -1,0 +1,111 @@
+import { gatewayError } from '../errors.js';
+import { limits } from '../limits.js';
+import { formatSse, type SseEvent } from '../sse.js';
+import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { readCap, readModel, readStream } from './openai-chat.js';
+
+/** Anthropic reports uncached input separately from cache reads and writes; add them up. */
+function usageOf(value: unknown): Partial<CallUsage> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const u = value as Record<string, unknown>;
+  const fresh = count(u.input_tokens);
+  const cached = count(u.cache_read_input_tokens) ?? 0;
+  const written = count(u.cache_creation_input_tokens) ?? 0;
+  const out: Partial<CallUsage> = {};
+  if (fresh !== undefined) out.inputTokens = fresh + cached + written;
+  if (u.cache_read_input_tokens !== undefined) out.cachedTokens = cached;
+  if (u.cache_creation_input_tokens !== undefined) out.cacheWriteTokens = written;
+  const output = count(u.output_tokens);
+  if (output !== undefined) out.outputTokens = output;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+class MessagesObserver implements StreamObserver {
+  private reported: Partial<CallUsage> | undefined;
+  private readonly text: string[] = [];
+  private textBytes = 0;
+  private done = false;
+
+  forward(event: SseEvent): string | null {
+    const type = event.event ?? '';
+    if (type === 'message_stop') this.done = true;
+    if (type !== 'message_start' && type !== 'message_delta' && type !== 'content_block_delta') return event.raw;
+    try {
+      const data = JSON.parse(event.data) as { message?: { usage?: unknown }; usage?: unknown; delta?: { text?: unknown; partial_json?: unknown; thinking?: unknown } };
+      // message_delta usage is cumulative: later values replace earlier ones.
+      const usage = usageOf(type === 'message_start' ? data.message?.usage : data.usage);
+      if (usage) this.reported = { ...this.reported, ...usage };
+      const piece = data.delta?.text ?? data.delta?.partial_json ?? data.delta?.thinking;
+      if (typeof piece === 'string' && this.textBytes < limits.streamTextBytesMax) {
+        this.text.push(piece);
+        this.textBytes += piece.length;
+      }
+    } catch {
+      // Not JSON: relay it untouched.
+    }
+    return event.raw;
+  }
+
+  usage() {
+    return this.reported;
+  }
+
+  outputText(): string {
+    return this.text.join('');
+  }
+
+  finished(): boolean {
+    return this.done;
+  }
+}
+
+/** `POST /v1/messages` (Anthropic Messages). */
+export const anthropicMessages: RouteAdapter = {
+  provider: 'anthropic',
+  route: '/v1/messages',
+  embeddings: false,
+  parse(body) {
+    const model = readModel(body);
+    if (typeof model !== 'string') return model;
+    const stream = readStream(body);
+    if (typeof stream !== 'boolean') return stream;
+    if (!Array.isArray(body.messages) || body.messages.length === 0) return gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
+    const cap = readCap(body, 'max_tokens');
+    if (typeof cap === 'object') return cap;
+    const input = collectText([body.system ?? null, body.messages, body.tools ?? null]);
+    const call: ParsedCall = {
+      model,
+      stream,
+      maxOutputTokens: cap,
+      choices: 1,
+      writesCache: JSON.stringify(body).includes('"cache_control"'),
+      inputText: input.text.join('\n'),
+      inputParts: input.parts,
+    };
+    return call;
+  },
+  upstreamBody(body, _call, maxOutputTokens) {
+    return { ...body, max_tokens: maxOutputTokens };
+  },
+  usageFromBody(body) {
+    return usageOf((body as { usage?: unknown } | null)?.usage);
+  },
+  observe() {
+    return new MessagesObserver();
+  },
+  synthetic(call, usage) {
+    const id = `msg_dryrun${Date.now().toString(36)}`;
+    const text = '[bursar dry-run] no request was sent to the provider';
+    const u = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+    const json = { id, type: 'message', role: 'assistant', model: call.model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: u };
+    const events = [
+      formatSse(JSON.stringify({ type: 'message_start', message: { ...json, content: [], stop_reason: null, usage: { ...u, output_tokens: 1 } } }), 'message_start'),
+      formatSse(JSON.stringify({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }), 'content_block_start'),
+      formatSse(JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }), 'content_block_delta'),
+      formatSse(JSON.stringify({ type: 'content_block_stop', index: 0 }), 'content_block_stop'),
+      formatSse(JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.outputTokens } }), 'message_delta'),
+      formatSse(JSON.stringify({ type: 'message_stop' }), 'message_stop'),
+    ];
+    return { json, events };
+  },
+};

@@ -1,0 +1,71 @@
+import { limits as gatewayLimits } from './limits.js';
+
+/** One server-sent event: its `event:` name (if any), its joined `data:` lines, and its exact text. */
+export interface SseEvent {
+  event: string | undefined;
+  data: string;
+  /** The event as received, including its terminating blank line. */
+  raw: string;
+}
+
+/**
+ * Incremental SSE parser, written once for every provider: feed it chunks as they arrive and
+ * it returns the events completed so far, keeping the unfinished tail. Lines may end in `\n`
+ * or `\r\n`. A tail longer than `sseEventBytesMax` is an error (a provider never sends one).
+ *
+ * @example
+ * const parser = new SseParser();
+ * for (const e of parser.push('data: {"a":1}\n\n')) console.log(e.data); // '{"a":1}'
+ */
+export class SseParser {
+  private buffer = '';
+
+  push(chunk: string): SseEvent[] {
+    this.buffer += chunk;
+    const events: SseEvent[] = [];
+    for (;;) {
+      const end = eventEnd(this.buffer);
+      if (end < 0) break;
+      const raw = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end);
+      const parsed = parseEvent(raw);
+      if (parsed) events.push(parsed);
+    }
+    if (this.buffer.length > gatewayLimits.sseEventBytesMax) throw new Error('upstream sent an oversized stream event');
+    return events;
+  }
+
+  /** Whatever arrived after the last complete event (a truncated stream leaves some). */
+  rest(): string {
+    return this.buffer;
+  }
+}
+
+/** Index just past the blank line that ends the first event, or -1. */
+function eventEnd(text: string): number {
+  const lf = text.indexOf('\n\n');
+  const crlf = text.indexOf('\r\n\r\n');
+  if (lf < 0 && crlf < 0) return -1;
+  if (crlf < 0 || (lf >= 0 && lf < crlf)) return lf + 2;
+  return crlf + 4;
+}
+
+function parseEvent(raw: string): SseEvent | undefined {
+  let event: string | undefined;
+  const data: string[] = [];
+  for (const line of raw.split(/\r?\n/)) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (event === undefined && data.length === 0) return { event: undefined, data: '', raw };
+  return { event, data: data.join('\n'), raw };
+}
+
+/** Formats an event the way providers do. */
+export function formatSse(data: string, event?: string): string {
+  return `${event === undefined ? '' : `event: ${event}\n`}data: ${data}\n\n`;
+}
