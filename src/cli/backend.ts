@@ -1,0 +1,227 @@
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import {
+  refuse,
+  type AuditReport,
+  type BudgetKind,
+  type BudgetOk,
+  type BudgetView,
+  type LedgerEntry,
+  type Period,
+  type Policy,
+  type Refusal,
+} from '../core/index.js';
+import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
+
+/** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
+export interface CliLedgerEntry extends LedgerEntry {
+  /** Current path of `budgetId` (a budget moved later shows its new path). */
+  budget: string;
+}
+
+export interface CliLedgerPage {
+  entries: CliLedgerEntry[];
+  /** Pass back as `cursor` for the next page; null after the last one. */
+  nextCursor: string | null;
+}
+
+/**
+ * A change to a budget's own policy: a value sets the field, null removes it, a missing key
+ * leaves it as it is.
+ */
+export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
+
+export interface CreateBudgetInput {
+  path: string;
+  kind: BudgetKind;
+  limitMicros: number | null;
+  period: Period;
+  timezone?: string;
+  policy?: Policy;
+  reason?: string;
+}
+
+export interface UpdateBudgetInput {
+  path: string;
+  /** A number sets the limit, null removes it, undefined leaves it. */
+  limitMicros?: number | null;
+  period?: Period;
+  timezone?: string;
+  /** Merged into the budget's existing policy. */
+  policyPatch?: PolicyPatch;
+  reason?: string;
+}
+
+export interface SetStatusInput {
+  path: string;
+  status: 'active' | 'paused' | 'closed';
+  reason?: string;
+}
+
+export interface GrantInput {
+  path: string;
+  amountMicros: number;
+  reason?: string;
+}
+
+export interface MoveInput {
+  path: string;
+  /** New parent path, or null to make the budget a root. */
+  parent: string | null;
+  reason?: string;
+}
+
+/**
+ * Every operation the CLI performs. Command code talks only to this interface, so the same
+ * commands run against the local database (`LocalBackend`) or, later, a server's admin API.
+ * Expected outcomes (unknown budget, refusals) come back as results with a stable code;
+ * only a broken store or connection throws.
+ *
+ * @example
+ * const backend = await openLocalBackend({ db: './bursar.db', create: false });
+ * const budgets = await backend.listBudgets();
+ * await backend.close();
+ */
+export interface CliBackend {
+  /** What the backend talks to, for messages: a database file or a server URL. */
+  readonly target: string;
+  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Refusal>;
+  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal>;
+  setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal>;
+  grant(input: GrantInput): Promise<BudgetOk | Refusal>;
+  moveBudget(input: MoveInput): Promise<BudgetOk | Refusal>;
+  getBudget(path: string): Promise<BudgetView | undefined>;
+  /** Every budget, sorted by path. */
+  listBudgets(): Promise<BudgetView[]>;
+  /** The budget and its ancestors, leaf first; empty when the budget does not exist. */
+  chain(path: string): Promise<BudgetView[]>;
+  /** One page of the ledger. A `budget` filter includes everything under that budget. */
+  ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
+  /** Replays the whole ledger and compares it with the stored balances. */
+  audit(): Promise<AuditReport>;
+  close(): Promise<void>;
+}
+
+/**
+ * Applies a policy patch to a policy: set fields replace, null fields are removed.
+ *
+ * @example
+ * mergePolicy({ models: ['gpt-4o'], inflightMax: 4 }, { inflightMax: 8, models: null }) // { inflightMax: 8 }
+ */
+export function mergePolicy(policy: Policy, patch: PolicyPatch): Policy {
+  const merged: Record<string, unknown> = { ...policy };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+/** Who the ledger records as the actor of CLI operations on a local database. */
+function localActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+/**
+ * The CLI's operations over a `Store` opened on this machine.
+ *
+ * @example
+ * const backend = new LocalBackend(await openStore({ db: './bursar.db' }), './bursar.db');
+ */
+export class LocalBackend implements CliBackend {
+  private pathsById = new Map<number, string>();
+
+  constructor(
+    private readonly store: Store,
+    readonly target: string,
+    private readonly actor: string = localActor(),
+  ) {}
+
+  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Refusal> {
+    return this.store.createBudget({ ...input, actor: this.actor });
+  }
+
+  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal> {
+    const { policyPatch, ...rest } = input;
+    let policy: Policy | undefined;
+    if (policyPatch !== undefined) {
+      // Read, merge, write: not atomic, which is fine for an operator's occasional edit.
+      const current = await this.store.getBudget(input.path);
+      if (!current) return refuse('unknown_budget', `no budget at ${input.path}`, { field: 'path' });
+      policy = mergePolicy(current.policy, policyPatch);
+    }
+    return this.store.updateBudget({ ...rest, policy, actor: this.actor });
+  }
+
+  setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal> {
+    return this.store.setStatus({ ...input, actor: this.actor });
+  }
+
+  grant(input: GrantInput): Promise<BudgetOk | Refusal> {
+    return this.store.grant({ ...input, actor: this.actor });
+  }
+
+  moveBudget(input: MoveInput): Promise<BudgetOk | Refusal> {
+    return this.store.moveBudget({ ...input, actor: this.actor });
+  }
+
+  getBudget(path: string): Promise<BudgetView | undefined> {
+    return this.store.getBudget(path);
+  }
+
+  listBudgets(): Promise<BudgetView[]> {
+    return this.store.listBudgets();
+  }
+
+  chain(path: string): Promise<BudgetView[]> {
+    return this.store.chain(path);
+  }
+
+  async ledgerPage(query: LedgerQuery): Promise<CliLedgerPage> {
+    const page = await this.store.ledger(query);
+    if (page.entries.some((e) => !this.pathsById.has(e.budgetId))) await this.refreshPaths();
+    const entries = page.entries.map((e) => ({ ...e, budget: this.pathsById.get(e.budgetId) ?? `#${e.budgetId}` }));
+    return { entries, nextCursor: page.nextCursor };
+  }
+
+  private async refreshPaths(): Promise<void> {
+    const budgets = await this.store.listBudgets();
+    this.pathsById = new Map(budgets.map((b) => [b.id, b.path]));
+  }
+
+  audit(): Promise<AuditReport> {
+    return this.store.audit();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+export interface OpenLocalOptions {
+  /** SQLite file (or `:memory:`). */
+  db: string;
+  /** Create the database when the file is missing; read-only commands pass false. */
+  create: boolean;
+}
+
+/**
+ * Opens the local database as a CLI backend. A missing file is created only for commands that
+ * write, so a mistyped `--db` on a read shows an error instead of an empty, new database.
+ *
+ * @example
+ * const backend = await openLocalBackend({ db: process.env.BURSAR_DB ?? './bursar.db', create: true });
+ */
+export async function openLocalBackend(options: OpenLocalOptions): Promise<CliBackend> {
+  const isFile = options.db !== ':memory:' && !/^postgres(ql)?:\/\//.test(options.db);
+  if (isFile && !options.create && !existsSync(options.db)) {
+    throw new StoreUnavailableError(`no Bursar database at ${options.db}; pass --db <file> or set BURSAR_DB (commands that write create it)`);
+  }
+  const store = await openStore({ db: options.db });
+  return new LocalBackend(store, options.db);
+}

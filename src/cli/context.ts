@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import type { Refusal } from '../core/index.js';
+import { openLocalBackend, type CliBackend } from './backend.js';
+import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './output.js';
+
+/**
+ * A command that cannot go on: usage errors (bad input the CLI caught itself) exit 2, refusals
+ * and failures exit 1. Thrown by command code and reported in one place (`reportError`).
+ *
+ * @example
+ * throw new CliError({ code: 'invalid_amount', message: '"abc" is not a USD amount' }, 2);
+ */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    readonly failure: Failure,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(failure.message);
+  }
+}
+
+/**
+ * Bad input caught before anything is sent: exit code 2.
+ *
+ * @example
+ * throw usageError('invalid_period', 'period must be one of none, hour, day, week, month');
+ */
+export function usageError(code: string, message: string, field?: string): CliError {
+  return new CliError(field === undefined ? { code, message } : { code, message, field }, 2);
+}
+
+/**
+ * The value of a successful result, or a `CliError` (exit 1) carrying the refusal.
+ *
+ * @example
+ * const { budget } = unwrap(await backend.grant({ path, amountMicros }));
+ */
+export function unwrap<T extends { ok: true }>(result: T | Refusal): T {
+  if (result.ok) return result;
+  const { ok: _ok, ...failure } = result;
+  throw new CliError(failure, 1);
+}
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  /** SQLite file of the local ledger. */
+  db: string;
+  json: boolean;
+}
+
+/** Whether a command writes: only writes may create a missing database file. */
+export type Access = 'read' | 'write';
+
+export type OpenBackend = (options: GlobalOptions, access: Access) => Promise<CliBackend>;
+
+/**
+ * What command code gets besides its own options: the backend, the clock, and printing that
+ * follows `--json`.
+ */
+export interface CliContext {
+  readonly streams: CliStreams;
+  readonly nowMs: () => number;
+  options(): GlobalOptions;
+  /** The backend the global options point at, opened on first use. */
+  backend(access: Access): Promise<CliBackend>;
+  /** Writes text plus a newline to stdout. */
+  print(text: string): Promise<void>;
+  /** Prints `json()` with `--json`, else `human()`. */
+  emit(json: () => unknown, human: () => string): Promise<void>;
+  /**
+   * Makes the run exit non-zero without an error, for a command whose output is a failing
+   * result (a failed audit).
+   */
+  setExitCode(code: 1 | 2): void;
+  /** The exit code a command asked for, 0 by default. */
+  exitCode(): number;
+  /** Closes the backend if one was opened. */
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  program: Command;
+  streams?: CliStreams;
+  nowMs?: () => number;
+  /** Default: the local SQLite database named by `--db`. A server backend plugs in here. */
+  openBackend?: OpenBackend;
+}
+
+const openLocal: OpenBackend = (options, access) => openLocalBackend({ db: options.db, create: access === 'write' });
+
+/**
+ * Builds the context commands run in. Global options are read from the program when a
+ * command runs, so they may appear before or after the command name.
+ *
+ * @example
+ * const context = createContext({ program });
+ * registerAgents(program, context);
+ */
+export function createContext(options: ContextOptions): CliContext {
+  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const open = options.openBackend ?? openLocal;
+  let opened: Promise<CliBackend> | undefined;
+  let exitCode = 0;
+  const readOptions = (): GlobalOptions => {
+    const raw = options.program.opts<{ db?: string; json?: boolean }>();
+    return { db: raw.db ?? './bursar.db', json: raw.json === true };
+  };
+  const print = async (text: string) => {
+    await writeChunk(streams.stdout, `${text}\n`);
+  };
+  return {
+    streams,
+    nowMs: options.nowMs ?? (() => Date.now()),
+    options: readOptions,
+    backend: (access) => (opened ??= open(readOptions(), access)),
+    print,
+    emit: (json, human) => print(readOptions().json ? JSON.stringify(json(), null, 2) : human()),
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+    },
+    exitCode: () => exitCode,
+    close: async () => {
+      const backend = opened;
+      opened = undefined;
+      // A backend that failed to open has nothing to close.
+      if (backend) await backend.then((b) => b.close(), () => undefined);
+    },
+  };
+}
+
+/**
+ * Prints a failure to stderr: one line, or a JSON object with `--json`.
+ *
+ * @example
+ * await reportFailure(context, { code: 'unknown_budget', message: 'no budget at acme/x' });
+ */
+export async function reportFailure(context: CliContext, failure: Failure): Promise<void> {
+  const text = context.options().json ? JSON.stringify(failureJson(failure)) : failureLine(failure);
+  await writeChunk(context.streams.stderr, `${text}\n`);
+}

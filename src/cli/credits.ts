@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import { limits, type BudgetView, type EntryKind } from '../core/index.js';
+import type { CliBackend, CliLedgerEntry } from './backend.js';
+import { findAgent } from './budget-ops.js';
+import type { CliContext } from './context.js';
+import { isoSeconds, ledgerRow, table, usd } from './output.js';
+import { cliLimits, parseHistoryLimitArg, parseTimeArg } from './parse.js';
+
+/** Entry kinds whose amount is money; for the rest (pause, move, …) the amount column is blank. */
+const moneyKinds: ReadonlySet<EntryKind> = new Set<EntryKind>([
+  'budget_created',
+  'limit_change',
+  'period_change',
+  'grant',
+  'reserve',
+  'settle',
+  'void',
+  'expire',
+  'late_charge',
+  'overrun',
+  'period_reset',
+  'token_minted',
+]);
+
+const reasonCellMax = 48;
+
+/**
+ * Adds `bursar credits history`: what an agent (and everything under it) spent and why.
+ *
+ * @example
+ * registerCredits(program, context);
+ */
+export function registerCredits(program: Command, context: CliContext): void {
+  const credits = program.command('credits').description('spending history');
+  credits
+    .command('history')
+    .description('ledger entries of an agent and everything under it (its envelopes), newest first')
+    .requiredOption('--agent <path>', 'agent path (or any budget path), or an agent\'s bare name when unique')
+    .option('--since <when>', 'only entries since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
+    .option('--limit <n>', `most entries to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
+    .action((flags: { agent: string; since?: number; limit?: number }) => history(context, flags));
+}
+
+/** Resolves `--agent`: any budget by exact path, else an agent by path or unique name. */
+async function resolveTarget(backend: CliBackend, ref: string): Promise<BudgetView> {
+  return (await backend.getBudget(ref)) ?? findAgent(backend, ref);
+}
+
+/** Reads up to `max` entries newest first, page by page; says whether more remained. */
+async function readNewest(backend: CliBackend, budget: string, sinceMs: number | undefined, max: number): Promise<{ entries: CliLedgerEntry[]; more: boolean }> {
+  const entries: CliLedgerEntry[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const limit = Math.min(limits.ledgerPageMax, max - entries.length + 1);
+    const page = await backend.ledgerPage({ budget, sinceMs, cursor, limit, order: 'desc' });
+    entries.push(...page.entries);
+    if (entries.length > max) return { entries: entries.slice(0, max), more: true };
+    if (page.nextCursor === null) return { entries, more: false };
+    cursor = page.nextCursor;
+  }
+}
+
+function relativePath(agent: BudgetView, path: string): string {
+  const base = agent.path.slice(0, agent.path.length - agent.name.length);
+  return path.startsWith(base) ? path.slice(base.length) : path;
+}
+
+function clip(text: string | null, max: number): string {
+  if (text === null) return '';
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function tokensCell(e: CliLedgerEntry): string {
+  if (e.tokensIn === null && e.tokensOut === null) return '';
+  return `${e.tokensIn ?? '-'}/${e.tokensOut ?? '-'}`;
+}
+
+function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): string {
+  return table(
+    [
+      { header: 'TIME (UTC)' },
+      { header: 'KIND' },
+      { header: 'AMOUNT', align: 'right' },
+      { header: 'BUDGET' },
+      { header: 'MODEL' },
+      { header: 'TOKENS IN/OUT', align: 'right' },
+      { header: 'TASK' },
+      { header: 'SESSION' },
+      { header: 'REASON' },
+    ],
+    entries.map((e) => [
+      isoSeconds(e.tsMs),
+      e.kind,
+      moneyKinds.has(e.kind) ? usd(e.amountMicros) : '',
+      relativePath(agent, e.budget),
+      e.model ?? '',
+      tokensCell(e),
+      clip(e.task, 24),
+      clip(e.session, 24),
+      clip(e.reason, reasonCellMax),
+    ]),
+  );
+}
+
+async function history(context: CliContext, flags: { agent: string; since?: number; limit?: number }): Promise<void> {
+  const backend = await context.backend('read');
+  const agent = await resolveTarget(backend, flags.agent);
+  const max = flags.limit ?? cliLimits.historyLimitDefault;
+  const { entries, more } = await readNewest(backend, agent.path, flags.since, max);
+  await context.emit(
+    () => ({ ok: true, agent: agent.path, since: flags.since === undefined ? null : new Date(flags.since).toISOString(), entries: entries.map(ledgerRow), more }),
+    () => {
+      if (entries.length === 0) return `No ledger entries for ${agent.path}${flags.since === undefined ? '' : ` since ${isoSeconds(flags.since)}`}.`;
+      const footer = more ? `\nShowing the newest ${entries.length}; more with --limit or --since.` : '';
+      return historyTable(agent, entries) + footer;
+    },
+  );
+}

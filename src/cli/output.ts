@@ -1,0 +1,370 @@
+import { formatUsd, microsPerUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
+import type { CliLedgerEntry } from './backend.js';
+
+/** Where the CLI writes; tests and the server-side renderer can pass their own streams. */
+export interface CliStreams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/**
+ * Writes a chunk and waits while the stream's buffer is full, so a long export never holds
+ * more than one page in memory. Resolves false when the reader has gone (a closed pipe).
+ *
+ * @example
+ * await writeChunk(process.stdout, 'seq,kind\n');
+ */
+export function writeChunk(stream: NodeJS.WritableStream, chunk: string): Promise<boolean> {
+  const writable = stream as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+  if (writable.destroyed === true || writable.writableEnded === true) return Promise.resolve(false);
+  if (stream.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      stream.removeListener('drain', onDrain);
+      stream.removeListener('close', onClose);
+      stream.removeListener('error', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', onClose);
+  });
+}
+
+export type Align = 'left' | 'right';
+
+export interface TableColumn {
+  header: string;
+  align?: Align;
+}
+
+/**
+ * Lays out rows under headers with every column padded to its widest cell, two spaces apart.
+ * Trailing spaces are trimmed.
+ *
+ * @example
+ * table([{ header: 'PATH' }, { header: 'SPENT', align: 'right' }], [['acme', '$1.00']])
+ * // 'PATH  SPENT\nacme  $1.00'
+ */
+export function table(columns: readonly TableColumn[], rows: readonly (readonly string[])[]): string {
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const line = (cells: readonly string[]) =>
+    columns
+      .map((c, i) => pad(cells[i] ?? '', widths[i] ?? 0, c.align ?? 'left'))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...rows.map(line)].join('\n');
+}
+
+/** Width of text in terminal cells; every character the CLI prints is one cell wide. */
+function displayWidth(text: string): number {
+  return [...text].length;
+}
+
+function pad(text: string, width: number, align: Align): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return align === 'right' ? fill + text : text + fill;
+}
+
+/**
+ * Money as people read it: `$1,234.50`, or `-` when there is no amount.
+ *
+ * @example
+ * usd(5_000_000) // '$5.00'
+ */
+export function usd(micros: number | null): string {
+  return micros === null ? '-' : formatUsd(micros);
+}
+
+/**
+ * Money for machines: a plain decimal with exactly six places and no separators, so it
+ * converts back to micros exactly.
+ *
+ * @example
+ * usdExact(1_234_500) // '1.234500'
+ */
+export function usdExact(micros: number): string {
+  const sign = micros < 0 ? '-' : '';
+  const abs = Math.abs(micros);
+  return `${sign}${Math.floor(abs / microsPerUsd)}.${String(abs % microsPerUsd).padStart(6, '0')}`;
+}
+
+/**
+ * What a budget may use this period: its limit plus grants; null without a limit.
+ *
+ * @example
+ * allowanceMicros({ limitMicros: 5_000_000, grantedMicros: 1_000_000 }) // 6_000_000
+ */
+export function allowanceMicros(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros'>): number | null {
+  return b.limitMicros === null ? null : b.limitMicros + b.grantedMicros;
+}
+
+/**
+ * Share of the allowance taken by spend and reservations, in whole percent rounded down (so
+ * 100% means nothing is left); null without a limit.
+ *
+ * @example
+ * usedPct({ limitMicros: 100, grantedMicros: 0, spentMicros: 50, reservedMicros: 2 }) // 52
+ */
+export function usedPct(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros' | 'spentMicros' | 'reservedMicros'>): number | null {
+  const allowance = allowanceMicros(b);
+  if (allowance === null) return null;
+  const used = b.spentMicros + b.reservedMicros;
+  if (allowance <= 0) return 100;
+  return Math.floor((used * 100) / allowance);
+}
+
+export const barWidthCells = 10;
+
+/**
+ * A text bar of a budget's use: `█` spent, `▒` reserved, `░` free, then the percentage.
+ * Empty for a budget without a limit.
+ *
+ * @example
+ * usageBar({ limitMicros: 100, grantedMicros: 0, spentMicros: 50, reservedMicros: 2 }) // '█████░░░░░  52%'
+ */
+export function usageBar(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros' | 'spentMicros' | 'reservedMicros'>, widthCells = barWidthCells): string {
+  const allowance = allowanceMicros(b);
+  const pct = usedPct(b);
+  if (allowance === null || pct === null) return '';
+  const cells = (micros: number) => (allowance <= 0 ? widthCells : Math.floor((Math.max(0, micros) * widthCells) / allowance));
+  const spent = Math.min(widthCells, cells(b.spentMicros));
+  const reserved = Math.min(widthCells - spent, cells(b.spentMicros + b.reservedMicros) - spent);
+  const bar = '█'.repeat(spent) + '▒'.repeat(reserved) + '░'.repeat(widthCells - spent - reserved);
+  return `${bar} ${`${pct}%`.padStart(4)}`;
+}
+
+/**
+ * A time as UTC ISO 8601 to the second, the form every human-facing CLI time takes.
+ *
+ * @example
+ * isoSeconds(Date.UTC(2026, 0, 2, 3, 4, 5)) // '2026-01-02T03:04:05Z'
+ */
+export function isoSeconds(ms: number | null): string {
+  if (ms === null) return '-';
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * A time for JSON output: full ISO 8601 in UTC, or null.
+ *
+ * @example
+ * isoJson(0) // '1970-01-01T00:00:00.000Z'
+ */
+export function isoJson(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/**
+ * One line describing a policy: `models gpt-4o,claude-*; cap $0.50; in-flight 4`.
+ *
+ * @example
+ * policyText({ models: ['gpt-4o'], inflightMax: 4 }) // 'models gpt-4o; in-flight max 4'
+ */
+export function policyText(policy: Policy): string {
+  const parts: string[] = [];
+  if (policy.models) parts.push(`models ${policy.models.length > 0 ? policy.models.join(',') : '(none)'}`);
+  if (policy.requestCapMicros !== undefined) parts.push(`request cap ${usd(policy.requestCapMicros)}`);
+  if (policy.inflightMax !== undefined) parts.push(`in-flight max ${policy.inflightMax}`);
+  if (policy.maxOutputTokens !== undefined) parts.push(`max output tokens ${policy.maxOutputTokens}`);
+  if (policy.alertThresholdsPct) parts.push(`alerts at ${policy.alertThresholdsPct.join('/')}%`);
+  return parts.length > 0 ? parts.join('; ') : 'none';
+}
+
+/**
+ * A policy in the API's JSON form: snake_case, amounts in micros.
+ *
+ * @example
+ * policyJson({ requestCapMicros: 500_000 }) // { request_cap_micros: 500000 }
+ */
+export function policyJson(policy: Policy): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (policy.models !== undefined) out.models = policy.models;
+  if (policy.requestCapMicros !== undefined) out.request_cap_micros = policy.requestCapMicros;
+  if (policy.inflightMax !== undefined) out.inflight_max = policy.inflightMax;
+  if (policy.maxOutputTokens !== undefined) out.max_output_tokens = policy.maxOutputTokens;
+  if (policy.alertThresholdsPct !== undefined) out.alert_thresholds_pct = policy.alertThresholdsPct;
+  return out;
+}
+
+/**
+ * A budget in the JSON form every `--json` command uses: the admin API's snake_case fields,
+ * amounts as integer micros, times as ISO 8601 UTC.
+ *
+ * @example
+ * budgetJson(view).limit_micros // 5000000
+ */
+export function budgetJson(b: BudgetView): Record<string, unknown> {
+  return {
+    path: b.path,
+    name: b.name,
+    kind: b.kind,
+    status: b.status,
+    limit_micros: b.limitMicros,
+    spent_micros: b.spentMicros,
+    reserved_micros: b.reservedMicros,
+    granted_micros: b.grantedMicros,
+    overrun_micros: b.overrunMicros,
+    remaining_micros: b.remainingMicros,
+    used_pct: usedPct(b),
+    inflight: b.inflight,
+    period: b.period,
+    timezone: b.timezone,
+    period_start: isoJson(b.periodStartMs),
+    period_end: isoJson(b.periodEndMs),
+    policy: policyJson(b.policy),
+    created_at: isoJson(b.createdMs),
+  };
+}
+
+/** The columns of a ledger export, in order; JSON rows use the same names. */
+export const ledgerFields = [
+  'seq',
+  'ts',
+  'ts_ms',
+  'kind',
+  'budget',
+  'amount_micros',
+  'amount_usd',
+  'reservation_seq',
+  'model',
+  'tokens_in',
+  'tokens_out',
+  'tokens_cached',
+  'tokens_cache_write',
+  'request_id',
+  'session',
+  'task',
+  'actor',
+  'reason',
+  'data',
+  'hash',
+] as const;
+
+export type LedgerRow = Record<(typeof ledgerFields)[number], string | number | null>;
+
+/**
+ * A ledger entry as an export row: integer micros plus an exact six-decimal USD string.
+ *
+ * @example
+ * ledgerRow(entry).amount_usd // '0.000900'
+ */
+export function ledgerRow(e: CliLedgerEntry): LedgerRow {
+  return {
+    seq: e.seq,
+    ts: isoJson(e.tsMs),
+    ts_ms: e.tsMs,
+    kind: e.kind,
+    budget: e.budget,
+    amount_micros: e.amountMicros,
+    amount_usd: usdExact(e.amountMicros),
+    reservation_seq: e.reservationSeq,
+    model: e.model,
+    tokens_in: e.tokensIn,
+    tokens_out: e.tokensOut,
+    tokens_cached: e.tokensCached,
+    tokens_cache_write: e.tokensCacheWrite,
+    request_id: e.requestId,
+    session: e.session,
+    task: e.task,
+    actor: e.actor,
+    reason: e.reason,
+    data: e.data,
+    hash: e.hash,
+  };
+}
+
+/**
+ * One CSV field per RFC 4180: quoted when it holds a comma, quote, or line break, with quotes
+ * doubled. Null is an empty field.
+ *
+ * @example
+ * csvField('a "b", c') // '"a ""b"", c"'
+ */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * One CSV record, CRLF-terminated as RFC 4180 asks.
+ *
+ * @example
+ * csvLine([1, null, 'a,b']) // '1,,"a,b"\r\n'
+ */
+export function csvLine(values: readonly (string | number | null)[]): string {
+  return `${values.map(csvField).join(',')}\r\n`;
+}
+
+/** A failed command as the CLI reports it: a stable code, a message, and where. */
+export interface Failure {
+  code: string;
+  message: string;
+  /** The budget that refused, when one did. */
+  budget?: string;
+  /** What that budget can still take, in micros. */
+  remainingMicros?: number | null;
+  field?: string;
+}
+
+/**
+ * A failure as one line for stderr: `bursar: <code>: <message>`, plus what the refusing
+ * budget has left when the refusal says.
+ *
+ * @example
+ * failureLine({ code: 'budget_exceeded', message: 'over', budget: 'acme', remainingMicros: 0 })
+ * // 'bursar: budget_exceeded: over (budget acme, remaining $0.00)'
+ */
+export function failureLine(f: Failure): string {
+  const where: string[] = [];
+  if (f.budget !== undefined && !f.message.includes(f.budget)) where.push(`budget ${f.budget}`);
+  if (f.remainingMicros !== undefined) where.push(`remaining ${f.remainingMicros === null ? 'unlimited' : usd(f.remainingMicros)}`);
+  const oneLine = f.message.replace(/\s*\n\s*/g, ' ');
+  return `bursar: ${f.code}: ${oneLine}${where.length > 0 ? ` (${where.join(', ')})` : ''}`;
+}
+
+/**
+ * A failure as the JSON object `--json` prints to stderr.
+ *
+ * @example
+ * failureJson({ code: 'tree_cycle', message: 'cannot move' }) // { ok: false, code: 'tree_cycle', message: 'cannot move' }
+ */
+export function failureJson(f: Failure): Record<string, unknown> {
+  const out: Record<string, unknown> = { ok: false, code: f.code, message: f.message };
+  if (f.budget !== undefined) out.budget = f.budget;
+  if (f.remainingMicros !== undefined) out.remaining_micros = f.remainingMicros;
+  if (f.field !== undefined) out.field = f.field;
+  return out;
+}
+
+/**
+ * An audit problem in one line: where it is, then what differs.
+ *
+ * @example
+ * problemText({ seq: 7, field: 'hash', message: 'entry 7 does not match its hash' }) // 'seq 7: entry 7 does not match its hash [hash: …]'
+ */
+export function problemText(p: AuditProblem): string {
+  const where = [p.seq !== undefined ? `seq ${p.seq}` : '', p.budget !== undefined ? `budget ${p.budget}` : ''].filter(Boolean).join(', ');
+  const diff = p.field !== undefined ? ` [${p.field}: expected ${cell(p.expected)}, found ${cell(p.actual)}]` : '';
+  return `${where ? `${where}: ` : ''}${p.message}${diff}`;
+}
+
+function cell(value: string | number | null | undefined): string {
+  if (value === undefined) return '?';
+  if (value === null) return 'null';
+  const text = String(value);
+  return text.length > 20 ? `${text.slice(0, 16)}…` : text;
+}
+
+/**
+ * An audit problem in the API's JSON form.
+ *
+ * @example
+ * problemJson({ seq: 7, message: 'altered' }) // { seq: 7, budget: null, field: null, expected: null, actual: null, message: 'altered' }
+ */
+export function problemJson(p: AuditProblem): Record<string, unknown> {
+  return { seq: p.seq ?? null, budget: p.budget ?? null, field: p.field ?? null, expected: p.expected ?? null, actual: p.actual ?? null, message: p.message };
+}

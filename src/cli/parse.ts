@@ -1,0 +1,145 @@
+import { DateTime } from 'luxon';
+import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, type Period } from '../core/index.js';
+import { usageError } from './context.js';
+
+/**
+ * Parsers for what people type: each turns one argument into a value or throws a usage error
+ * (exit 2) naming the option and saying what would be accepted. Commander calls them while it
+ * parses, before any command touches the ledger.
+ */
+
+/** Bounds of CLI inputs, units last. */
+export const cliLimits = {
+  historyLimitDefault: 50,
+  historyLimitMax: 10_000,
+  /** Longest relative time (`--since 3650d`). */
+  relativeMsMax: 10 * 366 * 24 * 3_600_000,
+} as const;
+
+const maxUsdText = '$1,000,000,000';
+
+/** "--budget-limit: " before a message about an option; nothing for a positional argument. */
+function prefix(label: string): string {
+  return label.startsWith('-') ? `${label}: ` : '';
+}
+
+/**
+ * A USD amount typed by a person, in micros. Never goes through floating point.
+ *
+ * @example
+ * parseUsdArg('--budget-limit')('5.00') // 5_000_000
+ */
+export function parseUsdArg(label: string, options: { positive?: boolean } = {}): (text: string) => number {
+  return (text) => {
+    const micros = parseUsd(text);
+    if (micros === undefined) throw usageError('invalid_amount', `${prefix(label)}${usdProblem(text)}`, label);
+    if (options.positive === true && micros === 0) throw usageError('invalid_amount', `${prefix(label)}the amount must be more than $0`, label);
+    return micros;
+  };
+}
+
+function usdProblem(text: string): string {
+  const t = text.trim();
+  const quoted = JSON.stringify(text);
+  if (t === '') return 'an amount in USD is required, like 5.00';
+  if (/^-/.test(t)) return `${quoted} is negative; amounts are zero or more USD, like 5.00`;
+  if (/^\$?\d+\.\d{7,}$/.test(t)) return `${quoted} has more than 6 decimals; the smallest amount is $0.000001`;
+  if (/^\$?\d+(\.\d+)?$/.test(t)) return `${quoted} is above the largest amount, ${maxUsdText}`;
+  return `${quoted} is not a USD amount; use digits with up to 6 decimals, like 5.00 or 0.25`;
+}
+
+/**
+ * A budget path, checked with the ledger's own naming rules.
+ *
+ * @example
+ * parsePathArg('path')('acme/research/bot') // 'acme/research/bot'
+ */
+export function parsePathArg(label: string): (text: string) => string {
+  return (text) => {
+    const parsed = parsePath(text);
+    if ('problem' in parsed) throw usageError(text.includes('/') || text === '' ? 'invalid_path' : 'invalid_name', `${prefix(label)}${parsed.problem}`, label);
+    return text;
+  };
+}
+
+/**
+ * A budget period: none, hour, day, week or month.
+ *
+ * @example
+ * parsePeriodArg('month') // 'month'
+ */
+export function parsePeriodArg(text: string): Period {
+  if (isPeriod(text)) return text;
+  throw usageError('invalid_period', `--period: ${JSON.stringify(text)} is not a period; use one of ${periods.join(', ')}`, '--period');
+}
+
+/**
+ * An IANA time zone name such as UTC or Europe/Amsterdam.
+ *
+ * @example
+ * parseTimezoneArg('Europe/Amsterdam') // 'Europe/Amsterdam'
+ */
+export function parseTimezoneArg(text: string): string {
+  if (isTimeZone(text)) return text;
+  throw usageError('invalid_timezone', `--timezone: unknown time zone ${JSON.stringify(text)}; use an IANA name like UTC or Europe/Amsterdam`, '--timezone');
+}
+
+/**
+ * A comma-separated list of model ids or prefixes (`gpt-4o,claude-*`).
+ *
+ * @example
+ * parseModelsArg('gpt-4o, claude-*') // ['gpt-4o', 'claude-*']
+ */
+export function parseModelsArg(text: string): string[] {
+  const models = text
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m.length > 0);
+  if (models.length === 0) throw usageError('invalid_policy', '--models: give at least one model id, like gpt-4o,claude-*', '--models');
+  const problem = policyProblem({ models });
+  if (problem) throw usageError('invalid_policy', `--models: ${problem.message}`, '--models');
+  return models;
+}
+
+/**
+ * A whole number from 1 to `max`.
+ *
+ * @example
+ * parseCountArg('--max-inflight', 100_000, 'invalid_policy')('4') // 4
+ */
+export function parseCountArg(label: string, max: number, code: string): (text: string) => number {
+  return (text) => {
+    const value = /^\d{1,15}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+      throw usageError(code, `${label}: ${JSON.stringify(text)} is not a whole number from 1 to ${max}`, label);
+    }
+    return value;
+  };
+}
+
+export const parseMaxInflightArg = parseCountArg('--max-inflight', limits.inflightMax, 'invalid_policy');
+export const parseHistoryLimitArg = parseCountArg('--limit', cliLimits.historyLimitMax, 'invalid_limit');
+
+const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * A point in time: a span back from now (`30m`, `24h`, `7d`, `2w`) or an ISO 8601 date or
+ * date-time (read as UTC when it names no zone). Returns epoch milliseconds.
+ *
+ * @example
+ * parseTimeArg('--since', () => Date.UTC(2026, 0, 8))('7d') // Date.UTC(2026, 0, 1)
+ */
+export function parseTimeArg(label: string, nowMs: () => number): (text: string) => number {
+  return (text) => {
+    const t = text.trim();
+    const relative = /^(\d{1,10})(s|m|h|d|w)$/.exec(t);
+    if (relative) {
+      const spanMs = Number(relative[1]) * (unitMs[relative[2] ?? 's'] ?? 1_000);
+      if (spanMs > cliLimits.relativeMsMax) throw usageError('invalid_time', `${label}: ${t} reaches back more than ten years`, label);
+      return nowMs() - spanMs;
+    }
+    const parsed = DateTime.fromISO(t, { zone: 'utc' });
+    if (t.length > 0 && /^\d{4}-/.test(t) && parsed.isValid) return parsed.toMillis();
+    throw usageError('invalid_time', `${label}: ${JSON.stringify(text)} is not a time; use a span like 30m, 24h, 7d, 2w, or an ISO date like 2026-01-31 or 2026-01-31T12:00:00Z`, label);
+  };
+}

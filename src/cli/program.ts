@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { StoreUnavailableError } from '../store/index.js';
+import { CliError, reportFailure, type CliContext } from './context.js';
+
+/** Adds a command group to the program; main.ts calls one per group. */
+export type RegisterGroup = (program: Command, context: CliContext) => void;
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    const parsed = JSON.parse(text) as { version?: unknown };
+    return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const helpFooter = `
+Amounts are typed and shown in USD (up to 6 decimals, e.g. 5.00 or 0.000001); inside
+Bursar they are integer micro-USD, and --json output gives them as *_micros integers.
+Times are shown in UTC (ISO 8601). Exit codes: 0 ok, 1 refused or failed, 2 bad usage.
+Errors print one line "bursar: <code>: <message>" to stderr (a JSON object with --json).`;
+
+/**
+ * The `bursar` program with its global options (`--db`, `--json`) and no command groups yet.
+ * Commander's own errors are thrown, not printed, so `runProgram` reports every error the
+ * same way.
+ *
+ * @example
+ * const program = createProgram();
+ * registerAgents(program, createContext({ program }));
+ */
+export function createProgram(): Command {
+  const program = new Command('bursar')
+    .description('Hard spending limits for AI agents: budgets, ledger and audit.')
+    .version(packageVersion(), '-V, --version')
+    .addOption(new Option('--db <file>', 'SQLite ledger file').env('BURSAR_DB').default('./bursar.db'))
+    .option('--json', 'print machine-readable JSON instead of tables')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .addHelpText('after', helpFooter);
+  return program;
+}
+
+/**
+ * Parses `argv` (arguments after the program name), runs the command, reports any error and
+ * closes the backend. Returns the exit code; never throws.
+ *
+ * @example
+ * process.exitCode = await runProgram(program, context, process.argv.slice(2));
+ */
+export async function runProgram(program: Command, context: CliContext, argv: readonly string[]): Promise<number> {
+  let code = 0;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    code = context.exitCode();
+  } catch (error) {
+    code = await reportError(context, error);
+  }
+  try {
+    await context.close();
+  } catch (error) {
+    code = code === 0 ? await reportError(context, error) : code;
+  }
+  return code;
+}
+
+/** Maps any error to a printed failure and an exit code. The one place that does so. */
+async function reportError(context: CliContext, error: unknown): Promise<number> {
+  if (error instanceof CliError) {
+    await reportFailure(context, error.failure);
+    return error.exitCode;
+  }
+  if (error instanceof CommanderError) return reportCommanderError(context, error);
+  if (error instanceof StoreUnavailableError) {
+    await reportFailure(context, { code: 'store_unavailable', message: error.message });
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  await reportFailure(context, { code: 'internal', message: `unexpected error: ${message}` });
+  if (process.env.BURSAR_DEBUG && error instanceof Error && error.stack) context.streams.stderr.write(`${error.stack}\n`);
+  return 1;
+}
+
+async function reportCommanderError(context: CliContext, error: CommanderError): Promise<number> {
+  // Help and version were printed by commander itself.
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+  // A group run without a command: commander printed its help to stderr.
+  if (error.code === 'commander.help') return 2;
+  const message = error.message.replace(/^error: /, '');
+  await reportFailure(context, { code: 'usage', message: `${message} (see --help)` });
+  return 2;
+}
