@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
-  refuse,
   type AuditReport,
   type BudgetKind,
   type BudgetOk,
@@ -102,22 +101,6 @@ export interface CliBackend {
   close(): Promise<void>;
 }
 
-/**
- * Applies a policy patch to a policy: set fields replace, null fields are removed.
- *
- * @example
- * mergePolicy({ models: ['gpt-4o'], inflightMax: 4 }, { inflightMax: 8, models: null }) // { inflightMax: 8 }
- */
-export function mergePolicy(policy: Policy, patch: PolicyPatch): Policy {
-  const merged: Record<string, unknown> = { ...policy };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined) continue;
-    if (value === null) delete merged[key];
-    else merged[key] = value;
-  }
-  return merged;
-}
-
 /** Who the ledger records as the actor of CLI operations on a local database. */
 function localActor(): string {
   try {
@@ -146,16 +129,9 @@ export class LocalBackend implements CliBackend {
     return this.store.createBudget({ ...input, actor: this.actor });
   }
 
-  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal> {
-    const { policyPatch, ...rest } = input;
-    let policy: Policy | undefined;
-    if (policyPatch !== undefined) {
-      // Read, merge, write: not atomic, which is fine for an operator's occasional edit.
-      const current = await this.store.getBudget(input.path);
-      if (!current) return refuse('unknown_budget', `no budget at ${input.path}`, { field: 'path' });
-      policy = mergePolicy(current.policy, policyPatch);
-    }
-    return this.store.updateBudget({ ...rest, policy, actor: this.actor });
+  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal> {
+    // The store merges the patch inside its transaction, so concurrent edits cannot interleave.
+    return this.store.updateBudget({ ...input, actor: this.actor });
   }
 
   setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergePolicy } from './backend.js';
+import { applyPatch } from '../core/index.js';
 import { parentKindAt } from './budget-ops.js';
 import { treeLines } from './budget-tree.js';
 import { CliError } from './context.js';
@@ -50,7 +50,7 @@ describe('cli parsing', () => {
 
   it('merges a policy patch: values set, null removes, missing keeps', () => {
     // Proves `agents update` narrows or clears one policy field without touching the others.
-    expect(mergePolicy({ models: ['a'], inflightMax: 4, requestCapMicros: 5 }, { inflightMax: 8, models: null })).toEqual({ inflightMax: 8, requestCapMicros: 5 });
+    expect(applyPatch({ models: ['a'], inflightMax: 4, requestCapMicros: 5 }, { inflightMax: 8, models: null })).toEqual({ inflightMax: 8, requestCapMicros: 5 });
   });
 
   it('names created parents org, team, then budget, and draws the tree depth first', () => {

@@ -38,7 +38,7 @@ function checkPolicy(policy: Policy | undefined): Refusal | undefined {
 export function validateCreate(cmd: CreateBudget): Refusal | undefined {
   const parsed = parsePath(cmd.path);
   if ('problem' in parsed) return refuse(cmd.path?.includes('/') || !cmd.path ? 'invalid_path' : 'invalid_name', parsed.problem, { field: 'path' });
-  if (cmd.kind !== undefined && !(budgetKinds as readonly string[]).includes(cmd.kind)) return refuse('invalid_name', `kind must be one of ${budgetKinds.join(', ')}`, { field: 'kind' });
+  if (cmd.kind !== undefined && !(budgetKinds as readonly string[]).includes(cmd.kind)) return refuse('invalid_kind', `kind must be one of ${budgetKinds.join(', ')}`, { field: 'kind' });
   if (cmd.period !== undefined && !isPeriod(cmd.period)) return refuse('invalid_period', `period must be one of none, hour, day, week, month; got ${String(cmd.period)}`, { field: 'period' });
   if (cmd.timezone !== undefined && !isTimeZone(cmd.timezone)) return refuse('invalid_timezone', `unknown time zone ${String(cmd.timezone)} (use an IANA name like UTC or Europe/Amsterdam)`, { field: 'timezone' });
   return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
@@ -149,7 +149,28 @@ export function createBudget(tx: Tx, cmd: CreateBudget, defaults: BudgetDefaults
 export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   if (cmd.period !== undefined && !isPeriod(cmd.period)) return refuse('invalid_period', `period must be one of none, hour, day, week, month; got ${String(cmd.period)}`, { field: 'period' });
   if (cmd.timezone !== undefined && !isTimeZone(cmd.timezone)) return refuse('invalid_timezone', `unknown time zone ${String(cmd.timezone)}`, { field: 'timezone' });
-  return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
+  if (cmd.policy !== undefined && cmd.policyPatch !== undefined) return refuse('invalid_policy', 'give either a policy or a policy patch, not both', { field: 'policyPatch' });
+  return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkPatch(cmd.policyPatch) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
+}
+
+const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct'];
+
+function checkPatch(patch: UpdateBudget['policyPatch']): Refusal | undefined {
+  if (patch === undefined) return undefined;
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return refuse('invalid_policy', 'policyPatch must be an object', { field: 'policyPatch' });
+  const unknown = Object.keys(patch).find((k) => !policyKeys.includes(k));
+  if (unknown !== undefined) return refuse('invalid_policy', `unknown policy field ${unknown}; allowed: ${policyKeys.join(', ')}`, { field: `policyPatch.${unknown}` });
+  return checkPolicy(applyPatch({}, patch));
+}
+
+/** A policy with a patch applied: set fields replace, null fields are removed. */
+export function applyPatch(policy: Policy, patch: NonNullable<UpdateBudget['policyPatch']>): Policy {
+  const merged: Record<string, unknown> = { ...policy };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else if (value !== undefined) merged[key] = value;
+  }
+  return merged;
 }
 
 /**
@@ -161,9 +182,10 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
   const b = tx.budgetByPath(cmd.path);
   if (!b) return refuse('unknown_budget', `no budget at ${cmd.path}`, { field: 'path' });
   if (b.status === 'closed') return refuse('budget_closed', `budget ${b.path} is closed`, { budget: b.path });
-  if (cmd.policy !== undefined) {
+  const policy = cmd.policyPatch !== undefined ? applyPatch(b.policy, cmd.policyPatch) : cmd.policy;
+  if (policy !== undefined) {
     const parent = b.parentId === null ? undefined : tx.budgetById(b.parentId);
-    const wide = widening(effectiveOf(tx, parent), cmd.policy);
+    const wide = widening(effectiveOf(tx, parent), policy);
     if (wide) return refuse('policy_widens', wide.message, { field: `policy.${wide.field}`, budget: parent?.path });
   }
   const chain = chainOf(tx, b);
@@ -186,9 +208,9 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
     );
     Object.assign(b, { period, timezone, periodStartMs: next.startMs, periodEndMs: next.endMs, spentMicros: 0, grantedMicros: 0, overrunMicros: 0 });
   }
-  if (cmd.policy !== undefined && JSON.stringify(cmd.policy) !== JSON.stringify(b.policy)) {
-    tx.append(draft(tx, 'policy_change', b.id, 0, { ...attribution, data: json({ policy: cmd.policy }) }));
-    b.policy = cmd.policy;
+  if (policy !== undefined && JSON.stringify(policy) !== JSON.stringify(b.policy)) {
+    tx.append(draft(tx, 'policy_change', b.id, 0, { ...attribution, data: json({ policy }) }));
+    b.policy = policy;
   }
   tx.budgetChanged(b);
   return { ok: true, budget: viewBudget(b, tx.nowMs) };

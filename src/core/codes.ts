@@ -16,6 +16,7 @@ export type Code =
   | (typeof refusalPrecedence)[number]
   | 'invalid_amount'
   | 'invalid_name'
+  | 'invalid_kind'
   | 'invalid_path'
   | 'invalid_ttl'
   | 'invalid_period'

@@ -30,6 +30,8 @@ export interface UpdateBudget extends Attribution {
   timezone?: string;
   /** Replaces the budget's own policy. */
   policy?: Policy;
+  /** Changes some policy fields atomically: a value sets a field, null removes it. */
+  policyPatch?: { [K in keyof Policy]?: Policy[K] | null };
   idempotencyKey?: string;
 }
 

@@ -16,6 +16,6 @@ export * from './token-secret.js';
 export * from './types.js';
 export * from './view.js';
 export { expireDue, type ReserveOk, type SettleOk, type VoidOk } from './reservations.js';
-export { subtreeOf, type BudgetOk, type BudgetDefaults } from './budgets.js';
+export { applyPatch, subtreeOf, type BudgetOk, type BudgetDefaults } from './budgets.js';
 export type { MintOk, RevokeOk } from './tokens.js';
 export { replayLedger, type ReplayState, type AuditProblem, type AuditReport } from './replay.js';

@@ -130,6 +130,9 @@ export function runStoreConformance(target: ConformanceTarget): void {
         refused(await store.createBudget({ path: 'o/a', policy: { requestCapMicros: usd(2) } }), 'policy_widens');
         ok(await store.createBudget({ path: 'o/a', policy: { models: ['gpt-4o-mini'], requestCapMicros: usd(0.5) } }));
         refused(await store.updateBudget({ path: 'o/a', policy: { models: ['*'] } }), 'policy_widens');
+        const patched = ok(await store.updateBudget({ path: 'o/a', policyPatch: { inflightMax: 3, requestCapMicros: null } }));
+        expect(patched.budget.policy).toEqual({ models: ['gpt-4o-mini'], inflightMax: 3 });
+        refused(await store.updateBudget({ path: 'o/a', policyPatch: { colour: 'red' } as never }), 'invalid_policy');
       });
 
       it('pauses, resumes and closes, and refuses reservations below a paused or closed budget', async () => {
