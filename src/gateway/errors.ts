@@ -17,15 +17,37 @@ export type GatewayCode =
 
 export type Provider = 'openai' | 'anthropic';
 
-/** A refusal on its way to a client: code, status, message and where it came from. */
-export interface GatewayError {
-  code: GatewayCode;
-  status: number;
-  message: string;
+interface ErrorDetails {
   budget?: string;
   remainingMicros?: number | null;
   retryAfterS?: number;
   param?: string;
+}
+
+/**
+ * A refusal on its way to a client: code, status, message and where it came from. A class, so
+ * it can never be confused with a parsed request body that happens to have a `code` field.
+ */
+export class GatewayError implements ErrorDetails {
+  readonly status: number;
+  budget?: string;
+  remainingMicros?: number | null;
+  retryAfterS?: number;
+  param?: string;
+
+  constructor(
+    readonly code: GatewayCode,
+    readonly message: string,
+    details: ErrorDetails = {},
+  ) {
+    this.status = statusFor(code);
+    Object.assign(this, details);
+  }
+}
+
+/** True for a gateway refusal (rather than a value a step produced). */
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
 }
 
 const statusOf: Partial<Record<GatewayCode, number>> = {
@@ -57,15 +79,11 @@ export function statusFor(code: GatewayCode): number {
 /** A gateway error from a ledger refusal, keeping the refusing budget and what remains. */
 export function fromRefusal(refusal: Refusal): GatewayError {
   const code: GatewayCode = refusal.code === 'invalid_label' || refusal.code === 'invalid_amount' ? 'bad_request' : refusal.code;
-  const error: GatewayError = { code, status: statusFor(code), message: refusal.message };
-  if (refusal.budget !== undefined) error.budget = refusal.budget;
-  if (refusal.remainingMicros !== undefined) error.remainingMicros = refusal.remainingMicros;
-  if (refusal.field !== undefined) error.param = refusal.field;
-  return error;
+  return new GatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field });
 }
 
-export function gatewayError(code: GatewayCode, message: string, extra: Partial<GatewayError> = {}): GatewayError {
-  return { code, status: statusFor(code), message, ...extra };
+export function gatewayError(code: GatewayCode, message: string, extra: ErrorDetails = {}): GatewayError {
+  return new GatewayError(code, message, extra);
 }
 
 const openaiType: Record<number, string> = {

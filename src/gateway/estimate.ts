@@ -1,8 +1,14 @@
-import { costMicros, effectivePolicy, type BudgetView } from '../core/index.js';
+import { effectivePolicy, type BudgetView } from '../core/index.js';
+import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros, type PriceEntry } from '../pricing/index.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { limits } from './limits.js';
-import type { ModelPrice, PricingPort } from './pricing-port.js';
-import type { CallUsage, ParsedCall } from './providers/adapter.js';
+import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
+
+/** A request's model as priced: its catalog id and its entry. */
+export interface PricedModel {
+  model: string;
+  entry: PriceEntry;
+}
 
 /** The worst case of one call: what the gateway reserves before forwarding. */
 export interface Estimate {
@@ -13,22 +19,21 @@ export interface Estimate {
 }
 
 /**
- * Input counted by the tokenizer (plus the margin for models whose tokenizer is not public and a
- * fixed size per image), and the full output allowance at the output price. The output cap is
- * the request's own, else the chain's policy, else a default, never above the model's maximum.
+ * Input counted by the tokenizer (with the margin for models whose tokenizer is not public, and
+ * a fixed size per image or file), plus the full output allowance at the output price, at the
+ * dearest input-side price the provider may bill. The output cap is the request's own, else
+ * the chain's policy default, else a default — never above the model's maximum.
  */
-export function estimateCall(pricing: PricingPort, price: ModelPrice, call: ParsedCall, chain: readonly BudgetView[]): Estimate | GatewayError {
-  const modelMax = price.maxOutputTokens ?? limits.maxOutputTokensAbsolute;
+export function estimateCall(adapter: RouteAdapter, body: Record<string, unknown>, priced: PricedModel, call: ParsedCall, chain: readonly BudgetView[]): Estimate | GatewayError {
+  const { entry, model } = priced;
+  const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : limits.maxOutputTokensAbsolute;
   if (call.maxOutputTokens !== undefined && call.maxOutputTokens > modelMax) {
-    return gatewayError('bad_request', `the output cap ${call.maxOutputTokens} is above ${price.model}'s maximum of ${modelMax} tokens`, { param: 'max_tokens' });
+    return gatewayError('bad_request', `the output cap ${call.maxOutputTokens} is above ${model}'s maximum of ${modelMax} tokens`, { param: 'max_tokens' });
   }
   const policyMax = effectivePolicy([...chain].reverse().map((b) => b.policy)).maxOutputTokens;
-  const maxOutputTokens = price.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? limits.maxOutputTokensDefault, modelMax);
-  const counted = pricing.countTokens(call.inputText, price.model) + call.inputParts * pricing.tokensPerPart;
-  const margin = pricing.inputMarginPct(price);
-  const inputTokens = margin > 0 ? Math.ceil((counted * (100 + margin)) / 100) : counted;
-  const inputPrice = call.writesCache ? Math.max(price.inputMicrosPerMillion, price.cacheWriteMicrosPerMillion ?? 0) : price.inputMicrosPerMillion;
-  const amountMicros = Math.max(1, costMicros(inputTokens, inputPrice) + costMicros(maxOutputTokens * call.choices, price.outputMicrosPerMillion));
+  const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? limits.maxOutputTokensDefault, modelMax);
+  const inputTokens = countChatInputTokens(adapter.inputRoute, body, model).tokens;
+  const amountMicros = Math.max(1, worstCaseMicros(entry, { inputTokens, maxOutputTokens: maxOutputTokens * call.choices, cacheWrite: call.writesCache }));
   return { inputTokens, maxOutputTokens, amountMicros };
 }
 
@@ -37,11 +42,17 @@ export function estimateCall(pricing: PricingPort, price: ModelPrice, call: Pars
  * the tokenizer over the streamed text (output) where it reported nothing. Never zero for a
  * call that produced anything.
  */
-export function settleUsage(pricing: PricingPort, price: ModelPrice, estimate: Estimate, reported: Partial<CallUsage> | undefined, outputText: string): CallUsage {
+export function settleUsage(priced: PricedModel, estimate: Estimate, reported: Partial<CallUsage> | undefined, outputText: string): CallUsage {
   return {
     inputTokens: reported?.inputTokens ?? estimate.inputTokens,
     cachedTokens: reported?.cachedTokens ?? 0,
     cacheWriteTokens: reported?.cacheWriteTokens ?? 0,
-    outputTokens: reported?.outputTokens ?? (outputText.length > 0 ? pricing.countTokens(outputText, price.model) : 0),
+    cacheWrite1hTokens: reported?.cacheWrite1hTokens ?? 0,
+    outputTokens: reported?.outputTokens ?? (outputText.length > 0 ? countTokens(outputText, priced.model) : 0),
   };
+}
+
+/** The cost of a call's usage, rounded up to a micro on each part. */
+export function usageCost(priced: PricedModel, usage: CallUsage): number {
+  return priceUsage(priced.entry, usage).costMicros;
 }

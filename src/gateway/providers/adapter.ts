@@ -1,3 +1,4 @@
+import type { InputRoute } from '../../pricing/index.js';
 import type { GatewayError, Provider } from '../errors.js';
 import type { SseEvent } from '../sse.js';
 
@@ -5,7 +6,10 @@ import type { SseEvent } from '../sse.js';
 export interface CallUsage {
   inputTokens: number;
   cachedTokens: number;
+  /** Cache writes billed at the (5-minute) write price. */
   cacheWriteTokens: number;
+  /** Anthropic 1-hour cache writes. */
+  cacheWrite1hTokens: number;
   outputTokens: number;
 }
 
@@ -17,12 +21,11 @@ export interface ParsedCall {
   maxOutputTokens: number | undefined;
   /** How many completions the request asks for (OpenAI `n`); multiplies the output bound. */
   choices: number;
-  /** Whether the input asks the provider to write to its prompt cache (priced higher). */
-  writesCache: boolean;
-  /** Text the tokenizer counts as input. */
-  inputText: string;
-  /** Images and other non-text parts, each counted at a fixed conservative size. */
-  inputParts: number;
+  /**
+   * Whether the provider may bill cache writes (priced above plain input): false when it cannot,
+   * true for 5-minute writes, '1h' for 1-hour writes, undefined when unknown (assume the dearest).
+   */
+  writesCache: boolean | '1h' | undefined;
 }
 
 /** Watches a relayed stream: decides what the client sees and collects usage on the way. */
@@ -47,6 +50,8 @@ export interface RouteAdapter {
   route: string;
   /** Whether the model must be an embedding model (true) or a chat model (false). */
   embeddings: boolean;
+  /** How the tokenizer reads this route's input. */
+  inputRoute: InputRoute;
   parse(body: Record<string, unknown>): ParsedCall | GatewayError;
   /** The body to send upstream: output cap set, usage requested on streams. */
   upstreamBody(body: Record<string, unknown>, call: ParsedCall, maxOutputTokens: number): Record<string, unknown>;

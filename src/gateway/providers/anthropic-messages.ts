@@ -1,7 +1,7 @@
-import { gatewayError } from '../errors.js';
+import { gatewayError, isGatewayError } from '../errors.js';
 import { limits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 import { readCap, readModel, readStream } from './openai-chat.js';
 
 /** Anthropic reports uncached input separately from cache reads and writes; add them up. */
@@ -11,10 +11,16 @@ function usageOf(value: unknown): Partial<CallUsage> | undefined {
   const fresh = count(u.input_tokens);
   const cached = count(u.cache_read_input_tokens) ?? 0;
   const written = count(u.cache_creation_input_tokens) ?? 0;
+  // cache_creation splits the writes into 5-minute and 1-hour ones (priced differently).
+  const split = (u.cache_creation ?? {}) as Record<string, unknown>;
+  const written1h = Math.min(written, count(split.ephemeral_1h_input_tokens) ?? 0);
   const out: Partial<CallUsage> = {};
   if (fresh !== undefined) out.inputTokens = fresh + cached + written;
   if (u.cache_read_input_tokens !== undefined) out.cachedTokens = cached;
-  if (u.cache_creation_input_tokens !== undefined) out.cacheWriteTokens = written;
+  if (u.cache_creation_input_tokens !== undefined) {
+    out.cacheWriteTokens = written - written1h;
+    out.cacheWrite1hTokens = written1h;
+  }
   const output = count(u.output_tokens);
   if (output !== undefined) out.outputTokens = output;
   return Object.keys(out).length > 0 ? out : undefined;
@@ -64,6 +70,7 @@ export const anthropicMessages: RouteAdapter = {
   provider: 'anthropic',
   route: '/v1/messages',
   embeddings: false,
+  inputRoute: 'messages',
   parse(body) {
     const model = readModel(body);
     if (typeof model !== 'string') return model;
@@ -71,17 +78,10 @@ export const anthropicMessages: RouteAdapter = {
     if (typeof stream !== 'boolean') return stream;
     if (!Array.isArray(body.messages) || body.messages.length === 0) return gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
     const cap = readCap(body, 'max_tokens');
-    if (typeof cap === 'object') return cap;
-    const input = collectText([body.system ?? null, body.messages, body.tools ?? null]);
-    const call: ParsedCall = {
-      model,
-      stream,
-      maxOutputTokens: cap,
-      choices: 1,
-      writesCache: JSON.stringify(body).includes('"cache_control"'),
-      inputText: input.text.join('\n'),
-      inputParts: input.parts,
-    };
+    if (isGatewayError(cap)) return cap;
+    const text = JSON.stringify(body);
+    const writesCache = !text.includes('"cache_control"') ? false : /"ttl"\s*:\s*"1h"/.test(text) ? '1h' : true;
+    const call: ParsedCall = { model, stream, maxOutputTokens: cap, choices: 1, writesCache };
     return call;
   },
   upstreamBody(body, _call, maxOutputTokens) {

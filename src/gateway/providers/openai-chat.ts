@@ -1,4 +1,4 @@
-import { gatewayError } from '../errors.js';
+import { gatewayError, isGatewayError } from '../errors.js';
 import { limits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
@@ -34,21 +34,12 @@ function parse(body: Record<string, unknown>) {
   if (typeof stream !== 'boolean') return stream;
   if (!Array.isArray(body.messages) || body.messages.length === 0) return gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
   const maxTokens = readCap(body, 'max_tokens');
-  if (typeof maxTokens === 'object') return maxTokens;
+  if (isGatewayError(maxTokens)) return maxTokens;
   const maxCompletion = readCap(body, 'max_completion_tokens');
-  if (typeof maxCompletion === 'object') return maxCompletion;
+  if (isGatewayError(maxCompletion)) return maxCompletion;
   const n = body.n ?? 1;
   if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > 128) return gatewayError('bad_request', 'n must be a whole number from 1 to 128', { param: 'n' });
-  const input = collectText([body.messages, body.tools ?? null, body.functions ?? null, body.response_format ?? null]);
-  const call: ParsedCall = {
-    model,
-    stream,
-    maxOutputTokens: maxCompletion ?? maxTokens,
-    choices: n as number,
-    writesCache: false,
-    inputText: input.text.join('\n'),
-    inputParts: input.parts,
-  };
+  const call: ParsedCall = { model, stream, maxOutputTokens: maxCompletion ?? maxTokens, choices: n as number, writesCache: undefined };
   return call;
 }
 
@@ -59,7 +50,7 @@ function usageOf(value: unknown): Partial<CallUsage> | undefined {
   const inputTokens = count(u.prompt_tokens);
   const outputTokens = count(u.completion_tokens);
   if (inputTokens === undefined && outputTokens === undefined) return undefined;
-  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: 0 };
+  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: count(details.cache_write_tokens) ?? 0, cacheWrite1hTokens: 0 };
 }
 
 class ChatObserver implements StreamObserver {
@@ -119,13 +110,14 @@ export const openaiChat: RouteAdapter = {
   provider: 'openai',
   route: '/v1/chat/completions',
   embeddings: false,
+  inputRoute: 'chat',
   parse,
   upstreamBody(body, call, maxOutputTokens) {
     const out: Record<string, unknown> = { ...body };
     // Newer models take only max_completion_tokens; keep whichever field the client used.
     if ('max_tokens' in body && body.max_tokens !== null && body.max_tokens !== undefined && !('max_completion_tokens' in body)) out.max_tokens = maxOutputTokens;
     else out.max_completion_tokens = maxOutputTokens;
-    if (call.stream) out.stream_options = { ...((body.stream_options as object | undefined) ?? {}), include_usage: true };
+    if (call.stream) out.stream_options = { ...((body.stream_options) ?? {}), include_usage: true };
     return out;
   },
   usageFromBody(body) {

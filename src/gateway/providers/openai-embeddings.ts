@@ -1,15 +1,13 @@
 import { gatewayError } from '../errors.js';
-import { collectText, count, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { count, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 import { readModel } from './openai-chat.js';
 
-/** Token-array inputs carry their count; text inputs are counted by the tokenizer. */
-function readInput(input: unknown): { text: string; tokens: number } | undefined {
-  if (typeof input === 'string') return { text: input, tokens: 0 };
-  if (!Array.isArray(input) || input.length === 0 || input.length > 4096) return undefined;
-  if (input.every((x) => typeof x === 'number')) return { text: '', tokens: input.length };
-  if (input.every((x) => Array.isArray(x))) return { text: '', tokens: (input as unknown[][]).reduce((n, x) => n + x.length, 0) };
-  if (input.every((x) => typeof x === 'string')) return { text: collectText(input).text.join('\n'), tokens: 0 };
-  return undefined;
+/** A string, a list of strings, a token array or a list of token arrays (what OpenAI accepts). */
+function validInput(input: unknown): boolean {
+  if (typeof input === 'string') return true;
+  if (!Array.isArray(input) || input.length === 0 || input.length > 4096) return false;
+  const tokens = (x: unknown) => Array.isArray(x) && x.every((t) => Number.isSafeInteger(t));
+  return input.every((x) => typeof x === 'string') || input.every((x) => Number.isSafeInteger(x)) || input.every(tokens);
 }
 
 const noStream: StreamObserver = {
@@ -24,13 +22,12 @@ export const openaiEmbeddings: RouteAdapter = {
   provider: 'openai',
   route: '/v1/embeddings',
   embeddings: true,
+  inputRoute: 'embeddings',
   parse(body) {
     const model = readModel(body);
     if (typeof model !== 'string') return model;
-    const input = readInput(body.input);
-    if (!input) return gatewayError('bad_request', 'input must be a string, a list of strings, or token arrays (at most 4096 items)', { param: 'input' });
-    // Token-array inputs are counted exactly: represent them as that many single-token words.
-    const call: ParsedCall = { model, stream: false, maxOutputTokens: 0, choices: 1, writesCache: false, inputText: input.text + ' a'.repeat(input.tokens), inputParts: 0 };
+    if (!validInput(body.input)) return gatewayError('bad_request', 'input must be a string, a list of strings, or token arrays (at most 4096 items)', { param: 'input' });
+    const call: ParsedCall = { model, stream: false, maxOutputTokens: 0, choices: 1, writesCache: false };
     return call;
   },
   upstreamBody(body) {
@@ -39,7 +36,7 @@ export const openaiEmbeddings: RouteAdapter = {
   usageFromBody(body) {
     const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
     const inputTokens = count(usage?.prompt_tokens);
-    return inputTokens === undefined ? undefined : { inputTokens, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0 };
+    return inputTokens === undefined ? undefined : { inputTokens, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   },
   observe() {
     return noStream;

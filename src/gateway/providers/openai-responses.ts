@@ -1,7 +1,7 @@
-import { gatewayError } from '../errors.js';
+import { gatewayError, isGatewayError } from '../errors.js';
 import { limits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 import { readCap, readModel, readStream } from './openai-chat.js';
 
 function usageOf(value: unknown): Partial<CallUsage> | undefined {
@@ -11,7 +11,7 @@ function usageOf(value: unknown): Partial<CallUsage> | undefined {
   const inputTokens = count(u.input_tokens);
   const outputTokens = count(u.output_tokens);
   if (inputTokens === undefined && outputTokens === undefined) return undefined;
-  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: 0 };
+  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: count(details.cache_write_tokens) ?? 0, cacheWrite1hTokens: 0 };
 }
 
 const terminal = new Set(['response.completed', 'response.incomplete', 'response.failed']);
@@ -59,6 +59,7 @@ export const openaiResponses: RouteAdapter = {
   provider: 'openai',
   route: '/v1/responses',
   embeddings: false,
+  inputRoute: 'responses',
   parse(body) {
     const model = readModel(body);
     if (typeof model !== 'string') return model;
@@ -66,9 +67,8 @@ export const openaiResponses: RouteAdapter = {
     if (typeof stream !== 'boolean') return stream;
     if (body.input === undefined || body.input === null) return gatewayError('bad_request', 'input is required (a string or a list of input items)', { param: 'input' });
     const cap = readCap(body, 'max_output_tokens');
-    if (typeof cap === 'object') return cap;
-    const input = collectText([body.instructions ?? null, body.input, body.tools ?? null, body.text ?? null]);
-    const call: ParsedCall = { model, stream, maxOutputTokens: cap, choices: 1, writesCache: false, inputText: input.text.join('\n'), inputParts: input.parts };
+    if (isGatewayError(cap)) return cap;
+    const call: ParsedCall = { model, stream, maxOutputTokens: cap, choices: 1, writesCache: undefined };
     return call;
   },
   upstreamBody(body, _call, maxOutputTokens) {

@@ -1,0 +1,263 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { base62, type RandomBytes, type ReserveOk } from '../core/index.js';
+import type { Store } from '../store/index.js';
+import { authenticate, type Caller } from './auth.js';
+import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
+import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
+import { limits } from './limits.js';
+import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
+import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
+import { SseParser } from './sse.js';
+import type { Upstream } from './upstream.js';
+
+export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
+
+/** What happened to one call, for metrics and logs. */
+export interface CallOutcome {
+  route: string;
+  status: number;
+  code: string;
+  model?: string;
+  costMicros?: number;
+  reserveMs?: number;
+  upstreamMs?: number;
+}
+
+export interface Gateway {
+  store: Store;
+  pricing: PriceCatalog;
+  upstream: Upstream;
+  mode: GatewayMode;
+  now(): number;
+  random: RandomBytes;
+  onCall?(outcome: CallOutcome): void;
+}
+
+/** Everything known about a call once it is admitted. */
+interface Admitted {
+  adapter: RouteAdapter;
+  caller: Caller;
+  body: Record<string, unknown>;
+  call: ParsedCall;
+  price: PricedModel;
+  estimate: Estimate;
+  reservation: ReserveOk;
+  requestId: string;
+  headers: HeaderMap;
+  startedMs: number;
+}
+
+const labelPattern = /^[\x20-\x7E]{1,256}$/;
+
+function label(headers: IncomingHttpHeaders, name: string): string | undefined | GatewayError {
+  const value = headers[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !labelPattern.test(value)) return gatewayError('bad_request', `header ${name} must be 1 to 256 printable ASCII characters`, { param: name });
+  return value;
+}
+
+function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return gatewayError('bad_request', 'the request body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return gatewayError('bad_request', 'the request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
+  const resolved = resolveModel(requested, g.pricing);
+  if (!resolved.ok) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded; see \`bursar pricing list\``, { param: 'model' });
+  const { entry, model } = resolved;
+  if (entry.provider !== adapter.provider) return gatewayError('bad_request', `model ${requested} is served by ${entry.provider}; call ${entry.provider === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`, { param: 'model' });
+  if ((entry.kind === 'embedding') !== adapter.embeddings) return gatewayError('bad_request', `model ${requested} is ${entry.kind === 'embedding' ? 'an embedding' : 'not an embedding'} model`, { param: 'model' });
+  return { model, entry };
+}
+
+/** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
+async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer): Promise<Admitted | GatewayError> {
+  const startedMs = g.now();
+  const caller = await authenticate(g.store, headers, startedMs);
+  if (isGatewayError(caller)) return caller;
+  const session = label(headers, 'x-bursar-session');
+  const task = label(headers, 'x-bursar-task');
+  if (isGatewayError(session)) return session;
+  if (isGatewayError(task)) return task;
+  const body = parseBody(raw);
+  if (isGatewayError(body)) return body;
+  const call = adapter.parse(body);
+  if (isGatewayError(call)) return call;
+  const price = priceFor(g, adapter, call.model);
+  if (isGatewayError(price)) return price;
+  const chain = await g.store.chain(caller.envelope);
+  const estimate = estimateCall(adapter, body, price, call, chain);
+  if (isGatewayError(estimate)) return estimate;
+  const requestId = `req_${base62(g.random, 16)}`;
+  const result = await g.store.reserve({
+    path: caller.envelope,
+    amountMicros: estimate.amountMicros,
+    ttlMs: g.upstream.config.timeoutMs + limits.reservationTtlMarginMs,
+    labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
+    enforce: g.mode !== 'shadow',
+  });
+  if (!result.ok) return fromRefusal(result);
+  const out: HeaderMap = { 'x-bursar-reservation': result.reservation.id, 'x-bursar-request-id': requestId };
+  if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = result.remainingMicros;
+  if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
+  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs };
+}
+
+/** Settles at the priced usage; retries in the background if the store is briefly unavailable. */
+async function settle(g: Gateway, a: Admitted, usage: CallUsage, reason?: string): Promise<number> {
+  const costMicros = usageCost(a.price, usage);
+  const input = { reservationId: a.reservation.reservation.id, actualMicros: costMicros, usage: { model: a.price.model, tokensIn: usage.inputTokens, tokensOut: usage.outputTokens, tokensCached: usage.cachedTokens, tokensCacheWrite: usage.cacheWriteTokens + usage.cacheWrite1hTokens }, reason };
+  const first = await g.store.settle(input);
+  if (!first.ok && first.code === 'store_unavailable') void retrySettle(g, input);
+  return costMicros;
+}
+
+async function retrySettle(g: Gateway, input: Parameters<Store['settle']>[0]): Promise<void> {
+  for (const waitMs of [200, 1_000, 5_000, 15_000]) {
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    const again = await g.store.settle(input);
+    if (again.ok || again.code !== 'store_unavailable') return;
+  }
+}
+
+function afterCost(a: Admitted, costMicros: number): HeaderMap {
+  const headers: HeaderMap = { ...a.headers, 'x-bursar-cost-micros': costMicros };
+  const remaining = a.reservation.remainingMicros;
+  if (remaining !== null) headers['x-bursar-remaining-micros'] = remaining + a.estimate.amountMicros - costMicros;
+  return headers;
+}
+
+function report(g: Gateway, a: Admitted | undefined, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
+  g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: undefined });
+}
+
+/**
+ * One proxied call: admit (validate, price, reserve on the whole chain), forward, settle what
+ * the provider reports. Every admitted reservation is resolved on every path: settled, voided
+ * on an upstream error, or settled for what was generated when the client leaves mid-stream.
+ */
+export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
+  const admitted = await admit(g, adapter, headers, raw);
+  if (isGatewayError(admitted)) {
+    sendError(res, adapter.provider, admitted);
+    report(g, undefined, adapter.route, admitted.status, admitted.code);
+    return;
+  }
+  if (g.mode === 'dry-run') return dryRun(g, admitted, res);
+  const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(g.upstream.config.timeoutMs)]);
+  const sentMs = g.now();
+  let upstream;
+  try {
+    upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), signal);
+  } catch (error) {
+    await g.store.void({ reservationId: admitted.reservation.reservation.id, reason: `upstream unreachable: ${(error as Error).name}` });
+    const timedOut = !abort.signal.aborted && signal.aborted;
+    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
+    sendError(res, adapter.provider, e, admitted.headers);
+    report(g, admitted, adapter.route, e.status, e.code);
+    return;
+  }
+  if (upstream.statusCode >= 400) return relayUpstreamError(g, admitted, upstream, res);
+  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, g.now() - sentMs);
+  return relayJson(g, admitted, upstream, res, g.now() - sentMs);
+}
+
+type UpstreamResponse = Awaited<ReturnType<Upstream['send']>>;
+
+/** A provider error: nothing is billed, so the reservation is voided and the error relayed as is. */
+async function relayUpstreamError(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse): Promise<void> {
+  const text = await readText(upstream).catch(() => '');
+  await g.store.void({ reservationId: a.reservation.reservation.id, reason: `upstream ${upstream.statusCode}` });
+  const headers: HeaderMap = { ...a.headers, 'x-bursar-cost-micros': 0 };
+  const retryAfter = upstream.headers['retry-after'];
+  if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter;
+  sendJson(res, upstream.statusCode, text || JSON.stringify({ error: { message: `upstream answered ${upstream.statusCode}`, type: 'api_error' } }), headers);
+  report(g, a, a.adapter.route, upstream.statusCode, 'upstream_error', 0);
+}
+
+async function readText(upstream: UpstreamResponse): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limits.upstreamBodyBytesMax) throw new Error('upstream response too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
+  let text: string;
+  let parsed: unknown;
+  try {
+    text = await readText(upstream);
+    parsed = JSON.parse(text);
+  } catch {
+    // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
+    const cost = await settle(g, a, settleUsage(a.price, a.estimate, undefined, ''), 'unreadable upstream response');
+    const e = gatewayError('upstream_error', 'the provider sent an unreadable response');
+    sendError(res, a.adapter.provider, e, afterCost(a, cost));
+    report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
+    return;
+  }
+  const usage = settleUsage(a.price, a.estimate, a.adapter.usageFromBody(parsed), outputOf(parsed));
+  const cost = await settle(g, a, usage);
+  sendJson(res, upstream.statusCode, text, afterCost(a, cost));
+  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
+}
+
+/** Output text of a non-streamed answer, only needed when the provider reported no usage. */
+function outputOf(body: unknown): string {
+  const b = body as { choices?: { message?: { content?: unknown } }[]; content?: { text?: unknown }[]; output_text?: unknown } | null;
+  const pieces = [...(b?.choices ?? []).map((c) => c.message?.content), ...(b?.content ?? []).map((c) => c.text), b?.output_text];
+  return pieces.filter((p): p is string => typeof p === 'string').join('');
+}
+
+async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
+  const parser = new SseParser();
+  const observer = a.adapter.observe(a.body);
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+        const out = observer.forward(event);
+        if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
+      }
+    }
+  } catch {
+    // The client left (upstream aborted) or the provider broke off: settle what was generated.
+  }
+  const complete = observer.finished();
+  const usage = settleUsage(a.price, a.estimate, observer.usage(), observer.outputText());
+  const cost = await settle(g, a, usage, complete ? undefined : res.destroyed ? 'client disconnected' : 'stream ended early');
+  if (!res.destroyed) res.end();
+  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, upstreamMs);
+}
+
+/** Dry-run: nothing is forwarded; the estimate is recorded as the cost and a made-up answer sent. */
+async function dryRun(g: Gateway, a: Admitted, res: ServerResponse): Promise<void> {
+  const usage: CallUsage = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+  const cost = await settle(g, a, usage, 'dry-run');
+  const synthetic = a.adapter.synthetic(a.call, usage);
+  const headers = { ...afterCost(a, cost), 'x-bursar-dry-run': 'true' };
+  if (a.call.stream) {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
+    res.end(synthetic.events.join(''));
+  } else {
+    sendJson(res, 200, synthetic.json, headers);
+  }
+  report(g, a, a.adapter.route, 200, 'dry_run', cost);
+}

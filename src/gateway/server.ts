@@ -1,0 +1,76 @@
+import type { Server } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
+import { limits } from './limits.js';
+import { anthropicMessages } from './providers/anthropic-messages.js';
+import { openaiChat } from './providers/openai-chat.js';
+import { openaiEmbeddings } from './providers/openai-embeddings.js';
+import { openaiResponses } from './providers/openai-responses.js';
+import { proxyCall, type Gateway } from './proxy.js';
+import { sendError } from './respond.js';
+import { balance, modelsRoute } from './routes.js';
+
+export const adapters = [openaiChat, openaiResponses, openaiEmbeddings, anthropicMessages];
+
+function providerOf(url: string): Provider {
+  return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
+}
+
+/** Maps framework errors (body too large, wrong content type, unparseable) to provider-shaped refusals. */
+function frameworkError(error: { code?: string; statusCode?: number; message: string }): GatewayError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return gatewayError('payload_too_large', `the request body is larger than ${limits.bodyBytesMax} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return gatewayError('unsupported_media_type', 'send the request body as JSON with "Content-Type: application/json"');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return gatewayError('bad_request', 'the request body is empty or its length is wrong');
+    default:
+      return error.statusCode !== undefined && error.statusCode < 500 ? gatewayError('bad_request', error.message) : gatewayError('upstream_error', 'internal error');
+  }
+}
+
+/**
+ * The Bursar HTTP server: the gateway routes, and whatever `plugins` add (the admin API, the
+ * dashboard). Bodies of gateway routes arrive as raw bytes; the proxy parses them itself so
+ * every refusal keeps the provider's error shape.
+ */
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = []): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: limits.bodyBytesMax, logger: false, return503OnClosing: true, forceCloseConnections: true });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  for (const adapter of adapters) {
+    app.post(adapter.route, async (req: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      await proxyCall(g, adapter, req.headers, req.body as Buffer, reply.raw);
+    });
+  }
+  app.get('/v1/models', async (req, reply) => {
+    reply.hijack();
+    await modelsRoute(g, req.headers, reply.raw);
+  });
+  app.get('/v1/bursar/balance', async (req, reply) => {
+    reply.hijack();
+    await balance(g, req.headers, reply.raw);
+  });
+  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, req, reply) => {
+    const e = frameworkError(error);
+    void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = gatewayError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(404).send(errorBody(providerOf(req.url), e));
+  });
+  for (const plugin of plugins) await plugin(app);
+  app.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP (CR/LF in a header, bad framing): answer with a JSON 400, never crash.
+    if (!socket.writable) return socket.destroy();
+    const body = JSON.stringify(errorBody('openai', gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`)));
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  return app;
+}
+
+export { sendError };
+export type { Server };

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { formatSse, SseParser } from './sse.js';
+
+describe('SseParser', () => {
+  it('splits events across arbitrary chunk boundaries and keeps each event exact', () => {
+    // Proves relaying is byte-faithful: events come out whole, in order, however the bytes arrived.
+    const text = 'event: message_start\ndata: {"a":1}\n\ndata: {"b":\n\n: comment\ndata: x\r\ndata: y\r\n\r\ndata: [DONE]\n\n';
+    for (let size = 1; size <= text.length; size += 7) {
+      const parser = new SseParser();
+      const events = [];
+      for (let i = 0; i < text.length; i += size) events.push(...parser.push(text.slice(i, i + size)));
+      expect(events.map((e) => e.raw).join('')).toBe(text);
+      expect(events.map((e) => [e.event, e.data])).toEqual([
+        ['message_start', '{"a":1}'],
+        [undefined, '{"b":'],
+        [undefined, 'x\ny'],
+        [undefined, '[DONE]'],
+      ]);
+      expect(parser.rest()).toBe('');
+    }
+  });
+
+  it('keeps an unfinished event as the rest of a truncated stream', () => {
+    // Proves a stream cut mid-event neither loses nor invents an event.
+    const parser = new SseParser();
+    expect(parser.push('data: {"x":1}\n\ndata: {"y"')).toHaveLength(1);
+    expect(parser.rest()).toBe('data: {"y"');
+  });
+
+  it('refuses an event larger than the buffer limit', () => {
+    // Proves the relay buffer is bounded even if a provider misbehaves.
+    const parser = new SseParser();
+    expect(() => parser.push(`data: ${'x'.repeat(2 * 1024 * 1024)}`)).toThrow(/oversized/);
+  });
+
+  it('formats events the way providers send them', () => {
+    // Proves synthetic streams use the same framing the parser reads.
+    expect(formatSse('{"a":1}', 'ping')).toBe('event: ping\ndata: {"a":1}\n\n');
+    expect(new SseParser().push(formatSse('[DONE]'))[0]?.data).toBe('[DONE]');
+  });
+});

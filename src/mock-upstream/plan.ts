@@ -1,0 +1,97 @@
+import { countChatInputTokens } from '../pricing/tokens.js';
+import type { MockControls } from './controls.js';
+import { limits } from './limits.js';
+import type { MockCall } from './requests.js';
+
+/** Everything one answer is built from, decided before the first byte is sent. */
+export interface CallPlan {
+  call: MockCall;
+  /** Sequence number of this call on this server (ids are derived from it). */
+  seq: number;
+  createdS: number;
+  /** Prompt tokens, counted with src/pricing/tokens.ts and no margin. */
+  promptTokens: number;
+  /** Of the prompt, read from the cache. */
+  cachedTokens: number;
+  /** Of the prompt, written to the cache. */
+  cacheWriteTokens: number;
+  /** Output tokens per choice. */
+  outputTokens: number;
+  /** True when generation stopped at the request's cap (finish_reason "length", "max_tokens"). */
+  capped: boolean;
+  /** The generated text, split into the stream's content chunks. */
+  pieces: string[];
+  text: string;
+  /** False under the `no-usage` fault: the answer carries no usage at all. */
+  usage: boolean;
+}
+
+/** The word the mock repeats: one token, alone or after a space, in o200k and cl100k. */
+const word = 'hi';
+
+/**
+ * Text of exactly `tokens` tokens by Bursar's tokenizer: "hi hi hi…".
+ *
+ * @example
+ * generatedText(3) // 'hi hi hi'
+ */
+export function generatedText(tokens: number): string {
+  return tokens <= 0 ? '' : word + ` ${word}`.repeat(tokens - 1);
+}
+
+/**
+ * The same text split into at most `chunks` pieces on token boundaries (fewer when there are
+ * fewer tokens than chunks); joined, they give `generatedText(tokens)`.
+ *
+ * @example
+ * splitTokens(5, 2) // ['hi hi', ' hi hi hi']
+ */
+export function splitTokens(tokens: number, chunks: number): string[] {
+  const pieces: string[] = [];
+  const count = Math.min(Math.max(1, chunks), tokens);
+  for (let k = 0; k < count; k += 1) {
+    const from = Math.floor((k * tokens) / count);
+    const to = Math.floor(((k + 1) * tokens) / count);
+    const size = to - from;
+    pieces.push(from === 0 ? generatedText(size) : ` ${word}`.repeat(size));
+  }
+  return pieces;
+}
+
+function outputFor(call: MockCall, controls: MockControls): { outputTokens: number; capped: boolean } {
+  if (call.route === 'embeddings') return { outputTokens: 0, capped: false };
+  if (controls.outputTokens === 'max') {
+    return call.cap === undefined ? { outputTokens: limits.outputTokensDefault, capped: false } : { outputTokens: call.cap, capped: true };
+  }
+  if (call.cap !== undefined && controls.outputTokens > call.cap) return { outputTokens: call.cap, capped: true };
+  return { outputTokens: controls.outputTokens, capped: false };
+}
+
+/**
+ * Decides the answer to a call: prompt tokens counted exactly as a gateway using
+ * `countChatInputTokens(…, { margin: false })` would, cache counts clamped to the prompt, output
+ * tokens from the controls capped by the request, and the text to stream.
+ *
+ * @example
+ * planCall(call, { ...defaultControls, outputTokens: 5, chunks: 2 }, 1, Date.now()).pieces // ['hi hi', ' hi hi hi']
+ */
+export function planCall(call: MockCall, controls: MockControls, seq: number, nowMs: number): CallPlan {
+  const promptTokens = countChatInputTokens(call.route, call.body, call.model, { margin: false }).tokens;
+  const cachedTokens = Math.min(controls.cachedTokens, promptTokens);
+  const cacheWriteTokens = Math.min(controls.cacheWriteTokens, promptTokens - cachedTokens);
+  const { outputTokens, capped } = outputFor(call, controls);
+  const pieces = splitTokens(outputTokens, controls.chunks);
+  return {
+    call,
+    seq,
+    createdS: Math.floor(nowMs / 1000),
+    promptTokens,
+    cachedTokens,
+    cacheWriteTokens,
+    outputTokens,
+    capped,
+    pieces,
+    text: pieces.join(''),
+    usage: controls.fault !== 'no-usage',
+  };
+}

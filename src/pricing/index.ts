@@ -1,0 +1,41 @@
+/**
+ * Prices and tokens: the bundled, dated price catalog (overridable), model resolution, token
+ * counting for requests, and the cost of a call from its usage or its worst case.
+ *
+ * @example
+ * import { resolveModel, countChatInputTokens, worstCaseMicros } from './pricing/index.js';
+ * const model = resolveModel('gpt-4o-mini-2024-07-18');
+ * if (model.ok) worstCaseMicros(model.entry, { inputTokens: countChatInputTokens('chat', body, 'gpt-4o-mini').tokens, maxOutputTokens: 512 });
+ */
+export {
+  bundledCatalog,
+  listModels,
+  loadPricing,
+  resolveModel,
+  type LoadPricingOptions,
+  type PriceCatalog,
+  type PriceEntry,
+  type PricingLoadError,
+  type PricingLoadResult,
+  type ResolveResult,
+  type ResolvedVia,
+} from './catalog.js';
+export { priceUsage, worstCaseMicros, type CostBreakdown, type TokenUsage, type WorstCaseInput } from './cost.js';
+export { limits as pricingLimits } from './limits.js';
+export { priceEntrySchema, overrideFileSchema } from './schema.js';
+export {
+  anthropicNewTokenizerMarginPercent,
+  anthropicTokenMarginPercent,
+  countChatInputTokens,
+  countTokens,
+  encodingForModel,
+  fileTokensPerPart,
+  imageTokensPerPart,
+  messageOverheadTokens,
+  replyPrimingTokens,
+  tokenMarginPercent,
+  withMargin,
+  type EncodingName,
+  type InputRoute,
+  type InputTokenCount,
+} from './tokens.js';
