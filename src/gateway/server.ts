@@ -37,7 +37,18 @@ function frameworkError(error: { code?: string; statusCode?: number; message: st
  * every refusal keeps the provider's error shape.
  */
 export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = []): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: limits.bodyBytesMax, logger: false, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({
+    bodyLimit: limits.bodyBytesMax,
+    logger: false,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const body = JSON.stringify(errorBody('openai', gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`)));
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   for (const adapter of adapters) {
@@ -63,12 +74,6 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     void reply.code(404).send(errorBody(providerOf(req.url), e));
   });
   for (const plugin of plugins) await plugin(app);
-  app.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP (CR/LF in a header, bad framing): answer with a JSON 400, never crash.
-    if (!socket.writable) return socket.destroy();
-    const body = JSON.stringify(errorBody('openai', gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`)));
-    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-  });
   return app;
 }
 
