@@ -24,7 +24,7 @@ it('200 concurrent SDK calls against a budget that holds exactly 37 reservations
   // The mock reports exactly the reserved usage, so no settlement frees room for another call.
   const results = await Promise.allSettled(Array.from({ length: 200 }, () => client.chat.completions.create(body, { headers: { 'x-mock-output-tokens': 'max', 'x-mock-latency-ms': '20' } })));
   const ok = results.filter((r) => r.status === 'fulfilled');
-  const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as InstanceType<typeof OpenAI.APIError>);
+  const refused = results.filter((r) => r.status === 'rejected').map((r) => (r).reason as InstanceType<typeof OpenAI.APIError>);
   expect(ok).toHaveLength(37);
   expect(refused).toHaveLength(163);
   expect(refused.every((e) => e.status === 402 && e.code === 'budget_exceeded')).toBe(true);
