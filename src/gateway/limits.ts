@@ -18,6 +18,7 @@ export const limits = {
   /** Largest max_tokens a request may ask for, whatever the model. */
   maxOutputTokensAbsolute: 1_000_000,
   headerBytesMax: 256,
-  upstreamConnectionsMax: 256,
+  /** Connections per provider origin: enough for every stream the gateway holds at once. */
+  upstreamConnectionsMax: 4_096,
   tokenCacheEntriesMax: 100_000,
 } as const;

@@ -1,6 +1,20 @@
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { createRequire } from 'node:module';
 import { limits } from './limits.js';
+
+type CountFn = (text: string, options?: { disallowedSpecial?: Set<string> }) => number;
+
+// Each encoding's tables take tens of megabytes: load one only when a model first needs it.
+const requireEncoding = createRequire(import.meta.url);
+const counters = new Map<EncodingName, CountFn>();
+
+function counter(encoding: EncodingName): CountFn {
+  let count = counters.get(encoding);
+  if (!count) {
+    count = (requireEncoding(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: CountFn }).countTokens;
+    counters.set(encoding, count);
+  }
+  return count;
+}
 
 /**
  * Extra tokens added to an o200k count for Claude models on Anthropic's older tokenizer
@@ -107,7 +121,7 @@ export function countTokens(text: string, model: string, options: { margin?: boo
 
 function countRaw(text: string, encoding: EncodingName): number {
   if (text.length === 0) return 0;
-  const count = encoding === 'cl100k_base' ? countCl100k : countO200k;
+  const count = counter(encoding);
   const end = safeCut(text, Math.min(text.length, limits.tokenizeCharsMax));
   let tokens = 0;
   let from = 0;

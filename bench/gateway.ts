@@ -1,0 +1,152 @@
+/**
+ * Gateway overhead: requests per second and the latency Bursar adds over calling the mock
+ * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
+ * run; then Bursar's RSS while it holds 1,000 concurrent streams. Every process runs on
+ * 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
+ *
+ *   npm run bench:gateway
+ *   npm run bench:gateway -- --seconds 10 --targets direct,bursar
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { startMockUpstream } from '../src/mock-upstream/index.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, targets: { type: 'string', default: 'direct,bursar,portkey' }, streams: { type: 'string', default: '1000' } } });
+const seconds = Number(values.seconds);
+const wanted = new Set(values.targets.split(','));
+
+interface Target {
+  name: string;
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+async function load(target: Target, connections: number, durationS: number): Promise<{ rps: number; p50Us: number; p99Us: number; errors: number }> {
+  const pool = new Pool(target.origin, { connections, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const run = async (until: number, record: boolean) => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', ...target.headers }, body });
+        await res.body.text();
+        if (res.statusCode !== 200) errors += 1;
+      } catch {
+        errors += 1;
+      }
+      if (record) latencies.push((performance.now() - t0) * 1000);
+    }
+  };
+  const warm = performance.now() + 1_000;
+  await Promise.all(Array.from({ length: connections }, () => run(warm, false)));
+  const start = performance.now();
+  const end = start + durationS * 1000;
+  await Promise.all(Array.from({ length: connections }, () => run(end, true)));
+  const elapsedS = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsedS, p50Us: percentile(latencies, 50), p99Us: percentile(latencies, 99), errors };
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`child did not print ${pattern}`)), 30_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const line = buffer.split('\n').find((l) => pattern.test(l));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    child.on('exit', () => reject(new Error('child exited early')));
+  });
+}
+
+async function holdStreams(target: Target, count: number, rss: () => Promise<number>): Promise<{ peakRss: number; completed: number }> {
+  const pool = new Pool(target.origin, { connections: count, pipelining: 1 });
+  let peak = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      peak = Math.max(peak, await rss());
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  const streamBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream slowly.' }], max_tokens: 64, stream: true });
+  const results = await Promise.allSettled(
+    Array.from({ length: count }, async () => {
+      const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', 'x-mock-chunks': '30', 'x-mock-chunk-delay-ms': '100', 'x-mock-output-tokens': '60', ...target.headers }, body: streamBody });
+      const text = await res.body.text();
+      if (res.statusCode !== 200 || !text.includes('[DONE]')) throw new Error(`status ${res.statusCode}`);
+    }),
+  );
+  done = true;
+  await sampler;
+  await pool.close();
+  return { peakRss: peak, completed: results.filter((r) => r.status === 'fulfilled').length };
+}
+
+const mockPort = await freePort();
+const mockChild = spawn(process.execPath, ['--import', 'tsx', 'src/cli/mock-upstream-main.ts', String(mockPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const children: ChildProcess[] = [mockChild];
+const stopAll = () => children.forEach((c) => c.kill('SIGKILL'));
+process.on('exit', stopAll);
+const mockUrl = `http://127.0.0.1:${mockPort}`;
+await waitForLine(mockChild, /listening/);
+
+const bursarChild = fork('bench/gateway-server.ts', [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+children.push(bursarChild);
+const bursar = JSON.parse(await waitForLine(bursarChild, /"url"/)) as { url: string; token: string };
+const bursarRss = () =>
+  new Promise<number>((resolve) => {
+    bursarChild.once('message', (m: { rss: number }) => resolve(m.rss));
+    bursarChild.send('rss');
+  });
+
+const targets: Target[] = [
+  { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } },
+  { name: 'bursar', origin: bursar.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${bursar.token}` } },
+];
+if (wanted.has('portkey')) {
+  const portkeyPort = await freePort();
+  const portkey = spawn(process.execPath, ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${portkeyPort}`, '--headless'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(portkey);
+  await waitForLine(portkey, /Ready|running/);
+  targets.push({ name: 'portkey', origin: `http://127.0.0.1:${portkeyPort}`, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockUrl}/v1` } });
+}
+
+for (const connections of [1, 64]) {
+  const direct = await load(targets[0] as Target, connections, seconds);
+  for (const target of targets) {
+    if (!wanted.has(target.name)) continue;
+    const r = target.name === 'direct' ? direct : await load(target, connections, seconds);
+    console.log(JSON.stringify({ bench: 'gateway', target: target.name, connections, requests_per_s: Math.round(r.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
+  }
+}
+
+const held = await holdStreams(targets[1] as Target, Number(values.streams), bursarRss);
+console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', concurrent_streams: Number(values.streams), completed: held.completed, rss_peak_mb: Math.round(held.peakRss / 1024 / 1024) }));
+bursarChild.send('stop');
+stopAll();
+process.exit(0);
