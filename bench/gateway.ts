@@ -11,7 +11,6 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { startMockUpstream } from '../src/mock-upstream/index.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, targets: { type: 'string', default: 'direct,bursar,portkey' }, streams: { type: 'string', default: '1000' } } });
 const seconds = Number(values.seconds);
