@@ -1,10 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
+/** PostgreSQL tests get a real server from their global setup; the rest never start one. */
+const postgresTests = ['src/store/postgres/**/*.test.ts', 'test/postgres/**/*.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['src/**/*.test.ts', 'test/**/*.test.ts'], exclude: ['**/node_modules/**', ...postgresTests] },
+      },
+      {
+        extends: true,
+        test: { name: 'postgres', include: postgresTests, globalSetup: ['test/postgres/global-setup.ts'] },
+      },
+    ],
   },
 });

@@ -1,8 +1,9 @@
+import { openPostgresStore } from './postgres/postgres-store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 import type { Clock, Store } from './store.js';
 
 export interface OpenStoreOptions {
-  /** A file path for SQLite (default `./bursar.db`) or a `postgres://` URL. */
+  /** A file path for SQLite (default `./bursar.db`) or a `postgres://` URL (`?schema=` picks the schema). */
   db?: string;
   clock?: Clock;
   timezone?: string;
@@ -15,11 +16,12 @@ export interface OpenStoreOptions {
  *
  * @example
  * const store = await openStore({ db: process.env.BURSAR_DB ?? './bursar.db' });
+ * const shared = await openStore({ db: 'postgres://bursar:secret@db.internal:5432/bursar' });
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
   const db = options.db ?? './bursar.db';
   if (/^postgres(ql)?:\/\//.test(db)) {
-    throw new Error('PostgreSQL support is not built yet');
+    return openPostgresStore({ url: db, clock: options.clock, timezone: options.timezone });
   }
   return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous });
 }

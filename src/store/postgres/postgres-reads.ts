@@ -1,0 +1,162 @@
+import type pg from 'pg';
+import {
+  limits,
+  replayLedger,
+  reservationFromLedger,
+  type AuditReport,
+  type BudgetRecord,
+  type ClosedPeriod,
+  type LedgerEntry,
+  type ReservationRecord,
+} from '../../core/index.js';
+import { budgetFromRow, closedFromRow, decodeCursor, encodeCursor, entryFromRow, type Row } from '../rows.js';
+import type { LedgerPage, LedgerQuery } from '../store.js';
+import { postgresLimits } from './postgres-limits.js';
+import { resolvedKinds } from './postgres-sql.js';
+
+/** A pool or a checked-out client: anything that answers a parameterised query. */
+export interface Queryable {
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+async function rows(q: Queryable, text: string, values: unknown[] = []): Promise<Row[]> {
+  return (await q.query(text, values)).rows;
+}
+
+/**
+ * The budget at `path`, or undefined.
+ *
+ * @example
+ * const b = await budgetAt(pool, 'acme/research');
+ */
+export async function budgetAt(q: Queryable, path: string): Promise<BudgetRecord | undefined> {
+  const [row] = await rows(q, 'SELECT * FROM budgets WHERE path = $1', [path]);
+  return row ? budgetFromRow(row) : undefined;
+}
+
+/** Every budget, sorted by path as JavaScript compares strings (whatever the collation). */
+export async function allBudgets(q: Queryable): Promise<BudgetRecord[]> {
+  const out = (await rows(q, 'SELECT * FROM budgets')).map(budgetFromRow);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The budget at `path` and its ancestors, leaf first (a path's prefixes are its ancestors). */
+export async function chainAt(q: Queryable, path: string): Promise<BudgetRecord[]> {
+  const names = path.split('/');
+  const prefixes = names.map((_, i) => names.slice(0, i + 1).join('/'));
+  const byId = new Map((await rows(q, 'SELECT * FROM budgets WHERE path = ANY($1::text[])', [prefixes])).map((r) => {
+    const b = budgetFromRow(r);
+    return [b.id, b] as const;
+  }));
+  const out: BudgetRecord[] = [];
+  let b = [...byId.values()].find((x) => x.path === path);
+  while (b && out.length <= limits.pathDepthMax) {
+    out.push(b);
+    b = b.parentId === null ? undefined : byId.get(b.parentId);
+  }
+  return out;
+}
+
+/** A reservation rebuilt from its ledger entries, with its budget's current path. */
+export async function reservationAt(q: Queryable, seq: number): Promise<{ record: ReservationRecord; path: string } | undefined> {
+  const [row] = await rows(
+    q,
+    `SELECT (SELECT row_to_json(l) FROM ledger l WHERE l.seq = $1 AND l.kind = 'reserve') AS reserve,
+            (SELECT row_to_json(x) FROM (SELECT * FROM ledger WHERE reservation_seq = $1 AND ${resolvedKinds} ORDER BY seq DESC LIMIT 1) x) AS resolution,
+            (SELECT b.path FROM ledger l JOIN budgets b ON b.id = l.budget_id WHERE l.seq = $1) AS path`,
+    [seq],
+  );
+  if (!row?.reserve) return undefined;
+  const resolution = row.resolution ? entryFromRow(row.resolution as Row) : undefined;
+  return { record: reservationFromLedger(entryFromRow(row.reserve as Row), resolution), path: typeof row.path === 'string' ? row.path : '' };
+}
+
+/**
+ * One page of the ledger, filtered as `query` asks; budget filters cover the whole subtree.
+ *
+ * @example
+ * const page = await ledgerPage(pool, { budget: 'acme', kinds: ['settle'], limit: 50 });
+ */
+export async function ledgerPage(q: Queryable, query: LedgerQuery): Promise<LedgerPage> {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const arg = (value: unknown): string => {
+    args.push(value);
+    return `$${args.length}`;
+  };
+  if (query.budget !== undefined) {
+    const at = arg(query.budget);
+    where.push(`budget_id IN (SELECT id FROM budgets WHERE path = ${at} OR starts_with(path, ${at} || '/'))`);
+  }
+  for (const [column, value] of [['session', query.session], ['task', query.task], ['model', query.model]] as const) {
+    if (value !== undefined) where.push(`${column} = ${arg(value)}`);
+  }
+  if (query.kinds && query.kinds.length > 0) where.push(`kind = ANY(${arg(query.kinds)}::text[])`);
+  if (query.sinceMs !== undefined) where.push(`ts_ms >= ${arg(query.sinceMs)}`);
+  if (query.untilMs !== undefined) where.push(`ts_ms < ${arg(query.untilMs)}`);
+  const desc = query.order === 'desc';
+  const cursor = decodeCursor(query.cursor);
+  if (cursor !== undefined) where.push(`seq ${desc ? '<' : '>'} ${arg(Number.isNaN(cursor) ? 0 : cursor)}`);
+  const limit = Math.min(Math.max(1, query.limit ?? limits.ledgerPageDefault), limits.ledgerPageMax);
+  const text = `SELECT * FROM ledger ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${arg(limit + 1)}`;
+  const found = await rows(q, text, args);
+  const entries = found.slice(0, limit).map(entryFromRow);
+  const last = entries[entries.length - 1];
+  return { entries, nextCursor: found.length > limit && last ? encodeCursor(last.seq) : null };
+}
+
+/** Ledger entries with `afterSeq < seq <= uptoSeq`, oldest first, at most `max`. */
+export async function entriesBetween(q: Queryable, afterSeq: number, uptoSeq: number, max: number): Promise<LedgerEntry[]> {
+  return (await rows(q, 'SELECT * FROM ledger WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3', [afterSeq, uptoSeq, max])).map(entryFromRow);
+}
+
+export async function closedPeriodsAt(q: Queryable, path: string): Promise<ClosedPeriod[]> {
+  const found = await rows(q, 'SELECT p.* FROM budget_periods p JOIN budgets b ON b.id = p.budget_id WHERE b.path = $1 ORDER BY p.start_ms', [path]);
+  return found.map(closedFromRow);
+}
+
+/**
+ * Replays the whole ledger, read in pages by sequence inside one read-only snapshot, and
+ * compares it with the stored budgets, closed periods, open reservations and head.
+ *
+ * @example
+ * const report = await auditLedger(client); // report.ok, report.problems
+ */
+export async function auditLedger(client: Queryable): Promise<AuditReport> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const replay = replayLedger();
+    const pageRows = postgresLimits.ledgerFetchRowsMax;
+    for (let after = 0; ; ) {
+      const page = await rows(client, 'SELECT * FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageRows]);
+      for (const row of page) replay.apply(entryFromRow(row));
+      const last = page[page.length - 1];
+      if (!last || page.length < pageRows) break;
+      after = Number(last.seq);
+    }
+    const budgets = (await rows(client, 'SELECT * FROM budgets')).map(budgetFromRow);
+    const closedPeriods = (await rows(client, 'SELECT * FROM budget_periods')).map(closedFromRow);
+    const openReservations = (await rows(client, 'SELECT * FROM open_reservations')).map(openFromRow);
+    const [head] = await rows(client, 'SELECT seq, hash FROM ledger_head WHERE id = 1');
+    await client.query('COMMIT');
+    return replay.finish({ budgets, closedPeriods, openReservations, headSeq: Number(head?.seq), headHash: String(head?.hash) });
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** An open reservation as the `open_reservations` index stores it (no labels: those are in the ledger). */
+function openFromRow(r: Row): ReservationRecord {
+  return {
+    seq: Number(r.seq),
+    budgetId: Number(r.budget_id),
+    amountMicros: Number(r.amount_micros),
+    status: 'open',
+    createdMs: 0,
+    expiresMs: Number(r.expires_ms),
+    resolvedMs: null,
+    actualMicros: null,
+    labels: {},
+  };
+}
