@@ -1,14 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
+  newSpendToken,
   type AuditReport,
   type BudgetKind,
   type BudgetOk,
   type BudgetView,
+  type Labels,
   type LedgerEntry,
+  type MintOk,
   type Period,
   type Policy,
   type Refusal,
+  type RevokeOk,
+  type TokenView,
 } from '../core/index.js';
 import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
 
@@ -70,6 +76,22 @@ export interface MoveInput {
   reason?: string;
 }
 
+/** A token to mint under a budget (the shape `bursar tokens mint` passes). */
+export interface MintTokenInput {
+  path: string;
+  limitMicros: number | null;
+  models?: string[];
+  expiresMs: number | null;
+  requestCapMicros?: number;
+  inflightMax?: number;
+  scopes: string[];
+  labels: Labels;
+  reason?: string;
+}
+
+/** A freshly minted token: its view, its envelope, and the secret (shown once, never stored). */
+export type MintedToken = MintOk & { secret: string };
+
 /**
  * Every operation the CLI performs. Command code talks only to this interface, so the same
  * commands run against the local database (`LocalBackend`) or, later, a server's admin API.
@@ -98,11 +120,21 @@ export interface CliBackend {
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
   audit(): Promise<AuditReport>;
+  mintToken(input: MintTokenInput): Promise<MintedToken | Refusal>;
+  listTokens(): Promise<TokenView[]>;
+  /** Revokes a token and every token delegated from it. */
+  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal>;
   close(): Promise<void>;
 }
 
-/** Who the ledger records as the actor of CLI operations on a local database. */
-function localActor(): string {
+/**
+ * Who the ledger records as the actor of CLI operations: `cli:<user>`, on a local database and
+ * (sent as `x-bursar-actor`) through a server alike.
+ *
+ * @example
+ * localActor() // 'cli:alice'
+ */
+export function localActor(): string {
   try {
     return `cli:${userInfo().username}`;
   } catch {
@@ -172,6 +204,21 @@ export class LocalBackend implements CliBackend {
 
   audit(): Promise<AuditReport> {
     return this.store.audit();
+  }
+
+  async mintToken(input: MintTokenInput): Promise<MintedToken | Refusal> {
+    const token = newSpendToken((n) => randomBytes(n));
+    const { path, ...rest } = input;
+    const minted = await this.store.mintToken({ ...rest, path, tokenId: token.id, hash: token.hash, actor: this.actor });
+    return minted.ok ? { ...minted, secret: token.secret } : minted;
+  }
+
+  listTokens(): Promise<TokenView[]> {
+    return this.store.listTokens();
+  }
+
+  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal> {
+    return this.store.revokeToken({ tokenId: input.id, reason: input.reason, actor: this.actor });
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Refusal } from '../core/index.js';
 import { openLocalBackend, type CliBackend } from './backend.js';
+import { openRemoteBackend } from './remote-backend.js';
 import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './output.js';
 
 /**
@@ -46,6 +47,8 @@ export function unwrap<T extends { ok: true }>(result: T | Refusal): T {
 export interface GlobalOptions {
   /** SQLite file of the local ledger. */
   db: string;
+  /** A server to work on through its admin API instead of `db`; undefined for the local file. */
+  url?: string;
   json: boolean;
 }
 
@@ -83,11 +86,36 @@ export interface ContextOptions {
   program: Command;
   streams?: CliStreams;
   nowMs?: () => number;
-  /** Default: the local SQLite database named by `--db`. A server backend plugs in here. */
+  /** Default: a server's admin API with `--url`, else the local SQLite database named by `--db`. */
   openBackend?: OpenBackend;
+  /** Where admin keys are read from (default `process.env`). */
+  env?: Record<string, string | undefined>;
 }
 
-const openLocal: OpenBackend = (options, access) => openLocalBackend({ db: options.db, create: access === 'write' });
+function defaultOpener(env: Record<string, string | undefined>): OpenBackend {
+  return async (options, access) => {
+    if (options.url !== undefined) return openRemoteBackend({ url: options.url, env });
+    return openLocalBackend({ db: options.db, create: access === 'write' });
+  };
+}
+
+/**
+ * Which ledger the global options name. `--url` and `--db` on one command line conflict; a
+ * `--db` given on the command line wins over a `BURSAR_URL` from the environment.
+ */
+function readGlobals(program: Command): GlobalOptions {
+  const raw = program.opts<{ db?: string; url?: string; json?: boolean }>();
+  const fromEnvOverridden = program.getOptionValueSource('url') === 'env' && program.getOptionValueSource('db') === 'cli';
+  const url = raw.url !== undefined && !fromEnvOverridden ? raw.url : undefined;
+  return { db: raw.db ?? './bursar.db', url, json: raw.json === true };
+}
+
+/** Refuses `--db` and `--url` given together on the command line. */
+function checkTargets(program: Command): void {
+  if (program.getOptionValueSource('url') === 'cli' && program.getOptionValueSource('db') === 'cli') {
+    throw usageError('usage', 'give --db (a local ledger) or --url (a server), not both');
+  }
+}
 
 /**
  * Builds the context commands run in. Global options are read from the program when a
@@ -99,13 +127,10 @@ const openLocal: OpenBackend = (options, access) => openLocalBackend({ db: optio
  */
 export function createContext(options: ContextOptions): CliContext {
   const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
-  const open = options.openBackend ?? openLocal;
+  const open = options.openBackend ?? defaultOpener(options.env ?? process.env);
   let opened: Promise<CliBackend> | undefined;
   let exitCode = 0;
-  const readOptions = (): GlobalOptions => {
-    const raw = options.program.opts<{ db?: string; json?: boolean }>();
-    return { db: raw.db ?? './bursar.db', json: raw.json === true };
-  };
+  const readOptions = (): GlobalOptions => readGlobals(options.program);
   const print = async (text: string) => {
     await writeChunk(streams.stdout, `${text}\n`);
   };
@@ -113,7 +138,11 @@ export function createContext(options: ContextOptions): CliContext {
     streams,
     nowMs: options.nowMs ?? (() => Date.now()),
     options: readOptions,
-    backend: (access) => (opened ??= open(readOptions(), access)),
+    backend: (access) =>
+      (opened ??= (async () => {
+        checkTargets(options.program);
+        return open(readOptions(), access);
+      })()),
     print,
     emit: (json, human) => print(readOptions().json ? JSON.stringify(json(), null, 2) : human()),
     setExitCode: (code) => {

@@ -1,17 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `bursar` executable. Each command group lives in its own file and is added here with
- * one line; all of them talk to the ledger through the `CliBackend` the context opens.
+ * The `bursar` executable. Each command group lives in its own file and is listed in groups.ts;
+ * all of them talk to the ledger through the `CliBackend` the context opens (a local database,
+ * or a server's admin API with `--url`).
  */
-import { registerAgents } from './agents.js';
-import { registerAudit } from './audit.js';
-import { registerBudgets } from './budgets.js';
 import { createContext } from './context.js';
-import { registerCredits } from './credits.js';
-import { registerLedger } from './ledger.js';
-import { createProgram, runProgram, type RegisterGroup } from './program.js';
-
-const groups: RegisterGroup[] = [registerAgents, registerBudgets, registerCredits, registerLedger, registerAudit];
+import { commandGroups } from './groups.js';
+import { createProgram, runProgram } from './program.js';
 
 // A reader that goes away (`bursar ledger export | head`) ends the output quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -21,5 +16,5 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const program = createProgram();
 const context = createContext({ program });
-for (const register of groups) register(program, context);
+for (const register of commandGroups) register(program, context);
 process.exitCode = await runProgram(program, context, process.argv.slice(2));

@@ -1,4 +1,5 @@
-import { formatUsd, microsPerUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
+import { formatUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
+import { ledgerRow as apiLedgerRow, type LedgerRow } from '../api/csv.js';
 import type { CliLedgerEntry } from './backend.js';
 
 /** Where the CLI writes; tests and the server-side renderer can pass their own streams. */
@@ -78,18 +79,7 @@ export function usd(micros: number | null): string {
   return micros === null ? '-' : formatUsd(micros);
 }
 
-/**
- * Money for machines: a plain decimal with exactly six places and no separators, so it
- * converts back to micros exactly.
- *
- * @example
- * usdExact(1_234_500) // '1.234500'
- */
-export function usdExact(micros: number): string {
-  const sign = micros < 0 ? '-' : '';
-  const abs = Math.abs(micros);
-  return `${sign}${Math.floor(abs / microsPerUsd)}.${String(abs % microsPerUsd).padStart(6, '0')}`;
-}
+export { usdExact } from '../api/json.js';
 
 /**
  * What a budget may use this period: its limit plus grants; null without a limit.
@@ -219,31 +209,8 @@ export function budgetJson(b: BudgetView): Record<string, unknown> {
   };
 }
 
-/** The columns of a ledger export, in order; JSON rows use the same names. */
-export const ledgerFields = [
-  'seq',
-  'ts',
-  'ts_ms',
-  'kind',
-  'budget',
-  'amount_micros',
-  'amount_usd',
-  'reservation_seq',
-  'model',
-  'tokens_in',
-  'tokens_out',
-  'tokens_cached',
-  'tokens_cache_write',
-  'request_id',
-  'session',
-  'task',
-  'actor',
-  'reason',
-  'data',
-  'hash',
-] as const;
-
-export type LedgerRow = Record<(typeof ledgerFields)[number], string | number | null>;
+/** The ledger export's columns and CSV encoding are the admin API's, so both exports match. */
+export { csvField, csvLine, ledgerFields, type LedgerRow } from '../api/csv.js';
 
 /**
  * A ledger entry as an export row: integer micros plus an exact six-decimal USD string.
@@ -252,51 +219,7 @@ export type LedgerRow = Record<(typeof ledgerFields)[number], string | number | 
  * ledgerRow(entry).amount_usd // '0.000900'
  */
 export function ledgerRow(e: CliLedgerEntry): LedgerRow {
-  return {
-    seq: e.seq,
-    ts: isoJson(e.tsMs),
-    ts_ms: e.tsMs,
-    kind: e.kind,
-    budget: e.budget,
-    amount_micros: e.amountMicros,
-    amount_usd: usdExact(e.amountMicros),
-    reservation_seq: e.reservationSeq,
-    model: e.model,
-    tokens_in: e.tokensIn,
-    tokens_out: e.tokensOut,
-    tokens_cached: e.tokensCached,
-    tokens_cache_write: e.tokensCacheWrite,
-    request_id: e.requestId,
-    session: e.session,
-    task: e.task,
-    actor: e.actor,
-    reason: e.reason,
-    data: e.data,
-    hash: e.hash,
-  };
-}
-
-/**
- * One CSV field per RFC 4180: quoted when it holds a comma, quote, or line break, with quotes
- * doubled. Null is an empty field.
- *
- * @example
- * csvField('a "b", c') // '"a ""b"", c"'
- */
-export function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/**
- * One CSV record, CRLF-terminated as RFC 4180 asks.
- *
- * @example
- * csvLine([1, null, 'a,b']) // '1,,"a,b"\r\n'
- */
-export function csvLine(values: readonly (string | number | null)[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
+  return apiLedgerRow(e);
 }
 
 /** A failed command as the CLI reports it: a stable code, a message, and where. */

@@ -14,6 +14,10 @@ export const cliLimits = {
   historyLimitMax: 10_000,
   /** Longest relative time (`--since 3650d`). */
   relativeMsMax: 10 * 366 * 24 * 3_600_000,
+  /** Longest wait for one answer from a server (`--url`); an audit of a big ledger takes a while. */
+  remoteRequestMsMax: 300_000,
+  /** Largest answer read from a server. */
+  remoteBodyBytesMax: 64 * 1024 * 1024,
 } as const;
 
 const maxUsdText = '$1,000,000,000';
@@ -142,4 +146,24 @@ export function parseTimeArg(label: string, nowMs: () => number): (text: string)
     if (t.length > 0 && /^\d{4}-/.test(t) && parsed.isValid) return parsed.toMillis();
     throw usageError('invalid_time', `${label}: ${JSON.stringify(text)} is not a time; use a span like 30m, 24h, 7d, 2w, or an ISO date like 2026-01-31 or 2026-01-31T12:00:00Z`, label);
   };
+}
+
+/**
+ * The base URL of a Bursar server: http or https, without a query or fragment.
+ *
+ * @example
+ * parseUrlArg('http://127.0.0.1:8787/') // 'http://127.0.0.1:8787'
+ */
+export function parseUrlArg(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+    throw usageError('invalid_url', `--url: ${JSON.stringify(text)} is not a server URL; use one like http://127.0.0.1:8787`, '--url');
+  }
+  if (url.username !== '' || url.password !== '') throw usageError('invalid_url', '--url: put no credentials in the URL; set BURSAR_ADMIN_KEY instead', '--url');
+  return url.toString().replace(/\/+$/, '');
 }

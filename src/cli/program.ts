@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { StoreUnavailableError } from '../store/index.js';
 import { CliError, reportFailure, type CliContext } from './context.js';
+import { parseUrlArg } from './parse.js';
 
 /** Adds a command group to the program; main.ts calls one per group. */
 export type RegisterGroup = (program: Command, context: CliContext) => void;
@@ -20,6 +21,8 @@ const helpFooter = `
 Amounts are typed and shown in USD (up to 6 decimals, e.g. 5.00 or 0.000001); inside
 Bursar they are integer micro-USD, and --json output gives them as *_micros integers.
 Times are shown in UTC (ISO 8601). Exit codes: 0 ok, 1 refused or failed, 2 bad usage.
+With --url (or BURSAR_URL) every command works on a running server through its admin API,
+authenticated with BURSAR_ADMIN_KEY, and prints what it would print on a local database.
 Errors print one line "bursar: <code>: <message>" to stderr (a JSON object with --json).`;
 
 /**
@@ -36,6 +39,7 @@ export function createProgram(): Command {
     .description('Hard spending limits for AI agents: budgets, ledger and audit.')
     .version(packageVersion(), '-V, --version')
     .addOption(new Option('--db <file>', 'SQLite ledger file').env('BURSAR_DB').default('./bursar.db'))
+    .addOption(new Option('--url <url>', 'a running Bursar server to work on instead of --db (key from BURSAR_ADMIN_KEY)').env('BURSAR_URL').argParser(parseUrlArg))
     .option('--json', 'print machine-readable JSON instead of tables')
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true })

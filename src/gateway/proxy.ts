@@ -46,6 +46,8 @@ interface Admitted {
   requestId: string;
   headers: HeaderMap;
   startedMs: number;
+  /** How long the reservation took (group commit included). */
+  reserveMs: number;
 }
 
 const labelPattern = /^[\x20-\x7E]{1,256}$/;
@@ -96,6 +98,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
   const requestId = `req_${base62(g.random, 16)}`;
+  const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
     path: caller.envelope,
     amountMicros: estimate.amountMicros,
@@ -103,11 +106,12 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
     enforce: g.mode !== 'shadow',
   });
+  const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(result);
   const out: HeaderMap = { 'x-bursar-reservation': result.reservation.id, 'x-bursar-request-id': requestId };
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = result.remainingMicros;
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
-  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs };
+  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
 }
 
 /** Settles at the priced usage; retries in the background if the store is briefly unavailable. */
@@ -135,7 +139,7 @@ function afterCost(a: Admitted, costMicros: number): HeaderMap {
 }
 
 function report(g: Gateway, a: Admitted | undefined, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
-  g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: undefined });
+  g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: a?.reserveMs });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { adminApiPlugin, adminKeysFromEnv, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog } from '../pricing/index.js';
@@ -33,6 +34,8 @@ export interface ServeOptions {
   /** Extra routes (the admin API, the dashboard), given the gateway they serve. */
   plugins?: ((app: FastifyInstance, context: PluginContext) => Promise<void>)[];
   onCall?: (outcome: CallOutcome) => void;
+  /** Admin API keys; default from BURSAR_ADMIN_KEY / BURSAR_VIEWER_KEY, or one generated for this run. */
+  adminKeys?: ApiKeys;
   random?: RandomBytes;
   now?: () => number;
 }
@@ -52,6 +55,9 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The mock provider, when the server answers from it. */
   mock: MockUpstream | undefined;
+  metrics: Metrics;
+  /** The admin key generated for this run when none was configured (print it once). */
+  generatedAdminKey: string | undefined;
   close(): Promise<void>;
 }
 
@@ -99,8 +105,8 @@ async function upstreamFor(options: ServeOptions, env: Record<string, string | u
 
 /**
  * Starts Bursar: opens the store, loads prices, picks the upstream (the mock when no provider
- * is configured), builds the gateway with its plugins, listens, and expires overdue
- * reservations every second.
+ * is configured), builds the gateway with the admin API (and any other plugins), listens, and
+ * expires overdue reservations every second.
  *
  * @example
  * const server = await startServer({ port: 0, db: './bursar.db' });
@@ -113,18 +119,25 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
   const pricing = loadCatalog(options.pricingPath);
   const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous }));
+  const random = options.random ?? pooledRandom((n) => randomBytes(n));
+  const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
   const { upstream, mock } = await upstreamFor(options, env);
+  const metrics = new Metrics();
   const gateway: Gateway = {
     store,
     pricing,
     upstream,
     mode,
     now: options.now ?? (() => store.now()),
-    random: options.random ?? pooledRandom((n) => randomBytes(n)),
-    onCall: options.onCall,
+    random,
+    onCall: (outcome) => {
+      metrics.observeCall(outcome);
+      options.onCall?.(outcome);
+    },
   };
   const context: PluginContext = { store, pricing, gateway };
-  const app = await buildServer(gateway, (options.plugins ?? []).map((plugin) => (a: FastifyInstance) => plugin(a, context)));
+  const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
   await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
@@ -139,6 +152,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     gateway,
     app,
     mock,
+    metrics,
+    generatedAdminKey: admin.generated,
     close: () =>
       (closed ??= (async () => {
         clearInterval(sweeper);

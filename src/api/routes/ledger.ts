@@ -1,0 +1,113 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { BudgetView } from '../../core/index.js';
+import type { LedgerQuery, Store } from '../../store/index.js';
+import { BudgetIndex } from '../budget-index.js';
+import { ledgerCsvLine, csvLine, ledgerFields } from '../csv.js';
+import { route, type Route } from '../deps.js';
+import { ApiError } from '../errors.js';
+import { entryToJson } from '../json.js';
+import { apiLimits } from '../limits.js';
+import { sent, type Sent } from '../registry.js';
+import { LedgerEntryJson, LedgerQuery as LedgerQuerySchema } from '../schemas.js';
+
+const tag = 'ledger';
+
+export const LedgerPageJson = z.object({
+  entries: z.array(LedgerEntryJson),
+  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one'),
+});
+
+/**
+ * True when the client asked for CSV: `format=csv`, or no `format` and an Accept naming text/csv.
+ *
+ * @example
+ * wantsCsv(undefined, request) // true for "Accept: text/csv"
+ */
+export function wantsCsv(format: 'json' | 'csv' | undefined, request: FastifyRequest): boolean {
+  if (format !== undefined) return format === 'csv';
+  const accept = request.headers.accept ?? '';
+  return /\btext\/csv\b/i.test(accept);
+}
+
+/** Every matching entry as CSV, page by page, up to the entry that was newest when it began. */
+async function* csvStream(store: Store, query: LedgerQuery): AsyncGenerator<string> {
+  const headSeq = (await store.ledger({ order: 'desc', limit: 1 })).entries[0]?.seq ?? 0;
+  let index = await BudgetIndex.load(store);
+  yield csvLine(ledgerFields);
+  let cursor = query.cursor;
+  for (;;) {
+    const page = await store.ledger({ ...query, cursor, limit: apiLimits.ledgerPageMax });
+    const entries = page.entries.filter((e) => e.seq <= headSeq);
+    if (entries.some((e) => !index.has(e.budgetId))) index = await BudgetIndex.load(store);
+    if (entries.length > 0) yield entries.map((e) => ledgerCsvLine({ ...e, budget: index.pathOf(e.budgetId) })).join('');
+    if (page.nextCursor === null) return;
+    // Ascending: past the snapshot, nothing more to read.
+    if (query.order !== 'desc' && entries.length < page.entries.length) return;
+    cursor = page.nextCursor;
+  }
+}
+
+/**
+ * Answers a ledger read: one JSON page, or (for CSV) every matching entry streamed, with
+ * backpressure, as `filename`.
+ *
+ * @example
+ * return ledgerAnswer(deps.store, { budget: 'acme' }, { csv: true, reply, filename: 'acme.csv' });
+ */
+export async function ledgerAnswer(store: Store, query: LedgerQuery, o: { csv: boolean; reply: FastifyReply; filename: string }): Promise<z.input<typeof LedgerPageJson> | Sent> {
+  if (o.csv) {
+    void o.reply
+      .code(200)
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${o.filename}"`)
+      .send(Readable.from(csvStream(store, query)));
+    return sent;
+  }
+  const page = await store.ledger({ ...query, limit: query.limit ?? apiLimits.ledgerPageDefault });
+  const index = await BudgetIndex.load(store);
+  return { entries: page.entries.map((e) => entryToJson(e, index.pathOf(e.budgetId))), next_cursor: page.nextCursor };
+}
+
+/**
+ * The agent an `agent` filter names: an agent's path, or its bare name when only one agent has
+ * it. Anything else is a 404 or a 400 naming the field.
+ *
+ * @example
+ * await resolveAgent(store, 'market-researcher') // the agent at acme/research/market-researcher
+ */
+export async function resolveAgent(store: Store, ref: string): Promise<BudgetView> {
+  const exact = await store.getBudget(ref);
+  if (exact) {
+    if (exact.kind === 'agent') return exact;
+    throw new ApiError('bad_request', `${ref} is a budget of kind ${exact.kind}, not an agent; filter with budget instead`, { field: 'agent' });
+  }
+  const named = ref.includes('/') ? [] : (await store.listBudgets()).filter((b) => b.kind === 'agent' && b.name === ref);
+  if (named.length > 1) throw new ApiError('bad_request', `${named.length} agents are named ${ref}; give the full path`, { field: 'agent' });
+  const found = named[0];
+  if (!found) throw new ApiError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
+  return found;
+}
+
+const listLedger = route({
+  method: 'GET',
+  path: '/api/ledger',
+  operationId: 'listLedger',
+  summary: 'Read the ledger: filter, page, or export as CSV',
+  description:
+    'JSON answers one page (oldest first unless order=desc) with next_cursor. CSV (format=csv or Accept: text/csv) streams every matching entry from the cursor on, in the columns of `bursar ledger export`, up to the entry that was newest when the export began.',
+  tag,
+  access: 'viewer',
+  query: LedgerQuerySchema,
+  response: { status: 200, description: 'a page of entries', schema: LedgerPageJson, alt: [{ contentType: 'text/csv', description: 'every matching entry (RFC 4180, CRLF, header row)' }] },
+  handler: async ({ query, deps, request, reply }) => {
+    if (query.budget !== undefined && query.agent !== undefined) throw new ApiError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
+    if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw new ApiError('unknown_budget', `no budget at ${query.budget}`, { field: 'budget' });
+    const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
+    const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
+    return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });
+  },
+});
+
+export const ledgerRoutes: Route[] = [listLedger];

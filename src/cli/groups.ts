@@ -1,0 +1,29 @@
+import { registerAgents } from './agents.js';
+import { registerAudit } from './audit.js';
+import { registerBudgets } from './budgets.js';
+import { registerCredits } from './credits.js';
+import { registerLedger } from './ledger.js';
+import { registerMockUpstream } from './mock-upstream.js';
+import { registerPricing } from './pricing.js';
+import { registerServe } from './serve.js';
+import { registerTokens } from './tokens.js';
+import type { RegisterGroup } from './program.js';
+
+/**
+ * Every command group of `bursar`, in help order. main.ts registers these; tests that run the
+ * CLI in-process register the same list, so they cannot miss a group.
+ *
+ * @example
+ * for (const register of commandGroups) register(program, context);
+ */
+export const commandGroups: readonly RegisterGroup[] = [
+  registerServe,
+  registerAgents,
+  registerBudgets,
+  registerTokens,
+  registerCredits,
+  registerLedger,
+  registerAudit,
+  registerPricing,
+  registerMockUpstream,
+];

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { AdminKeyError } from '../api/index.js';
+import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
+import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
+import type { Store } from '../store/index.js';
+import { CliError, unwrap, type CliContext } from './context.js';
+import { untilInterrupted } from './mock-upstream.js';
+import { parseCountArg } from './parse.js';
+
+/** Extra server parts (the admin API, the dashboard) the CLI registers with `serve`. */
+export const servePlugins: NonNullable<ServeOptions['plugins']> = [];
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  mode: ServeOptions['mode'];
+  mockUpstream?: boolean;
+  pricing?: string;
+  upstreamTimeout?: number;
+  sync: 'normal' | 'full';
+  quickstart?: boolean;
+}
+
+const quickstartAgent = 'demo/agents/assistant';
+
+/** On an empty database, a small demo tree: an org, a team and one agent with a daily limit. */
+async function seedDemo(store: Store): Promise<boolean> {
+  if ((await store.listBudgets()).length > 0) return false;
+  const steps = [
+    () => store.createBudget({ path: 'demo', kind: 'org', limitMicros: 100_000_000, period: 'month', actor: 'quickstart' }),
+    () => store.createBudget({ path: 'demo/agents', kind: 'team', limitMicros: 20_000_000, period: 'month', actor: 'quickstart' }),
+    () => store.createBudget({ path: quickstartAgent, kind: 'agent', limitMicros: 5_000_000, period: 'day', actor: 'quickstart' }),
+  ];
+  for (const step of steps) unwrap(await step());
+  return true;
+}
+
+/** Mints a fresh day-long token on the demo agent (when it exists) and returns its secret. */
+async function quickstartToken(store: Store): Promise<{ secret: string; envelope: BudgetView } | undefined> {
+  if (!(await store.getBudget(quickstartAgent))) return undefined;
+  const token = newSpendToken((n) => randomBytes(n));
+  const minted = unwrap(await store.mintToken({ path: quickstartAgent, tokenId: token.id, hash: token.hash, limitMicros: 1_000_000, expiresMs: store.now() + 24 * 3_600_000, actor: 'quickstart', labels: { task: 'quickstart' } }));
+  return { secret: token.secret, envelope: minted.envelope };
+}
+
+function banner(server: RunningServer, flags: ServeFlags, db: string): string {
+  const upstream = server.mock ? `the built-in mock provider at ${server.mock?.url ?? '?'} (no provider key set; offline)` : 'OpenAI and Anthropic (keys from OPENAI_API_KEY / ANTHROPIC_API_KEY)';
+  return [
+    `Bursar is listening on ${server.url}`,
+    `  ledger    ${db}`,
+    `  mode      ${flags.mode ?? 'enforce'}`,
+    `  upstream  ${upstream}`,
+    `  SDKs      OpenAI baseURL ${server.url}/v1   Anthropic baseURL ${server.url}`,
+    `  admin     ${server.url}/api (OpenAPI at /api/openapi.json, metrics at /metrics)`,
+    ...(server.generatedAdminKey ? [`  admin key ${server.generatedAdminKey}   (generated for this run; set BURSAR_ADMIN_KEY to keep one)`] : []),
+  ].join('\n');
+}
+
+function curlFor(url: string, secret: string): string {
+  return [
+    `curl ${url}/v1/chat/completions \\`,
+    `  -H "Authorization: Bearer ${secret}" \\`,
+    '  -H "Content-Type: application/json" \\',
+    `  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello from Bursar"}]}'`,
+  ].join('\n');
+}
+
+/**
+ * Adds `bursar serve`: the gateway (and whatever `servePlugins` add) on one port, until
+ * interrupted. With `--quickstart` (what `npm start` runs) an empty database gets a demo
+ * agent and every start mints a fresh token and prints a ready-to-paste curl.
+ *
+ * @example
+ * registerServe(program, context);
+ */
+export function registerServe(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('run the gateway: OpenAI- and Anthropic-compatible routes that reserve before they forward')
+    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parseCountArg('--port', 65_535, 'invalid_port')).default(portDefault))
+    .addOption(new Option('--host <address>', 'address to listen on (0.0.0.0 for every interface)').env('BURSAR_HOST').default('127.0.0.1'))
+    .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
+    .option('--mock-upstream', 'answer from the built-in mock provider even when provider keys are set')
+    .addOption(new Option('--pricing <file>', 'price override file merged over the bundled catalog').env('BURSAR_PRICING'))
+    .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
+    .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
+    .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
+    .action(async (flags: ServeFlags) => {
+      const { db, json } = context.options();
+      let server: RunningServer;
+      try {
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins });
+      } catch (error) {
+        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
+        throw error;
+      }
+      const seeded = flags.quickstart ? await seedDemo(server.store) : false;
+      const token = flags.quickstart ? await quickstartToken(server.store) : undefined;
+      await context.emit(
+        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
+        () =>
+          [
+            banner(server, flags, db),
+            ...(seeded ? [`\nCreated a demo tree: demo (org, $100/month) > demo/agents (team, $20/month) > ${quickstartAgent} (agent, $5/day).`] : []),
+            ...(token ? [`\nA fresh spend token for ${quickstartAgent} (max ${formatUsd(token.envelope.limitMicros ?? 0)}, valid 24h; shown only now):\n  ${token.secret}\n\nTry it:\n${curlFor(server.url, token.secret)}\n\nThen: bursar budgets tree   (another terminal, same directory)`] : []),
+            '\nPress Ctrl-C to stop.',
+          ].join('\n'),
+      );
+      await untilInterrupted();
+      if (!json) await context.print('stopping…');
+      await server.close();
+    });
+}
