@@ -4,7 +4,7 @@
  * run; then Bursar's RSS while it holds 1,000 concurrent streams. Every process runs on
  * 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
- *   npm run bench:gateway
+ *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --targets direct,bursar
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -107,14 +107,14 @@ async function holdStreams(target: Target, count: number, rss: () => Promise<num
 }
 
 const mockPort = await freePort();
-const mockChild = spawn(process.execPath, ['--import', 'tsx', 'src/cli/mock-upstream-main.ts', String(mockPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const mockChild = spawn(process.execPath, ['dist/cli/mock-upstream-main.js', String(mockPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
 const children: ChildProcess[] = [mockChild];
 const stopAll = () => children.forEach((c) => c.kill('SIGKILL'));
 process.on('exit', stopAll);
 const mockUrl = `http://127.0.0.1:${mockPort}`;
 await waitForLine(mockChild, /listening/);
 
-const bursarChild = fork('bench/gateway-server.ts', [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const bursarChild = fork('bench/gateway-server.mjs', [], { execArgv: [], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
 children.push(bursarChild);
 const bursar = JSON.parse(await waitForLine(bursarChild, /"url"/)) as { url: string; token: string };
 const bursarRss = () =>

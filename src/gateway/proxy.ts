@@ -94,7 +94,8 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   if (isGatewayError(call)) return call;
   const price = priceFor(g, adapter, call.model);
   if (isGatewayError(price)) return price;
-  const chain = await g.store.chain(caller.envelope);
+  // The chain's policy only matters for the output cap of a request that sets none.
+  const chain = call.maxOutputTokens === undefined ? await g.store.chain(caller.envelope) : [];
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
   const requestId = `req_${base62(g.random, 16)}`;
@@ -156,18 +157,24 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
   }
   if (g.mode === 'dry-run') return dryRun(g, admitted, res);
   const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
+  // One controller for both ways a call ends early: the client leaves, or the timeout fires.
   const abort = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, g.upstream.config.timeoutMs);
+  timer.unref();
   res.on('close', () => {
+    clearTimeout(timer);
     if (!res.writableFinished) abort.abort();
   });
-  const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(g.upstream.config.timeoutMs)]);
   const sentMs = g.now();
   let upstream;
   try {
-    upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), signal);
+    upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
   } catch (error) {
     await g.store.void({ reservationId: admitted.reservation.reservation.id, reason: `upstream unreachable: ${(error as Error).name}` });
-    const timedOut = !abort.signal.aborted && signal.aborted;
     const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);

@@ -118,7 +118,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const mode = options.mode ?? 'enforce';
   if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
   const pricing = loadCatalog(options.pricingPath);
-  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous }));
+  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
   const { upstream, mock } = await upstreamFor(options, env);

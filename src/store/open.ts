@@ -8,6 +8,8 @@ export interface OpenStoreOptions {
   clock?: Clock;
   timezone?: string;
   synchronous?: 'normal' | 'full';
+  /** SQLite only: checkpoint the write-ahead log from a background thread (servers). */
+  checkpoints?: 'inline' | 'background';
 }
 
 /**
@@ -23,5 +25,5 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   if (/^postgres(ql)?:\/\//.test(db)) {
     return openPostgresStore({ url: db, clock: options.clock, timezone: options.timezone });
   }
-  return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous });
+  return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous, checkpoints: options.checkpoints });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -69,6 +69,29 @@ describe('sqlite store specifics', () => {
     expect((await store.reserve({ path: 'a', amountMicros: 10 })).ok).toBe(true);
     expect((await store.audit()).ok).toBe(true);
     await store.close();
+  });
+
+  it('checkpoints the write-ahead log from a background thread when asked to', async () => {
+    // Proves the server's mode: commits never checkpoint inline, yet pages reach the database file.
+    const path = join(dir, 'background.db');
+    const store = openSqliteStore({ path, checkpoints: 'background' });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    const sizeBefore = statSync(path).size;
+    for (let i = 0; i < 300; i += 1) {
+      const r = await store.reserve({ path: 'a', amountMicros: 10 });
+      if (r.ok) await store.settle({ reservationId: r.reservation.id, actualMicros: 5 });
+    }
+    // Only a checkpoint writes to the main file; nothing here runs one but the background thread.
+    let grown = false;
+    for (let i = 0; i < 100 && !grown; i += 1) {
+      grown = statSync(path).size > sizeBefore;
+      if (!grown) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(grown).toBe(true);
+    await store.close();
+    const reopened = openSqliteStore({ path });
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
   });
 
   it('migrates a new file once when two handles open it together', async () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import {
   applyCommand,
@@ -39,6 +40,7 @@ import {
 } from '../rows.js';
 import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
 
@@ -52,6 +54,11 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** How long a write waits for another process's write lock before answering `store_unavailable`. */
   busyTimeoutMs?: number;
+  /**
+   * `inline` (default): SQLite checkpoints the write-ahead log during commits. `background`: a
+   * worker thread does it, keeping those pauses off the writer (what a server wants).
+   */
+  checkpoints?: 'inline' | 'background';
 }
 
 const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PROTOCOL']);
@@ -60,6 +67,8 @@ function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && [...unavailableCodes].some((c) => code.startsWith(c));
 }
+
+const requireDriver = createRequire(import.meta.url);
 
 /** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
 const resolved = "kind IN ('settle', 'void', 'expire', 'late_charge')";
@@ -87,6 +96,7 @@ export class SqliteStore extends BaseStore {
   private cache: SqliteCache | undefined;
   private dataVersion = -1;
   private closed = false;
+  private readonly checkpointer: { stop(): Promise<void> } | undefined;
   private readonly stmt;
 
   constructor(options: SqliteStoreOptions) {
@@ -98,6 +108,10 @@ export class SqliteStore extends BaseStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.migrate();
+      if (options.checkpoints === 'background' && options.path !== ':memory:') {
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
+      }
     } catch (error) {
       throw new StoreUnavailableError(`cannot open SQLite database ${options.path}: ${(error as Error).message}`, { cause: error });
     }
@@ -380,6 +394,7 @@ export class SqliteStore extends BaseStore {
     if (this.closed) return;
     await this.committer.drain();
     this.closed = true;
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }

@@ -1,24 +1,25 @@
 /**
- * Child process for bench/gateway.ts: a Bursar server on a fresh SQLite file, forwarding to the
- * mock provider named by BURSAR_OPENAI_BASE_URL, with an agent and a spend token that can pay
- * for the whole run. Prints `{"url","token"}` once listening; answers `rss` messages over IPC.
+ * Child process for bench/gateway.ts: a Bursar server (the built package in dist/, as users run
+ * it) on a fresh SQLite file, forwarding to the mock provider named by BURSAR_OPENAI_BASE_URL,
+ * with an agent and a spend token that can pay for the whole run. Prints `{"url","token"}` once
+ * listening; answers `rss` messages over IPC.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newSpendToken } from '../src/core/index.js';
-import { startServer } from '../src/gateway/serve.js';
-import { openSqliteStore } from '../src/store/index.js';
+import { newSpendToken } from '../dist/core/index.js';
+import { startServer } from '../dist/gateway/serve.js';
+import { openSqliteStore } from '../dist/store/index.js';
 
-const store = openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db') });
+const store = openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db'), checkpoints: 'background' });
 const big = 1_000_000_000_000;
 await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' });
 await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big });
 await store.createBudget({ path: 'bench/team/agent', kind: 'agent', limitMicros: big, policy: { inflightMax: 100_000 } });
 const token = newSpendToken((n) => randomBytes(n));
 await store.mintToken({ path: 'bench/team/agent', tokenId: token.id, hash: token.hash, limitMicros: big });
-const server = await startServer({ port: 0, store });
+const server = await startServer({ port: 0, store, env: process.env, adminKeys: { admin: ['bench-admin-key-0123456789'], viewer: [] } });
 process.stdout.write(`${JSON.stringify({ url: server.url, token: token.secret })}\n`);
 process.on('message', (message) => {
   if (message === 'rss') process.send?.({ rss: process.memoryUsage().rss });
