@@ -5,6 +5,7 @@
  *
  *   npm run bench:ledger                 # SQLite, all combinations
  *   npm run bench:ledger -- --seconds 5  # longer runs
+ *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,10 @@ const { values } = parseArgs({
     depth: { type: 'string' },
     sync: { type: 'string' },
     callers: { type: 'string' },
+    checkpoints: { type: 'string', default: 'background' },
   },
 });
+const checkpoints = values.checkpoints === 'inline' ? 'inline' : 'background';
 const seconds = Number(values.seconds);
 const depths = values.depth ? [Number(values.depth)] : [1, 3];
 const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
@@ -44,7 +47,8 @@ async function makeChain(store: Store, depth: number): Promise<string> {
 
 async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
-  const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync });
+  // Servers checkpoint the WAL from a background thread; `--checkpoints inline` shows the difference.
+  const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints });
   const leaf = await makeChain(store, depth);
   const latencies: number[] = [];
   let pairs = 0;
@@ -81,6 +85,7 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       depth,
       sync,
       callers,
+      checkpoints,
       pairs_per_s: Math.round(measuredPairs / elapsedS),
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),

@@ -37,6 +37,9 @@ export function startCheckpointer(path: string, driver: string, intervalMs = che
   return {
     stop: () =>
       new Promise<void>((resolve) => {
+        // Unreferenced while it runs (it must not keep a process alive), referenced while it
+        // stops, so waiting for its exit keeps the event loop going.
+        worker.ref();
         worker.once('exit', () => resolve());
         worker.postMessage('stop');
       }),
