@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
 import type { CliContext } from './context.js';
-import { parseCountArg } from './parse.js';
+import { parsePortArg } from './parse.js';
 
 /** Resolves on the first Ctrl-C or SIGTERM. */
 export function untilInterrupted(): Promise<void> {
@@ -27,7 +27,7 @@ export function registerMockUpstream(program: Command, _context: CliContext): vo
   program
     .command('mock-upstream')
     .description('run a fake OpenAI/Anthropic provider (usage, streaming, latency and faults) on 127.0.0.1')
-    .addOption(new Option('--port <port>', 'port to listen on').argParser(parseCountArg('--port', 65_535, 'invalid_port')).default(mockUpstreamPortDefault))
+    .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePortArg('--port')).default(mockUpstreamPortDefault))
     .addHelpText('after', '\nSteer single calls with headers: x-mock-fault (500, 429, timeout, truncate, no-usage, slow-stream),\nx-mock-output-tokens (a number or max), x-mock-chunks, x-mock-latency-ms, x-mock-cached-tokens.')
     .action(async (flags: { port: number }) => {
       const upstream = await runMockUpstream({ port: flags.port, handleSignals: false });

@@ -121,6 +121,20 @@ export function parseCountArg(label: string, max: number, code: string): (text: 
   };
 }
 
+/**
+ * A TCP port, 0 meaning any free one.
+ *
+ * @example
+ * parsePortArg('--port')('8787') // 8787
+ */
+export function parsePortArg(label: string): (text: string) => number {
+  return (text) => {
+    const value = /^\d{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+    if (!Number.isSafeInteger(value) || value > 65_535) throw usageError('invalid_port', `${label}: ${JSON.stringify(text)} is not a port from 0 to 65535 (0: any free port)`, label);
+    return value;
+  };
+}
+
 export const parseMaxInflightArg = parseCountArg('--max-inflight', limits.inflightMax, 'invalid_policy');
 export const parseHistoryLimitArg = parseCountArg('--limit', cliLimits.historyLimitMax, 'invalid_limit');
 

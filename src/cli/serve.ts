@@ -6,7 +6,7 @@ import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningS
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
 import { untilInterrupted } from './mock-upstream.js';
-import { parseCountArg } from './parse.js';
+import { parseCountArg, parsePortArg } from './parse.js';
 
 /** Extra server parts (the admin API, the dashboard) the CLI registers with `serve`. */
 export const servePlugins: NonNullable<ServeOptions['plugins']> = [];
@@ -78,7 +78,7 @@ export function registerServe(program: Command, context: CliContext): void {
   program
     .command('serve')
     .description('run the gateway: OpenAI- and Anthropic-compatible routes that reserve before they forward')
-    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parseCountArg('--port', 65_535, 'invalid_port')).default(portDefault))
+    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(portDefault))
     .addOption(new Option('--host <address>', 'address to listen on (0.0.0.0 for every interface)').env('BURSAR_HOST').default('127.0.0.1'))
     .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
     .option('--mock-upstream', 'answer from the built-in mock provider even when provider keys are set')

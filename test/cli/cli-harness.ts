@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { createContext } from '../../src/cli/context.js';
+import { commandGroups } from '../../src/cli/groups.js';
+import { createProgram, runProgram } from '../../src/cli/program.js';
 import type { Clock, Store } from '../../src/store/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 
@@ -33,6 +37,29 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** Collects what the CLI writes. */
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/**
+ * Runs `bursar <args>` in this process, through the same program, context and command groups
+ * as the executable (main.ts only adds the process wiring), so dozens of runs stay fast.
+ */
+export async function runInProcess(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const program = createProgram();
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const context = createContext({ program, streams: { stdout, stderr }, env });
+  for (const register of commandGroups) register(program, context);
+  const code = await runProgram(program, context, args);
+  return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 /** A temporary directory with a database path in it, and a CLI bound to that database. */

@@ -1,35 +1,8 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../src/cli/context.js';
-import { commandGroups } from '../../src/cli/groups.js';
 import { RemoteBackend } from '../../src/cli/remote-backend.js';
-import { createProgram, runProgram } from '../../src/cli/program.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { adminKey, startApi, viewerKey, type ApiServer } from '../api/api-harness.js';
-import { runCli, spend, tempDb, type CliRun, type TempDb } from './cli-harness.js';
-
-/** Collects what the CLI writes. */
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
-/**
- * Runs `bursar <args>` in this process, through the same program, context and command groups
- * as the executable (main.ts only adds the process wiring), so dozens of runs stay fast.
- */
-async function runInProcess(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const program = createProgram();
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const context = createContext({ program, streams: { stdout, stderr }, env });
-  for (const register of commandGroups) register(program, context);
-  const code = await runProgram(program, context, args);
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+import { runCli, runInProcess, spend, tempDb, type CliRun, type TempDb } from './cli-harness.js';
 
 /** Masks what differs between two ledgers written at different moments: times and hashes. */
 function normalize(text: string): string {
@@ -45,6 +18,9 @@ const script: string[][] = [
   // A write first: a read of a missing local file is refused, while a server always has a ledger.
   ['budgets', 'grant', 'acme/nope', '1'],
   ['agents', 'list'],
+  ['tokens', 'list'],
+  ['tokens', 'revoke', 'tok_missing00001'],
+  ['--json', 'tokens', 'mint', '--agent', 'acme/nobody'],
   ['budgets', 'tree'],
   ['--json', 'budgets', 'tree'],
   ['agents', 'create', 'acme/research/market-researcher', '--budget-limit', '5.00', '--models', 'gpt-4o,claude-*', '--request-cap', '0.50', '--parents'],
