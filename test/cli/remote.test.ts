@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteBackend } from '../../src/cli/remote-backend.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { adminKey, startApi, viewerKey, type ApiServer } from '../api/api-harness.js';
-import { runCli, runInProcess, spend, tempDb, type CliRun, type TempDb } from './cli-harness.js';
+import { runCli, runInProcess, spend, tempDb, type TempDb } from './cli-harness.js';
 
 /** Masks what differs between two ledgers written at different moments: times and hashes. */
 function normalize(text: string): string {
