@@ -22,6 +22,6 @@ await store.mintToken({ path: 'bench/team/agent', tokenId: token.id, hash: token
 const server = await startServer({ port: 0, store, env: process.env, adminKeys: { admin: ['bench-admin-key-0123456789'], viewer: [] } });
 process.stdout.write(`${JSON.stringify({ url: server.url, token: token.secret })}\n`);
 process.on('message', (message) => {
-  if (message === 'rss') process.send?.({ rss: process.memoryUsage().rss });
+  if (message === 'rss') process.send?.({ rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, external: process.memoryUsage().external, buffers: process.memoryUsage().arrayBuffers });
   if (message === 'stop') void server.close().then(() => process.exit(0));
 });
