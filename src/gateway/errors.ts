@@ -13,7 +13,9 @@ export type GatewayCode =
   | 'unsupported_media_type'
   | 'not_found'
   | 'upstream_error'
-  | 'upstream_timeout';
+  | 'upstream_timeout'
+  | 'forbidden'
+  | 'internal';
 
 export type Provider = 'openai' | 'anthropic';
 
@@ -69,6 +71,16 @@ const statusOf: Partial<Record<GatewayCode, number>> = {
   upstream_error: 502,
   upstream_timeout: 504,
   unknown_budget: 403,
+  // The agent routes (/v1/bursar/tokens, /v1/bursar/reservations).
+  forbidden: 403,
+  policy_widens: 403,
+  unknown_token: 404,
+  unknown_reservation: 404,
+  already_settled: 409,
+  already_voided: 409,
+  reservation_expired: 409,
+  idempotency_key_reused: 409,
+  internal: 500,
 };
 
 /** The HTTP status for a code: 400 for anything that is the caller's input. */
@@ -92,6 +104,7 @@ const openaiType: Record<number, string> = {
   402: 'insufficient_quota',
   403: 'permission_error',
   404: 'invalid_request_error',
+  409: 'invalid_request_error',
   413: 'invalid_request_error',
   415: 'invalid_request_error',
   429: 'rate_limit_error',
@@ -103,6 +116,7 @@ const anthropicType: Record<number, string> = {
   402: 'billing_error',
   403: 'permission_error',
   404: 'not_found_error',
+  409: 'invalid_request_error',
   413: 'request_too_large',
   415: 'invalid_request_error',
   429: 'rate_limit_error',

@@ -4,6 +4,7 @@ import { adminApiPlugin, adminKeysFromEnv, Metrics, type ApiKeys } from '../api/
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog } from '../pricing/index.js';
+import type { ToolPrices } from '../pricing/tools.js';
 import { openStore, type Store } from '../store/index.js';
 import { limits } from './limits.js';
 import type { CallOutcome, Gateway, GatewayMode } from './proxy.js';
@@ -23,6 +24,8 @@ export interface ServeOptions {
   mode?: GatewayMode;
   /** A price override file merged over the bundled catalog. */
   pricingPath?: string;
+  /** Tool prices for agent reservations (`loadToolPrices`); default the bundled table. */
+  toolPrices?: ToolPrices;
   /** Answer every call from the built-in mock provider (no provider keys needed). */
   mockUpstream?: boolean;
   upstreamTimeoutMs?: number;
@@ -137,7 +140,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   };
   const context: PluginContext = { store, pricing, gateway };
   const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
   await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);

@@ -6,6 +6,7 @@ import { anthropicMessages } from './providers/anthropic-messages.js';
 import { openaiChat } from './providers/openai-chat.js';
 import { openaiEmbeddings } from './providers/openai-embeddings.js';
 import { openaiResponses } from './providers/openai-responses.js';
+import { registerAgentRoutes, type AgentRouteOptions } from './agent-routes.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { sendError } from './respond.js';
 import { balance, modelsRoute } from './routes.js';
@@ -36,7 +37,7 @@ function frameworkError(error: { code?: string; statusCode?: number; message: st
  * dashboard). Bodies of gateway routes arrive as raw bytes; the proxy parses them itself so
  * every refusal keeps the provider's error shape.
  */
-export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = []): Promise<FastifyInstance> {
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], agent: AgentRouteOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: limits.bodyBytesMax,
     logger: false,
@@ -65,6 +66,7 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     reply.hijack();
     await balance(g, req.headers, reply.raw);
   });
+  registerAgentRoutes(app, g, agent);
   app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, req, reply) => {
     const e = frameworkError(error);
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));

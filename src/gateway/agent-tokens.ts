@@ -1,0 +1,128 @@
+import type { z } from 'zod';
+import { newSpendToken, type Labels, type MintOk } from '../core/index.js';
+import { isoOrNull } from '../api/json.js';
+import { TokenParams } from '../api/schemas.js';
+import { actorOf, agentRoute, refusalError, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
+import { DelegateBody, DelegatedJson, RevokedJson, VoidBody } from './agent-schemas.js';
+import type { Caller } from './auth.js';
+import { gatewayError, type GatewayError } from './errors.js';
+
+/**
+ * Delegation by an agent: a token with the `delegate` scope mints child tokens for sub-agents
+ * (their envelopes nest in its own and can only narrow it) and revokes them.
+ */
+
+type Body = z.output<typeof DelegateBody>;
+
+/**
+ * The child's max spend must fit in what the caller's chain still has: the core checks the
+ * caller's own envelope; this also covers a caller without a limit of its own under a limited
+ * agent or team.
+ */
+async function roomRefusal(deps: AgentDeps, caller: Caller, maxSpendMicros: number): Promise<GatewayError | undefined> {
+  const chain = await deps.gateway.store.chain(caller.envelope);
+  const limited = chain.filter((b) => b.remainingMicros !== null);
+  const tightest = limited.reduce<(typeof chain)[number] | undefined>((best, b) => (best === undefined || (b.remainingMicros ?? 0) < (best.remainingMicros ?? 0) ? b : best), undefined);
+  if (!tightest || tightest.remainingMicros === null || maxSpendMicros <= tightest.remainingMicros) return undefined;
+  const left = Math.max(0, tightest.remainingMicros);
+  return gatewayError('policy_widens', `a child token's max spend must be at most what the calling token can still spend: budget ${tightest.path} has ${left} micros left`, { param: 'max_spend_micros', budget: tightest.path, remainingMicros: left });
+}
+
+function expiryOf(body: Body, caller: Caller, nowMs: number): number | null {
+  if (body.expires_at !== undefined) return Date.parse(body.expires_at);
+  if (body.expires_in_s !== undefined) return nowMs + body.expires_in_s * 1_000;
+  return caller.token.expiresMs;
+}
+
+function labelsOf(body: Body, call: AgentCall<Body, unknown>): Labels {
+  const labels: Labels = {};
+  const session = body.labels?.session ?? call.headers.session;
+  const task = body.labels?.task ?? call.headers.task;
+  if (session !== undefined) labels.session = session;
+  if (task !== undefined) labels.task = task;
+  return labels;
+}
+
+function delegatedJson(minted: MintOk, secret: string, caller: Caller, body: Body): z.input<typeof DelegatedJson> {
+  const policy = minted.envelope.policy;
+  return {
+    id: minted.token.id,
+    token: secret,
+    parent_token_id: caller.token.id,
+    budget: minted.envelope.path,
+    max_spend_micros: minted.envelope.limitMicros ?? body.max_spend_micros,
+    expires_at: isoOrNull(minted.token.expiresMs),
+    scopes: minted.token.scopes,
+    delegate: minted.token.scopes.includes('delegate'),
+    policy: { models: policy.models, request_cap_micros: policy.requestCapMicros, inflight_max: policy.inflightMax },
+    labels: { session: minted.token.labels.session, task: minted.token.labels.task },
+    created_at: new Date(minted.token.createdMs).toISOString(),
+  };
+}
+
+const delegate = agentRoute({
+  method: 'POST',
+  path: '/v1/bursar/tokens',
+  operationId: 'delegateToken',
+  summary: 'Mint a child token from the calling token (it needs the delegate scope)',
+  tag: 'delegation',
+  description:
+    'The child\'s envelope budget nests in the caller\'s, so its spend counts on every ancestor. It can only narrow: max spend at most what the caller\'s chain has left, expiry no later than the caller\'s (default: the same), models a subset, per-request cap and in-flight limit at most the caller\'s. Anything wider is refused with policy_widens (403) naming the field. The secret is in this response only.',
+  auth: 'token',
+  body: DelegateBody,
+  labelHeaders: true,
+  errors: [401, 403],
+  response: { status: 201, description: 'the child token and its secret (shown once)', schema: DelegatedJson },
+  handler: async (call) => {
+    const { caller, body, deps } = call;
+    if (!caller.token.scopes.includes('delegate')) {
+      return gatewayError('forbidden', `token ${caller.token.id} may not mint child tokens: it was minted without the delegate scope (bursar tokens mint --delegate)`);
+    }
+    const room = await roomRefusal(deps, caller, body.max_spend_micros);
+    if (room) return room;
+    const minted = newSpendToken(deps.gateway.random);
+    const result = await deps.gateway.store.mintToken({
+      parentTokenId: caller.token.id,
+      tokenId: minted.id,
+      hash: minted.hash,
+      limitMicros: body.max_spend_micros,
+      models: body.models,
+      requestCapMicros: body.request_cap_micros,
+      inflightMax: body.inflight_max,
+      expiresMs: expiryOf(body, caller, deps.gateway.now()),
+      scopes: body.delegate === true ? ['delegate'] : [],
+      labels: labelsOf(body, call),
+      actor: actorOf(caller),
+      reason: body.reason,
+    });
+    const expiresField = body.expires_at !== undefined ? 'expires_at' : 'expires_in_s';
+    if (!result.ok) return refusalError(result, { limitMicros: 'max_spend_micros', expiresMs: expiresField, scopes: 'delegate', parentTokenId: 'authorization' });
+    return delegatedJson(result, minted.secret, caller, body);
+  },
+});
+
+const revoke = agentRoute({
+  method: 'POST',
+  path: '/v1/bursar/tokens/{id}/revoke',
+  operationId: 'revokeDelegatedToken',
+  summary: 'Revoke a token delegated from the calling token (and everything delegated from it)',
+  tag: 'delegation',
+  description:
+    'A token may revoke itself and the tokens delegated from it, at any depth; their envelopes close. Any other token (an ancestor, a sibling, another agent\'s) answers 404 unknown_token, as an id that does not exist does.',
+  auth: 'token',
+  params: TokenParams,
+  body: VoidBody,
+  errors: [401, 404],
+  response: { status: 200, description: 'ids of the tokens revoked', schema: RevokedJson },
+  handler: async ({ caller, params, body, deps }) => {
+    const target = (await deps.gateway.store.listTokens()).find((t) => t.id === params.id);
+    if (!target || !withinEnvelope(caller.envelope, target.budget)) {
+      return gatewayError('unknown_token', `no token ${params.id} delegated from ${caller.token.id}`, { param: 'id' });
+    }
+    const result = await deps.gateway.store.revokeToken({ tokenId: params.id, actor: actorOf(caller), reason: body?.reason });
+    if (!result.ok) return refusalError(result, { tokenId: 'id' });
+    return { revoked: result.revoked };
+  },
+});
+
+export const agentTokenRoutes = [delegate, revoke];
