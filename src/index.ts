@@ -2,8 +2,21 @@
  * Bursar: hard spending limits for AI agents.
  *
  * @example
- * import { openStore } from 'bursar';
+ * import { Bursar, openStore } from 'bursar';
  * const store = await openStore({ db: './bursar.db' });
+ * const bursar = Bursar.local({ store, budget: 'acme/research/bot' });
  */
 export * from './core/index.js';
 export * from './store/index.js';
+export * from './sdk/index.js';
+export {
+  defaultToolPrices,
+  estimateTool,
+  loadToolPrices,
+  mergeToolPrices,
+  unknownToolMicros,
+  type ToolEstimate,
+  type ToolEstimateBasis,
+  type ToolPrices,
+  type ToolPricesError,
+} from './pricing/tools.js';
