@@ -16,6 +16,8 @@ import {
   type RevokeOk,
   type TokenView,
 } from '../core/index.js';
+import { BudgetIndex } from '../api/budget-index.js';
+import { recentSessions, summarizeSession, type SessionSummary } from '../api/usage.js';
 import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
@@ -89,6 +91,25 @@ export interface MintTokenInput {
   reason?: string;
 }
 
+/** Which sessions to list: the `last` most recently active, optionally since a time or under a budget. */
+export interface SessionsQuery {
+  last: number;
+  sinceMs?: number;
+  budget?: string;
+}
+
+/** Sessions, most recently active first, as the admin API's `GET /api/sessions` answers. */
+export interface SessionsReport {
+  sessions: SessionSummary[];
+  /** Ledger entries read to find them, and the bound on that read. */
+  scanned_entries: number;
+  scan_limit: number;
+  /** True when the read stopped at its bound: older sessions may be missing. */
+  truncated: boolean;
+}
+
+export type { SessionSummary };
+
 /** A freshly minted token: its view, its envelope, and the secret (shown once, never stored). */
 export type MintedToken = MintOk & { secret: string };
 
@@ -124,6 +145,10 @@ export interface CliBackend {
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
   revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal>;
+  /** The most recently active sessions with their totals (the API's `GET /api/sessions`). */
+  sessions(query: SessionsQuery): Promise<SessionsReport>;
+  /** One session's totals, or undefined when no entry carries it. */
+  session(id: string): Promise<SessionSummary | undefined>;
   close(): Promise<void>;
 }
 
@@ -219,6 +244,15 @@ export class LocalBackend implements CliBackend {
 
   revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal> {
     return this.store.revokeToken({ tokenId: input.id, reason: input.reason, actor: this.actor });
+  }
+
+  // Sessions are totalled by the admin API's own code, so a local report equals a server's.
+  async sessions(query: SessionsQuery): Promise<SessionsReport> {
+    return recentSessions(this.store, await BudgetIndex.load(this.store), query);
+  }
+
+  async session(id: string): Promise<SessionSummary | undefined> {
+    return summarizeSession(this.store, await BudgetIndex.load(this.store), id);
   }
 
   close(): Promise<void> {

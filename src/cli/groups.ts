@@ -2,10 +2,12 @@ import { registerAgents } from './agents.js';
 import { registerAudit } from './audit.js';
 import { registerBudgets } from './budgets.js';
 import { registerCredits } from './credits.js';
+import { registerDemo } from './demo.js';
 import { registerLedger } from './ledger.js';
 import { registerMockUpstream } from './mock-upstream.js';
 import { registerPricing } from './pricing.js';
 import { registerServe } from './serve.js';
+import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
 import type { RegisterGroup } from './program.js';
 
@@ -23,7 +25,9 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerTokens,
   registerCredits,
   registerLedger,
+  registerSessions,
   registerAudit,
   registerPricing,
   registerMockUpstream,
+  registerDemo,
 ];

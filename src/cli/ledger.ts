@@ -9,7 +9,7 @@ import { parsePathArg, parseTimeArg } from './parse.js';
 
 export type ExportFormat = 'csv' | 'json' | 'jsonl';
 
-interface ExportFlags {
+export interface ExportFlags {
   format: ExportFormat;
   since?: number;
   until?: number;
@@ -86,7 +86,14 @@ function encoder(format: ExportFormat): { head: string; page: (entries: CliLedge
   };
 }
 
-async function exportLedger(context: CliContext, flags: ExportFlags): Promise<void> {
+/**
+ * Writes every entry matching `flags` to stdout in one format, page by page, up to the entry
+ * that was newest when it began (also `bursar sessions show <id> --format csv`).
+ *
+ * @example
+ * await exportLedger(context, { format: 'csv', session: 'run-42' });
+ */
+export async function exportLedger(context: CliContext, flags: ExportFlags): Promise<void> {
   const backend = await context.backend('read');
   if (flags.budget !== undefined) await findBudget(backend, flags.budget);
   const query: LedgerQuery = { budget: flags.budget, sinceMs: flags.since, untilMs: flags.until, session: flags.session, task: flags.task, model: flags.model };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AuditProblem, AuditReport, BudgetOk, BudgetView, Refusal, RevokeOk, TokenView } from '../core/index.js';
 import { isLedgerCode } from '../api/errors.js';
 import { budgetFromJson, entryFromJson, policyToJson, tokenFromJson } from '../api/json.js';
-import { AuditProblemJson, BudgetJson, ErrorJson, LedgerEntryJson, TokenJson } from '../api/schemas.js';
+import { AuditProblemJson, BudgetJson, ErrorJson, LedgerEntryJson, SessionJson, TokenJson } from '../api/schemas.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
 import {
   localActor,
@@ -14,6 +14,9 @@ import {
   type MintTokenInput,
   type MoveInput,
   type PolicyPatch,
+  type SessionsQuery,
+  type SessionsReport,
+  type SessionSummary,
   type SetStatusInput,
   type UpdateBudgetInput,
 } from './backend.js';
@@ -27,6 +30,8 @@ const LedgerAnswer = z.object({ entries: z.array(LedgerEntryJson), next_cursor: 
 const TokensAnswer = z.object({ tokens: z.array(TokenJson) });
 const MintAnswer = z.object({ token: TokenJson, secret: z.string(), envelope: BudgetJson });
 const RevokeAnswer = z.object({ revoked: z.array(z.string()) });
+const SessionsAnswer = z.object({ sessions: z.array(SessionJson), scanned_entries: z.int(), scan_limit: z.int(), truncated: z.boolean() });
+const SessionAnswer = z.object({ session: SessionJson });
 const AuditAnswer = z.object({
   ok: z.boolean(),
   entries: z.int(),
@@ -206,6 +211,21 @@ export class RemoteBackend implements CliBackend {
     const refusal = this.refusalOf(answer, { id: 'tokenId' });
     if (refusal) return refusal;
     return { ok: true, revoked: this.expect(answer, RevokeAnswer).revoked };
+  }
+
+  async sessions(query: SessionsQuery): Promise<SessionsReport> {
+    const params = new URLSearchParams({ last: String(query.last) });
+    if (query.sinceMs !== undefined) params.set('since', String(query.sinceMs));
+    if (query.budget !== undefined) params.set('budget', query.budget);
+    return this.expect(await this.send('GET', `/api/sessions?${params.toString()}`), SessionsAnswer);
+  }
+
+  async session(id: string): Promise<SessionSummary | undefined> {
+    const answer = await this.send('GET', `/api/sessions/${enc(id)}?limit=1`);
+    // What a local database answers for a session no entry carries (or an id none can carry).
+    const e = this.errorOf(answer);
+    if (e !== undefined && (e.code === 'not_found' || (e.code === 'bad_request' && e.field === 'id'))) return undefined;
+    return this.expect(answer, SessionAnswer).session;
   }
 
   async audit(): Promise<AuditReport> {

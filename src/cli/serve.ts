@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
 import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
+import { loadToolPrices } from '../pricing/tools.js';
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
 import { untilInterrupted } from './mock-upstream.js';
@@ -17,6 +18,7 @@ interface ServeFlags {
   mode: ServeOptions['mode'];
   mockUpstream?: boolean;
   pricing?: string;
+  tools?: string;
   upstreamTimeout?: number;
   sync: 'normal' | 'full';
   quickstart?: boolean;
@@ -83,14 +85,17 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
     .option('--mock-upstream', 'answer from the built-in mock provider even when provider keys are set')
     .addOption(new Option('--pricing <file>', 'price override file merged over the bundled catalog').env('BURSAR_PRICING'))
+    .addOption(new Option('--tools <file>', 'tool price file (prices per call in micros) merged over the bundled table').env('BURSAR_TOOL_PRICES'))
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
     .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();
+      const tools = loadToolPrices({ path: flags.tools });
+      if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins });
       } catch (error) {
         if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
         throw error;
