@@ -1,6 +1,5 @@
 /** Bursar's admin API: budgets, tokens, reservations, ledger, usage, events, health and metrics. */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
@@ -18,6 +17,7 @@ import { reservationRoutes } from './routes/reservations.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { usageRoutes } from './routes/usage.js';
+import { packageVersion } from '../version.js';
 
 export { AdminKeyError, adminKeysFromEnv, generateAdminKey, KeyRing, type ApiKeys, type Role } from './auth.js';
 export { ApiError, apiCodes, isLedgerCode, statusOf, type ApiCode } from './errors.js';
@@ -51,14 +51,6 @@ export interface AdminApiOptions {
   onError?: (error: unknown) => void;
 }
 
-function packageVersion(): string {
-  try {
-    const parsed = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Turns anything thrown while answering into the API error to send. The one such mapping. */
 function toApiError(error: unknown, onError: (error: unknown) => void): ApiError {

@@ -1,21 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { StoreUnavailableError } from '../store/index.js';
 import { CliError, reportFailure, type CliContext } from './context.js';
 import { parseUrlArg } from './parse.js';
+import { packageVersion } from '../version.js';
 
 /** Adds a command group to the program; main.ts calls one per group. */
 export type RegisterGroup = (program: Command, context: CliContext) => void;
 
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const parsed = JSON.parse(text) as { version?: unknown };
-    return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 const helpFooter = `
 Amounts are typed and shown in USD (up to 6 decimals, e.g. 5.00 or 0.000001); inside

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -15,6 +14,7 @@ import type { Caller } from './auth.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import type { Gateway } from './proxy.js';
 import { sendError, sendJson } from './respond.js';
+import { packageVersion } from '../version.js';
 
 /**
  * The agent routes: what an agent does with its own spend token besides calling a model.
@@ -71,14 +71,6 @@ export const agentRouteDocs: readonly AgentRouteDoc[] = [balanceDoc, toolsDoc, .
 
 const noStore = { 'cache-control': 'no-store' };
 
-function packageVersion(): string {
-  try {
-    const parsed = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 type Where = 'path parameter' | 'body field' | 'header';
 

@@ -1,14 +1,8 @@
 import type { ToolPrices } from '../pricing/tools.js';
-import type { Balance, BursarResult, DelegatedToken, DelegateOptions, Reservation, Settlement } from './types.js';
+import type { Balance, BursarResult, DelegatedToken, DelegateOptions, Reservation, Settlement, ToolCall } from './types.js';
 
 /** A reservation request as the client passes it on: the call, its labels and retry key. */
-export interface ReserveRequest {
-  tool: string;
-  params?: Record<string, unknown>;
-  estimateMicros?: number;
-  ttlMs?: number;
-  session?: string;
-  task?: string;
+export interface ReserveRequest extends ToolCall {
   /** Makes a retried request answer like the first (remote mode). */
   idempotencyKey: string;
 }
