@@ -99,7 +99,6 @@ interface DemoResult {
 }
 
 async function play(server: RunningServer, db: string): Promise<DemoResult> {
-  await buildTree(server.store);
   const researcherToken = await mint(server.store, researcher, 'market research');
   const runaway = await runRunaway({ url: server.url, token: researcherToken, session, task });
   const reviewerOk = (await oneCall(server.url, await mint(server.store, reviewer, 'code review'))).ok;
@@ -114,6 +113,7 @@ async function demo(program: Command, context: CliContext): Promise<void> {
   const server = await startServer({ port: 0, db, mockUpstream: true, env: {}, plugins: servePlugins });
   let result: DemoResult;
   try {
+    await buildTree(server.store);
     if (!context.options().json) await context.print(intro(server.url, db));
     result = await play(server, db);
   } finally {
@@ -173,7 +173,7 @@ function report(d: DemoResult): string {
     `  bursar --db ${q} sessions show ${session}`,
     `  bursar --db ${q} budgets tree`,
     `  bursar --db ${q} audit verify`,
-    `  bursar --db ${q} serve     then the admin API (and dashboard, when installed) at http://127.0.0.1:8787`,
+    `  bursar --db ${q} serve     then the admin API at http://127.0.0.1:8787/api (key printed at start)`,
   ].join('\n');
 }
 
