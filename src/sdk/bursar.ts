@@ -5,6 +5,8 @@ import type OpenAI from 'openai';
 import type { ClientOptions as OpenAIOptions } from 'openai';
 import { z } from 'zod';
 import { base62, isMicros, limits, pooledRandom, type RandomBytes } from '../core/index.js';
+import { PolicyInput, positiveMicros, reason } from '../api/schemas.js';
+import { agentLimits } from '../gateway/agent-limits.js';
 import { labelText } from '../gateway/agent-schemas.js';
 import { defaultToolPrices, estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/tools.js';
 import { openStore, type Store } from '../store/index.js';
@@ -66,9 +68,23 @@ const ToolCallSchema = z.object({
   task: labelText.optional(),
 });
 
+/** Delegation options, checked with the server's own rules for the same fields (both modes). */
+const DelegateSchema = z.object({
+  maxSpendMicros: positiveMicros,
+  models: PolicyInput.shape.models,
+  expiresInMs: z.int().min(1).max(agentLimits.tokenLifetimeSMax * 1_000).optional(),
+  expiresAt: z.union([z.date(), z.int().min(0)]).optional(),
+  requestCapMicros: PolicyInput.shape.request_cap_micros,
+  inflightMax: PolicyInput.shape.inflight_max,
+  delegate: z.boolean().optional(),
+  session: labelText.optional(),
+  task: labelText.optional(),
+  reason: reason.optional(),
+});
+
 /** A bad call, as the refusal the server would give for it: `bad_request` naming the field. */
-function badCall(call: unknown): BursarRefusal | undefined {
-  const parsed = ToolCallSchema.safeParse(call);
+function badCall(call: unknown, schema: z.ZodType = ToolCallSchema): BursarRefusal | undefined {
+  const parsed = schema.safeParse(call);
   if (parsed.success) return undefined;
   const issue = parsed.error.issues[0];
   const field = issue?.path.map(String).join('.') ?? '';
@@ -244,6 +260,8 @@ export class Bursar {
    * if (child.ok) spawnSubAgent({ token: child.token, bursar: child.bursar });
    */
   async delegate(options: DelegateOptions): Promise<BursarResult<DelegatedToken & { bursar: Bursar }>> {
+    const bad = badCall(options, DelegateSchema);
+    if (bad) return bad;
     const result = await this.backend.delegate(options, this.defaults.now());
     if (!result.ok) return result;
     return { ok: true, ...result.delegated, bursar: new Bursar(result.backend, this.defaults) };

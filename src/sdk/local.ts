@@ -16,6 +16,8 @@ export interface LocalBackendOptions {
   /** Recorded as the actor of what this client does. */
   actor: string;
   random: RandomBytes;
+  /** The token this client spends with, when it was delegated: its children nest under it. */
+  tokenId?: string;
 }
 
 /** Ledger field names as the SDK's inputs name them. */
@@ -108,18 +110,34 @@ export class LocalBackend implements SdkBackend {
     return { ok: true as const, balance: balanceOf(levels) };
   }
 
+  /** A max spend above what the chain still has widens the client's budget (as the gateway refuses it). */
+  private async roomRefusal(maxSpendMicros: number): Promise<BursarRefusal | undefined> {
+    const chain = await this.use((s) => s.chain(this.o.budget));
+    let tightest: (typeof chain)[number] | undefined;
+    for (const b of chain) if (b.remainingMicros !== null && (tightest === undefined || b.remainingMicros < (tightest.remainingMicros ?? 0))) tightest = b;
+    if (!tightest || tightest.remainingMicros === null || maxSpendMicros <= tightest.remainingMicros) return undefined;
+    const left = Math.max(0, tightest.remainingMicros);
+    return { ok: false, code: 'policy_widens', message: `a child token's max spend must be at most what this client can still spend: budget ${tightest.path} has ${left} micros left`, field: 'maxSpendMicros', budget: tightest.path, remainingMicros: left };
+  }
+
   async delegate(d: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>> {
+    const room = await this.roomRefusal(d.maxSpendMicros);
+    if (room) return room;
+    // A delegated client mints under its own token, so the ledger checks scope and expiry and a revoke reaches the children.
+    const parent = this.o.tokenId === undefined ? undefined : (await this.use((s) => s.listTokens())).find((t) => t.id === this.o.tokenId);
+    if (parent && !parent.scopes.includes('delegate')) return { ok: false, code: 'forbidden', message: `token ${parent.id} may not mint child tokens: it was delegated without delegate: true` };
     const minted = newSpendToken(this.o.random);
-    const expiresMs = d.expiresAt !== undefined ? Number(d.expiresAt) : d.expiresInMs !== undefined ? nowMs + d.expiresInMs : null;
+    const expiresMs = d.expiresAt !== undefined ? Number(d.expiresAt) : d.expiresInMs !== undefined ? nowMs + d.expiresInMs : (parent?.expiresMs ?? null);
     const labels: Labels = {};
     if (d.session !== undefined) labels.session = d.session;
     if (d.task !== undefined) labels.task = d.task;
+    const where = parent ? { parentTokenId: parent.id } : { path: this.o.budget };
     const result = await this.use((s) =>
-      s.mintToken({ path: this.o.budget, tokenId: minted.id, hash: minted.hash, limitMicros: d.maxSpendMicros, models: d.models, requestCapMicros: d.requestCapMicros, inflightMax: d.inflightMax, expiresMs, scopes: d.delegate === true ? ['delegate'] : [], labels, actor: this.o.actor, reason: d.reason }),
+      s.mintToken({ ...where, tokenId: minted.id, hash: minted.hash, limitMicros: d.maxSpendMicros, models: d.models, requestCapMicros: d.requestCapMicros, inflightMax: d.inflightMax, expiresMs, scopes: d.delegate === true ? ['delegate'] : [], labels, actor: this.o.actor, reason: d.reason }),
     );
     if (!result.ok) return refusalOf(result);
     const delegated: DelegatedToken = { id: result.token.id, token: minted.secret, budget: result.envelope.path, maxSpendMicros: d.maxSpendMicros, expiresMs: result.token.expiresMs, scopes: result.token.scopes };
-    const backend = new LocalBackend({ ...this.o, open: () => this.store(), ownsStore: false, budget: result.envelope.path });
+    const backend = new LocalBackend({ ...this.o, open: () => this.store(), ownsStore: false, budget: result.envelope.path, tokenId: result.token.id });
     return { ok: true, delegated, backend };
   }
 

@@ -17,6 +17,20 @@ interface Answer {
   body: unknown;
 }
 
+/** The server's JSON field names as the SDK's inputs name them (as `field` on a refusal). */
+const fieldNames: Record<string, string> = {
+  estimate_micros: 'estimateMicros',
+  ttl_s: 'ttlMs',
+  actual_micros: 'actualMicros',
+  max_spend_micros: 'maxSpendMicros',
+  expires_in_s: 'expiresInMs',
+  expires_at: 'expiresAt',
+  request_cap_micros: 'requestCapMicros',
+  inflight_max: 'inflightMax',
+  'labels.session': 'session',
+  'labels.task': 'task',
+};
+
 /** A path segment, URL-encoded. */
 function enc(segment: string): string {
   return encodeURIComponent(segment);
@@ -133,7 +147,7 @@ export class RemoteBackend implements SdkBackend {
     const out: BursarRefusal = { ok: false, code: e.code, message: e.message };
     if (e.budget !== null) out.budget = e.budget;
     if (e.remaining_micros !== null) out.remainingMicros = e.remaining_micros;
-    if (e.param !== null) out.field = e.param;
+    if (e.param !== null) out.field = fieldNames[e.param] ?? e.param;
     return out;
   }
 
