@@ -84,6 +84,9 @@ export function mintToken(tx: Tx, cmd: MintToken): MintOk | Refusal {
   if ('ok' in found) return found;
   const { parent, parentToken } = found;
   if (tx.token(cmd.tokenId)) return refuse('invalid_token', `token ${cmd.tokenId} already exists`, { field: 'tokenId' });
+  if (cmd.expiresMs !== undefined && cmd.expiresMs !== null && cmd.expiresMs <= tx.nowMs) {
+    return refuse('invalid_token', `the expiry ${new Date(cmd.expiresMs).toISOString()} has already passed; a token must expire after it is minted`, { field: 'expiresMs' });
+  }
   if (parent.status === 'closed') return refuse('budget_closed', `budget ${parent.path} is closed`, { budget: parent.path });
   if (parentToken) {
     const refusal = delegationRefusal(tx, cmd, parent, parentToken);

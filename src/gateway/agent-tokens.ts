@@ -78,6 +78,10 @@ const delegate = agentRoute({
     if (!caller.token.scopes.includes('delegate')) {
       return gatewayError('forbidden', `token ${caller.token.id} may not mint child tokens: it was minted without the delegate scope (bursar tokens mint --delegate)`);
     }
+    const expiresField = body.expires_at !== undefined ? 'expires_at' : 'expires_in_s';
+    const nowMs = deps.gateway.now();
+    const expiresMs = expiryOf(body, caller, nowMs);
+    if (body.expires_at !== undefined && expiresMs !== null && expiresMs <= nowMs) return gatewayError('bad_request', `expires_at ${body.expires_at} has already passed; give a time in the future`, { param: 'expires_at' });
     const room = await roomRefusal(deps, caller, body.max_spend_micros);
     if (room) return room;
     const minted = newSpendToken(deps.gateway.random);
@@ -89,13 +93,12 @@ const delegate = agentRoute({
       models: body.models,
       requestCapMicros: body.request_cap_micros,
       inflightMax: body.inflight_max,
-      expiresMs: expiryOf(body, caller, deps.gateway.now()),
+      expiresMs,
       scopes: body.delegate === true ? ['delegate'] : [],
       labels: labelsOf(body, call),
       actor: actorOf(caller),
       reason: body.reason,
     });
-    const expiresField = body.expires_at !== undefined ? 'expires_at' : 'expires_in_s';
     if (!result.ok) return refusalError(result, { limitMicros: 'max_spend_micros', expiresMs: expiresField, scopes: 'delegate', parentTokenId: 'authorization' });
     return delegatedJson(result, minted.secret, caller, body);
   },

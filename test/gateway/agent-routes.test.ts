@@ -62,6 +62,7 @@ describe('delegation: POST /v1/bursar/tokens', () => {
       [{ max_spend_micros: 1, surprise: true }, 'surprise'],
       [{ max_spend_micros: 1, expires_in_s: 0 }, 'expires_in_s'],
       [{ max_spend_micros: 1, expires_in_s: 60, expires_at: '2030-01-01T00:00:00Z' }, 'expires_in_s'],
+      [{ max_spend_micros: 1, expires_at: '2020-01-01T00:00:00Z' }, 'expires_at'],
       [{ max_spend_micros: 1, models: ['not a model!'] }, 'models.0'],
       [{ max_spend_micros: 1, delegate: 'yes' }, 'delegate'],
       [{ max_spend_micros: 1, labels: { session: '' } }, 'labels.session'],

@@ -440,6 +440,8 @@ export function runStoreConformance(target: ConformanceTarget): void {
         await org();
         ok(await store.mintToken({ path: 'acme/research/bot', tokenId: 'tok_parent001', hash: hash(2), limitMicros: usd(5), scopes: ['delegate'], expiresMs: conformanceStartMs + 3600_000 }));
         ok(await store.mintToken({ path: 'acme/research/bot', tokenId: 'tok_nodelega', hash: hash(9), limitMicros: usd(1) }));
+        const past = await store.mintToken({ path: 'acme/research/bot', tokenId: 'tok_pastexpi', hash: hash(11), expiresMs: conformanceStartMs - 1 });
+        expect(past.ok ? 'minted' : [past.code, past.field]).toEqual(['invalid_token', 'expiresMs']);
         refused(await store.mintToken({ parentTokenId: 'tok_nodelega', tokenId: 'tok_child0001', hash: hash(10), limitMicros: 1 }), 'invalid_token');
         refused(await store.mintToken({ parentTokenId: 'tok_parent001', tokenId: 'tok_child0001', hash: hash(3), limitMicros: usd(6), expiresMs: conformanceStartMs + 60_000 }), 'policy_widens');
         refused(await store.mintToken({ parentTokenId: 'tok_parent001', tokenId: 'tok_child0001', hash: hash(3), limitMicros: usd(2) }), 'policy_widens');
