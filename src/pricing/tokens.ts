@@ -1,16 +1,14 @@
-import { createRequire } from 'node:module';
+import { loadBpeCounter, type BpeCounter } from './bpe/index.js';
 import { limits } from './limits.js';
 
-type CountFn = (text: string, options?: { disallowedSpecial?: Set<string> }) => number;
+// Each encoding's table takes a few megabytes (read from gpt-tokenizer's rank files into typed
+// arrays, see ./bpe): load one only when a model first needs it.
+const counters = new Map<EncodingName, BpeCounter>();
 
-// Each encoding's tables take tens of megabytes: load one only when a model first needs it.
-const requireEncoding = createRequire(import.meta.url);
-const counters = new Map<EncodingName, CountFn>();
-
-function counter(encoding: EncodingName): CountFn {
+function counter(encoding: EncodingName): BpeCounter {
   let count = counters.get(encoding);
   if (!count) {
-    count = (requireEncoding(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: CountFn }).countTokens;
+    count = loadBpeCounter(encoding);
     counters.set(encoding, count);
   }
   return count;
@@ -49,11 +47,8 @@ export const messageOverheadTokens = 4;
 /** Tokens a chat format adds to prime the reply. */
 export const replyPrimingTokens = 3;
 
-/** The gpt-tokenizer encodings Bursar counts with. */
+/** The encodings Bursar counts with (gpt-tokenizer's, counted by ./bpe to the same result). */
 export type EncodingName = 'o200k_base' | 'cl100k_base';
-
-// Encode special-token text such as "<|endoftext|>" as ordinary text instead of throwing.
-const encodeOptions = { disallowedSpecial: new Set<string>() };
 
 /**
  * The tokenizer for a model: cl100k_base for GPT-3.5, GPT-4 (not 4o/4.1/4.5) and the
@@ -127,7 +122,7 @@ function countRaw(text: string, encoding: EncodingName): number {
   let from = 0;
   while (from < end) {
     const to = segmentEnd(text, from, end);
-    tokens += count(text.slice(from, to), encodeOptions);
+    tokens += count.count(text.slice(from, to)); // special-token text counts as plain text
     from = to;
   }
   return end < text.length ? tokens + Buffer.byteLength(text.slice(end), 'utf8') : tokens;
