@@ -114,14 +114,27 @@ process.on('exit', stopAll);
 const mockUrl = `http://127.0.0.1:${mockPort}`;
 await waitForLine(mockChild, /listening/);
 
-const bursarChild = fork('bench/gateway-server.mjs', [], { execArgv: [], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-children.push(bursarChild);
-const bursar = JSON.parse(await waitForLine(bursarChild, /"url"/)) as { url: string; token: string };
-const bursarRss = () =>
-  new Promise<number>((resolve) => {
-    bursarChild.once('message', (m: { rss: number }) => resolve(m.rss));
-    bursarChild.send('rss');
-  });
+interface BursarServer {
+  url: string;
+  token: string;
+  rss: () => Promise<number>;
+  stop: () => void;
+}
+
+/** A Bursar server child (dist/, fresh SQLite file) forwarding to the mock. */
+async function startBursar(): Promise<BursarServer> {
+  const child = fork('bench/gateway-server.mjs', [], { execArgv: [], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  children.push(child);
+  const { url, token } = JSON.parse(await waitForLine(child, /"url"/)) as { url: string; token: string };
+  const rss = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m: { rss: number }) => resolve(m.rss));
+      child.send('rss');
+    });
+  return { url, token, rss, stop: () => child.send('stop') };
+}
+
+const bursar = await startBursar();
 
 const targets: Target[] = [
   { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } },
@@ -144,8 +157,17 @@ for (const connections of [1, 64]) {
   }
 }
 
-const held = await holdStreams(targets[1] as Target, Number(values.streams), bursarRss);
-console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', concurrent_streams: Number(values.streams), completed: held.completed, rss_peak_mb: Math.round(held.peakRss / 1024 / 1024) }));
-bursarChild.send('stop');
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const memory = async (server: BursarServer, label: string) => {
+  const idle = await server.rss();
+  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, Number(values.streams), server.rss);
+  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: Number(values.streams), completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss) }));
+};
+// A server that has done nothing else, then the one that just ran the load above.
+const fresh = await startBursar();
+await memory(fresh, 'fresh');
+fresh.stop();
+await memory(bursar, 'after_load');
+bursar.stop();
 stopAll();
 process.exit(0);

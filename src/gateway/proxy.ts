@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, type RandomBytes, type ReserveOk } from '../core/index.js';
 import type { Store } from '../store/index.js';
@@ -240,10 +241,10 @@ async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, 
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
   const parser = new SseParser();
   const observer = a.adapter.observe(a.body);
-  const decoder = new TextDecoder();
+  const decoder = new StringDecoder('utf8');
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-      for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+      for (const event of parser.push(decoder.write(chunk))) {
         const out = observer.forward(event);
         if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
       }
