@@ -118,7 +118,7 @@ const revoke = agentRoute({
   errors: [401, 404],
   response: { status: 200, description: 'ids of the tokens revoked', schema: RevokedJson },
   handler: async ({ caller, params, body, deps }) => {
-    const target = (await deps.gateway.store.listTokens()).find((t) => t.id === params.id);
+    const target = await deps.gateway.store.getToken(params.id);
     if (!target || !withinEnvelope(caller.envelope, target.budget)) {
       return gatewayError('unknown_token', `no token ${params.id} delegated from ${caller.token.id}`, { param: 'id' });
     }

@@ -40,6 +40,7 @@ export abstract class BaseStore implements Store {
   abstract chain(path: string): Promise<BudgetView[]>;
   abstract getReservation(id: string): Promise<ReservationView | undefined>;
   abstract findTokenByHash(hash: string): Promise<FoundToken | undefined>;
+  abstract getToken(id: string): Promise<TokenView | undefined>;
   abstract listTokens(): Promise<TokenView[]>;
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;

@@ -89,6 +89,8 @@ export interface Store {
   getReservation(id: string): Promise<ReservationView | undefined>;
   /** The token with this secret hash and the path of its envelope budget. */
   findTokenByHash(hash: string): Promise<FoundToken | undefined>;
+  /** One token by id (never its secret), or undefined. */
+  getToken(id: string): Promise<TokenView | undefined>;
   listTokens(): Promise<TokenView[]>;
   ledger(query: LedgerQuery): Promise<LedgerPage>;
   closedPeriods(path: string): Promise<ClosedPeriod[]>;

@@ -35,7 +35,7 @@ const getToken = route({
   params: TokenParams,
   response: { status: 200, description: 'the token', schema: z.object({ token: TokenJson, envelope: BudgetJson.nullable() }) },
   handler: async ({ params, deps }) => {
-    const token = (await deps.store.listTokens()).find((t) => t.id === params.id);
+    const token = await deps.store.getToken(params.id);
     if (!token) throw new ApiError('unknown_token', `no token ${params.id}`, { field: 'id' });
     const envelope = await deps.store.getBudget(token.budget);
     return { token: tokenToJson(token), envelope: envelope ? budgetToJson(envelope) : null };

@@ -429,6 +429,9 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(minted.envelope.kind).toBe('envelope');
         expect(await store.findTokenByHash(hash(1))).toMatchObject({ token: { id: 'tok_abcdefgh1', status: 'active' }, budgetPath: 'acme/research/bot/tok_abcdefgh1' });
         expect(JSON.stringify(await store.listTokens())).not.toContain(hash(1));
+        expect(await store.getToken(minted.token.id)).toEqual((await store.listTokens()).find((t) => t.id === minted.token.id));
+        expect(JSON.stringify(await store.getToken(minted.token.id))).not.toContain(hash(1));
+        expect(await store.getToken('tok_doesnotexist')).toBeUndefined();
         ok(await store.reserve({ path: minted.envelope.path, amountMicros: usd(1.5), labels: { model: 'gpt-4o', tokenId: 'tok_abcdefgh1' } }));
         refused(await store.reserve({ path: minted.envelope.path, amountMicros: usd(1), labels: { model: 'gpt-4o' } }), 'budget_exceeded');
         refused(await store.reserve({ path: minted.envelope.path, amountMicros: 1, labels: { model: 'o3' } }), 'model_not_allowed');

@@ -345,6 +345,13 @@ export class PostgresStore extends BaseStore {
     });
   }
 
+  getToken(id: string): Promise<TokenView | undefined> {
+    return this.read(async (q) => {
+      const [row] = (await q.query('SELECT t.*, b.path AS budget_path FROM tokens t JOIN budgets b ON b.id = t.budget_id WHERE t.id = $1', [id])).rows;
+      return row ? viewToken(tokenFromRow(row), String(row.budget_path)) : undefined;
+    });
+  }
+
   listTokens(): Promise<TokenView[]> {
     return this.read(async (q) => {
       const found = (await q.query('SELECT t.*, b.path AS budget_path FROM tokens t JOIN budgets b ON b.id = t.budget_id ORDER BY t.created_ms, t.id COLLATE "C"')).rows;

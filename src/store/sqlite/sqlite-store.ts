@@ -306,6 +306,13 @@ export class SqliteStore extends BaseStore {
     });
   }
 
+  getToken(id: string): Promise<TokenView | undefined> {
+    return this.read((cache) => {
+      const t = cache.tokens.get(id);
+      return t && viewToken(t, cache.budgets.get(t.budgetId)?.path ?? '');
+    });
+  }
+
   listTokens(): Promise<TokenView[]> {
     return this.read((cache) => [...cache.tokens.values()].map((t) => viewToken(t, cache.budgets.get(t.budgetId)?.path ?? '')));
   }
