@@ -169,11 +169,11 @@ function report(d: DemoResult): string {
     `Audit: ${d.audit.ok ? `OK, replaying ${d.audit.entries} ledger entries reproduces every balance` : `FAILED with ${d.audit.problems.length} problem(s)`}.`,
     '',
     'Where to look (the ledger is kept):',
-    `  bursar --db ${q} credits history --agent market-researcher`,
-    `  bursar --db ${q} sessions show ${session}`,
-    `  bursar --db ${q} budgets tree`,
-    `  bursar --db ${q} audit verify`,
-    `  bursar --db ${q} serve     then the admin API at http://127.0.0.1:8787/api (key printed at start)`,
+    `  npx bursar --db ${q} credits history --agent market-researcher`,
+    `  npx bursar --db ${q} sessions show ${session}`,
+    `  npx bursar --db ${q} budgets tree`,
+    `  npx bursar --db ${q} audit verify`,
+    `  npx bursar --db ${q} serve     then the admin API at http://127.0.0.1:8787/api (key printed at start)`,
   ].join('\n');
 }
 

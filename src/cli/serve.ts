@@ -108,7 +108,7 @@ export function registerServe(program: Command, context: CliContext): void {
           [
             banner(server, flags, db),
             ...(seeded ? [`\nCreated a demo tree: demo (org, $100/month) > demo/agents (team, $20/month) > ${quickstartAgent} (agent, $5/day).`] : []),
-            ...(token ? [`\nA fresh spend token for ${quickstartAgent} (max ${formatUsd(token.envelope.limitMicros ?? 0)}, valid 24h; shown only now):\n  ${token.secret}\n\nTry it:\n${curlFor(server.url, token.secret)}\n\nThen: bursar budgets tree   (another terminal, same directory)`] : []),
+            ...(token ? [`\nA fresh spend token for ${quickstartAgent} (max ${formatUsd(token.envelope.limitMicros ?? 0)}, valid 24h; shown only now):\n  ${token.secret}\n\nTry it:\n${curlFor(server.url, token.secret)}\n\nThen: npx bursar budgets tree   (another terminal, same directory)`] : []),
             '\nPress Ctrl-C to stop.',
           ].join('\n'),
       );
