@@ -130,7 +130,9 @@ export function createBudget(tx: Tx, cmd: CreateBudget, defaults: BudgetDefaults
         parent = existing;
         continue;
       }
-      const made = newBudget(tx, parent, names[depth - 1] ?? '', { kind: 'budget', limitMicros: null, period: 'none', timezone, policy: {} });
+      // Like `bursar agents create --parents`: an org at the top, a team under it, plain budgets below.
+      const parentKind = depth === 1 ? 'org' : depth === 2 ? 'team' : 'budget';
+      const made = newBudget(tx, parent, names[depth - 1] ?? '', { kind: parentKind, limitMicros: null, period: 'none', timezone, policy: {} });
       insertBudget(tx, made, { actor: cmd.actor, reason: `created as a parent of ${cmd.path}` });
       parent = made;
     }

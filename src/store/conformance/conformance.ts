@@ -81,6 +81,9 @@ export function runStoreConformance(target: ConformanceTarget): void {
         const made = ok(await store.createBudget({ path: 'beta/ops/bot', createParents: true, kind: 'agent' }));
         expect(made.budget.path).toBe('beta/ops/bot');
         expect((await budget(store, 'beta/ops')).limitMicros).toBeNull();
+        expect([(await budget(store, 'beta')).kind, (await budget(store, 'beta/ops')).kind]).toEqual(['org', 'team']);
+        ok(await store.createBudget({ path: 'beta/ops/deep/er/bot', createParents: true, kind: 'agent' }));
+        expect([(await budget(store, 'beta/ops/deep')).kind, (await budget(store, 'beta/ops/deep/er')).kind]).toEqual(['budget', 'budget']);
         expect((await store.chain('acme/research/bot')).map((b) => b.path)).toEqual(['acme/research/bot', 'acme/research', 'acme']);
       });
 

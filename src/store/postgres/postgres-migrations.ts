@@ -135,7 +135,10 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<nu
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [migrationLockSpace, schema]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${client.escapeIdentifier(schema)}`);
+    // CREATE SCHEMA needs CREATE on the database even when the schema exists: skip it then, so a
+    // user that only owns an existing schema can run Bursar in it.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${client.escapeIdentifier(schema)}`);
     await client.query('CREATE TABLE IF NOT EXISTS bursar_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
     const done = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM bursar_migrations');
     const current = done.rows[0]?.version ?? 0;

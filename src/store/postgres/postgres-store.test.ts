@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { dropSchemas, freshSchema, sql } from '../../../test/postgres/support.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
@@ -69,6 +71,33 @@ describe('postgres store specifics', () => {
     expect((await stores[0]?.createBudget({ path: 'x' }))?.ok).toBe(true);
     expect(await stores[3]?.getBudget('x')).toBeDefined();
     await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('runs in an existing schema owned by a user without CREATE on the database', async () => {
+    // Proves least-privilege setup: an operator makes the schema for Bursar's user, and the migration does not need more.
+    const schema = freshSchema('own');
+    const role = `bursar_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'owner-pw-123'`);
+      await admin.query(`CREATE SCHEMA ${schema} AUTHORIZATION ${role}`);
+      schemas.add(schema);
+      const can = await admin.query<{ c: boolean }>("SELECT has_database_privilege($1, current_database(), 'CREATE') AS c", [role]);
+      expect(can.rows[0]?.c).toBe(false);
+      const asOwner = new URL(url);
+      asOwner.username = role;
+      asOwner.password = 'owner-pw-123';
+      const store = await openPostgresStore({ url: asOwner.toString(), schema, clock: new SimClock(Date.UTC(2026, 0, 1)) });
+      expect((await store.createBudget({ path: 'least/privilege', createParents: true }))?.ok).toBe(true);
+      expect((await store.audit()).ok).toBe(true);
+      await store.close();
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      schemas.delete(schema);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
   });
 
   it('loads what the machine asks for and was not preloaded, then re-runs the batch', async () => {
