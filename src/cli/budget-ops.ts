@@ -223,6 +223,16 @@ export async function findAgent(backend: CliBackend, ref: string): Promise<Budge
 }
 
 /**
+ * Resolves an `--agent` value: any budget by exact path, else an agent by its unique name.
+ *
+ * @example
+ * const target = await resolveAgentRef(backend, 'market-researcher'); // acme/research/market-researcher
+ */
+export async function resolveAgentRef(backend: CliBackend, ref: string): Promise<BudgetView> {
+  return (await backend.getBudget(ref)) ?? findAgent(backend, ref);
+}
+
+/**
  * Finds a budget by exact path or refuses with `unknown_budget`.
  *
  * @example

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { limits, type BudgetView, type EntryKind } from '../core/index.js';
 import type { CliBackend, CliLedgerEntry } from './backend.js';
-import { findAgent } from './budget-ops.js';
+import { resolveAgentRef } from './budget-ops.js';
 import type { CliContext } from './context.js';
 import { isoSeconds, ledgerRow, table, usd } from './output.js';
 import { cliLimits, parseHistoryLimitArg, parseTimeArg } from './parse.js';
@@ -41,10 +41,6 @@ export function registerCredits(program: Command, context: CliContext): void {
     .action((flags: { agent: string; since?: number; limit?: number }) => history(context, flags));
 }
 
-/** Resolves `--agent`: any budget by exact path, else an agent by path or unique name. */
-async function resolveTarget(backend: CliBackend, ref: string): Promise<BudgetView> {
-  return (await backend.getBudget(ref)) ?? findAgent(backend, ref);
-}
 
 /** Reads up to `max` entries newest first, page by page; says whether more remained. */
 async function readNewest(backend: CliBackend, budget: string, sinceMs: number | undefined, max: number): Promise<{ entries: CliLedgerEntry[]; more: boolean }> {
@@ -105,7 +101,7 @@ function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): st
 
 async function history(context: CliContext, flags: { agent: string; since?: number; limit?: number }): Promise<void> {
   const backend = await context.backend('read');
-  const agent = await resolveTarget(backend, flags.agent);
+  const agent = await resolveAgentRef(backend, flags.agent);
   const max = flags.limit ?? cliLimits.historyLimitDefault;
   const { entries, more } = await readNewest(backend, agent.path, flags.since, max);
   await context.emit(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TokenView } from '../core/index.js';
 import type { MintTokenInput } from './backend.js';
+import { resolveAgentRef } from './budget-ops.js';
 import { unwrap, usageError, type CliContext } from './context.js';
 import { isoJson, isoSeconds, table, usd } from './output.js';
 import { parseMaxInflightArg, parseModelsArg, parsePathArg, parseUsdArg } from './parse.js';
@@ -46,7 +47,7 @@ export function registerTokens(program: Command, context: CliContext): void {
   tokens
     .command('mint')
     .description('mint a spend token for an agent; prints the secret once')
-    .requiredOption('--agent <path>', 'the agent (or any budget) the token spends from', parsePathArg('--agent'))
+    .requiredOption('--agent <path>', 'the agent the token spends from: its path, or its name when unique (any budget by path works too)', parsePathArg('--agent'))
     .option('--max-spend <usd>', 'most the token may ever spend, in USD', parseUsdArg('--max-spend'))
     .option('--models <list>', 'models the token may use, comma-separated (a trailing * matches a prefix)', parseModelsArg)
     .option('--expires <when>', 'when the token stops working: 30m, 24h, 7d or an ISO date-time')
@@ -57,8 +58,10 @@ export function registerTokens(program: Command, context: CliContext): void {
     .option('--session <label>', 'session label recorded with the token')
     .option('--reason <text>', 'why, recorded in the ledger')
     .action(async (flags: MintFlags) => {
+      const backend = await context.backend('write');
+      const target = await resolveAgentRef(backend, flags.agent);
       const input: MintTokenInput = {
-        path: flags.agent,
+        path: target.path,
         limitMicros: flags.maxSpend ?? null,
         models: flags.models,
         expiresMs: flags.expires === undefined ? null : parseExpires(flags.expires, context.nowMs()),
@@ -68,12 +71,12 @@ export function registerTokens(program: Command, context: CliContext): void {
         labels: { ...(flags.task ? { task: flags.task } : {}), ...(flags.session ? { session: flags.session } : {}) },
         reason: flags.reason,
       };
-      const minted = unwrap(await (await context.backend('write')).mintToken(input));
+      const minted = unwrap(await backend.mintToken(input));
       await context.emit(
-        () => ({ ok: true, id: minted.token.id, token: minted.secret, budget: minted.envelope.path, agent: flags.agent, max_spend_micros: minted.envelope.limitMicros, expires_at: isoJson(minted.token.expiresMs), scopes: minted.token.scopes }),
+        () => ({ ok: true, id: minted.token.id, token: minted.secret, budget: minted.envelope.path, agent: target.path, max_spend_micros: minted.envelope.limitMicros, expires_at: isoJson(minted.token.expiresMs), scopes: minted.token.scopes }),
         () =>
           [
-            `Minted ${minted.token.id} for ${flags.agent} (envelope ${minted.envelope.path}).`,
+            `Minted ${minted.token.id} for ${target.path} (envelope ${minted.envelope.path}).`,
             `  max spend  ${usd(minted.envelope.limitMicros)}`,
             `  expires    ${isoSeconds(minted.token.expiresMs)}`,
             `  scopes     ${minted.token.scopes.join(', ') || '-'}`,

@@ -26,8 +26,9 @@ describe('bursar tokens', () => {
     const list = await cli('tokens', 'list');
     expect(list.stdout).toContain(out.id);
     expect(list.stdout).not.toContain(out.token);
-    const human = await cli('tokens', 'mint', '--agent', 'acme/research/bot');
+    const human = await cli('tokens', 'mint', '--agent', 'bot');
     expect(human.stdout).toMatch(/bsr_[A-Za-z0-9]{24}/);
+    expect(human.stdout).toContain('for acme/research/bot (envelope acme/research/bot/tok_');
     expect(human.stdout).toContain('shown only now');
     const revoked = await cli('--json', 'tokens', 'revoke', out.id, '--reason', 'done');
     expect(JSON.parse(revoked.stdout)).toEqual({ ok: true, revoked: [out.id] });
@@ -38,6 +39,7 @@ describe('bursar tokens', () => {
     // Proves the mint flags are checked before anything is written.
     const cases: [string[], number, string][] = [
       [['tokens', 'mint', '--agent', 'acme/nobody'], 1, 'unknown_budget'],
+      [['tokens', 'mint', '--agent', 'nobody'], 1, 'unknown_budget'],
       [['tokens', 'mint', '--agent', 'acme/research/bot', '--max-spend', '-1'], 2, 'invalid_amount'],
       [['tokens', 'mint', '--agent', 'acme/research/bot', '--expires', 'tomorrow'], 2, 'invalid_time'],
       [['tokens', 'mint', '--agent', 'acme/research/bot', '--models', 'bad model'], 2, 'invalid_policy'],
