@@ -111,7 +111,8 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(result);
   const out: HeaderMap = { 'x-bursar-reservation': result.reservation.id, 'x-bursar-request-id': requestId };
-  if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = result.remainingMicros;
+  // Never negative: in shadow mode a call may be admitted past the limit.
+  if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
   return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
 }
@@ -136,7 +137,7 @@ async function retrySettle(g: Gateway, input: Parameters<Store['settle']>[0]): P
 function afterCost(a: Admitted, costMicros: number): HeaderMap {
   const headers: HeaderMap = { ...a.headers, 'x-bursar-cost-micros': costMicros };
   const remaining = a.reservation.remainingMicros;
-  if (remaining !== null) headers['x-bursar-remaining-micros'] = remaining + a.estimate.amountMicros - costMicros;
+  if (remaining !== null) headers['x-bursar-remaining-micros'] = Math.max(0, remaining + a.estimate.amountMicros - costMicros);
   return headers;
 }
 

@@ -114,6 +114,8 @@ describe('modes', () => {
       const { response, data } = await s.openai.chat.completions.create(chat).withResponse();
       expect(data.choices.length).toBe(1);
       expect(response.headers.get('x-bursar-would-refuse')).toBe('budget_exceeded');
+      // Past the limit, what is left is nothing, never a negative amount.
+      expect(response.headers.get('x-bursar-remaining-micros')).toBe('0');
       const reserve = (await s.entries(['reserve'])).at(-1);
       expect(JSON.parse(reserve?.data ?? '{}')).toMatchObject({ wouldRefuse: 'budget_exceeded' });
       expect((await s.entries(['settle'])).length).toBe(1);
