@@ -226,8 +226,14 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
     return;
   }
   const usage = settleUsage(a.price, a.estimate, a.adapter.usageFromBody(parsed), outputOf(parsed));
-  const cost = await settle(g, a, usage);
-  sendJson(res, upstream.statusCode, text, afterCost(a, cost));
+  // SQLite: the settlement is queued before the answer is written and committed in the same
+  // event-loop turn, before any new request is read, so the client does not wait for the commit
+  // yet a balance read sent after this answer already sees the cost. PostgreSQL commits over the
+  // network (and other processes read it), so there the answer waits for the commit.
+  const settled = settle(g, a, usage);
+  if (g.store.kind !== 'sqlite') await settled;
+  sendJson(res, upstream.statusCode, text, afterCost(a, usageCost(a.price, usage)));
+  const cost = await settled;
   report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
 }
 

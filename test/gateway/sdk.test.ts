@@ -118,3 +118,24 @@ describe('the official SDKs through the gateway', () => {
     expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id).sort()).toEqual(['claude-haiku-4-5', 'gpt-4o-mini']);
   });
 });
+
+describe('read-your-writes', () => {
+  it('a balance read sent right after an answer already sees that call settled', async () => {
+    // Proves the settlement commits before the next request is read, though the answer is written first: no window in which the call looks merely reserved.
+    const t = await h.mint({ limitMicros: 1_000_000 });
+    for (let i = 0; i < 20; i += 1) {
+      const res = await fetch(`${h.server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `call ${i}` }], max_tokens: 50 }),
+      });
+      await res.text();
+      const cost = Number(res.headers.get('x-bursar-cost-micros'));
+      const balance = (await (await fetch(`${h.server.url}/v1/bursar/balance`, { headers: { authorization: `Bearer ${t.secret}` } })).json()) as { chain: { budget: string; reserved_micros: number; spent_micros: number }[] };
+      const envelope = balance.chain.find((b) => b.budget === t.envelope);
+      expect(envelope?.reserved_micros, `call ${i}`).toBe(0);
+      expect(envelope?.spent_micros, `call ${i}`).toBeGreaterThanOrEqual(cost);
+      expect(Number(res.headers.get('x-bursar-remaining-micros'))).toBe(1_000_000 - (envelope?.spent_micros ?? 0));
+    }
+  });
+});
