@@ -1,23 +1,15 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { agentRouteDocs, agentRoutes } from '../../src/gateway/agent-routes.js';
 import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/gateway/agent-schemas.js';
 import { agentCall, mintToken, type ErrorJson } from './agent-harness.js';
-import { startHarness, type Harness } from './harness.js';
+import { type Harness, useHarness } from './harness.js';
 
 let h: Harness;
 const call = <T = ErrorJson>(method: string, path: string, o: Parameters<typeof agentCall>[3]) => agentCall<T>(h.server.url, method, path, o);
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-
-afterAll(async () => {
-  const report = await h.server.store.audit();
-  expect(report.problems).toEqual([]);
-  await h.close();
-});
+useHarness((started) => (h = started));
 
 /** Expects an OpenAI-shaped refusal with this status, code and (when given) param. */
 function refused(got: { status: number; json: unknown }, status: number, code: string, param?: string | null): void {

@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countChatInputTokens, resolveModel, worstCaseMicros } from '../../src/pricing/index.js';
 import { agentCall, mintToken, type ErrorJson } from './agent-harness.js';
-import { startHarness, type Harness } from './harness.js';
+import { type Harness, useHarness } from './harness.js';
 
 /**
  * Delegation under a race: chains of spend tokens three deep (root → child → grandchild, each
@@ -13,15 +13,7 @@ import { startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-
-afterAll(async () => {
-  const report = await h.server.store.audit();
-  expect(report.problems).toEqual([]);
-  await h.close();
-});
+useHarness((started) => (h = started));
 
 interface Delegated {
   id: string;

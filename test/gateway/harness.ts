@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { newSpendToken, type LedgerEntry, type Policy } from '../../src/core/index.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/gateway/serve.js';
 import { bundledCatalog, priceUsage, resolveModel, type TokenUsage } from '../../src/pricing/index.js';
@@ -95,4 +96,26 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * One harness for a whole test file: started before its tests, and after them the ledger must
+ * still audit clean before the server closes.
+ *
+ * @example
+ * let h: Harness;
+ * useHarness((started) => (h = started));
+ */
+export function useHarness(set: (h: Harness) => void, options: HarnessOptions = {}): void {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness(options);
+    set(started);
+  });
+  afterAll(async () => {
+    if (!started) return;
+    const report = await started.server.store.audit();
+    await started.close();
+    expect(report.problems).toEqual([]);
+  });
 }

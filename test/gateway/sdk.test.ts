@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedCost, startHarness, type Harness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectedCost, type Harness, useHarness } from './harness.js';
 
 let h: Harness;
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-
-afterAll(async () => {
-  const report = await h.server.store.audit();
-  expect(report.problems).toEqual([]);
-  await h.close();
-});
+useHarness((started) => (h = started));
 
 async function lastSettle(reservationId: string | null) {
   const seq = Number(reservationId?.slice(4));

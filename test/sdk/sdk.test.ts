@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bursar, BursarError, type BursarResult } from '../../src/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { mintToken } from '../gateway/agent-harness.js';
-import { expectedCost, startHarness, type Harness } from '../gateway/harness.js';
+import { expectedCost, type Harness, useHarness } from '../gateway/harness.js';
 
 /**
  * The SDK in both modes against real parts: `Bursar.local` on the harness's SQLite store and
@@ -17,15 +17,7 @@ import { expectedCost, startHarness, type Harness } from '../gateway/harness.js'
 let h: Harness;
 let made = 0;
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-
-afterAll(async () => {
-  const report = await h.server.store.audit();
-  expect(report.problems).toEqual([]);
-  await h.close();
-});
+useHarness((started) => (h = started));
 
 const modes = ['local', 'remote'] as const;
 type Mode = (typeof modes)[number];
