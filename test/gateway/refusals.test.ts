@@ -88,8 +88,9 @@ describe('refusals arrive as the SDKs’ typed errors', () => {
     expect([cap.status, cap.code]).toEqual([402, 'request_cost_cap']);
     const single = await h.mint({ inflightMax: 1 });
     const client = new OpenAI({ baseURL: `${h.server.url}/v1`, apiKey: single.secret, maxRetries: 0 });
-    const slow = client.chat.completions.create(chat, { headers: { 'x-mock-latency-ms': '300' } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const slow = client.chat.completions.create(chat, { headers: { 'x-mock-latency-ms': '1000' } });
+    // Wait until the slow call holds its reservation, however busy the machine is.
+    for (let i = 0; i < 200 && !((await h.server.store.getBudget(single.envelope))?.reservedMicros ?? 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
     const busy = await apiError(() => client.chat.completions.create(chat));
     expect([busy.status, busy.code]).toEqual([429, 'too_many_inflight']);
     expect(busy).toBeInstanceOf(OpenAI.RateLimitError);
