@@ -24,9 +24,9 @@ export interface CliRun {
 
 /**
  * Runs `bursar <args>` as `node --import tsx src/cli/main.ts`, from the repository root, with
- * `BURSAR_DB` cleared unless `env` sets it.
+ * `BURSAR_DB` cleared unless `env` sets it; a variable set to undefined in `env` is removed.
  */
-export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, BURSAR_DB: undefined, ...env };
     const child = spawn(process.execPath, ['--import', 'tsx', mainPath, ...args], { cwd: repoRoot, env: childEnv });

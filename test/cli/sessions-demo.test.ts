@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,7 +6,7 @@ import { callWorstCaseMicros } from '../../src/cli/demo-runaway.js';
 import { formatUsd } from '../../src/core/index.js';
 import { startServer, type RunningServer } from '../../src/gateway/serve.js';
 import { adminKey } from '../api/api-harness.js';
-import { parseCsv, repoRoot, runCli, runInProcess, type CliRun } from './cli-harness.js';
+import { parseCsv, runCli, runInProcess, type CliRun } from './cli-harness.js';
 
 /**
  * `bursar sessions list|show` over spend labelled through a real gateway (mock provider), on a
@@ -278,17 +277,8 @@ describe('bursar sessions', () => {
 
 /** Runs the real executable with no provider keys, server or database in its environment. */
 function runOffline(args: readonly string[]): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BURSAR_OPENAI_BASE_URL', 'BURSAR_ANTHROPIC_BASE_URL', 'BURSAR_URL', 'BURSAR_DB', 'BURSAR_ADMIN_KEY']) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const unset = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BURSAR_OPENAI_BASE_URL', 'BURSAR_ANTHROPIC_BASE_URL', 'BURSAR_URL', 'BURSAR_DB', 'BURSAR_ADMIN_KEY'];
+  return runCli(args, Object.fromEntries(unset.map((key) => [key, undefined])));
 }
 
 const researcher = 'dennis/marketing-talent/market-researcher';
