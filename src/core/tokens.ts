@@ -60,7 +60,21 @@ function mintParent(tx: Tx, cmd: MintToken): { parent: BudgetRecord; parentToken
   return { parent, parentToken };
 }
 
-/** A delegated token can only narrow: expiry, scopes and max spend within its parent's. */
+/** The level of a chain with the least left to spend (the nearest on a tie), or undefined when none has a limit. */
+function tightestOf(chain: readonly BudgetRecord[], nowMs: number): { budget: BudgetRecord; remainingMicros: number } | undefined {
+  let tightest: { budget: BudgetRecord; remainingMicros: number } | undefined;
+  for (const budget of chain) {
+    const remainingMicros = remainingAt(budget, nowMs);
+    if (remainingMicros !== null && (tightest === undefined || remainingMicros < tightest.remainingMicros)) tightest = { budget, remainingMicros };
+  }
+  return tightest;
+}
+
+/**
+ * A delegated token can only narrow: expiry and scopes within its parent's, and a max spend no
+ * more than what the parent's whole chain has left (a parent without a limit of its own is still
+ * bounded by its agent, team and org).
+ */
 function delegationRefusal(tx: Tx, cmd: MintToken, parent: BudgetRecord, parentToken: TokenRecord): Refusal | undefined {
   const expiresMs = cmd.expiresMs ?? null;
   if (parentToken.expiresMs !== null && (expiresMs === null || expiresMs > parentToken.expiresMs)) {
@@ -68,9 +82,14 @@ function delegationRefusal(tx: Tx, cmd: MintToken, parent: BudgetRecord, parentT
   }
   const extraScope = (cmd.scopes ?? []).find((s) => !parentToken.scopes.includes(s));
   if (extraScope !== undefined) return refuse('policy_widens', `scope ${extraScope} is not held by the parent token`, { field: 'scopes' });
-  const remaining = remainingAt(parent, tx.nowMs);
-  if (remaining !== null && (cmd.limitMicros === undefined || cmd.limitMicros === null || cmd.limitMicros > remaining)) {
-    return refuse('policy_widens', `a child token's max spend must be at most what its parent has left (${Math.max(0, remaining)} micros)`, { field: 'limitMicros', budget: parent.path, remainingMicros: Math.max(0, remaining) });
+  const own = remainingAt(parent, tx.nowMs);
+  if (own !== null && (cmd.limitMicros === undefined || cmd.limitMicros === null)) {
+    return refuse('policy_widens', `a child of a token with a max spend needs a max spend of its own, at most ${Math.max(0, own)} micros`, { field: 'limitMicros', budget: parent.path, remainingMicros: Math.max(0, own) });
+  }
+  const tightest = tightestOf(chainOf(tx, parent), tx.nowMs);
+  if (tightest && cmd.limitMicros !== undefined && cmd.limitMicros !== null && cmd.limitMicros > tightest.remainingMicros) {
+    const left = Math.max(0, tightest.remainingMicros);
+    return refuse('policy_widens', `a child token's max spend must be at most what its parent can still spend: budget ${tightest.budget.path} has ${left} micros left`, { field: 'limitMicros', budget: tightest.budget.path, remainingMicros: left });
   }
   return undefined;
 }

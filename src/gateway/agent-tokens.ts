@@ -2,10 +2,10 @@ import type { z } from 'zod';
 import { newSpendToken, type Labels, type MintOk } from '../core/index.js';
 import { isoOrNull } from '../api/json.js';
 import { TokenParams } from '../api/schemas.js';
-import { actorOf, agentRoute, refusalError, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
+import { actorOf, agentRoute, refusalError, withinEnvelope, type AgentCall } from './agent-route.js';
 import { DelegateBody, DelegatedJson, RevokedJson, VoidBody } from './agent-schemas.js';
 import type { Caller } from './auth.js';
-import { gatewayError, type GatewayError } from './errors.js';
+import { gatewayError } from './errors.js';
 
 /**
  * Delegation by an agent: a token with the `delegate` scope mints child tokens for sub-agents
@@ -13,20 +13,6 @@ import { gatewayError, type GatewayError } from './errors.js';
  */
 
 type Body = z.output<typeof DelegateBody>;
-
-/**
- * The child's max spend must fit in what the caller's chain still has: the core checks the
- * caller's own envelope; this also covers a caller without a limit of its own under a limited
- * agent or team.
- */
-async function roomRefusal(deps: AgentDeps, caller: Caller, maxSpendMicros: number): Promise<GatewayError | undefined> {
-  const chain = await deps.gateway.store.chain(caller.envelope);
-  const limited = chain.filter((b) => b.remainingMicros !== null);
-  const tightest = limited.reduce<(typeof chain)[number] | undefined>((best, b) => (best === undefined || (b.remainingMicros ?? 0) < (best.remainingMicros ?? 0) ? b : best), undefined);
-  if (!tightest || tightest.remainingMicros === null || maxSpendMicros <= tightest.remainingMicros) return undefined;
-  const left = Math.max(0, tightest.remainingMicros);
-  return gatewayError('policy_widens', `a child token's max spend must be at most what the calling token can still spend: budget ${tightest.path} has ${left} micros left`, { param: 'max_spend_micros', budget: tightest.path, remainingMicros: left });
-}
 
 function expiryOf(body: Body, caller: Caller, nowMs: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
@@ -82,8 +68,6 @@ const delegate = agentRoute({
     const nowMs = deps.gateway.now();
     const expiresMs = expiryOf(body, caller, nowMs);
     if (body.expires_at !== undefined && expiresMs !== null && expiresMs <= nowMs) return gatewayError('bad_request', `expires_at ${body.expires_at} has already passed; give a time in the future`, { param: 'expires_at' });
-    const room = await roomRefusal(deps, caller, body.max_spend_micros);
-    if (room) return room;
     const minted = newSpendToken(deps.gateway.random);
     const result = await deps.gateway.store.mintToken({
       parentTokenId: caller.token.id,

@@ -110,7 +110,11 @@ export class LocalBackend implements SdkBackend {
     return { ok: true as const, balance: balanceOf(levels) };
   }
 
-  /** A max spend above what the chain still has widens the client's budget (as the gateway refuses it). */
+  /**
+   * A client spending from a plain budget (no token of its own) mints under that budget, which the
+   * ledger treats as an admin's mint; the child must still fit in what the chain has left, as a
+   * token's child must (the ledger checks that one itself).
+   */
   private async roomRefusal(maxSpendMicros: number): Promise<BursarRefusal | undefined> {
     const chain = await this.use((s) => s.chain(this.o.budget));
     let tightest: (typeof chain)[number] | undefined;
@@ -121,10 +125,11 @@ export class LocalBackend implements SdkBackend {
   }
 
   async delegate(d: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>> {
-    const room = await this.roomRefusal(d.maxSpendMicros);
+    // A delegated client mints under its own token, so the ledger checks scope, expiry and room, and a revoke reaches the children.
+    const tokenId = this.o.tokenId;
+    const parent = tokenId === undefined ? undefined : await this.use((s) => s.getToken(tokenId));
+    const room = parent ? undefined : await this.roomRefusal(d.maxSpendMicros);
     if (room) return room;
-    // A delegated client mints under its own token, so the ledger checks scope and expiry and a revoke reaches the children.
-    const parent = this.o.tokenId === undefined ? undefined : (await this.use((s) => s.listTokens())).find((t) => t.id === this.o.tokenId);
     if (parent && !parent.scopes.includes('delegate')) return { ok: false, code: 'forbidden', message: `token ${parent.id} may not mint child tokens: it was delegated without delegate: true` };
     const minted = newSpendToken(this.o.random);
     const expiresMs = d.expiresAt !== undefined ? Number(d.expiresAt) : d.expiresInMs !== undefined ? nowMs + d.expiresInMs : (parent?.expiresMs ?? null);
@@ -142,7 +147,7 @@ export class LocalBackend implements SdkBackend {
   }
 
   async revoke(tokenId: string) {
-    const token = (await this.use((s) => s.listTokens())).find((t) => t.id === tokenId);
+    const token = await this.use((s) => s.getToken(tokenId));
     if (!token || !within(this.o.budget, token.budget)) return { ok: false as const, code: 'unknown_token', message: `no token ${tokenId} under ${this.o.budget}`, field: 'tokenId' };
     const result = await this.use((s) => s.revokeToken({ tokenId, actor: this.o.actor }));
     return result.ok ? { ok: true as const, revoked: result.revoked } : refusalOf(result);
