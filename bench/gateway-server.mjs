@@ -1,6 +1,6 @@
 /**
  * Child process for bench/gateway.ts: a Bursar server (the built package in dist/, as users run
- * it) on a fresh SQLite file, forwarding to the mock provider named by BURSAR_OPENAI_BASE_URL,
+ * it; bench/gateway.ts forks it with the executable's V8 flags) on a fresh SQLite file, forwarding to the mock provider named by BURSAR_OPENAI_BASE_URL,
  * with an agent and a spend token that can pay for the whole run. Prints `{"url","token"}` once
  * listening; answers `rss` messages over IPC.
  */

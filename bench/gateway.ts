@@ -1,19 +1,22 @@
 /**
  * Gateway overhead: requests per second and the latency Bursar adds over calling the mock
  * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
- * run; then Bursar's RSS while it holds 1,000 concurrent streams. Every process runs on
- * 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
+ * run (targets measured in interleaved rounds); then Bursar's RSS while it holds 1,000 concurrent
+ * streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable. Every process runs
+ * on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
- *   npm run bench:gateway -- --seconds 10 --targets direct,bursar
+ *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { nodeFlags } from '../src/cli/node-flags.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, targets: { type: 'string', default: 'direct,bursar,portkey' }, streams: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,bursar,portkey' }, streams: { type: 'string', default: '1000' } } });
 const seconds = Number(values.seconds);
+const rounds = Math.max(1, Number(values.rounds));
 const wanted = new Set(values.targets.split(','));
 
 interface Target {
@@ -38,32 +41,51 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
-async function load(target: Target, connections: number, durationS: number): Promise<{ rps: number; p50Us: number; p99Us: number; errors: number }> {
-  const pool = new Pool(target.origin, { connections, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const run = async (until: number, record: boolean) => {
+interface Tally {
+  latenciesUs: number[];
+  elapsedS: number;
+  errors: number;
+}
+
+/** Keeps `connections` requests in flight against one target until `until`, recording each latency. */
+async function drive(pool: Pool, target: Target, connections: number, until: number, tally: Tally | undefined): Promise<void> {
+  const started = performance.now();
+  const one = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
       try {
         const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', ...target.headers }, body });
         await res.body.text();
-        if (res.statusCode !== 200) errors += 1;
+        if (res.statusCode !== 200 && tally) tally.errors += 1;
       } catch {
-        errors += 1;
+        if (tally) tally.errors += 1;
       }
-      if (record) latencies.push((performance.now() - t0) * 1000);
+      tally?.latenciesUs.push((performance.now() - t0) * 1000);
     }
   };
-  const warm = performance.now() + 1_000;
-  await Promise.all(Array.from({ length: connections }, () => run(warm, false)));
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  await Promise.all(Array.from({ length: connections }, () => run(end, true)));
-  const elapsedS = (performance.now() - start) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsedS, p50Us: percentile(latencies, 50), p99Us: percentile(latencies, 99), errors };
+  await Promise.all(Array.from({ length: connections }, one));
+  if (tally) tally.elapsedS += (performance.now() - started) / 1000;
+}
+
+/**
+ * Measures every target at one connection count in interleaved rounds (direct, bursar, portkey,
+ * direct, …), so each is measured under the same conditions on a shared machine and "added" is a
+ * fair difference. Each target gets `durationS` in all, after a 1 s warm-up.
+ */
+async function measure(list: Target[], connections: number, durationS: number, rounds: number): Promise<Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>> {
+  const pools = new Map(list.map((t) => [t.name, new Pool(t.origin, { connections, pipelining: 1 })]));
+  const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], elapsedS: 0, errors: 0 }]));
+  for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + 1_000, undefined);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + (durationS * 1000) / rounds, tallies.get(t.name));
+  }
+  await Promise.all([...pools.values()].map((p) => p.close()));
+  const out = new Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>();
+  for (const [name, tally] of tallies) {
+    const sorted = tally.latenciesUs.sort((a, b) => a - b);
+    out.set(name, { rps: sorted.length / tally.elapsedS, p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), errors: tally.errors });
+  }
+  return out;
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
@@ -123,7 +145,7 @@ interface BursarServer {
 
 /** A Bursar server child (dist/, fresh SQLite file) forwarding to the mock. */
 async function startBursar(): Promise<BursarServer> {
-  const child = fork('bench/gateway-server.mjs', [], { execArgv: [], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork('bench/gateway-server.mjs', [], { execArgv: [...nodeFlags], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   children.push(child);
   const { url, token } = JSON.parse(await waitForLine(child, /"url"/)) as { url: string; token: string };
   const rss = () =>
@@ -149,11 +171,11 @@ if (wanted.has('portkey')) {
 }
 
 for (const connections of [1, 64]) {
-  const direct = await load(targets[0] as Target, connections, seconds);
-  for (const target of targets) {
-    if (!wanted.has(target.name)) continue;
-    const r = target.name === 'direct' ? direct : await load(target, connections, seconds);
-    console.log(JSON.stringify({ bench: 'gateway', target: target.name, connections, requests_per_s: Math.round(r.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
+  const measured = await measure(targets.filter((t) => t.name === 'direct' || wanted.has(t.name)), connections, seconds, rounds);
+  const direct = measured.get('direct');
+  for (const [name, r] of measured) {
+    if (!wanted.has(name) || !direct) continue;
+    console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
   }
 }
 

@@ -162,6 +162,17 @@ describe('client behaviour', () => {
     await vi.waitFor(() => expect(upstream.inflight()).toBe(0));
   });
 
+  it('keeps no request log when requestLogMax is 0, and still answers and counts in-flight calls', async () => {
+    // Proves the standalone mock (which nobody can read the log of) keeps nothing per request.
+    const own = await startMockUpstream({ port: 0, requestLogMax: 0 });
+    const res = await fetch(`${own.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBeGreaterThan(0);
+    expect(own.requests).toHaveLength(0);
+    await vi.waitFor(() => expect(own.inflight()).toBe(0));
+    await own.close();
+  });
+
   it('close() ends hung requests and stops listening', async () => {
     // Proves a test can always shut the mock down, even with a timeout fault in flight.
     const own = await startMockUpstream({ port: 0, fault: 'timeout', requestLogMax: 2 });

@@ -41,7 +41,8 @@ export interface RunMockUpstreamOptions extends MockUpstreamOptions {
  */
 export async function runMockUpstream(options: RunMockUpstreamOptions = {}): Promise<MockUpstream> {
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const upstream = await startMockUpstream({ ...options, port: options.port ?? mockUpstreamPortDefault, host: options.host ?? '127.0.0.1' });
+  // Nothing outside this process can read the request log, so none is kept unless asked for.
+  const upstream = await startMockUpstream({ requestLogMax: 0, ...options, port: options.port ?? mockUpstreamPortDefault, host: options.host ?? '127.0.0.1' });
   print(`mock upstream listening on ${upstream.url} (OpenAI and Anthropic shapes under /v1)`);
   print('per-request headers: x-mock-latency-ms, x-mock-chunks, x-mock-chunk-delay-ms, x-mock-output-tokens (n|max),');
   print('  x-mock-cached-tokens, x-mock-cache-write-tokens, x-mock-fault (500|429|timeout|truncate|no-usage|slow-stream)');

@@ -17,7 +17,10 @@ export interface MockUpstreamOptions extends Partial<MockControls> {
   slowStreamDelayMs?: number;
   /** Model ids `GET /v1/models` lists. */
   models?: readonly string[];
-  /** Request log entries kept (oldest dropped first). */
+  /**
+   * Request log entries kept (oldest dropped first); 0 keeps none, for a mock nobody reads the log
+   * of (the standalone process, the quick start's), whose latency then stays flat under load.
+   */
   requestLogMax?: number;
   /** Clock for `created` timestamps. */
   now?: () => number;
@@ -102,7 +105,7 @@ const optionsSchema = z.object({
   port: z.number().int().min(0).max(65_535).optional(),
   host: z.string().min(1).optional(),
   slowStreamDelayMs: z.number().int().min(0).max(limits.delayMsMax).optional(),
-  requestLogMax: z.number().int().min(1).max(limits.requestLogMax).optional(),
+  requestLogMax: z.number().int().min(0).max(limits.requestLogMax).optional(),
 });
 
 function contextFor(options: MockUpstreamOptions): Context {
@@ -213,8 +216,10 @@ function record(ctx: Context, req: IncomingMessage, path: string, provider: Prov
     receivedAtMs: ctx.now(),
     endedAtMs: undefined,
   };
-  ctx.log.push(entry);
-  if (ctx.log.length > ctx.logMax) ctx.log.splice(0, ctx.log.length - ctx.logMax);
+  if (ctx.logMax > 0) {
+    ctx.log.push(entry);
+    if (ctx.log.length > ctx.logMax) ctx.log.splice(0, ctx.log.length - ctx.logMax);
+  }
   return entry;
 }
 

@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nodeFlags } from '../../src/cli/node-flags.js';
+import { repoRoot } from './cli-harness.js';
+
+const shebang = readFileSync(join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0] ?? '';
+const startScript = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+
+describe('the V8 flags bursar runs with', () => {
+  it('are the same in the executable, npm start and the constant the benchmark uses', () => {
+    // Proves the three places that start a server cannot drift apart.
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${nodeFlags.join(' ')}`);
+    expect(startScript).toBe(`node ${nodeFlags.join(' ')} dist/cli/main.js serve --quickstart`);
+  });
+
+  it('cap the young generation when started the way the shebang starts the executable', () => {
+    // Proves the shebang's command line takes effect: a process that allocates steadily keeps a
+    // young generation of 2 × 2 MB, where V8's default grows it to 2 × 16 MB.
+    const probe = 'let a = []; for (let i = 0; i < 3e6; i += 1) { a.push({ i }); if (a.length > 2e5) a = []; } process.stdout.write(String(require("node:v8").getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size));';
+    const interpreter = shebang.slice(2).split(' ');
+    const capped = Number(execFileSync(interpreter[0] ?? '', [...interpreter.slice(1), '-e', probe], { encoding: 'utf8' }));
+    const plain = Number(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }));
+    expect(capped).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(plain).toBeGreaterThan(capped);
+  });
+});
