@@ -1,12 +1,14 @@
 /**
  * Gateway overhead: requests per second and the latency Bursar adds over calling the mock
  * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
- * run (targets measured in interleaved rounds); then Bursar's RSS while it holds 1,000 concurrent
+ * run, and a bare Node forwarder (bench/forwarder.mjs) as the floor any Node proxy pays here; the
+ * targets are measured in interleaved rounds. Then Bursar's RSS while it holds 1,000 concurrent
  * streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable. Every process runs
  * on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
+ *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -14,7 +16,9 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { nodeFlags } from '../src/cli/node-flags.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,bursar,portkey' }, streams: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
+/** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
+const serverFlags = values['node-flags'].split(' ').filter(Boolean);
 const seconds = Number(values.seconds);
 const rounds = Math.max(1, Number(values.rounds));
 const wanted = new Set(values.targets.split(','));
@@ -145,7 +149,7 @@ interface BursarServer {
 
 /** A Bursar server child (dist/, fresh SQLite file) forwarding to the mock. */
 async function startBursar(): Promise<BursarServer> {
-  const child = fork('bench/gateway-server.mjs', [], { execArgv: [...nodeFlags], env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork('bench/gateway-server.mjs', [], { execArgv: serverFlags, env: { ...process.env, BURSAR_OPENAI_BASE_URL: `${mockUrl}/v1`, OPENAI_API_KEY: 'bench-key' }, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   children.push(child);
   const { url, token } = JSON.parse(await waitForLine(child, /"url"/)) as { url: string; token: string };
   const rss = () =>
@@ -162,6 +166,12 @@ const targets: Target[] = [
   { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } },
   { name: 'bursar', origin: bursar.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${bursar.token}` } },
 ];
+if (wanted.has('forwarder')) {
+  const forwarder = spawn(process.execPath, [...serverFlags, 'bench/forwarder.mjs', `${mockUrl}/v1`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(forwarder);
+  const { url } = JSON.parse(await waitForLine(forwarder, /"url"/)) as { url: string };
+  targets.push({ name: 'forwarder', origin: url, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } });
+}
 if (wanted.has('portkey')) {
   const portkeyPort = await freePort();
   const portkey = spawn(process.execPath, ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${portkeyPort}`, '--headless'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -173,8 +183,9 @@ if (wanted.has('portkey')) {
 for (const connections of [1, 64]) {
   const measured = await measure(targets.filter((t) => t.name === 'direct' || wanted.has(t.name)), connections, seconds, rounds);
   const direct = measured.get('direct');
-  for (const [name, r] of measured) {
-    if (!wanted.has(name) || !direct) continue;
+  for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
+    const r = measured.get(name);
+    if (!r || !wanted.has(name) || !direct) continue;
     console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
   }
 }
