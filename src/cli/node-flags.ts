@@ -3,10 +3,10 @@
  * test keeps the three equal), and the gateway benchmark starts its server with them.
  *
  * A young generation of 2 MB per semi-space instead of V8's 16: a gateway holding many streams
- * allocates steadily, and the default lets the young generation alone take up to 48 MB of
- * resident memory. The smaller one keeps a server with 1,000 open streams near 135 MB instead
- * of about 160, collects more often but for shorter pauses (about 0.45 ms instead of 1.4), and
- * costs about 10% of the throughput under the heaviest load (docs/benchmarks.md). Override with
- * `node --max-semi-space-size=16 $(command -v bursar) serve`.
+ * allocates steadily, and the default lets the young generation alone keep 32 MB of
+ * resident memory. The smaller one keeps a server with 1,000 open streams near 137 MB instead
+ * of about 160 and collects more often but for shorter pauses (about 0.45 ms instead of 1.4);
+ * latency and throughput stay within run-to-run noise (docs/benchmarks.md). Override with
+ * `node --max-semi-space-size=16 "$(command -v bursar)" serve`.
  */
 export const nodeFlags: readonly string[] = ['--max-semi-space-size=2'];
