@@ -5,6 +5,7 @@
  * the cost of one more process and two more hops on this machine, which every proxy pays.
  * Usage: node bench/forwarder.mjs <upstream base URL>; prints `{"url"}` once listening.
  */
+import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
 import { Agent, request } from 'undici';
 
