@@ -4,7 +4,7 @@ import { reservationToJson } from '../api/json.js';
 import { ReservationParams } from '../api/schemas.js';
 import { estimateTool } from '../pricing/tools.js';
 import { agentLimits } from './agent-limits.js';
-import { actorOf, agentRoute, refusalError, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
+import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
 import { SettleBodyAgent, SettleJson, ToolReserveBody, ToolReservedJson, VoidBody, VoidJson } from './agent-schemas.js';
 import type { Caller } from './auth.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
@@ -22,14 +22,8 @@ function storeKey(caller: Caller, key: string | undefined): string | undefined {
   return key === undefined ? undefined : `${caller.token.id}:${key}`;
 }
 
-function reserveLabels(call: AgentCall<ReserveInput, unknown>): Labels {
-  const { caller, body, headers } = call;
-  const labels: Labels = { tool: body.tool, tokenId: caller.token.id, actor: actorOf(caller) };
-  const session = body.labels?.session ?? headers.session;
-  const task = body.labels?.task ?? headers.task;
-  if (session !== undefined) labels.session = session;
-  if (task !== undefined) labels.task = task;
-  return labels;
+function reserveLabels({ caller, body, headers }: AgentCall<ReserveInput, unknown>): Labels {
+  return { tool: body.tool, tokenId: caller.token.id, actor: actorOf(caller), ...sessionLabels(body.labels, headers) };
 }
 
 /** The caller's reservation, or 404 for one that does not exist or lies outside its chain. */

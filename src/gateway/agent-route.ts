@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { sameHash, tokenHash, tokenSecretPattern, type Refusal } from '../core/index.js';
+import { sameHash, tokenHash, tokenSecretPattern, type Labels, type Refusal } from '../core/index.js';
 import { snakeField } from '../api/errors.js';
 import type { ToolPrices } from '../pricing/tools.js';
 import type { Store } from '../store/index.js';
@@ -104,6 +104,16 @@ export function withinEnvelope(root: string, path: string): boolean {
 /** The ledger actor recorded for what a token does through these routes. */
 export function actorOf(caller: Caller): string {
   return `token:${caller.token.id}`;
+}
+
+/** Session and task labels: the body's `labels` first, else the x-bursar-session / x-bursar-task headers. */
+export function sessionLabels(labels: { session?: string; task?: string } | undefined, headers: AgentHeaderValues): Labels {
+  const out: Labels = {};
+  const session = labels?.session ?? headers.session;
+  const task = labels?.task ?? headers.task;
+  if (session !== undefined) out.session = session;
+  if (task !== undefined) out.task = task;
+  return out;
 }
 
 /**

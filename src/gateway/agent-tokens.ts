@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { newSpendToken, type Labels, type MintOk } from '../core/index.js';
+import { newSpendToken, type MintOk } from '../core/index.js';
 import { isoOrNull } from '../api/json.js';
 import { TokenParams } from '../api/schemas.js';
-import { actorOf, agentRoute, refusalError, withinEnvelope, type AgentCall } from './agent-route.js';
+import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope } from './agent-route.js';
 import { DelegateBody, DelegatedJson, RevokedJson, VoidBody } from './agent-schemas.js';
 import type { Caller } from './auth.js';
 import { gatewayError } from './errors.js';
@@ -18,15 +18,6 @@ function expiryOf(body: Body, caller: Caller, nowMs: number): number | null {
   if (body.expires_at !== undefined) return Date.parse(body.expires_at);
   if (body.expires_in_s !== undefined) return nowMs + body.expires_in_s * 1_000;
   return caller.token.expiresMs;
-}
-
-function labelsOf(body: Body, call: AgentCall<Body, unknown>): Labels {
-  const labels: Labels = {};
-  const session = body.labels?.session ?? call.headers.session;
-  const task = body.labels?.task ?? call.headers.task;
-  if (session !== undefined) labels.session = session;
-  if (task !== undefined) labels.task = task;
-  return labels;
 }
 
 function delegatedJson(minted: MintOk, secret: string, caller: Caller, body: Body): z.input<typeof DelegatedJson> {
@@ -79,7 +70,7 @@ const delegate = agentRoute({
       inflightMax: body.inflight_max,
       expiresMs,
       scopes: body.delegate === true ? ['delegate'] : [],
-      labels: labelsOf(body, call),
+      labels: sessionLabels(body.labels, call.headers),
       actor: actorOf(caller),
       reason: body.reason,
     });

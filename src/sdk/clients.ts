@@ -17,8 +17,14 @@ function isMissing(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
-function missing(name: string, error: unknown): BursarError {
-  return new BursarError('sdk_missing', `the ${name} package is not installed; run \`npm install ${name}\` to get a client from Bursar`, { cause: error });
+/** Imports an optional peer dependency, or throws `sdk_missing` naming what to install. */
+async function optional<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (!isMissing(error)) throw error;
+    throw new BursarError('sdk_missing', `the ${name} package is not installed; run \`npm install ${name}\` to get a client from Bursar`, { cause: error });
+  }
 }
 
 /**
@@ -31,13 +37,7 @@ function missing(name: string, error: unknown): BursarError {
  * await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
  */
 export async function openaiClient(c: Connection, headers: Record<string, string>, options: OpenAIOptions = {}): Promise<OpenAI> {
-  let module: typeof import('openai');
-  try {
-    module = await import('openai');
-  } catch (error) {
-    if (isMissing(error)) throw missing('openai', error);
-    throw error;
-  }
+  const module = await optional('openai', () => import('openai'));
   return new module.default({ ...options, baseURL: `${c.url}/v1`, apiKey: c.token, defaultHeaders: { ...headers, ...options.defaultHeaders } });
 }
 
@@ -50,12 +50,6 @@ export async function openaiClient(c: Connection, headers: Record<string, string
  * await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'Hi' }] });
  */
 export async function anthropicClient(c: Connection, headers: Record<string, string>, options: AnthropicOptions = {}): Promise<Anthropic> {
-  let module: typeof import('@anthropic-ai/sdk');
-  try {
-    module = await import('@anthropic-ai/sdk');
-  } catch (error) {
-    if (isMissing(error)) throw missing('@anthropic-ai/sdk', error);
-    throw error;
-  }
+  const module = await optional('@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'));
   return new module.default({ ...options, baseURL: c.url, apiKey: c.token, defaultHeaders: { ...headers, ...options.defaultHeaders } });
 }
