@@ -19,8 +19,17 @@ import { nodeFlags } from '../src/cli/node-flags.js';
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
 /** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
 const serverFlags = values['node-flags'].split(' ').filter(Boolean);
-const seconds = Number(values.seconds);
-const rounds = Math.max(1, Number(values.rounds));
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`--${name} must be a positive number (got ${text})`);
+    process.exit(2);
+  }
+  return n;
+}
+const seconds = positive('seconds', values.seconds);
+const rounds = Math.ceil(positive('rounds', values.rounds));
+const streams = Math.ceil(positive('streams', values.streams));
 const wanted = new Set(values.targets.split(','));
 
 interface Target {
@@ -193,8 +202,8 @@ for (const connections of [1, 64]) {
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const memory = async (server: BursarServer, label: string) => {
   const idle = await server.rss();
-  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, Number(values.streams), server.rss);
-  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: Number(values.streams), completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss) }));
+  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.rss);
+  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss) }));
 };
 // A server that has done nothing else, then the one that just ran the load above.
 const fresh = await startBursar();
