@@ -1,5 +1,11 @@
 import { genesisHash, type BudgetRecord, type ReservationRecord, type TokenRecord } from '../../core/index.js';
 
+type BudgetShape = Pick<BudgetRecord, 'parentId' | 'path' | 'status' | 'limitMicros' | 'period' | 'timezone' | 'periodStartMs' | 'periodEndMs' | 'policy'>;
+
+function shapeOf(b: BudgetRecord): BudgetShape {
+  return { parentId: b.parentId, path: b.path, status: b.status, limitMicros: b.limitMicros, period: b.period, timezone: b.timezone, periodStartMs: b.periodStartMs, periodEndMs: b.periodEndMs, policy: b.policy };
+}
+
 /**
  * The writer's in-memory view of everything a reservation touches: all budgets, all open
  * reservations, all tokens, and the ledger head. It is complete (no lazy misses), it changes
@@ -11,6 +17,8 @@ export class SqliteCache {
   readonly byPath = new Map<string, BudgetRecord>();
   private readonly children = new Map<number, Set<BudgetRecord>>();
   private readonly indexed = new Map<number, { path: string; parentId: number | null }>();
+  /** Each budget's fields other than its balances, as last written to the database. */
+  private readonly written = new Map<number, BudgetShape>();
   /** Open reservations by sequence; insertion order is sequence order. */
   readonly open = new Map<number, ReservationRecord>();
   /** No open reservation expires before this (may be stale-low, never stale-high). */
@@ -21,6 +29,8 @@ export class SqliteCache {
   headSeq = 0;
   headHash = genesisHash;
   headTsMs = 0;
+  /** The `open_low_seq` stored in the database: at or below every open reservation's sequence. */
+  storedLowSeq = 0;
   maxBudgetId = 0;
 
   addBudget(b: BudgetRecord): void {
@@ -28,7 +38,33 @@ export class SqliteCache {
     this.byPath.set(b.path, b);
     this.childSet(b.parentId).add(b);
     this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
+    this.written.set(b.id, shapeOf(b));
     this.maxBudgetId = Math.max(this.maxBudgetId, b.id);
+  }
+
+  /**
+   * Whether a changed budget's row needs more than its balances rewritten, and if so records
+   * the shape about to be written. The policy is compared by identity: the ledger machine
+   * replaces a budget's policy object, never edits it.
+   */
+  reshaped(b: BudgetRecord): boolean {
+    const was = this.written.get(b.id);
+    if (
+      was &&
+      was.parentId === b.parentId &&
+      was.path === b.path &&
+      was.status === b.status &&
+      was.limitMicros === b.limitMicros &&
+      was.period === b.period &&
+      was.timezone === b.timezone &&
+      was.periodStartMs === b.periodStartMs &&
+      was.periodEndMs === b.periodEndMs &&
+      was.policy === b.policy
+    ) {
+      return false;
+    }
+    this.written.set(b.id, shapeOf(b));
+    return true;
   }
 
   /** Re-indexes a budget whose path or parent changed (a move). */

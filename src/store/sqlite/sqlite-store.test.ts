@@ -94,6 +94,40 @@ describe('sqlite store specifics', () => {
     await reopened.close();
   });
 
+  it('still expires a reservation left open behind thousands of entries after another connection writes', async () => {
+    // Proves the stored hint of where open reservations start, written only now and then, never
+    // hides one from a reload: the reservation still counts, settles and expires.
+    const path = join(dir, 'low-water.db');
+    const clock = new SimClock(Date.UTC(2026, 0, 1));
+    const store = openSqliteStore({ path, clock });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    const pairs = async (n: number) => {
+      for (let i = 0; i < n; i += 1) {
+        const r = await store.reserve({ path: 'a', amountMicros: 10 });
+        if (r.ok) await store.settle({ reservationId: r.reservation.id, actualMicros: 5 });
+      }
+    };
+    const early = await store.reserve({ path: 'a', amountMicros: 1_000, ttlMs: 60_000 });
+    await pairs(1_500);
+    if (!early.ok) throw new Error(early.message);
+    await store.settle({ reservationId: early.reservation.id, actualMicros: 1_000 });
+    const held = await store.reserve({ path: 'a', amountMicros: 700, ttlMs: 60_000 });
+    const settledLater = await store.reserve({ path: 'a', amountMicros: 300, ttlMs: 60_000 });
+    await pairs(1_500);
+    // Another connection commits: the first store drops its cache and reloads from the file.
+    const other = openSqliteStore({ path, clock });
+    await other.createBudget({ path: 'b' });
+    await other.close();
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(1_000);
+    if (!settledLater.ok || !held.ok) throw new Error('reservation refused');
+    expect((await store.settle({ reservationId: settledLater.reservation.id, actualMicros: 300 })).ok).toBe(true);
+    clock.advance(61_000);
+    expect(await store.sweep()).toBe(1);
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(0);
+    expect((await store.audit()).ok).toBe(true);
+    await store.close();
+  });
+
   it('migrates a new file once when two handles open it together', async () => {
     // Proves migrations take the write lock, so processes starting together do not race.
     const path = join(dir, 'together.db');

@@ -88,6 +88,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
 }
 
+/** How far the lowest open reservation moves before the stored hint follows it. */
+const lowSeqStep = 1024;
+
 export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -127,6 +130,7 @@ export class SqliteStore extends BaseStore {
         `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
          spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ? WHERE id = ?`,
       ),
+      updateBalances: db.prepare('UPDATE budgets SET spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ? WHERE id = ?'),
       insertToken: db.prepare(`INSERT INTO tokens (${tokenColumns.join(', ')}) VALUES (${placeholders(tokenColumns.length)})`),
       updateToken: db.prepare('UPDATE tokens SET status = ?, revoked_ms = ? WHERE id = ?'),
       insertIdempotency: db.prepare('INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)'),
@@ -183,6 +187,7 @@ export class SqliteStore extends BaseStore {
     const cache = new SqliteCache();
     for (const row of this.stmt.allBudgets.all() as Row[]) cache.addBudget(budgetFromRow(row));
     const low = Number(this.stmt.getLowSeq.get() ?? 0);
+    cache.storedLowSeq = low;
     for (const row of this.stmt.openReservations.all(low) as Row[]) cache.addOpen(reservationFromLedger(entryFromRow(row)));
     for (const row of this.stmt.allTokens.all() as Row[]) cache.addToken(tokenFromRow(row));
     const head = this.stmt.head.get() as Row | undefined;
@@ -203,7 +208,6 @@ export class SqliteStore extends BaseStore {
     }
     try {
       const cache = this.fresh();
-      const lowBefore = cache.openLowSeq();
       const tx = new SqliteTx(cache, this.reads, Math.max(this.clock.now(), cache.headTsMs));
       const expired = expireDue(tx, limits.expirePerBatchMax);
       const results: BatchResult[] = cmds.map((cmd) => {
@@ -213,7 +217,7 @@ export class SqliteStore extends BaseStore {
         assert(result.ok || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
         return result;
       });
-      this.write(tx, lowBefore);
+      this.write(tx);
       this.stmt.commit.run();
       return { results, entries: tx.entries };
     } catch (error) {
@@ -233,22 +237,30 @@ export class SqliteStore extends BaseStore {
     idempotency: (key: string): IdempotencyRecord | undefined => this.stmt.idempotency.get(key) as IdempotencyRecord | undefined,
   };
 
-  private write(tx: SqliteTx, lowBefore: number): void {
+  private write(tx: SqliteTx): void {
     const s = this.stmt;
+    const cache = this.cache;
+    assert(cache, 'cache vanished during a write');
     for (const e of tx.entries) s.insertEntry.run(entryValues(e));
     for (const b of tx.newBudgets) s.insertBudget.run(budgetValues(b));
     for (const b of tx.dirtyBudgets) {
       if (tx.newBudgets.has(b)) continue;
-      s.updateBudget.run(b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), b.id);
+      // A reservation or settlement moves balances only: the row's other columns stay.
+      if (!cache.reshaped(b)) s.updateBalances.run(b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, b.id);
+      else s.updateBudget.run(b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), b.id);
     }
     for (const t of tx.newTokens) s.insertToken.run(tokenValues(t));
     for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) s.updateToken.run(t.status, t.revokedMs, t.id);
     for (const r of tx.idempotencyRecords.values()) s.insertIdempotency.run(r.key, r.fingerprint, r.result);
     for (const p of tx.closedPeriods) s.insertClosed.run(p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros);
-    const cache = this.cache;
-    assert(cache, 'cache vanished during a write');
+    // Where a reload starts looking for open reservations. It only ever moves up, and a stored
+    // value that lags is still correct (the reload scans a few more entries), so it is written
+    // once it has moved far, not on every settlement.
     const low = cache.openLowSeq();
-    if (low !== lowBefore) s.setLowSeq.run(low);
+    if (low - cache.storedLowSeq >= lowSeqStep) {
+      s.setLowSeq.run(low);
+      cache.storedLowSeq = low;
+    }
   }
 
   private read<T>(fn: (cache: SqliteCache) => T): Promise<T> {
