@@ -8,6 +8,7 @@
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
+ *   npm run bench:gateway -- --warmup 1        (less warm-up: a server in its first seconds)
  *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { nodeFlags } from '../src/cli/node-flags.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
 /** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
 const serverFlags = values['node-flags'].split(' ').filter(Boolean);
 function positive(name: string, text: string): number {
@@ -28,6 +29,7 @@ function positive(name: string, text: string): number {
   return n;
 }
 const seconds = positive('seconds', values.seconds);
+const warmupS = positive('warmup', values.warmup);
 const rounds = Math.ceil(positive('rounds', values.rounds));
 const streams = Math.ceil(positive('streams', values.streams));
 const wanted = new Set(values.targets.split(','));
@@ -83,12 +85,14 @@ async function drive(pool: Pool, target: Target, connections: number, until: num
 /**
  * Measures every target at one connection count in interleaved rounds (direct, bursar, portkey,
  * direct, …), so each is measured under the same conditions on a shared machine and "added" is a
- * fair difference. Each target gets `durationS` in all, after a 1 s warm-up.
+ * fair difference. Each target gets `durationS` in all, after `warmS` of calls on its own: V8
+ * keeps optimising a server's code through its first few thousand calls, and the figures are
+ * for a server that has been running, not one that has just started.
  */
-async function measure(list: Target[], connections: number, durationS: number, rounds: number): Promise<Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>> {
+async function measure(list: Target[], connections: number, durationS: number, rounds: number, warmS: number): Promise<Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>> {
   const pools = new Map(list.map((t) => [t.name, new Pool(t.origin, { connections, pipelining: 1 })]));
   const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], elapsedS: 0, errors: 0 }]));
-  for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + 1_000, undefined);
+  for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + warmS * 1000, undefined);
   for (let round = 0; round < rounds; round += 1) {
     for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + (durationS * 1000) / rounds, tallies.get(t.name));
   }
@@ -190,7 +194,7 @@ if (wanted.has('portkey')) {
 }
 
 for (const connections of [1, 64]) {
-  const measured = await measure(targets.filter((t) => t.name === 'direct' || wanted.has(t.name)), connections, seconds, rounds);
+  const measured = await measure(targets.filter((t) => t.name === 'direct' || wanted.has(t.name)), connections, seconds, rounds, warmupS);
   const direct = measured.get('direct');
   for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
     const r = measured.get(name);
