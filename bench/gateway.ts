@@ -2,8 +2,8 @@
  * Gateway overhead: requests per second and the latency Bursar adds over calling the mock
  * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
  * run, and a bare Node forwarder (bench/forwarder.mjs) as the floor any Node proxy pays here; the
- * targets are measured in interleaved rounds. Then Bursar's RSS while it holds 1,000 concurrent
- * streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable. Every process runs
+ * targets are measured in interleaved rounds. Then Bursar's peak RSS while it holds 1,000 concurrent
+ * streams (the kernel's high-water mark on Linux). Bursar runs from dist/ with the V8 flags of the `bursar` executable. Every process runs
  * on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
@@ -12,6 +12,7 @@
  *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -121,7 +122,15 @@ function waitForLine(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-async function holdStreams(target: Target, count: number, rss: () => Promise<number>): Promise<{ peakRss: number; completed: number }> {
+/**
+ * The server's peak RSS while it holds `count` streams. On Linux the kernel's own high-water mark
+ * (VmHWM in /proc/<pid>/status, reset first through clear_refs) catches a peak of any length;
+ * elsewhere RSS is sampled every 100 ms, which can miss a short one.
+ */
+async function holdStreams(target: Target, count: number, pid: number | undefined, rss: () => Promise<number>): Promise<{ peakRss: number; completed: number; method: string }> {
+  const status = pid === undefined ? undefined : `/proc/${pid}/status`;
+  const kernel = status !== undefined && existsSync(status);
+  if (kernel) writeFileSync(`/proc/${pid}/clear_refs`, '5');
   const pool = new Pool(target.origin, { connections: count, pipelining: 1 });
   let peak = 0;
   let done = false;
@@ -142,7 +151,11 @@ async function holdStreams(target: Target, count: number, rss: () => Promise<num
   done = true;
   await sampler;
   await pool.close();
-  return { peakRss: peak, completed: results.filter((r) => r.status === 'fulfilled').length };
+  if (kernel) {
+    const hwmKb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(status, 'utf8'))?.[1] ?? 0);
+    peak = Math.max(peak, hwmKb * 1024);
+  }
+  return { peakRss: peak, completed: results.filter((r) => r.status === 'fulfilled').length, method: kernel ? 'kernel_high_water_mark' : 'sampled_100ms' };
 }
 
 const mockPort = await freePort();
@@ -154,6 +167,7 @@ const mockUrl = `http://127.0.0.1:${mockPort}`;
 await waitForLine(mockChild, /listening/);
 
 interface BursarServer {
+  pid: number | undefined;
   url: string;
   token: string;
   rss: () => Promise<number>;
@@ -170,7 +184,7 @@ async function startBursar(): Promise<BursarServer> {
       child.once('message', (m: { rss: number }) => resolve(m.rss));
       child.send('rss');
     });
-  return { url, token, rss, stop: () => child.send('stop') };
+  return { pid: child.pid, url, token, rss, stop: () => child.send('stop') };
 }
 
 const bursar = await startBursar();
@@ -206,8 +220,8 @@ for (const connections of [1, 64]) {
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const memory = async (server: BursarServer, label: string) => {
   const idle = await server.rss();
-  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.rss);
-  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss) }));
+  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.pid, server.rss);
+  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
 };
 // A server that has done nothing else, then the one that just ran the load above.
 const fresh = await startBursar();
