@@ -26,6 +26,13 @@ function labelText(labels: Labels): string {
   return parts.length > 0 ? `{${parts.join(',')}}` : '';
 }
 
+/** A map key for a label set: cheap to build on every update (rendering escapes, this does not). */
+function labelKey(labels: Labels): string {
+  let key = '';
+  for (const name in labels) key += `${name}\u0001${labels[name]}\u0002`;
+  return key;
+}
+
 /** A metric's label sets, capped so that no input can grow it without bound. */
 class Series<T> {
   private readonly byKey = new Map<string, { labels: Labels; value: T }>();
@@ -33,12 +40,12 @@ class Series<T> {
   constructor(private readonly make: () => T) {}
 
   get(labels: Labels): T {
-    let key = labelText(labels);
+    let key = labelKey(labels);
     let found = this.byKey.get(key);
     if (!found) {
       if (this.byKey.size >= apiLimits.metricSeriesMax) {
         const other = Object.fromEntries(Object.keys(labels).map((k) => [k, 'other']));
-        key = labelText(other);
+        key = labelKey(other);
         found = this.byKey.get(key);
         labels = other;
       }

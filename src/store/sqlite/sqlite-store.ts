@@ -98,6 +98,8 @@ export class SqliteStore extends BaseStore {
   private readonly timezone: string;
   private cache: SqliteCache | undefined;
   private dataVersion = -1;
+  /** Whether a read in this event-loop turn already compared `data_version`. */
+  private readChecked = false;
   private closed = false;
   private readonly checkpointer: { stop(): Promise<void> } | undefined;
   private readonly stmt;
@@ -263,10 +265,26 @@ export class SqliteStore extends BaseStore {
     }
   }
 
+  /**
+   * The cache for a read. Whether another connection has committed is asked once per event-loop
+   * turn: the gateway reads a token on every call, and many calls arrive in one turn under load.
+   * A commit made elsewhere during the turn is seen from the next one, as if the reads had come
+   * a moment earlier. Writes always ask (inside their transaction).
+   */
+  private freshForRead(): SqliteCache {
+    if (this.readChecked && this.cache) return this.cache;
+    const cache = this.fresh();
+    this.readChecked = true;
+    setImmediate(() => {
+      this.readChecked = false;
+    });
+    return cache;
+  }
+
   private read<T>(fn: (cache: SqliteCache) => T): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     try {
-      return Promise.resolve(fn(this.fresh()));
+      return Promise.resolve(fn(this.freshForRead()));
     } catch (error) {
       this.cache = undefined;
       return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
