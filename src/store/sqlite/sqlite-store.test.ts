@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { newSpendToken } from '../../core/index.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
 import type { Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -126,6 +128,24 @@ describe('sqlite store specifics', () => {
     expect((await store.getBudget('a'))?.reservedMicros).toBe(0);
     expect((await store.audit()).ok).toBe(true);
     await store.close();
+  });
+
+  it('shows a read what another connection committed, from the next event-loop turn on', async () => {
+    // Proves the once-per-turn check of data_version: a token revoked by another process (the CLI
+    // beside a running server) is seen by the server's next request.
+    const path = join(dir, 'other-writer.db');
+    const server = openSqliteStore({ path });
+    const cli = openSqliteStore({ path });
+    await server.createBudget({ path: 'a', limitMicros: 1_000 });
+    const token = newSpendToken((n) => randomBytes(n));
+    expect((await server.mintToken({ path: 'a', tokenId: token.id, hash: token.hash, limitMicros: 100 })).ok).toBe(true);
+    expect((await server.findTokenByHash(token.hash))?.token.status).toBe('active');
+    expect((await cli.revokeToken({ tokenId: token.id })).ok).toBe(true);
+    await cli.updateBudget({ path: 'a', limitMicros: 2_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await server.findTokenByHash(token.hash))?.token.status).toBe('revoked');
+    expect((await server.getBudget('a'))?.limitMicros).toBe(2_000);
+    await Promise.all([server.close(), cli.close()]);
   });
 
   it('migrates a new file once when two handles open it together', async () => {
