@@ -7,6 +7,13 @@ import { repoRoot } from './cli-harness.js';
 
 const shebang = readFileSync(join(repoRoot, 'src/cli/main.ts'), 'utf8').split('\n')[0] ?? '';
 const startScript = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+const [interpreter = '', ...interpreterArgs] = shebang.slice(2).split(' ');
+
+/** What a `node -e` probe prints, run the way the shebang runs the executable, then by plain Node. */
+function probeBoth(probe: string): { withFlags: number; plain: number } {
+  const run = (file: string, args: string[]) => Number(execFileSync(file, [...args, '-e', probe], { encoding: 'utf8', cwd: repoRoot }));
+  return { withFlags: run(interpreter, interpreterArgs), plain: run(process.execPath, []) };
+}
 
 describe('the V8 flags bursar runs with', () => {
   it('are the same in the executable, npm start and the constant the benchmark uses', () => {
@@ -19,9 +26,7 @@ describe('the V8 flags bursar runs with', () => {
     // Proves the shebang's command line takes effect: a process that allocates steadily keeps a
     // young generation of 2 × 4 MB, where V8's default grows it to 2 × 16 MB.
     const probe = 'let a = []; for (let i = 0; i < 3e6; i += 1) { a.push({ i }); if (a.length > 2e5) a = []; } process.stdout.write(String(require("node:v8").getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size));';
-    const interpreter = shebang.slice(2).split(' ');
-    const capped = Number(execFileSync(interpreter[0] ?? '', [...interpreter.slice(1), '-e', probe], { encoding: 'utf8' }));
-    const plain = Number(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }));
+    const { withFlags: capped, plain } = probeBoth(probe);
     expect(capped).toBeLessThanOrEqual(8 * 1024 * 1024);
     expect(plain).toBeGreaterThan(capped);
   });
@@ -37,9 +42,7 @@ describe('the V8 flags bursar runs with', () => {
         server.close();
         process.stdout.write(String(require('node:v8').getHeapStatistics().peak_malloced_memory));
       });`;
-    const interpreter = shebang.slice(2).split(' ');
-    const withFlags = Number(execFileSync(interpreter[0] ?? '', [...interpreter.slice(1), '-e', probe], { encoding: 'utf8', cwd: repoRoot }));
-    const plain = Number(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8', cwd: repoRoot }));
+    const { withFlags, plain } = probeBoth(probe);
     expect(withFlags).toBeLessThan(10 * 1024 * 1024);
     expect(plain).toBeGreaterThan(withFlags + 10 * 1024 * 1024);
   });
