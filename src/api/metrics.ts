@@ -1,4 +1,4 @@
-import { entryKinds, type LedgerEntry } from '../core/index.js';
+import { entryKinds, spendOf, type LedgerEntry } from '../core/index.js';
 import type { CallOutcome } from '../gateway/proxy.js';
 import type { Store } from '../store/index.js';
 import { apiLimits } from './limits.js';
@@ -140,7 +140,9 @@ export class Metrics {
   private readonly reserve = new Histogram('bursar_reserve_duration_seconds', 'Time a reservation takes in the store (the whole chain, atomically).', secondsBucketsReserve);
   private readonly upstream = new Histogram('bursar_upstream_duration_seconds', 'Time from forwarding a call to the provider until its response headers, by gateway route.', secondsBucketsUpstream);
   private readonly entries = new Counter('bursar_ledger_entries_total', 'Ledger entries committed, by kind.');
-  private readonly settled = new Counter('bursar_settled_micros_total', 'Micro-USD settled (settlements and late charges).');
+  private readonly settled = new Counter('bursar_settled_micros_total', 'Micro-USD charged: settlements, late charges and expiries that charged their hold.');
+  private readonly refunded = new Counter('bursar_refunded_micros_total', 'Micro-USD given back when the actual cost of a charged expiry arrived.');
+  private readonly settlements = new Counter('bursar_deferred_settlements_total', 'Settlements the store could not take at once, by what became of them (queued, written, written_late, dropped).');
   private gauges = new Map<string, { help: string; read: () => number }>();
   private readonly startedS: number;
 
@@ -169,11 +171,18 @@ export class Metrics {
     this.reserve.observe({}, ms / 1000);
   }
 
+  /** A settlement that had to wait for the store: queued, then written (late or not) or dropped. */
+  observeDeferredSettlement(outcome: 'queued' | 'written' | 'written_late' | 'dropped'): void {
+    this.settlements.add({ outcome });
+  }
+
   /** Counts committed entries by kind. */
   observeEntries(entries: readonly LedgerEntry[]): void {
     for (const e of entries) {
       this.entries.add({ kind: kinds.has(e.kind) ? e.kind : 'other' });
-      if (e.kind === 'settle' || e.kind === 'late_charge') this.settled.add({}, e.amountMicros);
+      const spend = spendOf(e);
+      if (spend && spend.micros > 0) this.settled.add({}, spend.micros);
+      if (spend && spend.micros < 0) this.refunded.add({}, -spend.micros);
     }
   }
 
@@ -226,6 +235,8 @@ export class Metrics {
       ...this.upstream.render(),
       ...this.entries.render(),
       ...this.settled.render(),
+      ...this.refunded.render(),
+      ...this.settlements.render(),
       '# HELP bursar_process_start_time_seconds Start time of the process since the Unix epoch in seconds.',
       '# TYPE bursar_process_start_time_seconds gauge',
       `bursar_process_start_time_seconds ${this.startedS}`,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, tokenScopes } from '../core/index.js';
+import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
 import { apiLimits } from './limits.js';
 
 /**
@@ -166,7 +166,7 @@ export const ReservationJson = z
     id: z.string().describe('rsv_<n>: settle or void it with this'),
     budget: z.string(),
     amount_micros: z.int(),
-    status: z.enum(['open', 'settled', 'voided', 'expired', 'late_settled']),
+    status: z.enum(reservationStatuses),
     created_at: isoTime,
     expires_at: isoTime,
     resolved_at: isoTimeOrNull,

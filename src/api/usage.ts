@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { EntryKind, LedgerEntry } from '../core/index.js';
+import { spendKinds, spendOf, type LedgerEntry } from '../core/index.js';
 import type { LedgerQuery, Store } from '../store/index.js';
 import type { BudgetIndex } from './budget-index.js';
 import { isoOrNull } from './json.js';
@@ -7,9 +7,9 @@ import { apiLimits } from './limits.js';
 import type { GroupBy } from './schemas.js';
 
 /**
- * Usage and sessions, computed from the ledger. Spend is the amount of `settle` and
- * `late_charge` entries (an `overrun` entry repeats part of a settlement, so it is not added
- * again). Every report reads a bounded number of entries, newest first, and says when it
+ * Usage and sessions, computed from the ledger. Spend is what `spendOf` says each entry adds:
+ * settlements, late charges and charged expiries, less refunds (an `overrun` entry repeats part
+ * of a settlement, so it is not added again). Every report reads a bounded number of entries, newest first, and says when it
  * stopped early (`truncated`) and from when its figures are complete.
  */
 
@@ -24,8 +24,6 @@ export interface UsageTotals {
 export interface UsageRow extends UsageTotals {
   key: string | null;
 }
-
-export const spendKinds: EntryKind[] = ['settle', 'late_charge'];
 
 /**
  * Zero totals.
@@ -44,9 +42,11 @@ export function emptyTotals(): UsageTotals {
  * addSpend(totals, settleEntry);
  */
 export function addSpend(t: UsageTotals, e: LedgerEntry): void {
-  if (e.kind !== 'settle' && e.kind !== 'late_charge') return;
-  t.cost_micros += e.amountMicros;
-  t.calls += 1;
+  const spend = spendOf(e);
+  if (!spend) return;
+  t.cost_micros += spend.micros;
+  if (spend.call) t.calls += 1;
+  if (!spend.tokens) return;
   t.tokens_in += e.tokensIn ?? 0;
   t.tokens_out += e.tokensOut ?? 0;
   t.tokens_cached += e.tokensCached ?? 0;
@@ -175,7 +175,7 @@ export interface UsageOptions {
  */
 export async function usageReport(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: UsageOptions) {
   const acc = new UsageAccumulator(o.groupBy, index, o.timezone);
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: spendKinds, sinceMs: o.sinceMs, untilMs: o.untilMs }, apiLimits.usageScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, apiLimits.usageScanEntriesMax, (e) => {
     acc.add(e);
     return true;
   });
@@ -256,7 +256,7 @@ export async function summarizeSession(store: Pick<Store, 'ledger'>, index: Budg
 export async function recentSessions(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: { last: number; sinceMs?: number; budget?: string }) {
   const ids: string[] = [];
   const seen = new Set<string>();
-  const stats = await scanNewestFirst(store, { budget: o.budget, sinceMs: o.sinceMs, kinds: ['reserve', 'settle', 'late_charge', 'void'] }, apiLimits.sessionScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, sinceMs: o.sinceMs, kinds: ['reserve', 'void', ...spendKinds] }, apiLimits.sessionScanEntriesMax, (e) => {
     if (e.session !== null && !seen.has(e.session)) {
       seen.add(e.session);
       ids.push(e.session);

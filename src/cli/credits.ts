@@ -16,6 +16,8 @@ const moneyKinds: ReadonlySet<EntryKind> = new Set<EntryKind>([
   'settle',
   'void',
   'expire',
+  'expire_charged',
+  'expiry_refund',
   'late_charge',
   'overrun',
   'period_reset',

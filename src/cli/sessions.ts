@@ -98,7 +98,7 @@ async function listSessions(context: CliContext, flags: ListFlags): Promise<void
   );
 }
 
-const moneyKinds = new Set(['reserve', 'settle', 'void', 'expire', 'late_charge', 'overrun']);
+const moneyKinds = new Set(['reserve', 'settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge', 'overrun']);
 
 function entriesTable(entries: readonly CliLedgerEntry[]): string {
   return table(

@@ -155,7 +155,7 @@ export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkPatch(cmd.policyPatch) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
 }
 
-const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct'];
+const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'onExpiry'];
 
 function checkPatch(patch: UpdateBudget['policyPatch']): Refusal | undefined {
   if (patch === undefined) return undefined;

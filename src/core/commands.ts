@@ -1,6 +1,6 @@
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
-import type { BudgetKind, Labels, Usage } from './types.js';
+import type { BudgetKind, ExpiryRule, Labels, Usage } from './types.js';
 
 /** Who did something and why: recorded on every entry an operation writes. */
 export interface Attribution {
@@ -67,6 +67,11 @@ export interface Reserve {
    * the refusal that enforcement would have given. Unknown budgets are still refused.
    */
   enforce?: boolean;
+  /**
+   * What expiry does with the hold. The gateway passes `charge` for a call it forwards; when
+   * unset, the chain's policy decides (`charge` unless narrowed to it from `release`).
+   */
+  onExpiry?: ExpiryRule;
 }
 
 export interface Settle extends Attribution {

@@ -1,5 +1,6 @@
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
+import { expiryRules, type ExpiryRule } from './types.js';
 
 /**
  * Spending policy of a budget. Every field is optional; a budget's effective policy is the
@@ -16,7 +17,16 @@ export interface Policy {
   maxOutputTokens?: number;
   /** Spent-percentage thresholds that raise alerts, once each per period. */
   alertThresholdsPct?: number[];
+  /**
+   * What expiry does with a tool reservation's hold that was neither settled nor voided: charge
+   * it (the default: a crashed agent may have run the tool) or release it. Calls the gateway
+   * forwards are always charged. `charge` is the narrower rule.
+   */
+  onExpiry?: ExpiryRule;
 }
+
+/** What expiry does when no budget of the chain sets `onExpiry`. */
+export const onExpiryDefault: ExpiryRule = 'charge';
 
 export const alertThresholdsPctDefault = [50, 75, 90, 100];
 
@@ -47,6 +57,9 @@ export function policyProblem(policy: Policy): { field: string; message: string 
       return { field: 'alertThresholdsPct', message: `alert thresholds must be at most ${limits.alertThresholdsMax} whole percentages from 1 to 1000` };
     }
   }
+  if (policy.onExpiry !== undefined && !(expiryRules as readonly unknown[]).includes(policy.onExpiry)) {
+    return { field: 'onExpiry', message: `onExpiry must be one of ${expiryRules.join(', ')}` };
+  }
   return undefined;
 }
 
@@ -75,6 +88,7 @@ export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
     out.inflightMax = minDefined(out.inflightMax, p.inflightMax);
     out.maxOutputTokens = minDefined(out.maxOutputTokens, p.maxOutputTokens);
     if (p.alertThresholdsPct) out.alertThresholdsPct = p.alertThresholdsPct;
+    if (p.onExpiry !== undefined && out.onExpiry !== 'charge') out.onExpiry = p.onExpiry;
   }
   if (modelLists.length > 0) {
     // The leaf-most list narrowed by every list above it.
@@ -98,6 +112,9 @@ export function widening(parentEffective: Policy, child: Policy): { field: strin
   if (child.models && parentEffective.models) {
     const wide = child.models.find((m) => !patternWithin(parentEffective.models ?? [], m));
     if (wide !== undefined) return { field: 'models', message: `model "${wide}" is not allowed by the parent budget` };
+  }
+  if (child.onExpiry === 'release' && parentEffective.onExpiry === 'charge') {
+    return { field: 'onExpiry', message: 'onExpiry release is wider than the parent\'s charge; a child can only narrow' };
   }
   for (const field of ['requestCapMicros', 'inflightMax', 'maxOutputTokens'] as const) {
     const parentValue = parentEffective[field];

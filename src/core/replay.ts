@@ -1,3 +1,4 @@
+import { limits } from './limits.js';
 import { entryHash, genesisHash } from './hash.js';
 import type { Period } from './period.js';
 import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
@@ -44,6 +45,8 @@ export interface ReplayState {
   budgets: Map<number, ReplayBudget>;
   open: Map<number, { budgetId: number; amountMicros: number }>;
   expired: Set<number>;
+  /** Reservations whose expiry charged their hold, until a settlement or void reconciles them. */
+  charged: Map<number, { budgetId: number; chargedMicros: number }>;
   closed: Map<string, ClosedPeriod>;
   lastSeq: number;
   lastHash: string;
@@ -65,7 +68,7 @@ const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overru
  * const report = replay.finish({ budgets, closedPeriods, openReservations });
  */
 export function replayLedger() {
-  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Set(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Set(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
   const problems: AuditProblem[] = [];
   const report = (p: AuditProblem) => {
     if (problems.length < problemsMax) problems.push(p);
@@ -74,7 +77,7 @@ export function replayLedger() {
   function chain(budgetId: number): ReplayBudget[] {
     const out: ReplayBudget[] = [];
     let b = state.budgets.get(budgetId);
-    while (b && out.length <= 64) {
+    while (b && out.length < limits.pathDepthMax) {
       out.push(b);
       b = b.parentId === null ? undefined : state.budgets.get(b.parentId);
     }
@@ -91,6 +94,32 @@ export function replayLedger() {
     Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
   }
 
+  /** A late charge follows a released expiry (the whole cost) or a charged one (the cost beyond the charge). */
+  function lateCharge(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    const seq = e.reservationSeq ?? 0;
+    const charged = state.charged.get(seq);
+    if (charged) {
+      state.charged.delete(seq);
+      if (Number(d.actualMicros) - charged.chargedMicros !== e.amountMicros) report({ seq: e.seq, message: `late charge ${e.seq} adds ${e.amountMicros}, but the actual cost ${String(d.actualMicros)} exceeds the charged ${charged.chargedMicros} by another amount` });
+    } else if (!state.expired.delete(seq)) {
+      report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
+    }
+    for (const x of chain(b.id)) {
+      x.spentMicros += e.amountMicros;
+      x.overrunMicros += e.amountMicros;
+    }
+  }
+
+  /** A refund of a charged expiry: never more than was charged beyond the actual cost. */
+  function expiryRefund(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    const seq = e.reservationSeq ?? 0;
+    const charged = state.charged.get(seq);
+    if (!charged || charged.budgetId !== b.id) return report({ seq: e.seq, message: `refund ${e.seq} names reservation ${e.reservationSeq}, whose expiry charged nothing` });
+    state.charged.delete(seq);
+    if (e.amountMicros > charged.chargedMicros - Number(d.actualMicros ?? 0)) report({ seq: e.seq, message: `refund ${e.seq} gives back ${e.amountMicros}, more than the charge ${charged.chargedMicros} above the actual ${String(d.actualMicros)}` });
+    for (const x of chain(b.id)) x.spentMicros -= e.amountMicros;
+  }
+
   function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const r = e.reservationSeq === null ? undefined : state.open.get(e.reservationSeq);
     switch (e.kind) {
@@ -104,16 +133,19 @@ export function replayLedger() {
         return;
       case 'settle':
       case 'void':
-      case 'expire': {
+      case 'expire':
+      case 'expire_charged': {
         if (!r || r.budgetId !== b.id) return report({ seq: e.seq, message: `${e.kind} entry ${e.seq} resolves reservation ${e.reservationSeq}, which is not open` });
         state.open.delete(e.reservationSeq ?? 0);
         if (e.kind === 'expire') state.expired.add(e.reservationSeq ?? 0);
+        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros });
         if (e.kind !== 'settle' && e.amountMicros !== r.amountMicros) report({ seq: e.seq, message: `${e.kind} entry ${e.seq} releases ${e.amountMicros}, reservation held ${r.amountMicros}` });
+        const spends = e.kind === 'settle' || e.kind === 'expire_charged';
         const excess = e.kind === 'settle' ? Math.max(0, e.amountMicros - r.amountMicros) : 0;
         for (const x of chain(b.id)) {
           x.reservedMicros -= r.amountMicros;
           x.inflight -= 1;
-          if (e.kind === 'settle') {
+          if (spends) {
             x.spentMicros += e.amountMicros;
             x.overrunMicros += excess;
           }
@@ -121,12 +153,9 @@ export function replayLedger() {
         return;
       }
       case 'late_charge':
-        if (!state.expired.delete(e.reservationSeq ?? 0)) report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
-        for (const x of chain(b.id)) {
-          x.spentMicros += e.amountMicros;
-          x.overrunMicros += e.amountMicros;
-        }
-        return;
+        return lateCharge(e, d, b);
+      case 'expiry_refund':
+        return expiryRefund(e, d, b);
       case 'grant':
         b.grantedMicros += e.amountMicros;
         return;

@@ -1,11 +1,12 @@
 import { assert } from './assert.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
-import { refuse, type Refusal } from './codes.js';
+import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
 import { limits } from './limits.js';
-import { modelAllowed } from './policy.js';
+import { formatUsd } from './money.js';
+import { effectivePolicy, modelAllowed, onExpiryDefault } from './policy.js';
 import type { Tx } from './tx.js';
-import type { BudgetRecord, EntryDraft, Ok, ReservationRecord } from './types.js';
+import type { BudgetRecord, EntryDraft, ExpiryRule, Ok, ReservationRecord } from './types.js';
 import { checkAmount, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
 import { parseReservationId, remainingAt, viewReservation, type ReservationView } from './view.js';
 
@@ -30,34 +31,60 @@ export function validateReserve(cmd: Reserve): Refusal | undefined {
   );
 }
 
+type AdmissionCode = Exclude<(typeof refusalPrecedence)[number], 'token_expired'>;
+/** A check over the chain (leaf first); where several budgets fail it, the root-most is named unless it says otherwise. */
+type AdmissionCheck = (chain: readonly BudgetRecord[], cmd: Reserve, nowMs: number) => Refusal | undefined;
+
+/** One check per admission code; `admissionRefusal` runs them in `refusalPrecedence` order. */
+const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
+  budget_closed: (chain, _cmd, nowMs) => statusRefusal(chain, 'closed', nowMs),
+  budget_paused: (chain, _cmd, nowMs) => statusRefusal(chain, 'paused', nowMs),
+  model_not_allowed: (chain, cmd) => {
+    const model = cmd.labels?.model;
+    if (model === undefined) return undefined;
+    const b = rootMost(chain, (x) => x.policy.models !== undefined && !modelAllowed(x.policy.models, model));
+    return b && refuse('model_not_allowed', `model ${model} is not allowed by budget ${b.path} (allowed: ${(b.policy.models ?? []).join(', ') || 'none'})`, { budget: b.path });
+  },
+  request_cost_cap: (chain, cmd, nowMs) => {
+    const cap = minBy([...chain].reverse().filter((x) => x.policy.requestCapMicros !== undefined && cmd.amountMicros > x.policy.requestCapMicros), (x) => x.policy.requestCapMicros ?? 0);
+    return cap && refuse('request_cost_cap', `a single request may reserve at most ${usd(cap.policy.requestCapMicros ?? 0)} on budget ${cap.path}; this one needs ${usd(cmd.amountMicros)}`, { budget: cap.path, remainingMicros: remainingAt(cap, nowMs) });
+  },
+  too_many_inflight: (chain, _cmd, nowMs) => {
+    const busy = rootMost(chain, (x) => x.policy.inflightMax !== undefined && x.inflight + 1 > x.policy.inflightMax);
+    return busy && refuse('too_many_inflight', `budget ${busy.path} already has ${busy.inflight} reservations open (at most ${busy.policy.inflightMax})`, { budget: busy.path, remainingMicros: remainingAt(busy, nowMs) });
+  },
+  /** Names the budget with the least left (the leaf-most of equals). */
+  budget_exceeded: (chain, cmd, nowMs) => {
+    const short = chain.filter((x) => {
+      const remaining = remainingAt(x, nowMs);
+      return remaining !== null && cmd.amountMicros > remaining;
+    });
+    const tightest = minBy(short, (x) => remainingAt(x, nowMs) ?? 0);
+    if (!tightest) return undefined;
+    const remaining = Math.max(0, remainingAt(tightest, nowMs) ?? 0);
+    return refuse('budget_exceeded', `budget ${tightest.path} has ${usd(remaining)} left; this reservation needs ${usd(cmd.amountMicros)}`, { budget: tightest.path, remainingMicros: remaining });
+  },
+};
+
+function statusRefusal(chain: readonly BudgetRecord[], status: 'closed' | 'paused', nowMs: number): Refusal | undefined {
+  const b = rootMost(chain, (x) => x.status === status);
+  return b && refuse(`budget_${status}`, `budget ${b.path} is ${status}`, { budget: b.path, remainingMicros: remainingAt(b, nowMs) });
+}
+
+/** An amount in USD and in micros, as refusal messages give it. */
+function usd(micros: number): string {
+  return `${formatUsd(micros)} (${micros} micros)`;
+}
+
 /**
  * The first reason, in the fixed precedence of `refusalPrecedence`, that the chain cannot take
  * `amount` now; undefined when every budget can.
  */
 export function admissionRefusal(chain: readonly BudgetRecord[], cmd: Reserve, nowMs: number): Refusal | undefined {
-  const rootFirst = [...chain].reverse();
-  for (const status of ['closed', 'paused'] as const) {
-    const b = rootFirst.find((x) => x.status === status);
-    if (b) return refuse(`budget_${status}`, `budget ${b.path} is ${status}`, { budget: b.path, remainingMicros: remainingAt(b, nowMs) });
-  }
-  const model = cmd.labels?.model;
-  if (model !== undefined) {
-    const b = rootFirst.find((x) => x.policy.models !== undefined && !modelAllowed(x.policy.models, model));
-    if (b) return refuse('model_not_allowed', `model ${model} is not allowed by budget ${b.path} (allowed: ${(b.policy.models ?? []).join(', ') || 'none'})`, { budget: b.path });
-  }
-  const capped = rootFirst.filter((x) => x.policy.requestCapMicros !== undefined && cmd.amountMicros > x.policy.requestCapMicros);
-  const cap = minBy(capped, (x) => x.policy.requestCapMicros ?? 0);
-  if (cap) return refuse('request_cost_cap', `a single request may reserve at most ${cap.policy.requestCapMicros} micros on budget ${cap.path}; this one needs ${cmd.amountMicros}`, { budget: cap.path, remainingMicros: remainingAt(cap, nowMs) });
-  const busy = rootFirst.find((x) => x.policy.inflightMax !== undefined && x.inflight + 1 > x.policy.inflightMax);
-  if (busy) return refuse('too_many_inflight', `budget ${busy.path} already has ${busy.inflight} reservations open (at most ${busy.policy.inflightMax})`, { budget: busy.path, remainingMicros: remainingAt(busy, nowMs) });
-  const short = chain.filter((x) => {
-    const remaining = remainingAt(x, nowMs);
-    return remaining !== null && cmd.amountMicros > remaining;
-  });
-  const tightest = minBy(short, (x) => remainingAt(x, nowMs) ?? 0);
-  if (tightest) {
-    const remaining = Math.max(0, remainingAt(tightest, nowMs) ?? 0);
-    return refuse('budget_exceeded', `budget ${tightest.path} has ${remaining} micros left; this reservation needs ${cmd.amountMicros}`, { budget: tightest.path, remainingMicros: remaining });
+  for (const code of refusalPrecedence) {
+    // A token's expiry is checked where the token is resolved, before any reservation.
+    const refusal = code === 'token_expired' ? undefined : admissionChecks[code](chain, cmd, nowMs);
+    if (refusal) return refusal;
   }
   return undefined;
 }
@@ -74,6 +101,7 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   rollPeriods(tx, chain);
   const labels = cmd.labels ?? {};
   const expiresMs = tx.nowMs + (cmd.ttlMs ?? limits.reservationTtlMsDefault);
+  const onExpiry = cmd.onExpiry ?? expiryRuleOf(chain);
   const seq = tx.nextSeq();
   const entry = draft(tx, 'reserve', leaf.id, cmd.amountMicros);
   entry.reservationSeq = seq;
@@ -82,7 +110,9 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   entry.session = labels.session ?? null;
   entry.task = labels.task ?? null;
   entry.actor = labels.actor ?? null;
-  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}}` : json({ expiresMs, tool: labels.tool, tokenId: labels.tokenId, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
+  // A hold that expiry charges says so; one without the field is released (as before the rule existed).
+  const charge = onExpiry === 'charge' ? 'charge' : undefined;
+  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}${charge ? ',"onExpiry":"charge"' : ''}}` : json({ expiresMs, onExpiry: charge, tool: labels.tool, tokenId: labels.tokenId, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
   const appended = tx.append(entry);
   assert(appended === seq, 'ledger sequence moved during reserve');
   const record: ReservationRecord = {
@@ -95,6 +125,7 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
     resolvedMs: null,
     actualMicros: null,
     labels,
+    onExpiry,
   };
   tx.insertReservation(record);
   for (const b of chain) {
@@ -134,12 +165,41 @@ function reservationIdOf(r: ReservationRecord): string {
   return `rsv_${r.seq}`;
 }
 
+/** What expiry does on this chain when the caller did not say: `charge` anywhere wins. */
+function expiryRuleOf(chain: readonly BudgetRecord[]): ExpiryRule {
+  return effectivePolicy(chain.map((b) => b.policy)).onExpiry ?? onExpiryDefault;
+}
+
+/**
+ * Resolves a reservation whose TTL ran out. A hold that may have been billed (a forwarded call,
+ * a tool an agent may have run) is charged at its full amount, so the limit holds against the
+ * provider's bill even when the settlement never comes; any other hold is released.
+ */
 function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, chain: readonly BudgetRecord[]): void {
-  tx.append(draft(tx, 'expire', leaf.id, r.amountMicros, { reservationSeq: r.seq, reason: 'ttl elapsed', data: json({ expiresMs: r.expiresMs }) }));
-  release(tx, chain, r);
-  r.status = 'expired';
+  const labelled = { reservationSeq: r.seq, model: r.labels.model ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null };
+  if (r.onExpiry === 'charge') {
+    rollPeriods(tx, chain);
+    tx.append(draft(tx, 'expire_charged', leaf.id, r.amountMicros, { ...labelled, reason: 'ttl elapsed without a settlement: the hold is charged until the actual cost arrives', data: json({ expiresMs: r.expiresMs }) }));
+    release(tx, chain, r);
+    charge(tx, chain, r.amountMicros, 0);
+    r.status = 'charged';
+    r.actualMicros = r.amountMicros;
+  } else {
+    tx.append(draft(tx, 'expire', leaf.id, r.amountMicros, { reservationSeq: r.seq, reason: 'ttl elapsed', data: json({ expiresMs: r.expiresMs }) }));
+    release(tx, chain, r);
+    r.status = 'expired';
+  }
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
+}
+
+/** Adds spend (and the part of it beyond any reservation) to every budget of a chain. */
+function charge(tx: Tx, chain: readonly BudgetRecord[], amountMicros: number, overrunMicros: number): void {
+  for (const b of chain) {
+    b.spentMicros += amountMicros;
+    b.overrunMicros += overrunMicros;
+    tx.budgetChanged(b);
+  }
 }
 
 export function validateSettle(cmd: Settle): Refusal | undefined {
@@ -154,7 +214,8 @@ export function validateSettle(cmd: Settle): Refusal | undefined {
 
 /**
  * Settles a reservation at its actual cost. Above the reservation, the excess is written as an
- * overrun; after expiry, the cost is written as a late charge: the provider billed it.
+ * overrun; after a released expiry, the cost is written as a late charge (the provider billed
+ * it); after a charged expiry, the difference to what was charged is refunded or charged.
  */
 export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
   const found = findReservation(tx, cmd.reservationId);
@@ -165,6 +226,7 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
   const chain = chainOf(tx, leaf);
   if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
   rollPeriods(tx, chain);
+  if (r.status === 'charged') return reconcile(tx, cmd, r, leaf, chain);
   const late = r.status === 'expired';
   const held = late ? 0 : r.amountMicros;
   const excess = Math.max(0, cmd.actualMicros - held);
@@ -178,20 +240,53 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
     tx.append(overrun);
   }
   if (!late) release(tx, chain, r);
+  charge(tx, chain, cmd.actualMicros, excess);
+  return resolved(tx, r, leaf, late ? 'late_settled' : 'settled', cmd.actualMicros, excess);
+}
+
+/**
+ * The truth about a charged expiry arrives: what was charged beyond the actual cost is refunded,
+ * and cost beyond the charge is a late charge (an overrun: the hold was the worst case).
+ */
+function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord, chain: readonly BudgetRecord[]): SettleOk {
+  const chargedMicros = r.actualMicros ?? r.amountMicros;
+  const excess = Math.max(0, cmd.actualMicros - chargedMicros);
+  const entry = usageEntry(tx, excess > 0 ? 'late_charge' : 'expiry_refund', leaf.id, excess, r, cmd);
+  entry.data = json({ actualMicros: cmd.actualMicros, chargedMicros });
+  if (excess > 0) {
+    tx.append(entry);
+    charge(tx, chain, excess, excess);
+  } else {
+    refund(tx, chain, entry, chargedMicros - cmd.actualMicros);
+  }
+  return resolved(tx, r, leaf, 'late_settled', cmd.actualMicros, excess);
+}
+
+/**
+ * Takes back spend charged by an expiry. The refund lands in the current period and never takes
+ * a budget's spend below zero (the charge may sit in a period that has closed since); the entry
+ * records what was applied.
+ */
+function refund(tx: Tx, chain: readonly BudgetRecord[], entry: EntryDraft, wantedMicros: number): void {
+  const amount = chain.reduce((least, b) => Math.min(least, b.spentMicros), wantedMicros);
+  entry.amountMicros = amount;
+  tx.append(entry);
   for (const b of chain) {
-    b.spentMicros += cmd.actualMicros;
-    b.overrunMicros += excess;
+    b.spentMicros -= amount;
     tx.budgetChanged(b);
   }
-  r.status = late ? 'late_settled' : 'settled';
-  r.actualMicros = cmd.actualMicros;
+}
+
+function resolved(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, status: ReservationRecord['status'], actualMicros: number, overrunMicros: number): SettleOk {
+  r.status = status;
+  r.actualMicros = actualMicros;
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
-  return { ok: true, reservation: viewReservation(r, leaf.path), overrunMicros: excess, lateCharge: late };
+  return { ok: true, reservation: viewReservation(r, leaf.path), overrunMicros, lateCharge: status === 'late_settled' };
 }
 
 /** A settlement-type entry carrying the call's usage and the reservation's labels. */
-function usageEntry(tx: Tx, kind: 'settle' | 'late_charge' | 'overrun', budgetId: number, amountMicros: number, r: ReservationRecord, cmd: Settle): EntryDraft {
+function usageEntry(tx: Tx, kind: 'settle' | 'late_charge' | 'overrun' | 'expiry_refund', budgetId: number, amountMicros: number, r: ReservationRecord, cmd: Settle): EntryDraft {
   const e = draft(tx, kind, budgetId, amountMicros);
   const usage = cmd.usage;
   e.reservationSeq = r.seq;
@@ -212,7 +307,10 @@ export function validateVoid(cmd: Void): Refusal | undefined {
   return checkIdempotencyKey(cmd.idempotencyKey) ?? checkText(cmd.reason, 'reason', limits.reasonBytesMax);
 }
 
-/** Releases a reservation without charging it. */
+/**
+ * Releases a reservation without charging it. After a charged expiry, a void says the work was
+ * never billed: the charge is refunded.
+ */
 export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   const found = findReservation(tx, cmd.reservationId);
   if (!('record' in found)) return found;
@@ -222,9 +320,17 @@ export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   const chain = chainOf(tx, leaf);
   if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
   if (r.status === 'expired') return refuse('reservation_expired', `reservation ${cmd.reservationId} expired and was already released`, { budget: leaf.path });
-  tx.append(draft(tx, 'void', leaf.id, r.amountMicros, { reservationSeq: r.seq, actor: cmd.actor ?? r.labels.actor ?? null, reason: cmd.reason ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null, model: r.labels.model ?? null }));
-  release(tx, chain, r);
+  const labelled = { reservationSeq: r.seq, actor: cmd.actor ?? r.labels.actor ?? null, reason: cmd.reason ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null, model: r.labels.model ?? null };
+  if (r.status === 'charged') {
+    rollPeriods(tx, chain);
+    const chargedMicros = r.actualMicros ?? r.amountMicros;
+    refund(tx, chain, draft(tx, 'expiry_refund', leaf.id, 0, { ...labelled, data: json({ actualMicros: 0, chargedMicros, voided: true }) }), chargedMicros);
+  } else {
+    tx.append(draft(tx, 'void', leaf.id, r.amountMicros, labelled));
+    release(tx, chain, r);
+  }
   r.status = 'voided';
+  r.actualMicros = null;
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
   return { ok: true, reservation: viewReservation(r, leaf.path) };
@@ -239,6 +345,15 @@ export function expireDue(tx: Tx, max: number): number {
     expireOne(tx, r, leaf, chainOf(tx, leaf));
   }
   return due.length;
+}
+
+/** The budget nearest the root that matches, walking a leaf-first chain from its end. */
+function rootMost(chain: readonly BudgetRecord[], match: (b: BudgetRecord) => boolean): BudgetRecord | undefined {
+  for (let i = chain.length - 1; i >= 0; i -= 1) {
+    const b = chain[i];
+    if (b !== undefined && match(b)) return b;
+  }
+  return undefined;
 }
 
 function minBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {

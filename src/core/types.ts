@@ -35,7 +35,17 @@ export interface BudgetRecord {
   createdMs: number;
 }
 
-export type ReservationStatus = 'open' | 'settled' | 'voided' | 'expired' | 'late_settled';
+/**
+ * `expired`: the TTL ran out and the hold was released (the call was never forwarded).
+ * `charged`: the TTL ran out on a call that may have been billed, so the hold was charged;
+ * a settlement or void that arrives later reconciles it (`late_settled` or `voided`).
+ */
+export const reservationStatuses = ['open', 'settled', 'voided', 'expired', 'charged', 'late_settled'] as const;
+export type ReservationStatus = (typeof reservationStatuses)[number];
+
+/** What expiry does with a reservation's hold: charge it (the work may have been billed) or release it. */
+export type ExpiryRule = 'charge' | 'release';
+export const expiryRules = ['charge', 'release'] as const;
 
 /** Free-form context carried by a reservation into the ledger. */
 export interface Labels {
@@ -70,6 +80,8 @@ export interface ReservationRecord {
   resolvedMs: number | null;
   actualMicros: number | null;
   labels: Labels;
+  /** What expiry does with the hold; fixed when the reservation is made. */
+  onExpiry: ExpiryRule;
 }
 
 export type TokenStatus = 'active' | 'revoked';
@@ -102,6 +114,8 @@ export const entryKinds = [
   'settle',
   'void',
   'expire',
+  'expire_charged',
+  'expiry_refund',
   'late_charge',
   'overrun',
   'period_reset',

@@ -286,11 +286,11 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect((await budget(store, 'acme/research/bot')).reservedMicros).toBe(3);
       });
 
-      it('expires a reservation after its TTL, then records a late settlement as a late charge', async () => {
-        // Proves TTL release, the late charge path and that void after expiry is refused.
+      it('releases a reservation whose rule is release after its TTL, then records a late settlement as a late charge', async () => {
+        // Proves TTL release, the late charge path and that void after a released expiry is refused.
         await org();
-        const a = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(2), ttlMs: 60_000 }));
-        const b = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(1), ttlMs: 60_000 }));
+        const a = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(2), ttlMs: 60_000, onExpiry: 'release' }));
+        const b = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(1), ttlMs: 60_000, onExpiry: 'release' }));
         clock.advance(60_001);
         await store.sweep();
         expect((await budget(store, 'acme/research')).reservedMicros).toBe(0);
@@ -310,10 +310,92 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it('expires an overdue reservation on the next write even without a sweep', async () => {
         // Proves expiry does not depend on a timer: any later transaction releases what is due.
         await org();
-        ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(5), ttlMs: 1_000 }));
+        ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(5), ttlMs: 1_000, onExpiry: 'release' }));
         refused(await store.reserve({ path: 'acme/research/bot', amountMicros: 1 }), 'budget_exceeded');
         clock.advance(1_000);
         ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(5) }));
+      });
+
+      it('charges the whole hold when a reservation that may have been billed expires, and keeps it charged', async () => {
+        // Proves the default expiry rule: the hold moves from reserved to spent, so nothing can spend it again.
+        await org();
+        const a = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(4), ttlMs: 1_000, labels: { model: 'gpt-4o', session: 's1' } }));
+        clock.advance(1_000);
+        expect(await store.sweep()).toBe(1);
+        const r = await store.getReservation(a.reservation.id);
+        expect([r?.status, r?.actualMicros]).toEqual(['charged', usd(4)]);
+        for (const path of ['acme', 'acme/research', 'acme/research/bot']) {
+          const v = await budget(store, path);
+          expect([v.spentMicros, v.reservedMicros, v.inflight, v.overrunMicros], path).toEqual([usd(4), 0, 0, 0]);
+        }
+        refused(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(1) + 1 }), 'budget_exceeded');
+        const charged = (await allEntries(store)).find((e) => e.kind === 'expire_charged');
+        expect([charged?.amountMicros, charged?.model, charged?.session]).toEqual([usd(4), 'gpt-4o', 's1']);
+        await expectAuditOk(store);
+      });
+
+      it('reconciles a settlement that arrives after a charged expiry: refunds the difference or charges the rest', async () => {
+        // Proves the ledger ends at exactly the actual cost whenever the truth arrives, above or below the hold.
+        await org();
+        const low = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(2), ttlMs: 1_000 }));
+        const high = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(1), ttlMs: 1_000 }));
+        const none = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: usd(1), ttlMs: 1_000 }));
+        clock.advance(1_000);
+        await store.sweep();
+        expect((await budget(store, 'acme/research/bot')).spentMicros).toBe(usd(4));
+        const a = ok(await store.settle({ reservationId: low.reservation.id, actualMicros: usd(0.5), usage: { tokensIn: 10, tokensOut: 20 } }));
+        expect([a.lateCharge, a.overrunMicros, a.reservation.status, a.reservation.actualMicros]).toEqual([true, 0, 'late_settled', usd(0.5)]);
+        const b = ok(await store.settle({ reservationId: high.reservation.id, actualMicros: usd(1.25) }));
+        expect([b.overrunMicros, b.reservation.actualMicros]).toEqual([usd(0.25), usd(1.25)]);
+        const c = ok(await store.void({ reservationId: none.reservation.id }));
+        expect([c.reservation.status, c.reservation.actualMicros]).toEqual(['voided', null]);
+        const v = await budget(store, 'acme/research/bot');
+        expect([v.spentMicros, v.overrunMicros, v.reservedMicros]).toEqual([usd(0.5) + usd(1.25), usd(0.25), 0]);
+        expect((await budget(store, 'acme')).spentMicros).toBe(usd(1.75));
+        refused(await store.settle({ reservationId: low.reservation.id, actualMicros: 1 }), 'already_settled');
+        refused(await store.void({ reservationId: none.reservation.id }), 'already_voided');
+        const kinds = (await allEntries(store)).map((e) => e.kind);
+        expect(kinds.filter((k) => k === 'expire_charged')).toHaveLength(3);
+        expect(kinds.filter((k) => k === 'expiry_refund')).toHaveLength(2);
+        expect(kinds.filter((k) => k === 'late_charge')).toHaveLength(1);
+        expect((await store.getReservation(low.reservation.id))?.actualMicros).toBe(usd(0.5));
+        await expectAuditOk(store);
+      });
+
+      it('releases tool holds on expiry where policy says release, and a child cannot widen charge to release', async () => {
+        // Proves the on-expiry policy: inherited, narrowable to charge, an explicit rule on the call wins.
+        ok(await store.createBudget({ path: 'o', limitMicros: usd(10), policy: { onExpiry: 'release' } }));
+        ok(await store.createBudget({ path: 'o/a', kind: 'agent' }));
+        ok(await store.createBudget({ path: 'o/b', kind: 'agent', policy: { onExpiry: 'charge' } }));
+        const released = ok(await store.reserve({ path: 'o/a', amountMicros: usd(1), ttlMs: 1_000, labels: { tool: 'web_search' } }));
+        const narrowed = ok(await store.reserve({ path: 'o/b', amountMicros: usd(1), ttlMs: 1_000, labels: { tool: 'web_search' } }));
+        const forwarded = ok(await store.reserve({ path: 'o/a', amountMicros: usd(1), ttlMs: 1_000, onExpiry: 'charge' }));
+        clock.advance(1_000);
+        await store.sweep();
+        const statuses = await Promise.all([released, narrowed, forwarded].map(async (x) => (await store.getReservation(x.reservation.id))?.status));
+        expect(statuses).toEqual(['expired', 'charged', 'charged']);
+        expect((await budget(store, 'o')).spentMicros).toBe(usd(2));
+        ok(await store.createBudget({ path: 'o/b/x', kind: 'envelope' }));
+        refused(await store.updateBudget({ path: 'o/b/x', policy: { onExpiry: 'release' } }), 'policy_widens');
+        refused(await store.updateBudget({ path: 'o', policyPatch: { onExpiry: 'later' as never } }), 'invalid_policy');
+        await expectAuditOk(store);
+      });
+
+      it('refunds a charged expiry in the current period without taking spend below zero', async () => {
+        // Proves a refund that arrives after the period rolled over cannot create negative spend.
+        ok(await store.createBudget({ path: 'h', limitMicros: usd(10), period: 'hour' }));
+        const a = ok(await store.reserve({ path: 'h', amountMicros: usd(3), ttlMs: 1_000 }));
+        clock.advance(1_000);
+        await store.sweep();
+        expect((await budget(store, 'h')).spentMicros).toBe(usd(3));
+        clock.advance(3_600_000);
+        ok(await store.reserve({ path: 'h', amountMicros: usd(1) }).then(async (r) => (r.ok ? store.settle({ reservationId: r.reservation.id, actualMicros: usd(1) }) : r)));
+        ok(await store.settle({ reservationId: a.reservation.id, actualMicros: 0 }));
+        const v = await budget(store, 'h');
+        expect(v.spentMicros).toBe(0);
+        const refund = (await allEntries(store)).find((e) => e.kind === 'expiry_refund');
+        expect(refund?.amountMicros).toBe(usd(1));
+        await expectAuditOk(store);
       });
 
       it('enforces allowed models, the per-request cap and in-flight limits with their own codes', async () => {

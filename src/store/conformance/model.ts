@@ -35,7 +35,11 @@ interface MReservation {
   path: string;
   amount: number;
   expires: number;
-  status: 'open' | 'settled' | 'voided' | 'expired' | 'late_settled';
+  status: 'open' | 'settled' | 'voided' | 'expired' | 'charged' | 'late_settled';
+  /** Whether expiry charges the hold (else releases it). */
+  charge: boolean;
+  /** What a charged expiry charged. */
+  charged: number;
 }
 
 function windowStart(period: ModelPeriod, t: number, origin: number): number {
@@ -79,13 +83,29 @@ class Model {
     }
     for (const r of this.reservations) {
       if (r.status === 'open' && r.expires <= now) {
-        r.status = 'expired';
+        r.status = r.charge ? 'charged' : 'expired';
+        r.charged = r.charge ? r.amount : 0;
         for (const b of this.chain(r.path)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
+          if (r.charge) b.spent += r.amount;
         }
       }
     }
+  }
+
+  /** Whether expiry charges a reservation: as asked, else `charge` unless the chain says only `release`. */
+  chargesOnExpiry(path: string, asked: 'charge' | 'release' | undefined): boolean {
+    if (asked !== undefined) return asked === 'charge';
+    const rules = this.chain(path).map((b) => b.policy.onExpiry);
+    return rules.includes('charge') || !rules.includes('release');
+  }
+
+  /** Gives back up to `wanted` of a charged expiry, never taking a budget's spend below zero. */
+  refund(r: MReservation, wanted: number): void {
+    const chain = this.chain(r.path);
+    const amount = Math.min(wanted, ...chain.map((b) => b.spent));
+    for (const b of chain) b.spent -= amount;
   }
 
   remaining(b: MBudget): number | null {
@@ -123,7 +143,7 @@ interface Spec {
 }
 
 type Op =
-  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null }
+  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null; rule: number }
   | { t: 'settle'; r: number; factor: number; key: number | null }
   | { t: 'void'; r: number }
   | { t: 'tick'; ms: number }
@@ -134,14 +154,15 @@ type Op =
   | { t: 'retry'; op: number };
 
 const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
+const expiryAsks = [undefined, 'charge', 'release'] as const;
 
 function specArbitrary(): fc.Arbitrary<Spec> {
   const limit = fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 3 });
   const period = fc.constantFrom<ModelPeriod>('none', 'hour', 'day');
-  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
+  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
   const tree = fc.record({ orgLimit: limit, orgPeriod: period, teamLimits: fc.array(fc.tuple(limit, period), { minLength: 3, maxLength: 3 }), teams });
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat() }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), r: fc.nat(), factor: fc.constantFrom(0, 50, 100, 150, 300), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), r: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 40 * 60_000 }) }) },
@@ -161,6 +182,7 @@ function specArbitrary(): fc.Arbitrary<Spec> {
         if (a.cap !== undefined) policy.requestCapMicros = a.cap;
         if (a.inflight !== undefined) policy.inflightMax = a.inflight;
         if (a.gptOnly) policy.models = ['gpt-*'];
+        if (a.release) policy.onExpiry = 'release';
         budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy });
       });
     });
@@ -218,19 +240,20 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
       case 'reserve': {
         const path = leaves[op.b % leaves.length] ?? 'org';
         const modelName = models[op.model % models.length];
-        const print = JSON.stringify([path, op.amount, op.ttl, modelName]);
+        const onExpiry = expiryAsks[op.rule % expiryAsks.length];
+        const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry]);
         const { key, prior } = keyed('r', op.key);
         if (prior) {
-          const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key });
+          const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry });
           if (prior.print === print) expect(again).toEqual(prior.result);
           else expect(describeResult(again)).toBe('idempotency_key_reused');
           return;
         }
         const no = model.refusal(path, op.amount, modelName);
-        const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
+        const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
         if (result.ok && 'reservation' in result) {
           ids.push(result.reservation.id);
-          model.reservations.push({ id: result.reservation.id, path, amount: op.amount, expires: clock.now() + op.ttl, status: 'open' });
+          model.reservations.push({ id: result.reservation.id, path, amount: op.amount, expires: clock.now() + op.ttl, status: 'open', charge: model.chargesOnExpiry(path, onExpiry), charged: 0 });
           for (const b of model.chain(path)) {
             b.reserved += op.amount;
             b.inflight += 1;
@@ -254,6 +277,18 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const expected = r.status === 'settled' || r.status === 'late_settled' ? 'already_settled' : r.status === 'voided' ? 'already_voided' : 'ok';
         const result = await run({ type: 'settle', reservationId: r.id, actualMicros: actual, idempotencyKey: key }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
         if (!result.ok) return;
+        if (r.status === 'charged') {
+          // The truth after a charged expiry: refund the difference, or charge the rest late.
+          const extra = Math.max(0, actual - r.charged);
+          for (const b of model.chain(r.path)) {
+            b.spent += extra;
+            b.overrun += extra;
+          }
+          if (extra === 0) model.refund(r, r.charged - actual);
+          r.status = 'late_settled';
+          if (key) model.keyed.set(key, { print, result });
+          return;
+        }
         const late = r.status === 'expired';
         const excess = late ? actual : Math.max(0, actual - r.amount);
         for (const b of model.chain(r.path)) {
@@ -271,10 +306,12 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
       case 'void': {
         const r = model.reservations[op.r % Math.max(1, model.reservations.length)];
         if (!r) return;
-        const expected = { open: 'ok', settled: 'already_settled', late_settled: 'already_settled', voided: 'already_voided', expired: 'reservation_expired' }[r.status];
+        const expected = { open: 'ok', charged: 'ok', settled: 'already_settled', late_settled: 'already_settled', voided: 'already_voided', expired: 'reservation_expired' }[r.status];
         const result = await run({ type: 'void', reservationId: r.id }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
         if (!result.ok) return;
+        const wasCharged = r.status === 'charged';
         r.status = 'voided';
+        if (wasCharged) return model.refund(r, r.charged);
         for (const b of model.chain(r.path)) {
           b.reserved -= r.amount;
           b.inflight -= 1;

@@ -118,6 +118,11 @@ export const postgresMigrations: readonly string[] = [
   );
   CREATE INDEX open_reservations_due ON open_reservations (expires_ms, seq);
   `,
+  // Charged expiries and their refunds resolve reservations too (`resolutionKindsSql`).
+  `
+  DROP INDEX ledger_resolution;
+  CREATE INDEX ledger_resolution ON ledger (reservation_seq, seq) WHERE kind IN ('settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge');
+  `,
 ];
 
 /** Advisory lock namespace for migrations ("burs"); the second key is the schema's hash. */

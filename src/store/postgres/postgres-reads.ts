@@ -158,5 +158,7 @@ function openFromRow(r: Row): ReservationRecord {
     resolvedMs: null,
     actualMicros: null,
     labels: {},
+    // Only the amount and budget are compared by the audit; the rule is in the reserve entry.
+    onExpiry: 'release',
   };
 }

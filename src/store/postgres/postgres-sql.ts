@@ -10,12 +10,12 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
-import { assert, parseReservationId, reservationFromLedger, idempotencyKeyOf, limits, type BudgetRecord, type Command, type IdempotencyRecord, type LedgerEntry, type ReservationRecord, type TokenRecord } from '../../core/index.js';
+import { assert, parseReservationId, reservationFromLedger, resolutionKindsSql, idempotencyKeyOf, limits, type BudgetRecord, type Command, type IdempotencyRecord, type LedgerEntry, type ReservationRecord, type TokenRecord } from '../../core/index.js';
 import type { PgHead } from './postgres-cache.js';
 import type { PgLoaded, PgTx } from './postgres-tx.js';
 
 /** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
-export const resolvedKinds = "kind IN ('settle', 'void', 'expire', 'late_charge')";
+export const resolvedKinds = resolutionKindsSql;
 
 /** Takes the ledger head lock: the first statement of every write batch. */
 export const lockHeadSql = 'BEGIN; SELECT seq, hash, ts_ms, version, budget_id_max FROM ledger_head WHERE id = 1 FOR UPDATE';

@@ -5,7 +5,8 @@ import { dropSchemas, freshSchema, sql } from '../../../test/postgres/support.js
 import { runStoreConformance, SimClock } from '../conformance/index.js';
 import { openStore } from '../open.js';
 import type { Store } from '../store.js';
-import type { Command } from '../../core/index.js';
+import { resolutionKindsSql, type Command } from '../../core/index.js';
+import { postgresMigrations } from './postgres-migrations.js';
 import { isUnavailable } from './postgres-errors.js';
 import { openPostgresStore, parsePostgresUrl, PostgresStore } from './postgres-store.js';
 import type { BatchNeeds } from './postgres-sql.js';
@@ -61,13 +62,18 @@ describe('postgres store specifics', () => {
     await store.close();
   });
 
+  it('declares the resolution index with the condition the reads use, so lookups stay on it', () => {
+    // Proves the partial index and resolutionKindsSql name the same entry kinds in the same order.
+    expect(postgresMigrations.at(-1)).toContain(`WHERE ${resolutionKindsSql};`);
+  });
+
   it('migrates a new schema once when several processes open it together', async () => {
     // Proves migrations run under an advisory lock: concurrent starts neither fail nor repeat a step.
     const schema = freshSchema('m');
     const clock = new SimClock(Date.UTC(2026, 0, 1));
     const stores = await Promise.all(Array.from({ length: 4 }, () => open(schema, clock)));
     const versions = await sql(url, schema, 'SELECT version FROM bursar_migrations ORDER BY version');
-    expect(versions.rows.map((r: { version: number }) => r.version)).toEqual([1]);
+    expect(versions.rows.map((r: { version: number }) => r.version)).toEqual(postgresMigrations.map((_, i) => i + 1));
     expect((await stores[0]?.createBudget({ path: 'x' }))?.ok).toBe(true);
     expect(await stores[3]?.getBudget('x')).toBeDefined();
     await Promise.all(stores.map((s) => s.close()));

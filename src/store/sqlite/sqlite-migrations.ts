@@ -85,4 +85,9 @@ export const sqliteMigrations: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO meta (key, value) VALUES ('open_low_seq', 0);
   `,
+  // Charged expiries and their refunds resolve reservations too (`resolutionKindsSql`).
+  `
+  DROP INDEX ledger_resolution;
+  CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE kind IN ('settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge');
+  `,
 ];

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newSpendToken } from '../../core/index.js';
+import { newSpendToken, resolutionKindsSql } from '../../core/index.js';
+import { sqliteMigrations } from './sqlite-migrations.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
 import type { Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
@@ -44,6 +45,19 @@ runStoreConformance({
 });
 
 describe('sqlite store specifics', () => {
+  it('finds what resolved a reservation through the partial resolution index', async () => {
+    // Proves the index is declared with exactly the condition the reads use (else SQLite scans the ledger).
+    const path = join(dir, 'resolution-index.db');
+    const store = openSqliteStore({ path });
+    await store.createBudget({ path: 'a' });
+    const db = new Database(path);
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ledger WHERE reservation_seq = ? AND ${resolutionKindsSql} ORDER BY seq DESC LIMIT 1`).all(1) as { detail: string }[];
+    expect(plan.map((p) => p.detail).join(' ')).toContain('ledger_resolution');
+    expect(sqliteMigrations.at(-1)).toContain(`WHERE ${resolutionKindsSql};`);
+    db.close();
+    await store.close();
+  });
+
   it('refuses to edit or delete ledger rows through SQL', () => {
     // Proves the ledger table itself is append-only, not just the code that writes it.
     const path = join(dir, 'append-only.db');

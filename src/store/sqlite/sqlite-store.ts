@@ -7,6 +7,7 @@ import {
   limits,
   parseReservationId,
   reservationFromLedger,
+  resolutionKindsSql,
   replayLedger,
   viewBudget,
   viewReservation,
@@ -71,7 +72,7 @@ function isUnavailable(error: unknown): boolean {
 const requireDriver = createRequire(import.meta.url);
 
 /** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
-const resolved = "kind IN ('settle', 'void', 'expire', 'late_charge')";
+const resolved = resolutionKindsSql;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
