@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
-import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
+import { drainMsDefault, gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
 import { loadToolPrices } from '../pricing/tools.js';
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
@@ -22,6 +22,7 @@ interface ServeFlags {
   upstreamTimeout?: number;
   sync: 'normal' | 'full';
   quickstart?: boolean;
+  drain: number;
 }
 
 const quickstartAgent = 'demo/agents/assistant';
@@ -88,6 +89,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--tools <file>', 'tool price file (prices per call in micros) merged over the bundled table').env('BURSAR_TOOL_PRICES'))
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
     .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
+    .addOption(new Option('--drain <ms>', 'on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut and settled at what was generated').env('BURSAR_DRAIN_MS').argParser(parseCountArg('--drain', 3_600_000, 'invalid_drain')).default(drainMsDefault))
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();
@@ -95,7 +97,7 @@ export function registerServe(program: Command, context: CliContext): void {
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, drainMs: flags.drain });
       } catch (error) {
         if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
         throw error;

@@ -15,6 +15,7 @@ export type GatewayCode =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'forbidden'
+  | 'shutting_down'
   | 'internal';
 
 export type Provider = 'openai' | 'anthropic';
@@ -65,6 +66,7 @@ const statusOf: Partial<Record<GatewayCode, number>> = {
   too_many_inflight: 429,
   burn_limit: 429,
   store_unavailable: 503,
+  shutting_down: 503,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_found: 404,

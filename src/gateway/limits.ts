@@ -21,4 +21,13 @@ export const limits = {
   /** Connections per provider origin: enough for every stream the gateway holds at once. */
   upstreamConnectionsMax: 4_096,
   tokenCacheEntriesMax: 100_000,
+  /** Settlements and voids kept for retry while the store is down. */
+  deferredResolutionsMax: 100_000,
+  /** First wait before retrying a deferred settlement; each retry doubles it. */
+  deferredRetryMsFirst: 200,
+  deferredRetryMsMax: 30_000,
+  /** How long a deferred settlement is retried before it is dropped (its hold stays charged). */
+  deferredResolutionMsMax: 24 * 3_600_000,
+  /** How long a stopping server lets calls in flight finish before it cuts them and settles what was generated. */
+  drainMsDefault: 20_000,
 } as const;

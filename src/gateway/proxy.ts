@@ -11,6 +11,9 @@ import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
 import type { Upstream } from './upstream.js';
+import { CallTracker } from './drain.js';
+import { Resolver, type DeferredEvent } from './settlements.js';
+import { limits as pricingLimits } from '../pricing/limits.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
@@ -25,6 +28,14 @@ export interface CallOutcome {
   upstreamMs?: number;
 }
 
+/** Something an operator should know about that is not a refusal: logged by the server. */
+export interface GatewayNotice {
+  event: 'usage_anomaly';
+  reservationId: string;
+  model: string;
+  message: string;
+}
+
 export interface Gateway {
   store: Store;
   pricing: PriceCatalog;
@@ -32,7 +43,23 @@ export interface Gateway {
   mode: GatewayMode;
   now(): number;
   random: RandomBytes;
+  /** Writes settlements and voids, retrying those the store cannot take at once. */
+  resolver: Resolver;
+  /** Calls in flight, for a graceful stop. */
+  calls: CallTracker;
   onCall?(outcome: CallOutcome): void;
+  onNotice?(notice: GatewayNotice): void;
+}
+
+/**
+ * A gateway over a store: the given parts plus the resolver that writes settlements (retrying
+ * through store outages) and the tracker of calls in flight.
+ *
+ * @example
+ * const g = createGateway({ store, pricing, upstream, mode: 'enforce', now: () => store.now(), random });
+ */
+export function createGateway(parts: Omit<Gateway, 'resolver' | 'calls'>, onDeferred?: (event: DeferredEvent) => void): Gateway {
+  return { ...parts, resolver: new Resolver(parts.store, { now: parts.now, onEvent: onDeferred }), calls: new CallTracker() };
 }
 
 /** Everything known about a call once it is admitted. */
@@ -51,7 +78,7 @@ interface Admitted {
   reserveMs: number;
 }
 
-const labelPattern = /^[\x20-\x7E]{1,256}$/;
+const labelPattern = new RegExp(`^[\\x20-\\x7E]{1,${limits.headerBytesMax}}$`);
 
 function label(headers: IncomingHttpHeaders, name: string): string | undefined | GatewayError {
   const value = headers[name];
@@ -107,6 +134,8 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     ttlMs: g.upstream.config.timeoutMs + limits.reservationTtlMarginMs,
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
     enforce: g.mode !== 'shadow',
+    // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.
+    onExpiry: 'charge',
   });
   const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(result);
@@ -117,21 +146,48 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
 }
 
-/** Settles at the priced usage; retries in the background if the store is briefly unavailable. */
-async function settle(g: Gateway, a: Admitted, usage: CallUsage, reason?: string): Promise<number> {
-  const costMicros = usageCost(a.price, usage);
-  const input = { reservationId: a.reservation.reservation.id, actualMicros: costMicros, usage: { model: a.price.model, tokensIn: usage.inputTokens, tokensOut: usage.outputTokens, tokensCached: usage.cachedTokens, tokensCacheWrite: usage.cacheWriteTokens + usage.cacheWrite1hTokens }, reason };
-  const first = await g.store.settle(input);
-  if (!first.ok && first.code === 'store_unavailable') void retrySettle(g, input);
+/** What a call is settled at: its usage and cost, or the hold when the usage cannot be believed. */
+interface Priced {
+  usage: CallUsage;
+  costMicros: number;
+  /** Why the reported usage was not used. */
+  anomaly?: string;
+}
+
+/**
+ * Prices what the provider reported (completed from the estimate and the streamed text). Usage
+ * is input from outside: counts beyond any possible request are not priced but settled at the
+ * reservation, the worst case the call was admitted for, and reported.
+ */
+function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
+  const usage = settleUsage(a.price, a.estimate, reported, outputText);
+  const bad = (Object.entries(usage) as [keyof CallUsage, number][]).find(([, n]) => !Number.isSafeInteger(n) || n < 0 || n > pricingLimits.tokensPerRequestMax);
+  if (!bad) return { usage, costMicros: usageCost(a.price, usage) };
+  const anomaly = `the provider reported ${bad[0]} ${bad[1]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
+  const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+  return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
+}
+
+/**
+ * Settles the call at its priced cost. A store that cannot take it now gets it later: the
+ * resolver retries until it is written (see `Resolver`), so the answer never waits on an outage.
+ */
+async function settle(g: Gateway, a: Admitted, priced: Priced, reason?: string): Promise<number> {
+  const { usage, costMicros, anomaly } = priced;
+  if (anomaly !== undefined) g.onNotice?.({ event: 'usage_anomaly', reservationId: a.reservation.reservation.id, model: a.price.model, message: anomaly });
+  const input = {
+    reservationId: a.reservation.reservation.id,
+    actualMicros: costMicros,
+    usage: { model: a.price.model, tokensIn: usage.inputTokens, tokensOut: usage.outputTokens, tokensCached: usage.cachedTokens, tokensCacheWrite: usage.cacheWriteTokens + usage.cacheWrite1hTokens },
+    reason: anomaly ?? reason,
+  };
+  await g.resolver.resolve({ kind: 'settle', input });
   return costMicros;
 }
 
-async function retrySettle(g: Gateway, input: Parameters<Store['settle']>[0]): Promise<void> {
-  for (const waitMs of [200, 1_000, 5_000, 15_000]) {
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-    const again = await g.store.settle(input);
-    if (again.ok || again.code !== 'store_unavailable') return;
-  }
+/** Voids the call's reservation: nothing was billed. Retried like a settlement when the store is down. */
+async function voidCall(g: Gateway, a: Admitted, reason: string): Promise<void> {
+  await g.resolver.resolve({ kind: 'void', input: { reservationId: a.reservation.reservation.id, reason } });
 }
 
 function afterCost(a: Admitted, costMicros: number): HeaderMap {
@@ -151,16 +207,27 @@ function report(g: Gateway, a: Admitted | undefined, route: string, status: numb
  * on an upstream error, or settled for what was generated when the client leaves mid-stream.
  */
 export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
-  const admitted = await admit(g, adapter, headers, raw);
+  const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw);
   if (isGatewayError(admitted)) {
     sendError(res, adapter.provider, admitted);
     report(g, undefined, adapter.route, admitted.status, admitted.code);
     return;
   }
   if (g.mode === 'dry-run') return dryRun(g, admitted, res);
-  const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
-  // One controller for both ways a call ends early: the client leaves, or the timeout fires.
+  // One controller for every way a call ends early: the client leaves, the timeout fires, the server stops.
   const abort = new AbortController();
+  const untrack = g.calls.track(abort);
+  try {
+    await forward(g, admitted, headers, res, abort);
+  } finally {
+    untrack();
+  }
+}
+
+/** Sends an admitted call upstream and relays the answer; every path resolves its reservation. */
+async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHeaders, res: ServerResponse, abort: AbortController): Promise<void> {
+  const { adapter } = admitted;
+  const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -176,7 +243,7 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
   try {
     upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
   } catch (error) {
-    await g.store.void({ reservationId: admitted.reservation.reservation.id, reason: `upstream unreachable: ${(error as Error).name}` });
+    await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
     const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
@@ -192,7 +259,7 @@ type UpstreamResponse = Awaited<ReturnType<Upstream['send']>>;
 /** A provider error: nothing is billed, so the reservation is voided and the error relayed as is. */
 async function relayUpstreamError(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse): Promise<void> {
   const text = await readText(upstream).catch(() => '');
-  await g.store.void({ reservationId: a.reservation.reservation.id, reason: `upstream ${upstream.statusCode}` });
+  await voidCall(g, a, `upstream ${upstream.statusCode}`);
   const headers: HeaderMap = { ...a.headers, 'x-bursar-cost-micros': 0 };
   const retryAfter = upstream.headers['retry-after'];
   if (typeof retryAfter === 'string') headers['retry-after'] = retryAfter;
@@ -219,20 +286,20 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
     parsed = JSON.parse(text);
   } catch {
     // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
-    const cost = await settle(g, a, settleUsage(a.price, a.estimate, undefined, ''), 'unreadable upstream response');
+    const cost = await settle(g, a, priceCall(a, undefined, ''), 'unreadable upstream response');
     const e = gatewayError('upstream_error', 'the provider sent an unreadable response');
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
     report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
     return;
   }
-  const usage = settleUsage(a.price, a.estimate, a.adapter.usageFromBody(parsed), outputOf(parsed));
+  const priced = priceCall(a, a.adapter.usageFromBody(parsed), outputOf(parsed));
   // SQLite: the settlement is queued before the answer is written and committed in the same
   // event-loop turn, before any new request is read, so the client does not wait for the commit
   // yet a balance read sent after this answer already sees the cost. PostgreSQL commits over the
   // network (and other processes read it), so there the answer waits for the commit.
-  const settled = settle(g, a, usage);
+  const settled = settle(g, a, priced);
   if (g.store.kind !== 'sqlite') await settled;
-  sendJson(res, upstream.statusCode, text, afterCost(a, usageCost(a.price, usage)));
+  sendJson(res, upstream.statusCode, text, afterCost(a, priced.costMicros));
   const cost = await settled;
   report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
 }
@@ -260,8 +327,7 @@ async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, 
     // The client left (upstream aborted) or the provider broke off: settle what was generated.
   }
   const complete = observer.finished();
-  const usage = settleUsage(a.price, a.estimate, observer.usage(), observer.outputText());
-  const cost = await settle(g, a, usage, complete ? undefined : res.destroyed ? 'client disconnected' : 'stream ended early');
+  const cost = await settle(g, a, priceCall(a, observer.usage(), observer.outputText()), complete ? undefined : res.destroyed ? 'client disconnected' : 'stream ended early');
   if (!res.destroyed) res.end();
   report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, upstreamMs);
 }
@@ -269,7 +335,7 @@ async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, 
 /** Dry-run: nothing is forwarded; the estimate is recorded as the cost and a made-up answer sent. */
 async function dryRun(g: Gateway, a: Admitted, res: ServerResponse): Promise<void> {
   const usage: CallUsage = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
-  const cost = await settle(g, a, usage, 'dry-run');
+  const cost = await settle(g, a, { usage, costMicros: usageCost(a.price, usage) }, 'dry-run');
   const synthetic = a.adapter.synthetic(a.call, usage);
   const headers = { ...afterCost(a, cost), 'x-bursar-dry-run': 'true' };
   if (a.call.stream) {

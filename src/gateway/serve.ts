@@ -7,12 +7,13 @@ import { loadPricing, type PriceCatalog } from '../pricing/index.js';
 import type { ToolPrices } from '../pricing/tools.js';
 import { openStore, type Store } from '../store/index.js';
 import { limits } from './limits.js';
-import type { CallOutcome, Gateway, GatewayMode } from './proxy.js';
+import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from './proxy.js';
 import { buildServer } from './server.js';
 import { Upstream } from './upstream.js';
 
 export const gatewayModes = ['enforce', 'shadow', 'dry-run'] as const;
 export const portDefault = 8787;
+export const drainMsDefault = limits.drainMsDefault;
 const sweepIntervalMs = 1_000;
 
 export interface ServeOptions {
@@ -41,6 +42,10 @@ export interface ServeOptions {
   adminKeys?: ApiKeys;
   random?: RandomBytes;
   now?: () => number;
+  /** How long `close()` lets calls in flight finish before it cuts them (each cut call settles what was generated). */
+  drainMs?: number;
+  /** Where operational events go (deferred settlements, implausible usage); default one JSON line each on stderr. */
+  log?: (event: Record<string, unknown>) => void;
 }
 
 /** What plugins get: the same store, catalog and gateway the proxy uses. */
@@ -61,7 +66,12 @@ export interface RunningServer {
   metrics: Metrics;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: refuses new calls, lets those in flight finish for up to `drainMs` (the
+   * option's, else `ServeOptions.drainMs`), cuts the rest (each settles what was generated),
+   * writes what settlements it still can, and closes the store.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /** Thrown for configuration a person must fix (bad mode, unreadable price file). */
@@ -126,18 +136,28 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
   const { upstream, mock } = await upstreamFor(options, env);
   const metrics = new Metrics();
-  const gateway: Gateway = {
-    store,
-    pricing,
-    upstream,
-    mode,
-    now: options.now ?? (() => store.now()),
-    random,
-    onCall: (outcome) => {
-      metrics.observeCall(outcome);
-      options.onCall?.(outcome);
+  const log = options.log ?? ((event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
+  const gateway = createGateway(
+    {
+      store,
+      pricing,
+      upstream,
+      mode,
+      now: options.now ?? (() => store.now()),
+      random,
+      onCall: (outcome) => {
+        metrics.observeCall(outcome);
+        options.onCall?.(outcome);
+      },
+      onNotice: (notice) => log({ level: 'warn', ...notice }),
     },
-  };
+    (event) => {
+      metrics.observeDeferredSettlement(event.outcome);
+      log({ level: event.outcome === 'dropped' ? 'error' : 'warn', event: `settlement_${event.outcome}`, ...event });
+    },
+  );
+  metrics.gauge('bursar_deferred_settlements', 'Settlements and voids waiting for the store to come back.', () => gateway.resolver.waiting());
+  metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
   const context: PluginContext = { store, pricing, gateway };
   const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
@@ -145,6 +165,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
+  // Expiry runs on a timer, so balances are right while nothing else happens. On PostgreSQL every
+  // process sweeps, but each sweep runs under the ledger head lock: one at a time, never twice.
   const sweeper = setInterval(() => void store.sweep().catch(() => undefined), sweepIntervalMs);
   sweeper.unref();
   let closed: Promise<void> | undefined;
@@ -157,10 +179,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     mock,
     metrics,
     generatedAdminKey: admin.generated,
-    close: () =>
+    close: (closing = {}) =>
       (closed ??= (async () => {
         clearInterval(sweeper);
+        // Stop accepting connections, then drain what is in flight before the rest is cut.
+        app.server.close();
+        app.server.closeIdleConnections();
+        const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? limits.drainMsDefault);
+        if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
         await app.close();
+        await gateway.resolver.close();
         await upstream.close();
         await mock?.close();
         await store.close();

@@ -10,6 +10,7 @@
  */
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from './server.js';
 
+export type { MockBillByModel, MockBillLine } from './bill.js';
 export { mockFaults, type MockControls, type MockFault } from './controls.js';
 export { limits as mockUpstreamLimits } from './limits.js';
 export { generatedText, splitTokens } from './plan.js';

@@ -21,6 +21,8 @@ export interface CallPlan {
   capped: boolean;
   /** The generated text, split into the stream's content chunks. */
   pieces: string[];
+  /** Output tokens in each piece. */
+  pieceTokens: number[];
   text: string;
   /** False under the `no-usage` fault: the answer carries no usage at all. */
   usage: boolean;
@@ -47,15 +49,13 @@ export function generatedText(tokens: number): string {
  * splitTokens(5, 2) // ['hi hi', ' hi hi hi']
  */
 export function splitTokens(tokens: number, chunks: number): string[] {
-  const pieces: string[] = [];
+  return pieceSizes(tokens, chunks).map((size, k) => (k === 0 ? generatedText(size) : ` ${word}`.repeat(size)));
+}
+
+/** How many tokens each of `splitTokens`' pieces holds. */
+function pieceSizes(tokens: number, chunks: number): number[] {
   const count = Math.min(Math.max(1, chunks), tokens);
-  for (let k = 0; k < count; k += 1) {
-    const from = Math.floor((k * tokens) / count);
-    const to = Math.floor(((k + 1) * tokens) / count);
-    const size = to - from;
-    pieces.push(from === 0 ? generatedText(size) : ` ${word}`.repeat(size));
-  }
-  return pieces;
+  return Array.from({ length: count }, (_, k) => Math.floor(((k + 1) * tokens) / count) - Math.floor((k * tokens) / count));
 }
 
 function outputFor(call: MockCall, controls: MockControls): { outputTokens: number; capped: boolean } {
@@ -81,6 +81,7 @@ export function planCall(call: MockCall, controls: MockControls, seq: number, no
   const cacheWriteTokens = Math.min(controls.cacheWriteTokens, promptTokens - cachedTokens);
   const { outputTokens, capped } = outputFor(call, controls);
   const pieces = splitTokens(outputTokens, controls.chunks);
+  const pieceTokens = pieceSizes(outputTokens, controls.chunks);
   return {
     call,
     seq,
@@ -91,6 +92,7 @@ export function planCall(call: MockCall, controls: MockControls, seq: number, no
     outputTokens,
     capped,
     pieces,
+    pieceTokens,
     text: pieces.join(''),
     usage: controls.fault !== 'no-usage',
   };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { controlsFor, controlsSchema, defaultControls, type MockControls, type MockFault } from './controls.js';
 import { limits } from './limits.js';
+import { MockBill, type MockBillByModel } from './bill.js';
 import { planCall } from './plan.js';
 import { pause, sendAnswer, sendError, sendModels, streamAnswer, untilAborted, type Exchange } from './respond.js';
 import { parseCall, routeByPath, type MockCall, type MockRoute, type Provider } from './requests.js';
@@ -70,6 +71,8 @@ export interface MockUpstream {
   requests: MockRequestRecord[];
   /** Requests not finished yet (open streams included). */
   inflight(): number;
+  /** What this provider bills so far, by model, from what it actually produced. */
+  bill(): MockBillByModel;
   /** Stops listening and cuts every open connection (hung `timeout` requests included). */
   close(): Promise<void>;
 }
@@ -99,6 +102,7 @@ interface Context {
   log: MockRequestRecord[];
   seq: number;
   inflight: number;
+  bill: MockBill;
 }
 
 const optionsSchema = z.object({
@@ -126,6 +130,7 @@ function contextFor(options: MockUpstreamOptions): Context {
     log: [],
     seq: 0,
     inflight: 0,
+    bill: new MockBill(),
   };
 }
 
@@ -159,6 +164,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     host,
     requests: ctx.log,
     inflight: () => ctx.inflight,
+    bill: () => ctx.bill.snapshot(),
     close: () => closeServer(server),
   };
 }
@@ -316,6 +322,11 @@ async function answer(ctx: Context, ex: Exchange, entry: MockRequestRecord, call
   Object.assign(entry, { promptTokens: plan.promptTokens, cachedTokens: plan.cachedTokens, cacheWriteTokens: plan.cacheWriteTokens, outputTokens: plan.outputTokens });
   const delayMs = controls.fault === 'slow-stream' ? Math.max(controls.chunkDelayMs, ctx.slowStreamDelayMs) : controls.chunkDelayMs;
   const mode = { truncate: controls.fault === 'truncate', delayMs };
-  if (call.stream && call.route !== 'embeddings') await streamAnswer(ex, plan, mode);
-  else await sendAnswer(ex, plan, mode);
+  const billed = ctx.bill.open(plan);
+  if (call.stream && call.route !== 'embeddings') {
+    ex.onChunk = () => billed.chunk((entry.chunksSent += 1));
+    await streamAnswer(ex, plan, mode);
+  } else if ((await sendAnswer(ex, plan, mode)) !== 'client_closed') {
+    billed.whole();
+  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { adminApi, Metrics } from '../../src/api/index.js';
-import type { Gateway } from '../../src/gateway/proxy.js';
+import { createGateway, type Gateway } from '../../src/gateway/proxy.js';
 import { buildServer } from '../../src/gateway/server.js';
 import { Upstream } from '../../src/gateway/upstream.js';
 import { bundledCatalog } from '../../src/pricing/index.js';
@@ -65,7 +65,7 @@ export async function startApi(options: StartOptions = {}): Promise<ApiServer> {
   const store = openSqliteStore({ path: db, clock: options.clock });
   const upstream = new Upstream({ openaiBaseUrl: 'http://127.0.0.1:9/v1', anthropicBaseUrl: 'http://127.0.0.1:9', openaiApiKey: undefined, anthropicApiKey: undefined, timeoutMs: 1_000 });
   const metrics = new Metrics();
-  const gateway: Gateway = { store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n), onCall: (o) => metrics.observeCall(o) };
+  const gateway: Gateway = createGateway({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n), onCall: (o) => metrics.observeCall(o) });
   const app = await buildServer(gateway, [adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] }, metrics, checkResponses: true, heartbeatMs: options.heartbeatMs })]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi, apiRoutes } from '../../src/api/index.js';
 import { buildServer } from '../../src/gateway/server.js';
+import { createGateway } from '../../src/gateway/proxy.js';
 import { Upstream } from '../../src/gateway/upstream.js';
 import { bundledCatalog } from '../../src/pricing/index.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
@@ -49,7 +50,7 @@ describe('GET /api/openapi.json', () => {
         for (const method of [r.method].flat()) registered.push({ method, url: r.url });
       });
     };
-    app = await buildServer({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n) }, [recorder, adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] } })]);
+    app = await buildServer(createGateway({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n) }), [recorder, adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] } })]);
     const res = await app.inject({ method: 'GET', url: '/api/openapi.json' });
     expect(res.statusCode).toBe(200);
     doc = res.json<Json>();
