@@ -19,6 +19,11 @@ export default tseslint.config(
     },
   },
   {
+    // The money path: a promise there is awaited or explicitly handled, never dropped with `void`.
+    files: ['src/core/**/*.ts', 'src/store/**/*.ts', 'src/gateway/**/*.ts'],
+    rules: { '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: false }] },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly', URL: 'readonly', document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },

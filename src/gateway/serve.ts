@@ -167,7 +167,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   // Expiry runs on a timer, so balances are right while nothing else happens. On PostgreSQL every
   // process sweeps, but each sweep runs under the ledger head lock: one at a time, never twice.
-  const sweeper = setInterval(() => void store.sweep().catch(() => undefined), sweepIntervalMs);
+  const sweeper = setInterval(() => {
+    // A sweep that fails (store down) is simply tried again on the next tick.
+    store.sweep().catch(() => undefined);
+  }, sweepIntervalMs);
   sweeper.unref();
   let closed: Promise<void> | undefined;
   return {

@@ -93,7 +93,9 @@ export class Resolver {
   private schedule(p: Pending): void {
     if (this.closed) return;
     const waitMs = Math.min(limits.deferredRetryMsMax, limits.deferredRetryMsFirst * 2 ** Math.min(p.attempts, 20));
-    p.timer = setTimeout(() => void this.retry(p), waitMs);
+    p.timer = setTimeout(() => {
+      this.retry(p).catch((error: unknown) => this.fail(p, error));
+    }, waitMs);
     p.timer.unref();
   }
 
@@ -108,6 +110,12 @@ export class Resolver {
     this.pending.delete(p.resolution.input.reservationId);
     const late = answer.ok && 'lateCharge' in answer && answer.lateCharge;
     this.report(late ? 'written_late' : 'written', p.resolution, answer.ok ? undefined : `${answer.code}: ${answer.message}`);
+  }
+
+  /** A retry that threw (a listener's bug): the resolution is given up and reported, never silently lost. */
+  private fail(p: Pending, error: unknown): void {
+    this.pending.delete(p.resolution.input.reservationId);
+    this.report('dropped', p.resolution, `retry failed: ${(error as Error).message}`);
   }
 
   private report(outcome: DeferredOutcome, resolution: Resolution, detail?: string): void {

@@ -29,7 +29,7 @@ function message(plan: CallPlan, done: boolean): Record<string, unknown> {
     stop_sequence: null,
   };
   // message_start reports the input and a first output token, as the API does.
-  if (plan.usage) body.usage = usage(plan, done ? plan.outputTokens : Math.min(1, plan.outputTokens));
+  if (plan.usage) body.usage = usage(plan, done ? plan.reportedOutputTokens : Math.min(1, plan.outputTokens));
   return body;
 }
 
@@ -65,7 +65,7 @@ export function messagesEvents(plan: CallPlan): OutEvent[] {
     events.push(contentFrame({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } }, 'content_block_delta'));
   }
   const delta: Record<string, unknown> = { delta: { stop_reason: stopReason(plan), stop_sequence: null } };
-  if (plan.usage) delta.usage = usage(plan, plan.outputTokens);
+  if (plan.usage) delta.usage = usage(plan, plan.reportedOutputTokens);
   events.push(event('content_block_stop', { index: 0 }), event('message_delta', delta), event('message_stop'));
   return events;
 }

@@ -6,12 +6,13 @@ import { limits } from './limits.js';
  * Failures the mock can play, per server (`fault` option) or per request (`x-mock-fault`):
  * `500` and `429` (provider-shaped errors, 429 with retry-after), `timeout` (never answers),
  * `truncate` (cut halfway, no usage or end marker), `no-usage` (ends normally, no usage anywhere),
- * `slow-stream` (a delay before every content chunk).
+ * `slow-stream` (a delay before every content chunk), `huge-usage` (an ordinary answer whose usage
+ * claims 200,000,000 output tokens, beyond any real request).
  *
  * @example
  * await fetch(url, { method: 'POST', headers: { 'x-mock-fault': mockFaults[0] }, body }); // a 500
  */
-export const mockFaults = ['500', '429', 'timeout', 'truncate', 'no-usage', 'slow-stream'] as const;
+export const mockFaults = ['500', '429', 'timeout', 'truncate', 'no-usage', 'slow-stream', 'huge-usage'] as const;
 /** One of `mockFaults`. */
 export type MockFault = (typeof mockFaults)[number];
 

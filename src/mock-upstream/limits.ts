@@ -34,4 +34,6 @@ export const limits = {
   slowStreamDelayMsDefault: 200,
   /** Seconds a 429 fault asks the client to wait (the `retry-after` header). */
   retryAfterS: 1,
+  /** Output tokens the `huge-usage` fault reports. */
+  hugeUsageOutputTokens: 200_000_000,
 } as const;

@@ -8,7 +8,7 @@ import { contentFrame, frame, type OutEvent } from './sse.js';
  */
 
 function chatUsage(plan: CallPlan): Record<string, unknown> {
-  const completion = plan.outputTokens * plan.call.choices;
+  const completion = plan.reportedOutputTokens * plan.call.choices;
   const promptDetails: Record<string, number> = { cached_tokens: plan.cachedTokens, audio_tokens: 0 };
   if (plan.cacheWriteTokens > 0) promptDetails.cache_write_tokens = plan.cacheWriteTokens;
   return {
@@ -71,9 +71,9 @@ function responsesUsage(plan: CallPlan): Record<string, unknown> {
   return {
     input_tokens: plan.promptTokens,
     input_tokens_details: { cached_tokens: plan.cachedTokens, cache_write_tokens: plan.cacheWriteTokens },
-    output_tokens: plan.outputTokens,
+    output_tokens: plan.reportedOutputTokens,
     output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: plan.promptTokens + plan.outputTokens,
+    total_tokens: plan.promptTokens + plan.reportedOutputTokens,
   };
 }
 

@@ -17,6 +17,8 @@ export interface CallPlan {
   cacheWriteTokens: number;
   /** Output tokens per choice. */
   outputTokens: number;
+  /** Output tokens per choice as the usage reports them (more than generated under `huge-usage`). */
+  reportedOutputTokens: number;
   /** True when generation stopped at the request's cap (finish_reason "length", "max_tokens"). */
   capped: boolean;
   /** The generated text, split into the stream's content chunks. */
@@ -90,6 +92,7 @@ export function planCall(call: MockCall, controls: MockControls, seq: number, no
     cachedTokens,
     cacheWriteTokens,
     outputTokens,
+    reportedOutputTokens: controls.fault === 'huge-usage' ? limits.hugeUsageOutputTokens : outputTokens,
     capped,
     pieces,
     pieceTokens,

@@ -61,7 +61,8 @@ export class GroupCommitter {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      // runAndAnswer answers every command, failures included; this only guards against a bug.
+      this.flush().catch((error: unknown) => this.failQueued(error));
     });
   }
 
@@ -96,6 +97,11 @@ export class GroupCommitter {
       // A bug in one command must not fail the others: run each alone.
       for (const p of batch) await this.runAndAnswer([p]);
     }
+  }
+
+  /** Rejects everything still queued, so that no caller waits forever. */
+  private failQueued(error: unknown): void {
+    for (const p of this.queue.splice(0)) p.reject(error);
   }
 
   private deliver(entries: readonly LedgerEntry[]): void {

@@ -27,6 +27,24 @@ async function lastReservationId(): Promise<string> {
 }
 
 describe('upstream failures resolve every reservation', () => {
+  it('usage beyond any request settles at the reservation, is logged, and the gateway keeps serving', async () => {
+    // Proves a 2xx answer claiming 200,000,000 output tokens is input to validate, not a crash.
+    const plain = await h.openai.chat.completions.create(chat, { headers: { 'x-mock-fault': 'huge-usage' } }).withResponse();
+    expect(plain.data.usage?.completion_tokens).toBe(200_000_000);
+    const reserved = Number(plain.response.headers.get('x-bursar-cost-micros'));
+    const settle = await resolutionOf(plain.response.headers.get('x-bursar-reservation'));
+    const reserve = (await h.entries(['reserve'])).find((e) => `rsv_${e.seq}` === plain.response.headers.get('x-bursar-reservation'));
+    expect([settle.kind, settle.amountMicros, reserved]).toEqual(['settle', reserve?.amountMicros, reserve?.amountMicros]);
+    expect(settle.reason).toMatch(/outputTokens 200000000, beyond any request/);
+    const streamed = await h.anthropic.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { headers: { 'x-mock-fault': 'huge-usage' } });
+    for await (const _event of streamed) void _event;
+    const last = await resolutionOf(await lastReservationId());
+    expect(last.reason).toMatch(/beyond any request/);
+    expect(h.logs.filter((l) => l.event === 'usage_anomaly')).toHaveLength(2);
+    const after = await h.openai.chat.completions.create(chat);
+    expect(after.choices[0]?.message.content).toBeTruthy();
+  });
+
   it('a provider 500 voids the reservation and reaches the client as the provider sent it', async () => {
     // Proves nothing is charged for a failed call and the SDK sees the provider's error.
     const e = await h.openai.chat.completions.create(chat, { headers: { 'x-mock-fault': '500' } }).catch((x: unknown) => x);

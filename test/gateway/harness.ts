@@ -19,6 +19,8 @@ export interface Harness {
   envelope: string;
   openai: OpenAI;
   anthropic: Anthropic;
+  /** What the server logged (deferred settlements, implausible usage), oldest first. */
+  logs: Record<string, unknown>[];
   /** Mints another token on the agent. */
   mint(options?: { limitMicros?: number | null; models?: string[]; expiresMs?: number; inflightMax?: number; path?: string }): Promise<{ secret: string; id: string; envelope: string }>;
   entries(kinds?: LedgerEntry['kind'][]): Promise<LedgerEntry[]>;
@@ -40,7 +42,8 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-gw-'));
   const store = openSqliteStore({ path: join(dir, 'gw.db') });
-  const server = await startServer({ port: 0, store, mockUpstream: true, mode: options.mode ?? 'enforce', env: {}, upstreamTimeoutMs: options.upstreamTimeoutMs });
+  const logs: Record<string, unknown>[] = [];
+  const server = await startServer({ port: 0, store, mockUpstream: true, mode: options.mode ?? 'enforce', env: {}, upstreamTimeoutMs: options.upstreamTimeoutMs, log: (event) => logs.push(event) });
   const must = <T extends { ok: boolean }>(r: T) => {
     if (!r.ok) throw new Error(JSON.stringify(r));
     return r;
@@ -62,6 +65,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     envelope: first.envelope,
     openai: new OpenAI({ baseURL: `${server.url}/v1`, apiKey: first.secret, maxRetries: 0 }),
     anthropic: new Anthropic({ baseURL: server.url, apiKey: first.secret, maxRetries: 0 }),
+    logs,
     mint,
     async entries(kinds) {
       const out: LedgerEntry[] = [];

@@ -36,7 +36,7 @@ function load(store: PostgresStore, seen: Seen, running: { on: boolean }): Promi
   async function caller(): Promise<void> {
     while (running.on) {
       try {
-        const r = await store.reserve({ path, amountMicros: 1_000, ttlMs });
+        const r = await store.reserve({ path, amountMicros: 1_000, ttlMs, onExpiry: 'release' });
         count(seen, r.ok ? 'ok' : r.code);
         if (!r.ok) {
           await sleep(20);
@@ -79,7 +79,8 @@ describe('postgres store when the database fails', () => {
     try {
       expect((await store.createBudget({ path: 'org', limitMicros: 10_000 })).ok).toBe(true);
       proxy.loseNextCommitAnswer();
-      const lost = await store.reserve({ path: 'org', amountMicros: 4_000, ttlMs });
+      // A caller that never heard of its reservation never used it: released at expiry, not charged.
+      const lost = await store.reserve({ path: 'org', amountMicros: 4_000, ttlMs, onExpiry: 'release' });
       await proxy.cut();
       expect(lost.ok ? 'ok' : lost.code).toBe('store_unavailable');
       // The store reconnects by itself; the unheard reservation is on the books and holds its amount.

@@ -66,7 +66,7 @@ async function caller(made: Made[], refusals: Record<string, number>): Promise<v
   for (;;) {
     const action = actions[Math.floor(next() * actions.length)] ?? 'void';
     const amountMicros = 500 + Math.floor(next() * 4_500);
-    const r = await store.reserve({ path: config.path, amountMicros, ttlMs: action === 'expire' ? config.expireTtlMs : 60_000 });
+    const r = await store.reserve({ path: config.path, amountMicros, ttlMs: action === 'expire' ? config.expireTtlMs : 60_000, onExpiry: 'release' });
     if (!r.ok) {
       refusals[r.code] = (refusals[r.code] ?? 0) + 1;
       if (r.code === 'budget_exceeded') return;

@@ -63,7 +63,7 @@ export class PgEvents {
       this.deliveredSeq = last.seq;
       this.targetSeq = Math.max(this.targetSeq, last.seq);
       this.deps.deliver(entries);
-      if (this.stash.size > 0) void this.pump();
+      if (this.stash.size > 0) this.kick();
       return;
     }
     if (this.stash.size + entries.length > postgresLimits.eventStashEntriesMax) {
@@ -73,13 +73,13 @@ export class PgEvents {
     }
     for (const e of entries) this.stash.set(e.seq, e);
     this.targetSeq = Math.max(this.targetSeq, last.seq);
-    void this.pump();
+    this.kick();
   }
 
   subscriberAdded(): void {
     this.subscribers += 1;
     this.deliveredAtFirstSubscriber ??= this.deliveredSeq;
-    if (this.state === 'idle' && !this.timer && !this.closed) void this.listen();
+    if (this.state === 'idle' && !this.timer && !this.closed) this.listen().catch(() => this.lost(undefined));
   }
 
   subscriberRemoved(): void {
@@ -108,7 +108,12 @@ export class PgEvents {
     if (!Number.isSafeInteger(seq)) return;
     if (this.subscribers === 0) return this.advance(seq);
     this.targetSeq = Math.max(this.targetSeq, seq);
-    void this.pump();
+    this.kick();
+  }
+
+  /** Starts a pump; it handles its own failures, and one that escapes is retried like them. */
+  private kick(): void {
+    this.pump().catch(() => this.retryLater(() => this.pump()));
   }
 
   private async listen(): Promise<void> {
@@ -125,7 +130,10 @@ export class PgEvents {
       client.on('end', () => this.lost(client));
       await client.query(`LISTEN ${client.escapeIdentifier(this.deps.channel)}`);
       const head = await this.deps.headSeq(client);
-      if (this.closed) return void client.end().catch(() => undefined);
+      if (this.closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       this.state = 'listening';
       this.retryMs = postgresLimits.eventRetryMsMin;
       // Entries committed elsewhere before the feed first listened are not owed to anyone, unless
@@ -145,7 +153,7 @@ export class PgEvents {
     this.listener = undefined;
     this.state = 'idle';
     this.stopHeartbeat();
-    if (client) void client.end().catch(() => undefined);
+    if (client) client.end().catch(() => undefined);
     this.retryLater(() => this.listen());
   }
 
@@ -173,7 +181,7 @@ export class PgEvents {
     if (this.closed || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void run();
+      run().catch(() => this.lost(this.listener));
     }, this.retryMs);
     this.timer.unref();
     this.retryMs = Math.min(this.retryMs * 2, postgresLimits.eventRetryMsMax);

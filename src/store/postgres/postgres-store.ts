@@ -205,7 +205,7 @@ export class PostgresStore extends BaseStore {
     try {
       await client.connect();
     } catch (error) {
-      void client.end().catch(() => undefined);
+      client.end().catch(() => undefined);
       throw asStoreError(error);
     }
     return client;
@@ -224,7 +224,7 @@ export class PostgresStore extends BaseStore {
   private dropWriter(client: pg.Client): void {
     if (this.writer !== client) return;
     this.writer = undefined;
-    void client.end().catch(() => undefined);
+    client.end().catch(() => undefined);
   }
 
   protected async runBatch(cmds: readonly (Command | null)[]): Promise<BatchOutcome> {
