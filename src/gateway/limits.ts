@@ -11,8 +11,12 @@ export const limits = {
   /** Largest upstream (non-streaming) response read. */
   upstreamBodyBytesMax: 32 * 1024 * 1024,
   upstreamTimeoutMsDefault: 120_000,
-  /** A reservation outlives the upstream timeout by this much, so it never expires mid-call. */
-  reservationTtlMarginMs: 60_000,
+  /**
+   * A reservation outlives the upstream timeout by as much again (within these bounds), so it
+   * never expires mid-call, yet a crash's holds are charged soon after the calls could have ended.
+   */
+  reservationTtlMarginMsMin: 1_000,
+  reservationTtlMarginMsMax: 60_000,
   /** Output tokens asked for when neither the request nor any policy sets a maximum. */
   maxOutputTokensDefault: 4_096,
   /** Largest max_tokens a request may ask for, whatever the model. */

@@ -107,6 +107,11 @@ function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedM
   return { model, entry };
 }
 
+/** How long a call's hold lasts: the upstream timeout plus as much again, within bounds. */
+export function reservationTtlMs(upstreamTimeoutMs: number): number {
+  return upstreamTimeoutMs + Math.min(limits.reservationTtlMarginMsMax, Math.max(limits.reservationTtlMarginMsMin, upstreamTimeoutMs));
+}
+
 /** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
 async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer): Promise<Admitted | GatewayError> {
   const startedMs = g.now();
@@ -131,7 +136,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const result = await g.store.reserve({
     path: caller.envelope,
     amountMicros: estimate.amountMicros,
-    ttlMs: g.upstream.config.timeoutMs + limits.reservationTtlMarginMs,
+    ttlMs: reservationTtlMs(g.upstream.config.timeoutMs),
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
     enforce: g.mode !== 'shadow',
     // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.

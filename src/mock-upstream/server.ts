@@ -73,6 +73,8 @@ export interface MockUpstream {
   inflight(): number;
   /** What this provider bills so far, by model, from what it actually produced. */
   bill(): MockBillByModel;
+  /** Changes the default controls for calls from now on (invalid values throw). */
+  configure(controls: Partial<MockControls>): void;
   /** Stops listening and cuts every open connection (hung `timeout` requests included). */
   close(): Promise<void>;
 }
@@ -165,6 +167,11 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     requests: ctx.log,
     inflight: () => ctx.inflight,
     bill: () => ctx.bill.snapshot(),
+    configure: (controls) => {
+      const parsed = controlsSchema.safeParse({ ...ctx.controls, ...controls });
+      if (!parsed.success) throw new Error(`mock upstream controls: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+      ctx.controls = parsed.data;
+    },
     close: () => closeServer(server),
   };
 }

@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newSpendToken } from '../../src/core/index.js';
+import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/index.js';
+import { openSqliteStore, type Store } from '../../src/store/index.js';
+import { billMicros, slowProvider, spendUntilRefused, startGatewayProcess, startStreams } from './gateway-process.js';
+
+const limitMicros = 100_000;
+const streams = 30;
+const maxTokens = 4_000;
+const upstreamTimeoutMs = 4_000;
+
+let dir: string;
+let mock: MockUpstream;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bursar-crash-'));
+  mock = await startMockUpstream({ port: 0, requestLogMax: 0, ...slowProvider });
+});
+beforeEach(() => mock.configure(slowProvider));
+afterAll(async () => {
+  await mock.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** An agent with a $0.10 limit and room for every stream in flight, and a token on it without a limit of its own. */
+export async function seedAgent(store: Store): Promise<string> {
+  const must = <T extends { ok: boolean }>(r: T): T => {
+    if (!r.ok) throw new Error(JSON.stringify(r));
+    return r;
+  };
+  must(await store.createBudget({ path: 'acme', kind: 'org' }));
+  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100 } }));
+  const token = newSpendToken((n) => randomBytes(n));
+  must(await store.mintToken({ path: 'acme/bot', tokenId: token.id, hash: token.hash }));
+  return token.secret;
+}
+
+/** Polls a read handle until `check` holds (effects of another process land asynchronously). */
+export async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('a gateway killed with calls in flight', () => {
+  it('charges the orphaned holds at expiry, so the provider bill stays within the limit after restart', { timeout: 120_000 }, async () => {
+    // Proves the limit holds against the provider's own bill across kill -9: what was forwarded and never settled is charged.
+    const db = join(dir, 'crash.db');
+    const seed = openSqliteStore({ path: db });
+    const secret = await seedAgent(seed);
+    await seed.close();
+    const args = ['--upstream-timeout', String(upstreamTimeoutMs)];
+    const first = await startGatewayProcess({ db, upstreamUrl: mock.url, args });
+    await startStreams(new OpenAI({ baseURL: `${first.url}/v1`, apiKey: secret, maxRetries: 0 }), streams, maxTokens);
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const billedAtCrash = billMicros(mock.bill());
+    expect(billedAtCrash).toBeGreaterThan(0);
+
+    const second = await startGatewayProcess({ db, upstreamUrl: mock.url, args });
+    const reader = openSqliteStore({ path: db });
+    try {
+      // The restarted server's sweeper charges every orphaned hold once its TTL passes, with no call needed.
+      await until(async () => (await reader.ledger({ kinds: ['expire_charged'] })).entries.length === streams, 30_000);
+      const agent = await reader.getBudget('acme/bot');
+      expect([agent?.reservedMicros, agent?.inflight]).toEqual([0, 0]);
+      mock.configure({ chunkDelayMs: 0 });
+      const spent = await spendUntilRefused(new OpenAI({ baseURL: `${second.url}/v1`, apiKey: secret, maxRetries: 0 }), maxTokens, 100);
+      expect(spent.code).toBe('budget_exceeded');
+      const bill = billMicros(mock.bill());
+      const after = await reader.getBudget('acme/bot');
+      expect(bill).toBeLessThanOrEqual(limitMicros);
+      // The ledger never knows less than the provider billed.
+      expect(after?.spentMicros).toBeGreaterThanOrEqual(bill);
+      expect((await reader.audit()).problems).toEqual([]);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+      await reader.close();
+    }
+  });
+
+  it('on SIGTERM lets streams finish or settles what they generated, leaving nothing to expire', { timeout: 120_000 }, async () => {
+    // Proves graceful shutdown: every in-flight call is settled (at what was generated) before the process exits.
+    const db = join(dir, 'drain.db');
+    const seed = openSqliteStore({ path: db });
+    const secret = await seedAgent(seed);
+    await seed.close();
+    const gateway = await startGatewayProcess({ db, upstreamUrl: mock.url, args: ['--upstream-timeout', '60000', '--drain', '500'] });
+    await startStreams(new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: secret, maxRetries: 0 }), streams, maxTokens);
+    gateway.child.kill('SIGTERM');
+    expect((await gateway.exited).code).toBe(0);
+    const reader = openSqliteStore({ path: db });
+    try {
+      const entries = (await reader.ledger({ limit: 1000 })).entries;
+      const reserves = entries.filter((e) => e.kind === 'reserve');
+      const settles = entries.filter((e) => e.kind === 'settle');
+      expect(reserves).toHaveLength(streams);
+      expect(settles).toHaveLength(streams);
+      for (const s of settles) {
+        expect(s.amountMicros).toBeGreaterThan(0);
+        expect(s.tokensOut).toBeGreaterThan(0);
+      }
+      expect(entries.filter((e) => e.kind === 'expire' || e.kind === 'expire_charged')).toEqual([]);
+      const agent = await reader.getBudget('acme/bot');
+      expect([agent?.reservedMicros, agent?.inflight]).toEqual([0, 0]);
+      expect(gateway.stderr()).toContain('calls_cut_at_stop');
+      expect((await reader.audit()).problems).toEqual([]);
+    } finally {
+      await reader.close();
+    }
+  });
+});
