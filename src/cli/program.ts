@@ -40,7 +40,8 @@ class EnvCommand extends Command {
   /**
    * Commander's own hook (it reads `process.env`), with commander's precedence: a value from the
    * command line wins over the environment, which wins over the default. The value goes through
-   * the option's parser and choices like one typed on the command line.
+   * the option's parser and choices like one typed on the command line. The hook is private to
+   * commander; the CLI input tests fail if an upgrade renames it.
    */
   _parseOptionsEnv(): void {
     for (const option of this.options) {
