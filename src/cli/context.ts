@@ -43,6 +43,9 @@ export function unwrap<T extends { ok: true }>(result: T | Refusal): T {
   throw new CliError(failure, 1);
 }
 
+/** Environment variables as a run sees them; unset ones are absent or undefined. */
+export type CliEnv = Readonly<Record<string, string | undefined>>;
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   /** SQLite file of the local ledger. */
@@ -63,6 +66,8 @@ export type OpenBackend = (options: GlobalOptions, access: Access) => Promise<Cl
  */
 export interface CliContext {
   readonly streams: CliStreams;
+  /** The environment the run was started with (admin keys, provider keys, `BURSAR_DEBUG`). */
+  readonly env: CliEnv;
   readonly nowMs: () => number;
   options(): GlobalOptions;
   /** The backend the global options point at, opened on first use. */
@@ -89,10 +94,10 @@ export interface ContextOptions {
   /** Default: a server's admin API with `--url`, else the local SQLite database named by `--db`. */
   openBackend?: OpenBackend;
   /** Where admin keys are read from (default `process.env`). */
-  env?: Record<string, string | undefined>;
+  env?: CliEnv;
 }
 
-function defaultOpener(env: Record<string, string | undefined>): OpenBackend {
+function defaultOpener(env: CliEnv): OpenBackend {
   return async (options, access) => {
     if (options.url !== undefined) return openRemoteBackend({ url: options.url, env });
     return openLocalBackend({ db: options.db, create: access === 'write' });
@@ -127,7 +132,8 @@ function checkTargets(program: Command): void {
  */
 export function createContext(options: ContextOptions): CliContext {
   const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
-  const open = options.openBackend ?? defaultOpener(options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const open = options.openBackend ?? defaultOpener(env);
   let opened: Promise<CliBackend> | undefined;
   let exitCode = 0;
   const readOptions = (): GlobalOptions => readGlobals(options.program);
@@ -136,6 +142,7 @@ export function createContext(options: ContextOptions): CliContext {
   };
   return {
     streams,
+    env,
     nowMs: options.nowMs ?? (() => Date.now()),
     options: readOptions,
     backend: (access) =>

@@ -2,11 +2,9 @@
 /**
  * The `bursar` executable. Each command group lives in its own file and is listed in groups.ts;
  * all of them talk to the ledger through the `CliBackend` the context opens (a local database,
- * or a server's admin API with `--url`).
+ * or a server's admin API with `--url`). `runCli` does the work; this file only wires the process.
  */
-import { createContext } from './context.js';
-import { commandGroups } from './groups.js';
-import { createProgram, runProgram } from './program.js';
+import { runCli } from './run.js';
 
 // A reader that goes away (`bursar ledger export | head`) ends the output quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -14,7 +12,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.stdout.destroy();
 });
 
-const program = createProgram();
-const context = createContext({ program });
-for (const register of commandGroups) register(program, context);
-process.exitCode = await runProgram(program, context, process.argv.slice(2));
+process.exitCode = await runCli({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr });

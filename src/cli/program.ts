@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { StoreUnavailableError } from '../store/index.js';
-import { CliError, reportFailure, type CliContext } from './context.js';
+import { CliError, reportFailure, type CliContext, type CliEnv } from './context.js';
+import type { CliStreams } from './output.js';
 import { parseUrlArg } from './parse.js';
 import { packageVersion } from '../version.js';
 
@@ -17,6 +18,53 @@ authenticated with BURSAR_ADMIN_KEY, and prints what it would print on a local d
 Errors print one line "bursar: <code>: <message>" to stderr (a JSON object with --json).`;
 
 /**
+ * A command whose options named by environment variables (`.env('BURSAR_DB')`) are read from
+ * the environment it was given rather than from `process.env`, so a run in this process sees
+ * only the variables it was started with. Its subcommands share that environment.
+ */
+class EnvCommand extends Command {
+  /** Commander's Command is an EventEmitter; its typings leave `emit` out. */
+  declare emit: (event: string, ...args: unknown[]) => boolean;
+
+  constructor(
+    name: string | undefined,
+    private readonly env: CliEnv,
+  ) {
+    super(name);
+  }
+
+  override createCommand(name?: string): EnvCommand {
+    return new EnvCommand(name, this.env);
+  }
+
+  /**
+   * Commander's own hook (it reads `process.env`), with commander's precedence: a value from the
+   * command line wins over the environment, which wins over the default. The value goes through
+   * the option's parser and choices like one typed on the command line. The hook is private to
+   * commander; the CLI input tests fail if an upgrade renames it.
+   */
+  _parseOptionsEnv(): void {
+    for (const option of this.options) {
+      const value = option.envVar === undefined ? undefined : this.env[option.envVar];
+      if (value === undefined) continue;
+      const key = option.attributeName();
+      const source = this.getOptionValueSource(key);
+      const overridable = this.getOptionValue(key) === undefined || source === 'default' || source === 'config' || source === 'env';
+      if (!overridable) continue;
+      if (option.required || option.optional) this.emit(`optionEnv:${option.name()}`, value);
+      else this.emit(`optionEnv:${option.name()}`);
+    }
+  }
+}
+
+export interface ProgramOptions {
+  /** Where options named by environment variables are read from (default `process.env`). */
+  env?: CliEnv;
+  /** Where help and the version are printed (default the process's own streams). */
+  streams?: CliStreams;
+}
+
+/**
  * The `bursar` program with its global options (`--db`, `--json`) and no command groups yet.
  * Commander's own errors are thrown, not printed, so `runProgram` reports every error the
  * same way.
@@ -25,8 +73,9 @@ Errors print one line "bursar: <code>: <message>" to stderr (a JSON object with 
  * const program = createProgram();
  * registerAgents(program, createContext({ program }));
  */
-export function createProgram(): Command {
-  const program = new Command('bursar')
+export function createProgram(options: ProgramOptions = {}): Command {
+  const streams = options.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const program = new EnvCommand('bursar', options.env ?? process.env)
     .description('Hard spending limits for AI agents: budgets, ledger and audit.')
     .version(packageVersion(), '-V, --version')
     .addOption(new Option('--db <file>', 'SQLite ledger file').env('BURSAR_DB').default('./bursar.db'))
@@ -35,7 +84,7 @@ export function createProgram(): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
-    .configureOutput({ outputError: () => undefined })
+    .configureOutput({ writeOut: (text) => streams.stdout.write(text), writeErr: (text) => streams.stderr.write(text), outputError: () => undefined })
     .addHelpText('after', helpFooter);
   return program;
 }
@@ -76,7 +125,7 @@ async function reportError(context: CliContext, error: unknown): Promise<number>
   }
   const message = error instanceof Error ? error.message : String(error);
   await reportFailure(context, { code: 'internal', message: `unexpected error: ${message}` });
-  if (process.env.BURSAR_DEBUG && error instanceof Error && error.stack) context.streams.stderr.write(`${error.stack}\n`);
+  if (context.env.BURSAR_DEBUG && error instanceof Error && error.stack) context.streams.stderr.write(`${error.stack}\n`);
   return 1;
 }
 

@@ -97,7 +97,7 @@ export function registerServe(program: Command, context: CliContext): void {
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, drainMs: flags.drain });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain });
       } catch (error) {
         if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
         throw error;

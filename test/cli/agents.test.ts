@@ -20,7 +20,7 @@ describe('bursar agents', () => {
   afterEach(() => t.remove());
 
   it('creates, lists, updates, pauses and resumes an agent', async () => {
-    // Proves the agent lifecycle end to end through the real executable: USD in, micros stored, table and JSON out.
+    // Proves the agent lifecycle end to end through the CLI: USD in, micros stored, table and JSON out.
     const created = await t.ok('agents', 'create', 'acme/research/market-researcher', '--budget-limit', '5.00', '--models', 'gpt-4o,claude-*', '--request-cap', '0.50', '--parents');
     expect(created.stdout).toContain('Created acme/research/market-researcher (agent, active): limit $5.00 per month');
     expect(created.stdout).toContain('also created acme (org), acme/research (team) without limits');

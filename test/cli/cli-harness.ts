@@ -5,13 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { createContext } from '../../src/cli/context.js';
-import { commandGroups } from '../../src/cli/groups.js';
-import { createProgram, runProgram } from '../../src/cli/program.js';
+import { runCli } from '../../src/cli/run.js';
 import type { Clock, Store } from '../../src/store/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 
-/** Helpers for the CLI tests: run the real CLI in a child process against a temporary database. */
+/**
+ * Helpers for the CLI tests: run `bursar` in this process through `runCli` (what the executable
+ * runs, with the test's own argv, environment and streams) against a temporary database, or,
+ * for the few tests about the process itself, as the real executable in a child process.
+ */
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainPath = join(repoRoot, 'src/cli/main.ts');
@@ -23,10 +25,11 @@ export interface CliRun {
 }
 
 /**
- * Runs `bursar <args>` as `node --import tsx src/cli/main.ts`, from the repository root, with
- * `BURSAR_DB` cleared unless `env` sets it; a variable set to undefined in `env` is removed.
+ * Runs `bursar <args>` as a child process, `node --import tsx src/cli/main.ts`, from the
+ * repository root, with `BURSAR_DB` cleared unless `env` sets it; a variable set to undefined
+ * in `env` is removed. Slow (a Node start each): only for what a process itself does.
  */
-export function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export function runExecutable(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, BURSAR_DB: undefined, ...env };
     const child = spawn(process.execPath, ['--import', 'tsx', mainPath, ...args], { cwd: repoRoot, env: childEnv });
@@ -49,20 +52,18 @@ class Sink extends Writable {
 }
 
 /**
- * Runs `bursar <args>` in this process, through the same program, context and command groups
- * as the executable (main.ts only adds the process wiring), so dozens of runs stay fast.
+ * Runs `bursar <args>` in this process through `runCli`, the function the executable runs,
+ * with `env` as its whole environment (nothing from this process's own), so dozens of runs
+ * stay fast.
  */
-export async function runInProcess(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const program = createProgram();
+export async function runInProcess(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
   const stdout = new Sink();
   const stderr = new Sink();
-  const context = createContext({ program, streams: { stdout, stderr }, env });
-  for (const register of commandGroups) register(program, context);
-  const code = await runProgram(program, context, args);
+  const code = await runCli({ argv: args, env, stdout, stderr });
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-/** A temporary directory with a database path in it, and a CLI bound to that database. */
+/** A temporary directory with a database path in it, and a CLI (run in this process) bound to that database. */
 export interface TempDb {
   dir: string;
   db: string;
@@ -79,7 +80,7 @@ export interface TempDb {
 export function tempDb(): TempDb {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-'));
   const db = join(dir, 'bursar.db');
-  const cli = (...args: string[]) => runCli(['--db', db, ...args]);
+  const cli = (...args: string[]) => runInProcess(['--db', db, ...args]);
   return {
     dir,
     db,

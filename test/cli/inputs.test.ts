@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, tempDb, type TempDb } from './cli-harness.js';
+import { runExecutable, runInProcess, tempDb, type TempDb } from './cli-harness.js';
 
 describe('bursar input handling, exit codes and --json', () => {
   let t: TempDb;
@@ -109,37 +109,75 @@ describe('bursar input handling, exit codes and --json', () => {
   it('refuses reads of a missing database without creating it, and honours BURSAR_DB', async () => {
     // Proves a mistyped --db does not leave an empty database behind, and the env var names the default file.
     const missing = join(t.dir, 'typo.db');
-    const read = await runCli(['--db', missing, 'agents', 'list']);
+    const read = await runInProcess(['--db', missing, 'agents', 'list']);
     expect(read.code).toBe(1);
     expect(read.stderr).toMatch(/^bursar: store_unavailable: no Bursar database at .*typo\.db/);
     expect(existsSync(missing)).toBe(false);
 
     const viaEnv = join(t.dir, 'env.db');
-    expect((await runCli(['budgets', 'create', 'acme'], { BURSAR_DB: viaEnv })).code).toBe(0);
-    const listed = await runCli(['--json', 'budgets', 'tree'], { BURSAR_DB: viaEnv });
+    expect((await runInProcess(['budgets', 'create', 'acme'], { BURSAR_DB: viaEnv })).code).toBe(0);
+    const listed = await runInProcess(['--json', 'budgets', 'tree'], { BURSAR_DB: viaEnv });
     expect((JSON.parse(listed.stdout) as { budgets: { path: string }[] }).budgets.map((b) => b.path)).toEqual(['acme']);
   });
 
+  it('reads options named by environment variables from the environment a run is given, never from the process\'s own', async () => {
+    // Proves the in-process seam keeps runs apart: BURSAR_DB and BURSAR_URL of this process are ignored, and a subcommand's variable (BURSAR_MODE) is read from the given environment and checked like a flag.
+    const saved = { url: process.env.BURSAR_URL, db: process.env.BURSAR_DB };
+    const processDb = join(t.dir, 'process.db');
+    process.env.BURSAR_URL = 'http://127.0.0.1:1';
+    process.env.BURSAR_DB = processDb;
+    try {
+      const given = join(t.dir, 'given.db');
+      const created = await runInProcess(['budgets', 'create', 'acme'], { BURSAR_DB: given });
+      expect([created.code, created.stderr]).toEqual([0, '']);
+      expect([existsSync(given), existsSync(processDb)]).toEqual([true, false]);
+      const mode = await runInProcess(['--db', given, 'serve', '--port', '0'], { BURSAR_MODE: 'bogus' });
+      expect([mode.code, mode.stdout]).toEqual([2, '']);
+      expect(mode.stderr).toBe("bursar: usage: option '--mode <mode>' value 'bogus' from env 'BURSAR_MODE' is invalid. Allowed choices are enforce, shadow, dry-run. (see --help)\n");
+    } finally {
+      for (const [key, value] of [['BURSAR_URL', saved.url], ['BURSAR_DB', saved.db]] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+
   it('sees from one process what another wrote, including concurrent writers', async () => {
-    // Proves the CLI works with several processes on one database: each write is visible to the next process.
+    // Proves the CLI works with several processes on one database: four executables write at once, and each write is visible to the next process.
     await t.ok('budgets', 'create', 'acme');
-    await Promise.all(['a', 'b', 'c', 'd'].map((name) => t.ok('agents', 'create', `acme/${name}`, '--budget-limit', '1')));
+    const writers = await Promise.all(['a', 'b', 'c', 'd'].map((name) => runExecutable(['--db', t.db, 'agents', 'create', `acme/${name}`, '--budget-limit', '1'])));
+    for (const run of writers) expect([run.code, run.stderr]).toEqual([0, '']);
     const { agents } = await t.json<{ agents: { path: string; limit_micros: number }[] }>('agents', 'list');
     expect(agents.map((a) => [a.path, a.limit_micros])).toEqual(['a', 'b', 'c', 'd'].map((n) => [`acme/${n}`, 1_000_000]));
     await t.ok('audit', 'verify');
   });
 
   it('prints help and version with exit 0, and a group without a command with exit 2', async () => {
-    // Proves the executable's entry points: --help documents units, times and exit codes.
-    const help = await runCli(['--help']);
+    // Proves the entry points: --help documents units, times and exit codes.
+    const help = await runInProcess(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: bursar');
     expect(help.stdout).toContain('Exit codes: 0 ok, 1 refused or failed, 2 bad usage.');
-    const createHelp = await runCli(['agents', 'create', '--help']);
+    const createHelp = await runInProcess(['agents', 'create', '--help']);
     expect(createHelp.stdout).toContain('with --parents they are created without limits');
-    expect((await runCli(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
-    const bare = await runCli(['agents']);
+    expect((await runInProcess(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const bare = await runInProcess(['agents']);
     expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('Usage: bursar agents');
+  });
+
+  it('exits the real executable with the code and on the stream each outcome calls for', async () => {
+    // Proves the process wiring of main.ts: exit 0 with the version on stdout, 1 with one error line on stderr, 2 with a group's help on stderr.
+    const [version, refused, bare] = await Promise.all([
+      runExecutable(['--version']),
+      runExecutable(['--db', join(t.dir, 'missing.db'), 'agents', 'list']),
+      runExecutable(['agents']),
+    ]);
+    expect([version.code, version.stderr]).toEqual([0, '']);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect([refused.code, refused.stdout]).toEqual([1, '']);
+    expect(refused.stderr).toMatch(/^bursar: store_unavailable: no Bursar database at .*missing\.db[^\n]*\n$/);
+    expect([bare.code, bare.stdout]).toEqual([2, '']);
     expect(bare.stderr).toContain('Usage: bursar agents');
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteBackend } from '../../src/cli/remote-backend.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { adminKey, startApi, viewerKey, type ApiServer } from '../api/api-harness.js';
-import { runCli, runInProcess, spend, tempDb, type TempDb } from './cli-harness.js';
+import { runExecutable, runInProcess, spend, tempDb, type TempDb } from './cli-harness.js';
 
 /** Masks what differs between two ledgers written at different moments: times and hashes. */
 function normalize(text: string): string {
@@ -105,20 +105,20 @@ describe('bursar --url (the CLI against a server)', () => {
   });
 
   it('runs from the real executable with BURSAR_URL and BURSAR_ADMIN_KEY, and explains auth and connection failures', async () => {
-    // Proves the wiring end to end: env selects the server, keys are checked, viewer keys only read, an unreachable server is named.
+    // Proves the wiring end to end: the executable's environment selects the server, keys are checked, viewer keys only read, an unreachable server is named.
     const env = { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: adminKey };
-    const listed = await runCli(['--json', 'agents', 'list'], env);
+    const listed = await runExecutable(['--json', 'agents', 'list'], env);
     expect(listed.stderr).toBe('');
     expect((JSON.parse(listed.stdout) as { agents: { path: string }[] }).agents.map((a) => a.path)).toContain('acme/research/market-researcher');
 
-    const noKey = await runCli(['agents', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: '', BURSAR_VIEWER_KEY: '' });
+    const noKey = await runInProcess(['agents', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: '', BURSAR_VIEWER_KEY: '' });
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/^bursar: unauthorized: set BURSAR_ADMIN_KEY/);
 
     const [wrong, viewer, down] = await Promise.all([
-      runCli(['agents', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: 'wrong-key-0123456789' }),
-      runCli(['agents', 'pause', 'market-researcher'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: '', BURSAR_VIEWER_KEY: viewerKey }),
-      runCli(['--url', 'http://127.0.0.1:1', 'agents', 'list'], { BURSAR_ADMIN_KEY: adminKey }),
+      runInProcess(['agents', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: 'wrong-key-0123456789' }),
+      runInProcess(['agents', 'pause', 'market-researcher'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: '', BURSAR_VIEWER_KEY: viewerKey }),
+      runInProcess(['--url', 'http://127.0.0.1:1', 'agents', 'list'], { BURSAR_ADMIN_KEY: adminKey }),
     ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe('bursar: unauthorized: unknown admin API key\n');

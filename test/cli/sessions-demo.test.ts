@@ -6,11 +6,11 @@ import { callWorstCaseMicros } from '../../src/cli/demo-runaway.js';
 import { formatUsd } from '../../src/core/index.js';
 import { startServer, type RunningServer } from '../../src/gateway/serve.js';
 import { adminKey } from '../api/api-harness.js';
-import { parseCsv, runCli, runInProcess, type CliRun } from './cli-harness.js';
+import { parseCsv, runInProcess, type CliRun } from './cli-harness.js';
 
 /**
  * `bursar sessions list|show` over spend labelled through a real gateway (mock provider), on a
- * local database and through the server's admin API; and `bursar demo` as a real process.
+ * local database and through the server's admin API; and `bursar demo`.
  */
 
 /** A ledger export row, as `bursar ledger export --format json` writes it. */
@@ -266,19 +266,18 @@ describe('bursar sessions', () => {
     expect(failed).toBe(3);
   });
 
-  it('gives the same list from the real executable with BURSAR_URL and BURSAR_ADMIN_KEY as with --db', async () => {
-    // Proves the env wiring end to end for sessions: a child process against the server prints what one against the file prints.
-    const [viaEnv, viaFile] = await Promise.all([runCli(['--json', 'sessions', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: adminKey }), runCli(['--db', db, '--json', 'sessions', 'list'])]);
+  it('gives the same list with BURSAR_URL and BURSAR_ADMIN_KEY in the environment as with --db', async () => {
+    // Proves the env wiring end to end for sessions: a run whose environment names the server prints what one on the file prints.
+    const [viaEnv, viaFile] = await Promise.all([runInProcess(['--json', 'sessions', 'list'], { BURSAR_URL: server.url, BURSAR_ADMIN_KEY: adminKey }), runInProcess(['--db', db, '--json', 'sessions', 'list'])]);
     expect([viaEnv.code, viaEnv.stderr]).toEqual([0, '']);
     expect(viaEnv.stdout).toBe(viaFile.stdout);
     expect((JSON.parse(viaEnv.stdout) as SessionsJson).sessions.map((s) => s.id)).toEqual(['beta', 'alpha']);
   });
 });
 
-/** Runs the real executable with no provider keys, server or database in its environment. */
+/** Runs the CLI with no provider keys, server or database in its environment. */
 function runOffline(args: readonly string[]): Promise<CliRun> {
-  const unset = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BURSAR_OPENAI_BASE_URL', 'BURSAR_ANTHROPIC_BASE_URL', 'BURSAR_URL', 'BURSAR_DB', 'BURSAR_ADMIN_KEY'];
-  return runCli(args, Object.fromEntries(unset.map((key) => [key, undefined])));
+  return runInProcess(args, {});
 }
 
 const researcher = 'dennis/marketing-talent/market-researcher';

@@ -9,11 +9,14 @@ import { newSpendToken, type LedgerEntry, type Policy } from '../../src/core/ind
 import { startServer, type RunningServer, type ServeOptions } from '../../src/gateway/serve.js';
 import { bundledCatalog, priceUsage, resolveModel, type TokenUsage } from '../../src/pricing/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
+import { OffsetClock } from '../support/offset-clock.js';
 
 export const usd = (n: number) => Math.round(n * 1_000_000);
 
 export interface Harness {
   server: RunningServer;
+  /** The clock of the server's store (and so of the gateway): advance it to let tokens and reservations lapse. */
+  clock: OffsetClock;
   secret: string;
   tokenId: string;
   envelope: string;
@@ -41,7 +44,8 @@ export interface HarnessOptions {
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-gw-'));
-  const store = openSqliteStore({ path: join(dir, 'gw.db') });
+  const clock = new OffsetClock();
+  const store = openSqliteStore({ path: join(dir, 'gw.db'), clock });
   const logs: Record<string, unknown>[] = [];
   const server = await startServer({ port: 0, store, mockUpstream: true, mode: options.mode ?? 'enforce', env: {}, upstreamTimeoutMs: options.upstreamTimeoutMs, log: (event) => logs.push(event) });
   const must = <T extends { ok: boolean }>(r: T) => {
@@ -60,6 +64,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const first = await mint();
   return {
     server,
+    clock,
     secret: first.secret,
     tokenId: first.id,
     envelope: first.envelope,

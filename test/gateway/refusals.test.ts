@@ -69,7 +69,7 @@ describe('refusals arrive as the SDKs’ typed errors', () => {
     const r = await apiError(() => new OpenAI({ baseURL: `${h.server.url}/v1`, apiKey: revoked.secret, maxRetries: 0 }).chat.completions.create(chat));
     expect(r.code).toBe('token_revoked');
     const expired = await h.mint({ expiresMs: h.server.store.now() + 50 });
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    h.clock.advance(80);
     const x = await apiError(() => new OpenAI({ baseURL: `${h.server.url}/v1`, apiKey: expired.secret, maxRetries: 0 }).chat.completions.create(chat));
     expect(x.code).toBe('token_expired');
     expect(await reserves()).toBe(before);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { OffsetClock } from '../support/offset-clock.js';
 import { startCutProxy } from './cut-proxy.js';
 import { startThrowawayServer, type ThrowawayServer } from './pg-server.js';
 import { sleep } from './support.js';
@@ -75,7 +76,8 @@ describe('postgres store when the database fails', () => {
   it('answers store_unavailable when the answer to a commit is lost, and the reservation it made expires by TTL', { timeout: 30_000 }, async () => {
     // Proves the lost-answer case exactly: committed but unheard reservations hold budget only until their TTL, then the audit passes.
     const proxy = await startCutProxy(server.port);
-    const store = await openPostgresStore({ url: server.url.replace(`:${server.port}/`, `:${proxy.port}/`), schema: 'lost_answer', timeouts });
+    const clock = new OffsetClock();
+    const store = await openPostgresStore({ url: server.url.replace(`:${server.port}/`, `:${proxy.port}/`), schema: 'lost_answer', timeouts, clock });
     try {
       expect((await store.createBudget({ path: 'org', limitMicros: 10_000 })).ok).toBe(true);
       proxy.loseNextCommitAnswer();
@@ -88,7 +90,7 @@ describe('postgres store when the database fails', () => {
       expect([view?.reservedMicros, view?.inflight]).toEqual([4_000, 1]);
       const refused = await store.reserve({ path: 'org', amountMicros: 7_000, ttlMs });
       expect(refused.ok ? 'ok' : refused.code).toBe('budget_exceeded');
-      await sleep(ttlMs + 100);
+      clock.advance(ttlMs + 100);
       const admitted = await store.reserve({ path: 'org', amountMicros: 7_000, ttlMs });
       expect(admitted.ok).toBe(true);
       const expired = (await store.ledger({ kinds: ['expire'] })).entries;
@@ -103,7 +105,8 @@ describe('postgres store when the database fails', () => {
 
   it('answers store_unavailable while the server is down, recovers by itself, and loses nothing it admitted', { timeout: 90_000 }, async () => {
     // Proves fail-closed under a server crash: no crash, no admission without a record, self-recovery, lost answers expire, audit passes.
-    const store = await openPostgresStore({ url: server.url, schema: 'failure', timeouts });
+    const clock = new OffsetClock();
+    const store = await openPostgresStore({ url: server.url, schema: 'failure', timeouts, clock });
     const watcher = await openPostgresStore({ url: server.url, schema: 'failure', timeouts });
     const delivered: number[] = [];
     watcher.subscribe((entries) => delivered.push(...entries.map((e) => e.seq)));
@@ -129,7 +132,7 @@ describe('postgres store when the database fails', () => {
     }
     expect(seen.rejections).toEqual([]);
     expect([...seen.codes.keys()].sort()).toEqual(['ok', 'store_unavailable']);
-    await sleep(ttlMs + 200);
+    clock.advance(ttlMs + 200);
     for (let i = 0; i < 100 && (await store.sweep()) > 0; i += 1);
     await checkLedger(store, seen);
     const report = await store.audit();

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { BudgetView, LedgerEntry } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
+import { OffsetClock } from '../support/offset-clock.js';
 import { dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild } from './support.js';
 import type { Made, WorkerConfig, WorkerReport } from './worker.js';
 
@@ -72,7 +73,8 @@ describe('postgres store across OS processes', () => {
     // Proves the invariant across processes: no overspend on any level, nothing lost or double-resolved, audit passes, events reach other processes.
     const schema = freshSchema('mp');
     schemas.add(schema);
-    const store: PostgresStore = await openPostgresStore({ url, schema });
+    const clock = new OffsetClock();
+    const store: PostgresStore = await openPostgresStore({ url, schema, clock });
     const seen: number[] = [];
     store.subscribe((entries) => seen.push(...entries.map((e) => e.seq)));
     await setUp(store);
@@ -84,7 +86,7 @@ describe('postgres store across OS processes', () => {
       const { reports, samples, breaches } = await race(workers, store);
       expect(samples).toBeGreaterThan(0);
       expect(breaches).toEqual([]);
-      await sleep(expireTtlMs + 100);
+      clock.advance(expireTtlMs + 100);
       for (let i = 0; i < 100 && (await store.sweep()) > 0; i += 1);
       await checkBalances(store, reports);
       await checkLedger(store, reports);
