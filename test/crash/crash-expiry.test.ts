@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { newSpendToken } from '../../src/core/index.js';
 import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/index.js';
-import { openSqliteStore, type Store } from '../../src/store/index.js';
-import { billMicros, slowProvider, spendUntilRefused, startGatewayProcess, startStreams } from './gateway-process.js';
+import { openSqliteStore } from '../../src/store/index.js';
+import { billMicros, limitMicros, seedAgent, slowProvider, spendUntilRefused, startGatewayProcess, startStreams, until } from './gateway-process.js';
 
-const limitMicros = 100_000;
 const streams = 30;
 const maxTokens = 4_000;
 const upstreamTimeoutMs = 4_000;
@@ -25,28 +22,6 @@ afterAll(async () => {
   await mock.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** An agent with a $0.10 limit and room for every stream in flight, and a token on it without a limit of its own. */
-export async function seedAgent(store: Store): Promise<string> {
-  const must = <T extends { ok: boolean }>(r: T): T => {
-    if (!r.ok) throw new Error(JSON.stringify(r));
-    return r;
-  };
-  must(await store.createBudget({ path: 'acme', kind: 'org' }));
-  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100 } }));
-  const token = newSpendToken((n) => randomBytes(n));
-  must(await store.mintToken({ path: 'acme/bot', tokenId: token.id, hash: token.hash }));
-  return token.secret;
-}
-
-/** Polls a read handle until `check` holds (effects of another process land asynchronously). */
-export async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('a gateway killed with calls in flight', () => {
   it('charges the orphaned holds at expiry, so the provider bill stays within the limit after restart', { timeout: 120_000 }, async () => {

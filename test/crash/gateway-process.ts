@@ -5,7 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
+import { newSpendToken } from '../../src/core/index.js';
+import type { Store } from '../../src/store/index.js';
 import { bundledCatalog, priceUsage, resolveModel } from '../../src/pricing/index.js';
 import type { MockBillByModel } from '../../src/mock-upstream/index.js';
 
@@ -102,4 +105,29 @@ export async function spendUntilRefused(client: OpenAI, maxTokens: number, calls
     }
   }
   return { calls: callsMax, code: 'none' };
+}
+
+/** The crash tests' agent limit: $0.10. */
+export const limitMicros = 100_000;
+
+/** An agent with a $0.10 limit and room for every stream in flight, and a token on it without a limit of its own. */
+export async function seedAgent(store: Store): Promise<string> {
+  const must = <T extends { ok: boolean }>(r: T): T => {
+    if (!r.ok) throw new Error(JSON.stringify(r));
+    return r;
+  };
+  must(await store.createBudget({ path: 'acme', kind: 'org' }));
+  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100 } }));
+  const token = newSpendToken((n) => randomBytes(n));
+  must(await store.mintToken({ path: 'acme/bot', tokenId: token.id, hash: token.hash }));
+  return token.secret;
+}
+
+/** Polls a read handle until `check` holds (effects of another process land asynchronously). */
+export async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

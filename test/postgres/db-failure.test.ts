@@ -110,6 +110,8 @@ describe('postgres store when the database fails', () => {
     const watcher = await openPostgresStore({ url: server.url, schema: 'failure', timeouts });
     const delivered: number[] = [];
     watcher.subscribe((entries) => delivered.push(...entries.map((e) => e.seq)));
+    // Entries from other processes are owed from the moment the watcher's feed listens.
+    expect(await waitFor(() => watcher.eventsListening(), 10_000)).toBe(true);
     expect((await store.createBudget({ path: 'org', limitMicros: 1_000_000_000 })).ok).toBe(true);
     expect((await store.createBudget({ path, kind: 'agent', policy: { inflightMax: 10_000 } })).ok).toBe(true);
     const seen: Seen = { codes: new Map(), reserved: new Map(), settled: new Set(), rejections: [] };

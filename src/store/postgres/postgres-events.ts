@@ -76,6 +76,11 @@ export class PgEvents {
     this.kick();
   }
 
+  /** True while the LISTEN connection is up: from then on no committed entry is missed. */
+  get listening(): boolean {
+    return this.state === 'listening';
+  }
+
   subscriberAdded(): void {
     this.subscribers += 1;
     this.deliveredAtFirstSubscriber ??= this.deliveredSeq;

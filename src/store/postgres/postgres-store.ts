@@ -378,6 +378,14 @@ export class PostgresStore extends BaseStore {
     });
   }
 
+  /**
+   * True once subscribers get every entry committed by any process: the feed listens. Entries
+   * committed elsewhere before the first subscriber's feed listened are not delivered.
+   */
+  eventsListening(): boolean {
+    return this.events.listening;
+  }
+
   override subscribe(listener: (entries: readonly LedgerEntry[]) => void): () => void {
     const stop = super.subscribe(listener);
     this.events.subscriberAdded();
