@@ -15,11 +15,13 @@ type ModelPeriod = 'none' | 'hour' | 'day';
 
 interface MBudget {
   path: string;
-  parent: string | null;
+  name: string;
+  parent: MBudget | null;
+  kind: 'org' | 'team' | 'agent' | 'envelope';
   limit: number | null;
   period: ModelPeriod;
   periodStart: number;
-  status: 'active' | 'paused';
+  status: 'active' | 'paused' | 'closed';
   spent: number;
   reserved: number;
   granted: number;
@@ -32,7 +34,7 @@ interface MBudget {
 
 interface MReservation {
   id: string;
-  path: string;
+  budget: MBudget;
   amount: number;
   expires: number;
   status: 'open' | 'settled' | 'voided' | 'expired' | 'charged' | 'late_settled';
@@ -55,25 +57,42 @@ function windowEnd(period: ModelPeriod, start: number): number {
 }
 
 class Model {
-  readonly budgets = new Map<string, MBudget>();
+  /** Every budget, in creation order (ops pick budgets by index into this). */
+  readonly all: MBudget[] = [];
   readonly reservations: MReservation[] = [];
   /** Results of keyed operations, by key. */
   readonly keyed = new Map<string, { print: string; result: CommandResult }>();
+  tokens = 0;
 
-  add(path: string, limit: number | null, period: ModelPeriod, policy: Policy, now: number): void {
+  add(path: string, limit: number | null, period: ModelPeriod, policy: Policy, now: number, kind: MBudget['kind']): MBudget {
     const at = path.lastIndexOf('/');
-    this.budgets.set(path, { path, parent: at < 0 ? null : path.slice(0, at), limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false });
+    const parent = at < 0 ? null : (this.get(path.slice(0, at)) ?? null);
+    const b: MBudget = { path, name: path.slice(at + 1), parent, kind, limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false };
+    this.all.push(b);
+    return b;
   }
 
-  chain(path: string): MBudget[] {
+  get(path: string): MBudget | undefined {
+    return this.all.find((b) => b.path === path);
+  }
+
+  chain(b: MBudget | undefined): MBudget[] {
     const out: MBudget[] = [];
-    for (let b = this.budgets.get(path); b; b = b.parent === null ? undefined : this.budgets.get(b.parent)) out.push(b);
+    for (let x = b; x; x = x.parent ?? undefined) out.push(x);
     return out;
+  }
+
+  /** Moves a budget and its subtree under `to`; the paths follow, balances stay where they are. */
+  move(b: MBudget, to: MBudget): void {
+    const from = b.path;
+    b.parent = to;
+    const path = `${to.path}/${b.name}`;
+    for (const x of this.all) if (x.path === from || x.path.startsWith(`${from}/`)) x.path = path + x.path.slice(from.length);
   }
 
   /** Rolls ended periods and expires due reservations, as of `now`. */
   settleTime(now: number): void {
-    for (const b of this.budgets.values()) {
+    for (const b of this.all) {
       if (now >= windowEnd(b.period, b.periodStart)) {
         Object.assign(b, { spent: 0, granted: 0, overrun: 0, periodStart: windowStart(b.period, now, b.periodStart) });
         // Reservations carried over from a period whose top-up has ended can exceed the new
@@ -85,7 +104,7 @@ class Model {
       if (r.status === 'open' && r.expires <= now) {
         r.status = r.charge ? 'charged' : 'expired';
         r.charged = r.charge ? r.amount : 0;
-        for (const b of this.chain(r.path)) {
+        for (const b of this.chain(r.budget)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
           if (r.charge) b.spent += r.amount;
@@ -95,15 +114,15 @@ class Model {
   }
 
   /** Whether expiry charges a reservation: as asked, else `charge` unless the chain says only `release`. */
-  chargesOnExpiry(path: string, asked: 'charge' | 'release' | undefined): boolean {
+  chargesOnExpiry(budget: MBudget, asked: 'charge' | 'release' | undefined): boolean {
     if (asked !== undefined) return asked === 'charge';
-    const rules = this.chain(path).map((b) => b.policy.onExpiry);
+    const rules = this.chain(budget).map((b) => b.policy.onExpiry);
     return rules.includes('charge') || !rules.includes('release');
   }
 
   /** Gives back up to `wanted` of a charged expiry, never taking a budget's spend below zero. */
   refund(r: MReservation, wanted: number): void {
-    const chain = this.chain(r.path);
+    const chain = this.chain(r.budget);
     const amount = Math.min(wanted, ...chain.map((b) => b.spent));
     for (const b of chain) b.spent -= amount;
   }
@@ -113,10 +132,11 @@ class Model {
   }
 
   /** The code (and budget) a reservation gets, or undefined when admitted. */
-  refusal(path: string, amount: number, model: string | undefined): { code: string; budget?: string } | undefined {
-    const chain = this.chain(path);
-    if (chain.length === 0) return { code: 'unknown_budget' };
+  refusal(budget: MBudget, amount: number, model: string | undefined): { code: string; budget?: string } | undefined {
+    const chain = this.chain(budget);
     const rootFirst = [...chain].reverse();
+    const closed = rootFirst.find((b) => b.status === 'closed');
+    if (closed) return { code: 'budget_closed', budget: closed.path };
     const paused = rootFirst.find((b) => b.status === 'paused');
     if (paused) return { code: 'budget_paused', budget: paused.path };
     if (model !== undefined) {
@@ -138,7 +158,7 @@ class Model {
 }
 
 interface Spec {
-  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy }[];
+  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy; kind: 'org' | 'team' | 'agent' }[];
   ops: Op[];
 }
 
@@ -151,7 +171,10 @@ type Op =
   | { t: 'limit'; b: number; limit: number | null }
   | { t: 'pause'; b: number; on: boolean }
   | { t: 'grant'; b: number; amount: number }
-  | { t: 'retry'; op: number };
+  | { t: 'retry'; op: number }
+  | { t: 'move'; b: number; to: number }
+  | { t: 'mint'; b: number; limit: number | null }
+  | { t: 'revoke'; b: number };
 
 const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
 const expiryAsks = [undefined, 'charge', 'release'] as const;
@@ -171,19 +194,22 @@ function specArbitrary(): fc.Arbitrary<Spec> {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('pause' as const), b: fc.nat(), on: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('grant' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 5_000 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('retry' as const), op: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('move' as const), b: fc.nat(), to: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('mint' as const), b: fc.nat(), limit: fc.option(fc.integer({ min: 0, max: 10_000 }), { nil: null }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('revoke' as const), b: fc.nat() }) },
   );
   return fc.record({ tree, ops: fc.array(op, { minLength: 10, maxLength: 60 }) }).map(({ tree: t, ops }) => {
-    const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: {} }];
+    const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: {}, kind: 'org' }];
     t.teams.forEach((agents, i) => {
       const [teamLimit, teamPeriod] = t.teamLimits[i] ?? [null, 'none'];
-      budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: {} });
+      budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: {}, kind: 'team' });
       agents.forEach((a, j) => {
         const policy: Policy = {};
         if (a.cap !== undefined) policy.requestCapMicros = a.cap;
         if (a.inflight !== undefined) policy.inflightMax = a.inflight;
         if (a.gptOnly) policy.models = ['gpt-*'];
         if (a.release) policy.onExpiry = 'release';
-        budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy });
+        budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy, kind: 'agent' });
       });
     });
     return { budgets, ops };
@@ -200,12 +226,14 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   const model = new Model();
   const ids: string[] = [];
   const issued: { cmd: Parameters<Store['execute']>[0]; result: CommandResult }[] = [];
-  const leaves = spec.budgets.map((b) => b.path);
+  /** Budgets from the spec (operators' budgets), and every budget including token envelopes. */
+  const planned = () => model.all.filter((b) => b.kind !== 'envelope');
+  const pick = <T>(list: readonly T[], n: number): T | undefined => list[n % Math.max(1, list.length)];
   try {
     for (const b of spec.budgets) {
-      const made = await store.createBudget({ path: b.path, limitMicros: b.limit, period: b.period, policy: b.policy });
+      const made = await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.limit, period: b.period, policy: b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy });
       expect(made.ok, `create ${b.path}`).toBe(true);
-      model.add(b.path, b.limit, b.period, b.policy, clock.now());
+      model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy, clock.now(), b.kind);
     }
     for (const op of spec.ops) {
       await step(op);
@@ -238,7 +266,9 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
     model.settleTime(clock.now());
     switch (op.t) {
       case 'reserve': {
-        const path = leaves[op.b % leaves.length] ?? 'org';
+        const budget = pick(model.all, op.b);
+        if (!budget) return;
+        const path = budget.path;
         const modelName = models[op.model % models.length];
         const onExpiry = expiryAsks[op.rule % expiryAsks.length];
         const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry]);
@@ -249,12 +279,12 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
           else expect(describeResult(again)).toBe('idempotency_key_reused');
           return;
         }
-        const no = model.refusal(path, op.amount, modelName);
+        const no = model.refusal(budget, op.amount, modelName);
         const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
         if (result.ok && 'reservation' in result) {
           ids.push(result.reservation.id);
-          model.reservations.push({ id: result.reservation.id, path, amount: op.amount, expires: clock.now() + op.ttl, status: 'open', charge: model.chargesOnExpiry(path, onExpiry), charged: 0 });
-          for (const b of model.chain(path)) {
+          model.reservations.push({ id: result.reservation.id, budget, amount: op.amount, expires: clock.now() + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0 });
+          for (const b of model.chain(budget)) {
             b.reserved += op.amount;
             b.inflight += 1;
           }
@@ -280,7 +310,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         if (r.status === 'charged') {
           // The truth after a charged expiry: refund the difference, or charge the rest late.
           const extra = Math.max(0, actual - r.charged);
-          for (const b of model.chain(r.path)) {
+          for (const b of model.chain(r.budget)) {
             b.spent += extra;
             b.overrun += extra;
           }
@@ -291,7 +321,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         }
         const late = r.status === 'expired';
         const excess = late ? actual : Math.max(0, actual - r.amount);
-        for (const b of model.chain(r.path)) {
+        for (const b of model.chain(r.budget)) {
           if (!late) {
             b.reserved -= r.amount;
             b.inflight -= 1;
@@ -312,7 +342,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const wasCharged = r.status === 'charged';
         r.status = 'voided';
         if (wasCharged) return model.refund(r, r.charged);
-        for (const b of model.chain(r.path)) {
+        for (const b of model.chain(r.budget)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
         }
@@ -325,7 +355,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         clock.set(clock.now() - (clock.now() % hourMs) + hourMs);
         return;
       case 'limit': {
-        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        const b = pick(planned(), op.b);
         if (!b) return;
         await run({ type: 'updateBudget', path: b.path, limitMicros: op.limit }, 'ok');
         b.limit = op.limit;
@@ -334,17 +364,46 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         return;
       }
       case 'pause': {
-        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        const b = pick(planned(), op.b);
         if (!b) return;
         await run({ type: 'setStatus', path: b.path, status: op.on ? 'paused' : 'active' }, 'ok');
         b.status = op.on ? 'paused' : 'active';
         return;
       }
       case 'grant': {
-        const b = model.budgets.get(leaves[op.b % leaves.length] ?? 'org');
+        const b = pick(planned(), op.b);
         if (!b) return;
         await run({ type: 'grant', path: b.path, amountMicros: op.amount }, b.limit === null ? 'budget_unlimited' : 'ok');
         if (b.limit !== null) b.granted += op.amount;
+        return;
+      }
+      case 'move': {
+        // An agent changes team: refused while it holds reservations or where its name is taken.
+        const b = pick(planned().filter((x) => x.kind === 'agent'), op.b);
+        const to = pick(planned().filter((x) => x.kind === 'team'), op.to);
+        if (!b || !to) return;
+        const clash = to !== b.parent && model.all.some((x) => x.parent === to && x.name === b.name);
+        const expected = to === b.parent ? 'ok' : b.inflight > 0 ? 'budget_busy' : clash ? 'budget_exists' : 'ok';
+        const result = await run({ type: 'moveBudget', path: b.path, parent: to.path }, expected);
+        if (result.ok && to !== b.parent) model.move(b, to);
+        return;
+      }
+      case 'mint': {
+        // A token's envelope: a new leaf under the agent, limited to the token's max spend.
+        const agent = pick(planned().filter((x) => x.kind === 'agent'), op.b);
+        if (!agent) return;
+        model.tokens += 1;
+        const tokenId = `tok_model${String(model.tokens).padStart(4, '0')}`;
+        await run({ type: 'mintToken', path: agent.path, tokenId, hash: model.tokens.toString(16).padStart(64, '0'), limitMicros: op.limit }, 'ok');
+        model.add(`${agent.path}/${tokenId}`, op.limit, 'none', {}, clock.now(), 'envelope');
+        return;
+      }
+      case 'revoke': {
+        // Revoking closes the envelope: its open reservations still resolve, nothing new is admitted.
+        const envelope = pick(model.all.filter((x) => x.kind === 'envelope'), op.b);
+        if (!envelope) return;
+        await run({ type: 'revokeToken', tokenId: envelope.name }, 'ok');
+        envelope.status = 'closed';
         return;
       }
       case 'retry': {
@@ -359,7 +418,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   }
 
   async function compare(): Promise<void> {
-    for (const m of model.budgets.values()) {
+    for (const m of model.all) {
       const v = await store.getBudget(m.path);
       expect(v, m.path).toBeDefined();
       if (!v) return;
