@@ -26,6 +26,7 @@ const ledgerStatus: Record<Code, number> = {
   budget_paused: 403,
   model_not_allowed: 403,
   too_many_inflight: 429,
+  burn_limit: 429,
   token_expired: 409,
   token_revoked: 409,
   invalid_amount: 400,

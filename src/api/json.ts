@@ -148,6 +148,11 @@ export function budgetFromJson(j: BudgetJsonValue): BudgetView {
     inflight: j.inflight,
     policy: policyFromJson(j.policy),
     createdMs: Date.parse(j.created_at),
+    alertSpentPct: 0,
+    alertCommittedPct: 0,
+    breaker: 'closed',
+    trippedUntilMs: null,
+    burn: [],
   };
 }
 

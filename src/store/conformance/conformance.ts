@@ -64,10 +64,11 @@ export function runStoreConformance(target: ConformanceTarget): void {
       await store.close();
     });
 
+    /** A tree for the ledger's own rules: its agent opts out of the default burn limit (tested on its own). */
     async function org(): Promise<void> {
       ok(await store.createBudget({ path: 'acme', kind: 'org', limitMicros: usd(100), period: 'month' }));
       ok(await store.createBudget({ path: 'acme/research', kind: 'team', limitMicros: usd(10) }));
-      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: usd(5), policy: { inflightMax: 50 } }));
+      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: usd(5), policy: { inflightMax: 50, burnLimits: [] } }));
     }
 
     describe('budgets', () => {
@@ -192,7 +193,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(no.budget).toBe('acme/research/bot');
         expect(no.remainingMicros).toBe(usd(1));
         expect((await budget(store, 'acme')).reservedMicros).toBe(usd(4));
-        ok(await store.createBudget({ path: 'acme/research/other', kind: 'agent', limitMicros: usd(50) }));
+        ok(await store.createBudget({ path: 'acme/research/other', kind: 'agent', limitMicros: usd(50), policy: { burnLimits: [] } }));
         const team = refused(await store.reserve({ path: 'acme/research/other', amountMicros: usd(7) }), 'budget_exceeded');
         expect(team.budget).toBe('acme/research');
         expect(team.remainingMicros).toBe(usd(6));
@@ -401,7 +402,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it('enforces allowed models, the per-request cap and in-flight limits with their own codes', async () => {
         // Proves policy checks and their fixed precedence before the limit check.
         ok(await store.createBudget({ path: 'o', limitMicros: usd(10), policy: { models: ['gpt-4o*', 'claude-*'] } }));
-        ok(await store.createBudget({ path: 'o/a', kind: 'agent', policy: { requestCapMicros: usd(1), inflightMax: 2 } }));
+        ok(await store.createBudget({ path: 'o/a', kind: 'agent', policy: { requestCapMicros: usd(1), inflightMax: 2, burnLimits: [] } }));
         refused(await store.reserve({ path: 'o/a', amountMicros: 5, labels: { model: 'o3' } }), 'model_not_allowed');
         ok(await store.reserve({ path: 'o/a', amountMicros: 5, labels: { model: 'gpt-4o-mini' } }));
         const cap = refused(await store.reserve({ path: 'o/a', amountMicros: usd(1) + 1 }), 'request_cost_cap');
