@@ -269,6 +269,7 @@ export function grant(tx: Tx, cmd: Grant): BudgetOk | Refusal {
   tx.append(draft(tx, 'grant', b.id, cmd.amountMicros, { actor: cmd.actor ?? null, reason: cmd.reason ?? null }));
   b.grantedMicros += cmd.amountMicros;
   tx.budgetChanged(b);
+  raiseAlerts(tx, chainOf(tx, b));
   return { ok: true, budget: viewBudget(b, tx.nowMs) };
 }
 

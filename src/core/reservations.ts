@@ -286,6 +286,8 @@ function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord
     raiseAlerts(tx, chain);
   } else {
     refund(tx, chain, r, entry, chargedMicros - cmd.actualMicros);
+    // The settlement may have started a new period, where carried holds can reach a threshold.
+    raiseAlerts(tx, chain);
   }
   return resolved(tx, r, leaf, 'late_settled', cmd.actualMicros, excess);
 }
@@ -364,6 +366,7 @@ export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
   probeResolved(tx, chain, r, false);
+  raiseAlerts(tx, chain);
   return { ok: true, reservation: viewReservation(r, leaf.path) };
 }
 

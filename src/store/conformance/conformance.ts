@@ -1,48 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BudgetView, CommandResult, LedgerEntry, Refusal } from '../../core/index.js';
+import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runGuardConformance } from './guards.js';
+import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
-
-const usd = (n: number) => Math.round(n * 1_000_000);
-/** 2026-01-31 23:00 UTC: an hour before a day and a month boundary. */
-export const conformanceStartMs = Date.UTC(2026, 0, 31, 23, 0, 0);
-
-function ok<T extends CommandResult>(result: T | Refusal): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.code}: ${result.message}`);
-  return result;
-}
-
-function refused(result: CommandResult, code: string): Refusal {
-  if (result.ok) throw new Error(`expected ${code}, got ok`);
-  expect(result.code).toBe(code);
-  expect(result.message.length).toBeGreaterThan(10);
-  return result;
-}
-
-async function budget(store: Store, path: string): Promise<BudgetView> {
-  const b = await store.getBudget(path);
-  if (!b) throw new Error(`no budget ${path}`);
-  return b;
-}
-
-async function allEntries(store: Store): Promise<LedgerEntry[]> {
-  const out: LedgerEntry[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await store.ledger({ cursor, limit: 1000 });
-    out.push(...page.entries);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
-}
-
-async function expectAuditOk(store: Store): Promise<void> {
-  const report = await store.audit();
-  expect(report.problems).toEqual([]);
-  expect(report.ok).toBe(true);
-}
 
 /**
  * The behaviour every store must show, run unchanged against each backend.
@@ -647,4 +610,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
       await runModelProperty({ open: (simClock) => target.open(simClock), runs: Number(process.env.BURSAR_PROPERTY_RUNS ?? target.propertyRuns ?? 200) });
     });
   });
+  runGuardConformance(target);
 }
