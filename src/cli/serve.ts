@@ -26,6 +26,13 @@ interface ServeFlags {
 
 const quickstartAgent = 'demo/agents/assistant';
 
+/** What to change, by the code of a configuration error, in the words of the command line. */
+const fixHints: Record<string, string> = {
+  port_in_use: '; choose another port with --port or BURSAR_PORT (0 picks a free one)',
+  port_not_permitted: '; choose a port from 1024 up with --port or BURSAR_PORT (0 picks a free one)',
+  invalid_host: '; set --host or BURSAR_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+};
+
 /** On an empty database, a small demo tree: an org, a team and one agent with a daily limit. */
 async function seedDemo(store: Store): Promise<boolean> {
   if ((await store.listBudgets()).length > 0) return false;
@@ -97,7 +104,7 @@ export function registerServe(program: Command, context: CliContext): void {
       try {
         server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins });
       } catch (error) {
-        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
+        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: `${error.message}${fixHints[error.code] ?? ''}` }, 2);
         throw error;
       }
       const seeded = flags.quickstart ? await seedDemo(server.store) : false;

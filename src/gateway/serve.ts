@@ -81,6 +81,16 @@ function loadCatalog(path: string | undefined): PriceCatalog {
   return loaded.catalog;
 }
 
+/** A failure to listen that a person can fix, as a `ServeConfigError`; anything else unchanged. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return new ServeConfigError('port_in_use', `${where} is already in use by another program`);
+  if (code === 'EACCES') return new ServeConfigError('port_not_permitted', `this user may not listen on ${where} (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ServeConfigError('invalid_host', `cannot listen on ${host}: it is not an address of this machine`);
+  return error;
+}
+
 /** True when no provider is configured: then the server answers from the mock, offline. */
 export function wantsMock(options: ServeOptions, env: Record<string, string | undefined>): boolean {
   if (options.mockUpstream) return true;
@@ -141,7 +151,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const context: PluginContext = { store, pricing, gateway };
   const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
-  await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+  try {
+    await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
+    await app.close();
+    await upstream.close();
+    await mock?.close();
+    if (options.store === undefined) await store.close();
+    throw listenError(error, options.host ?? '127.0.0.1', options.port ?? portDefault);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
