@@ -10,7 +10,7 @@ import { limits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
-import type { Upstream } from './upstream.js';
+import { upstreamFailure, type Upstream } from './upstream.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
@@ -177,7 +177,8 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
     upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
   } catch (error) {
     await g.store.void({ reservationId: admitted.reservation.reservation.id, reason: `upstream unreachable: ${(error as Error).name}` });
-    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
+    const host = g.upstream.host(adapter.provider);
+    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
@@ -220,7 +221,7 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   } catch {
     // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
     const cost = await settle(g, a, settleUsage(a.price, a.estimate, undefined, ''), 'unreadable upstream response');
-    const e = gatewayError('upstream_error', 'the provider sent an unreadable response');
+    const e = gatewayError('upstream_error', `the provider at ${g.upstream.host(a.adapter.provider)} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
     report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
     return;
