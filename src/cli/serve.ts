@@ -78,13 +78,21 @@ function upstreamJson(server: RunningServer): Record<string, unknown> {
   return { mock: server.mock !== undefined, reason: server.upstreamReason, openai: provider('openai'), anthropic: provider('anthropic') };
 }
 
+/** The base URL each family of clients needs: most append the route to a base ending in /v1. */
+function sdkLines(url: string): string[] {
+  return [
+    `  base URLs ${url}/v1   openai, @ai-sdk/openai, @ai-sdk/anthropic, LangChain's ChatOpenAI, the OpenAI Agents SDK`,
+    `            ${url}      @anthropic-ai/sdk and LangChain's ChatAnthropic (they add /v1 themselves)`,
+  ];
+}
+
 function banner(server: RunningServer, flags: ServeFlags, db: string): string {
   return [
     `Bursar is listening on ${server.url}`,
     `  ledger    ${db}`,
     `  mode      ${flags.mode ?? 'enforce'}`,
     ...upstreamLines(server),
-    `  SDKs      OpenAI baseURL ${server.url}/v1   Anthropic baseURL ${server.url}`,
+    ...sdkLines(server.url),
     `  admin     ${server.url}/api (OpenAPI at /api/openapi.json, metrics at /metrics)`,
     ...(server.generatedAdminKey ? [`  admin key ${server.generatedAdminKey}   (generated for this run; set BURSAR_ADMIN_KEY to keep one)`] : []),
   ].join('\n');
@@ -135,7 +143,7 @@ export function registerServe(program: Command, context: CliContext): void {
       const seeded = flags.quickstart ? await seedDemo(server.store) : false;
       const token = flags.quickstart ? await quickstartToken(server.store) : undefined;
       await context.emit(
-        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
+        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), base_urls: { openai: `${server.url}/v1`, anthropic: server.url, ai_sdk_anthropic: `${server.url}/v1` }, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
         () =>
           [
             banner(server, flags, db),

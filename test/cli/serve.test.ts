@@ -58,6 +58,7 @@ interface ServeJson {
   url: string;
   token: string | null;
   mock_upstream: string | null;
+  base_urls: Record<string, string>;
   upstream: { mock: boolean; reason: string; openai: { base_url: string; host: string; key: boolean }; anthropic: { base_url: string; host: string; key: boolean } };
 }
 
@@ -81,6 +82,7 @@ describe('which upstream the server uses', () => {
       expect(info.upstream.mock).toBe(true);
       expect(info.upstream.reason).toContain('--upstream real');
       expect(info.upstream.openai.base_url).toBe(`${info.mock_upstream}/v1`);
+      expect(info.base_urls).toEqual({ openai: `${info.url}/v1`, anthropic: info.url, ai_sdk_anthropic: `${info.url}/v1` });
       const answer = await chat(info.url, info.token ?? '');
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     } finally {
@@ -105,8 +107,9 @@ describe('which upstream the server uses', () => {
     }
   });
 
-  it('prints, for bursar serve with a key set, which URL each provider goes to and with which key', async () => {
-    // Proves the banner tells where calls will go (host included) before any call is made.
+  it('prints, for bursar serve with a key set, which URL each provider goes to and with which key, and the base URL each SDK needs', async () => {
+    // Proves the banner tells where calls will go (host included) before any call is made, and
+    // which clients want /v1 in their base URL.
     const proc = startCli(['--db', join(dir, 'banner.db'), 'serve', '--port', '0'], { OPENAI_API_KEY: 'sk-not-a-real-key' });
     try {
       await proc.waitFor(/Press Ctrl-C to stop\./);
@@ -116,6 +119,9 @@ describe('which upstream the server uses', () => {
       expect(run.stdout).toMatch(/OpenAI +https:\/\/api\.openai\.com\/v1 \(key from OPENAI_API_KEY\)/);
       expect(run.stdout).toMatch(/Anthropic +https:\/\/api\.anthropic\.com \(no ANTHROPIC_API_KEY set\)/);
       expect(run.stdout).not.toContain('sk-not-a-real-key');
+      const url = /listening on (\S+)/.exec(run.stdout)?.[1] ?? '';
+      expect(run.stdout).toMatch(new RegExp(`base URLs ${url}/v1 +openai, @ai-sdk/openai, @ai-sdk/anthropic,`));
+      expect(run.stdout).toMatch(new RegExp(`\n +${url} +@anthropic-ai/sdk`));
     }
   });
 
