@@ -21,4 +21,12 @@ export const limits = {
   /** Connections per provider origin: enough for every stream the gateway holds at once. */
   upstreamConnectionsMax: 4_096,
   tokenCacheEntriesMax: 100_000,
+  /**
+   * Retry-After on a `too_many_inflight` refusal: a slot frees when one of the budget's calls
+   * ends, which for most calls is within seconds, and clients (LangChain among them) retry a 429
+   * only when told when.
+   */
+  inflightRetryAfterS: 1,
+  /** Retry-After on a `burn_limit` refusal that does not know its cool-down. */
+  burnLimitRetryAfterSDefault: 60,
 } as const;
