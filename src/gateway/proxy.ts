@@ -5,6 +5,7 @@ import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { limits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
@@ -73,7 +74,11 @@ function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
 
 function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
-  if (!resolved.ok) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded; see \`bursar pricing list\``, { param: 'model' });
+  if (!resolved.ok) {
+    const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
+    const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
+    return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded${listing}`, { param: 'model' });
+  }
   const { entry, model } = resolved;
   if (entry.provider !== adapter.provider) return gatewayError('bad_request', `model ${requested} is served by ${entry.provider}; call ${entry.provider === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`, { param: 'model' });
   if ((entry.kind === 'embedding') !== adapter.embeddings) return gatewayError('bad_request', `model ${requested} is ${entry.kind === 'embedding' ? 'an embedding' : 'not an embedding'} model`, { param: 'model' });
