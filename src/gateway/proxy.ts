@@ -176,6 +176,12 @@ interface Priced {
   anomaly?: string;
 }
 
+const usageFields = ['inputTokens', 'outputTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens'] as const satisfies readonly (keyof CallUsage)[];
+
+function plausible(tokens: number): boolean {
+  return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= pricingLimits.tokensPerRequestMax;
+}
+
 /**
  * Prices what the provider reported (completed from the estimate and the streamed text). Usage
  * is input from outside: counts beyond any possible request are not priced but settled at the
@@ -183,9 +189,9 @@ interface Priced {
  */
 function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
-  const bad = (Object.entries(usage) as [keyof CallUsage, number][]).find(([, n]) => !Number.isSafeInteger(n) || n < 0 || n > pricingLimits.tokensPerRequestMax);
-  if (!bad) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad[0]} ${bad[1]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
+  const bad = usageFields.find((field) => !plausible(usage[field]));
+  if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
+  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
   const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
 }
