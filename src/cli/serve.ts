@@ -50,6 +50,7 @@ function banner(server: RunningServer, flags: ServeFlags, db: string): string {
   const upstream = server.mock ? `the built-in mock provider at ${server.mock?.url ?? '?'} (no provider key set; offline)` : 'OpenAI and Anthropic (keys from OPENAI_API_KEY / ANTHROPIC_API_KEY)';
   return [
     `Bursar is listening on ${server.url}`,
+    `  dashboard ${server.url}/   (sign in with the admin key)`,
     `  ledger    ${db}`,
     `  mode      ${flags.mode ?? 'enforce'}`,
     `  upstream  ${upstream}`,
