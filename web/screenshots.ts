@@ -75,6 +75,11 @@ async function main(): Promise<void> {
       await page.waitForTimeout(800);
       await page.screenshot({ path: join(out, `${name}.png`) });
     }
+    await page.goto(`${s.url}/#/budgets`);
+    await page.getByRole('button', { name: 'Edit acme/research/market-researcher' }).click();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(out, 'budgets-edit.png') });
+    await page.keyboard.press('Escape');
     const viewer = (await browser.page()).page;
     await signIn(viewer, s.url, viewerKey);
     await viewer.goto(`${s.url}/#/agents`);

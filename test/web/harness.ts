@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -29,6 +29,7 @@ export interface Browser {
 
 /** One Chromium for a test file, with a fresh user-data-dir removed on close. */
 export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(chromiumPath)) throw new Error(`the browser tests drive Debian's Chromium at ${chromiumPath}: apt-get install -y chromium (.ci/run does)`);
   const profile = mkdtempSync(join(tmpdir(), 'bursar-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args: chromiumArgs, headless: true, viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   return {

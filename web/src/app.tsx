@@ -249,9 +249,10 @@ function begin(key: string, role: Role, set: (s: Session) => void): Live {
     set({ state: 'signed-out', notice });
   };
   const api = apiClient(key, (failure) => signOut(`The server no longer accepts this key: ${failure.message}`));
-  const live = new Live(api, key, role);
+  const live = new Live(api, key, role, () => signOut('The server no longer accepts this key (was it restarted with other keys?)'));
   live.start().catch((error: unknown) => {
     if (error instanceof ApiFailure && error.status === 401) return;
+    live.stop();
     set({ state: 'unreachable', message: (error as Error).message });
   });
   return live;

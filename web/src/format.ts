@@ -18,6 +18,16 @@ export function formatTime(iso: string | null | undefined): string {
 }
 
 /**
+ * A time without its year, for dense tables: `12-03 10:21:05`; the full time is in `formatTime`.
+ *
+ * @example
+ * formatTimeShort('2026-12-03T10:21:05.000Z') // '12-03 11:21:05' in Amsterdam
+ */
+export function formatTimeShort(iso: string | null | undefined): string {
+  return formatTime(iso).replace(/^\d{4}-/, '');
+}
+
+/**
  * How long ago, roughly: `just now`, `12 s ago`, `5 min ago`, `3 h ago`, `2 d ago`.
  *
  * @example

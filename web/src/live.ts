@@ -67,6 +67,8 @@ export class Live {
     readonly api: Api,
     private readonly key: string,
     readonly role: Role,
+    /** Called when the event stream is refused the key (the server was restarted with other keys). */
+    private readonly onRefused: () => void = () => undefined,
   ) {}
 
   /** The server's clock, as far as the page can tell. */
@@ -116,6 +118,7 @@ export class Live {
         this.connection = state;
         // Reads that failed while the server was away are made again once it is back.
         if (state === 'live' && this.reloadAll) this.scheduleFlush();
+        if (state === 'refused') this.onRefused();
         this.changed();
       },
     });

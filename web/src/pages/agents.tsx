@@ -14,7 +14,8 @@ import { Bar, ErrorText, Money, splitPath, StatusBadge, TimeAgo, useLive, useLiv
  * the page (rows are windowed), so hundreds of agents scroll and update cheaply.
  */
 
-const cardHeightPx = 224;
+/** Card heights: with the admin's buttons, and without (a viewer). */
+const cardHeightPx = { admin: 224, viewer: 188 } as const;
 const gapPx = 12;
 const columnWidthMinPx = 300;
 /** Rows drawn above and below the visible ones, so a quick scroll shows no blank. */
@@ -223,7 +224,8 @@ function CardGrid({ rows, nowMs, admin, settings }: { rows: Row[]; nowMs: number
   }, []);
   const columns = Math.max(1, Math.floor((view.width + gapPx) / (columnWidthMinPx + gapPx)));
   const rowCount = Math.ceil(rows.length / columns);
-  const rowPx = cardHeightPx + gapPx;
+  const heightPx = admin ? cardHeightPx.admin : cardHeightPx.viewer;
+  const rowPx = heightPx + gapPx;
   // A shorter list (a filter) moves the scroll position up without a scroll event: read it again.
   useLayoutEffect(measure, [rowCount]);
   const top = Math.min(view.top, Math.max(0, rowCount * rowPx - view.height));
@@ -233,7 +235,7 @@ function CardGrid({ rows, nowMs, admin, settings }: { rows: Row[]; nowMs: number
   return (
     <div class="card-scroll" ref={box} data-testid="agent-grid" style={{ height: `${rowCount * rowPx}px` }}>
       <div class="card-space" style={{ height: `${rowCount * rowPx}px` }}>
-        <div class="card-grid" style={{ transform: `translateY(${first * rowPx}px)`, gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`, gridAutoRows: `${cardHeightPx}px` }}>
+        <div class="card-grid" style={{ transform: `translateY(${first * rowPx}px)`, gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))`, gridAutoRows: `${heightPx}px` }}>
           {shown.map((r) => (
             <AgentCard key={r.budget.path} row={r} nowMs={nowMs} admin={admin} settings={settings} />
           ))}

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import type { Api, Entry, Reservation } from '../api.js';
 import { saveFile } from '../csv.js';
-import { formatDuration, formatTime, localInputToIso } from '../format.js';
+import { formatDuration, formatTime, formatTimeShort, localInputToIso } from '../format.js';
 import { useReload } from '../hooks.js';
 import { complete, fold, labelOf, lifeStatus, type Line, type ReservationLine } from '../ledger-lines.js';
 import { formatTokens } from '../money.js';
@@ -118,6 +118,15 @@ function FilterForm({ applied, apply }: { applied: Filters; apply: (f: Filters) 
   );
 }
 
+/** A cell cut to one line, the whole text in its tooltip. */
+function Ellipsis({ text, class: cls }: { text: string; class?: string }) {
+  return (
+    <td class={`ellipsis ${cls ?? ''}`} title={text}>
+      {text}
+    </td>
+  );
+}
+
 /** A budget path, with a spend token's envelope shortened to its id's start. */
 function PathText({ path }: { path: string | null }) {
   if (path === null) return null;
@@ -154,14 +163,14 @@ function EntryRow({ e }: { e: Entry }) {
   return (
     <tr data-seq={e.seq} data-kind={e.kind}>
       <td class="num muted">{e.seq}</td>
-      <td class="nowrap">{formatTime(e.ts)}</td>
+      <td title={formatTime(e.ts)}>{formatTimeShort(e.ts)}</td>
       <td><span class={`kind kind-${e.kind}`}>{e.kind}</span></td>
       <td class="path-cell"><PathText path={e.budget} /></td>
       <td><Money micros={e.amount_micros} /></td>
       <td>{e.model ?? ''}</td>
       <td><Tokens e={e} /></td>
       <td><Labels session={e.session} task={e.task} /></td>
-      <td class="muted wrap">{[e.actor, e.reason].filter(Boolean).join(' · ')}</td>
+      <Ellipsis class="muted" text={[e.actor, e.reason].filter(Boolean).join(' · ')} />
     </tr>
   );
 }
@@ -192,14 +201,14 @@ function ReservationRow({ line }: { line: ReservationLine }) {
   return (
     <tr data-reservation={line.seq} class="reservation-row">
       <td class="num muted">{line.seq}</td>
-      <td class="nowrap">{formatTime(first?.ts ?? line.looked?.created_at)}</td>
+      <td title={formatTime(first?.ts ?? line.looked?.created_at)}>{formatTimeShort(first?.ts ?? line.looked?.created_at)}</td>
       <td><span class="kind kind-reservation" title={`rsv_${line.seq}`}>reservation</span></td>
       <td class="path-cell"><PathText path={labelOf(line, 'budget')} /></td>
       <td><Life line={line} /></td>
       <td>{labelOf(line, 'model') ?? ''}</td>
       <td><Tokens e={tokens} /></td>
       <td><Labels session={labelOf(line, 'session')} task={labelOf(line, 'task')} /></td>
-      <td class="muted wrap">{labelOf(line, 'actor') ?? ''}</td>
+      <Ellipsis class="muted" text={labelOf(line, 'actor') ?? ''} />
     </tr>
   );
 }
@@ -290,9 +299,9 @@ export function LedgerPage({ params }: { params: URLSearchParams }) {
                 <th scope="col">Time</th>
                 <th scope="col">Kind</th>
                 <th scope="col">Budget</th>
-                <th scope="col">Amount · a reservation's life</th>
+                <th scope="col">Amount, or a reservation's life</th>
                 <th scope="col">Model</th>
-                <th scope="col">Tokens in / out</th>
+                <th scope="col">Tokens in/out</th>
                 <th scope="col">Session · task</th>
                 <th scope="col">Actor · reason</th>
               </tr>

@@ -8,8 +8,8 @@ import { ErrorText, Money, Panel, useLive, useLiveModel } from '../ui.js';
 
 /**
  * The last 30 sessions (the x-bursar-session label of calls): start, end, tokens in and out,
- * cost and agents, refreshed as calls settle; the list as CSV, and each session's entries as
- * CSV from the API.
+ * cost and agents, read again as calls settle (at most every 5 s: the server totals each
+ * session from its entries); the list as CSV, and each session's entries as CSV from the API.
  */
 
 const sessionsShown = 30;
@@ -52,7 +52,7 @@ export function SessionsPage() {
   const live = useLive();
   const model = useLiveModel();
   const [error, setError] = useState<string>();
-  const list = useReload(() => model.api.get<{ sessions: Session[]; truncated: boolean }>(`/api/sessions?last=${sessionsShown}`), live.ledgerVersion, 2_000, 'sessions');
+  const list = useReload(() => model.api.get<{ sessions: Session[]; truncated: boolean }>(`/api/sessions?last=${sessionsShown}`), live.ledgerVersion, 5_000, 'sessions');
   const sessions = list.data?.sessions ?? [];
   async function entriesCsv(id: string) {
     setError(undefined);
