@@ -24,8 +24,9 @@ export interface Notice {
 export const liveLimits = {
   /** Budgets marked by events are re-read at most this often. */
   flushMs: 300,
-  /** More marked budgets than this and the whole list is re-read instead. */
+  /** More marked budgets than this and the whole list is re-read instead, at most every `fullReadMs`. */
   chainReadsMax: 12,
+  fullReadMs: 1_000,
   chainReadsParallel: 4,
   feedItemsMax: 50,
   noticesMax: 100,
@@ -58,6 +59,7 @@ export class Live {
   private reloadAll = false;
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private flushing = false;
+  private lastFullReadMs = 0;
   private ticker: ReturnType<typeof setInterval> | undefined;
   private stream: { close(): void } | undefined;
   private notifyPending = false;
@@ -224,11 +226,21 @@ export class Live {
 
   /** Re-reads the marked budgets' chains (or every budget when many are marked). */
   private async flush(): Promise<void> {
+    const all = this.reloadAll || this.marked.size > liveLimits.chainReadsMax;
+    const waitMs = this.lastFullReadMs + liveLimits.fullReadMs - Date.now();
+    if (all && waitMs > 0) {
+      // A busy fleet marks many budgets at once: one whole read a second serves them all.
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        void this.flush();
+      }, waitMs);
+      return;
+    }
     this.flushing = true;
     const paths = [...this.marked];
     this.marked.clear();
-    const all = this.reloadAll || paths.length > liveLimits.chainReadsMax;
     this.reloadAll = false;
+    if (all) this.lastFullReadMs = Date.now();
     const periods = this.agentPeriods();
     let failed = false;
     try {
