@@ -21,7 +21,8 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'browser', include: browserTests, globalSetup: ['test/web/global-setup.ts'] },
+        // A page updates after a round trip or two; on a loaded machine that can take seconds.
+        test: { name: 'browser', include: browserTests, globalSetup: ['test/web/global-setup.ts'], expect: { poll: { timeout: 15_000 } } },
       },
     ],
   },

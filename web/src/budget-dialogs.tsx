@@ -101,6 +101,45 @@ function patchOf(b: Budget, before: Draft, d: Draft, unit: Unit, full: boolean):
   return body;
 }
 
+/** The period and policy fields of the full edit form. */
+function PolicyFields({ draft, set, unitName }: { draft: Draft; set: (k: keyof Draft) => (e: Event) => void; unitName: string }) {
+  return (
+    <fieldset>
+      <legend>Period and policy</legend>
+      <label>
+        Period
+        <select name="period" value={draft.period} onChange={set('period')}>
+          {periods.map((p) => (
+            <option value={p}>{p}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Allowed models (comma-separated, * at the end for a prefix)
+        <input name="models" value={draft.models} onInput={set('models')} placeholder="gpt-4o-mini, claude-*" />
+      </label>
+      <label>
+        Per-request cap ({unitName})
+        <input name="request_cap" inputMode="decimal" value={draft.requestCap} onInput={set('requestCap')} />
+      </label>
+      <div class="form-row">
+        <label>
+          Most in flight
+          <input name="inflight_max" inputMode="numeric" value={draft.inflight} onInput={set('inflight')} />
+        </label>
+        <label>
+          Output tokens when a request sets none
+          <input name="max_output_tokens" inputMode="numeric" value={draft.maxOutput} onInput={set('maxOutput')} />
+        </label>
+      </div>
+      <label>
+        Alert thresholds (% of the limit)
+        <input name="alert_thresholds" value={draft.thresholds} onInput={set('thresholds')} placeholder="50, 75, 90, 100" />
+      </label>
+    </fieldset>
+  );
+}
+
 /**
  * Changes a budget's limit (and, with `full`, its period and policy). Only changed fields are
  * sent; an emptied field removes the limit or policy field.
@@ -146,41 +185,7 @@ export function EditBudgetDialog({ budget, full, onClose }: { budget: Budget; fu
         <p class="hint">
           Spent this period: <Money micros={budget.spent_micros} />, reserved <Money micros={budget.reserved_micros} />.
         </p>
-        {full && (
-          <fieldset>
-            <legend>Period and policy</legend>
-            <label>
-              Period
-              <select name="period" value={draft.period} onChange={set('period')}>
-                {periods.map((p) => (
-                  <option value={p}>{p}</option>
-                ))}
-              </select>
-            </label>
-            <label>
-              Allowed models (comma-separated, * at the end for a prefix)
-              <input name="models" value={draft.models} onInput={set('models')} placeholder="gpt-4o-mini, claude-*" />
-            </label>
-            <label>
-              Per-request cap ({unitName})
-              <input name="request_cap" inputMode="decimal" value={draft.requestCap} onInput={set('requestCap')} />
-            </label>
-            <div class="form-row">
-              <label>
-                Most in flight
-                <input name="inflight_max" inputMode="numeric" value={draft.inflight} onInput={set('inflight')} />
-              </label>
-              <label>
-                Output tokens when a request sets none
-                <input name="max_output_tokens" inputMode="numeric" value={draft.maxOutput} onInput={set('maxOutput')} />
-              </label>
-            </div>
-            <label>
-              Alert thresholds (% of the limit)
-              <input name="alert_thresholds" value={draft.thresholds} onInput={set('thresholds')} placeholder="50, 75, 90, 100" />
-            </label>
-          </fieldset>
-        )}
+        {full && <PolicyFields draft={draft} set={set} unitName={unitName} />}
         <label>
           Reason (recorded in the ledger)
           <input name="reason" value={draft.reason} onInput={set('reason')} />

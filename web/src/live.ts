@@ -188,7 +188,8 @@ export class Live {
     this.lastSeq = entry.seq;
     this.ledgerVersion += 1;
     if (isSpend(entry)) this.applySpend(entry);
-    if ((notableKinds as readonly string[]).includes(entry.kind)) this.feed = [entry, ...this.feed].slice(0, liveLimits.feedItemsMax);
+    // The feed was read separately at start and may already hold an entry the stream replays.
+    if ((notableKinds as readonly string[]).includes(entry.kind) && !this.feed.some((f) => f.seq === entry.seq)) this.feed = [entry, ...this.feed].slice(0, liveLimits.feedItemsMax);
     if (entry.kind === 'budget_created' || entry.kind === 'budget_moved' || entry.kind === 'period_change') this.reloadAll = true;
     this.marked.add(entry.budget);
     this.scheduleFlush();
@@ -247,7 +248,7 @@ export class Live {
       if (all) await this.loadBudgets();
       else for (let i = 0; i < paths.length; i += liveLimits.chainReadsParallel) await Promise.all(paths.slice(i, i + liveLimits.chainReadsParallel).map((p) => this.loadChain(p)));
       // An agent whose period rolled over starts its period totals afresh: read them again.
-      if (this.agentPeriods() !== periods) await this.resync();
+      if (this.periodRolled(periods)) await this.resync();
     } catch {
       // The server is away: read everything once the stream is back.
       failed = true;
@@ -258,9 +259,18 @@ export class Live {
     }
   }
 
-  private agentPeriods(): string {
-    let key = '';
-    for (const b of this.budgets.values()) if (b.kind === 'agent') key += b.period_start;
-    return key;
+  private agentPeriods(): Map<string, string> {
+    const periods = new Map<string, string>();
+    for (const b of this.budgets.values()) if (b.kind === 'agent') periods.set(b.path, b.period_start);
+    return periods;
+  }
+
+  /** True when an agent known before has a new period start now. */
+  private periodRolled(before: ReadonlyMap<string, string>): boolean {
+    for (const [path, start] of before) {
+      const now = this.budgets.get(path);
+      if (now && now.period_start !== start) return true;
+    }
+    return false;
   }
 }

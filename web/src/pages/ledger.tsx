@@ -227,6 +227,29 @@ function Pager({ page, next, onNewer, onOlder }: { page: number; next: string | 
   );
 }
 
+function LedgerTable({ lines, busy }: { lines: Line[]; busy: boolean }) {
+  return (
+    <div class="table-wrap">
+      <table class="table ledger-table" aria-busy={busy}>
+        <thead>
+          <tr>
+            <th scope="col" class="num">Seq</th>
+            <th scope="col">Time</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Budget</th>
+            <th scope="col">Amount, or a reservation's life</th>
+            <th scope="col">Model</th>
+            <th scope="col">Tokens in/out</th>
+            <th scope="col">Session · task</th>
+            <th scope="col">Actor · reason</th>
+          </tr>
+        </thead>
+        <tbody>{lines.map((l) => (l.kind === 'entry' ? <EntryRow key={l.key} e={l.entry} /> : <ReservationRow key={l.key} line={l} />))}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function LedgerPage({ params }: { params: URLSearchParams }) {
   const live = useLive();
   const model = useLiveModel();
@@ -291,24 +314,7 @@ export function LedgerPage({ params }: { params: URLSearchParams }) {
         }
       >
         <ErrorText message={page.error ?? exportError} />
-        <div class="table-wrap">
-          <table class="table ledger-table" aria-busy={page.loading}>
-            <thead>
-              <tr>
-                <th scope="col" class="num">Seq</th>
-                <th scope="col">Time</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Budget</th>
-                <th scope="col">Amount, or a reservation's life</th>
-                <th scope="col">Model</th>
-                <th scope="col">Tokens in/out</th>
-                <th scope="col">Session · task</th>
-                <th scope="col">Actor · reason</th>
-              </tr>
-            </thead>
-            <tbody>{lines.map((l) => (l.kind === 'entry' ? <EntryRow key={l.key} e={l.entry} /> : <ReservationRow key={l.key} line={l} />))}</tbody>
-          </table>
-        </div>
+        <LedgerTable lines={lines} busy={page.loading} />
         {page.data && page.data.entries.length === 0 && <p class="empty">No entries match these filters.</p>}
         <Pager page={cursors.length - 1} next={page.data?.next_cursor} onNewer={() => setCursors(cursors.slice(0, -1))} onOlder={() => page.data?.next_cursor && setCursors([...cursors, page.data.next_cursor])} />
       </Panel>
