@@ -13,7 +13,6 @@ export default defineConfig({
   root,
   base: '/',
   publicDir: 'public',
-  logLevel: 'warn',
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
