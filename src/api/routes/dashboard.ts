@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { LedgerEntry } from '../../core/index.js';
+import { spendKinds, type LedgerEntry } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { BudgetIndex } from '../budget-index.js';
 import { route, type Route } from '../deps.js';
 import { isoOrNull } from '../json.js';
 import { apiLimits } from '../limits.js';
 import { queryInt } from '../schemas.js';
-import { scanNewestFirst, spendKinds } from '../usage.js';
+import { scanNewestFirst } from '../usage.js';
 
 /**
  * Reads the dashboard needs besides budgets and the ledger: who the caller is, and each
@@ -117,7 +117,7 @@ export async function activityReport(store: Store, o: { minutes: number }): Prom
   for (const startMs of periodStart.values()) sinceMs = Math.min(sinceMs, startMs);
   const agents = new Map<string, AgentAccumulator>();
   const burn = new Map<string, number[]>(budgets.filter((b) => b.parentId === null).map((b) => [b.path, new Array<number>(o.minutes).fill(0)]));
-  const stats = await scanNewestFirst(store, { kinds: spendKinds, sinceMs }, activityLimits.scanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { kinds: [...spendKinds], sinceMs }, activityLimits.scanEntriesMax, (e) => {
     if (e.seq > headSeq) return true;
     const path = index.pathOf(e.budgetId);
     const minute = Math.floor((e.tsMs - burnStartMs) / minuteMs);
