@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerRoutes } from './registry.js';
 import { budgetRoutes } from './routes/budgets.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { systemRoutes } from './routes/system.js';
@@ -33,7 +34,7 @@ export type { ApiDeps, Route } from './deps.js';
  * @example
  * apiRoutes.map((r) => `${r.method} ${r.path}`) // ['GET /api/budgets', 'POST /api/budgets', …]
  */
-export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...systemRoutes];
+export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...dashboardRoutes, ...systemRoutes];
 
 export interface AdminApiOptions {
   store: Store;

@@ -1,16 +1,17 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { base62, type RandomBytes, type ReserveOk } from '../core/index.js';
+import { base62, formatUsd, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
-import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
+import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { limits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
-import type { Upstream } from './upstream.js';
+import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
 import { limits as pricingLimits } from '../pricing/limits.js';
@@ -100,7 +101,11 @@ function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
 
 function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
-  if (!resolved.ok) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded; see \`bursar pricing list\``, { param: 'model' });
+  if (!resolved.ok) {
+    const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
+    const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
+    return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded${listing}`, { param: 'model' });
+  }
   const { entry, model } = resolved;
   if (entry.provider !== adapter.provider) return gatewayError('bad_request', `model ${requested} is served by ${entry.provider}; call ${entry.provider === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`, { param: 'model' });
   if ((entry.kind === 'embedding') !== adapter.embeddings) return gatewayError('bad_request', `model ${requested} is ${entry.kind === 'embedding' ? 'an embedding' : 'not an embedding'} model`, { param: 'model' });
@@ -110,6 +115,18 @@ function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedM
 /** How long a call's hold lasts: the upstream timeout plus as much again, within bounds. */
 export function reservationTtlMs(upstreamTimeoutMs: number): number {
   return upstreamTimeoutMs + Math.min(limits.reservationTtlMarginMsMax, Math.max(limits.reservationTtlMarginMsMin, upstreamTimeoutMs));
+}
+
+/**
+ * A budget refusal of a call that set no output cap: the default cap may be most of what was
+ * reserved, so the message says how much and what to set.
+ */
+function withOutputHint(refusal: Refusal, call: ParsedCall, price: PricedModel, estimate: Estimate): Refusal {
+  if (call.maxOutputTokens !== undefined || (refusal.code !== 'budget_exceeded' && refusal.code !== 'request_cost_cap') || estimate.maxOutputTokens === 0) return refusal;
+  const outputMicros = worstCaseMicros(price.entry, { inputTokens: 0, maxOutputTokens: estimate.maxOutputTokens * call.choices, cacheWrite: false });
+  if (outputMicros * 2 < estimate.amountMicros) return refusal;
+  const hint = ` The request set no max_tokens, so ${estimate.maxOutputTokens} output tokens (${formatUsd(outputMicros)}) were reserved for the answer; set max_tokens to what the call needs (or a lower maxOutputTokens in the budget's policy).`;
+  return { ...refusal, message: refusal.message + hint };
 }
 
 /** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
@@ -143,7 +160,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     onExpiry: 'charge',
   });
   const reserveMs = performance.now() - reserveStartedMs;
-  if (!result.ok) return fromRefusal(result);
+  if (!result.ok) return fromRefusal(withOutputHint(result, call, price, estimate));
   const out: HeaderMap = { 'x-bursar-reservation': result.reservation.id, 'x-bursar-request-id': requestId };
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
@@ -159,6 +176,12 @@ interface Priced {
   anomaly?: string;
 }
 
+const usageFields = ['inputTokens', 'outputTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens'] as const satisfies readonly (keyof CallUsage)[];
+
+function plausible(tokens: number): boolean {
+  return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= pricingLimits.tokensPerRequestMax;
+}
+
 /**
  * Prices what the provider reported (completed from the estimate and the streamed text). Usage
  * is input from outside: counts beyond any possible request are not priced but settled at the
@@ -166,9 +189,9 @@ interface Priced {
  */
 function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
-  const bad = (Object.entries(usage) as [keyof CallUsage, number][]).find(([, n]) => !Number.isSafeInteger(n) || n < 0 || n > pricingLimits.tokensPerRequestMax);
-  if (!bad) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad[0]} ${bad[1]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
+  const bad = usageFields.find((field) => !plausible(usage[field]));
+  if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
+  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
   const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
 }
@@ -249,7 +272,8 @@ async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHead
     upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
   } catch (error) {
     await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
-    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
+    const host = g.upstream.host(adapter.provider);
+    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
@@ -292,7 +316,7 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   } catch {
     // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
     const cost = await settle(g, a, priceCall(a, undefined, ''), 'unreadable upstream response');
-    const e = gatewayError('upstream_error', 'the provider sent an unreadable response');
+    const e = gatewayError('upstream_error', `the provider at ${g.upstream.host(a.adapter.provider)} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
     report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
     return;
