@@ -101,7 +101,10 @@ export function statusFor(code: GatewayCode): number {
 /** A gateway error from a ledger refusal, keeping the refusing budget and what remains. */
 export function fromRefusal(refusal: Refusal): GatewayError {
   const code: GatewayCode = refusal.code === 'invalid_label' || refusal.code === 'invalid_amount' ? 'bad_request' : refusal.code;
-  return new GatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field });
+  const details: ErrorDetails = { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field };
+  // A burn limit knows when it lets calls through again: whole seconds, rounded up.
+  if (refusal.retryAfterMs !== undefined) details.retryAfterS = Math.max(1, Math.ceil(refusal.retryAfterMs / 1_000));
+  return new GatewayError(code, refusal.message, details);
 }
 
 export function gatewayError(code: GatewayCode, message: string, extra: ErrorDetails = {}): GatewayError {
