@@ -1,7 +1,7 @@
 import { draft, json } from './chain.js';
 import { alertThresholdsPctDefault } from './policy.js';
 import type { Tx } from './tx.js';
-import type { BudgetRecord } from './types.js';
+import type { BudgetRecord, LedgerEntry } from './types.js';
 
 /**
  * Threshold alerts: when a budget's spent, or its spent + reserved ("committed"), reaches a
@@ -81,4 +81,44 @@ export function raiseAlerts(tx: Tx, chain: readonly BudgetRecord[]): void {
     if (nextThreshold(thresholds, b.alertSpentPct, spentPct) !== 0) raise(tx, b, 'spent', thresholds, spentPct);
     if (nextThreshold(thresholds, b.alertCommittedPct, committedPct) !== 0) raise(tx, b, 'committed', thresholds, committedPct);
   }
+}
+
+/** An alert as readers see it: what crossed, which threshold, and the balances at that moment. */
+export interface AlertView {
+  seq: number;
+  tsMs: number;
+  budgetId: number;
+  thresholdPct: number;
+  basis: AlertBasis;
+  /** The value that reached the threshold: spent, or spent + reserved. */
+  valueMicros: number;
+  limitMicros: number;
+  grantedMicros: number;
+  spentMicros: number;
+  reservedMicros: number;
+  periodStartMs: number;
+}
+
+/**
+ * The alert an `alert` ledger entry records, or undefined for any other entry.
+ *
+ * @example
+ * alertOf(entry)?.thresholdPct // 75
+ */
+export function alertOf(e: LedgerEntry): AlertView | undefined {
+  if (e.kind !== 'alert' || e.data === null) return undefined;
+  const d = JSON.parse(e.data) as Partial<Record<keyof AlertView, unknown>> & { basis?: unknown };
+  return {
+    seq: e.seq,
+    tsMs: e.tsMs,
+    budgetId: e.budgetId,
+    thresholdPct: Number(d.thresholdPct),
+    basis: d.basis === 'spent' ? 'spent' : 'committed',
+    valueMicros: e.amountMicros,
+    limitMicros: Number(d.limitMicros),
+    grantedMicros: Number(d.grantedMicros),
+    spentMicros: Number(d.spentMicros),
+    reservedMicros: Number(d.reservedMicros),
+    periodStartMs: Number(d.periodStartMs),
+  };
 }
