@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { errorBody, type GatewayError, type Provider } from './errors.js';
+import { StoreUnavailableError } from '../store/index.js';
+import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 
 export type HeaderMap = Record<string, string | number>;
 
@@ -30,4 +31,37 @@ export function drained(res: ServerResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** Where a handler's unexpected errors are logged (default: a line on stderr). */
+export type ErrorLog = (error: unknown) => void;
+
+export const stderrLog: ErrorLog = (error) => process.stderr.write(`bursar gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+
+/**
+ * Runs a hijacked handler so that the client always gets an answer. Whatever the handler throws
+ * becomes a refusal in the provider's shape: a store that cannot be reached is 503
+ * `store_unavailable`, anything else a 500 `internal` whose cause is logged. When the answer
+ * had already begun (a stream), the connection is closed instead, so the client never waits on
+ * a reply that will not come.
+ *
+ * @example
+ * app.get('/v1/models', async (req, reply) => {
+ *   reply.hijack();
+ *   await answering(reply.raw, 'openai', () => modelsRoute(g, req.headers, reply.raw), { log: stderrLog });
+ * });
+ */
+export async function answering(res: ServerResponse, provider: Provider, work: () => Promise<void>, o: { log: ErrorLog; onRefused?: (e: GatewayError) => void }): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    const e =
+      error instanceof StoreUnavailableError
+        ? gatewayError('store_unavailable', `the ledger cannot be reached; nothing was recorded or forwarded (${error.message})`)
+        : gatewayError('internal', 'internal error; the server log has the details');
+    if (e.code === 'internal') o.log(error);
+    o.onRefused?.(e);
+    if (res.headersSent) res.destroy();
+    else sendError(res, provider, e);
+  }
 }

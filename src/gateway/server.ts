@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 import { limits } from './limits.js';
@@ -8,7 +8,7 @@ import { openaiEmbeddings } from './providers/openai-embeddings.js';
 import { openaiResponses } from './providers/openai-responses.js';
 import { registerAgentRoutes, type AgentRouteOptions } from './agent-routes.js';
 import { proxyCall, type Gateway } from './proxy.js';
-import { sendError } from './respond.js';
+import { answering, sendError, stderrLog } from './respond.js';
 import { balance, modelsRoute } from './routes.js';
 
 export const adapters = [openaiChat, openaiResponses, openaiEmbeddings, anthropicMessages];
@@ -52,20 +52,19 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
+  const log = agent.onError ?? stderrLog;
+  const hijacked = (route: string, provider: (req: FastifyRequest) => Provider, work: (req: FastifyRequest, res: ServerResponse) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
+    await answering(reply.raw, provider(req), () => work(req, reply.raw), { log, onRefused });
+  };
   for (const adapter of adapters) {
-    app.post(adapter.route, async (req: FastifyRequest, reply: FastifyReply) => {
-      reply.hijack();
-      await proxyCall(g, adapter, req.headers, req.body as Buffer, reply.raw);
-    });
+    app.post(adapter.route, hijacked(adapter.route, () => adapter.provider, (req, res) => proxyCall(g, adapter, req.headers, req.body as Buffer, res)));
   }
-  app.get('/v1/models', async (req, reply) => {
-    reply.hijack();
-    await modelsRoute(g, req.headers, reply.raw);
-  });
-  app.get('/v1/bursar/balance', async (req, reply) => {
-    reply.hijack();
-    await balance(g, req.headers, reply.raw);
-  });
+  const modelsProvider = (req: FastifyRequest): Provider => (typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
+  app.get('/v1/models', hijacked('/v1/models', modelsProvider, (req, res) => modelsRoute(g, req.headers, res)));
+  app.get('/v1/bursar/balance', hijacked('/v1/bursar/balance', () => 'openai', (req, res) => balance(g, req.headers, res)));
   registerAgentRoutes(app, g, agent);
   app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, req, reply) => {
     const e = frameworkError(error);
