@@ -4,8 +4,7 @@ import type { Store } from '../store/index.js';
 // The store's cursor is opaque to clients; resuming "after sequence N" needs its encoding.
 import { encodeCursor } from '../store/rows.js';
 import { BudgetIndex } from './budget-index.js';
-import { ApiError } from './errors.js';
-import { entryToJson } from './json.js';
+import { WireError, entryToJson } from '../contract/index.js';
 import { apiLimits } from './limits.js';
 
 /**
@@ -78,7 +77,7 @@ export class EventHub {
   /** Refuses one more stream when `apiLimits.sseClientsMax` are open. */
   checkCapacity(): void {
     if (this.clients.size >= apiLimits.sseClientsMax) {
-      throw new ApiError('too_many_streams', `${this.clients.size} event streams are open, the most this server allows; try again later`);
+      throw new WireError('too_many_streams', `${this.clients.size} event streams are open, the most this server allows; try again later`);
     }
   }
 

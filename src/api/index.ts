@@ -5,7 +5,7 @@ import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { KeyRing, type ApiKeys } from './auth.js';
 import type { ApiDeps, Route } from './deps.js';
-import { ApiError, errorBody } from './errors.js';
+import { errorBody, errorHeaders, WireError } from '../contract/index.js';
 import { EventHub } from './events.js';
 import { apiLimits } from './limits.js';
 import { Metrics } from './metrics.js';
@@ -20,7 +20,6 @@ import { usageRoutes } from './routes/usage.js';
 import { packageVersion } from '../version.js';
 
 export { AdminKeyError, adminKeysFromEnv, generateAdminKey, KeyRing, type ApiKeys, type Role } from './auth.js';
-export { ApiError, apiCodes, isLedgerCode, statusOf, type ApiCode } from './errors.js';
 export { apiLimits } from './limits.js';
 export { Metrics } from './metrics.js';
 export { openApiDocument } from './openapi.js';
@@ -53,35 +52,35 @@ export interface AdminApiOptions {
 
 
 /** Turns anything thrown while answering into the API error to send. The one such mapping. */
-function toApiError(error: unknown, onError: (error: unknown) => void): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof StoreUnavailableError) return new ApiError('store_unavailable', error.message);
+function toApiError(error: unknown, onError: (error: unknown) => void): WireError {
+  if (error instanceof WireError) return error;
+  if (error instanceof StoreUnavailableError) return new WireError('store_unavailable', error.message);
   const e = error as Partial<FastifyError>;
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('payload_too_large', `the request body is larger than ${apiLimits.bodyBytesMax} bytes`);
+      return new WireError('payload_too_large', `the request body is larger than ${apiLimits.bodyBytesMax} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('unsupported_media_type', 'send request bodies as JSON with "Content-Type: application/json"');
+      return new WireError('unsupported_media_type', 'send request bodies as JSON with "Content-Type: application/json"');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('bad_request', 'the request body is empty or its length is wrong');
+      return new WireError('bad_request', 'the request body is empty or its length is wrong');
   }
-  if (typeof e.statusCode === 'number' && e.statusCode < 500) return new ApiError('bad_request', e.message ?? 'bad request');
+  if (typeof e.statusCode === 'number' && e.statusCode < 500) return new WireError('bad_request', e.message ?? 'bad request');
   onError(error);
-  return new ApiError('internal', 'internal error; the server log has the details');
+  return new WireError('internal', 'internal error; the server log has the details');
 }
 
 /** The 404 for a URL no route matches, with a hint for the commonest mistake: raw slashes in a budget path. */
-function notFound(method: string, url: string): ApiError {
+function notFound(method: string, url: string): WireError {
   const path = url.split('?')[0] ?? url;
   const hint = /^\/api\/budgets\/[^/]+\/[^/]+\/./.test(path) || /^\/api\/budgets\/[^/]+\/(?!pause$|resume$|close$|grant$|move$|periods$)[^/]+$/.test(path)
     ? '; a budget path in a URL is one URL-encoded segment: /api/budgets/acme%2Fresearch'
     : '';
-  return new ApiError('not_found', `no admin API route ${method} ${path}${hint}; see /api/openapi.json`);
+  return new WireError('not_found', `no admin API route ${method} ${path}${hint}; see /api/openapi.json`);
 }
 
-function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
-  return reply.code(e.status).header('x-bursar-code', e.code).header('cache-control', 'no-store').send(errorBody(e));
+function sendError(reply: FastifyReply, e: WireError): FastifyReply {
+  return reply.code(e.status).headers(errorHeaders(e)).header('cache-control', 'no-store').send(errorBody('bursar', e));
 }
 
 /** JSON bodies parsed here (the gateway keeps its own raw parser); invalid JSON is a 400. */
@@ -93,7 +92,7 @@ function jsonBodies(scope: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      done(new ApiError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(new WireError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
   });
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { apiCodes } from './errors.js';
+import { BursarErrorJson, wireCodes } from '../contract/index.js';
 import { pathParamNames, type ApiRoute } from './registry.js';
-import { ErrorJson } from './schemas.js';
 
 /**
  * The OpenAPI 3.1 document of the admin API, generated from the route registry: each route's
@@ -63,10 +62,10 @@ function parameters(r: ApiRoute<unknown>, components: Record<string, unknown>): 
 
 const errorResponses: Record<string, { description: string; when: (r: ApiRoute<unknown>) => boolean }> = {
   '400': { description: 'bad_request (a field failed validation; error.field names it) or an invalid_* code of the ledger', when: (r) => r.params !== undefined || r.query !== undefined || r.body !== undefined || r.headers !== undefined },
-  '401': { description: 'unauthorized: no key, an unknown key, or a spend token (admin routes need an admin key)', when: (r) => r.access !== 'public' },
-  '403': { description: 'forbidden: a viewer key on a route that needs an admin key; or a budget that is paused or closed', when: (r) => r.access !== 'public' },
+  '401': { description: 'unauthorized: no key, an unknown key, or a spend token (admin routes need an admin key); token_revoked or token_expired for a parent token that stopped working', when: (r) => r.access !== 'public' },
+  '403': { description: 'forbidden: a viewer key on a route that needs an admin key; policy_widens (a child may only narrow); or a budget that is paused or closed', when: (r) => r.access !== 'public' },
   '404': { description: 'unknown_budget, unknown_token, unknown_reservation or not_found', when: (r) => r.params !== undefined || r.query !== undefined || r.body !== undefined },
-  '409': { description: 'the request conflicts with the ledger\'s state (budget_exists, policy_widens, already_settled, …)', when: (r) => r.method !== 'GET' },
+  '409': { description: 'the request conflicts with the ledger\'s state (budget_exists, already_settled, …)', when: (r) => r.method !== 'GET' },
   '503': { description: 'store_unavailable: the ledger cannot be reached', when: () => true },
 };
 
@@ -105,7 +104,7 @@ Authenticate with \`Authorization: Bearer <key>\`: an admin key (BURSAR_ADMIN_KE
 
 Money is integer micro-USD (1 USD = 1,000,000) in fields ending in _micros. Times are ISO 8601 UTC; time query parameters also take epoch milliseconds. Budget paths in URLs are URL-encoded (acme%2Fresearch%2Fbot).
 
-Every error is \`{ "error": { "code", "message", "field"?, "budget"?, "remaining_micros"? } }\` with a stable code: ${apiCodes.join(', ')}.`;
+Every error is \`{ "error": { "code", "message", "field"?, "budget"?, "remaining_micros"? } }\` with a stable code: ${wireCodes.join(', ')}.`;
 
 /**
  * The OpenAPI 3.1 document for `routes`.
@@ -116,7 +115,7 @@ Every error is \`{ "error": { "code", "message", "field"?, "budget"?, "remaining
  */
 export function openApiDocument(routes: readonly ApiRoute<unknown>[], options: { version: string }): Json {
   const components: Record<string, unknown> = {};
-  jsonSchema(z.object({ e: ErrorJson }), 'output', components);
+  jsonSchema(z.object({ e: BursarErrorJson }), 'output', components);
   const paths: Record<string, Json> = {};
   for (const r of routes) {
     const item = (paths[r.path] ??= {});

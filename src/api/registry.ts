@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate, authorize, type Access, type KeyRing, type Principal } from './auth.js';
-import { ApiError } from './errors.js';
+import { WireError } from '../contract/index.js';
 
 /**
  * The admin API's route registry: each route is declared once, with its method, path, access
@@ -105,18 +105,18 @@ type Where = 'path parameter' | 'query parameter' | 'body field' | 'header';
  * @example
  * validationError(GrantBody.safeParse({ amount_micros: 0 }).error!, 'body field').field // 'amount_micros'
  */
-export function validationError(error: z.ZodError, where: Where, input?: unknown): ApiError {
+export function validationError(error: z.ZodError, where: Where, input?: unknown): WireError {
   const issue = error.issues[0];
-  if (!issue) return new ApiError('bad_request', `invalid ${where}`);
+  if (!issue) return new WireError('bad_request', `invalid ${where}`);
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const path = [...issue.path.map(String), ...keys.slice(0, 1)];
   const field = path.join('.');
   if (issue.code === 'unrecognized_keys') {
-    return new ApiError('bad_request', `unknown ${where} ${field}; see /api/openapi.json for what this route takes`, { field });
+    return new WireError('bad_request', `unknown ${where} ${field}; see /api/openapi.json for what this route takes`, { field });
   }
-  if (field === '') return new ApiError('bad_request', where === 'body field' ? `request body: ${issue.message}` : `${where}s: ${issue.message}`);
+  if (field === '') return new WireError('bad_request', where === 'body field' ? `request body: ${issue.message}` : `${where}s: ${issue.message}`);
   const missing = valueAt(input, issue.path) === undefined && issue.code === 'invalid_type' ? ' (it is missing)' : '';
-  return new ApiError('bad_request', `${where} ${field}: ${issue.message}${missing}`, { field });
+  return new WireError('bad_request', `${where} ${field}: ${issue.message}${missing}`, { field });
 }
 
 /** The value at a path inside parsed input, or undefined (a loop over the path). */
@@ -131,7 +131,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 function parseInput(schema: z.ZodType | undefined, value: unknown, where: Where): unknown {
   if (!schema) {
-    if (where === 'body field' && value !== undefined && value !== null) throw new ApiError('bad_request', 'this route takes no request body');
+    if (where === 'body field' && value !== undefined && value !== null) throw new WireError('bad_request', 'this route takes no request body');
     return where === 'body field' ? undefined : {};
   }
   const parsed = schema.safeParse(value);
@@ -195,7 +195,7 @@ export function registerRoutes<D>(scope: FastifyInstance, prefix: string, routes
         if (out === sent) return reply;
         if (options.checkResponses) {
           const checked = r.response.schema.safeParse(out);
-          if (!checked.success) throw new ApiError('internal', `response of ${r.operationId} does not match its schema: ${checked.error.message}`);
+          if (!checked.success) throw new WireError('internal', `response of ${r.operationId} does not match its schema: ${checked.error.message}`);
         }
         return reply.code(r.response.status).send(out);
       },

@@ -2,9 +2,8 @@ import { DateTime } from 'luxon';
 import type { EntryKind, LedgerEntry } from '../core/index.js';
 import type { LedgerQuery, Store } from '../store/index.js';
 import type { BudgetIndex } from './budget-index.js';
-import { isoOrNull } from './json.js';
+import { isoOrNull, type GroupBy } from '../contract/index.js';
 import { apiLimits } from './limits.js';
-import type { GroupBy } from './schemas.js';
 
 /**
  * Usage and sessions, computed from the ledger. Spend is the amount of `settle` and

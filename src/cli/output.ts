@@ -1,5 +1,5 @@
 import { formatUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
-import { ledgerRow as apiLedgerRow, type LedgerRow } from '../api/csv.js';
+import { ledgerRow as apiLedgerRow, type LedgerRow } from '../contract/index.js';
 import type { CliLedgerEntry } from './backend.js';
 
 /** Where the CLI writes; tests and the server-side renderer can pass their own streams. */
@@ -79,7 +79,7 @@ export function usd(micros: number | null): string {
   return micros === null ? '-' : formatUsd(micros);
 }
 
-export { usdExact } from '../api/json.js';
+export { usdExact } from '../contract/index.js';
 
 /**
  * What a budget may use this period: its limit plus grants; null without a limit.
@@ -210,7 +210,7 @@ export function budgetJson(b: BudgetView): Record<string, unknown> {
 }
 
 /** The ledger export's columns and CSV encoding are the admin API's, so both exports match. */
-export { csvField, csvLine, ledgerFields, type LedgerRow } from '../api/csv.js';
+export { csvField, csvLine, ledgerFields, type LedgerRow } from '../contract/index.js';
 
 /**
  * A ledger entry as an export row: integer micros plus an exact six-decimal USD string.

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import type { AuditProblem, AuditReport, BudgetOk, BudgetView, Refusal, RevokeOk, TokenView } from '../core/index.js';
-import { isLedgerCode } from '../api/errors.js';
-import { budgetFromJson, entryFromJson, policyToJson, tokenFromJson } from '../api/json.js';
-import { AuditProblemJson, BudgetJson, ErrorJson, LedgerEntryJson, SessionJson, TokenJson } from '../api/schemas.js';
+import { camelField, isLedgerCode, readFailure, type ReadFailure, budgetFromJson, entryFromJson, policyToJson, tokenFromJson, AuditProblemJson, BudgetJson, LedgerEntryJson, SessionJson, TokenJson } from '../contract/index.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
 import {
   localActor,
@@ -42,7 +40,6 @@ const AuditAnswer = z.object({
   problems: z.array(AuditProblemJson),
 });
 
-type ErrorDetail = z.output<typeof ErrorJson>['error'];
 
 /** The API's names for the mint route's fields, back to the ledger's (as a local store names them). */
 const mintFields: Record<string, string> = { budget: 'path', max_spend_micros: 'limitMicros', expires_at: 'expiresMs', id: 'tokenId' };
@@ -84,11 +81,6 @@ function problemFromJson(p: z.output<typeof AuditProblemJson>): AuditProblem {
   if (p.expected !== undefined) out.expected = p.expected;
   if (p.actual !== undefined) out.actual = p.actual;
   return out;
-}
-
-/** `policy.inflight_max` → `policy.inflightMax`: ledger fields as the local store names them. */
-function camelField(field: string): string {
-  return field.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
 function enc(path: string): string {
@@ -262,11 +254,9 @@ export class RemoteBackend implements CliBackend {
   }
 
   /** The error an answer carries, if it is one. */
-  private errorOf(answer: Answer): ErrorDetail | undefined {
+  private errorOf(answer: Answer): ReadFailure | undefined {
     if (answer.status < 400) return undefined;
-    const parsed = ErrorJson.safeParse(answer.body);
-    if (parsed.success) return parsed.data.error;
-    return { code: 'server_error', message: `the server at ${this.base} answered HTTP ${answer.status}` };
+    return readFailure(answer.status, answer.body) ?? { status: answer.status, code: 'server_error', message: `the server at ${this.base} answered HTTP ${answer.status}` };
   }
 
   /** True for the answer to a read of a budget that does not exist (or a path no budget can have). */
@@ -276,12 +266,9 @@ export class RemoteBackend implements CliBackend {
   }
 
   /** Throws the failure an error answer carries, in the form the local backend would. */
-  private fail(e: ErrorDetail): never {
+  private fail(e: ReadFailure): never {
     if (e.code === 'store_unavailable') throw new StoreUnavailableError(e.message);
-    const failure: { code: string; message: string; field?: string; budget?: string; remainingMicros?: number | null } = { code: e.code, message: e.message };
-    if (e.field !== undefined) failure.field = e.field;
-    if (e.budget !== undefined) failure.budget = e.budget;
-    if (e.remaining_micros !== undefined) failure.remainingMicros = e.remaining_micros;
+    const { status: _status, ...failure } = e;
     throw new CliError(failure, 1);
   }
 
@@ -304,7 +291,7 @@ export class RemoteBackend implements CliBackend {
     if (e.code === 'store_unavailable') return refusal;
     if (e.field !== undefined) refusal.field = fields[e.field] ?? camelField(e.field);
     if (e.budget !== undefined) refusal.budget = e.budget;
-    if (e.remaining_micros !== undefined) refusal.remainingMicros = e.remaining_micros;
+    if (e.remainingMicros !== undefined) refusal.remainingMicros = e.remainingMicros;
     return refusal;
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pathParamNames } from '../api/registry.js';
 import type { AgentRouteDoc } from './agent-route.js';
-import { AgentErrorJson, AgentHeaders } from './agent-schemas.js';
+import { OpenaiErrorJson, AgentHeaders } from '../contract/index.js';
 
 /**
  * The OpenAPI 3.1 document of the agent routes (`/v1/bursar/…`), served at
@@ -84,7 +84,7 @@ export function agentOpenApiDocument(routes: readonly AgentRouteDoc[], options: 
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
     components: {
-      schemas: { AgentError: jsonSchema(AgentErrorJson, 'output') },
+      schemas: { AgentError: jsonSchema(OpenaiErrorJson, 'output') },
       securitySchemes: {
         spendToken: { type: 'http', scheme: 'bearer', description: 'a Bursar spend token (bsr_…)' },
         spendTokenHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'the same spend token, as the Anthropic SDK sends it' },

@@ -1,11 +1,9 @@
 import type { z } from 'zod';
 import type { Labels, ReservationView } from '../core/index.js';
-import { reservationToJson } from '../api/json.js';
-import { ReservationParams } from '../api/schemas.js';
+import { reservationToJson, ReservationParams, SettleBodyAgent, SettleJson, ToolReserveBody, ToolReservedJson, VoidBody, VoidJson } from '../contract/index.js';
 import { estimateTool } from '../pricing/tools.js';
 import { agentLimits } from './agent-limits.js';
 import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
-import { SettleBodyAgent, SettleJson, ToolReserveBody, ToolReservedJson, VoidBody, VoidJson } from './agent-schemas.js';
 import type { Caller } from './auth.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 

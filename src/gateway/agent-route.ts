@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import { sameHash, tokenHash, tokenSecretPattern, type Labels, type Refusal } from '../core/index.js';
-import { snakeField } from '../api/errors.js';
+import { wireErrorOf } from '../contract/index.js';
 import type { ToolPrices } from '../pricing/tools.js';
 import type { Store } from '../store/index.js';
 import { authenticate, presentedSecret, type Caller } from './auth.js';
-import { gatewayError, GatewayError } from './errors.js';
+import { gatewayError, type GatewayError } from './errors.js';
 import type { Gateway } from './proxy.js';
 
 /**
@@ -124,8 +124,7 @@ export function sessionLabels(labels: { session?: string; task?: string } | unde
  * refusalError({ ok: false, code: 'policy_widens', message: '…', field: 'limitMicros' }, { limitMicros: 'max_spend_micros' }).param // 'max_spend_micros'
  */
 export function refusalError(refusal: Refusal, fields: Record<string, string> = {}): GatewayError {
-  const param = refusal.field === undefined ? undefined : (fields[refusal.field] ?? snakeField(refusal.field));
-  return new GatewayError(refusal.code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param });
+  return wireErrorOf(refusal, fields);
 }
 
 /**

@@ -8,7 +8,7 @@ import { agentLimits } from './agent-limits.js';
 import { agentOpenApiDocument } from './agent-openapi.js';
 import { callerFor, type AgentDeps, type AgentHeaderValues, type AgentRoute, type AgentRouteDoc } from './agent-route.js';
 import { agentReservationRoutes } from './agent-reservations.js';
-import { AgentHeaders, BalanceJson, ToolPricesJson } from './agent-schemas.js';
+import { AgentHeaders, BalanceJson, ToolPricesJson } from '../contract/index.js';
 import { agentTokenRoutes } from './agent-tokens.js';
 import type { Caller } from './auth.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';

@@ -1,9 +1,7 @@
 import type { z } from 'zod';
 import { newSpendToken, type MintOk } from '../core/index.js';
-import { isoOrNull } from '../api/json.js';
-import { TokenParams } from '../api/schemas.js';
+import { isoOrNull, TokenParams, DelegateBody, DelegatedJson, RevokedJson, VoidBody } from '../contract/index.js';
 import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope } from './agent-route.js';
-import { DelegateBody, DelegatedJson, RevokedJson, VoidBody } from './agent-schemas.js';
 import type { Caller } from './auth.js';
 import { gatewayError } from './errors.js';
 

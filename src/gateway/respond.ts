@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { errorHeaders } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 
@@ -14,10 +15,7 @@ export function sendJson(res: ServerResponse, status: number, body: string | Rec
 
 /** Sends a refusal in the provider's error shape, with `retry-after` and the remaining amount when known. */
 export function sendError(res: ServerResponse, provider: Provider, error: GatewayError, headers: HeaderMap = {}): void {
-  const extra: HeaderMap = { 'x-bursar-code': error.code, ...headers };
-  if (error.remainingMicros !== undefined && error.remainingMicros !== null) extra['x-bursar-remaining-micros'] = error.remainingMicros;
-  if (error.retryAfterS !== undefined) extra['retry-after'] = error.retryAfterS;
-  sendJson(res, error.status, errorBody(provider, error), extra);
+  sendJson(res, error.status, errorBody(provider, error), { ...headers, ...errorHeaders(error) });
 }
 
 /** Resolves when the response can take more data, or the client is gone. */

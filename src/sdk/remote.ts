@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { AgentErrorJson, BalanceJson, DelegatedJson, RevokedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../gateway/agent-schemas.js';
+import { readFailure, BalanceJson, DelegatedJson, RevokedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../contract/index.js';
 import { toolPricesFromJson, type ToolPrices } from '../pricing/tools.js';
 import { balanceOf, type Connection, type ReserveRequest, type SdkBackend } from './backend.js';
 import { sdkLimits } from './limits.js';
@@ -140,15 +140,11 @@ export class RemoteBackend implements SdkBackend {
   }
 
   private refusal(answer: Answer, path: string): BursarRefusal {
-    const parsed = AgentErrorJson.safeParse(answer.body);
-    if (!parsed.success) throw new BursarError('bad_response', `the server at ${this.connection.url} answered ${path} with HTTP ${answer.status} and no Bursar error; is the URL a Bursar gateway?`);
-    const e = parsed.data.error;
+    const e = readFailure(answer.status, answer.body);
+    if (!e) throw new BursarError('bad_response', `the server at ${this.connection.url} answered ${path} with HTTP ${answer.status} and no Bursar error; is the URL a Bursar gateway?`);
     if (e.code === 'store_unavailable') throw new BursarError('store_unavailable', e.message);
-    const out: BursarRefusal = { ok: false, code: e.code, message: e.message };
-    if (e.budget !== null) out.budget = e.budget;
-    if (e.remaining_micros !== null) out.remainingMicros = e.remaining_micros;
-    if (e.param !== null) out.field = fieldNames[e.param] ?? e.param;
-    return out;
+    const { status: _status, ...refusal } = e;
+    return { ok: false, ...refusal, ...(e.field === undefined ? {} : { field: fieldNames[e.field] ?? e.field }) };
   }
 
   /** One request, tried again (with the same idempotency key) while the server cannot be reached. */

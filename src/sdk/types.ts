@@ -1,5 +1,5 @@
 import type { BudgetKind, BudgetStatus } from '../core/index.js';
-import type { GatewayCode } from '../gateway/errors.js';
+import type { WireCode } from '../contract/index.js';
 import type { ToolEstimateBasis } from '../pricing/tools.js';
 
 /**
@@ -7,7 +7,7 @@ import type { ToolEstimateBasis } from '../pricing/tools.js';
  * `policy_widens`, `unknown_reservation`, `bad_request`, …). A newer server may send one this
  * SDK does not list, so any string is accepted.
  */
-export type BursarCode = GatewayCode | (string & Record<never, never>);
+export type BursarCode = WireCode | (string & Record<never, never>);
 
 /** An expected outcome that is not a success: a budget refused, a token expired, bad input. */
 export interface BursarRefusal {

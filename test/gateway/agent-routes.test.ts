@@ -2,7 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { agentRouteDocs, agentRoutes } from '../../src/gateway/agent-routes.js';
-import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/gateway/agent-schemas.js';
+import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/contract/index.js';
 import { agentCall, mintToken, type ErrorJson } from './agent-harness.js';
 import { type Harness, useHarness } from './harness.js';
 

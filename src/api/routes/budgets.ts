@@ -1,27 +1,7 @@
 import { z } from 'zod';
 import { effectivePolicy, type BudgetView, type Policy, type UpdateBudget } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError, ok } from '../errors.js';
-import { budgetToJson, closedPeriodToJson, policyToJson } from '../json.js';
-import {
-  ActorHeaders,
-  BudgetJson,
-  BudgetsQuery,
-  ClosedPeriodJson,
-  CreateBudgetBody,
-  GrantBody,
-  MoveBody,
-  PathParams,
-  PolicyJson,
-  ReasonBody,
-  TreeNodeJson,
-  TreeQuery,
-  UpdateBudgetBody,
-  WriteHeaders,
-  type PolicyInput,
-  type PolicyPatchInput,
-  type TreeNodeValue,
-} from '../schemas.js';
+import { WireError, ok, budgetToJson, closedPeriodToJson, policyToJson, ActorHeaders, BudgetJson, BudgetsQuery, ClosedPeriodJson, CreateBudgetBody, GrantBody, MoveBody, PathParams, PolicyJson, ReasonBody, TreeNodeJson, TreeQuery, UpdateBudgetBody, WriteHeaders, type PolicyInput, type PolicyPatchInput, type TreeNodeValue } from '../../contract/index.js';
 
 const tag = 'budgets';
 
@@ -54,8 +34,8 @@ function under(path: string | undefined): (b: BudgetView) => boolean {
   return (b) => path === undefined || b.path === path || b.path.startsWith(`${path}/`);
 }
 
-function unknownBudget(path: string, field = 'path'): ApiError {
-  return new ApiError('unknown_budget', `no budget at ${path}`, { field });
+function unknownBudget(path: string, field = 'path'): WireError {
+  return new WireError('unknown_budget', `no budget at ${path}`, { field });
 }
 
 const listBudgets = route({

@@ -4,13 +4,10 @@ import { z } from 'zod';
 import type { BudgetView } from '../../core/index.js';
 import type { LedgerQuery, Store } from '../../store/index.js';
 import { BudgetIndex } from '../budget-index.js';
-import { ledgerCsvLine, csvLine, ledgerFields } from '../csv.js';
+import { ledgerCsvLine, csvLine, ledgerFields, WireError, entryToJson, LedgerEntryJson, LedgerQuery as LedgerQuerySchema } from '../../contract/index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError } from '../errors.js';
-import { entryToJson } from '../json.js';
 import { apiLimits } from '../limits.js';
 import { sent, type Sent } from '../registry.js';
-import { LedgerEntryJson, LedgerQuery as LedgerQuerySchema } from '../schemas.js';
 
 const tag = 'ledger';
 
@@ -81,12 +78,12 @@ export async function resolveAgent(store: Store, ref: string): Promise<BudgetVie
   const exact = await store.getBudget(ref);
   if (exact) {
     if (exact.kind === 'agent') return exact;
-    throw new ApiError('bad_request', `${ref} is a budget of kind ${exact.kind}, not an agent; filter with budget instead`, { field: 'agent' });
+    throw new WireError('bad_request', `${ref} is a budget of kind ${exact.kind}, not an agent; filter with budget instead`, { field: 'agent' });
   }
   const named = ref.includes('/') ? [] : (await store.listBudgets()).filter((b) => b.kind === 'agent' && b.name === ref);
-  if (named.length > 1) throw new ApiError('bad_request', `${named.length} agents are named ${ref}; give the full path`, { field: 'agent' });
+  if (named.length > 1) throw new WireError('bad_request', `${named.length} agents are named ${ref}; give the full path`, { field: 'agent' });
   const found = named[0];
-  if (!found) throw new ApiError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
+  if (!found) throw new WireError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
   return found;
 }
 
@@ -102,8 +99,8 @@ const listLedger = route({
   query: LedgerQuerySchema,
   response: { status: 200, description: 'a page of entries', schema: LedgerPageJson, alt: [{ contentType: 'text/csv', description: 'every matching entry (RFC 4180, CRLF, header row)' }] },
   handler: async ({ query, deps, request, reply }) => {
-    if (query.budget !== undefined && query.agent !== undefined) throw new ApiError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
-    if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw new ApiError('unknown_budget', `no budget at ${query.budget}`, { field: 'budget' });
+    if (query.budget !== undefined && query.agent !== undefined) throw new WireError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
+    if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw new WireError('unknown_budget', `no budget at ${query.budget}`, { field: 'budget' });
     const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
     const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
     return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import type { Labels } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError, ok } from '../errors.js';
-import { reservationToJson } from '../json.js';
-import { ReasonBody, ReservationJson, ReservationParams, ReserveBody, SettleBody, WriteHeaders } from '../schemas.js';
+import { WireError, ok, reservationToJson, ReasonBody, ReservationJson, ReservationParams, ReserveBody, SettleBody, WriteHeaders } from '../../contract/index.js';
 
 const tag = 'reservations';
 const ReservationResponse = z.object({ reservation: ReservationJson });
@@ -56,7 +54,7 @@ const getReservation = route({
   response: { status: 200, description: 'the reservation', schema: ReservationResponse },
   handler: async ({ params, deps }) => {
     const reservation = await deps.store.getReservation(params.id);
-    if (!reservation) throw new ApiError('unknown_reservation', `no reservation ${params.id}`, { field: 'id' });
+    if (!reservation) throw new WireError('unknown_reservation', `no reservation ${params.id}`, { field: 'id' });
     return { reservation: reservationToJson(reservation) };
   },
 });

@@ -1,10 +1,8 @@
 import { z } from 'zod';
 import { route, type Route } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { WireError, auditToJson, AuditProblemJson, EventsHeaders, EventsQuery } from '../../contract/index.js';
 import { writeSseHead } from '../events.js';
-import { auditToJson } from '../json.js';
 import { sent } from '../registry.js';
-import { AuditProblemJson, EventsHeaders, EventsQuery } from '../schemas.js';
 
 const events = route({
   method: 'GET',
@@ -90,7 +88,7 @@ const readyz = route({
     try {
       await deps.store.ping();
     } catch (error) {
-      throw new ApiError('store_unavailable', `the store does not answer: ${(error as Error).message}`);
+      throw new WireError('store_unavailable', `the store does not answer: ${(error as Error).message}`);
     }
     return { ok: true as const, status: 'ready' as const, store: deps.store.kind };
   },

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { newSpendToken, type Labels } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError, ok } from '../errors.js';
-import { budgetToJson, tokenToJson } from '../json.js';
-import { ActorHeaders, BudgetJson, MintTokenBody, ReasonBody, TokenJson, TokenParams, TokensQuery } from '../schemas.js';
+import { WireError, ok, budgetToJson, tokenToJson, ActorHeaders, BudgetJson, MintTokenBody, ReasonBody, TokenJson, TokenParams, TokensQuery } from '../../contract/index.js';
 
 const tag = 'tokens';
 
@@ -36,7 +34,7 @@ const getToken = route({
   response: { status: 200, description: 'the token', schema: z.object({ token: TokenJson, envelope: BudgetJson.nullable() }) },
   handler: async ({ params, deps }) => {
     const token = await deps.store.getToken(params.id);
-    if (!token) throw new ApiError('unknown_token', `no token ${params.id}`, { field: 'id' });
+    if (!token) throw new WireError('unknown_token', `no token ${params.id}`, { field: 'id' });
     const envelope = await deps.store.getBudget(token.budget);
     return { token: tokenToJson(token), envelope: envelope ? budgetToJson(envelope) : null };
   },

@@ -2,16 +2,15 @@ import { z } from 'zod';
 import type { Store } from '../../store/index.js';
 import { BudgetIndex } from '../budget-index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { WireError, SessionJson, SessionParams, SessionQuery, SessionsQuery, UsageQuery, UsageRowJson, groupings } from '../../contract/index.js';
 import { apiLimits } from '../limits.js';
-import { SessionJson, SessionParams, SessionQuery, SessionsQuery, UsageQuery, UsageRowJson, groupings } from '../schemas.js';
 import { recentSessions, summarizeSession, usageReport } from '../usage.js';
 import { LedgerPageJson, ledgerAnswer, wantsCsv } from './ledger.js';
 
 const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
 
 async function checkBudget(store: Store, path: string | undefined): Promise<void> {
-  if (path !== undefined && !(await store.getBudget(path))) throw new ApiError('unknown_budget', `no budget at ${path}`, { field: 'budget' });
+  if (path !== undefined && !(await store.getBudget(path))) throw new WireError('unknown_budget', `no budget at ${path}`, { field: 'budget' });
 }
 
 const usage = route({
@@ -86,7 +85,7 @@ const getSession = route({
   handler: async ({ params, query, deps, request, reply }) => {
     const index = await BudgetIndex.load(deps.store);
     const summary = await summarizeSession(deps.store, index, params.id);
-    if (!summary) throw new ApiError('not_found', `no ledger entries for session ${params.id}`, { field: 'id' });
+    if (!summary) throw new WireError('not_found', `no ledger entries for session ${params.id}`, { field: 'id' });
     const filters = { session: params.id, cursor: query.cursor, limit: query.limit, order: query.order };
     const safeName = params.id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
     const answer = await ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: `bursar-session-${safeName}.csv` });

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
 import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, tokenScopes } from '../core/index.js';
-import { apiLimits } from './limits.js';
+import { contractLimits } from './limits.js';
 
 /**
- * Every shape the admin API reads or writes, as zod schemas. Routes validate requests with
- * them and the OpenAPI document is generated from them, so the two cannot drift. JSON fields
- * are snake_case; amounts are integer micro-USD in fields ending in `_micros`; times are ISO
- * 8601 UTC strings (inputs also take epoch milliseconds).
+ * Every shape the admin API reads or writes, as zod schemas, and the pieces the agent routes
+ * and the SDK check their fields with. The server validates requests with them, the OpenAPI
+ * documents are generated from them, and the remote clients validate answers with them, so
+ * none of these can drift. JSON fields are snake_case; amounts are integer micro-USD in fields
+ * ending in `_micros`; times are ISO 8601 UTC strings (inputs also take epoch milliseconds).
  */
 
 // ---- Pieces -------------------------------------------------------------------------------
@@ -202,18 +203,6 @@ export const LedgerEntryJson = z
 
 export type LedgerEntryJsonValue = z.output<typeof LedgerEntryJson>;
 
-export const ErrorJson = z
-  .object({
-    error: z.object({
-      code: z.string().describe('stable code, e.g. unknown_budget, budget_exceeded, bad_request'),
-      message: z.string(),
-      field: z.string().optional().describe('the input field that failed'),
-      budget: z.string().optional().describe('the budget that refused'),
-      remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
-    }),
-  })
-  .meta({ id: 'Error' });
-
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -330,7 +319,7 @@ export const MintTokenBody = z
     request_cap_micros: positiveMicros.optional(),
     inflight_max: inflightMax.optional(),
     expires_at: z.iso.datetime({ offset: true }).optional().describe('when the token stops working'),
-    expires_in_ms: z.int().min(1_000).max(10 * 366 * 86_400_000).optional().describe('alternative to expires_at: lifetime from now'),
+    expires_in_ms: z.int().min(contractLimits.tokenLifetimeMsMin).max(contractLimits.tokenLifetimeMsMax).optional().describe('alternative to expires_at: lifetime from now'),
     scopes: z.array(z.enum(tokenScopes)).max(tokenScopes.length).optional().describe('delegate: the token may mint child tokens'),
     labels: z.strictObject({ session: label.optional(), task: label.optional() }).optional(),
     reason: reason.optional(),
@@ -399,7 +388,7 @@ export const LedgerQuery = z.strictObject({
   since: timeParam.optional().describe('entries at or after this time'),
   until: timeParam.optional().describe('entries before this time'),
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional().describe(`page size (default ${apiLimits.ledgerPageDefault})`),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
   format: formatParam.optional(),
 });
@@ -416,14 +405,14 @@ export const UsageQuery = z.strictObject({
 });
 
 export const SessionsQuery = z.strictObject({
-  last: queryInt(1, apiLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${apiLimits.sessionsListDefault})`),
+  last: queryInt(1, contractLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${contractLimits.sessionsListDefault})`),
   since: timeParam.optional().describe('only sessions active since'),
   budget: budgetPath.optional().describe('only spend under this budget'),
 });
 
 export const SessionQuery = z.strictObject({
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional(),
   order: z.enum(['asc', 'desc']).optional(),
   format: formatParam.optional(),
 });

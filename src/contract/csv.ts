@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../core/index.js';
-import { usdExact } from './json.js';
+import { usdExact } from './codecs.js';
 
 /**
  * The ledger as CSV (RFC 4180): the same columns from `GET /api/ledger?format=csv` and from
