@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import type { BudgetView } from '../core/index.js';
+import { effectiveOf } from '../ops/index.js';
 import {
   addLimitOptions,
   addPolicyOptions,
   byId,
   chainIn,
   createBudgetAt,
-  effectiveOf,
   emitBudget,
   findAgent,
   policyFromFlags,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Refusal } from '../core/index.js';
+import type { Failure as Refused } from '../contract/index.js';
 import { openLocalBackend, type CliBackend } from './backend.js';
 import { openRemoteBackend } from './remote-backend.js';
 import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './output.js';
@@ -37,9 +37,9 @@ export function usageError(code: string, message: string, field?: string): CliEr
  * @example
  * const { budget } = unwrap(await backend.grant({ path, amountMicros }));
  */
-export function unwrap<T extends { ok: true }>(result: T | Refusal): T {
-  if (result.ok) return result;
-  const { ok: _ok, ...failure } = result;
+export function unwrap<R extends { ok: true } | Refused>(result: R): Extract<R, { ok: true }> {
+  if (result.ok) return result as Extract<R, { ok: true }>;
+  const { ok: _ok, ...failure }: Refused = result;
   throw new CliError(failure, 1);
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { AuditProblem, AuditReport, BudgetOk, BudgetView, Refusal, RevokeOk, TokenView } from '../core/index.js';
-import { camelField, isLedgerCode, readFailure, type ReadFailure, budgetFromJson, entryFromJson, policyToJson, tokenFromJson, AuditProblemJson, BudgetJson, LedgerEntryJson, SessionJson, TokenJson } from '../contract/index.js';
+import type { AuditProblem, AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
+import { camelField, isLedgerCode, type Failure, readFailure, type ReadFailure, budgetFromJson, entryFromJson, policyToJson, tokenFromJson, AuditProblemJson, BudgetJson, LedgerEntryJson, SessionJson, TokenJson } from '../contract/index.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
 import {
   localActor,
@@ -90,7 +90,7 @@ function enc(path: string): string {
 /**
  * The CLI's operations over a running server's admin API (`bursar --url …`). Answers are
  * turned back into the same values and refusals a local database gives, so every command
- * prints the same: ledger refusals come back as `Refusal`s with their code, a missing budget
+ * prints the same: ledger refusals come back as `Failure`s with their code, a missing budget
  * as `undefined`, an unreachable store as `StoreUnavailableError`; what only a server can say
  * (unauthorized, forbidden, unreachable) is thrown as a `CliError` with its code.
  *
@@ -111,26 +111,26 @@ export class RemoteBackend implements CliBackend {
     this.fetch = options.fetch ?? fetch;
   }
 
-  async createBudget(input: CreateBudgetInput): Promise<BudgetOk | Refusal> {
+  async createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
     const body = { path: input.path, kind: input.kind, limit_micros: input.limitMicros, period: input.period, timezone: input.timezone, policy: input.policy && policyToJson(input.policy), reason: input.reason };
     return this.budgetWrite(await this.send('POST', '/api/budgets', body));
   }
 
-  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal> {
+  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
     const body = { limit_micros: input.limitMicros, period: input.period, timezone: input.timezone, policy: patchToJson(input.policyPatch), reason: input.reason };
     return this.budgetWrite(await this.send('PATCH', `/api/budgets/${enc(input.path)}`, body));
   }
 
-  async setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal> {
+  async setStatus(input: SetStatusInput): Promise<BudgetOk | Failure> {
     const action = { active: 'resume', paused: 'pause', closed: 'close' }[input.status];
     return this.budgetWrite(await this.send('POST', `/api/budgets/${enc(input.path)}/${action}`, { reason: input.reason }));
   }
 
-  async grant(input: GrantInput): Promise<BudgetOk | Refusal> {
+  async grant(input: GrantInput): Promise<BudgetOk | Failure> {
     return this.budgetWrite(await this.send('POST', `/api/budgets/${enc(input.path)}/grant`, { amount_micros: input.amountMicros, reason: input.reason }));
   }
 
-  async moveBudget(input: MoveInput): Promise<BudgetOk | Refusal> {
+  async moveBudget(input: MoveInput): Promise<BudgetOk | Failure> {
     return this.budgetWrite(await this.send('POST', `/api/budgets/${enc(input.path)}/move`, { parent: input.parent, reason: input.reason }));
   }
 
@@ -173,7 +173,7 @@ export class RemoteBackend implements CliBackend {
     return { entries: page.entries.map(entryFromJson), nextCursor: page.next_cursor };
   }
 
-  async mintToken(input: MintTokenInput): Promise<MintedToken | Refusal> {
+  async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
     const body = {
       budget: input.path,
       max_spend_micros: input.limitMicros,
@@ -196,7 +196,7 @@ export class RemoteBackend implements CliBackend {
     return this.expect(await this.send('GET', '/api/tokens'), TokensAnswer).tokens.map(tokenFromJson);
   }
 
-  async revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal> {
+  async revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Failure> {
     // What a local store answers for an id that cannot name a token (the API would say 400).
     if (!tokenIdPattern.test(input.id)) return { ok: false, code: 'unknown_token', message: `no token ${input.id}`, field: 'tokenId' };
     const answer = await this.send('POST', `/api/tokens/${enc(input.id)}/revoke`, { reason: input.reason });
@@ -284,10 +284,10 @@ export class RemoteBackend implements CliBackend {
    * The ledger's refusal an answer carries, as the local store returns it (fields renamed back
    * by `fields`, else camelCased); undefined for a success or an error only a server gives.
    */
-  private refusalOf(answer: Answer, fields: Record<string, string> = {}): Refusal | undefined {
+  private refusalOf(answer: Answer, fields: Record<string, string> = {}): Failure | undefined {
     const e = this.errorOf(answer);
     if (!e || !isLedgerCode(e.code)) return undefined;
-    const refusal: Refusal = { ok: false, code: e.code, message: e.message };
+    const refusal: Failure = { ok: false, code: e.code, message: e.message };
     if (e.code === 'store_unavailable') return refusal;
     if (e.field !== undefined) refusal.field = fields[e.field] ?? camelField(e.field);
     if (e.budget !== undefined) refusal.budget = e.budget;
@@ -296,7 +296,7 @@ export class RemoteBackend implements CliBackend {
   }
 
   /** A write's answer: the budget, or the ledger's refusal as a result (as the local store returns it). */
-  private budgetWrite(answer: Answer): BudgetOk | Refusal {
+  private budgetWrite(answer: Answer): BudgetOk | Failure {
     return this.refusalOf(answer) ?? { ok: true, budget: budgetFromJson(this.expect(answer, BudgetAnswer).budget) };
   }
 }

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
 import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
-import { loadToolPrices } from '../pricing/tools.js';
+import { loadToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
 import { untilInterrupted } from './mock-upstream.js';

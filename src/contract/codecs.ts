@@ -2,14 +2,19 @@ import {
   microsPerUsd,
   type AuditProblem,
   type AuditReport,
+  type BudgetKind,
+  type BudgetStatus,
   type BudgetView,
   type ClosedPeriod,
   type Labels,
   type LedgerEntry,
+  type Period,
   type Policy,
   type ReservationView,
   type TokenView,
 } from '../core/index.js';
+import type { z } from 'zod';
+import type { BalanceJson } from './agent-schemas.js';
 import type { BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
 
 /**
@@ -58,20 +63,41 @@ export function usedPctOf(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros' | 
   return Math.floor(((b.spentMicros + b.reservedMicros) * 100) / allowance);
 }
 
+/** Ledger names and wire names of a record's optional fields, in pairs. */
+type Names = readonly (readonly [string, string])[];
+
+/** The fields `names` lists (ledger name → wire name, or back with `back`) that are present. */
+function renamed<T>(source: object, names: Names, back = false): T {
+  const out: Record<string, unknown> = {};
+  for (const [ledger, wire] of names) {
+    const value = (source as Record<string, unknown>)[back ? wire : ledger];
+    if (value !== undefined) out[back ? ledger : wire] = value;
+  }
+  return out as T;
+}
+
+const policyNames: Names = [
+  ['models', 'models'],
+  ['requestCapMicros', 'request_cap_micros'],
+  ['inflightMax', 'inflight_max'],
+  ['maxOutputTokens', 'max_output_tokens'],
+  ['alertThresholdsPct', 'alert_thresholds_pct'],
+];
+
+export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[] };
+
+/** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
+export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
+export type PolicyPatchJsonValue = { [K in keyof PolicyJsonValue]?: PolicyJsonValue[K] | null };
+
 /**
  * A policy in JSON: snake_case, amounts in micros, absent fields left out.
  *
  * @example
  * policyToJson({ requestCapMicros: 500_000 }) // { request_cap_micros: 500000 }
  */
-export function policyToJson(policy: Policy): { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[] } {
-  const out: ReturnType<typeof policyToJson> = {};
-  if (policy.models !== undefined) out.models = policy.models;
-  if (policy.requestCapMicros !== undefined) out.request_cap_micros = policy.requestCapMicros;
-  if (policy.inflightMax !== undefined) out.inflight_max = policy.inflightMax;
-  if (policy.maxOutputTokens !== undefined) out.max_output_tokens = policy.maxOutputTokens;
-  if (policy.alertThresholdsPct !== undefined) out.alert_thresholds_pct = policy.alertThresholdsPct;
-  return out;
+export function policyToJson(policy: Policy): PolicyJsonValue {
+  return renamed(policy, policyNames);
 }
 
 /**
@@ -80,14 +106,30 @@ export function policyToJson(policy: Policy): { models?: string[]; request_cap_m
  * @example
  * policyFromJson({ inflight_max: 4 }) // { inflightMax: 4 }
  */
-export function policyFromJson(json: ReturnType<typeof policyToJson>): Policy {
-  const out: Policy = {};
-  if (json.models !== undefined) out.models = json.models;
-  if (json.request_cap_micros !== undefined) out.requestCapMicros = json.request_cap_micros;
-  if (json.inflight_max !== undefined) out.inflightMax = json.inflight_max;
-  if (json.max_output_tokens !== undefined) out.maxOutputTokens = json.max_output_tokens;
-  if (json.alert_thresholds_pct !== undefined) out.alertThresholdsPct = json.alert_thresholds_pct;
-  return out;
+export function policyFromJson(json: PolicyJsonValue): Policy {
+  return renamed(json, policyNames, true);
+}
+
+/**
+ * A policy change in JSON (null removes a field).
+ *
+ * @example
+ * policyPatchToJson({ models: null }) // { models: null }
+ */
+export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
+  return renamed(patch, policyNames);
+}
+
+/**
+ * A policy change from JSON; undefined when it changes nothing.
+ *
+ * @example
+ * policyPatchFromJson({ inflight_max: null }) // { inflightMax: null }
+ */
+export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): PolicyPatch | undefined {
+  if (json === undefined) return undefined;
+  const patch = renamed<PolicyPatch>(json, policyNames, true);
+  return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
 /**
@@ -151,22 +193,26 @@ export function budgetFromJson(j: BudgetJsonValue): BudgetView {
   };
 }
 
+const labelNames: Names = [
+  ['model', 'model'],
+  ['session', 'session'],
+  ['task', 'task'],
+  ['requestId', 'request_id'],
+  ['actor', 'actor'],
+  ['tool', 'tool'],
+  ['tokenId', 'token_id'],
+];
+
+export type LabelsJsonValue = { model?: string; session?: string; task?: string; request_id?: string; actor?: string; tool?: string; token_id?: string };
+
 /**
  * Labels in JSON (snake_case, absent ones left out).
  *
  * @example
  * labelsToJson({ requestId: 'req_1' }) // { request_id: 'req_1' }
  */
-export function labelsToJson(l: Labels): { model?: string; session?: string; task?: string; request_id?: string; actor?: string; tool?: string; token_id?: string } {
-  const out: ReturnType<typeof labelsToJson> = {};
-  if (l.model !== undefined) out.model = l.model;
-  if (l.session !== undefined) out.session = l.session;
-  if (l.task !== undefined) out.task = l.task;
-  if (l.requestId !== undefined) out.request_id = l.requestId;
-  if (l.actor !== undefined) out.actor = l.actor;
-  if (l.tool !== undefined) out.tool = l.tool;
-  if (l.tokenId !== undefined) out.token_id = l.tokenId;
-  return out;
+export function labelsToJson(l: Labels): LabelsJsonValue {
+  return renamed(l, labelNames);
 }
 
 /**
@@ -175,16 +221,48 @@ export function labelsToJson(l: Labels): { model?: string; session?: string; tas
  * @example
  * labelsFromJson({ request_id: 'req_1' }) // { requestId: 'req_1' }
  */
-export function labelsFromJson(j: ReturnType<typeof labelsToJson>): Labels {
-  const out: Labels = {};
-  if (j.model !== undefined) out.model = j.model;
-  if (j.session !== undefined) out.session = j.session;
-  if (j.task !== undefined) out.task = j.task;
-  if (j.request_id !== undefined) out.requestId = j.request_id;
-  if (j.actor !== undefined) out.actor = j.actor;
-  if (j.tool !== undefined) out.tool = j.tool;
-  if (j.token_id !== undefined) out.tokenId = j.token_id;
-  return out;
+export function labelsFromJson(j: LabelsJsonValue | undefined): Labels {
+  return j === undefined ? {} : renamed(j, labelNames, true);
+}
+
+/** What a token may do, as both mint routes (the admin's and a delegating token's) take it. */
+export interface TokenLimitsJson {
+  max_spend_micros?: number | null;
+  models?: string[];
+  request_cap_micros?: number;
+  inflight_max?: number;
+}
+
+/**
+ * A token's limits from the JSON the mint routes take.
+ *
+ * @example
+ * tokenLimitsFromJson({ max_spend_micros: 500_000, inflight_max: 2 }) // { limitMicros: 500000, inflightMax: 2 }
+ */
+export function tokenLimitsFromJson(b: TokenLimitsJson): { limitMicros?: number | null; models?: string[]; requestCapMicros?: number; inflightMax?: number } {
+  return renamed(b, [['limitMicros', 'max_spend_micros'], ['models', 'models'], ['requestCapMicros', 'request_cap_micros'], ['inflightMax', 'inflight_max']], true);
+}
+
+/**
+ * A token's expiry from `expires_at`, or from a lifetime (`expires_in_ms`) counted from `nowMs`;
+ * undefined when neither is given.
+ *
+ * @example
+ * expiryFromJson({ expires_in_ms: 60_000 }, 1_000) // 61000
+ */
+export function expiryFromJson(b: { expires_at?: string; expires_in_ms?: number }, nowMs: number): number | undefined {
+  if (b.expires_at !== undefined) return Date.parse(b.expires_at);
+  return b.expires_in_ms === undefined ? undefined : nowMs + b.expires_in_ms;
+}
+
+/**
+ * Token usage of a settlement from JSON.
+ *
+ * @example
+ * usageFromJson({ model: 'gpt-4o-mini', tokens_in: 10 }) // { model: 'gpt-4o-mini', tokensIn: 10 }
+ */
+export function usageFromJson(u: { model?: string; tokens_in?: number; tokens_out?: number; tokens_cached?: number; tokens_cache_write?: number } | undefined): { model?: string; tokensIn?: number; tokensOut?: number; tokensCached?: number; tokensCacheWrite?: number } | undefined {
+  return u === undefined ? undefined : renamed(u, [['model', 'model'], ['tokensIn', 'tokens_in'], ['tokensOut', 'tokens_out'], ['tokensCached', 'tokens_cached'], ['tokensCacheWrite', 'tokens_cache_write']], true);
 }
 
 /**
@@ -350,4 +428,77 @@ export function auditToJson(r: AuditReport) {
  */
 export function closedPeriodToJson(p: ClosedPeriod) {
   return { start: iso(p.startMs), end: iso(p.endMs), spent_micros: p.spentMicros, granted_micros: p.grantedMicros, overrun_micros: p.overrunMicros };
+}
+
+/** One level of a chain as a balance shows it. */
+export interface BalanceLevel {
+  budget: string;
+  kind: BudgetKind;
+  status: BudgetStatus;
+  limitMicros: number | null;
+  spentMicros: number;
+  reservedMicros: number;
+  /** Never below zero (shadow mode may admit past a limit); null without a limit. */
+  remainingMicros: number | null;
+  period: Period;
+  periodEndMs: number | null;
+}
+
+/** What can still be spent on a chain: every level, leaf first, and the tightest. */
+export interface Balance {
+  /** What the tightest level can still take (never below zero); null when no level has a limit. */
+  remainingMicros: number | null;
+  tightest: string | null;
+  /** False when any level is paused or closed: nothing can be reserved. */
+  active: boolean;
+  chain: BalanceLevel[];
+}
+
+type BalanceJsonValue = z.input<typeof BalanceJson>;
+
+/**
+ * What a token may still spend, in JSON (`GET /v1/bursar/balance`).
+ *
+ * @example
+ * balanceToJson({ id: 'tok_1', expiresMs: null }, balance).tightest // 'acme/research'
+ */
+export function balanceToJson(token: { id: string; expiresMs: number | null }, b: Balance): BalanceJsonValue {
+  return {
+    token: token.id,
+    expires_ms: token.expiresMs,
+    remaining_micros: b.remainingMicros,
+    tightest: b.tightest,
+    chain: b.chain.map((l) => ({
+      budget: l.budget,
+      kind: l.kind,
+      status: l.status,
+      limit_micros: l.limitMicros,
+      spent_micros: l.spentMicros,
+      reserved_micros: l.reservedMicros,
+      remaining_micros: l.remainingMicros,
+      period: l.period,
+      period_end_ms: l.periodEndMs,
+    })),
+  };
+}
+
+/**
+ * A balance from its JSON form (the inverse of `balanceToJson`, without the token).
+ *
+ * @example
+ * balanceFromJson(json).active // false when a level is paused
+ */
+export function balanceFromJson(j: BalanceJsonValue): Balance {
+  const chain = j.chain.map((l) => ({
+    budget: l.budget,
+    kind: l.kind,
+    status: l.status,
+    limitMicros: l.limit_micros,
+    spentMicros: l.spent_micros,
+    reservedMicros: l.reserved_micros,
+    remainingMicros: l.remaining_micros,
+    period: l.period,
+    periodEndMs: l.period_end_ms,
+  }));
+  return { remainingMicros: j.remaining_micros, tightest: j.tightest, active: chain.every((l) => l.status === 'active'), chain };
 }

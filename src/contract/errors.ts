@@ -59,6 +59,16 @@ export interface Failure {
   field?: string;
 }
 
+/**
+ * A refusal with a code from the table (the ledger's `refuse` only takes the ledger's codes).
+ *
+ * @example
+ * failure('forbidden', 'token tok_1 may not mint child tokens')
+ */
+export function failure(code: WireCode, message: string, extra: Omit<Failure, 'ok' | 'code' | 'message'> = {}): Failure {
+  return { ok: false, code, message, ...extra };
+}
+
 /** Ledger field names a door calls differently (`limitMicros` is `max_spend_micros` on a token). */
 export type FieldNames = Readonly<Record<string, string>>;
 

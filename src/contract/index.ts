@@ -10,3 +10,4 @@ export * from './schemas.js';
 export * from './agent-schemas.js';
 export * from './codecs.js';
 export * from './csv.js';
+export * from './credentials.js';

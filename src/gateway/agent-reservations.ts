@@ -1,11 +1,8 @@
-import type { z } from 'zod';
-import type { Labels, ReservationView } from '../core/index.js';
+import { limits } from '../core/index.js';
 import { reservationToJson, ReservationParams, SettleBodyAgent, SettleJson, ToolReserveBody, ToolReservedJson, VoidBody, VoidJson } from '../contract/index.js';
-import { estimateTool } from '../pricing/tools.js';
-import { agentLimits } from './agent-limits.js';
-import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope, type AgentCall, type AgentDeps } from './agent-route.js';
+import { reserveTool, settle as settleOp, voidReservation as voidOp } from '../ops/index.js';
+import { actorOf, agentRoute, refusalError, sessionLabels } from './agent-route.js';
 import type { Caller } from './auth.js';
-import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 
 /**
  * Tool spend with a spend token: reserve what a paid tool may cost (the caller's estimate, or
@@ -13,24 +10,9 @@ import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
  * on its own envelope or on the envelopes of tokens delegated from it.
  */
 
-type ReserveInput = z.output<typeof ToolReserveBody>;
-
 /** The store's idempotency key: per token, so two agents' keys can never collide. */
 function storeKey(caller: Caller, key: string | undefined): string | undefined {
   return key === undefined ? undefined : `${caller.token.id}:${key}`;
-}
-
-function reserveLabels({ caller, body, headers }: AgentCall<ReserveInput, unknown>): Labels {
-  return { tool: body.tool, tokenId: caller.token.id, actor: actorOf(caller), ...sessionLabels(body.labels, headers) };
-}
-
-/** The caller's reservation, or 404 for one that does not exist or lies outside its chain. */
-async function ownReservation(deps: AgentDeps, caller: Caller, id: string): Promise<ReservationView | GatewayError> {
-  const reservation = await deps.gateway.store.getReservation(id);
-  if (!reservation || !withinEnvelope(caller.envelope, reservation.budget)) {
-    return gatewayError('unknown_reservation', `no reservation ${id} on token ${caller.token.id} or the tokens delegated from it`, { param: 'id' });
-  }
-  return reservation;
 }
 
 const reserve = agentRoute({
@@ -48,16 +30,12 @@ const reserve = agentRoute({
   response: { status: 201, description: 'the open reservation: settle or void it with its id', schema: ToolReservedJson },
   handler: async (call) => {
     const { caller, body, headers, deps } = call;
-    const estimate = estimateTool(deps.toolPrices, body.tool, body.estimate_micros);
-    const result = await deps.gateway.store.reserve({
-      path: caller.envelope,
-      amountMicros: estimate.costMicros,
-      ttlMs: (body.ttl_s ?? agentLimits.reservationTtlSDefault) * 1_000,
-      idempotencyKey: storeKey(caller, headers.idempotencyKey),
-      labels: reserveLabels(call),
-    });
+    const ttlMs = (body.ttl_s ?? Math.floor(limits.reservationTtlMsDefault / 1_000)) * 1_000;
+    const labels = { tokenId: caller.token.id, actor: actorOf(caller), ...sessionLabels(body.labels, headers) };
+    const result = await reserveTool(deps.gateway.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, ttlMs, idempotencyKey: storeKey(caller, headers.idempotencyKey), labels });
     if (!result.ok) return refusalError(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_s', idempotencyKey: 'idempotency-key', path: 'authorization' });
-    return { reservation: reservationToJson(result.reservation), estimate_basis: estimate.basis, remaining_micros: result.remainingMicros, tightest: result.tightest };
+    const r = result.reservation;
+    return { reservation: reservationToJson(r.reservation), estimate_basis: result.estimate.basis, remaining_micros: r.remainingMicros, tightest: r.tightest };
   },
 });
 
@@ -76,9 +54,7 @@ const settle = agentRoute({
   errors: [401, 404, 409],
   response: { status: 200, description: 'the settled reservation', schema: SettleJson },
   handler: async ({ caller, params, body, headers, deps }) => {
-    const own = await ownReservation(deps, caller, params.id);
-    if (isGatewayError(own)) return own;
-    const result = await deps.gateway.store.settle({ reservationId: params.id, actualMicros: body.actual_micros, reason: body.reason, actor: actorOf(caller), idempotencyKey: storeKey(caller, headers.idempotencyKey) });
+    const result = await settleOp(deps.gateway.store, { within: caller.envelope, reservationId: params.id, actualMicros: body.actual_micros, reason: body.reason, actor: actorOf(caller), idempotencyKey: storeKey(caller, headers.idempotencyKey) });
     if (!result.ok) return refusalError(result, { reservationId: 'id', idempotencyKey: 'idempotency-key' });
     return { reservation: reservationToJson(result.reservation), overrun_micros: result.overrunMicros, late_charge: result.lateCharge };
   },
@@ -97,9 +73,7 @@ const voidReservation = agentRoute({
   errors: [401, 404, 409],
   response: { status: 200, description: 'the voided reservation', schema: VoidJson },
   handler: async ({ caller, params, body, headers, deps }) => {
-    const own = await ownReservation(deps, caller, params.id);
-    if (isGatewayError(own)) return own;
-    const result = await deps.gateway.store.void({ reservationId: params.id, reason: body?.reason, actor: actorOf(caller), idempotencyKey: storeKey(caller, headers.idempotencyKey) });
+    const result = await voidOp(deps.gateway.store, { within: caller.envelope, reservationId: params.id, reason: body?.reason, actor: actorOf(caller), idempotencyKey: storeKey(caller, headers.idempotencyKey) });
     if (!result.ok) return refusalError(result, { reservationId: 'id', idempotencyKey: 'idempotency-key' });
     return { reservation: reservationToJson(result.reservation) };
   },

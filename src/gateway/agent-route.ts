@@ -1,10 +1,10 @@
 import type { z } from 'zod';
-import { sameHash, tokenHash, tokenSecretPattern, type Labels, type Refusal } from '../core/index.js';
-import { wireErrorOf } from '../contract/index.js';
-import type { ToolPrices } from '../pricing/tools.js';
+import type { Labels } from '../core/index.js';
+import { presentedSecret, wireErrorOf, type Failure } from '../contract/index.js';
+import { authenticateToken, type Caller } from '../ops/index.js';
+import type { ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
-import { authenticate, presentedSecret, type Caller } from './auth.js';
-import { gatewayError, type GatewayError } from './errors.js';
+import type { GatewayError } from './errors.js';
 import type { Gateway } from './proxy.js';
 
 /**
@@ -89,18 +89,6 @@ export function agentRoute<B extends z.ZodType = z.ZodUndefined, P extends z.Zod
   return def;
 }
 
-/**
- * True when `path` is `root` or lies under it: a token reaches its own envelope and those of
- * the tokens delegated from it, whose envelopes nest in its own.
- *
- * @example
- * withinEnvelope('acme/bot/tok_A', 'acme/bot/tok_A/tok_B') // true
- * withinEnvelope('acme/bot/tok_A', 'acme/bot/tok_AB') // false
- */
-export function withinEnvelope(root: string, path: string): boolean {
-  return path === root || path.startsWith(`${root}/`);
-}
-
 /** The ledger actor recorded for what a token does through these routes. */
 export function actorOf(caller: Caller): string {
   return `token:${caller.token.id}`;
@@ -123,7 +111,7 @@ export function sessionLabels(labels: { session?: string; task?: string } | unde
  * @example
  * refusalError({ ok: false, code: 'policy_widens', message: '…', field: 'limitMicros' }, { limitMicros: 'max_spend_micros' }).param // 'max_spend_micros'
  */
-export function refusalError(refusal: Refusal, fields: Record<string, string> = {}): GatewayError {
+export function refusalError(refusal: Failure, fields: Record<string, string> = {}): GatewayError {
   return wireErrorOf(refusal, fields);
 }
 
@@ -135,11 +123,6 @@ export function refusalError(refusal: Refusal, fields: Record<string, string> = 
  * const caller = await callerFor('token', store, req.headers, Date.now());
  */
 export async function callerFor(auth: Exclude<AgentAuth, 'public'>, store: Store, headers: Record<string, string | string[] | undefined>, nowMs: number): Promise<Caller | GatewayError> {
-  if (auth === 'token') return authenticate(store, headers, nowMs);
-  const secret = presentedSecret(headers);
-  if (!secret || !tokenSecretPattern.test(secret)) return gatewayError('token_invalid', 'send a Bursar spend token as "Authorization: Bearer bsr_…" or "x-api-key: bsr_…"');
-  const hash = tokenHash(secret);
-  const found = await store.findTokenByHash(hash);
-  if (!found || !sameHash(found.token.hash, hash)) return gatewayError('token_invalid', 'unknown spend token');
-  return { token: found.token, envelope: found.budgetPath };
+  const caller = await authenticateToken(store, presentedSecret(headers), nowMs, auth === 'token' ? 'active' : 'resolve');
+  return 'ok' in caller ? wireErrorOf(caller) : caller;
 }

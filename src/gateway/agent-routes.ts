@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { fastifyPath, validationError } from '../api/registry.js';
-import { defaultToolPrices, toolPricesToJson, type ToolPrices } from '../pricing/tools.js';
+import { defaultToolPrices, toolPricesToJson, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { agentLimits } from './agent-limits.js';
 import { agentOpenApiDocument } from './agent-openapi.js';

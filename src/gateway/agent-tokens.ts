@@ -1,9 +1,9 @@
 import type { z } from 'zod';
-import { newSpendToken, type MintOk } from '../core/index.js';
-import { isoOrNull, TokenParams, DelegateBody, DelegatedJson, RevokedJson, VoidBody } from '../contract/index.js';
-import { actorOf, agentRoute, refusalError, sessionLabels, withinEnvelope } from './agent-route.js';
+import type { MintOk } from '../core/index.js';
+import { delegate as delegateOp, revokeToken } from '../ops/index.js';
+import { isoOrNull, tokenLimitsFromJson, TokenParams, DelegateBody, DelegatedJson, RevokedJson, VoidBody } from '../contract/index.js';
+import { actorOf, agentRoute, refusalError, sessionLabels } from './agent-route.js';
 import type { Caller } from './auth.js';
-import { gatewayError } from './errors.js';
 
 /**
  * Delegation by an agent: a token with the `delegate` scope mints child tokens for sub-agents
@@ -11,12 +11,6 @@ import { gatewayError } from './errors.js';
  */
 
 type Body = z.output<typeof DelegateBody>;
-
-function expiryOf(body: Body, caller: Caller, nowMs: number): number | null {
-  if (body.expires_at !== undefined) return Date.parse(body.expires_at);
-  if (body.expires_in_s !== undefined) return nowMs + body.expires_in_s * 1_000;
-  return caller.token.expiresMs;
-}
 
 function delegatedJson(minted: MintOk, secret: string, caller: Caller, body: Body): z.input<typeof DelegatedJson> {
   const policy = minted.envelope.policy;
@@ -50,30 +44,14 @@ const delegate = agentRoute({
   response: { status: 201, description: 'the child token and its secret (shown once)', schema: DelegatedJson },
   handler: async (call) => {
     const { caller, body, deps } = call;
-    if (!caller.token.scopes.includes('delegate')) {
-      return gatewayError('forbidden', `token ${caller.token.id} may not mint child tokens: it was minted without the delegate scope (bursar tokens mint --delegate)`);
-    }
-    const expiresField = body.expires_at !== undefined ? 'expires_at' : 'expires_in_s';
     const nowMs = deps.gateway.now();
-    const expiresMs = expiryOf(body, caller, nowMs);
-    if (body.expires_at !== undefined && expiresMs !== null && expiresMs <= nowMs) return gatewayError('bad_request', `expires_at ${body.expires_at} has already passed; give a time in the future`, { param: 'expires_at' });
-    const minted = newSpendToken(deps.gateway.random);
-    const result = await deps.gateway.store.mintToken({
-      parentTokenId: caller.token.id,
-      tokenId: minted.id,
-      hash: minted.hash,
-      limitMicros: body.max_spend_micros,
-      models: body.models,
-      requestCapMicros: body.request_cap_micros,
-      inflightMax: body.inflight_max,
-      expiresMs,
-      scopes: body.delegate === true ? ['delegate'] : [],
-      labels: sessionLabels(body.labels, call.headers),
-      actor: actorOf(caller),
-      reason: body.reason,
-    });
+    const expiresMs = body.expires_at !== undefined ? Date.parse(body.expires_at) : body.expires_in_s !== undefined ? nowMs + body.expires_in_s * 1_000 : undefined;
+    const limits = tokenLimitsFromJson(body);
+    const input = { ...limits, limitMicros: body.max_spend_micros, expiresMs, delegate: body.delegate, labels: sessionLabels(body.labels, call.headers), actor: actorOf(caller), reason: body.reason };
+    const result = await delegateOp(deps.gateway.store, deps.gateway.random, { token: caller.token }, input, nowMs);
+    const expiresField = body.expires_at !== undefined ? 'expires_at' : 'expires_in_s';
     if (!result.ok) return refusalError(result, { limitMicros: 'max_spend_micros', expiresMs: expiresField, scopes: 'delegate', parentTokenId: 'authorization' });
-    return delegatedJson(result, minted.secret, caller, body);
+    return delegatedJson(result, result.secret, caller, body);
   },
 });
 
@@ -91,11 +69,7 @@ const revoke = agentRoute({
   errors: [401, 404],
   response: { status: 200, description: 'ids of the tokens revoked', schema: RevokedJson },
   handler: async ({ caller, params, body, deps }) => {
-    const target = await deps.gateway.store.getToken(params.id);
-    if (!target || !withinEnvelope(caller.envelope, target.budget)) {
-      return gatewayError('unknown_token', `no token ${params.id} delegated from ${caller.token.id}`, { param: 'id' });
-    }
-    const result = await deps.gateway.store.revokeToken({ tokenId: params.id, actor: actorOf(caller), reason: body?.reason });
+    const result = await revokeToken(deps.gateway.store, { tokenId: params.id, within: caller.envelope, actor: actorOf(caller), reason: body?.reason });
     if (!result.ok) return refusalError(result, { tokenId: 'id' });
     return { revoked: result.revoked };
   },

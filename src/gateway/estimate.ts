@@ -1,4 +1,5 @@
-import { effectivePolicy, type BudgetView } from '../core/index.js';
+import type { BudgetView } from '../core/index.js';
+import { effectiveOf } from '../ops/index.js';
 import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros, type PriceEntry } from '../pricing/index.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { limits } from './limits.js';
@@ -30,7 +31,7 @@ export function estimateCall(adapter: RouteAdapter, body: Record<string, unknown
   if (call.maxOutputTokens !== undefined && call.maxOutputTokens > modelMax) {
     return gatewayError('bad_request', `the output cap ${call.maxOutputTokens} is above ${model}'s maximum of ${modelMax} tokens`, { param: 'max_tokens' });
   }
-  const policyMax = effectivePolicy([...chain].reverse().map((b) => b.policy)).maxOutputTokens;
+  const policyMax = effectiveOf(chain).maxOutputTokens;
   const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? limits.maxOutputTokensDefault, modelMax);
   const inputTokens = countChatInputTokens(adapter.inputRoute, body, model).tokens;
   const amountMicros = Math.max(1, worstCaseMicros(entry, { inputTokens, maxOutputTokens: maxOutputTokens * call.choices, cacheWrite: call.writesCache }));

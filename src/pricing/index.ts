@@ -39,3 +39,16 @@ export {
   type InputRoute,
   type InputTokenCount,
 } from './tokens.js';
+export {
+  defaultToolPrices,
+  estimateTool,
+  loadToolPrices,
+  mergeToolPrices,
+  toolPricesFromJson,
+  toolPricesToJson,
+  unknownToolMicros,
+  type ToolEstimate,
+  type ToolEstimateBasis,
+  type ToolPrices,
+  type ToolPricesError,
+} from './tools.js';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { readFailure, BalanceJson, DelegatedJson, RevokedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../contract/index.js';
-import { toolPricesFromJson, type ToolPrices } from '../pricing/tools.js';
-import { balanceOf, type Connection, type ReserveRequest, type SdkBackend } from './backend.js';
+import { balanceFromJson, readFailure, BalanceJson, DelegatedJson, RevokedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../contract/index.js';
+import { toolPricesFromJson, type ToolPrices } from '../pricing/index.js';
+import type { Connection, ReserveRequest, SdkBackend } from './backend.js';
 import { sdkLimits } from './limits.js';
 import { BursarError, type BursarRefusal, type BursarResult, type DelegatedToken, type DelegateOptions } from './types.js';
 
@@ -91,8 +91,7 @@ export class RemoteBackend implements SdkBackend {
   async balance() {
     const answer = await this.request('GET', '/v1/bursar/balance', BalanceJson);
     if (!answer.ok) return answer;
-    const chain = answer.value.chain.map((l) => ({ budget: l.budget, kind: l.kind, status: l.status, limitMicros: l.limit_micros, spentMicros: l.spent_micros, reservedMicros: l.reserved_micros, remainingMicros: l.remaining_micros }));
-    return { ok: true as const, balance: balanceOf(chain) };
+    return { ok: true as const, balance: balanceFromJson(answer.value) };
   }
 
   async delegate(d: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>> {

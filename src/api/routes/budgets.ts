@@ -1,42 +1,33 @@
 import { z } from 'zod';
-import { effectivePolicy, type BudgetView, type Policy, type UpdateBudget } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { WireError, ok, budgetToJson, closedPeriodToJson, policyToJson, ActorHeaders, BudgetJson, BudgetsQuery, ClosedPeriodJson, CreateBudgetBody, GrantBody, MoveBody, PathParams, PolicyJson, ReasonBody, TreeNodeJson, TreeQuery, UpdateBudgetBody, WriteHeaders, type PolicyInput, type PolicyPatchInput, type TreeNodeValue } from '../../contract/index.js';
+import {
+  ok,
+  budgetToJson,
+  closedPeriodToJson,
+  policyFromJson,
+  policyPatchFromJson,
+  policyToJson,
+  ActorHeaders,
+  BudgetJson,
+  BudgetsQuery,
+  ClosedPeriodJson,
+  CreateBudgetBody,
+  GrantBody,
+  MoveBody,
+  PathParams,
+  PolicyJson,
+  ReasonBody,
+  TreeNodeJson,
+  TreeQuery,
+  UpdateBudgetBody,
+  WriteHeaders,
+  type TreeNodeValue,
+} from '../../contract/index.js';
+import { budgetDetail, budgetTree, closedPeriods as closedPeriodsOp, listBudgets as listBudgetsOp, type BudgetNode } from '../../ops/index.js';
 
 const tag = 'budgets';
 
-type PolicyPatch = NonNullable<UpdateBudget['policyPatch']>;
 const BudgetResponse = z.object({ budget: BudgetJson });
-
-function policyFromInput(p: z.output<typeof PolicyInput> | undefined): Policy | undefined {
-  if (p === undefined) return undefined;
-  const out: Policy = {};
-  if (p.models !== undefined) out.models = p.models;
-  if (p.request_cap_micros !== undefined) out.requestCapMicros = p.request_cap_micros;
-  if (p.inflight_max !== undefined) out.inflightMax = p.inflight_max;
-  if (p.max_output_tokens !== undefined) out.maxOutputTokens = p.max_output_tokens;
-  if (p.alert_thresholds_pct !== undefined) out.alertThresholdsPct = p.alert_thresholds_pct;
-  return out;
-}
-
-function patchFromInput(p: z.output<typeof PolicyPatchInput> | undefined): PolicyPatch | undefined {
-  if (p === undefined) return undefined;
-  const out: PolicyPatch = {};
-  if (p.models !== undefined) out.models = p.models;
-  if (p.request_cap_micros !== undefined) out.requestCapMicros = p.request_cap_micros;
-  if (p.inflight_max !== undefined) out.inflightMax = p.inflight_max;
-  if (p.max_output_tokens !== undefined) out.maxOutputTokens = p.max_output_tokens;
-  if (p.alert_thresholds_pct !== undefined) out.alertThresholdsPct = p.alert_thresholds_pct;
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function under(path: string | undefined): (b: BudgetView) => boolean {
-  return (b) => path === undefined || b.path === path || b.path.startsWith(`${path}/`);
-}
-
-function unknownBudget(path: string, field = 'path'): WireError {
-  return new WireError('unknown_budget', `no budget at ${path}`, { field });
-}
 
 const listBudgets = route({
   method: 'GET',
@@ -47,12 +38,7 @@ const listBudgets = route({
   access: 'viewer',
   query: BudgetsQuery,
   response: { status: 200, description: 'the budgets', schema: z.object({ budgets: z.array(BudgetJson) }) },
-  handler: async ({ query, deps }) => {
-    if (query.under !== undefined && !(await deps.store.getBudget(query.under))) throw unknownBudget(query.under, 'under');
-    const all = await deps.store.listBudgets();
-    const budgets = all.filter((b) => under(query.under)(b) && (query.kind === undefined || b.kind === query.kind) && (query.status === undefined || b.status === query.status));
-    return { budgets: budgets.map(budgetToJson) };
-  },
+  handler: async ({ query, deps }) => ({ budgets: ok(await listBudgetsOp(deps.store, query)).budgets.map(budgetToJson) }),
 });
 
 const createBudget = route({
@@ -74,7 +60,7 @@ const createBudget = route({
         limitMicros: body.limit_micros,
         period: body.period,
         timezone: body.timezone,
-        policy: policyFromInput(body.policy),
+        policy: body.policy && policyFromJson(body.policy),
         createParents: body.create_parents,
         reason: body.reason,
         actor,
@@ -84,16 +70,6 @@ const createBudget = route({
     return { budget: budgetToJson(budget) };
   },
 });
-
-/** The level of a chain with the least left, or undefined when no level has a limit. */
-function tightestOf(chain: readonly BudgetView[]): BudgetView | undefined {
-  let tightest: BudgetView | undefined;
-  for (const b of chain) {
-    if (b.remainingMicros === null) continue;
-    if (!tightest || b.remainingMicros < (tightest.remainingMicros ?? Infinity)) tightest = b;
-  }
-  return tightest;
-}
 
 const getBudget = route({
   method: 'GET',
@@ -116,17 +92,13 @@ const getBudget = route({
     }),
   },
   handler: async ({ params, deps }) => {
-    const leafFirst = await deps.store.chain(params.path);
-    const leaf = leafFirst[0];
-    if (!leaf) throw unknownBudget(params.path);
-    const rootFirst = [...leafFirst].reverse();
-    const tightest = tightestOf(leafFirst);
+    const d = ok(await budgetDetail(deps.store, params.path));
     return {
-      budget: budgetToJson(leaf),
-      chain: rootFirst.map(budgetToJson),
-      remaining_micros: tightest?.remainingMicros ?? null,
-      tightest: tightest?.path ?? null,
-      effective_policy: policyToJson(effectivePolicy(rootFirst.map((b) => b.policy))),
+      budget: budgetToJson(d.budget),
+      chain: d.chain.map(budgetToJson),
+      remaining_micros: d.tightest?.remainingMicros ?? null,
+      tightest: d.tightest?.path ?? null,
+      effective_policy: policyToJson(d.effectivePolicy),
     };
   },
 });
@@ -150,7 +122,7 @@ const updateBudget = route({
         limitMicros: body.limit_micros,
         period: body.period,
         timezone: body.timezone,
-        policyPatch: patchFromInput(body.policy),
+        policyPatch: policyPatchFromJson(body.policy),
         reason: body.reason,
         actor,
         idempotencyKey: headers['idempotency-key'],
@@ -224,31 +196,20 @@ const closedPeriods = route({
   access: 'viewer',
   params: PathParams,
   response: { status: 200, description: 'closed periods, oldest first', schema: z.object({ budget: z.string(), periods: z.array(ClosedPeriodJson) }) },
-  handler: async ({ params, deps }) => {
-    if (!(await deps.store.getBudget(params.path))) throw unknownBudget(params.path);
-    const periods = await deps.store.closedPeriods(params.path);
-    return { budget: params.path, periods: [...periods].sort((a, b) => a.startMs - b.startMs).map(closedPeriodToJson) };
-  },
+  handler: async ({ params, deps }) => ({ budget: params.path, periods: ok(await closedPeriodsOp(deps.store, params.path)).periods.map(closedPeriodToJson) }),
 });
 
-/**
- * The budgets as nested nodes, siblings by name; with `root`, only that subtree. A loop, no recursion.
- *
- * @example
- * budgetTree(await store.listBudgets())[0].children[0].path // 'acme/research'
- */
-export function budgetTree(budgets: readonly BudgetView[], root?: string): TreeNodeValue[] {
-  const byName = [...budgets].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const nodes = new Map<number, TreeNodeValue>(byName.map((b) => [b.id, { ...budgetToJson(b), children: [] }]));
-  const roots: TreeNodeValue[] = [];
-  for (const b of byName) {
-    const node = nodes.get(b.id);
-    if (!node) continue;
-    const parent = b.parentId === null ? undefined : nodes.get(b.parentId);
-    if (root !== undefined ? b.path === root : b.parentId === null) roots.push(node);
-    else if (parent) parent.children.push(node);
+/** A budget tree in JSON: each node is the budget's JSON with its children (a loop over a stack, no recursion). */
+function treeToJson(roots: readonly BudgetNode[]): TreeNodeValue[] {
+  const out: TreeNodeValue[] = [];
+  const stack: { node: BudgetNode; into: TreeNodeValue[] }[] = [...roots].reverse().map((node) => ({ node, into: out }));
+  while (stack.length > 0) {
+    const { node, into } = stack.pop() as { node: BudgetNode; into: TreeNodeValue[] };
+    const json: TreeNodeValue = { ...budgetToJson(node.budget), children: [] };
+    into.push(json);
+    for (const child of [...node.children].reverse()) stack.push({ node: child, into: json.children });
   }
-  return roots;
+  return out;
 }
 
 const tree = route({
@@ -261,11 +222,7 @@ const tree = route({
   access: 'viewer',
   query: TreeQuery,
   response: { status: 200, description: 'root budgets with their children', schema: z.object({ budgets: z.array(TreeNodeJson) }) },
-  handler: async ({ query, deps }) => {
-    const all = await deps.store.listBudgets();
-    if (query.root !== undefined && !all.some((b) => b.path === query.root)) throw unknownBudget(query.root, 'root');
-    return { budgets: budgetTree(all, query.root) };
-  },
+  handler: async ({ query, deps }) => ({ budgets: treeToJson(ok(await budgetTree(deps.store, query.root)).roots) }),
 });
 
 export const budgetRoutes: Route[] = [

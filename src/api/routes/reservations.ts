@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { Labels } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { WireError, ok, reservationToJson, ReasonBody, ReservationJson, ReservationParams, ReserveBody, SettleBody, WriteHeaders } from '../../contract/index.js';
+import { WireError, ok, labelsFromJson, reservationToJson, usageFromJson, ReasonBody, ReservationJson, ReservationParams, ReserveBody, SettleBody, WriteHeaders } from '../../contract/index.js';
+
+import { settle as settleOp, voidReservation as voidReservationOp } from '../../ops/index.js';
 
 const tag = 'reservations';
 const ReservationResponse = z.object({ reservation: ReservationJson });
@@ -32,12 +33,7 @@ const reserve = route({
     }),
   },
   handler: async ({ body, headers, actor, deps }) => {
-    const labels: Labels = { actor };
-    if (body.labels?.model !== undefined) labels.model = body.labels.model;
-    if (body.labels?.session !== undefined) labels.session = body.labels.session;
-    if (body.labels?.task !== undefined) labels.task = body.labels.task;
-    if (body.labels?.request_id !== undefined) labels.requestId = body.labels.request_id;
-    if (body.labels?.tool !== undefined) labels.tool = body.labels.tool;
+    const labels = { ...labelsFromJson(body.labels), actor };
     const result = ok(await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels }), { path: 'budget' });
     return { reservation: reservationToJson(result.reservation), remaining_micros: result.remainingMicros, tightest: result.tightest };
   },
@@ -72,9 +68,8 @@ const settle = route({
   headers: WriteHeaders,
   response: { status: 200, description: 'the settled reservation', schema: z.object({ reservation: ReservationJson, overrun_micros: z.int(), late_charge: z.boolean() }) },
   handler: async ({ params, body, headers, actor, deps }) => {
-    const u = body.usage;
-    const usage = u === undefined ? undefined : { model: u.model, tokensIn: u.tokens_in, tokensOut: u.tokens_out, tokensCached: u.tokens_cached, tokensCacheWrite: u.tokens_cache_write };
-    const result = ok(await deps.store.settle({ reservationId: params.id, actualMicros: body.actual_micros, usage, reason: body.reason, actor, idempotencyKey: headers['idempotency-key'] }), { reservationId: 'id' });
+    const usage = usageFromJson(body.usage);
+    const result = ok(await settleOp(deps.store, { reservationId: params.id, actualMicros: body.actual_micros, usage, reason: body.reason, actor, idempotencyKey: headers['idempotency-key'] }), { reservationId: 'id' });
     return { reservation: reservationToJson(result.reservation), overrun_micros: result.overrunMicros, late_charge: result.lateCharge };
   },
 });
@@ -91,7 +86,7 @@ const voidReservation = route({
   headers: WriteHeaders,
   response: { status: 200, description: 'the voided reservation', schema: ReservationResponse },
   handler: async ({ params, body, headers, actor, deps }) => {
-    const result = ok(await deps.store.void({ reservationId: params.id, reason: body?.reason, actor, idempotencyKey: headers['idempotency-key'] }), { reservationId: 'id' });
+    const result = ok(await voidReservationOp(deps.store, { reservationId: params.id, reason: body?.reason, actor, idempotencyKey: headers['idempotency-key'] }), { reservationId: 'id' });
     return { reservation: reservationToJson(result.reservation) };
   },
 });

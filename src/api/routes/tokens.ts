@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { newSpendToken, type Labels } from '../../core/index.js';
 import { route, type Route } from '../deps.js';
-import { WireError, ok, budgetToJson, tokenToJson, ActorHeaders, BudgetJson, MintTokenBody, ReasonBody, TokenJson, TokenParams, TokensQuery } from '../../contract/index.js';
+import { WireError, ok, budgetToJson, expiryFromJson, labelsFromJson, tokenLimitsFromJson, tokenToJson, ActorHeaders, BudgetJson, MintTokenBody, ReasonBody, TokenJson, TokenParams, TokensQuery } from '../../contract/index.js';
+
+import { mintToken as mintTokenOp, revokeToken as revokeTokenOp, withinEnvelope } from '../../ops/index.js';
 
 const tag = 'tokens';
 
@@ -16,7 +17,7 @@ const listTokens = route({
   response: { status: 200, description: 'the tokens, oldest first', schema: z.object({ tokens: z.array(TokenJson) }) },
   handler: async ({ query, deps }) => {
     const all = await deps.store.listTokens();
-    const within = (path: string) => query.budget === undefined || path === query.budget || path.startsWith(`${query.budget}/`);
+    const within = (path: string) => query.budget === undefined || withinEnvelope(query.budget, path);
     // The store's order (oldest first), so a listing matches the CLI's on a local database.
     const tokens = all.filter((t) => within(t.budget) && (query.status === undefined || t.status === query.status));
     return { tokens: tokens.map(tokenToJson) };
@@ -57,31 +58,21 @@ const mintToken = route({
     schema: z.object({ token: TokenJson, secret: z.string().describe('the bearer secret for the gateway: Authorization: Bearer bsr_…'), envelope: BudgetJson }),
   },
   handler: async ({ body, actor, deps, reply }) => {
-    const minted = newSpendToken(deps.random);
-    const labels: Labels = {};
-    if (body.labels?.session !== undefined) labels.session = body.labels.session;
-    if (body.labels?.task !== undefined) labels.task = body.labels.task;
-    const expiresMs = body.expires_at !== undefined ? Date.parse(body.expires_at) : body.expires_in_ms !== undefined ? deps.store.now() + body.expires_in_ms : undefined;
-    const result = ok(
-      await deps.store.mintToken({
+    const minted = ok(
+      await mintTokenOp(deps.store, deps.random, {
         path: body.budget,
         parentTokenId: body.parent_token_id,
-        tokenId: minted.id,
-        hash: minted.hash,
-        limitMicros: body.max_spend_micros,
-        models: body.models,
-        requestCapMicros: body.request_cap_micros,
-        inflightMax: body.inflight_max,
-        expiresMs,
+        ...tokenLimitsFromJson(body),
+        expiresMs: expiryFromJson(body, deps.store.now()),
         scopes: body.scopes,
-        labels,
+        labels: labelsFromJson(body.labels),
         actor,
         reason: body.reason,
       }),
       { path: 'budget', limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_ms', tokenId: 'id' },
     );
     void reply.header('cache-control', 'no-store');
-    return { token: tokenToJson(result.token), secret: minted.secret, envelope: budgetToJson(result.envelope) };
+    return { token: tokenToJson(minted.token), secret: minted.secret, envelope: budgetToJson(minted.envelope) };
   },
 });
 
@@ -98,7 +89,7 @@ const revokeToken = route({
   headers: ActorHeaders,
   response: { status: 200, description: 'ids of the tokens revoked', schema: z.object({ revoked: z.array(z.string()) }) },
   handler: async ({ params, body, actor, deps }) => {
-    const { revoked } = ok(await deps.store.revokeToken({ tokenId: params.id, actor, reason: body?.reason }), { tokenId: 'id' });
+    const { revoked } = ok(await revokeTokenOp(deps.store, { tokenId: params.id, actor, reason: body?.reason }), { tokenId: 'id' });
     return { revoked };
   },
 });

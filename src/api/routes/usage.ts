@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import type { Store } from '../../store/index.js';
-import { BudgetIndex } from '../budget-index.js';
 import { route, type Route } from '../deps.js';
-import { WireError, SessionJson, SessionParams, SessionQuery, SessionsQuery, UsageQuery, UsageRowJson, groupings } from '../../contract/index.js';
-import { apiLimits } from '../limits.js';
-import { recentSessions, summarizeSession, usageReport } from '../usage.js';
+import { contractLimits, WireError, wireErrorOf, SessionJson, SessionParams, SessionQuery, SessionsQuery, UsageQuery, UsageRowJson, groupings } from '../../contract/index.js';
+import { BudgetIndex, opsLimits, recentSessions, summarizeSession, unknownBudget, usageReport } from '../../ops/index.js';
 import { LedgerPageJson, ledgerAnswer, wantsCsv } from './ledger.js';
 
 const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
 
 async function checkBudget(store: Store, path: string | undefined): Promise<void> {
-  if (path !== undefined && !(await store.getBudget(path))) throw new WireError('unknown_budget', `no budget at ${path}`, { field: 'budget' });
+  if (path !== undefined && !(await store.getBudget(path))) throw wireErrorOf(unknownBudget(path, 'budget'));
 }
 
 const usage = route({
@@ -18,7 +16,7 @@ const usage = route({
   path: '/api/usage',
   operationId: 'usage',
   summary: 'Spend grouped by budget, agent, session, model, hour or day',
-  description: `Sums settlements and late charges in the range. Reads at most ${apiLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest).`,
+  description: `Sums settlements and late charges in the range. Reads at most ${opsLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest).`,
   tag: 'usage',
   access: 'viewer',
   query: UsageQuery,
@@ -31,7 +29,7 @@ const usage = route({
       until: z.string().nullable(),
       timezone: z.string(),
       rows: z.array(UsageRowJson).describe('time buckets oldest first; other groups by cost, highest first'),
-      other: UsageRowJson.nullable().describe(`groups beyond the first ${apiLimits.usageGroupsMax}, summed`),
+      other: UsageRowJson.nullable().describe(`groups beyond the first ${opsLimits.usageGroupsMax}, summed`),
       totals: totalsJson,
       scanned_entries: z.int(),
       scan_limit: z.int(),
@@ -51,7 +49,7 @@ const listSessions = route({
   path: '/api/sessions',
   operationId: 'listSessions',
   summary: 'The most recently active sessions with their spend',
-  description: `Sessions are the x-bursar-session labels of calls and reservations. Found by reading at most ${apiLimits.sessionScanEntriesMax} entries newest first; each is then totalled from its own entries (at most ${apiLimits.sessionEntriesMax}).`,
+  description: `Sessions are the x-bursar-session labels of calls and reservations. Found by reading at most ${opsLimits.sessionScanEntriesMax} entries newest first; each is then totalled from its own entries (at most ${opsLimits.sessionEntriesMax}).`,
   tag: 'sessions',
   access: 'viewer',
   query: SessionsQuery,
@@ -63,7 +61,7 @@ const listSessions = route({
   handler: async ({ query, deps }) => {
     await checkBudget(deps.store, query.budget);
     const index = await BudgetIndex.load(deps.store);
-    return recentSessions(deps.store, index, { last: query.last ?? apiLimits.sessionsListDefault, sinceMs: query.since, budget: query.budget });
+    return recentSessions(deps.store, index, { last: query.last ?? contractLimits.sessionsListDefault, sinceMs: query.since, budget: query.budget });
   },
 });
 
