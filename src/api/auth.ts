@@ -1,13 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { base62, type RandomBytes } from '../core/index.js';
-import { WireError } from '../contract/index.js';
+import { WireError, type Access } from '../contract/index.js';
 import { apiLimits } from './limits.js';
 
 /** What a key may do: `admin` reads and writes, `viewer` only reads. */
 export type Role = 'admin' | 'viewer';
 
-/** Who a route is for: `public` needs no key; `viewer` routes take either key; `admin` routes only an admin key. */
-export type Access = 'public' | Role;
 
 /** The admin API's keys, as configured. */
 export interface ApiKeys {

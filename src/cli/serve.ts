@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
-import { gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
+import { gatewayModes, serverLimits, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../server/index.js';
 import { loadToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
@@ -80,7 +80,7 @@ export function registerServe(program: Command, context: CliContext): void {
   program
     .command('serve')
     .description('run the gateway: OpenAI- and Anthropic-compatible routes that reserve before they forward')
-    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(portDefault))
+    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(serverLimits.portDefault))
     .addOption(new Option('--host <address>', 'address to listen on (0.0.0.0 for every interface)').env('BURSAR_HOST').default('127.0.0.1'))
     .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
     .option('--mock-upstream', 'answer from the built-in mock provider even when provider keys are set')

@@ -14,7 +14,7 @@ import {
   type TokenView,
 } from '../core/index.js';
 import type { z } from 'zod';
-import type { BalanceJson } from './agent-schemas.js';
+import type { BalanceJson, DelegatedJson } from './agent-schemas.js';
 import type { BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
 
 /**
@@ -501,4 +501,37 @@ export function balanceFromJson(j: BalanceJsonValue): Balance {
     periodEndMs: l.period_end_ms,
   }));
   return { remainingMicros: j.remaining_micros, tightest: j.tightest, active: chain.every((l) => l.status === 'active'), chain };
+}
+
+/**
+ * A token delegated by a token, in JSON: the child, its secret (shown once) and its narrowing.
+ *
+ * @example
+ * delegatedToJson(minted, secret).parent_token_id // 'tok_A'
+ */
+export function delegatedToJson(minted: { token: TokenView; envelope: BudgetView }, secret: string): z.input<typeof DelegatedJson> {
+  const { token, envelope } = minted;
+  return {
+    id: token.id,
+    token: secret,
+    parent_token_id: token.parentTokenId ?? '',
+    budget: envelope.path,
+    max_spend_micros: envelope.limitMicros ?? 0,
+    expires_at: isoOrNull(token.expiresMs),
+    scopes: token.scopes,
+    delegate: token.scopes.includes('delegate'),
+    policy: { models: envelope.policy.models, request_cap_micros: envelope.policy.requestCapMicros, inflight_max: envelope.policy.inflightMax },
+    labels: { session: token.labels.session, task: token.labels.task },
+    created_at: iso(token.createdMs),
+  };
+}
+
+/**
+ * An audit report from its JSON form (the inverse of `auditToJson`).
+ *
+ * @example
+ * auditFromJson(auditToJson(report)) // deep-equals report
+ */
+export function auditFromJson(j: ReturnType<typeof auditToJson>): AuditReport {
+  return { ok: j.ok, entries: j.entries, budgets: j.budgets, closedPeriods: j.closed_periods, openReservations: j.open_reservations, headHash: j.head_hash, problems: j.problems.map(problemToJson) };
 }

@@ -122,17 +122,15 @@ export function ok<R extends { ok: true } | Failure>(result: R, fields: FieldNam
 export type ErrorShape = 'bursar' | 'openai' | 'anthropic';
 
 /** The admin API's error body. */
-export const BursarErrorJson = z
-  .object({
-    error: z.object({
-      code: z.string().describe('stable code, e.g. unknown_budget, budget_exceeded, bad_request'),
-      message: z.string(),
-      field: z.string().optional().describe('the input field that failed'),
-      budget: z.string().optional().describe('the budget that refused'),
-      remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
-    }),
-  })
-  .meta({ id: 'Error' });
+export const BursarErrorJson = z.object({
+  error: z.object({
+    code: z.string().describe('stable code, e.g. unknown_budget, budget_exceeded, bad_request'),
+    message: z.string(),
+    field: z.string().optional().describe('the input field that failed'),
+    budget: z.string().optional().describe('the budget that refused'),
+    remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
+  }),
+});
 
 /** OpenAI's error body with Bursar's code, the refusing budget and what it has left. */
 export const OpenaiErrorJson = z.object({
@@ -226,4 +224,41 @@ export function readFailure(status: number, body: unknown): ReadFailure | undefi
 function dropUndefined<T extends object>(value: T): T {
   for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
   return value;
+}
+
+/** How a door turns what was thrown into an answer: which errors mean the store is down, and where the rest is logged. */
+export interface ThrownOptions {
+  /** Largest request body the door takes, for the 413's message. */
+  bodyBytesMax: number;
+  /** True for an error that means the ledger cannot be reached. */
+  isStoreDown(error: unknown): boolean;
+  /** Where an unexpected error is logged before it becomes a 500. */
+  log(error: unknown): void;
+}
+
+/**
+ * Whatever a handler or the HTTP framework threw, as the error to answer with: a `WireError`
+ * as it is; the store down as 503 `store_unavailable`; the framework's refusals (body too large,
+ * not JSON, bad length) as 413/415/400; anything else a logged 500 `internal` that says nothing
+ * of its cause. The one such mapping, for every door.
+ *
+ * @example
+ * scope.setErrorHandler((error, _req, reply) => send(reply, wireErrorOfThrown(error, { bodyBytesMax, isStoreDown, log })));
+ */
+export function wireErrorOfThrown(error: unknown, o: ThrownOptions): WireError {
+  if (error instanceof WireError) return error;
+  if (o.isStoreDown(error)) return new WireError('store_unavailable', `the ledger cannot be reached; nothing was recorded (${(error as Error).message})`);
+  const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new WireError('payload_too_large', `the request body is larger than ${o.bodyBytesMax} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new WireError('unsupported_media_type', 'send the request body as JSON with "Content-Type: application/json"');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new WireError('bad_request', 'the request body is empty or its length is wrong');
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode < 500) return new WireError('bad_request', typeof e.message === 'string' ? e.message : 'bad request');
+  o.log(error);
+  return new WireError('internal', 'internal error; the server log has the details');
 }

@@ -11,3 +11,7 @@ export * from './agent-schemas.js';
 export * from './codecs.js';
 export * from './csv.js';
 export * from './credentials.js';
+export * from './route.js';
+export * from './admin-routes.js';
+export * from './agent-routes.js';
+export * from './client.js';

@@ -1,6 +1,7 @@
 /**
- * Bounds the wire schemas enforce, in one place; units last. The ledger's own bounds (amounts,
- * names, TTLs, page size) are core's `limits`, which the schemas use directly.
+ * Bounds the wire contract states, in one place; units last: what the schemas accept, and how
+ * far a report reads before it says it is truncated. The ledger's own bounds (amounts, names,
+ * TTLs, page size) are core's `limits`, which the schemas use directly.
  *
  * @example
  * z.record(z.string(), z.unknown()).refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax);
@@ -16,4 +17,15 @@ export const contractLimits = {
   tokenLifetimeMsMin: 1_000,
   sessionsListDefault: 30,
   sessionsListMax: 500,
+  /**
+   * Settlement entries one usage report reads (newest first). Past this the report says
+   * `truncated` and from when it is complete, so a caller narrows `since`/`until`.
+   */
+  usageScanEntriesMax: 200_000,
+  /** Ledger entries read (newest first) to find the most recent sessions. */
+  sessionScanEntriesMax: 200_000,
+  /** Entries of one session read to total it in the session list. */
+  sessionEntriesMax: 50_000,
+  /** Groups one usage report returns (sessions or budgets can be many); the rest are summed as `other`. */
+  usageGroupsMax: 10_000,
 } as const;

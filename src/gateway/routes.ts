@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { modelAllowed } from '../core/index.js';
-import { balanceToJson } from '../contract/index.js';
-import { balanceOf, effectiveOf } from '../ops/index.js';
+import { effectiveOf } from '../ops/index.js';
 import { listModels } from '../pricing/index.js';
 import { authenticate } from './auth.js';
 import { isGatewayError } from './errors.js';
@@ -24,14 +23,4 @@ export async function modelsRoute(g: Gateway, headers: IncomingHttpHeaders, res:
   }
   const data = models.map((m) => ({ id: m.model, object: 'model', created: 0, owned_by: m.entry.provider }));
   sendJson(res, 200, { object: 'list', data });
-}
-
-/**
- * `GET /v1/bursar/balance`: for the calling token, what each level of its chain can still
- * spend, and the tightest one, so a budget-aware agent can decide before a long task.
- */
-export async function balance(g: Gateway, headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
-  const caller = await authenticate(g.store, headers, g.now());
-  if (isGatewayError(caller)) return sendError(res, 'openai', caller);
-  sendJson(res, 200, balanceToJson(caller.token, balanceOf(await g.store.chain(caller.envelope))));
 }

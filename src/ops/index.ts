@@ -12,7 +12,6 @@ export * from './budget-index.js';
 export * from './budgets.js';
 export * from './chain.js';
 export * from './ledger.js';
-export * from './limits.js';
 export * from './reports.js';
 export * from './reservations.js';
 export * from './tokens.js';

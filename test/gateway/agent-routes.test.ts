@@ -1,7 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { agentRouteDocs, agentRoutes } from '../../src/gateway/agent-routes.js';
+import { agentApiSpecs } from '../../src/api/index.js';
 import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/contract/index.js';
 import { agentCall, mintToken, type ErrorJson } from './agent-harness.js';
 import { type Harness, useHarness } from './harness.js';
@@ -239,8 +239,8 @@ describe('GET /v1/bursar/openapi.json', () => {
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    expect(documented.sort()).toEqual(agentRouteDocs.map((r) => `${r.method} ${r.path}`).sort());
-    for (const r of [...agentRoutes.map((x) => `${x.method} ${x.path}`), 'GET /v1/bursar/balance', 'GET /v1/bursar/tools', 'GET /v1/bursar/openapi.json']) expect(documented).toContain(r);
+    expect(documented.sort()).toEqual(agentApiSpecs.map((r) => `${r.method} ${r.path}`).sort());
+    for (const r of [...agentApiSpecs.map((x) => `${x.method} ${x.path}`), 'GET /v1/bursar/balance', 'GET /v1/bursar/tools', 'GET /v1/bursar/openapi.json']) expect(documented).toContain(r);
     const reserve = doc.paths['/v1/bursar/reservations']?.post;
     expect(Object.keys(reserve?.responses ?? {})).toEqual(expect.arrayContaining(['201', '400', '401', '402', '403', '409', '429', '503']));
     expect(reserve?.security).toEqual([{ spendToken: [] }, { spendTokenHeader: [] }]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { newSpendToken } from '../../src/core/index.js';
-import { startServer } from '../../src/gateway/serve.js';
+import { startServer } from '../../src/server/index.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { expectStoreUnavailableEverywhere } from '../gateway/store-down.js';
 import { startCutProxy } from './cut-proxy.js';

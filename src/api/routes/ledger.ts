@@ -4,16 +4,11 @@ import { z } from 'zod';
 import { limits, type BudgetView } from '../../core/index.js';
 import type { LedgerQuery, Store } from '../../store/index.js';
 import { BudgetIndex, findAgent, ledgerPage, unknownBudget } from '../../ops/index.js';
-import { ledgerCsvLine, csvLine, ledgerFields, WireError, wireErrorOf, entryToJson, LedgerEntryJson, LedgerQuery as LedgerQuerySchema } from '../../contract/index.js';
+import { ledgerCsvLine, csvLine, ledgerFields, WireError, wireErrorOf, entryToJson, adminRoutes, LedgerPageJson } from '../../contract/index.js';
 import { route, type Route } from '../deps.js';
 import { sent, type Sent } from '../registry.js';
 
-const tag = 'ledger';
 
-export const LedgerPageJson = z.object({
-  entries: z.array(LedgerEntryJson),
-  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one'),
-});
 
 /**
  * True when the client asked for CSV: `format=csv`, or no `format` and an Accept naming text/csv.
@@ -80,24 +75,12 @@ export async function resolveAgent(store: Store, ref: string): Promise<BudgetVie
   throw new WireError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
 }
 
-const listLedger = route({
-  method: 'GET',
-  path: '/api/ledger',
-  operationId: 'listLedger',
-  summary: 'Read the ledger: filter, page, or export as CSV',
-  description:
-    'JSON answers one page (oldest first unless order=desc) with next_cursor. CSV (format=csv or Accept: text/csv) streams every matching entry from the cursor on, in the columns of `bursar ledger export`, up to the entry that was newest when the export began.',
-  tag,
-  access: 'viewer',
-  query: LedgerQuerySchema,
-  response: { status: 200, description: 'a page of entries', schema: LedgerPageJson, alt: [{ contentType: 'text/csv', description: 'every matching entry (RFC 4180, CRLF, header row)' }] },
-  handler: async ({ query, deps, request, reply }) => {
-    if (query.budget !== undefined && query.agent !== undefined) throw new WireError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
-    if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw wireErrorOf(unknownBudget(query.budget, 'budget'));
-    const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
-    const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
-    return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });
-  },
+const listLedger = route(adminRoutes.listLedger, async ({ query, deps, request, reply }) => {
+  if (query.budget !== undefined && query.agent !== undefined) throw new WireError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
+  if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw wireErrorOf(unknownBudget(query.budget, 'budget'));
+  const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
+  const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
+  return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });
 });
 
 export const ledgerRoutes: Route[] = [listLedger];

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { adminApiPlugin, adminKeysFromEnv, Metrics, type ApiKeys } from '../api/index.js';
+import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
+import { buildServer, gatewayLimits, gatewayModes, Upstream, type CallOutcome, type Gateway, type GatewayMode } from '../gateway/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { limits } from './limits.js';
-import type { CallOutcome, Gateway, GatewayMode } from './proxy.js';
-import { buildServer } from './server.js';
-import { Upstream } from './upstream.js';
+import { serverLimits } from './limits.js';
 
-export const gatewayModes = ['enforce', 'shadow', 'dry-run'] as const;
-export const portDefault = 8787;
-const sweepIntervalMs = 1_000;
+/**
+ * Where Bursar's server is put together, and only here: the store, prices, the upstream (or the
+ * mock), the gateway's provider routes, the admin API and the agent routes, metrics, and the
+ * sweeper that expires overdue reservations.
+ */
 
 export interface ServeOptions {
   port?: number;
@@ -88,7 +88,7 @@ export function wantsMock(options: ServeOptions, env: Record<string, string | un
 }
 
 async function upstreamFor(options: ServeOptions, env: Record<string, string | undefined>): Promise<{ upstream: Upstream; mock: MockUpstream | undefined }> {
-  const timeoutMs = options.upstreamTimeoutMs ?? (env.BURSAR_UPSTREAM_TIMEOUT_MS ? Number(env.BURSAR_UPSTREAM_TIMEOUT_MS) : limits.upstreamTimeoutMsDefault);
+  const timeoutMs = options.upstreamTimeoutMs ?? (env.BURSAR_UPSTREAM_TIMEOUT_MS ? Number(env.BURSAR_UPSTREAM_TIMEOUT_MS) : gatewayLimits.upstreamTimeoutMsDefault);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 3_600_000) throw new ServeConfigError('invalid_timeout', 'the upstream timeout must be a whole number of milliseconds from 100 to 3600000');
   if (wantsMock(options, env)) {
     const mock = await startMockUpstream({ port: 0 });
@@ -138,13 +138,13 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     },
   };
   const context: PluginContext = { store, pricing, gateway };
-  const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
-  await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...(options.plugins ?? [])];
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
+  await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? serverLimits.portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
-  const sweeper = setInterval(() => void store.sweep().catch(() => undefined), sweepIntervalMs);
+  const sweeper = setInterval(() => void store.sweep().catch(() => undefined), serverLimits.sweepIntervalMs);
   sweeper.unref();
   let closed: Promise<void> | undefined;
   return {
