@@ -15,7 +15,7 @@ afterEach(async () => {
 async function answering(status: number, body: string): Promise<{ url: string; seen: string[] }> {
   const seen: string[] = [];
   server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url} ${req.headers['idempotency-key'] ?? ''}`);
+    seen.push(`${req.method} ${req.url} ${String(req.headers['idempotency-key'] ?? '')}`);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(body);
   });
