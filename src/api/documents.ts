@@ -40,7 +40,7 @@ export function adminDocument(version: string): DocumentOptions {
 
 const agentDescription = `The routes an agent calls with its own spend token (\`Authorization: Bearer bsr_…\` or \`x-api-key: bsr_…\`), beside the OpenAI- and Anthropic-compatible proxy routes: what it may still spend, tool spend (reserve, settle, void), and delegation (mint and revoke child tokens that can only narrow).
 
-Money is integer micro-USD (1 USD = 1,000,000) in fields ending in _micros; durations here are seconds (expires_in_s, ttl_s). Errors use OpenAI's shape, \`{ "error": { "message", "type", "param", "code", "budget", "remaining_micros" } }\`, with Bursar's stable code in \`code\`, so the official SDKs raise their typed errors.`;
+Money is integer micro-USD (1 USD = 1,000,000) in fields ending in _micros; durations are milliseconds (expires_in_ms, ttl_ms), as on the admin API. Errors use OpenAI's shape, \`{ "error": { "message", "type", "param", "code", "budget", "remaining_micros" } }\`, with Bursar's stable code in \`code\`, so the official SDKs raise their typed errors.`;
 
 const agentErrors: Record<number, string> = {
   400: 'bad_request: a field failed validation (error.param names it), or an invalid_* code of the ledger',

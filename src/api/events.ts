@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { limits, type LedgerEntry } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import { encodeCursor, type Store } from '../store/index.js';
 // The store's cursor is opaque to clients; resuming "after sequence N" needs its encoding.
-import { encodeCursor } from '../store/rows.js';
 import { BudgetIndex } from '../ops/index.js';
 import { WireError, entryToJson } from '../contract/index.js';
 import { apiLimits } from './limits.js';

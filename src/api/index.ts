@@ -11,20 +11,14 @@ import { authenticateToken } from '../ops/index.js';
 import { defaultToolPrices, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';
-import type { AgentDeps, ApiDeps, Route } from './deps.js';
+import type { AgentDeps, ApiDeps } from './deps.js';
 import { adminDocument, agentDocument } from './documents.js';
 import { EventHub } from './events.js';
 import { apiLimits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerRoutes, type Identity } from './registry.js';
-import { agentApiRoutes } from './routes/agent.js';
-import { budgetRoutes } from './routes/budgets.js';
-import { ledgerRoutes } from './routes/ledger.js';
-import { reservationRoutes } from './routes/reservations.js';
-import { systemRoutes } from './routes/system.js';
-import { tokenRoutes } from './routes/tokens.js';
-import { usageRoutes } from './routes/usage.js';
+import { adminApiRoutes as adminBound, agentApiRoutes } from './routes/index.js';
 import { packageVersion } from '../version.js';
 
 export { AdminKeyError, adminKeysFromEnv, generateAdminKey, KeyRing, type ApiKeys, type Role } from './auth.js';
@@ -32,8 +26,6 @@ export { apiLimits } from './limits.js';
 export { Metrics, type ProxiedCall } from './metrics.js';
 export { openApiDocument } from './openapi.js';
 export type { AgentDeps, ApiDeps, Route } from './deps.js';
-
-const adminBound: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...systemRoutes];
 
 /**
  * Every route of the admin API (and of /healthz, /readyz, /metrics), in the order the OpenAPI

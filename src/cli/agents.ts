@@ -13,7 +13,8 @@ import {
   updateFromFlags,
   type BudgetFlags,
 } from './budget-ops.js';
-import { unwrap, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { unwrap } from './errors.js';
 import { budgetJson, table, usd, usedPct } from './output.js';
 import { parsePathArg } from './parse.js';
 

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type Period, type Policy } from '../core/index.js';
 import { effectiveOf, findAgent as findAgentOp } from '../ops/index.js';
 import type { CliBackend, PolicyPatch, UpdateBudgetInput } from './backend.js';
-import { CliError, unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap, usageError } from './errors.js';
 import { budgetJson, policyText, usd } from './output.js';
 import { parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTimezoneArg, parseUsdArg } from './parse.js';
 

@@ -1,6 +1,7 @@
 import type { BudgetView } from '../core/index.js';
 import { budgetDetail, type BudgetDetail } from '../ops/index.js';
-import { unwrap, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { unwrap } from './errors.js';
 import { budgetJson, isoSeconds, policyJson, policyText, table, usageBar, usd } from './output.js';
 
 function chainTable(rootFirst: readonly BudgetView[], tightest: BudgetView | undefined): string {

@@ -11,7 +11,8 @@ import {
   updateFromFlags,
   type BudgetFlags,
 } from './budget-ops.js';
-import { unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { unwrap, usageError } from './errors.js';
 import { budgetJson, isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';

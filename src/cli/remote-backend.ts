@@ -3,8 +3,8 @@ import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../
 import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
 import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput } from './backend.js';
-import { CliError } from './context.js';
-import { cliLimits } from './parse.js';
+import { CliError } from './errors.js';
+import { cliLimits } from './limits.js';
 
 /** The API's names for the mint route's fields, back to the ledger's (as a local store names them). */
 const mintFields: Record<string, string> = { budget: 'path', max_spend_micros: 'limitMicros', expires_at: 'expiresMs', id: 'tokenId' };

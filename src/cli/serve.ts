@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
-import { gatewayModes, serverLimits, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../server/index.js';
+import { AdminKeyError, gatewayModes, serverLimits, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../server/index.js';
 import { loadToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
-import { CliError, unwrap, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap } from './errors.js';
 import { untilInterrupted } from './mock-upstream.js';
 import { parseCountArg, parsePortArg } from './parse.js';
 

@@ -3,10 +3,12 @@ import { contractLimits } from '../contract/index.js';
 import { limits } from '../core/index.js';
 import type { CliLedgerEntry, SessionsReport, SessionSummary } from './backend.js';
 import { findBudget } from './budget-ops.js';
-import { CliError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
 import { exportLedger } from './ledger.js';
 import { csvLine, isoSeconds, ledgerRow, table, usd, usdExact, writeChunk } from './output.js';
-import { cliLimits, parseCountArg, parsePathArg, parseTimeArg } from './parse.js';
+import { parseCountArg, parsePathArg, parseTimeArg } from './parse.js';
+import { cliLimits } from './limits.js';
 
 /**
  * `bursar sessions list|show`: calls labelled with x-bursar-session (or the SDK's `session`),

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { TokenView } from '../core/index.js';
 import type { MintTokenInput } from './backend.js';
 import { resolveAgentRef } from './budget-ops.js';
-import { unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { unwrap, usageError } from './errors.js';
 import { isoJson, isoSeconds, table, usd } from './output.js';
 import { parseMaxInflightArg, parseModelsArg, parsePathArg, parseUsdArg } from './parse.js';
 

@@ -15,6 +15,8 @@ export const contractLimits = {
   tokenLifetimeMsMax: 10 * 366 * 86_400_000,
   /** Shortest lifetime a minted token may ask for. */
   tokenLifetimeMsMin: 1_000,
+  /** Longest `agent` filter: an agent's path or its bare name. */
+  agentRefCharsMax: 1_100,
   sessionsListDefault: 30,
   sessionsListMax: 500,
   /**

@@ -56,7 +56,7 @@ const modelList = z
   .describe('allowed models: exact ids, or a prefix ending in * (claude-*)');
 const inflightMax = z.int().min(1).max(limits.inflightMax);
 const maxOutputTokens = z.int().min(1).max(limits.tokensPerRequestMax);
-const alertThresholds = z.array(z.int().min(1).max(1_000)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
+const alertThresholds = z.array(z.int().min(1).max(limits.alertThresholdPctMax)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -83,6 +83,16 @@ export function queryInt(min: number, max: number) {
 
 const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
+
+/** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */
+export const ttlMs = z
+  .int()
+  .min(limits.reservationTtlMsMin)
+  .max(limits.reservationTtlMsMax)
+  .describe(`milliseconds after which the reservation is released automatically unless settled or voided (default ${limits.reservationTtlMsDefault})`);
+
+/** A token's lifetime from now, in milliseconds. */
+export const tokenLifetimeMs = z.int().min(contractLimits.tokenLifetimeMsMin).max(contractLimits.tokenLifetimeMsMax);
 
 // ---- Output shapes ------------------------------------------------------------------------
 
@@ -319,7 +329,7 @@ export const MintTokenBody = z
     request_cap_micros: positiveMicros.optional(),
     inflight_max: inflightMax.optional(),
     expires_at: z.iso.datetime({ offset: true }).optional().describe('when the token stops working'),
-    expires_in_ms: z.int().min(contractLimits.tokenLifetimeMsMin).max(contractLimits.tokenLifetimeMsMax).optional().describe('alternative to expires_at: lifetime from now'),
+    expires_in_ms: tokenLifetimeMs.optional().describe('alternative to expires_at: lifetime from now, in milliseconds'),
     scopes: z.array(z.enum(tokenScopes)).max(tokenScopes.length).optional().describe('delegate: the token may mint child tokens'),
     labels: z.strictObject({ session: label.optional(), task: label.optional() }).optional(),
     reason: reason.optional(),
@@ -336,12 +346,7 @@ export const MintTokenBody = z
 export const ReserveBody = z.strictObject({
   budget: budgetPath,
   amount_micros: positiveMicros,
-  ttl_ms: z
-    .int()
-    .min(limits.reservationTtlMsMin)
-    .max(limits.reservationTtlMsMax)
-    .optional()
-    .describe(`released automatically after this long if not settled or voided (default ${limits.reservationTtlMsDefault})`),
+  ttl_ms: ttlMs.optional(),
   labels: z
     .strictObject({ model: label.optional(), session: label.optional(), task: label.optional(), request_id: label.optional(), tool: label.optional() })
     .optional(),
@@ -380,7 +385,7 @@ export const formatParam = z.enum(['json', 'csv']).describe('csv streams every m
 
 export const LedgerQuery = z.strictObject({
   budget: budgetPath.optional().describe('only this budget and everything under it'),
-  agent: z.string().min(1).max(1_100).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
   session: label.optional(),
   task: label.optional(),
   model: label.optional(),

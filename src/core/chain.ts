@@ -1,4 +1,5 @@
 import { assert } from './assert.js';
+import { limits } from './limits.js';
 import { periodWindow } from './period.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, EntryDraft, EntryKind, LedgerEntry } from './types.js';
@@ -10,7 +11,7 @@ export function chainOf(tx: Tx, leaf: BudgetRecord): BudgetRecord[] {
   while (parentId !== null) {
     const parent = tx.budgetById(parentId);
     assert(parent, `budget ${leaf.path} has a missing ancestor ${parentId}`);
-    assert(chain.length <= 64, `budget ${leaf.path} sits in a cycle`);
+    assert(chain.length <= limits.pathDepthMax, `budget ${leaf.path} sits in a cycle`);
     chain.push(parent);
     parentId = parent.parentId;
   }

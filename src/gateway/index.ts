@@ -10,7 +10,7 @@ import type { GatewayMode } from './proxy.js';
 
 export { buildServer } from './server.js';
 export { Upstream, type UpstreamConfig } from './upstream.js';
-export { limits as gatewayLimits } from './limits.js';
+export { gatewayLimits } from './limits.js';
 export type { CallOutcome, Gateway, GatewayMode } from './proxy.js';
 
 /**

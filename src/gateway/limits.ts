@@ -1,7 +1,11 @@
 /**
- * Bounds the gateway enforces, in one place (the ledger's own are in src/core/limits.ts).
+ * Bounds the gateway enforces, in one place; units last. The ledger's own are core's `limits`,
+ * the wire's (labels, bodies of the API routes) `contractLimits`.
+ *
+ * @example
+ * if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
  */
-export const limits = {
+export const gatewayLimits = {
   /** Largest request body accepted. */
   bodyBytesMax: 4 * 1024 * 1024,
   /** Largest single SSE event buffered while relaying a stream. */
@@ -17,8 +21,14 @@ export const limits = {
   maxOutputTokensDefault: 4_096,
   /** Largest max_tokens a request may ask for, whatever the model. */
   maxOutputTokensAbsolute: 1_000_000,
-  headerBytesMax: 256,
   /** Connections per provider origin: enough for every stream the gateway holds at once. */
   upstreamConnectionsMax: 4_096,
-  tokenCacheEntriesMax: 100_000,
+  /** How long an idle connection to a provider is kept open. */
+  upstreamKeepAliveMs: 30_000,
+  /** Longest model id a request may name. */
+  modelIdCharsMax: 256,
+  /** Most choices (`n`) one chat request may ask for. */
+  choicesMax: 128,
+  /** Most inputs one embeddings request may carry. */
+  embeddingInputsMax: 4_096,
 } as const;

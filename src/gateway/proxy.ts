@@ -1,12 +1,13 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, type RandomBytes, type ReserveOk } from '../core/index.js';
+import { labelPattern, labelRule } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { resolveModel, type PriceCatalog } from '../pricing/index.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
-import { limits } from './limits.js';
+import { gatewayLimits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
@@ -51,12 +52,11 @@ interface Admitted {
   reserveMs: number;
 }
 
-const labelPattern = /^[\x20-\x7E]{1,256}$/;
 
 function label(headers: IncomingHttpHeaders, name: string): string | undefined | GatewayError {
   const value = headers[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !labelPattern.test(value)) return gatewayError('bad_request', `header ${name} must be 1 to 256 printable ASCII characters`, { param: name });
+  if (typeof value !== 'string' || !labelPattern.test(value)) return gatewayError('bad_request', `header ${name} must be ${labelRule}`, { param: name });
   return value;
 }
 
@@ -104,7 +104,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const result = await g.store.reserve({
     path: caller.envelope,
     amountMicros: estimate.amountMicros,
-    ttlMs: g.upstream.config.timeoutMs + limits.reservationTtlMarginMs,
+    ttlMs: g.upstream.config.timeoutMs + gatewayLimits.reservationTtlMarginMs,
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
     enforce: g.mode !== 'shadow',
   });
@@ -205,7 +205,7 @@ async function readText(upstream: UpstreamResponse): Promise<string> {
   let size = 0;
   for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limits.upstreamBodyBytesMax) throw new Error('upstream response too large');
+    if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

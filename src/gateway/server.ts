@@ -3,16 +3,11 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
-import { limits } from './limits.js';
-import { anthropicMessages } from './providers/anthropic-messages.js';
-import { openaiChat } from './providers/openai-chat.js';
-import { openaiEmbeddings } from './providers/openai-embeddings.js';
-import { openaiResponses } from './providers/openai-responses.js';
+import { gatewayLimits } from './limits.js';
+import { adapters } from './providers/index.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
-
-export const adapters = [openaiChat, openaiResponses, openaiEmbeddings, anthropicMessages];
 
 function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -20,7 +15,7 @@ function providerOf(url: string): Provider {
 
 /** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
 function frameworkError(error: unknown, log: ErrorLog): GatewayError {
-  return wireErrorOfThrown(error, { bodyBytesMax: limits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
+  return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
 }
 
 /**
@@ -30,7 +25,7 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
  */
 export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: { onError?: ErrorLog } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    bodyLimit: limits.bodyBytesMax,
+    bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,

@@ -21,7 +21,7 @@ export {
   type ResolvedVia,
 } from './catalog.js';
 export { priceUsage, worstCaseMicros, type CostBreakdown, type TokenUsage, type WorstCaseInput } from './cost.js';
-export { limits as pricingLimits } from './limits.js';
+export { pricingLimits, toolLimits } from './limits.js';
 export { priceEntrySchema, overrideFileSchema } from './schema.js';
 export {
   anthropicNewTokenizerMarginPercent,

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { limits } from './limits.js';
+import { limits as coreLimits } from '../core/index.js';
+import { pricingLimits } from './limits.js';
 
 /** A price in integer micro-USD per million tokens. */
 const priceMicros = z
   .number()
   .int('must be a whole number of micros per million tokens (e.g. 2500000 for $2.50/M)')
   .nonnegative('must not be negative')
-  .max(limits.priceMicrosPerMillionMax, `must be at most ${limits.priceMicrosPerMillionMax}`);
+  .max(pricingLimits.priceMicrosPerMillionMax, `must be at most ${pricingLimits.priceMicrosPerMillionMax}`);
 
 const source = z.strictObject({
   url: z.url('must be a URL'),
@@ -16,7 +17,7 @@ const source = z.strictObject({
 
 /** Prices that replace the standard ones for the whole request above an input-size threshold. */
 const longContext = z.strictObject({
-  inputTokensAbove: z.number().int().positive().max(limits.tokensPerRequestMax),
+  inputTokensAbove: z.number().int().positive().max(coreLimits.tokensPerRequestMax),
   input: priceMicros,
   output: priceMicros,
   cachedInput: priceMicros.nullable(),
@@ -41,12 +42,12 @@ export const priceEntrySchema = z.strictObject({
   cacheWrite: priceMicros.nullable(),
   /** Anthropic 1-hour cache write. */
   cacheWrite1h: priceMicros.nullable().optional(),
-  maxOutputTokens: z.number().int().nonnegative().max(limits.maxOutputTokensMax),
+  maxOutputTokens: z.number().int().nonnegative().max(pricingLimits.maxOutputTokensMax),
   longContext: longContext.optional(),
   source: source.optional(),
 });
 
-const modelName = z.string().min(1).max(limits.modelNameCharsMax);
+const modelName = z.string().min(1).max(pricingLimits.modelNameCharsMax);
 
 /**
  * The bundled catalog: a date, optional aliases and sources, and the models.

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { limits as coreLimits } from '../core/index.js';
+import { toolLimits } from './limits.js';
 import bundledJson from './tools.json' with { type: 'json' };
 import { describeIssue } from './schema.js';
 
@@ -12,26 +13,6 @@ import { describeIssue } from './schema.js';
  * tool and the price of its command-running tools Bash, PythonCode and WebFetch) plus
  * `unknown_markup_pct` percent (default 20), rounded up to a whole micro: $0.012.
  */
-
-/**
- * Bounds of tool price tables, units last (kept beside the table; the catalog's own bounds
- * are in limits.ts).
- *
- * @example
- * if (size > toolLimits.fileBytesMax) refuse();
- */
-export const toolLimits = {
-  /** Largest override file read. */
-  fileBytesMax: 256 * 1024,
-  /** Most tools one table may list. */
-  toolsMax: 1_000,
-  /** Longest tool name (the ledger's label bound). */
-  toolNameBytesMax: coreLimits.labelBytesMax,
-  /** Highest price of one call of a tool: 10,000 USD. */
-  priceMicrosMax: 10_000_000_000,
-  /** Largest markup on the standard cost for an unknown tool. */
-  unknownMarkupPctMax: 1_000,
-} as const;
 
 /** A validated tool price table. */
 export interface ToolPrices {
@@ -66,7 +47,7 @@ export interface ToolPricesError {
 const toolName = z
   .string()
   .min(1, { error: 'a tool name cannot be empty' })
-  .refine((s) => Buffer.byteLength(s) <= toolLimits.toolNameBytesMax && /^[\x20-\x7E]+$/.test(s), { error: `tool names are printable ASCII, at most ${toolLimits.toolNameBytesMax} bytes` });
+  .refine((s) => Buffer.byteLength(s) <= coreLimits.labelBytesMax && /^[\x20-\x7E]+$/.test(s), { error: `tool names are printable ASCII, at most ${coreLimits.labelBytesMax} bytes` });
 const priceMicros = z.int({ error: 'must be a whole number of micros (10000 = $0.01)' }).min(1, { error: 'must be at least 1 micro (a tool that costs nothing needs no guard)' }).max(toolLimits.priceMicrosMax, { error: `must be at most ${toolLimits.priceMicrosMax}` });
 const markupPct = z.int({ error: 'must be a whole percentage' }).min(0, { error: 'must not be negative' }).max(toolLimits.unknownMarkupPctMax, { error: `must be at most ${toolLimits.unknownMarkupPctMax}` });
 

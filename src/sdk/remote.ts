@@ -13,10 +13,10 @@ export interface RemoteBackendOptions extends Connection {
 /** The server's JSON field names as the SDK's inputs name them (as `field` on a refusal). */
 const fieldNames: Record<string, string> = {
   estimate_micros: 'estimateMicros',
-  ttl_s: 'ttlMs',
+  ttl_ms: 'ttlMs',
   actual_micros: 'actualMicros',
   max_spend_micros: 'maxSpendMicros',
-  expires_in_s: 'expiresInMs',
+  expires_in_ms: 'expiresInMs',
   expires_at: 'expiresAt',
   request_cap_micros: 'requestCapMicros',
   inflight_max: 'inflightMax',
@@ -67,7 +67,7 @@ export class RemoteBackend implements SdkBackend {
       tool: r.tool,
       estimate_micros: r.estimateMicros,
       params: r.params,
-      ttl_s: r.ttlMs === undefined ? undefined : Math.ceil(r.ttlMs / 1_000),
+      ttl_ms: r.ttlMs,
       labels: r.session === undefined && r.task === undefined ? undefined : { session: r.session, task: r.task },
     };
     const answer = await this.request(agentRoutes.reserveTool, { body, headers: { 'idempotency-key': r.idempotencyKey } });

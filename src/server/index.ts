@@ -9,3 +9,4 @@
 export { startServer, wantsMock, ServeConfigError, type PluginContext, type RunningServer, type ServeOptions } from './serve.js';
 export { serverLimits } from './limits.js';
 export { gatewayModes } from '../gateway/index.js';
+export { AdminKeyError } from '../api/index.js';

@@ -1,4 +1,4 @@
-import { agentRoutes, balanceToJson, delegatedToJson, reservationToJson, tokenLimitsFromJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
+import { agentRoutes, balanceToJson, delegatedToJson, expiryFromJson, reservationToJson, tokenLimitsFromJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
 import { limits, type Labels } from '../../core/index.js';
 import { balanceOf, delegate, reserveTool, revokeToken, settle, voidReservation, type Caller } from '../../ops/index.js';
 import { toolPricesToJson } from '../../pricing/index.js';
@@ -39,10 +39,9 @@ const toolPrices = publicAgentRoute(agentRoutes.toolPrices, async ({ deps }) => 
 const openapi = publicAgentRoute(agentRoutes.agentOpenApi, async ({ deps }) => deps.openapi());
 
 const reserve = agentRoute(agentRoutes.reserveTool, async ({ caller, body, headers, actor, deps }) => {
-  const ttlMs = (body.ttl_s ?? Math.floor(limits.reservationTtlMsDefault / 1_000)) * 1_000;
   const labels = { tokenId: caller.token.id, actor, ...sessionLabels(body.labels, headers) };
-  const result = await reserveTool(deps.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, ttlMs, idempotencyKey: storeKey(caller, headers['idempotency-key']), labels });
-  if (!result.ok) refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_s', idempotencyKey: 'idempotency-key', path: 'authorization' });
+  const result = await reserveTool(deps.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, ttlMs: body.ttl_ms ?? limits.reservationTtlMsDefault, idempotencyKey: storeKey(caller, headers['idempotency-key']), labels });
+  if (!result.ok) refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_ms', idempotencyKey: 'idempotency-key', path: 'authorization' });
   const r = result.reservation;
   return { reservation: reservationToJson(r.reservation), estimate_basis: result.estimate.basis, remaining_micros: r.remainingMicros, tightest: r.tightest };
 });
@@ -61,10 +60,9 @@ const voidTool = agentRoute(agentRoutes.voidTool, async ({ caller, params, body,
 
 const delegateToken = agentRoute(agentRoutes.delegateToken, async ({ caller, body, headers, actor, deps, reply }) => {
   const nowMs = deps.now();
-  const expiresMs = body.expires_at !== undefined ? Date.parse(body.expires_at) : body.expires_in_s !== undefined ? nowMs + body.expires_in_s * 1_000 : undefined;
-  const input = { ...tokenLimitsFromJson(body), limitMicros: body.max_spend_micros, expiresMs, delegate: body.delegate, labels: sessionLabels(body.labels, headers), actor, reason: body.reason };
+  const input = { ...tokenLimitsFromJson(body), limitMicros: body.max_spend_micros, expiresMs: expiryFromJson(body, nowMs), delegate: body.delegate, labels: sessionLabels(body.labels, headers), actor, reason: body.reason };
   const result = await delegate(deps.store, deps.random, { token: caller.token }, input, nowMs);
-  if (!result.ok) refused(result, { limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_s', scopes: 'delegate', parentTokenId: 'authorization' });
+  if (!result.ok) refused(result, { limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_ms', scopes: 'delegate', parentTokenId: 'authorization' });
   void reply.header('cache-control', 'no-store');
   return delegatedToJson(result, result.secret);
 });

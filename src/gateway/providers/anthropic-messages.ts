@@ -1,5 +1,5 @@
 import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
+import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 import { readCap, readModel, readStream } from './openai-chat.js';
@@ -42,7 +42,7 @@ class MessagesObserver implements StreamObserver {
       const usage = usageOf(type === 'message_start' ? data.message?.usage : data.usage);
       if (usage) this.reported = { ...this.reported, ...usage };
       const piece = data.delta?.text ?? data.delta?.partial_json ?? data.delta?.thinking;
-      if (typeof piece === 'string' && this.textBytes < limits.streamTextBytesMax) {
+      if (typeof piece === 'string' && this.textBytes < gatewayLimits.streamTextBytesMax) {
         this.text.push(piece);
         this.textBytes += piece.length;
       }

@@ -1,5 +1,5 @@
 import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
+import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 
@@ -7,7 +7,7 @@ import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter,
 export function readModel(body: Record<string, unknown>) {
   const model = body.model;
   if (typeof model !== 'string' || model.length === 0) return gatewayError('bad_request', 'model is required (a model id string)', { param: 'model' });
-  if (model.length > 256) return gatewayError('bad_request', 'model is longer than 256 characters', { param: 'model' });
+  if (model.length > gatewayLimits.modelIdCharsMax) return gatewayError('bad_request', `model is longer than ${gatewayLimits.modelIdCharsMax} characters`, { param: 'model' });
   return model;
 }
 
@@ -15,8 +15,8 @@ export function readModel(body: Record<string, unknown>) {
 export function readCap(body: Record<string, unknown>, field: string) {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > limits.maxOutputTokensAbsolute) {
-    return gatewayError('bad_request', `${field} must be a whole number from 1 to ${limits.maxOutputTokensAbsolute}`, { param: field });
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > gatewayLimits.maxOutputTokensAbsolute) {
+    return gatewayError('bad_request', `${field} must be a whole number from 1 to ${gatewayLimits.maxOutputTokensAbsolute}`, { param: field });
   }
   return value as number;
 }
@@ -38,7 +38,7 @@ function parse(body: Record<string, unknown>) {
   const maxCompletion = readCap(body, 'max_completion_tokens');
   if (isGatewayError(maxCompletion)) return maxCompletion;
   const n = body.n ?? 1;
-  if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > 128) return gatewayError('bad_request', 'n must be a whole number from 1 to 128', { param: 'n' });
+  if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > gatewayLimits.choicesMax) return gatewayError('bad_request', `n must be a whole number from 1 to ${gatewayLimits.choicesMax}`, { param: 'n' });
   const call: ParsedCall = { model, stream, maxOutputTokens: maxCompletion ?? maxTokens, choices: n as number, writesCache: undefined };
   return call;
 }
@@ -84,7 +84,7 @@ class ChatObserver implements StreamObserver {
   }
 
   private keep(delta: unknown): void {
-    if (this.textBytes > limits.streamTextBytesMax) return;
+    if (this.textBytes > gatewayLimits.streamTextBytesMax) return;
     for (const piece of collectText(delta).text) {
       if (piece === 'assistant') continue;
       this.text.push(piece);

@@ -1,5 +1,5 @@
 import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
+import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 import { readCap, readModel, readStream } from './openai-chat.js';
@@ -27,7 +27,7 @@ class ResponsesObserver implements StreamObserver {
     if (type.endsWith('.delta') || terminal.has(type)) {
       try {
         const data = JSON.parse(event.data) as { delta?: unknown; response?: { usage?: unknown } };
-        if (typeof data.delta === 'string' && this.textBytes < limits.streamTextBytesMax) {
+        if (typeof data.delta === 'string' && this.textBytes < gatewayLimits.streamTextBytesMax) {
           this.text.push(data.delta);
           this.textBytes += data.delta.length;
         }
