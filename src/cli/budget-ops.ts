@@ -201,6 +201,29 @@ export async function createBudgetAt(backend: CliBackend, spec: CreateSpec): Pro
 }
 
 /**
+ * `create` for agents and budgets alike: creates the budget a command's flags describe (a
+ * limit makes the period default to month) and prints it, with the parents `--parents` made.
+ *
+ * @example
+ * await createFromFlags(context, 'acme/research/bot', 'agent', { budgetLimit: 5_000_000, parents: true });
+ */
+export async function createFromFlags(context: CliContext, path: string, kind: BudgetKind, flags: BudgetFlags): Promise<void> {
+  const limitMicros = flags.budgetLimit ?? null;
+  const created = await createBudgetAt(await context.backend('write'), {
+    path,
+    kind,
+    limitMicros,
+    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
+    timezone: flags.timezone,
+    policy: policyFromFlags(flags),
+    reason: flags.reason,
+    parents: flags.parents === true,
+  });
+  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
+  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
+}
+
+/**
  * Finds an agent by path, or by its bare name when exactly one agent has that name (`bursar
  * agents update market-researcher …`). Anything else is refused: unknown, ambiguous, or a
  * budget that is not an agent.

@@ -2,7 +2,8 @@ import type { BudgetView } from '../core/index.js';
 import { budgetDetail, type BudgetDetail } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { unwrap } from './errors.js';
-import { budgetJson, isoSeconds, policyJson, policyText, table, usageBar, usd } from './output.js';
+import { budgetJson, isoSeconds, policyText, table, usageBar, usd } from './output.js';
+import { budgetDetailToJson } from '../contract/index.js';
 
 function chainTable(rootFirst: readonly BudgetView[], tightest: BudgetView | undefined): string {
   return table(
@@ -67,14 +68,7 @@ function humanShow(d: BudgetDetail): string {
 export async function showBudget(context: CliContext, path: string): Promise<void> {
   const d = unwrap(await budgetDetail(await context.backend('read'), path));
   await context.emit(
-    () => ({
-      ok: true,
-      budget: budgetJson(d.budget),
-      chain: d.chain.map(budgetJson),
-      remaining_micros: d.tightest?.remainingMicros ?? null,
-      tightest: d.tightest?.path ?? null,
-      effective_policy: policyJson(d.effectivePolicy),
-    }),
+    () => ({ ok: true, ...budgetDetailToJson(d, budgetJson) }),
     () => humanShow(d),
   );
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contractLimits } from './limits.js';
-import { routeSpec } from './route.js';
+import { documentSpec, routeSpec } from './route.js';
 import {
   ActorHeaders,
   AuditProblemJson,
@@ -411,15 +411,7 @@ const audit = routeSpec({
   },
 });
 
-const openapi = routeSpec({
-  method: 'GET',
-  path: '/api/openapi.json',
-  operationId: 'openapi',
-  summary: 'This API\'s OpenAPI 3.1 document',
-  tag: 'system',
-  access: 'public',
-  response: { status: 200, description: 'the OpenAPI document', schema: z.record(z.string(), z.unknown()) },
-});
+const openapi = documentSpec({ path: '/api/openapi.json', operationId: 'openapi', summary: 'This API\'s OpenAPI 3.1 document', tag: 'system', answer: 'the OpenAPI document' });
 
 const healthz = routeSpec({
   method: 'GET',

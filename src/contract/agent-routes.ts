@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DelegateBody, DelegatedJson, RevokedJson, AgentHeaders, BalanceJson, SettleBodyAgent, SettleJson, ToolPricesJson, ToolReserveBody, ToolReservedJson, VoidBody, VoidJson } from './agent-schemas.js';
-import { routeSpec } from './route.js';
+import { documentSpec, routeSpec } from './route.js';
 import { ReservationParams, TokenParams } from './schemas.js';
 
 /**
@@ -30,15 +30,7 @@ const toolPrices = routeSpec({
   response: { status: 200, description: 'price of one call of each tool, in micros, and the unknown-tool rule', schema: ToolPricesJson },
 });
 
-const agentOpenApi = routeSpec({
-  method: 'GET',
-  path: '/v1/bursar/openapi.json',
-  operationId: 'agentOpenApi',
-  summary: 'This document',
-  tag: 'meta',
-  access: 'public',
-  response: { status: 200, description: 'the OpenAPI 3.1 document of the agent routes', schema: z.record(z.string(), z.unknown()) },
-});
+const agentOpenApi = documentSpec({ path: '/v1/bursar/openapi.json', operationId: 'agentOpenApi', summary: 'This document', tag: 'meta', answer: 'the OpenAPI 3.1 document of the agent routes' });
 
 const reserveTool = routeSpec({
   method: 'POST',
@@ -55,35 +47,34 @@ const reserveTool = routeSpec({
   response: { status: 201, description: 'the open reservation: settle or void it with its id', schema: ToolReservedJson },
 });
 
-const settleTool = routeSpec({
-  method: 'POST',
-  path: '/v1/bursar/reservations/{id}/settle',
-  operationId: 'settleTool',
+/** A route that resolves one of the calling token's reservations (settle or void it). */
+function resolveSpec<B extends z.ZodType, R extends z.ZodType>(action: 'settle' | 'void', o: { summary: string; description?: string; body: B; schema: R; answer: string }) {
+  return routeSpec({
+    method: 'POST',
+    path: `/v1/bursar/reservations/{id}/${action}`,
+    operationId: `${action}Tool`,
+    summary: o.summary,
+    ...(o.description === undefined ? {} : { description: o.description }),
+    tag: 'tool spend',
+    access: 'token-resolve',
+    params: ReservationParams,
+    body: o.body,
+    headers: AgentHeaders,
+    errors: [401, 404, 409],
+    response: { status: 200, description: o.answer, schema: o.schema },
+  });
+}
+
+const settleTool = resolveSpec('settle', {
   summary: 'Settle a tool reservation at what the call actually cost',
-  tag: 'tool spend',
   description:
     'Above the reservation the excess is recorded as an overrun; after expiry the cost is still recorded, as a late charge. A token that was revoked or expired since reserving may still settle: the money was spent. Another token\'s reservation answers 404 unknown_reservation.',
-  access: 'token-resolve',
-  params: ReservationParams,
   body: SettleBodyAgent,
-  headers: AgentHeaders,
-  errors: [401, 404, 409],
-  response: { status: 200, description: 'the settled reservation', schema: SettleJson },
+  schema: SettleJson,
+  answer: 'the settled reservation',
 });
 
-const voidTool = routeSpec({
-  method: 'POST',
-  path: '/v1/bursar/reservations/{id}/void',
-  operationId: 'voidTool',
-  summary: 'Release a tool reservation without charging it (the tool did not run)',
-  tag: 'tool spend',
-  access: 'token-resolve',
-  params: ReservationParams,
-  body: VoidBody,
-  headers: AgentHeaders,
-  errors: [401, 404, 409],
-  response: { status: 200, description: 'the voided reservation', schema: VoidJson },
-});
+const voidTool = resolveSpec('void', { summary: 'Release a tool reservation without charging it (the tool did not run)', body: VoidBody, schema: VoidJson, answer: 'the voided reservation' });
 
 const delegateToken = routeSpec({
   method: 'POST',

@@ -535,3 +535,30 @@ export function delegatedToJson(minted: { token: TokenView; envelope: BudgetView
 export function auditFromJson(j: ReturnType<typeof auditToJson>): AuditReport {
   return { ok: j.ok, entries: j.entries, budgets: j.budgets, closedPeriods: j.closed_periods, openReservations: j.open_reservations, headHash: j.head_hash, problems: j.problems.map(problemToJson) };
 }
+
+/**
+ * The fields a budget's create and update bodies share, in the ledger's names (absent ones left out).
+ *
+ * @example
+ * budgetFieldsFromJson({ limit_micros: 5_000_000, period: 'month' }) // { limitMicros: 5000000, period: 'month' }
+ */
+export function budgetFieldsFromJson(b: { limit_micros?: number | null; period?: Period; timezone?: string; reason?: string }): { limitMicros?: number | null; period?: Period; timezone?: string; reason?: string } {
+  return renamed(b, [['limitMicros', 'limit_micros'], ['period', 'period'], ['timezone', 'timezone'], ['reason', 'reason']], true);
+}
+
+/**
+ * A budget with its chain in JSON (`GET /api/budgets/{path}`, `bursar budgets show --json`),
+ * each budget written by `toJson`.
+ *
+ * @example
+ * budgetDetailToJson(detail, budgetToJson).tightest // 'acme/research'
+ */
+export function budgetDetailToJson<J>(d: { budget: BudgetView; chain: readonly BudgetView[]; tightest: BudgetView | undefined; effectivePolicy: Policy }, toJson: (b: BudgetView) => J) {
+  return {
+    budget: toJson(d.budget),
+    chain: d.chain.map(toJson),
+    remaining_micros: d.tightest?.remainingMicros ?? null,
+    tightest: d.tightest?.path ?? null,
+    effective_policy: policyToJson(d.effectivePolicy),
+  };
+}

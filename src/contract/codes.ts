@@ -58,61 +58,38 @@ const conflict = { status: 409, openai: 'invalid_request_error', anthropic: 'inv
 const limited = { status: 429, openai: 'rate_limit_error', anthropic: 'rate_limit_error', retryable: true } as const;
 const unavailable = { status: 503, openai: 'api_error', anthropic: 'overloaded_error', retryable: true, retryAfterSDefault: 1 } as const;
 
-/** The ledger's codes: a `Record` over `Code`, so a new ledger code does not compile until it is placed. */
+/** Gives each of `codes` the same spec. */
+function each<K extends WireCode>(spec: CodeSpec, codes: readonly K[]): Record<K, CodeSpec> {
+  return Object.fromEntries(codes.map((code) => [code, spec])) as Record<K, CodeSpec>;
+}
+
+/** The ledger's codes, by status: a `Record` over `Code`, so a new ledger code does not compile until it is placed. */
 const ledgerCodeTable: Record<Code, CodeSpec> = {
-  budget_exceeded: overBudget,
-  request_cost_cap: overBudget,
-  budget_closed: denied,
-  budget_paused: denied,
-  model_not_allowed: denied,
-  too_many_inflight: limited,
-  token_expired: unauthenticated,
-  token_revoked: unauthenticated,
-  invalid_amount: invalid,
-  invalid_name: invalid,
-  invalid_kind: invalid,
-  invalid_path: invalid,
-  invalid_ttl: invalid,
-  invalid_period: invalid,
-  invalid_timezone: invalid,
-  invalid_policy: invalid,
-  invalid_label: invalid,
-  invalid_idempotency_key: invalid,
-  invalid_status: conflict,
-  invalid_reservation: invalid,
-  invalid_token: invalid,
-  unknown_budget: missing,
-  unknown_reservation: missing,
-  unknown_token: missing,
-  parent_missing: conflict,
-  budget_exists: conflict,
-  tree_cycle: conflict,
-  tree_too_deep: conflict,
+  ...each(invalid, ['invalid_amount', 'invalid_name', 'invalid_kind', 'invalid_path', 'invalid_ttl', 'invalid_period', 'invalid_timezone', 'invalid_policy', 'invalid_label', 'invalid_idempotency_key', 'invalid_reservation', 'invalid_token']),
+  ...each(unauthenticated, ['token_expired', 'token_revoked']),
+  ...each(overBudget, ['budget_exceeded', 'request_cost_cap']),
+  ...each(denied, ['budget_closed', 'budget_paused', 'model_not_allowed', 'policy_widens']),
+  ...each(missing, ['unknown_budget', 'unknown_reservation', 'unknown_token']),
+  ...each(conflict, ['invalid_status', 'parent_missing', 'budget_exists', 'tree_cycle', 'tree_too_deep', 'budget_unlimited', 'already_settled', 'already_voided', 'reservation_expired', 'idempotency_key_reused']),
   budget_busy: { ...conflict, retryable: true },
-  budget_unlimited: conflict,
-  policy_widens: denied,
-  already_settled: conflict,
-  already_voided: conflict,
-  reservation_expired: conflict,
-  idempotency_key_reused: conflict,
+  too_many_inflight: limited,
   store_unavailable: unavailable,
 };
 
+/** The HTTP layer's codes, by status. */
 const httpCodeTable: Record<HttpCode, CodeSpec> = {
   bad_request: invalid,
-  unauthorized: unauthenticated,
-  forbidden: denied,
+  ...each(unauthenticated, ['unauthorized', 'token_invalid']),
+  ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
-  too_many_streams: unavailable,
-  token_invalid: unauthenticated,
-  model_unpriced: denied,
   burn_limit: limited,
-  upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
-  upstream_timeout: { status: 504, openai: 'api_error', anthropic: 'api_error', retryable: true },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },
+  upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
+  too_many_streams: unavailable,
+  upstream_timeout: { status: 504, openai: 'api_error', anthropic: 'api_error', retryable: true },
 };
 
 /**

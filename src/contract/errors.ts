@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Refusal } from '../core/index.js';
 import { codeTable, type WireCode } from './codes.js';
 
 /** What a refusal may say besides its code and message. */
@@ -48,15 +49,9 @@ export function isWireError(value: unknown): value is WireError {
   return value instanceof WireError;
 }
 
-/** A refusal as the ledger and the operations return it: a code, a message, and where. */
-export interface Failure {
-  ok: false;
+/** A refusal as the ledger and the operations return it: the ledger's `Refusal`, with any code of the table. */
+export interface Failure extends Omit<Refusal, 'code'> {
   code: WireCode;
-  message: string;
-  budget?: string;
-  remainingMicros?: number | null;
-  /** The input field that failed, as the ledger names it (camelCase). */
-  field?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /**
  * How a route of Bursar's own API is declared, once: its method and path, who may call it, and
@@ -87,4 +87,14 @@ export function urlOf(spec: Pick<RouteSpec, 'path'>, params: Record<string, stri
   for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
   const qs = search.toString();
   return qs === '' ? path : `${path}?${qs}`;
+}
+
+/**
+ * Declares the public route that serves an API's OpenAPI document.
+ *
+ * @example
+ * const openapi = documentSpec({ path: '/api/openapi.json', operationId: 'openapi', summary: 'This API\'s OpenAPI 3.1 document', tag: 'system', answer: 'the OpenAPI document' });
+ */
+export function documentSpec(o: { path: string; operationId: string; summary: string; tag: string; answer: string }) {
+  return routeSpec({ method: 'GET', path: o.path, operationId: o.operationId, summary: o.summary, tag: o.tag, access: 'public', response: { status: 200, description: o.answer, schema: z.record(z.string(), z.unknown()) } });
 }

@@ -1,4 +1,4 @@
-import { newSpendToken, sameHash, tokenHash, tokenSecretPattern, type Labels, type MintOk, type RandomBytes, type RevokeOk, type TokenRecord, type TokenView } from '../core/index.js';
+import { newSpendToken, sameHash, tokenHash, tokenSecretPattern, type Labels, type MintOk, type MintToken, type RandomBytes, type RevokeOk, type TokenRecord, type TokenView } from '../core/index.js';
 import { failure, type Failure } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { tightestOf, withinEnvelope } from './chain.js';
@@ -45,21 +45,8 @@ export async function authenticateToken(store: Pick<Store, 'findTokenByHash'>, s
   return { token: found.token, envelope: found.budgetPath };
 }
 
-/** A token to mint, under a budget (`path`) or as a child of a token (`parentTokenId`). */
-export interface MintInput {
-  path?: string;
-  parentTokenId?: string;
-  /** The envelope's limit: the most the token may ever spend; null or absent: no limit of its own. */
-  limitMicros?: number | null;
-  models?: string[];
-  requestCapMicros?: number;
-  inflightMax?: number;
-  expiresMs?: number | null;
-  scopes?: string[];
-  labels?: Labels;
-  actor?: string;
-  reason?: string;
-}
+/** A token to mint, under a budget (`path`) or as a child of a token (`parentTokenId`): the ledger's command without the secret, which is made here. */
+export type MintInput = Omit<MintToken, 'type' | 'tokenId' | 'hash'>;
 
 /** A freshly minted token: its view, its envelope, and the secret (shown once, never stored). */
 export type Minted = MintOk & { secret: string };

@@ -1,8 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { ZodError } from 'zod';
 import bundledJson from './catalog.json' with { type: 'json' };
 import { pricingLimits } from './limits.js';
-import { catalogFileSchema, describeIssue, overrideFileSchema, priceEntrySchema, type OverrideFile, type PriceEntry } from './schema.js';
+import { catalogFileSchema, describeIssue, overrideFileSchema, priceEntrySchema, readJsonFile, type OverrideFile, type PriceEntry } from './schema.js';
 
 export type { PriceEntry } from './schema.js';
 
@@ -92,22 +91,9 @@ export function loadPricing(options: LoadPricingOptions = {}): PricingLoadResult
 }
 
 function readOverride(path: string): { ok: true; file: OverrideFile } | PricingLoadError {
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > pricingLimits.overrideFileBytesMax) {
-      return { ok: false, code: 'pricing_invalid', message: `${path}: larger than ${pricingLimits.overrideFileBytesMax} bytes` };
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, code: 'pricing_unreadable', message: `${path}: ${(error as Error).message}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, code: 'pricing_invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
-  }
+  const read = readJsonFile(path, pricingLimits.overrideFileBytesMax);
+  if (!read.ok) return { ok: false, code: read.why === 'unreadable' ? 'pricing_unreadable' : 'pricing_invalid', message: read.message };
+  const json = read.json;
   const parsed = overrideFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = describeIssue(parsed.error);

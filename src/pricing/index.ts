@@ -23,22 +23,7 @@ export {
 export { priceUsage, worstCaseMicros, type CostBreakdown, type TokenUsage, type WorstCaseInput } from './cost.js';
 export { pricingLimits, toolLimits } from './limits.js';
 export { priceEntrySchema, overrideFileSchema } from './schema.js';
-export {
-  anthropicNewTokenizerMarginPercent,
-  anthropicTokenMarginPercent,
-  countChatInputTokens,
-  countTokens,
-  encodingForModel,
-  fileTokensPerPart,
-  imageTokensPerPart,
-  messageOverheadTokens,
-  replyPrimingTokens,
-  tokenMarginPercent,
-  withMargin,
-  type EncodingName,
-  type InputRoute,
-  type InputTokenCount,
-} from './tokens.js';
+export * from './tokens.js';
 export {
   defaultToolPrices,
   estimateTool,

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { limits as coreLimits } from '../core/index.js';
 import { pricingLimits } from './limits.js';
@@ -97,4 +98,28 @@ export function describeIssue(error: z.ZodError): { field: string; message: stri
   if (!issue) return { field: '', message: 'invalid' };
   const field = issue.path.map(String).join('.');
   return { field, message: field ? `${field}: ${issue.message}` : issue.message };
+}
+
+/**
+ * A JSON file read whole, when it is no larger than `bytesMax`: the parsed value, or why not
+ * (`unreadable`: missing or not permitted; `invalid`: too large or not JSON), with a message
+ * naming the file.
+ *
+ * @example
+ * const read = readJsonFile('./prices.json', 1024 * 1024);
+ * if (!read.ok) console.error(read.message);
+ */
+export function readJsonFile(path: string, bytesMax: number): { ok: true; json: unknown } | { ok: false; why: 'unreadable' | 'invalid'; message: string } {
+  let text: string;
+  try {
+    if (statSync(path).size > bytesMax) return { ok: false, why: 'invalid', message: `${path}: larger than ${bytesMax} bytes` };
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, why: 'unreadable', message: `${path}: ${(error as Error).message}` };
+  }
+  try {
+    return { ok: true, json: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, why: 'invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
+  }
 }

@@ -245,8 +245,11 @@ const skippedKeys = new Set(['type', 'cache_control']);
 /**
  * Every string in nested message content, in document order, except `type` tags and cache
  * markers; image and file parts are counted instead of read. Iterative and bounded.
+ *
+ * @example
+ * collectText([{ role: 'user', content: 'hi' }]).texts // ['user', 'hi']
  */
-function collectText(root: unknown): { texts: string[]; imageParts: number; fileParts: number; exhausted: boolean } {
+export function collectText(root: unknown): { texts: string[]; imageParts: number; fileParts: number; exhausted: boolean } {
   const out = { texts: [] as string[], imageParts: 0, fileParts: 0, exhausted: false };
   const stack: unknown[] = [root];
   let visited = 0;

@@ -1,9 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { limits as coreLimits } from '../core/index.js';
 import { toolLimits } from './limits.js';
 import bundledJson from './tools.json' with { type: 'json' };
-import { describeIssue } from './schema.js';
+import { describeIssue, readJsonFile } from './schema.js';
 
 /**
  * Prices of paid tools that are not LLM calls (file reads, shell commands, web fetches,
@@ -125,19 +124,9 @@ export function loadToolPrices(options: { path?: string } = {}): { ok: true; pri
   const base = defaultToolPrices();
   if (options.path === undefined || options.path === '') return { ok: true, prices: base };
   const path = options.path;
-  let text: string;
-  try {
-    if (statSync(path).size > toolLimits.fileBytesMax) return { ok: false, code: 'tool_prices_invalid', message: `${path}: larger than ${toolLimits.fileBytesMax} bytes` };
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, code: 'tool_prices_unreadable', message: `${path}: ${(error as Error).message}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, code: 'tool_prices_invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
-  }
+  const read = readJsonFile(path, toolLimits.fileBytesMax);
+  if (!read.ok) return { ok: false, code: read.why === 'unreadable' ? 'tool_prices_unreadable' : 'tool_prices_invalid', message: read.message };
+  const json = read.json;
   const merged = mergeToolPrices(base, json, `bundled + ${path}`);
   return merged.ok ? merged : { ...merged, message: `${path}: ${merged.message}` };
 }

@@ -1,5 +1,5 @@
 import { route, type Route } from '../deps.js';
-import { adminRoutes, ok, budgetToJson, closedPeriodToJson, policyFromJson, policyPatchFromJson, policyToJson, type TreeNodeValue } from '../../contract/index.js';
+import { adminRoutes, ok, budgetDetailToJson, budgetFieldsFromJson, budgetToJson, closedPeriodToJson, policyFromJson, policyPatchFromJson, type TreeNodeValue } from '../../contract/index.js';
 import { budgetDetail, budgetTree, closedPeriods as closedPeriodsOp, listBudgets as listBudgetsOp, type BudgetNode } from '../../ops/index.js';
 
 
@@ -10,12 +10,9 @@ const createBudget = route(adminRoutes.createBudget, async ({ body, headers, act
     await deps.store.createBudget({
       path: body.path,
       kind: body.kind,
-      limitMicros: body.limit_micros,
-      period: body.period,
-      timezone: body.timezone,
+      ...budgetFieldsFromJson(body),
       policy: body.policy && policyFromJson(body.policy),
       createParents: body.create_parents,
-      reason: body.reason,
       actor,
       idempotencyKey: headers['idempotency-key'],
     }),
@@ -23,26 +20,14 @@ const createBudget = route(adminRoutes.createBudget, async ({ body, headers, act
   return { budget: budgetToJson(budget) };
 });
 
-const getBudget = route(adminRoutes.getBudget, async ({ params, deps }) => {
-  const d = ok(await budgetDetail(deps.store, params.path));
-  return {
-    budget: budgetToJson(d.budget),
-    chain: d.chain.map(budgetToJson),
-    remaining_micros: d.tightest?.remainingMicros ?? null,
-    tightest: d.tightest?.path ?? null,
-    effective_policy: policyToJson(d.effectivePolicy),
-  };
-});
+const getBudget = route(adminRoutes.getBudget, async ({ params, deps }) => budgetDetailToJson(ok(await budgetDetail(deps.store, params.path)), budgetToJson));
 
 const updateBudget = route(adminRoutes.updateBudget, async ({ params, body, headers, actor, deps }) => {
   const { budget } = ok(
     await deps.store.updateBudget({
       path: params.path,
-      limitMicros: body.limit_micros,
-      period: body.period,
-      timezone: body.timezone,
+      ...budgetFieldsFromJson(body),
       policyPatch: policyPatchFromJson(body.policy),
-      reason: body.reason,
       actor,
       idempotencyKey: headers['idempotency-key'],
     }),

@@ -1,7 +1,6 @@
 import { gatewayLimits } from '../limits.js';
 import { gatewayError } from '../errors.js';
-import { count, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
-import { readModel } from './openai-chat.js';
+import { count, readModel, usageField, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 
 /** A string, a list of strings, a token array or a list of token arrays (what OpenAI accepts). */
 function validInput(input: unknown): boolean {
@@ -35,7 +34,7 @@ export const openaiEmbeddings: RouteAdapter = {
     return body;
   },
   usageFromBody(body) {
-    const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
+    const usage = usageField(body) as Record<string, unknown> | undefined;
     const inputTokens = count(usage?.prompt_tokens);
     return inputTokens === undefined ? undefined : { inputTokens, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   },
