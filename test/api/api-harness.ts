@@ -4,9 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { adminApi, agentApi, Metrics } from '../../src/api/index.js';
-import type { Gateway } from '../../src/gateway/proxy.js';
-import { buildServer } from '../../src/gateway/server.js';
-import { Upstream } from '../../src/gateway/upstream.js';
+import { buildServer, Upstream, type Gateway } from '../../src/gateway/index.js';
 import { bundledCatalog } from '../../src/pricing/index.js';
 import { openSqliteStore, type Clock, type Store } from '../../src/store/index.js';
 
