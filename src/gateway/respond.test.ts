@@ -13,10 +13,10 @@ afterEach(async () => {
 
 /** A real HTTP server whose one handler runs `work` through `answering`; returns its URL and the log. */
 async function serve(provider: Provider, work: (res: import('node:http').ServerResponse) => Promise<void>): Promise<{ url: string; logged: unknown[] }> {
+  const logged: unknown[] = [];
   server = createServer((_req, res) => {
     answering(res, provider, () => work(res), { log: (e) => logged.push(e) }).catch((error: unknown) => logged.push(error));
   });
-  server = createServer((_req, res) => void answering(res, provider, () => work(res), { log: (e) => logged.push(e) }));
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, logged };
