@@ -1,9 +1,11 @@
 import { Option, type Command } from 'commander';
-import { effectivePolicy, limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type Period, type Policy } from '../core/index.js';
+import { expiryRules, limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type BurnLimit, type ExpiryRule, type Period, type Policy } from '../core/index.js';
+import { effectiveOf, findAgent as findAgentOp } from '../ops/index.js';
 import type { CliBackend, PolicyPatch, UpdateBudgetInput } from './backend.js';
-import { CliError, unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap, usageError } from './errors.js';
 import { budgetJson, policyText, usd } from './output.js';
-import { parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTimezoneArg, parseUsdArg } from './parse.js';
+import { parseAlertThresholdsArg, parseBurnLimitArg, parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTimezoneArg, parseUsdArg } from './parse.js';
 
 /**
  * What `agents` and `budgets` share: the flags for limits and policy, creating a budget with
@@ -22,6 +24,11 @@ export interface BudgetFlags {
   maxInflight?: number;
   /** False with `--no-request-cap`. */
   requestCap?: number | false;
+  onExpiry?: ExpiryRule;
+  /** Every `--burn-limit` given (an empty list for `none`). */
+  burnLimit?: BurnLimit[];
+  /** False with `--no-alert-thresholds`. */
+  alertThresholds?: number[] | false;
   parents?: boolean;
   reason?: string;
 }
@@ -57,6 +64,11 @@ export function addPolicyOptions(cmd: Command, mode: 'create' | 'update'): Comma
   cmd.option('--max-inflight <n>', 'most reservations open at once (agents default to 4)', parseMaxInflightArg);
   cmd.option('--request-cap <usd>', 'largest cost of a single request in USD', parseUsdArg('--request-cap', { positive: true }));
   if (mode === 'update') cmd.option('--no-request-cap', 'remove the per-request cap');
+  cmd.addOption(new Option('--on-expiry <rule>', 'what a tool reservation left open past its TTL costs: charge its hold (default) or release it').choices(expiryRules));
+  const burnHelp = mode === 'create' ? 'a rolling cap in USD per window, like 2.00/1m or 10 per 1h; repeat for several, none for none (agents default to 2.00/1m)' : 'replace the burn limits: USD per window, like 2.00/1m; repeat for several, none to turn them off';
+  cmd.option('--burn-limit <usd/window>', burnHelp, parseBurnLimitArg);
+  cmd.option('--alert-thresholds <list>', 'percentages of the limit that raise an alert, like 50,80,100 (default: the parent\'s, else 50,75,90,100)', parseAlertThresholdsArg);
+  if (mode === 'update') cmd.option('--no-alert-thresholds', 'use the parent\'s alert thresholds again');
   return cmd;
 }
 
@@ -71,6 +83,9 @@ export function policyFromFlags(flags: BudgetFlags): Policy {
   if (Array.isArray(flags.models)) policy.models = flags.models;
   if (flags.maxInflight !== undefined) policy.inflightMax = flags.maxInflight;
   if (typeof flags.requestCap === 'number') policy.requestCapMicros = flags.requestCap;
+  if (flags.onExpiry !== undefined) policy.onExpiry = flags.onExpiry;
+  if (flags.burnLimit !== undefined) policy.burnLimits = flags.burnLimit;
+  if (Array.isArray(flags.alertThresholds)) policy.alertThresholdsPct = flags.alertThresholds;
   return policy;
 }
 
@@ -85,6 +100,9 @@ export function policyPatchFromFlags(flags: BudgetFlags): PolicyPatch | undefine
   if (flags.models !== undefined) patch.models = flags.models === false ? null : flags.models;
   if (flags.maxInflight !== undefined) patch.inflightMax = flags.maxInflight;
   if (flags.requestCap !== undefined) patch.requestCapMicros = flags.requestCap === false ? null : flags.requestCap;
+  if (flags.onExpiry !== undefined) patch.onExpiry = flags.onExpiry;
+  if (flags.burnLimit !== undefined) patch.burnLimits = flags.burnLimit;
+  if (flags.alertThresholds !== undefined) patch.alertThresholdsPct = flags.alertThresholds === false ? null : flags.alertThresholds;
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -104,7 +122,7 @@ export function updateFromFlags(path: string, flags: BudgetFlags): UpdateBudgetI
   if (patch) input.policyPatch = patch;
   if (flags.reason !== undefined) input.reason = flags.reason;
   if (Object.keys(input).filter((k) => k !== 'path' && k !== 'reason').length === 0) {
-    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight or --request-cap');
+    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight, --request-cap, --on-expiry, --burn-limit or --alert-thresholds');
   }
   return input;
 }
@@ -199,6 +217,29 @@ export async function createBudgetAt(backend: CliBackend, spec: CreateSpec): Pro
 }
 
 /**
+ * `create` for agents and budgets alike: creates the budget a command's flags describe (a
+ * limit makes the period default to month) and prints it, with the parents `--parents` made.
+ *
+ * @example
+ * await createFromFlags(context, 'acme/research/bot', 'agent', { budgetLimit: 5_000_000, parents: true });
+ */
+export async function createFromFlags(context: CliContext, path: string, kind: BudgetKind, flags: BudgetFlags): Promise<void> {
+  const limitMicros = flags.budgetLimit ?? null;
+  const created = await createBudgetAt(await context.backend('write'), {
+    path,
+    kind,
+    limitMicros,
+    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
+    timezone: flags.timezone,
+    policy: policyFromFlags(flags),
+    reason: flags.reason,
+    parents: flags.parents === true,
+  });
+  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
+  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
+}
+
+/**
  * Finds an agent by path, or by its bare name when exactly one agent has that name (`bursar
  * agents update market-researcher …`). Anything else is refused: unknown, ambiguous, or a
  * budget that is not an agent.
@@ -207,17 +248,13 @@ export async function createBudgetAt(backend: CliBackend, spec: CreateSpec): Pro
  * const agent = await findAgent(backend, 'market-researcher');
  */
 export async function findAgent(backend: CliBackend, ref: string): Promise<BudgetView> {
-  const exact = await backend.getBudget(ref);
-  if (exact) {
-    if (exact.kind === 'agent') return exact;
-    throw new CliError({ code: 'not_an_agent', message: `${ref} is a budget of kind ${exact.kind}, not an agent; use the bursar budgets commands for it`, budget: ref }, 1);
+  const found = await findAgentOp(backend, ref);
+  if (found.ok) return found.agent;
+  if (found.why === 'not_an_agent') {
+    throw new CliError({ code: 'not_an_agent', message: `${ref} is a budget of kind ${found.budget.kind}, not an agent; use the bursar budgets commands for it`, budget: ref }, 1);
   }
-  if (!ref.includes('/')) {
-    const named = (await backend.listBudgets()).filter((b) => b.kind === 'agent' && b.name === ref);
-    if (named.length === 1 && named[0]) return named[0];
-    if (named.length > 1) {
-      throw new CliError({ code: 'ambiguous_name', message: `${named.length} agents are named ${ref} (${named.map((b) => b.path).join(', ')}); give the full path`, field: 'path' }, 1);
-    }
+  if (found.why === 'ambiguous') {
+    throw new CliError({ code: 'ambiguous_name', message: `${found.agents.length} agents are named ${ref} (${found.agents.map((b) => b.path).join(', ')}); give the full path`, field: 'path' }, 1);
   }
   throw new CliError({ code: 'unknown_budget', message: `no agent at ${ref}`, field: 'path' }, 1);
 }
@@ -307,12 +344,3 @@ export function chainIn(index: ReadonlyMap<number, BudgetView>, leaf: BudgetView
   return chain;
 }
 
-/**
- * The policy in force at a budget: its own narrowed by every ancestor's.
- *
- * @example
- * effectiveOf(await backend.chain('acme/research/bot')).inflightMax // 4
- */
-export function effectiveOf(chainLeafFirst: readonly BudgetView[]): Policy {
-  return effectivePolicy([...chainLeafFirst].reverse().map((b) => b.policy));
-}

@@ -1,22 +1,9 @@
-import type { BudgetView } from '../core/index.js';
-import { effectiveOf } from './budget-ops.js';
-import { CliError, type CliContext } from './context.js';
-import { budgetJson, isoSeconds, policyJson, policyText, table, usageBar, usd } from './output.js';
-
-/**
- * The level of a chain with the least left, or undefined when no level has a limit.
- *
- * @example
- * tightestOf(await backend.chain('acme/research/bot'))?.path // 'acme/research'
- */
-export function tightestOf(chain: readonly BudgetView[]): BudgetView | undefined {
-  let tightest: BudgetView | undefined;
-  for (const b of chain) {
-    if (b.remainingMicros === null) continue;
-    if (!tightest || b.remainingMicros < (tightest.remainingMicros ?? Infinity)) tightest = b;
-  }
-  return tightest;
-}
+import { formatWindow, type BudgetView } from '../core/index.js';
+import { budgetDetail, type BudgetDetail } from '../ops/index.js';
+import type { CliContext } from './context.js';
+import { unwrap } from './errors.js';
+import { budgetJson, isoSeconds, policyText, table, usageBar, usd } from './output.js';
+import { budgetDetailToJson } from '../contract/index.js';
 
 function chainTable(rootFirst: readonly BudgetView[], tightest: BudgetView | undefined): string {
   return table(
@@ -52,7 +39,21 @@ function periodLine(b: BudgetView): string {
   return `Period: ${b.period} in ${b.timezone}, ${isoSeconds(b.periodStartMs)} to ${isoSeconds(b.periodEndMs)}`;
 }
 
-function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest: BudgetView | undefined, leafFirst: readonly BudgetView[]): string {
+/** The budget's guards in a line or two: its burn windows and breaker, and the alerts raised this period. */
+function guardLines(b: BudgetView): string[] {
+  const lines: string[] = [];
+  if (b.burn.length > 0) lines.push(`Burn: ${b.burn.map((w) => `${usd(w.burnMicros)} of ${usd(w.amountMicros)} in the last ${formatWindow(w.windowMs)}`).join('; ')}`);
+  if (b.breaker !== 'closed') {
+    const until = b.trippedUntilMs === null ? '' : ` until ${isoSeconds(b.trippedUntilMs)}`;
+    lines.push(b.breaker === 'open' ? `Breaker: open${until}: a burn limit was crossed; bursar budgets reset-breaker ${b.path} closes it` : 'Breaker: half-open: the next request tests the burn rate');
+  }
+  const reached = [...(b.alertSpentPct > 0 ? [`spent reached ${b.alertSpentPct}%`] : []), ...(b.alertCommittedPct > 0 ? [`spent + reserved reached ${b.alertCommittedPct}%`] : [])];
+  if (reached.length > 0) lines.push(`Alerts this period: ${reached.join(', ')} (bursar alerts list --budget ${b.path})`);
+  return lines;
+}
+
+function humanShow(d: BudgetDetail): string {
+  const { budget: leaf, chain: rootFirst, tightest } = d;
   const paused = rootFirst.find((b) => b.status !== 'active');
   const canSpend =
     tightest === undefined
@@ -65,8 +66,9 @@ function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest:
     ...(paused ? [`Refusing new reservations: ${paused.path} is ${paused.status}.`] : []),
     periodLine(leaf),
     `In flight: ${leaf.inflight} reservation${leaf.inflight === 1 ? '' : 's'}`,
+    ...guardLines(leaf),
     `Own policy: ${policyText(leaf.policy)}`,
-    `Effective policy: ${policyText(effectiveOf(leafFirst))}`,
+    `Effective policy: ${policyText(d.effectivePolicy)}`,
   ].join('\n');
 }
 
@@ -78,21 +80,9 @@ function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest:
  * await showBudget(context, 'acme/research/bot');
  */
 export async function showBudget(context: CliContext, path: string): Promise<void> {
-  const backend = await context.backend('read');
-  const leafFirst = await backend.chain(path);
-  const leaf = leafFirst[0];
-  if (!leaf) throw new CliError({ code: 'unknown_budget', message: `no budget at ${path}`, field: 'path' }, 1);
-  const rootFirst = [...leafFirst].reverse();
-  const tightest = tightestOf(leafFirst);
+  const d = unwrap(await budgetDetail(await context.backend('read'), path));
   await context.emit(
-    () => ({
-      ok: true,
-      budget: budgetJson(leaf),
-      chain: rootFirst.map(budgetJson),
-      remaining_micros: tightest?.remainingMicros ?? null,
-      tightest: tightest?.path ?? null,
-      effective_policy: policyJson(effectiveOf(leafFirst)),
-    }),
-    () => humanShow(leaf, rootFirst, tightest, leafFirst),
+    () => ({ ok: true, ...budgetDetailToJson(d, budgetJson) }),
+    () => humanShow(d),
   );
 }

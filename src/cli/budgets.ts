@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
 import type { BudgetKind, BudgetView } from '../core/index.js';
-import {
-  addLimitOptions,
-  addPolicyOptions,
-  createBudgetAt,
-  emitBudget,
-  findBudget,
-  parentKindAt,
-  policyFromFlags,
-  updateFromFlags,
-  type BudgetFlags,
-} from './budget-ops.js';
-import { unwrap, usageError, type CliContext } from './context.js';
-import { budgetJson, isoSeconds, table, usageBar, usd } from './output.js';
+import { addLimitOptions, addPolicyOptions, type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import type { CliContext } from './context.js';
+import { unwrap, usageError } from './errors.js';
+import { isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
@@ -29,14 +20,14 @@ Example:
   bursar budgets create acme/research --budget-limit 200.00 --period week`;
 
 /**
- * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree`: any budget of
+ * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker`: any budget of
  * the tree, whatever its kind.
  *
  * @example
  * registerBudgets(program, context);
  */
 export function registerBudgets(program: Command, context: CliContext): void {
-  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree');
+  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker');
   registerCreate(budgets, context);
 
   budgets
@@ -73,6 +64,13 @@ export function registerBudgets(program: Command, context: CliContext): void {
   }
 
   budgets
+    .command('reset-breaker')
+    .description('close a budget\'s tripped burn-limit breaker by hand and empty its burn windows')
+    .argument('<path>', 'budget path', parsePathArg('path'))
+    .option('--reason <text>', 'why, recorded in the ledger')
+    .action((path: string, flags: { reason?: string }) => resetBreaker(context, path, flags.reason));
+
+  budgets
     .command('move')
     .description('move a budget, with everything under it, to a new parent (refused while it holds reservations)')
     .argument('<path>', 'budget path', parsePathArg('path'))
@@ -98,24 +96,7 @@ function registerCreate(budgets: Command, context: CliContext): void {
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
     .addHelpText('after', createHelp)
-    .action((path: string, flags: BudgetFlags & { kind?: BudgetKind }) => createBudget(context, path, flags));
-}
-
-async function createBudget(context: CliContext, path: string, flags: BudgetFlags & { kind?: BudgetKind }): Promise<void> {
-  const backend = await context.backend('write');
-  const limitMicros = flags.budgetLimit ?? null;
-  const created = await createBudgetAt(backend, {
-    path,
-    kind: flags.kind ?? parentKindAt(path.split('/').length),
-    limitMicros,
-    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
-    timezone: flags.timezone,
-    policy: policyFromFlags(flags),
-    reason: flags.reason,
-    parents: flags.parents === true,
-  });
-  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
-  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
+    .action((path: string, flags: BudgetFlags & { kind?: BudgetKind }) => createFromFlags(context, path, flags.kind ?? parentKindAt(path.split('/').length), flags));
 }
 
 async function updateBudget(context: CliContext, path: string, flags: BudgetFlags): Promise<void> {
@@ -142,6 +123,14 @@ async function setBudgetStatus(context: CliContext, path: string, status: 'activ
   await emitBudget(context, verb, budget);
 }
 
+async function resetBreaker(context: CliContext, path: string, reason: string | undefined): Promise<void> {
+  const backend = await context.backend('write');
+  const before = await findBudget(backend, path);
+  const { budget } = unwrap(await backend.resetBreaker({ path, reason }));
+  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows start empty`;
+  await emitBudget(context, 'Closed the breaker of', budget, { lines: [`  ${was}`], json: { was: before.breaker } });
+}
+
 async function moveBudget(context: CliContext, path: string, flags: { to?: string; root?: boolean; reason?: string }): Promise<void> {
   if (flags.to === undefined && flags.root !== true) throw usageError('usage', 'say where to move it: --to <parent> or --root');
   const backend = await context.backend('write');
@@ -166,7 +155,8 @@ function limitCell(b: BudgetView): string {
 }
 
 function statusCell(b: BudgetView): string {
-  return b.status === 'active' ? 'active' : b.status.toUpperCase();
+  const breaker = b.breaker === 'open' ? ', TRIPPED' : b.breaker === 'half_open' ? ', half-open' : '';
+  return `${b.status === 'active' ? 'active' : b.status.toUpperCase()}${breaker}`;
 }
 
 function treeTable(lines: readonly { budget: BudgetView; label: string }[]): string {

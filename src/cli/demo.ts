@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView } from '../core/index.js';
-import { startServer, type RunningServer } from '../gateway/serve.js';
+import { startServer, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
-import { CliError, unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap, usageError } from './errors.js';
 import { callWorstCaseMicros, oneCall, runawayModel, runRunaway, type RunawayReport } from './demo-runaway.js';
 import { servePlugins } from './serve.js';
 
@@ -77,8 +78,11 @@ async function buildTree(store: Store): Promise<void> {
   if (await store.getBudget('dennis')) {
     throw new CliError({ code: 'budget_exists', message: 'this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger', budget: 'dennis' }, 1);
   }
+  // The demo shows the budget's hard stop, so its agents turn the default burn limit off: at
+  // 2 USD a minute it would stop the runaway first, long before its 5,000 credits are gone.
   for (const b of tree) {
-    unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', actor: 'demo', reason: b.title }));
+    const policy = b.kind === 'agent' ? { burnLimits: [] } : undefined;
+    unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', policy, actor: 'demo', reason: b.title }));
   }
 }
 

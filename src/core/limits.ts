@@ -39,6 +39,12 @@ export const limits = {
   inflightMax: 100_000,
   /** Operations applied in one store transaction (group commit). */
   batchOpsMax: 2_048,
+  /**
+   * Operations waiting for the group commit. Past this, new work (a reservation, a budget or
+   * token change) is refused with `store_unavailable`; settlements, voids and revocations, which
+   * resolve or stop what already exists, are always queued.
+   */
+  commitQueueOpsMax: 16_384,
   /** Overdue reservations expired per batch. */
   expirePerBatchMax: 256,
   ledgerPageMax: 1_000,

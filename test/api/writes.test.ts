@@ -21,7 +21,7 @@ describe('admin API writes', () => {
   const create = (body: Record<string, unknown>, headers: Record<string, string> = {}) => s.call<BudgetAnswer & ErrorAnswer>('POST', '/api/budgets', { body, headers });
 
   it('maps each ledger refusal to its status in one place, keeping code, field, budget and remaining', async () => {
-    // Proves the refusal mapping: 409 conflicts, 404 unknowns, 402 over budget with what remains, field names in snake_case.
+    // Proves the refusal mapping: 409 conflicts, 403 widenings, 404 unknowns, 402 over budget with what remains, field names in snake_case.
     expect((await create({ path: 'acme', limit_micros: 10_000_000, policy: { models: ['gpt-4o'] } })).status).toBe(201);
     const exists = await create({ path: 'acme' });
     expect(exists.status).toBe(409);
@@ -32,7 +32,7 @@ describe('admin API writes', () => {
     expect(orphan.json.error.code).toBe('parent_missing');
 
     const wide = await create({ path: 'acme/bot', kind: 'agent', policy: { models: ['o1'] } });
-    expect(wide.status).toBe(409);
+    expect(wide.status).toBe(403);
     expect(wide.json.error).toMatchObject({ code: 'policy_widens', field: 'policy.models', budget: 'acme' });
 
     const unknown = await s.call('POST', '/api/budgets/acme%2Fnope/grant', { body: { amount_micros: 1 } });
@@ -65,12 +65,36 @@ describe('admin API writes', () => {
     expect(refused.json.error).toMatchObject({ code: 'budget_paused', budget: 'acme' });
   });
 
+  it('refuses bad guard policies with a 400 naming the field: a zero window, a negative amount, thresholds over 1000 %', async () => {
+    // Proves edge validation of burn limits and alert thresholds on create and on a policy patch, before the ledger.
+    expect((await create({ path: 'acme', kind: 'agent' })).status).toBe(201);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 0 }] }, 'policy.burn_limits.0.window_ms'],
+      [{ burn_limits: [{ amount_micros: -1, window_ms: 60_000 }] }, 'policy.burn_limits.0.amount_micros'],
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 60_000, per: 'minute' }] }, 'policy.burn_limits.0.per'],
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 60_000 }, { amount_micros: 5, window_ms: 60_000 }] }, 'policy.burn_limits'],
+      [{ alert_thresholds_pct: [50, 1_001] }, 'policy.alert_thresholds_pct.1'],
+      [{ alert_thresholds_pct: [0] }, 'policy.alert_thresholds_pct.0'],
+    ];
+    for (const [policy, field] of cases) {
+      const made = await create({ path: 'acme/x', policy });
+      expect([made.status, made.json.error.code, made.json.error.field], JSON.stringify(policy)).toEqual([400, 'bad_request', field]);
+      const patched = await s.call<ErrorAnswer>('PATCH', '/api/budgets/acme', { body: { policy } });
+      expect([patched.status, patched.json.error.field], JSON.stringify(policy)).toEqual([400, field]);
+    }
+    const wide = await create({ path: 'acme/x', policy: { burn_limits: [{ amount_micros: 3_000_000, window_ms: 60_000 }] } });
+    expect([wide.status, wide.json.error.code, wide.json.error.field]).toEqual([403, 'policy_widens', 'policy.burn_limits.0.amount_micros']);
+    const set = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { burn_limits: [{ amount_micros: 500_000, window_ms: 60_000 }], alert_thresholds_pct: [80] } } });
+    expect(set.json.budget.policy).toMatchObject({ burn_limits: [{ amount_micros: 500_000, window_ms: 60_000 }], alert_thresholds_pct: [80] });
+  });
+
   it('patches policy atomically: values set fields, null removes them, absent ones stay', async () => {
     // Proves PATCH semantics and that an empty patch is a 400 rather than a silent no-op.
     await create({ path: 'acme', kind: 'agent', limit_micros: 1_000_000, policy: { models: ['gpt-4o'], request_cap_micros: 500 } });
     const first = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { inflight_max: 2, models: null } } });
     expect(first.status).toBe(200);
-    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2 });
+    // An agent keeps the default burn limit it was created with.
+    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] });
     const limitless = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { limit_micros: null, period: 'day' } });
     expect(limitless.json.budget).toMatchObject({ limit_micros: null, remaining_micros: null });
     const empty = await s.call('PATCH', '/api/budgets/acme', { body: {} });
@@ -148,7 +172,7 @@ describe('admin API writes', () => {
     expect(child.json.token.budget.startsWith(`acme/bot/${parent.json.token.id}/`)).toBe(true);
 
     const greedy = await s.call('POST', '/api/tokens', { body: { parent_token_id: parent.json.token.id, max_spend_micros: 3_000_000, expires_in_ms: 60_000 } });
-    expect(greedy.status).toBe(409);
+    expect(greedy.status).toBe(403);
     expect(greedy.json.error).toMatchObject({ code: 'policy_widens', field: 'max_spend_micros', remaining_micros: 2_000_000 });
 
     const noScope = await s.call('POST', '/api/tokens', { body: { parent_token_id: plain.json.token.id, max_spend_micros: 1 } });

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
-import { apiLimits } from './limits.js';
+import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
+import { contractLimits } from './limits.js';
 
 /**
- * Every shape the admin API reads or writes, as zod schemas. Routes validate requests with
- * them and the OpenAPI document is generated from them, so the two cannot drift. JSON fields
- * are snake_case; amounts are integer micro-USD in fields ending in `_micros`; times are ISO
- * 8601 UTC strings (inputs also take epoch milliseconds).
+ * Every shape the admin API reads or writes, as zod schemas, and the pieces the agent routes
+ * and the SDK check their fields with. The server validates requests with them, the OpenAPI
+ * documents are generated from them, and the remote clients validate answers with them, so
+ * none of these can drift. JSON fields are snake_case; amounts are integer micro-USD in fields
+ * ending in `_micros`; times are ISO 8601 UTC strings (inputs also take epoch milliseconds).
  */
 
 // ---- Pieces -------------------------------------------------------------------------------
@@ -55,7 +56,19 @@ const modelList = z
   .describe('allowed models: exact ids, or a prefix ending in * (claude-*)');
 const inflightMax = z.int().min(1).max(limits.inflightMax);
 const maxOutputTokens = z.int().min(1).max(limits.tokensPerRequestMax);
-const alertThresholds = z.array(z.int().min(1).max(1_000)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
+const alertThresholds = z
+  .array(z.int().min(1).max(limits.alertThresholdPctMax))
+  .max(limits.alertThresholdsMax)
+  .describe(`whole percentages of the limit (plus grants), 1 to ${limits.alertThresholdPctMax}, at which spent, and separately spent + reserved, raise an alert once per period (default ${alertThresholdsPctDefault.join(', ')}; unset: the nearest ancestor's)`);
+const burnLimitInput = z.strictObject({
+  amount_micros: positiveMicros.describe('most money committed (reserved, then settled) in any window'),
+  window_ms: z.int().min(limits.burnWindowMsMin).max(limits.burnWindowMsMax).describe(`length of the rolling window, ${limits.burnWindowMsMin} ms (1 s) to ${limits.burnWindowMsMax} ms (7 days)`),
+});
+const burnLimits = z
+  .array(burnLimitInput)
+  .max(limits.burnLimitsPerPolicyMax)
+  .refine((list) => new Set(list.map((l) => l.window_ms)).size === list.length, { error: 'two burn limits share a window; keep the tighter one' })
+  .describe('rolling-window caps on this budget and everything under it; crossing one trips the budget\'s breaker (429 burn_limit). New agents get 2,000,000 micros per 60,000 ms unless they set their own ([] for none)');
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -83,6 +96,16 @@ export function queryInt(min: number, max: number) {
 const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
 
+/** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */
+export const ttlMs = z
+  .int()
+  .min(limits.reservationTtlMsMin)
+  .max(limits.reservationTtlMsMax)
+  .describe(`milliseconds after which the reservation is released automatically unless settled or voided (default ${limits.reservationTtlMsDefault})`);
+
+/** A token's lifetime from now, in milliseconds. */
+export const tokenLifetimeMs = z.int().min(contractLimits.tokenLifetimeMsMin).max(contractLimits.tokenLifetimeMsMax);
+
 // ---- Output shapes ------------------------------------------------------------------------
 
 export const PolicyJson = z
@@ -92,6 +115,8 @@ export const PolicyJson = z
     inflight_max: z.int().optional(),
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
+    burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
+    on_expiry: z.enum(expiryRules).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
 
@@ -117,6 +142,11 @@ export const BudgetJson = z
     period_end: isoTimeOrNull,
     policy: PolicyJson,
     created_at: isoTime,
+    alert_spent_pct: z.int().describe('highest alert threshold raised this period on spent; 0: none'),
+    alert_committed_pct: z.int().describe('highest alert threshold raised this period on spent + reserved; 0: none'),
+    breaker: z.enum(['closed', 'open', 'half_open']).describe('the burn-limit breaker: open refuses until tripped_until, half_open lets one request through'),
+    tripped_until: isoTimeOrNull.describe('end of the breaker\'s cool-down; null while closed'),
+    burn: z.array(z.object({ amount_micros: z.int(), window_ms: z.int(), burn_micros: z.int().describe('committed in the window now') })).describe('the budget\'s own burn limits and what each window holds'),
   })
   .meta({ id: 'Budget', description: 'A budget as of now (a period that has ended reads as a fresh one).' });
 
@@ -202,17 +232,23 @@ export const LedgerEntryJson = z
 
 export type LedgerEntryJsonValue = z.output<typeof LedgerEntryJson>;
 
-export const ErrorJson = z
+export const AlertJson = z
   .object({
-    error: z.object({
-      code: z.string().describe('stable code, e.g. unknown_budget, budget_exceeded, bad_request'),
-      message: z.string(),
-      field: z.string().optional().describe('the input field that failed'),
-      budget: z.string().optional().describe('the budget that refused'),
-      remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
-    }),
+    seq: z.int().describe('the alert\'s ledger entry'),
+    ts: isoTime,
+    budget: z.string().describe('current path of the budget'),
+    threshold_pct: z.int().describe('the percentage of limit + granted that was reached'),
+    basis: z.enum(['spent', 'committed']).describe('spent, or committed (spent + reserved)'),
+    value_micros: z.int().describe('the spent or committed amount that reached it'),
+    limit_micros: z.int(),
+    granted_micros: z.int(),
+    spent_micros: z.int(),
+    reserved_micros: z.int(),
+    period_start: isoTime.describe('start of the period the alert belongs to: it fires once per period'),
   })
-  .meta({ id: 'Error' });
+  .meta({ id: 'Alert', description: 'A threshold alert: raised once per budget, basis, threshold and period, as an `alert` ledger entry.' });
+
+export type AlertJsonValue = z.output<typeof AlertJson>;
 
 export const UsageRowJson = z
   .object({
@@ -265,12 +301,16 @@ export const ClosedPeriodJson = z
 
 // ---- Inputs -------------------------------------------------------------------------------
 
+const onExpiry = z.enum(expiryRules).describe('what a tool reservation left open past its TTL costs: charge its hold (the default; a crashed agent may have run the tool) or release it; charge is the narrower');
+
 export const PolicyInput = z.strictObject({
   models: modelList.optional(),
   request_cap_micros: positiveMicros.optional().describe('largest single reservation'),
   inflight_max: inflightMax.optional().describe('most reservations open at once, this budget and everything under it'),
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
+  burn_limits: burnLimits.optional(),
+  on_expiry: onExpiry.optional(),
 });
 
 export const PolicyPatchInput = z
@@ -280,6 +320,8 @@ export const PolicyPatchInput = z
     inflight_max: inflightMax.nullable().optional(),
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
+    burn_limits: burnLimits.nullable().optional(),
+    on_expiry: onExpiry.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');
 
@@ -330,7 +372,7 @@ export const MintTokenBody = z
     request_cap_micros: positiveMicros.optional(),
     inflight_max: inflightMax.optional(),
     expires_at: z.iso.datetime({ offset: true }).optional().describe('when the token stops working'),
-    expires_in_ms: z.int().min(1_000).max(10 * 366 * 86_400_000).optional().describe('alternative to expires_at: lifetime from now'),
+    expires_in_ms: tokenLifetimeMs.optional().describe('alternative to expires_at: lifetime from now, in milliseconds'),
     scopes: z.array(z.enum(tokenScopes)).max(tokenScopes.length).optional().describe('delegate: the token may mint child tokens'),
     labels: z.strictObject({ session: label.optional(), task: label.optional() }).optional(),
     reason: reason.optional(),
@@ -347,12 +389,7 @@ export const MintTokenBody = z
 export const ReserveBody = z.strictObject({
   budget: budgetPath,
   amount_micros: positiveMicros,
-  ttl_ms: z
-    .int()
-    .min(limits.reservationTtlMsMin)
-    .max(limits.reservationTtlMsMax)
-    .optional()
-    .describe(`released automatically after this long if not settled or voided (default ${limits.reservationTtlMsDefault})`),
+  ttl_ms: ttlMs.optional(),
   labels: z
     .strictObject({ model: label.optional(), session: label.optional(), task: label.optional(), request_id: label.optional(), tool: label.optional() })
     .optional(),
@@ -389,9 +426,19 @@ const kindList = z
 const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'is not a cursor from a previous page' }).describe('next_cursor of the previous page');
 export const formatParam = z.enum(['json', 'csv']).describe('csv streams every matching entry (all pages); also chosen by "Accept: text/csv"');
 
+export const AlertsQuery = z.strictObject({
+  budget: budgetPath.optional().describe('only alerts of this budget and everything under it'),
+  basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
+  since: timeParam.optional().describe('alerts raised at or after this time'),
+  until: timeParam.optional().describe('alerts raised before this time'),
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+});
+
 export const LedgerQuery = z.strictObject({
   budget: budgetPath.optional().describe('only this budget and everything under it'),
-  agent: z.string().min(1).max(1_100).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
   session: label.optional(),
   task: label.optional(),
   model: label.optional(),
@@ -399,7 +446,7 @@ export const LedgerQuery = z.strictObject({
   since: timeParam.optional().describe('entries at or after this time'),
   until: timeParam.optional().describe('entries before this time'),
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional().describe(`page size (default ${apiLimits.ledgerPageDefault})`),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
   format: formatParam.optional(),
 });
@@ -416,14 +463,14 @@ export const UsageQuery = z.strictObject({
 });
 
 export const SessionsQuery = z.strictObject({
-  last: queryInt(1, apiLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${apiLimits.sessionsListDefault})`),
+  last: queryInt(1, contractLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${contractLimits.sessionsListDefault})`),
   since: timeParam.optional().describe('only sessions active since'),
   budget: budgetPath.optional().describe('only spend under this budget'),
 });
 
 export const SessionQuery = z.strictObject({
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional(),
   order: z.enum(['asc', 'desc']).optional(),
   format: formatParam.optional(),
 });
