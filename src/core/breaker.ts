@@ -1,4 +1,4 @@
-import { burnFreeInMs, burnInWindow, formatWindow } from './burn.js';
+import { burnFreeInMs, burnInWindow, formatWindow, windowOf } from './burn.js';
 import { draft, json } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import type { ResetBreaker } from './commands.js';
@@ -52,7 +52,7 @@ export function burnVerdict(b: BudgetRecord, amountMicros: number, nowMs: number
     if (amountMicros > limit.amountMicros) return { budget: b, why: 'oversize', retryAfterMs: limit.windowMs, limit };
   }
   for (const limit of burnLimits) {
-    const w = b.burn.find((x) => x.windowMs === limit.windowMs);
+    const w = windowOf(b.burn, limit.windowMs);
     if (!w) continue;
     const burnMicros = burnInWindow(w, nowMs);
     if (burnMicros + amountMicros <= limit.amountMicros) continue;
@@ -149,7 +149,7 @@ export function admitProbes(tx: Tx, chain: readonly BudgetRecord[], r: Reservati
 /** The first burn limit whose window holds more than it allows at `nowMs`. */
 function overLimit(b: BudgetRecord, nowMs: number): { limit: BurnLimit; burnMicros: number } | undefined {
   for (const limit of b.policy.burnLimits ?? []) {
-    const w = b.burn?.find((x) => x.windowMs === limit.windowMs);
+    const w = windowOf(b.burn, limit.windowMs);
     const burnMicros = w ? burnInWindow(w, nowMs) : 0;
     if (burnMicros > limit.amountMicros) return { limit, burnMicros };
   }

@@ -41,6 +41,13 @@ export function burnWindowsFor(policy: Policy, current: readonly BurnWindow[] | 
   return windows.map((windowMs) => current?.find((w) => w.windowMs === windowMs) ?? { windowMs, slots: [] });
 }
 
+/** The window of that length, or undefined (a loop: this runs on every reservation). */
+export function windowOf(windows: readonly BurnWindow[] | null, windowMs: number): BurnWindow | undefined {
+  if (windows === null) return undefined;
+  for (const w of windows) if (w.windowMs === windowMs) return w;
+  return undefined;
+}
+
 /** Counts `micros` committed at `nowMs` in every window. */
 export function burnAdd(windows: BurnWindow[], nowMs: number, micros: number): void {
   for (const w of windows) {

@@ -1,5 +1,5 @@
 import { breakerState } from './breaker.js';
-import { burnInWindow } from './burn.js';
+import { burnInWindow, windowOf } from './burn.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
 import type { BudgetKind, BudgetRecord, BudgetStatus, Labels, ReservationRecord, ReservationStatus, TokenRecord } from './types.js';
@@ -86,7 +86,7 @@ export function viewBudget(b: BudgetRecord, nowMs: number): BudgetView {
 function burnOf(b: BudgetRecord, nowMs: number): BudgetView['burn'] {
   const out: BudgetView['burn'] = [];
   for (const limit of b.policy.burnLimits ?? []) {
-    const w = b.burn?.find((x) => x.windowMs === limit.windowMs);
+    const w = windowOf(b.burn, limit.windowMs);
     out.push({ amountMicros: limit.amountMicros, windowMs: limit.windowMs, burnMicros: w ? burnInWindow(w, nowMs) : 0 });
   }
   return out;
