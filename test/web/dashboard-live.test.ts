@@ -186,7 +186,8 @@ describe('the live dashboard', () => {
       await page.locator('[data-testid="connection"]:not([data-state="live"])').waitFor();
       // While the server is down, another process (here: the store itself) records a settlement.
       const store = openSqliteStore({ path: s.db });
-      const reserved = await store.reserve({ path: 'acme/research/writer', amountMicros: usd(3), labels: { session: 'offline-run', model: 'gpt-4o-mini' } });
+      // At most the agent's default burn limit: 2 USD in a minute.
+      const reserved = await store.reserve({ path: 'acme/research/writer', amountMicros: usd(2), labels: { session: 'offline-run', model: 'gpt-4o-mini' } });
       if (!reserved.ok) throw new Error(JSON.stringify(reserved));
       const settled = await store.settle({ reservationId: reserved.reservation.id, actualMicros: usd(2), usage: { model: 'gpt-4o-mini', tokensIn: 1_000, tokensOut: 500 } });
       if (!settled.ok) throw new Error(JSON.stringify(settled));
