@@ -8,12 +8,12 @@ import {
   createBudgetAt,
   effectiveOf,
   emitBudget,
-  findAgent,
   policyFromFlags,
   updateFromFlags,
   type BudgetFlags,
 } from './budget-ops.js';
 import { unwrap, type CliContext } from './context.js';
+import { findAgentSuggesting, pointToOption } from './suggest.js';
 import { budgetJson, table, usd, usedPct } from './output.js';
 import { parsePathArg } from './parse.js';
 
@@ -46,6 +46,7 @@ export function registerAgents(program: Command, context: CliContext): void {
   const create = agents.command('create').description('create an agent budget').argument('<path>', 'where the agent sits, e.g. acme/research/bot', parsePathArg('path'));
   addLimitOptions(create, 'create');
   addPolicyOptions(create, 'create');
+  pointToOption(create, '--limit', '--budget-limit <usd>', '--budget-limit 5.00');
   create
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
@@ -58,6 +59,7 @@ export function registerAgents(program: Command, context: CliContext): void {
     .argument('<path>', refHelp);
   addLimitOptions(update, 'update');
   addPolicyOptions(update, 'update');
+  pointToOption(update, '--limit', '--budget-limit <usd>', '--budget-limit 50.00');
   update.option('--reason <text>', 'why, recorded in the ledger').action((ref: string, flags: BudgetFlags) => updateAgent(context, ref, flags));
 
   agents
@@ -130,14 +132,14 @@ async function createAgent(context: CliContext, path: string, flags: BudgetFlags
 async function updateAgent(context: CliContext, ref: string, flags: BudgetFlags): Promise<void> {
   const input = updateFromFlags(ref, flags);
   const backend = await context.backend('write');
-  const agent = await findAgent(backend, ref);
+  const agent = await findAgentSuggesting(backend, ref);
   const { budget } = unwrap(await backend.updateBudget({ ...input, path: agent.path }));
   await emitBudget(context, 'Updated', budget);
 }
 
 async function setAgentStatus(context: CliContext, ref: string, status: 'active' | 'paused', reason: string | undefined): Promise<void> {
   const backend = await context.backend('write');
-  const agent = await findAgent(backend, ref);
+  const agent = await findAgentSuggesting(backend, ref);
   const { budget } = unwrap(await backend.setStatus({ path: agent.path, status, reason }));
   const hint = status === 'paused' ? [`  new reservations are refused until: bursar agents resume ${budget.path}`] : [];
   await emitBudget(context, status === 'paused' ? 'Paused' : 'Resumed', budget, { lines: hint });

@@ -16,6 +16,7 @@ import { budgetJson, isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
+import { pointToOption } from './suggest.js';
 
 const createHelp = `
 Without --kind, a budget at the first level is an org, at the second a team, deeper a plain
@@ -47,6 +48,7 @@ export function registerBudgets(program: Command, context: CliContext): void {
   const update = budgets.command('update').description('change a budget\'s limit, period or policy (policy flags merge into its existing policy)').argument('<path>', 'budget path', parsePathArg('path'));
   addLimitOptions(update, 'update');
   addPolicyOptions(update, 'update');
+  pointToOption(update, '--limit', '--budget-limit <usd>', '--budget-limit 50.00');
   update.option('--reason <text>', 'why, recorded in the ledger').action((path: string, flags: BudgetFlags) => updateBudget(context, path, flags));
 
   budgets
@@ -91,6 +93,7 @@ function registerCreate(budgets: Command, context: CliContext): void {
   create.addOption(new Option('--kind <kind>', 'kind of budget (default: org at the first level, team at the second, else budget)').choices(['org', 'team', 'budget']));
   addLimitOptions(create, 'create');
   addPolicyOptions(create, 'create');
+  pointToOption(create, '--limit', '--budget-limit <usd>', '--budget-limit 1000.00');
   create
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { limits, type BudgetView, type EntryKind } from '../core/index.js';
 import type { CliBackend, CliLedgerEntry } from './backend.js';
-import { resolveAgentRef } from './budget-ops.js';
+import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { isoSeconds, ledgerRow, table, usd } from './output.js';
 import { cliLimits, parseHistoryLimitArg, parseTimeArg } from './parse.js';
@@ -103,7 +103,7 @@ function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): st
 
 async function history(context: CliContext, flags: { agent: string; since?: number; limit?: number }): Promise<void> {
   const backend = await context.backend('read');
-  const agent = await resolveAgentRef(backend, flags.agent);
+  const agent = await resolveAgentRefSuggesting(backend, flags.agent);
   const max = flags.limit ?? cliLimits.historyLimitDefault;
   const { entries, more } = await readNewest(backend, agent.path, flags.since, max);
   await context.emit(

@@ -137,7 +137,7 @@ function intro(url: string, db: string): string {
     'Budget tree:',
     ...rows,
     '',
-    `A market-research agent hits an edge case: its analysis never completes, so it re-requests the same dataset with ${runawayModel} through the OpenAI SDK, 4 loops at once…`,
+    `A market-research agent hits an edge case: its analysis never completes, so it re-requests the same dataset with ${runawayModel} through the gateway, 4 loops at once…`,
   ].join('\n');
 }
 
@@ -147,7 +147,7 @@ function refusalLines(r: RunawayReport, agent: BudgetView): string[] {
   const left = Math.max(0, agent.remainingMicros ?? 0);
   const stop = by === null ? 'it was not stopped by a budget within the demo\'s bounds' : `stopped by budget ${by.budget ?? '?'}: ${credits(left)} credits left, and each call reserves its worst case, ${credits(callWorstCaseMicros())} credits`;
   return [
-    `  admitted   ${r.admitted} calls in ${(r.elapsedMs / 1_000).toFixed(1)} s (via the ${r.via === 'openai-sdk' ? 'official OpenAI SDK' : 'HTTP API'})`,
+    `  admitted   ${r.admitted} calls in ${(r.elapsedMs / 1_000).toFixed(1)} s (via the ${r.via === 'openai-sdk' ? 'official OpenAI SDK' : 'HTTP API, as the openai package is not installed'})`,
     `  refused    ${r.refused} calls (${codes}), each before reaching the provider`,
     `  spent      ${credits(agent.spentMicros)} of ${credits(agent.limitMicros ?? 0)} credits (${formatUsd(agent.spentMicros)} of ${formatUsd(agent.limitMicros ?? 0)}), ${credits(agent.reservedMicros)} still reserved`,
     `  ${stop}`,

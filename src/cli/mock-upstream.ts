@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
-import type { CliContext } from './context.js';
+import { CliError, type CliContext } from './context.js';
 import { parsePortArg } from './parse.js';
 
 /** Resolves on the first Ctrl-C or SIGTERM. */
@@ -30,7 +30,10 @@ export function registerMockUpstream(program: Command, _context: CliContext): vo
     .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePortArg('--port')).default(mockUpstreamPortDefault))
     .addHelpText('after', '\nSteer single calls with headers: x-mock-fault (500, 429, timeout, truncate, no-usage, slow-stream, huge-usage),\nx-mock-output-tokens (a number or max), x-mock-chunks, x-mock-latency-ms, x-mock-cached-tokens.')
     .action(async (flags: { port: number }) => {
-      const upstream = await runMockUpstream({ port: flags.port, handleSignals: false });
+      const upstream = await runMockUpstream({ port: flags.port, handleSignals: false }).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') throw error;
+        throw new CliError({ code: 'port_in_use', message: `127.0.0.1:${flags.port} is already in use by another program; choose another port with --port (0 picks a free one)` }, 2);
+      });
       await untilInterrupted();
       await upstream.close();
     });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { formatUsd } from '../core/index.js';
 import { listModels, loadPricing, resolveModel, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
+import { didYouMean } from '../suggest.js';
 import { CliError, type CliContext } from './context.js';
 import { table } from './output.js';
 
@@ -64,8 +65,13 @@ export function registerPricing(program: Command, context: CliContext): void {
     .argument('<model>', 'a model id as a client sends it, e.g. gpt-4o-mini-2024-07-18')
     .addOption(file)
     .action(async (name: string, flags: { pricing?: string }) => {
-      const resolved = resolveModel(name, catalogFrom(flags.pricing));
-      if (!resolved.ok) throw new CliError({ code: resolved.code, message: resolved.message }, 1);
+      const catalog = catalogFrom(flags.pricing);
+      const resolved = resolveModel(name, catalog);
+      if (!resolved.ok) {
+        const suggestion = didYouMean(name, [...catalog.models.keys(), ...catalog.aliases.keys()]);
+        const message = suggestion === '' ? resolved.message : `model "${name}" has no price in the catalog${suggestion} (or add it to the pricing override file)`;
+        throw new CliError({ code: resolved.code, message }, 1);
+      }
       const e = resolved.entry;
       await context.emit(
         () => ({ requested: name, resolved_via: resolved.via, ...entryJson(resolved.model, e) }),

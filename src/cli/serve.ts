@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
-import { drainMsDefault, gatewayModes, portDefault, ServeConfigError, startServer, type RunningServer, type ServeOptions } from '../gateway/serve.js';
+import type { Provider } from '../gateway/errors.js';
+import { drainMsDefault, gatewayModes, portDefault, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../gateway/serve.js';
 import { loadToolPrices } from '../pricing/tools.js';
 import type { Store } from '../store/index.js';
 import { CliError, unwrap, type CliContext } from './context.js';
@@ -17,6 +18,7 @@ interface ServeFlags {
   host: string;
   mode: ServeOptions['mode'];
   mockUpstream?: boolean;
+  upstream: UpstreamChoice;
   pricing?: string;
   tools?: string;
   upstreamTimeout?: number;
@@ -26,6 +28,13 @@ interface ServeFlags {
 }
 
 const quickstartAgent = 'demo/agents/assistant';
+
+/** What to change, by the code of a configuration error, in the words of the command line. */
+const fixHints: Record<string, string> = {
+  port_in_use: '; choose another port with --port or BURSAR_PORT (0 picks a free one)',
+  port_not_permitted: '; choose a port from 1024 up with --port or BURSAR_PORT (0 picks a free one)',
+  invalid_host: '; set --host or BURSAR_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+};
 
 /** On an empty database, a small demo tree: an org, a team and one agent with a daily limit. */
 async function seedDemo(store: Store): Promise<boolean> {
@@ -47,14 +56,44 @@ async function quickstartToken(store: Store): Promise<{ secret: string; envelope
   return { secret: token.secret, envelope: minted.envelope };
 }
 
+const providerNames: Record<Provider, { name: string; keyVar: string }> = {
+  openai: { name: 'OpenAI', keyVar: 'OPENAI_API_KEY' },
+  anthropic: { name: 'Anthropic', keyVar: 'ANTHROPIC_API_KEY' },
+};
+
+/** Where each provider's calls go, a line each, after a line saying why. */
+function upstreamLines(server: RunningServer): string[] {
+  const upstream = server.gateway.upstream;
+  const head = server.mock ? `the built-in mock provider, offline (${server.upstreamReason})` : `the providers (${server.upstreamReason})`;
+  const lines = (['openai', 'anthropic'] as const).map((provider) => {
+    const { name, keyVar } = providerNames[provider];
+    const key = server.mock ? 'mock' : upstream.keyed(provider) ? `key from ${keyVar}` : `no ${keyVar} set`;
+    return `            ${name.padEnd(10)} ${upstream.baseUrl(provider)} (${key})`;
+  });
+  return [`  upstream  ${head}`, ...lines];
+}
+
+function upstreamJson(server: RunningServer): Record<string, unknown> {
+  const upstream = server.gateway.upstream;
+  const provider = (p: Provider) => ({ base_url: upstream.baseUrl(p), host: upstream.host(p), key: server.mock ? false : upstream.keyed(p) });
+  return { mock: server.mock !== undefined, reason: server.upstreamReason, openai: provider('openai'), anthropic: provider('anthropic') };
+}
+
+/** The base URL each family of clients needs: most append the route to a base ending in /v1. */
+function sdkLines(url: string): string[] {
+  return [
+    `  base URLs ${url}/v1   openai, @ai-sdk/openai, @ai-sdk/anthropic, LangChain's ChatOpenAI, the OpenAI Agents SDK`,
+    `            ${url}      @anthropic-ai/sdk and LangChain's ChatAnthropic (they add /v1 themselves)`,
+  ];
+}
+
 function banner(server: RunningServer, flags: ServeFlags, db: string): string {
-  const upstream = server.mock ? `the built-in mock provider at ${server.mock?.url ?? '?'} (no provider key set; offline)` : 'OpenAI and Anthropic (keys from OPENAI_API_KEY / ANTHROPIC_API_KEY)';
   return [
     `Bursar is listening on ${server.url}`,
     `  ledger    ${db}`,
     `  mode      ${flags.mode ?? 'enforce'}`,
-    `  upstream  ${upstream}`,
-    `  SDKs      OpenAI baseURL ${server.url}/v1   Anthropic baseURL ${server.url}`,
+    ...upstreamLines(server),
+    ...sdkLines(server.url),
     `  admin     ${server.url}/api (OpenAPI at /api/openapi.json, metrics at /metrics)`,
     ...(server.generatedAdminKey ? [`  admin key ${server.generatedAdminKey}   (generated for this run; set BURSAR_ADMIN_KEY to keep one)`] : []),
   ].join('\n');
@@ -84,7 +123,8 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(portDefault))
     .addOption(new Option('--host <address>', 'address to listen on (0.0.0.0 for every interface)').env('BURSAR_HOST').default('127.0.0.1'))
     .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
-    .option('--mock-upstream', 'answer from the built-in mock provider even when provider keys are set')
+    .addOption(new Option('--upstream <where>', 'mock: the built-in provider, offline; real: the providers (or the BURSAR_*_BASE_URLs); auto: real when a provider key or base URL is set (with --quickstart, only a base URL)').choices(upstreamChoices).env('BURSAR_UPSTREAM').default('auto'))
+    .addOption(new Option('--mock-upstream', 'the same as --upstream mock').conflicts('upstream'))
     .addOption(new Option('--pricing <file>', 'price override file merged over the bundled catalog').env('BURSAR_PRICING'))
     .addOption(new Option('--tools <file>', 'tool price file (prices per call in micros) merged over the bundled table').env('BURSAR_TOOL_PRICES'))
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
@@ -97,15 +137,15 @@ export function registerServe(program: Command, context: CliContext): void {
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, upstream: flags.upstream, autoNeedsBaseUrl: flags.quickstart === true, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain });
       } catch (error) {
-        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: error.message }, 2);
+        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: `${error.message}${fixHints[error.code] ?? ''}` }, 2);
         throw error;
       }
       const seeded = flags.quickstart ? await seedDemo(server.store) : false;
       const token = flags.quickstart ? await quickstartToken(server.store) : undefined;
       await context.emit(
-        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
+        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), base_urls: { openai: `${server.url}/v1`, anthropic: server.url, ai_sdk_anthropic: `${server.url}/v1` }, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
         () =>
           [
             banner(server, flags, db),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { TokenView } from '../core/index.js';
 import type { MintTokenInput } from './backend.js';
-import { resolveAgentRef } from './budget-ops.js';
+import { resolveAgentRefSuggesting } from './suggest.js';
 import { unwrap, usageError, type CliContext } from './context.js';
 import { isoJson, isoSeconds, table, usd } from './output.js';
 import { parseMaxInflightArg, parseModelsArg, parsePathArg, parseUsdArg } from './parse.js';
@@ -59,7 +59,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .option('--reason <text>', 'why, recorded in the ledger')
     .action(async (flags: MintFlags) => {
       const backend = await context.backend('write');
-      const target = await resolveAgentRef(backend, flags.agent);
+      const target = await resolveAgentRefSuggesting(backend, flags.agent);
       const input: MintTokenInput = {
         path: target.path,
         limitMicros: flags.maxSpend ?? null,

@@ -27,7 +27,7 @@ const errorDescriptions: Record<number, string> = {
   403: 'forbidden (the token lacks the delegate scope), policy_widens (a child may only narrow; error.param names the field), budget_paused or budget_closed',
   404: 'unknown_token or unknown_reservation: it does not exist or lies outside the calling token\'s chain',
   409: 'already_settled, already_voided, reservation_expired or idempotency_key_reused',
-  429: 'too_many_inflight',
+  429: 'too_many_inflight: the budget has as many calls open as its policy allows (Retry-After says when to try again)',
   503: 'store_unavailable: the ledger cannot be reached (nothing was recorded)',
 };
 

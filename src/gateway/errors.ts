@@ -1,4 +1,5 @@
 import type { Code, Refusal } from '../core/index.js';
+import { limits } from './limits.js';
 
 /** Every code the gateway answers with, beyond the ledger's own. */
 export type GatewayCode =
@@ -44,9 +45,16 @@ export class GatewayError implements ErrorDetails {
     details: ErrorDetails = {},
   ) {
     this.status = statusFor(code);
+    this.retryAfterS = retryAfterSFor[code];
     Object.assign(this, details);
   }
 }
+
+/** Refusals a client should retry later, and when (seconds), unless the refusal knows better. */
+const retryAfterSFor: Partial<Record<GatewayCode, number>> = {
+  too_many_inflight: limits.inflightRetryAfterS,
+  burn_limit: limits.burnLimitRetryAfterSDefault,
+};
 
 /** True for a gateway refusal (rather than a value a step produced). */
 export function isGatewayError(value: unknown): value is GatewayError {

@@ -34,4 +34,12 @@ export const limits = {
   deferredResolutionMsMax: 24 * 3_600_000,
   /** How long a stopping server lets calls in flight finish before it cuts them and settles what was generated. */
   drainMsDefault: 20_000,
+  /**
+   * Retry-After on a `too_many_inflight` refusal: a slot frees when one of the budget's calls
+   * ends, which for most calls is within seconds, and clients (LangChain among them) retry a 429
+   * only when told when.
+   */
+  inflightRetryAfterS: 1,
+  /** Retry-After on a `burn_limit` refusal that does not know its cool-down. */
+  burnLimitRetryAfterSDefault: 60,
 } as const;

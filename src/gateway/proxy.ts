@@ -5,12 +5,13 @@ import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { limits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
-import type { Upstream } from './upstream.js';
+import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
 import { limits as pricingLimits } from '../pricing/limits.js';
@@ -100,7 +101,11 @@ function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
 
 function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
-  if (!resolved.ok) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded; see \`bursar pricing list\``, { param: 'model' });
+  if (!resolved.ok) {
+    const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
+    const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
+    return gatewayError('model_unpriced', `model ${requested} has no price in the catalog, so its cost cannot be bounded${listing}`, { param: 'model' });
+  }
   const { entry, model } = resolved;
   if (entry.provider !== adapter.provider) return gatewayError('bad_request', `model ${requested} is served by ${entry.provider}; call ${entry.provider === 'anthropic' ? '/v1/messages' : '/v1/chat/completions'}`, { param: 'model' });
   if ((entry.kind === 'embedding') !== adapter.embeddings) return gatewayError('bad_request', `model ${requested} is ${entry.kind === 'embedding' ? 'an embedding' : 'not an embedding'} model`, { param: 'model' });
@@ -249,7 +254,8 @@ async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHead
     upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
   } catch (error) {
     await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
-    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider did not answer within ${g.upstream.config.timeoutMs} ms` : 'the provider could not be reached');
+    const host = g.upstream.host(adapter.provider);
+    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
@@ -292,7 +298,7 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   } catch {
     // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
     const cost = await settle(g, a, priceCall(a, undefined, ''), 'unreadable upstream response');
-    const e = gatewayError('upstream_error', 'the provider sent an unreadable response');
+    const e = gatewayError('upstream_error', `the provider at ${g.upstream.host(a.adapter.provider)} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
     report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
     return;

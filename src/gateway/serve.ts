@@ -9,7 +9,7 @@ import { openStore, type Store } from '../store/index.js';
 import { limits } from './limits.js';
 import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from './proxy.js';
 import { buildServer } from './server.js';
-import { Upstream } from './upstream.js';
+import { Upstream, type UpstreamConfig } from './upstream.js';
 
 export const gatewayModes = ['enforce', 'shadow', 'dry-run'] as const;
 export const portDefault = 8787;
@@ -27,8 +27,12 @@ export interface ServeOptions {
   pricingPath?: string;
   /** Tool prices for agent reservations (`loadToolPrices`); default the bundled table. */
   toolPrices?: ToolPrices;
-  /** Answer every call from the built-in mock provider (no provider keys needed). */
+  /** Answer every call from the built-in mock provider (no provider keys needed); the same as `upstream: 'mock'`. */
   mockUpstream?: boolean;
+  /** Where calls go; default `auto` (see `chooseUpstream`). */
+  upstream?: UpstreamChoice;
+  /** With `auto`, only a base URL selects the providers; an exported key alone does not (the quick start). */
+  autoNeedsBaseUrl?: boolean;
   upstreamTimeoutMs?: number;
   synchronous?: 'normal' | 'full';
   /** Environment to read provider keys and base URLs from (default process.env). */
@@ -63,6 +67,8 @@ export interface RunningServer {
   app: FastifyInstance;
   /** The mock provider, when the server answers from it. */
   mock: MockUpstream | undefined;
+  /** Why calls go where they go (the URLs are in `gateway.upstream`). */
+  upstreamReason: string;
   metrics: Metrics;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
@@ -91,29 +97,92 @@ function loadCatalog(path: string | undefined): PriceCatalog {
   return loaded.catalog;
 }
 
-/** True when no provider is configured: then the server answers from the mock, offline. */
-export function wantsMock(options: ServeOptions, env: Record<string, string | undefined>): boolean {
-  if (options.mockUpstream) return true;
-  const configured = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'BURSAR_OPENAI_BASE_URL', 'BURSAR_ANTHROPIC_BASE_URL'].some((k) => (env[k] ?? '') !== '');
-  return !configured;
+/** A failure to listen that a person can fix, as a `ServeConfigError`; anything else unchanged. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') return new ServeConfigError('port_in_use', `${where} is already in use by another program`);
+  if (code === 'EACCES') return new ServeConfigError('port_not_permitted', `this user may not listen on ${where} (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new ServeConfigError('invalid_host', `cannot listen on ${host}: it is not an address of this machine`);
+  return error;
 }
 
-async function upstreamFor(options: ServeOptions, env: Record<string, string | undefined>): Promise<{ upstream: Upstream; mock: MockUpstream | undefined }> {
+export const upstreamChoices = ['auto', 'mock', 'real'] as const;
+/** `mock`: the built-in provider, offline. `real`: the providers (or the base URLs set). `auto`: see `chooseUpstream`. */
+export type UpstreamChoice = (typeof upstreamChoices)[number];
+
+/** Whether calls go to the built-in mock provider, and why, in words for the banner. */
+export interface UpstreamDecision {
+  mock: boolean;
+  reason: string;
+}
+
+const keyVars = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const;
+const baseUrlVars = ['BURSAR_OPENAI_BASE_URL', 'BURSAR_ANTHROPIC_BASE_URL'] as const;
+
+function setVars(env: Record<string, string | undefined>, names: readonly string[]): string {
+  const set = names.filter((name) => (env[name] ?? '') !== '');
+  return set.join(' and ');
+}
+
+/**
+ * Where calls go. Asked for (`upstream: 'mock' | 'real'`, or `mockUpstream`): there. `auto`:
+ * the providers when a base URL is set, or a provider key (unless `autoNeedsBaseUrl`, the quick
+ * start's rule: a key exported for other tools must not take an offline tour online); else
+ * the mock.
+ *
+ * @example
+ * chooseUpstream({ autoNeedsBaseUrl: true }, { OPENAI_API_KEY: 'sk-…' }).mock // true
+ */
+export function chooseUpstream(options: Pick<ServeOptions, 'mockUpstream' | 'upstream' | 'autoNeedsBaseUrl'>, env: Record<string, string | undefined>): UpstreamDecision {
+  if (options.mockUpstream === true || options.upstream === 'mock') return { mock: true, reason: 'asked for' };
+  if (options.upstream === 'real') return { mock: false, reason: 'asked for' };
+  const baseUrls = setVars(env, baseUrlVars);
+  if (baseUrls !== '') return { mock: false, reason: `${baseUrls} set` };
+  const keys = setVars(env, keyVars);
+  if (keys === '') return { mock: true, reason: 'no provider key or base URL is set' };
+  if (options.autoNeedsBaseUrl === true) return { mock: true, reason: `the quick start stays offline although ${keys} ${keys.includes(' and ') ? 'are' : 'is'} set; --upstream real calls the providers` };
+  return { mock: false, reason: `${keys} set` };
+}
+
+/** True when the server answers from the mock provider (see `chooseUpstream`). */
+export function wantsMock(options: ServeOptions, env: Record<string, string | undefined>): boolean {
+  return chooseUpstream(options, env).mock;
+}
+
+/** A provider base URL from the environment, checked before anything starts. */
+function baseUrlFrom(env: Record<string, string | undefined>, name: string, fallback: string): string {
+  const value = env[name] || fallback;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ServeConfigError('invalid_base_url', `${name} must be an http(s) URL, like ${fallback}; got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ServeConfigError('invalid_base_url', `${name} must be an http(s) URL, like ${fallback}`);
+  return value;
+}
+
+/** The upstream configuration, validated before the store is opened; the mock's URLs come later. */
+function planUpstream(options: ServeOptions, env: Record<string, string | undefined>): { decision: UpstreamDecision; config: UpstreamConfig } {
   const timeoutMs = options.upstreamTimeoutMs ?? (env.BURSAR_UPSTREAM_TIMEOUT_MS ? Number(env.BURSAR_UPSTREAM_TIMEOUT_MS) : limits.upstreamTimeoutMsDefault);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 3_600_000) throw new ServeConfigError('invalid_timeout', 'the upstream timeout must be a whole number of milliseconds from 100 to 3600000');
-  if (wantsMock(options, env)) {
-    const mock = await startMockUpstream({ port: 0 });
-    const upstream = new Upstream({ openaiBaseUrl: `${mock.url}/v1`, anthropicBaseUrl: mock.url, openaiApiKey: 'mock-openai-key', anthropicApiKey: 'mock-anthropic-key', timeoutMs, passHeaderPrefixes: ['x-mock-'] });
-    return { upstream, mock };
-  }
-  const upstream = new Upstream({
-    openaiBaseUrl: env.BURSAR_OPENAI_BASE_URL || 'https://api.openai.com/v1',
-    anthropicBaseUrl: env.BURSAR_ANTHROPIC_BASE_URL || 'https://api.anthropic.com',
+  const decision = chooseUpstream(options, env);
+  if (decision.mock) return { decision, config: { openaiBaseUrl: '', anthropicBaseUrl: '', openaiApiKey: 'mock-openai-key', anthropicApiKey: 'mock-anthropic-key', timeoutMs, passHeaderPrefixes: ['x-mock-'] } };
+  const config: UpstreamConfig = {
+    openaiBaseUrl: baseUrlFrom(env, 'BURSAR_OPENAI_BASE_URL', 'https://api.openai.com/v1'),
+    anthropicBaseUrl: baseUrlFrom(env, 'BURSAR_ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
     openaiApiKey: env.OPENAI_API_KEY || undefined,
     anthropicApiKey: env.ANTHROPIC_API_KEY || undefined,
     timeoutMs,
-  });
-  return { upstream, mock: undefined };
+  };
+  return { decision, config };
+}
+
+async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamConfig }): Promise<{ upstream: Upstream; mock: MockUpstream | undefined }> {
+  if (!plan.decision.mock) return { upstream: new Upstream(plan.config), mock: undefined };
+  const mock = await startMockUpstream({ port: 0 });
+  return { upstream: new Upstream({ ...plan.config, openaiBaseUrl: `${mock.url}/v1`, anthropicBaseUrl: mock.url }), mock };
 }
 
 /**
@@ -131,10 +200,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const mode = options.mode ?? 'enforce';
   if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
   const pricing = loadCatalog(options.pricingPath);
-  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
+  const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
-  const { upstream, mock } = await upstreamFor(options, env);
+  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
+  const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
   const log = options.log ?? ((event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
   const gateway = createGateway(
@@ -161,7 +231,16 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const context: PluginContext = { store, pricing, gateway };
   const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
-  await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+  try {
+    await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+  } catch (error) {
+    // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
+    await app.close();
+    await upstream.close();
+    await mock?.close();
+    if (options.store === undefined) await store.close();
+    throw listenError(error, options.host ?? '127.0.0.1', options.port ?? portDefault);
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
@@ -180,6 +259,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     gateway,
     app,
     mock,
+    upstreamReason: plan.decision.reason,
     metrics,
     generatedAdminKey: admin.generated,
     close: (closing = {}) =>

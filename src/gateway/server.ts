@@ -17,6 +17,35 @@ function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
 }
 
+/**
+ * Gateway routes called without their `/v1` prefix, which is what a client given the server's
+ * bare URL as its base URL sends: each with the provider whose error shape it expects.
+ */
+const unprefixed: Record<string, { method: 'GET' | 'POST'; provider: Provider }> = {
+  '/messages': { method: 'POST', provider: 'anthropic' },
+  '/chat/completions': { method: 'POST', provider: 'openai' },
+  '/responses': { method: 'POST', provider: 'openai' },
+  '/embeddings': { method: 'POST', provider: 'openai' },
+  '/models': { method: 'GET', provider: 'openai' },
+};
+
+/** The 404 for a request no route answers, saying where the route is when only `/v1` is missing. */
+function notFound(req: FastifyRequest): { provider: Provider; error: GatewayError } {
+  const path = req.url.split('?')[0] ?? '';
+  const origin = typeof req.headers.host === 'string' ? `http://${req.headers.host}` : 'http://<host>:<port>';
+  if (path === '/v1/v1/messages' && req.method === 'POST') {
+    return { provider: 'anthropic', error: gatewayError('not_found', `no route POST ${path}: the official @anthropic-ai/sdk adds /v1 itself, so give it the base URL ${origin} (without /v1)`) };
+  }
+  const route = unprefixed[path];
+  if (route === undefined || route.method !== req.method) return { provider: providerOf(req.url), error: gatewayError('not_found', `no route ${req.method} ${path}`) };
+  const provider = path === '/models' && typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : route.provider;
+  const sdks =
+    route.provider === 'anthropic'
+      ? `give clients that append /messages themselves (@ai-sdk/anthropic) the base URL ${origin}/v1; the official @anthropic-ai/sdk takes ${origin} and adds /v1 itself`
+      : `give OpenAI clients (openai, @ai-sdk/openai, LangChain, the OpenAI Agents SDK) the base URL ${origin}/v1`;
+  return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
+}
+
 /** Maps framework errors (body too large, wrong content type, unparseable) to provider-shaped refusals. */
 function frameworkError(error: { code?: string; statusCode?: number; message: string }): GatewayError {
   switch (error.code) {
@@ -72,8 +101,8 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));
   });
   app.setNotFoundHandler((req, reply) => {
-    const e = gatewayError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`);
-    void reply.code(404).send(errorBody(providerOf(req.url), e));
+    const { provider, error } = notFound(req);
+    void reply.code(404).header('x-bursar-code', error.code).send(errorBody(provider, error));
   });
   for (const plugin of plugins) await plugin(app);
   return app;

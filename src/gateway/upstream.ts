@@ -28,6 +28,25 @@ export class Upstream {
     this.agent = new Agent({ connections: limits.upstreamConnectionsMax, keepAliveTimeout: 30_000, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
   }
 
+  /** The base URL calls for `provider` go to, as configured. */
+  baseUrl(provider: Provider): string {
+    return provider === 'anthropic' ? this.config.anthropicBaseUrl : this.config.openaiBaseUrl;
+  }
+
+  /** The host (and port, when not the scheme's) calls for `provider` go to, for messages. */
+  host(provider: Provider): string {
+    try {
+      return new URL(this.baseUrl(provider)).host;
+    } catch {
+      return this.baseUrl(provider);
+    }
+  }
+
+  /** True when calls for `provider` carry a provider key. */
+  keyed(provider: Provider): boolean {
+    return (provider === 'anthropic' ? this.config.anthropicApiKey : this.config.openaiApiKey) !== undefined;
+  }
+
   url(provider: Provider, route: string): string {
     if (provider === 'anthropic') return `${this.config.anthropicBaseUrl.replace(/\/$/, '')}${route}`;
     return `${this.config.openaiBaseUrl.replace(/\/$/, '')}${route.replace(/^\/v1/, '')}`;
@@ -59,4 +78,31 @@ export class Upstream {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+const causes: Record<string, string> = {
+  ECONNREFUSED: 'nothing is listening there (ECONNREFUSED)',
+  ENOTFOUND: 'the host name does not resolve (ENOTFOUND)',
+  EAI_AGAIN: 'the host name could not be resolved right now (EAI_AGAIN)',
+  ECONNRESET: 'the connection was reset (ECONNRESET)',
+  ETIMEDOUT: 'connecting timed out (ETIMEDOUT)',
+  EHOSTUNREACH: 'the host is unreachable (EHOSTUNREACH)',
+  ENETUNREACH: 'the network is unreachable (ENETUNREACH)',
+  UND_ERR_CONNECT_TIMEOUT: 'connecting timed out (UND_ERR_CONNECT_TIMEOUT)',
+  UND_ERR_SOCKET: 'the connection closed before an answer (UND_ERR_SOCKET)',
+};
+
+/**
+ * Why a call could not reach its provider, in words with the system's code, for the 502 a
+ * client gets (never anything from the request or its credentials).
+ *
+ * @example
+ * upstreamFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' })) // 'nothing is listening there (ECONNREFUSED)'
+ */
+export function upstreamFailure(error: unknown): string {
+  const e = error instanceof Error ? (error as NodeJS.ErrnoException & { cause?: unknown }) : undefined;
+  const code = e?.code ?? (e?.cause instanceof Error ? (e.cause as NodeJS.ErrnoException).code : undefined);
+  if (code !== undefined) return causes[code] ?? `${code}${e?.message ? `: ${e.message}` : ''}`;
+  if (e?.name === 'AbortError') return 'the call was aborted';
+  return e ? `${e.name}: ${e.message}` : String(error);
 }
