@@ -1,6 +1,7 @@
 import { effectivePolicy, type BudgetView } from '../core/index.js';
 import { limits as gatewayLimits } from '../gateway/limits.js';
 import { countChatInputTokens, resolveModel, worstCaseMicros, type InputRoute, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
+import { didYouMean } from '../suggest.js';
 import type { InputProblem, PlanItem } from './plan.js';
 
 /** What the gateway would reserve for each call of a plan item. */
@@ -37,7 +38,8 @@ export function estimatePlanItem(item: PlanItem, index: number, catalog: PriceCa
   const resolved = resolveModel(item.model, catalog);
   if (!resolved.ok) {
     const field = `items.${index}.model`;
-    return { field, message: `${field}: model "${item.model}" has no price in the catalog, so its cost cannot be bounded; see bursar pricing list` };
+    const suggestion = didYouMean(item.model, [...catalog.models.keys(), ...catalog.aliases.keys()]);
+    return { field, message: `${field}: model "${item.model}" has no price in the catalog, so its cost cannot be bounded${suggestion === '' ? '; see bursar pricing list' : suggestion}` };
   }
   const { model, entry } = resolved;
   const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : gatewayLimits.maxOutputTokensAbsolute;

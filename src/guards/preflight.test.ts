@@ -119,8 +119,8 @@ describe('estimates', () => {
   });
 
   it('refuses an unpriced model naming its field', () => {
-    const r = preflight({ plan: plan([small, { ...small, model: 'gpt-9-ultra' }]), targets: [0, 1].map(() => ({ path: agent, chain: tree() })), catalog, nowMs, options: preflightOptions() });
-    expect(r).toMatchObject({ field: 'items.1.model', message: expect.stringContaining('gpt-9-ultra') as unknown });
+    const r = preflight({ plan: plan([small, { ...small, model: 'gpt-4o-mimi' }]), targets: [0, 1].map(() => ({ path: agent, chain: tree() })), catalog, nowMs, options: preflightOptions() });
+    expect(r).toMatchObject({ field: 'items.1.model', message: expect.stringContaining('"gpt-4o-mimi" has no price in the catalog, so its cost cannot be bounded; did you mean gpt-4o-mini?') as unknown });
   });
 });
 
