@@ -1,10 +1,10 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { base62, type RandomBytes, type ReserveOk } from '../core/index.js';
+import { base62, formatUsd, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
-import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { limits } from './limits.js';
@@ -117,6 +117,18 @@ export function reservationTtlMs(upstreamTimeoutMs: number): number {
   return upstreamTimeoutMs + Math.min(limits.reservationTtlMarginMsMax, Math.max(limits.reservationTtlMarginMsMin, upstreamTimeoutMs));
 }
 
+/**
+ * A budget refusal of a call that set no output cap: the default cap may be most of what was
+ * reserved, so the message says how much and what to set.
+ */
+function withOutputHint(refusal: Refusal, call: ParsedCall, price: PricedModel, estimate: Estimate): Refusal {
+  if (call.maxOutputTokens !== undefined || (refusal.code !== 'budget_exceeded' && refusal.code !== 'request_cost_cap') || estimate.maxOutputTokens === 0) return refusal;
+  const outputMicros = worstCaseMicros(price.entry, { inputTokens: 0, maxOutputTokens: estimate.maxOutputTokens * call.choices, cacheWrite: false });
+  if (outputMicros * 2 < estimate.amountMicros) return refusal;
+  const hint = ` The request set no max_tokens, so ${estimate.maxOutputTokens} output tokens (${formatUsd(outputMicros)}) were reserved for the answer; set max_tokens to what the call needs (or a lower maxOutputTokens in the budget's policy).`;
+  return { ...refusal, message: refusal.message + hint };
+}
+
 /** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
 async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer): Promise<Admitted | GatewayError> {
   const startedMs = g.now();
@@ -148,7 +160,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     onExpiry: 'charge',
   });
   const reserveMs = performance.now() - reserveStartedMs;
-  if (!result.ok) return fromRefusal(result);
+  if (!result.ok) return fromRefusal(withOutputHint(result, call, price, estimate));
   const out: HeaderMap = { 'x-bursar-reservation': result.reservation.id, 'x-bursar-request-id': requestId };
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
@@ -164,6 +176,12 @@ interface Priced {
   anomaly?: string;
 }
 
+const usageFields = ['inputTokens', 'outputTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens'] as const satisfies readonly (keyof CallUsage)[];
+
+function plausible(tokens: number): boolean {
+  return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= pricingLimits.tokensPerRequestMax;
+}
+
 /**
  * Prices what the provider reported (completed from the estimate and the streamed text). Usage
  * is input from outside: counts beyond any possible request are not priced but settled at the
@@ -171,9 +189,9 @@ interface Priced {
  */
 function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
-  const bad = (Object.entries(usage) as [keyof CallUsage, number][]).find(([, n]) => !Number.isSafeInteger(n) || n < 0 || n > pricingLimits.tokensPerRequestMax);
-  if (!bad) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad[0]} ${bad[1]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
+  const bad = usageFields.find((field) => !plausible(usage[field]));
+  if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
+  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
   const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
 }

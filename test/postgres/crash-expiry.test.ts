@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/index.js';
 import { openStore } from '../../src/store/index.js';
-import { billMicros, limitMicros, seedAgent, slowProvider, spendUntilRefused, startGatewayProcess, startStreams, until } from '../crash/gateway-process.js';
+import { billMicros, limitMicros, seedAgent, slowProvider, spendUntilRefused, startGatewayProcess, startStreams, until } from '../chaos/gateway-process.js';
 import { dropSchemas, freshSchema } from './support.js';
 
 const url = inject('pgUrl');

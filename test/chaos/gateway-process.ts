@@ -89,7 +89,7 @@ export async function startStreams(client: OpenAI, count: number, maxTokens: num
       };
       run().catch((error: unknown) => {
         // Streams are cut when the gateway dies: that is the point. Only a failure to start counts.
-        if (started < count) reject(error);
+        if (started < count) reject(error instanceof Error ? error : new Error(String(error)));
       });
     }
   });
