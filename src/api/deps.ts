@@ -1,4 +1,5 @@
 import type { RandomBytes } from '../core/index.js';
+import type { PriceCatalog } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
@@ -12,6 +13,8 @@ export interface ApiDeps {
   hub: EventHub;
   /** Random source for token secrets. */
   random: RandomBytes;
+  /** The price catalog the gateway reserves with (pre-flight prices plans with it). */
+  pricing: PriceCatalog;
   /** The OpenAPI document (built once, on first request). */
   openapi(): Record<string, unknown>;
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
+import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { KeyRing, type ApiKeys } from './auth.js';
 import type { ApiDeps, Route } from './deps.js';
@@ -16,6 +17,8 @@ import { ledgerRoutes } from './routes/ledger.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { forecastRoutes } from './routes/forecast.js';
+import { preflightRoutes } from './routes/preflight.js';
 import { usageRoutes } from './routes/usage.js';
 import { packageVersion } from '../version.js';
 
@@ -33,7 +36,7 @@ export type { ApiDeps, Route } from './deps.js';
  * @example
  * apiRoutes.map((r) => `${r.method} ${r.path}`) // ['GET /api/budgets', 'POST /api/budgets', …]
  */
-export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...systemRoutes];
+export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...systemRoutes];
 
 export interface AdminApiOptions {
   store: Store;
@@ -43,6 +46,8 @@ export interface AdminApiOptions {
   metrics?: Metrics;
   /** Random source for token secrets (default: the system's, pooled). */
   random?: RandomBytes;
+  /** The gateway's price catalog, for pre-flight (default: the bundled one). */
+  pricing?: PriceCatalog;
   /** Heartbeat interval of event streams (default `apiLimits.sseHeartbeatMs`). */
   heartbeatMs?: number;
   /** Check every JSON response against its declared schema (tests). */
@@ -53,13 +58,13 @@ export interface AdminApiOptions {
 
 
 /** Turns anything thrown while answering into the API error to send. The one such mapping. */
-function toApiError(error: unknown, onError: (error: unknown) => void): ApiError {
+function toApiError(error: unknown, onError: (error: unknown) => void, bodyBytesMax = apiLimits.bodyBytesMax): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof StoreUnavailableError) return new ApiError('store_unavailable', error.message);
   const e = error as Partial<FastifyError>;
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('payload_too_large', `the request body is larger than ${apiLimits.bodyBytesMax} bytes`);
+      return new ApiError('payload_too_large', `the request body is larger than ${bodyBytesMax} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError('unsupported_media_type', 'send request bodies as JSON with "Content-Type: application/json"');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -69,6 +74,12 @@ function toApiError(error: unknown, onError: (error: unknown) => void): ApiError
   if (typeof e.statusCode === 'number' && e.statusCode < 500) return new ApiError('bad_request', e.message ?? 'bad request');
   onError(error);
   return new ApiError('internal', 'internal error; the server log has the details');
+}
+
+/** A route's own body bound (a plan takes more than the usual), else undefined. */
+function declaredBodyBytesMax(request: FastifyRequest): number | undefined {
+  const config = request.routeOptions.config as { bodyBytesMax?: unknown } | undefined;
+  return typeof config?.bodyBytesMax === 'number' ? config.bodyBytesMax : undefined;
 }
 
 /** The 404 for a URL no route matches, with a hint for the commonest mistake: raw slashes in a budget path. */
@@ -129,6 +140,7 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
       metrics,
       hub,
       random: options.random ?? pooledRandom((n) => randomBytes(n)),
+      pricing: options.pricing ?? bundledCatalog(),
       openapi: () => (document ??= openApiDocument(apiRoutes, { version: packageVersion() })),
     };
     const register = { keys, deps, checkResponses: options.checkResponses };
@@ -138,7 +150,7 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
       async (scope) => {
         jsonBodies(scope);
         observe(scope, metrics);
-        scope.setErrorHandler((error, _request, reply) => sendError(reply, toApiError(error, onError)));
+        scope.setErrorHandler((error, request, reply) => sendError(reply, toApiError(error, onError, declaredBodyBytesMax(request))));
         scope.setNotFoundHandler((request, reply) => sendError(reply, notFound(request.method, request.url)));
         registerRoutes(
           scope,
@@ -172,6 +184,6 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
  * const { keys, generated } = adminKeysFromEnv(process.env, (n) => crypto.randomBytes(n));
  * await startServer({ plugins: [adminApiPlugin({ keys, metrics })], onCall: (o) => metrics.observeCall(o) });
  */
-export function adminApiPlugin(options: Omit<AdminApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store }) => Promise<void> {
-  return (app, context) => adminApi({ ...options, store: context.store })(app);
+export function adminApiPlugin(options: Omit<AdminApiOptions, 'store' | 'pricing'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog }) => Promise<void> {
+  return (app, context) => adminApi({ ...options, store: context.store, pricing: context.pricing })(app);
 }

@@ -54,6 +54,8 @@ export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.
   body?: B;
   /** Headers the route reads (lower-case names); others pass unchecked. */
   headers?: H;
+  /** A larger request body than the admin API's usual bound, for routes that take one (a plan). */
+  bodyBytesMax?: number;
   response: { status: 200 | 201; description: string; schema: R; alt?: AltContent[] };
   handler(call: ApiCall<z.output<P>, z.output<Q>, z.output<B>, z.output<H>, D>): Promise<z.input<R> | Sent>;
 }
@@ -184,6 +186,7 @@ export function registerRoutes<D>(scope: FastifyInstance, prefix: string, routes
     scope.route({
       method: r.method,
       url: fastifyPath(r.path.slice(prefix.length)),
+      ...(r.bodyBytesMax === undefined ? {} : { bodyLimit: r.bodyBytesMax, config: { bodyBytesMax: r.bodyBytesMax } }),
       onRequest: authHook(options.keys, r.access),
       handler: async (request, reply) => {
         const params = parseInput(r.params ?? none, request.params, 'path parameter');

@@ -122,9 +122,12 @@ function outlookText(w: ForecastWindow | undefined, nowMs: number): string {
   }
 }
 
+/** A rate to the cent from a cent an hour up (it is an average, not an amount), exact below. */
 function rateText(w: ForecastWindow | undefined): string {
   if (!w) return '-';
-  return `${formatUsd(w.rate_micros_per_hour)}/h${w.complete ? '' : '*'}`;
+  const micros = w.rate_micros_per_hour;
+  const shown = micros >= 10_000 ? Math.round(micros / 10_000) * 10_000 : micros;
+  return `${formatUsd(shown)}/h${w.complete ? '' : '*'}`;
 }
 
 /**

@@ -2,7 +2,11 @@ import { z } from 'zod';
 import type { AuditProblem, AuditReport, BudgetOk, BudgetView, Refusal, RevokeOk, TokenView } from '../core/index.js';
 import { isLedgerCode } from '../api/errors.js';
 import { budgetFromJson, entryFromJson, policyToJson, tokenFromJson } from '../api/json.js';
-import { AuditProblemJson, BudgetJson, ErrorJson, LedgerEntryJson, SessionJson, TokenJson } from '../api/schemas.js';
+import { ForecastReportJson, PreflightReportJson, ReservationReportJson } from '../api/guard-schemas.js';
+import { AuditProblemJson, BudgetJson, ErrorJson, LedgerEntryJson, SessionJson, TokenJson, UsageRowJson, groupings } from '../api/schemas.js';
+import type { PreflightReport, PreflightRequest } from '../guards/index.js';
+import type { ForecastReport } from '../ops/forecast.js';
+import type { PlanFailure } from '../ops/preflight.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
 import {
   localActor,
@@ -19,6 +23,8 @@ import {
   type SessionSummary,
   type SetStatusInput,
   type UpdateBudgetInput,
+  type UsageAnswer,
+  type UsageQueryInput,
 } from './backend.js';
 import { CliError } from './context.js';
 import { cliLimits } from './parse.js';
@@ -32,6 +38,23 @@ const MintAnswer = z.object({ token: TokenJson, secret: z.string(), envelope: Bu
 const RevokeAnswer = z.object({ revoked: z.array(z.string()) });
 const SessionsAnswer = z.object({ sessions: z.array(SessionJson), scanned_entries: z.int(), scan_limit: z.int(), truncated: z.boolean() });
 const SessionAnswer = z.object({ session: SessionJson });
+const UsageTotalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
+const UsageAnswerJson = z.object({
+  group_by: z.enum(groupings),
+  since: z.string().nullable(),
+  until: z.string().nullable(),
+  timezone: z.string(),
+  rows: z.array(UsageRowJson),
+  other: UsageRowJson.nullable(),
+  totals: UsageTotalsJson,
+  scanned_entries: z.int(),
+  scan_limit: z.int(),
+  truncated: z.boolean(),
+  complete_since: z.string().nullable(),
+  reservations: ReservationReportJson.optional(),
+});
+/** Pre-flight failures a local database gives too; others (forbidden, unreachable) are thrown. */
+const planFailureCodes = new Set(['bad_request', 'unknown_budget', 'unknown_token']);
 const AuditAnswer = z.object({
   ok: z.boolean(),
   entries: z.int(),
@@ -226,6 +249,29 @@ export class RemoteBackend implements CliBackend {
     const e = this.errorOf(answer);
     if (e !== undefined && (e.code === 'not_found' || (e.code === 'bad_request' && e.field === 'id'))) return undefined;
     return this.expect(answer, SessionAnswer).session;
+  }
+
+  async usage(query: UsageQueryInput): Promise<UsageAnswer> {
+    const params = new URLSearchParams({ group_by: query.groupBy });
+    if (query.sinceMs !== undefined) params.set('since', String(query.sinceMs));
+    if (query.untilMs !== undefined) params.set('until', String(query.untilMs));
+    if (query.budget !== undefined) params.set('budget', query.budget);
+    if (query.timezone !== undefined) params.set('timezone', query.timezone);
+    if (query.reservations === true) params.set('metrics', 'reservations');
+    return this.expect(await this.send('GET', `/api/usage?${params.toString()}`), UsageAnswerJson);
+  }
+
+  async preflight(request: PreflightRequest): Promise<PreflightReport | PlanFailure> {
+    const answer = await this.send('POST', '/api/preflight', request);
+    const e = this.errorOf(answer);
+    if (e !== undefined && planFailureCodes.has(e.code) && e.field !== undefined) return { ok: false, code: e.code as PlanFailure['code'], message: e.message, field: e.field };
+    return this.expect(answer, PreflightReportJson);
+  }
+
+  async forecast(query: { budget?: string }): Promise<ForecastReport> {
+    const params = new URLSearchParams();
+    if (query.budget !== undefined) params.set('budget', query.budget);
+    return this.expect(await this.send('GET', `/api/forecast?${params.toString()}`), ForecastReportJson);
   }
 
   async audit(): Promise<AuditReport> {

@@ -153,8 +153,9 @@ export function runOut(b: Pick<BudgetView, 'remainingMicros' | 'periodEndMs'>, s
   if (b.remainingMicros === null) return { outlook: 'no_limit', atMs: null };
   if (b.remainingMicros <= 0) return { outlook: 'exhausted', atMs: null };
   if (spentMicros <= 0) return { outlook: 'no_burn', atMs: null };
-  // Time, not money: a float is exact enough for milliseconds and cannot overflow here.
-  const inMs = Math.ceil((b.remainingMicros / spentMicros) * spanMs);
+  // Time, not money: a float is exact enough for milliseconds (exact while the product stays
+  // below 2^53, as it does for a day's window and up to ~100,000 USD left) and cannot overflow.
+  const inMs = Math.ceil((b.remainingMicros * spanMs) / spentMicros);
   if (b.periodEndMs !== null && nowMs + inMs >= b.periodEndMs) return { outlook: 'not_this_period', atMs: null };
   if (b.periodEndMs === null && inMs > forecastHorizonMs) return { outlook: 'not_within_horizon', atMs: null };
   return { outlook: 'runs_out', atMs: nowMs + inMs };

@@ -6,6 +6,9 @@ import { ApiError } from '../errors.js';
 import { apiLimits } from '../limits.js';
 import { SessionJson, SessionParams, SessionQuery, SessionsQuery, UsageQuery, UsageRowJson, groupings } from '../schemas.js';
 import { recentSessions, summarizeSession, usageReport } from '../usage.js';
+import { guardLimits } from '../../guards/index.js';
+import { reservationReport } from '../../ops/reservation-report.js';
+import { ReservationReportJson } from '../guard-schemas.js';
 import { LedgerPageJson, ledgerAnswer, wantsCsv } from './ledger.js';
 
 const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
@@ -19,10 +22,10 @@ const usage = route({
   path: '/api/usage',
   operationId: 'usage',
   summary: 'Spend grouped by budget, agent, session, model, hour or day',
-  description: `Sums settlements and late charges in the range. Reads at most ${apiLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest).`,
+  description: `Sums settlements and late charges in the range. Reads at most ${apiLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest). With metrics=reservations it also says, per group and model, what became of the reservations made in the range (settled, voided, expired, charged), the reserve-to-settle ratio and the estimate accuracy, from at most ${guardLimits.reservationScanEntriesMax} reservation entries.`,
   tag: 'usage',
   access: 'viewer',
-  query: UsageQuery,
+  query: UsageQuery.extend({ metrics: z.enum(['reservations']).optional().describe('reservations: add the reserve-to-settle ratio and estimate accuracy per group and model') }),
   response: {
     status: 200,
     description: 'the groups',
@@ -38,12 +41,15 @@ const usage = route({
       scan_limit: z.int(),
       truncated: z.boolean(),
       complete_since: z.string().nullable().describe('figures include every entry from this time on (null: from the beginning)'),
+      reservations: ReservationReportJson.optional().describe('with metrics=reservations'),
     }),
   },
   handler: async ({ query, deps }) => {
     await checkBudget(deps.store, query.budget);
     const index = await BudgetIndex.load(deps.store);
-    return usageReport(deps.store, index, { groupBy: query.group_by, sinceMs: query.since, untilMs: query.until, budget: query.budget, timezone: query.timezone ?? 'UTC' });
+    const range = { groupBy: query.group_by, sinceMs: query.since, untilMs: query.until, budget: query.budget, timezone: query.timezone ?? 'UTC' };
+    const report = await usageReport(deps.store, index, range);
+    return query.metrics === 'reservations' ? { ...report, reservations: await reservationReport(deps.store, index, range) } : report;
   },
 });
 
