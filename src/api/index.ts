@@ -13,6 +13,7 @@ import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { registerRoutes } from './registry.js';
 import { budgetRoutes } from './routes/budgets.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { ledgerRoutes } from './routes/ledger.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { systemRoutes } from './routes/system.js';
@@ -36,7 +37,7 @@ export type { ApiDeps, Route } from './deps.js';
  * @example
  * apiRoutes.map((r) => `${r.method} ${r.path}`) // ['GET /api/budgets', 'POST /api/budgets', …]
  */
-export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...systemRoutes];
+export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...dashboardRoutes, ...systemRoutes];
 
 export interface AdminApiOptions {
   store: Store;

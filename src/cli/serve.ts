@@ -90,6 +90,7 @@ function sdkLines(url: string): string[] {
 function banner(server: RunningServer, flags: ServeFlags, db: string): string {
   return [
     `Bursar is listening on ${server.url}`,
+    `  dashboard ${server.url}/   (sign in with the admin key)`,
     `  ledger    ${db}`,
     `  mode      ${flags.mode ?? 'enforce'}`,
     ...upstreamLines(server),

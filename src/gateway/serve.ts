@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { adminApiPlugin, adminKeysFromEnv, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
+import { dashboardPlugin } from '../dashboard/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog } from '../pricing/index.js';
 import type { ToolPrices } from '../pricing/tools.js';
@@ -39,7 +40,9 @@ export interface ServeOptions {
   env?: Record<string, string | undefined>;
   /** An already opened store (tests, the demo); closed with the server. */
   store?: Store;
-  /** Extra routes (the admin API, the dashboard), given the gateway they serve. */
+  /** The dashboard's build folder, served at `/` (default dist/web of this package); false serves none. */
+  dashboard?: string | false;
+  /** Extra routes, given the gateway they serve. */
   plugins?: ((app: FastifyInstance, context: PluginContext) => Promise<void>)[];
   onCall?: (outcome: CallOutcome) => void;
   /** Admin API keys; default from BURSAR_ADMIN_KEY / BURSAR_VIEWER_KEY, or one generated for this run. */
@@ -229,7 +232,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   metrics.gauge('bursar_deferred_settlements', 'Settlements and voids waiting for the store to come back.', () => gateway.resolver.waiting());
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
   const context: PluginContext = { store, pricing, gateway };
-  const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...(options.plugins ?? [])];
+  const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
+  const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...dashboard, ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
   try {
     await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });

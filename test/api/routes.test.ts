@@ -187,6 +187,14 @@ const samples: Record<string, Sample> = {
     valid: async () => ({ path: '/api/sessions/s1?limit=5', status: 200, check: (a) => expect(a.json.session).toMatchObject({ id: 's1', agents: ['acme/research/bot'] }) }),
     invalid: { path: '/api/sessions/s1?limit=abc', field: 'limit' },
   },
+  whoami: {
+    valid: async () => ({ path: '/api/me', status: 200, check: (a) => expect(a.json).toEqual({ role: 'viewer', key_id: expect.stringMatching(/^[0-9a-f]{8}$/) as unknown }) }),
+    invalid: { path: '/api/me?role=admin', field: 'role' },
+  },
+  activity: {
+    valid: async () => ({ path: '/api/activity?minutes=5', status: 200, check: (a) => expect(a.json).toMatchObject({ agents: [{ agent: 'acme/research/bot', session: { id: 's1' } }], burn: { minutes: 5, roots: [{ root: 'acme' }] }, truncated: false }) }),
+    invalid: { path: '/api/activity?minutes=0', field: 'minutes' },
+  },
   events: {
     valid: async () => ({ path: '/api/events', status: 200 }),
     invalid: { path: '/api/events?last_event_id=abc', field: 'last_event_id' },
