@@ -118,6 +118,13 @@ describe('estimates', () => {
     expect(estimatePlanItem({ budget: 'a', model: 'gpt-4o-mini', input_tokens: 0, max_output_tokens: 20_000 }, 3, catalog, [])).toMatchObject({ field: 'items.3.max_output_tokens' });
   });
 
+  it('refuses a plan whose total is beyond what any budget can hold, naming the item that crosses it', () => {
+    // $1,000.025 a call (100 million input tokens at $10 per million, 500 output at $50), a million times.
+    const huge = { ...small, model: 'claude-fable-5-1', input_tokens: 100_000_000, count: 500_000 };
+    const r = preflight({ plan: plan([{ ...huge, count: 1 }, { ...huge, count: 499_999 }, huge]), targets: [0, 1, 2].map(() => ({ path: agent, chain: tree() })), catalog, nowMs, options: preflightOptions() });
+    expect(r).toMatchObject({ field: 'items.2.count', message: expect.stringContaining('more than $1,000,000,000.00') as unknown });
+  });
+
   it('refuses an unpriced model naming its field', () => {
     const r = preflight({ plan: plan([small, { ...small, model: 'gpt-4o-mimi' }]), targets: [0, 1].map(() => ({ path: agent, chain: tree() })), catalog, nowMs, options: preflightOptions() });
     expect(r).toMatchObject({ field: 'items.1.model', message: expect.stringContaining('"gpt-4o-mimi" has no price in the catalog, so its cost cannot be bounded; did you mean gpt-4o-mini?') as unknown });

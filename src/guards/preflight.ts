@@ -1,4 +1,4 @@
-import { assert, formatUsd, modelAllowed, type BudgetView } from '../core/index.js';
+import { assert, formatUsd, limits, modelAllowed, type BudgetView } from '../core/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
 import { estimatePlanItem, type ItemEstimate } from './estimate.js';
 import { guardLimits } from './limits.js';
@@ -138,14 +138,8 @@ const statusRank: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
 export function preflight(input: { plan: Plan; targets: readonly PlanTarget[]; catalog: PriceCatalog; nowMs: number; options: PreflightOptions }): PreflightReport | InputProblem {
   const { plan, targets, catalog } = input;
   assert(targets.length === plan.items.length, 'preflight needs one target per plan item');
-  const estimates: ItemEstimate[] = [];
-  for (const [i, item] of plan.items.entries()) {
-    const target = targets[i];
-    assert(target !== undefined && target.chain.length > 0, `plan item ${i} has no budget chain`);
-    const estimate = estimatePlanItem(item, i, catalog, target.chain);
-    if ('field' in estimate) return estimate;
-    estimates.push(estimate);
-  }
+  const estimates = estimateAll(plan, targets, catalog);
+  if ('field' in estimates) return estimates;
   const priced = price(plan, targets, estimates, input.nowMs, input.options);
   const checks = [queueCheck(priced), titleCheck(priced), statusCheck(priced), policyCheck(priced), availabilityCheck(priced), inflightCheck(priced), confirmationCheck(priced)];
   const verdict = checks.reduce<CheckStatus>((worst, c) => (statusRank[c.status] > statusRank[worst] ? c.status : worst), 'pass');
@@ -164,6 +158,28 @@ export function preflight(input: { plan: Plan; targets: readonly PlanTarget[]; c
     confirmed: input.options.confirmed,
     proceed: verdict !== 'fail' && (!confirmationRequired || input.options.confirmed),
   };
+}
+
+/**
+ * Every item priced, or the first problem. Totals stay within what the ledger counts (one
+ * billion USD), so every sum below is a safe integer.
+ */
+function estimateAll(plan: Plan, targets: readonly PlanTarget[], catalog: PriceCatalog): ItemEstimate[] | InputProblem {
+  const estimates: ItemEstimate[] = [];
+  let totalMicros = 0;
+  for (const [i, item] of plan.items.entries()) {
+    const target = targets[i];
+    assert(target !== undefined && target.chain.length > 0, `plan item ${i} has no budget chain`);
+    const estimate = estimatePlanItem(item, i, catalog, target.chain);
+    if ('field' in estimate) return estimate;
+    totalMicros += estimate.callMicros * (item.count ?? 1);
+    if (totalMicros > limits.amountMicrosMax) {
+      const field = `items.${i}.count`;
+      return { field, message: `${field}: the plan would cost more than ${formatUsd(limits.amountMicrosMax)} by this item, more than any budget can hold` };
+    }
+    estimates.push(estimate);
+  }
+  return estimates;
 }
 
 function tightestOf(chain: readonly BudgetView[]): PreflightItem['tightest'] {
