@@ -46,7 +46,9 @@ async function inApp(file: string, args: string[], cwd = app): Promise<{ code: n
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bursar-package-'));
-  const packed = JSON.parse(await npm(['pack', '--json', '--pack-destination', dir], repoRoot)) as { filename: string }[];
+  // `npm pack` builds first (prepare), and the build's own lines come before the JSON.
+  const output = await npm(['pack', '--json', '--pack-destination', dir], repoRoot);
+  const packed = JSON.parse(output.slice(output.search(/^\[/m))) as { filename: string }[];
   tarball = join(dir, packed[0]?.filename ?? '');
   app = join(dir, 'app');
   mkdirSync(app);

