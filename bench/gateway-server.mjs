@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newSpendToken } from '../dist/core/index.js';
-import { startServer } from '../dist/gateway/serve.js';
+import { startServer } from '../dist/server/index.js';
 import { openSqliteStore } from '../dist/store/index.js';
 
 const store = openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db'), checkpoints: 'background' });

@@ -19,4 +19,4 @@ export {
   type ToolEstimateBasis,
   type ToolPrices,
   type ToolPricesError,
-} from './pricing/tools.js';
+} from './pricing/index.js';

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { AdminKeyError, adminKeysFromEnv, authenticate, authorize, KeyRing } from './auth.js';
-import { ApiError } from './errors.js';
+import { WireError } from '../contract/index.js';
 
 const fixedRandom = (n: number) => new Uint8Array(n).fill(7);
 
-function refusal(fn: () => unknown): ApiError {
+function refusal(fn: () => unknown): WireError {
   try {
     fn();
   } catch (error) {
-    if (error instanceof ApiError) return error;
+    if (error instanceof WireError) return error;
     throw error;
   }
   throw new Error('expected a refusal');

@@ -1,13 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { base62, type RandomBytes } from '../core/index.js';
-import { ApiError } from './errors.js';
+import { WireError, type Access } from '../contract/index.js';
 import { apiLimits } from './limits.js';
 
 /** What a key may do: `admin` reads and writes, `viewer` only reads. */
 export type Role = 'admin' | 'viewer';
 
-/** Who a route is for: `public` needs no key; `viewer` routes take either key; `admin` routes only an admin key. */
-export type Access = 'public' | Role;
 
 /** The admin API's keys, as configured. */
 export interface ApiKeys {
@@ -146,16 +144,16 @@ export class KeyRing {
  */
 export function authenticate(ring: KeyRing, authorization: string | undefined): Principal {
   if (authorization === undefined || authorization.trim() === '') {
-    throw new ApiError('unauthorized', 'send an admin API key as "Authorization: Bearer <key>" (BURSAR_ADMIN_KEY or BURSAR_VIEWER_KEY)');
+    throw new WireError('unauthorized', 'send an admin API key as "Authorization: Bearer <key>" (BURSAR_ADMIN_KEY or BURSAR_VIEWER_KEY)');
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!match?.[1]) throw new ApiError('unauthorized', 'the Authorization header must be "Bearer <key>"');
+  if (!match?.[1]) throw new WireError('unauthorized', 'the Authorization header must be "Bearer <key>"');
   const presented = match[1];
   if (presented.startsWith('bsr_')) {
-    throw new ApiError('unauthorized', 'a spend token (bsr_…) works only on the gateway routes (/v1/…); admin routes need an admin key (BURSAR_ADMIN_KEY)');
+    throw new WireError('unauthorized', 'a spend token (bsr_…) works only on the gateway routes (/v1/…); admin routes need an admin key (BURSAR_ADMIN_KEY)');
   }
   const principal = ring.principal(presented);
-  if (!principal) throw new ApiError('unauthorized', 'unknown admin API key');
+  if (!principal) throw new WireError('unauthorized', 'unknown admin API key');
   return principal;
 }
 
@@ -167,6 +165,6 @@ export function authenticate(ring: KeyRing, authorization: string | undefined): 
  */
 export function authorize(principal: Principal, access: Access): void {
   if (access === 'admin' && principal.role !== 'admin') {
-    throw new ApiError('forbidden', 'this operation changes the ledger or reads its audit and needs an admin key; the key sent is a viewer (read-only) key');
+    throw new WireError('forbidden', 'this operation changes the ledger or reads its audit and needs an admin key; the key sent is a viewer (read-only) key');
   }
 }

@@ -1,11 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import type { LedgerEntry } from '../core/index.js';
-import type { Store } from '../store/index.js';
+import { limits, type LedgerEntry } from '../core/index.js';
+import { encodeCursor, type Store } from '../store/index.js';
 // The store's cursor is opaque to clients; resuming "after sequence N" needs its encoding.
-import { encodeCursor } from '../store/rows.js';
-import { BudgetIndex } from './budget-index.js';
-import { ApiError } from './errors.js';
-import { entryToJson } from './json.js';
+import { BudgetIndex } from '../ops/index.js';
+import { WireError, entryToJson } from '../contract/index.js';
 import { apiLimits } from './limits.js';
 
 /**
@@ -78,7 +76,7 @@ export class EventHub {
   /** Refuses one more stream when `apiLimits.sseClientsMax` are open. */
   checkCapacity(): void {
     if (this.clients.size >= apiLimits.sseClientsMax) {
-      throw new ApiError('too_many_streams', `${this.clients.size} event streams are open, the most this server allows; try again later`);
+      throw new WireError('too_many_streams', `${this.clients.size} event streams are open, the most this server allows; try again later`);
     }
   }
 
@@ -174,7 +172,7 @@ export class EventHub {
     let cursor = encodeCursor(afterSeq);
     let sent = 0;
     for (;;) {
-      const page = await this.store.ledger({ cursor, order: 'asc', limit: Math.min(apiLimits.ledgerPageMax, this.replayEntriesMax - sent) });
+      const page = await this.store.ledger({ cursor, order: 'asc', limit: Math.min(limits.ledgerPageMax, this.replayEntriesMax - sent) });
       this.send(c, page.entries, await this.indexFor(page.entries));
       sent += page.entries.length;
       if (page.nextCursor === null || this.clients.has(c) === false) return;

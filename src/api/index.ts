@@ -1,34 +1,31 @@
-/** Bursar's admin API: budgets, tokens, reservations, ledger, usage, events, health and metrics. */
+/**
+ * Bursar's own HTTP API: the admin API (budgets, tokens, reservations, ledger, usage, events,
+ * health, metrics) under `/api` with an admin key, and the agent routes under `/v1/bursar` with
+ * a spend token. One route registry, one OpenAPI generator (a document each), one error path.
+ */
 import { randomBytes } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody, errorHeaders, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
+import { authenticateToken } from '../ops/index.js';
+import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
-import { KeyRing, type ApiKeys } from './auth.js';
-import type { ApiDeps, Route } from './deps.js';
-import { ApiError, errorBody } from './errors.js';
+import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';
+import type { AgentDeps, ApiDeps } from './deps.js';
+import { adminDocument, agentDocument } from './documents.js';
 import { EventHub } from './events.js';
 import { apiLimits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { registerRoutes } from './registry.js';
-import { budgetRoutes } from './routes/budgets.js';
-import { dashboardRoutes } from './routes/dashboard.js';
-import { ledgerRoutes } from './routes/ledger.js';
-import { reservationRoutes } from './routes/reservations.js';
-import { systemRoutes } from './routes/system.js';
-import { tokenRoutes } from './routes/tokens.js';
-import { forecastRoutes } from './routes/forecast.js';
-import { preflightRoutes } from './routes/preflight.js';
-import { usageRoutes } from './routes/usage.js';
+import { declaredBodyBytesMax, registerRoutes, type Identity } from './registry.js';
+import { adminApiRoutes as adminBound, agentApiRoutes } from './routes/index.js';
 import { packageVersion } from '../version.js';
 
 export { AdminKeyError, adminKeysFromEnv, generateAdminKey, KeyRing, type ApiKeys, type Role } from './auth.js';
-export { ApiError, apiCodes, isLedgerCode, statusOf, type ApiCode } from './errors.js';
 export { apiLimits } from './limits.js';
-export { Metrics } from './metrics.js';
+export { Metrics, type ProxiedCall } from './metrics.js';
 export { openApiDocument } from './openapi.js';
-export type { ApiDeps, Route } from './deps.js';
+export type { AgentDeps, ApiDeps, Route } from './deps.js';
 
 /**
  * Every route of the admin API (and of /healthz, /readyz, /metrics), in the order the OpenAPI
@@ -37,7 +34,15 @@ export type { ApiDeps, Route } from './deps.js';
  * @example
  * apiRoutes.map((r) => `${r.method} ${r.path}`) // ['GET /api/budgets', 'POST /api/budgets', …]
  */
-export const apiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...dashboardRoutes, ...systemRoutes];
+export const apiRoutes: readonly RouteSpec[] = adminBound.map((r) => r.spec);
+
+/**
+ * Every agent route (`/v1/bursar/…`), in the order their OpenAPI document lists them.
+ *
+ * @example
+ * agentApiSpecs.map((r) => `${r.method} ${r.path}`) // ['GET /v1/bursar/balance', 'GET /v1/bursar/tools', …]
+ */
+export const agentApiSpecs: readonly RouteSpec[] = agentApiRoutes.map((r) => r.spec);
 
 export interface AdminApiOptions {
   store: Store;
@@ -57,43 +62,25 @@ export interface AdminApiOptions {
   onError?: (error: unknown) => void;
 }
 
+const stderrLog = (error: unknown) => process.stderr.write(`bursar API: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 
-/** Turns anything thrown while answering into the API error to send. The one such mapping. */
-function toApiError(error: unknown, onError: (error: unknown) => void, bodyBytesMax = apiLimits.bodyBytesMax): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof StoreUnavailableError) return new ApiError('store_unavailable', error.message);
-  const e = error as Partial<FastifyError>;
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError('payload_too_large', `the request body is larger than ${bodyBytesMax} bytes`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError('unsupported_media_type', 'send request bodies as JSON with "Content-Type: application/json"');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new ApiError('bad_request', 'the request body is empty or its length is wrong');
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode < 500) return new ApiError('bad_request', e.message ?? 'bad request');
-  onError(error);
-  return new ApiError('internal', 'internal error; the server log has the details');
-}
-
-/** A route's own body bound (a plan takes more than the usual), else undefined. */
-function declaredBodyBytesMax(request: FastifyRequest): number | undefined {
-  const config = request.routeOptions.config as { bodyBytesMax?: unknown } | undefined;
-  return typeof config?.bodyBytesMax === 'number' ? config.bodyBytesMax : undefined;
+/** The one error path: whatever was thrown, answered in the scope's error shape. */
+function errorPath(scope: FastifyInstance, shape: ErrorShape, log: (error: unknown) => void): void {
+  const isStoreDown = (error: unknown) => error instanceof StoreUnavailableError;
+  scope.setErrorHandler((error, request, reply) => sendError(reply, shape, wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, isStoreDown, log })));
 }
 
 /** The 404 for a URL no route matches, with a hint for the commonest mistake: raw slashes in a budget path. */
-function notFound(method: string, url: string): ApiError {
+function notFound(method: string, url: string): WireError {
   const path = url.split('?')[0] ?? url;
   const hint = /^\/api\/budgets\/[^/]+\/[^/]+\/./.test(path) || /^\/api\/budgets\/[^/]+\/(?!pause$|resume$|close$|grant$|move$|periods$)[^/]+$/.test(path)
     ? '; a budget path in a URL is one URL-encoded segment: /api/budgets/acme%2Fresearch'
     : '';
-  return new ApiError('not_found', `no admin API route ${method} ${path}${hint}; see /api/openapi.json`);
+  return new WireError('not_found', `no admin API route ${method} ${path}${hint}; see /api/openapi.json`);
 }
 
-function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
-  return reply.code(e.status).header('x-bursar-code', e.code).header('cache-control', 'no-store').send(errorBody(e));
+function sendError(reply: FastifyReply, shape: ErrorShape, e: WireError): FastifyReply {
+  return reply.code(e.status).headers(errorHeaders(e)).header('cache-control', 'no-store').send(errorBody(shape, e));
 }
 
 /** JSON bodies parsed here (the gateway keeps its own raw parser); invalid JSON is a 400. */
@@ -105,7 +92,7 @@ function jsonBodies(scope: FastifyInstance): void {
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      done(new ApiError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(new WireError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
   });
 }
@@ -115,6 +102,17 @@ function observe(scope: FastifyInstance, metrics: Metrics): void {
     const code = reply.getHeader('x-bursar-code');
     metrics.observeApi(request.routeOptions.url, reply.statusCode, typeof code === 'string' ? code : 'ok');
   });
+}
+
+/** Who an admin route's caller is: an admin or viewer key, checked before the body is read. */
+function adminIdentity(keys: KeyRing): (access: Access, request: FastifyRequest) => Promise<Identity> {
+  return async (access, request) => {
+    if (access === 'public') return { actor: 'api' };
+    const principal = authenticate(keys, request.headers.authorization);
+    authorize(principal, access);
+    const given = request.headers['x-bursar-actor'];
+    return { principal, actor: typeof given === 'string' ? given : `api:${principal.role}:${principal.keyId}` };
+  };
 }
 
 /**
@@ -131,7 +129,7 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
   return async (app) => {
     const keys = new KeyRing(options.keys);
     const metrics = options.metrics ?? new Metrics();
-    const onError = options.onError ?? ((error: unknown) => process.stderr.write(`bursar admin API: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`));
+    const log = options.onError ?? stderrLog;
     const hub = new EventHub(options.store, { heartbeatMs: options.heartbeatMs });
     const detach = metrics.attach(options.store);
     metrics.gauge('bursar_event_streams', 'Open event streams (GET /api/events).', () => hub.size);
@@ -142,49 +140,99 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
       hub,
       random: options.random ?? pooledRandom((n) => randomBytes(n)),
       pricing: options.pricing ?? bundledCatalog(),
-      openapi: () => (document ??= openApiDocument(apiRoutes, { version: packageVersion() })),
+      openapi: () => (document ??= openApiDocument(apiRoutes, adminDocument(packageVersion()))),
     };
-    const register = { keys, deps, checkResponses: options.checkResponses };
+    const register = { deps, identify: adminIdentity(keys), checkResponses: options.checkResponses };
     app.addHook('preClose', async () => hub.close());
     app.addHook('onClose', async () => detach());
     await app.register(
       async (scope) => {
         jsonBodies(scope);
         observe(scope, metrics);
-        scope.setErrorHandler((error, request, reply) => sendError(reply, toApiError(error, onError, declaredBodyBytesMax(request))));
-        scope.setNotFoundHandler((request, reply) => sendError(reply, notFound(request.method, request.url)));
-        registerRoutes(
-          scope,
-          '/api',
-          apiRoutes.filter((r) => r.path.startsWith('/api/')),
-          register,
-        );
+        errorPath(scope, 'bursar', log);
+        scope.setNotFoundHandler((request, reply) => sendError(reply, 'bursar', notFound(request.method, request.url)));
+        registerRoutes(scope, '/api', adminBound.filter((r) => r.spec.path.startsWith('/api/')), register);
       },
       { prefix: '/api' },
     );
     await app.register(async (scope) => {
       jsonBodies(scope);
       observe(scope, metrics);
-      scope.setErrorHandler((error, _request, reply) => sendError(reply, toApiError(error, onError)));
-      registerRoutes(
-        scope,
-        '',
-        apiRoutes.filter((r) => !r.path.startsWith('/api/')),
-        register,
-      );
+      errorPath(scope, 'bursar', log);
+      registerRoutes(scope, '', adminBound.filter((r) => !r.spec.path.startsWith('/api/')), register);
+    });
+  };
+}
+
+export interface AgentApiOptions {
+  store: Store;
+  /** The tool price table reservations are estimated with (default: the bundled one). */
+  toolPrices?: ToolPrices;
+  /** Random source for token secrets (default: the system's, pooled). */
+  random?: RandomBytes;
+  /** The clock token expiry is judged by (default: the store's). */
+  now?: () => number;
+  /** Counts each answer, as for the admin API. */
+  metrics?: Metrics;
+  /** Check every JSON response against its declared schema (tests). */
+  checkResponses?: boolean;
+  /** Called with errors that become a 500 (default: a line on stderr). */
+  onError?: (error: unknown) => void;
+}
+
+/** Who an agent route's caller is: the spend token it presents (`token-resolve` also takes a stopped one). */
+function tokenIdentity(deps: AgentDeps): (access: Access, request: FastifyRequest) => Promise<Identity> {
+  return async (access, request) => {
+    if (access === 'public') return { actor: 'api' };
+    const caller = await authenticateToken(deps.store, presentedSecret(request.headers), deps.now(), access === 'token-resolve' ? 'resolve' : 'active');
+    if ('ok' in caller) throw wireErrorOf(caller);
+    return { caller, actor: `token:${caller.token.id}` };
+  };
+}
+
+/**
+ * The agent routes as a plugin for `buildServer`: what an agent does with its own spend token
+ * besides calling a model (`/v1/bursar/balance`, tool spend, delegation) and their OpenAPI
+ * document at `/v1/bursar/openapi.json`. Every answer is JSON and never cached; every refusal is
+ * in OpenAI's error shape with Bursar's stable code, like the proxy's.
+ *
+ * @example
+ * const app = await buildServer(gateway, [agentApi({ store, toolPrices: loadToolPrices({ path: './tools.json' }) })]);
+ */
+export function agentApi(options: AgentApiOptions): (app: FastifyInstance) => Promise<void> {
+  return async (app) => {
+    let document: Record<string, unknown> | undefined;
+    const store = options.store;
+    const deps: AgentDeps = {
+      store,
+      random: options.random ?? pooledRandom((n) => randomBytes(n)),
+      now: options.now ?? (() => store.now()),
+      toolPrices: options.toolPrices ?? defaultToolPrices(),
+      openapi: () => (document ??= openApiDocument(agentApiSpecs, agentDocument(packageVersion()))),
+    };
+    await app.register(async (scope) => {
+      jsonBodies(scope);
+      if (options.metrics) observe(scope, options.metrics);
+      errorPath(scope, 'openai', options.onError ?? stderrLog);
+      scope.addHook('onSend', async (_request, reply) => {
+        void reply.header('cache-control', 'no-store');
+      });
+      registerRoutes<AgentDeps>(scope, '', agentApiRoutes, { deps, identify: tokenIdentity(deps), checkResponses: options.checkResponses });
     });
   };
 }
 
 /**
- * The admin API in the plugin shape `startServer` takes (`(app, { store }) => …`): the store is
- * the one the gateway uses, so both write one ledger.
+ * Both APIs in the plugin shape `startServer` takes (`(app, { store, pricing }) => …`): the store
+ * is the one the gateway uses, so all of them write one ledger, and pre-flight prices plans with
+ * the gateway's catalog.
  *
  * @example
- * const metrics = new Metrics();
- * const { keys, generated } = adminKeysFromEnv(process.env, (n) => crypto.randomBytes(n));
- * await startServer({ plugins: [adminApiPlugin({ keys, metrics })], onCall: (o) => metrics.observeCall(o) });
+ * await startServer({ plugins: [apiPlugin({ keys, metrics })] });
  */
-export function adminApiPlugin(options: Omit<AdminApiOptions, 'store' | 'pricing'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog }) => Promise<void> {
-  return (app, context) => adminApi({ ...options, store: context.store, pricing: context.pricing })(app);
+export function apiPlugin(options: Omit<AdminApiOptions, 'store'> & Omit<AgentApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog; gateway?: { now: () => number; random: RandomBytes } }) => Promise<void> {
+  return async (app, context) => {
+    await adminApi({ ...options, store: context.store, random: options.random ?? context.gateway?.random, pricing: options.pricing ?? context.pricing })(app);
+    await agentApi({ ...options, store: context.store, now: options.now ?? context.gateway?.now, random: options.random ?? context.gateway?.random })(app);
+  };
 }

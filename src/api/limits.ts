@@ -1,31 +1,14 @@
-import { limits as coreLimits } from '../core/index.js';
-
 /**
- * Every bound the admin API enforces, in one place; units come last in each name. The ledger's
- * own bounds (amounts, names, page size) are in src/core/limits.ts.
+ * Every bound the HTTP API (admin and agent routes) enforces, in one place; units come last in
+ * each name. The ledger's own bounds (amounts, names, page size) are core's `limits`, the
+ * schemas' are `contractLimits`, the reports' are `opsLimits`.
  *
  * @example
- * if (scanned >= apiLimits.usageScanEntriesMax) truncated = true;
+ * scope.addContentTypeParser('application/json', { bodyLimit: apiLimits.bodyBytesMax }, parse);
  */
 export const apiLimits = {
-  /** Largest admin request body. Admin bodies are small: a budget, a policy, a token. */
+  /** Largest request body. Bodies here are small: a budget, a policy, a token, a reservation. */
   bodyBytesMax: 64 * 1024,
-  /** Ledger page size: the store's own bounds. */
-  ledgerPageMax: coreLimits.ledgerPageMax,
-  ledgerPageDefault: coreLimits.ledgerPageDefault,
-  /**
-   * Settlement entries one usage report reads (newest first). Past this the report says
-   * `truncated` and from when it is complete, so a caller narrows `since`/`until`.
-   */
-  usageScanEntriesMax: 200_000,
-  /** Ledger entries read (newest first) to find the most recent sessions. */
-  sessionScanEntriesMax: 200_000,
-  /** Entries of one session read to total it in the session list. */
-  sessionEntriesMax: 50_000,
-  sessionsListDefault: 30,
-  sessionsListMax: 500,
-  /** Groups one usage report returns (sessions or budgets can be many); the rest are summed as `other`. */
-  usageGroupsMax: 10_000,
   /** A comment line on every open event stream this often, so proxies keep it open. */
   sseHeartbeatMs: 15_000,
   /** Entries replayed from the ledger to a client resuming with Last-Event-ID. */
@@ -42,6 +25,4 @@ export const apiLimits = {
   adminKeysMax: 32,
   /** Label sets one metric keeps; past this, new ones are counted under the label value `other`. */
   metricSeriesMax: 1_000,
-  /** Text labels (actor header, session ids, filters). */
-  labelBytesMax: coreLimits.labelBytesMax,
 } as const;

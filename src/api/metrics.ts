@@ -1,5 +1,4 @@
 import { entryKinds, spendOf, type LedgerEntry } from '../core/index.js';
-import type { CallOutcome } from '../gateway/proxy.js';
 import type { Store } from '../store/index.js';
 import { apiLimits } from './limits.js';
 
@@ -13,6 +12,16 @@ import { apiLimits } from './limits.js';
  */
 
 type Labels = Record<string, string>;
+
+/** What the gateway reports of each proxied call (its `CallOutcome`). */
+export interface ProxiedCall {
+  route: string;
+  status: number;
+  code: string;
+  costMicros?: number;
+  reserveMs?: number;
+  upstreamMs?: number;
+}
 
 const secondsBucketsReserve = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const secondsBucketsUpstream = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -151,7 +160,7 @@ export class Metrics {
   }
 
   /** One proxied gateway call (pass as `Gateway.onCall`). */
-  observeCall(outcome: CallOutcome): void {
+  observeCall(outcome: ProxiedCall): void {
     const labels = { surface: 'gateway', route: routeLabel(outcome.route), code: codeLabel(outcome.code) };
     this.requests.add(labels);
     if (outcome.status >= 400) this.refusals.add(labels);

@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { apiCodes } from './errors.js';
-import { pathParamNames, type ApiRoute } from './registry.js';
-import { ErrorJson } from './schemas.js';
+import { pathParamNames, type Access, type RouteSpec } from '../contract/index.js';
 
 /**
- * The OpenAPI 3.1 document of the admin API, generated from the route registry: each route's
- * zod schemas become its parameters, request body and response. Schemas that carry an `id`
- * (Budget, LedgerEntry, …) are hoisted into `components/schemas` and referenced.
+ * The one OpenAPI 3.1 generator, for the admin API's document (`/api/openapi.json`) and the
+ * agent routes' (`/v1/bursar/openapi.json`): each route's zod schemas become its parameters,
+ * request body and responses. Schemas that carry an `id` (Budget, LedgerEntry, …) are hoisted
+ * into `components/schemas` and referenced.
  */
 
 type Json = Record<string, unknown>;
@@ -43,7 +42,7 @@ function shapeOf(schema: z.ZodType | undefined): Record<string, z.ZodType> {
   return {};
 }
 
-function parameters(r: ApiRoute<unknown>, components: Record<string, unknown>): Json[] {
+function parameters(r: RouteSpec, components: Record<string, unknown>): Json[] {
   const out: Json[] = [];
   const add = (where: 'path' | 'query' | 'header', name: string, field: z.ZodType) => {
     const schema = jsonSchema(field, 'input', components);
@@ -61,77 +60,69 @@ function parameters(r: ApiRoute<unknown>, components: Record<string, unknown>): 
   return out;
 }
 
-const errorResponses: Record<string, { description: string; when: (r: ApiRoute<unknown>) => boolean }> = {
-  '400': { description: 'bad_request (a field failed validation; error.field names it) or an invalid_* code of the ledger', when: (r) => r.params !== undefined || r.query !== undefined || r.body !== undefined || r.headers !== undefined },
-  '401': { description: 'unauthorized: no key, an unknown key, or a spend token (admin routes need an admin key)', when: (r) => r.access !== 'public' },
-  '403': { description: 'forbidden: a viewer key on a route that needs an admin key; or a budget that is paused or closed', when: (r) => r.access !== 'public' },
-  '404': { description: 'unknown_budget, unknown_token, unknown_reservation or not_found', when: (r) => r.params !== undefined || r.query !== undefined || r.body !== undefined },
-  '409': { description: 'the request conflicts with the ledger\'s state (budget_exists, policy_widens, already_settled, …)', when: (r) => r.method !== 'GET' },
-  '503': { description: 'store_unavailable: the ledger cannot be reached', when: () => true },
-};
+/** An error status a document describes, and which routes answer with it. */
+export interface ErrorDoc {
+  description: string;
+  when(r: RouteSpec): boolean;
+}
 
-function responses(r: ApiRoute<unknown>, components: Record<string, unknown>): Json {
+/** What makes one document differ from the other: its title, keys, error shape and errors. */
+export interface DocumentOptions {
+  version: string;
+  title: string;
+  description: string;
+  /** The OpenAPI `security` of a route of this access level. */
+  security(access: Access): Json[];
+  securitySchemes: Json;
+  /** The error body every error response has, under this component name. */
+  error: { name: string; schema: z.ZodType };
+  errors: Readonly<Record<string, ErrorDoc>>;
+}
+
+function responses(r: RouteSpec, o: DocumentOptions, components: Record<string, unknown>): Json {
   const content: Json = {};
   if (!(r.response.schema instanceof z.ZodNever)) content['application/json'] = { schema: jsonSchema(r.response.schema, 'output', components) };
   for (const alt of r.response.alt ?? []) content[alt.contentType] = { schema: { type: 'string' } };
   const out: Json = { [String(r.response.status)]: { description: r.response.description, content } };
-  for (const [status, e] of Object.entries(errorResponses)) {
-    if (e.when(r)) out[status] = { description: e.description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  for (const [status, e] of Object.entries(o.errors)) {
+    if (e.when(r)) out[status] = { description: e.description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${o.error.name}` } } } };
   }
   return out;
 }
 
-function operation(r: ApiRoute<unknown>, components: Record<string, unknown>): Json {
-  const op: Json = {
-    operationId: r.operationId,
-    summary: r.summary,
-    tags: [r.tag],
-    security: r.access === 'public' ? [] : [{ adminKey: [] }],
-    'x-bursar-access': r.access,
-  };
+function operation(r: RouteSpec, o: DocumentOptions, components: Record<string, unknown>): Json {
+  const op: Json = { operationId: r.operationId, summary: r.summary, tags: [r.tag], security: o.security(r.access), 'x-bursar-access': r.access };
   if (r.description) op.description = r.description;
   const params = parameters(r, components);
   if (params.length > 0) op.parameters = params;
   if (r.body) {
     op.requestBody = { required: !r.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(r.body, 'input', components) } } };
   }
-  op.responses = responses(r, components);
+  op.responses = responses(r, o, components);
   return op;
 }
-
-const description = `Admin API of Bursar: budgets, spend tokens, reservations, the ledger, usage and live events.
-
-Authenticate with \`Authorization: Bearer <key>\`: an admin key (BURSAR_ADMIN_KEY) may do everything; a viewer key (BURSAR_VIEWER_KEY) only reads. Spend tokens (bsr_…) are for the gateway routes and are refused here.
-
-Money is integer micro-USD (1 USD = 1,000,000) in fields ending in _micros. Times are ISO 8601 UTC; time query parameters also take epoch milliseconds. Budget paths in URLs are URL-encoded (acme%2Fresearch%2Fbot).
-
-Every error is \`{ "error": { "code", "message", "field"?, "budget"?, "remaining_micros"? } }\` with a stable code: ${apiCodes.join(', ')}.`;
 
 /**
  * The OpenAPI 3.1 document for `routes`.
  *
  * @example
- * const doc = openApiDocument(apiRoutes, { version: '0.1.0' });
+ * const doc = openApiDocument(Object.values(adminRoutes), adminDocument('0.1.0'));
  * Object.keys(doc.paths) // ['/api/budgets', '/api/budgets/{path}', …]
  */
-export function openApiDocument(routes: readonly ApiRoute<unknown>[], options: { version: string }): Json {
-  const components: Record<string, unknown> = {};
-  jsonSchema(z.object({ e: ErrorJson }), 'output', components);
+export function openApiDocument(routes: readonly RouteSpec[], o: DocumentOptions): Json {
+  const components: Record<string, unknown> = { [o.error.name]: jsonSchema(o.error.schema, 'output', {}) };
   const paths: Record<string, Json> = {};
   for (const r of routes) {
     const item = (paths[r.path] ??= {});
-    item[r.method.toLowerCase()] = operation(r, components);
+    item[r.method.toLowerCase()] = operation(r, o, components);
   }
   const tags = [...new Set(routes.map((r) => r.tag))].map((name) => ({ name }));
   return {
     openapi: '3.1.0',
-    info: { title: 'Bursar admin API', version: options.version, description, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
+    info: { title: o.title, version: o.version, description: o.description, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
     servers: [{ url: '/' }],
     tags,
     paths,
-    components: {
-      schemas: components,
-      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'an admin key (BURSAR_ADMIN_KEY) or, for reads, a viewer key (BURSAR_VIEWER_KEY)' } },
-    },
+    components: { schemas: components, securitySchemes: o.securitySchemes },
   };
 }

@@ -1,102 +1,61 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authenticate, authorize, type Access, type KeyRing, type Principal } from './auth.js';
-import { ApiError } from './errors.js';
+import { fastifyPath, WireError, type Access, type RouteSpec } from '../contract/index.js';
+import type { Caller } from '../ops/index.js';
+import type { Principal } from './auth.js';
 
 /**
- * The admin API's route registry: each route is declared once, with its method, path, access
- * level and the zod schemas of its inputs and output. `registerRoutes` turns the declarations
- * into fastify routes that validate with those schemas, and `openApiDocument` (openapi.ts)
- * turns the same declarations into the OpenAPI document, so the two cannot drift.
+ * The one route registry of Bursar's own API, for the admin routes and the agent routes alike:
+ * each route is declared once in the contract (`RouteSpec`) and bound here to its handler.
+ * `registerRoutes` turns the bound routes into fastify routes that authenticate, validate with
+ * the declared schemas, and leave every failure to the scope's one error handler;
+ * `openApiDocument` (openapi.ts) turns the same declarations into the OpenAPI documents.
  */
-
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 /** Returned by a handler that has answered itself (a stream). */
 export const sent: unique symbol = Symbol('sent');
 export type Sent = typeof sent;
 
 const none = z.strictObject({});
-type None = typeof none;
 
-/** What a handler gets: validated inputs, the caller, and the raw request and reply for streaming. */
-export interface ApiCall<P, Q, B, H, D> {
+/** Who is calling: an admin or viewer key, a spend token, or nobody (public routes). */
+export interface Identity {
+  principal?: Principal;
+  caller?: Caller;
+  /** Who to record in the ledger for a change. */
+  actor: string;
+}
+
+/** What a handler gets: validated inputs, who is calling, and the raw request and reply for streaming. */
+export interface ApiCall<P, Q, B, H, D> extends Identity {
   params: P;
   query: Q;
   body: B;
   headers: H;
-  /** The caller; undefined on public routes. */
-  principal: Principal | undefined;
-  /** Who to record in the ledger for a change. */
-  actor: string;
   deps: D;
   request: FastifyRequest;
   reply: FastifyReply;
 }
 
-/** Another media type a route can answer with besides its JSON body (CSV, SSE, Prometheus text). */
-export interface AltContent {
-  contentType: string;
-  description: string;
-}
-
-export interface RouteDef<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, H extends z.ZodType, R extends z.ZodType, D> {
-  method: Method;
-  /** OpenAPI-style path: `/api/budgets/{path}`. Parameters in braces are one URL segment each. */
-  path: string;
-  operationId: string;
-  summary: string;
-  description?: string;
-  tag: string;
-  access: Access;
-  params?: P;
-  query?: Q;
-  body?: B;
-  /** Headers the route reads (lower-case names); others pass unchecked. */
-  headers?: H;
-  /** A larger request body than the admin API's usual bound, for routes that take one (a plan). */
-  bodyBytesMax?: number;
-  response: { status: 200 | 201; description: string; schema: R; alt?: AltContent[] };
-  handler(call: ApiCall<z.output<P>, z.output<Q>, z.output<B>, z.output<H>, D>): Promise<z.input<R> | Sent>;
-}
-
-/** A declared route with its types erased, as the registry stores it. */
-export type ApiRoute<D> = RouteDef<z.ZodType, z.ZodType, z.ZodType, z.ZodType, z.ZodType, D>;
-
-/**
- * Declares a route. Types flow from the schemas to the handler's inputs and output.
- *
- * @example
- * route({ method: 'GET', path: '/api/budgets', operationId: 'listBudgets', summary: 'List budgets', tag: 'budgets',
- *   access: 'viewer', query: BudgetsQuery, response: { status: 200, description: 'budgets', schema: BudgetsResponse },
- *   handler: async ({ query, deps }) => ({ budgets: [] }) });
- */
-export function route<D, P extends z.ZodType = None, Q extends z.ZodType = None, B extends z.ZodType = z.ZodUndefined, H extends z.ZodType = z.ZodObject, R extends z.ZodType = z.ZodType>(
-  def: RouteDef<P, Q, B, H, R, D>,
-): ApiRoute<D> {
-  // The handler's input types are erased here (a method is checked bivariantly); registerRoutes
-  // passes it exactly what the route's own schemas produced.
-  return def;
+/** A declared route with its handler, types erased, as the registry holds it. */
+export interface BoundRoute<D> {
+  spec: RouteSpec;
+  handler(call: ApiCall<unknown, unknown, unknown, unknown, D>): Promise<unknown>;
 }
 
 /**
- * A route path in fastify's syntax.
+ * Binds a handler to a route's declaration. Types flow from the schemas to the handler's
+ * inputs and answer.
  *
  * @example
- * fastifyPath('/api/budgets/{path}/grant') // '/api/budgets/:path/grant'
+ * const listBudgets = bind(adminRoutes.listBudgets, async ({ query, deps }) => ({ budgets: … }));
  */
-export function fastifyPath(path: string): string {
-  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
-}
-
-/**
- * Path parameter names of an OpenAPI-style path, in order.
- *
- * @example
- * pathParamNames('/api/reservations/{id}/settle') // ['id']
- */
-export function pathParamNames(path: string): string[] {
-  return [...path.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] ?? '');
+export function bind<D, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, H extends z.ZodType, R extends z.ZodType>(
+  spec: RouteSpec<P, Q, B, H, R>,
+  handler: (call: ApiCall<z.output<P>, z.output<Q>, z.output<B>, z.output<H>, D>) => Promise<z.input<R> | Sent>,
+): BoundRoute<D> {
+  // The handler's input types are erased here; registerRoutes passes it exactly what the route's own schemas produced.
+  return { spec, handler };
 }
 
 type Where = 'path parameter' | 'query parameter' | 'body field' | 'header';
@@ -107,18 +66,18 @@ type Where = 'path parameter' | 'query parameter' | 'body field' | 'header';
  * @example
  * validationError(GrantBody.safeParse({ amount_micros: 0 }).error!, 'body field').field // 'amount_micros'
  */
-export function validationError(error: z.ZodError, where: Where, input?: unknown): ApiError {
+export function validationError(error: z.ZodError, where: Where, input?: unknown): WireError {
   const issue = error.issues[0];
-  if (!issue) return new ApiError('bad_request', `invalid ${where}`);
+  if (!issue) return new WireError('bad_request', `invalid ${where}`);
   const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
   const path = [...issue.path.map(String), ...keys.slice(0, 1)];
   const field = path.join('.');
   if (issue.code === 'unrecognized_keys') {
-    return new ApiError('bad_request', `unknown ${where} ${field}; see /api/openapi.json for what this route takes`, { field });
+    return new WireError('bad_request', `unknown ${where} ${field}; see the OpenAPI document for what this route takes`, { field });
   }
-  if (field === '') return new ApiError('bad_request', where === 'body field' ? `request body: ${issue.message}` : `${where}s: ${issue.message}`);
+  if (field === '') return new WireError('bad_request', where === 'body field' ? `request body: ${issue.message}` : `${where}s: ${issue.message}`);
   const missing = valueAt(input, issue.path) === undefined && issue.code === 'invalid_type' ? ' (it is missing)' : '';
-  return new ApiError('bad_request', `${where} ${field}: ${issue.message}${missing}`, { field });
+  return new WireError('bad_request', `${where} ${field}: ${issue.message}${missing}`, { field });
 }
 
 /** The value at a path inside parsed input, or undefined (a loop over the path). */
@@ -133,7 +92,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 function parseInput(schema: z.ZodType | undefined, value: unknown, where: Where): unknown {
   if (!schema) {
-    if (where === 'body field' && value !== undefined && value !== null) throw new ApiError('bad_request', 'this route takes no request body');
+    if (where === 'body field' && value !== undefined && value !== null) throw new WireError('bad_request', 'this route takes no request body');
     return where === 'body field' ? undefined : {};
   }
   const parsed = schema.safeParse(value);
@@ -150,57 +109,56 @@ function pickHeaders(schema: z.ZodType | undefined, headers: FastifyRequest['hea
 }
 
 export interface RegisterOptions<D> {
-  keys: KeyRing;
   deps: D;
+  /** Who is calling a route of this access level; throws a `WireError` to refuse (before the body is read). */
+  identify(access: Access, request: FastifyRequest): Promise<Identity>;
   /** Parse every JSON response with its declared schema (tests): a mismatch is a 500. */
   checkResponses?: boolean;
 }
 
-const principals = new WeakMap<FastifyRequest, Principal>();
-
-/** The hook that authenticates and authorizes before the body is even read. */
-function authHook(keys: KeyRing, access: Access) {
-  return async (request: FastifyRequest): Promise<void> => {
-    if (access === 'public') return;
-    const principal = authenticate(keys, request.headers.authorization);
-    authorize(principal, access);
-    principals.set(request, principal);
-  };
-}
-
-function actorOf(principal: Principal | undefined, headers: unknown): string {
-  const given = (headers as { 'x-bursar-actor'?: unknown } | undefined)?.['x-bursar-actor'];
-  if (typeof given === 'string') return given;
-  return principal ? `api:${principal.role}:${principal.keyId}` : 'api';
+/**
+ * The body bound a route declared for itself (`RouteSpec.bodyBytesMax`), else undefined.
+ *
+ * @example
+ * wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, … })
+ */
+export function declaredBodyBytesMax(request: FastifyRequest): number | undefined {
+  const config = request.routeOptions.config as { bodyBytesMax?: unknown } | undefined;
+  return typeof config?.bodyBytesMax === 'number' ? config.bodyBytesMax : undefined;
 }
 
 /**
- * Registers declared routes on a fastify scope. `prefix` is the scope's prefix, cut from each
+ * Registers bound routes on a fastify scope. `prefix` is the scope's prefix, cut from each
  * route's path. Errors thrown anywhere reach the scope's one error handler.
  *
  * @example
- * registerRoutes(scope, '/api', routes.filter((r) => r.path.startsWith('/api/')), { keys, deps });
+ * registerRoutes(scope, '/api', routes.filter((r) => r.spec.path.startsWith('/api/')), { deps, identify });
  */
-export function registerRoutes<D>(scope: FastifyInstance, prefix: string, routes: readonly ApiRoute<D>[], options: RegisterOptions<D>): void {
-  for (const r of routes) {
+export function registerRoutes<D>(scope: FastifyInstance, prefix: string, routes: readonly BoundRoute<D>[], options: RegisterOptions<D>): void {
+  const identities = new WeakMap<FastifyRequest, Identity>();
+  for (const route of routes) {
+    const spec = route.spec;
     scope.route({
-      method: r.method,
-      url: fastifyPath(r.path.slice(prefix.length)),
-      ...(r.bodyBytesMax === undefined ? {} : { bodyLimit: r.bodyBytesMax, config: { bodyBytesMax: r.bodyBytesMax } }),
-      onRequest: authHook(options.keys, r.access),
+      method: spec.method,
+      url: fastifyPath(spec.path.slice(prefix.length)),
+      // A route that takes a larger body says so; the error path names its own bound.
+      ...(spec.bodyBytesMax === undefined ? {} : { bodyLimit: spec.bodyBytesMax, config: { bodyBytesMax: spec.bodyBytesMax } }),
+      onRequest: async (request) => {
+        identities.set(request, await options.identify(spec.access, request));
+      },
       handler: async (request, reply) => {
-        const params = parseInput(r.params ?? none, request.params, 'path parameter');
-        const query = parseInput(r.query ?? none, request.query, 'query parameter');
-        const headers = parseInput(r.headers, pickHeaders(r.headers, request.headers), 'header');
-        const body = parseInput(r.body, request.body, 'body field');
-        const principal = principals.get(request);
-        const out = await r.handler({ params, query, body, headers, principal, actor: actorOf(principal, headers), deps: options.deps, request, reply });
+        const params = parseInput(spec.params ?? none, request.params, 'path parameter');
+        const query = parseInput(spec.query ?? none, request.query, 'query parameter');
+        const headers = parseInput(spec.headers, pickHeaders(spec.headers, request.headers), 'header');
+        const body = parseInput(spec.body, request.body, 'body field');
+        const identity = identities.get(request) ?? { actor: 'api' };
+        const out = await route.handler({ ...identity, params, query, body, headers, deps: options.deps, request, reply });
         if (out === sent) return reply;
         if (options.checkResponses) {
-          const checked = r.response.schema.safeParse(out);
-          if (!checked.success) throw new ApiError('internal', `response of ${r.operationId} does not match its schema: ${checked.error.message}`);
+          const checked = spec.response.schema.safeParse(out);
+          if (!checked.success) throw new WireError('internal', `response of ${spec.operationId} does not match its schema: ${checked.error.message}`);
         }
-        return reply.code(r.response.status).send(out);
+        return reply.code(spec.response.status).send(out);
       },
     });
   }

@@ -1,20 +1,12 @@
 import type { Command } from 'commander';
 import type { BudgetView } from '../core/index.js';
-import {
-  addLimitOptions,
-  addPolicyOptions,
-  byId,
-  chainIn,
-  createBudgetAt,
-  effectiveOf,
-  emitBudget,
-  policyFromFlags,
-  updateFromFlags,
-  type BudgetFlags,
-} from './budget-ops.js';
-import { unwrap, type CliContext } from './context.js';
+import { effectiveOf } from '../ops/index.js';
+import { addLimitOptions, addPolicyOptions, type BudgetFlags, byId, chainIn, createFromFlags, emitBudget, updateFromFlags } from './budget-ops.js';
+import type { CliContext } from './context.js';
+import { unwrap } from './errors.js';
 import { findAgentSuggesting, pointToOption } from './suggest.js';
-import { budgetJson, table, usd, usedPct } from './output.js';
+import { budgetJson, table, usd } from './output.js';
+import { usedPctOf } from '../contract/index.js';
 import { parsePathArg } from './parse.js';
 
 const createHelp = `
@@ -51,7 +43,7 @@ export function registerAgents(program: Command, context: CliContext): void {
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
     .addHelpText('after', createHelp)
-    .action((path: string, flags: BudgetFlags) => createAgent(context, path, flags));
+    .action((path: string, flags: BudgetFlags) => createFromFlags(context, path, 'agent', flags));
 
   const update = agents
     .command('update')
@@ -92,7 +84,7 @@ async function listAgents(context: CliContext, under: string | undefined): Promi
     () => {
       if (agents.length === 0) return 'No agents yet. Create one: bursar agents create acme/research/bot --budget-limit 5.00 --parents';
       const rows = agents.map((b) => {
-        const pct = usedPct(b);
+        const pct = usedPctOf(b);
         const limit = b.limitMicros === null ? 'no limit' : usd(b.limitMicros) + (b.grantedMicros > 0 ? ` +${usd(b.grantedMicros)}` : '');
         return [b.path, b.status, `${usd(b.spentMicros)} / ${limit}`, pct === null ? '-' : `${pct}%`, usd(b.reservedMicros), inflightText(b, inflightMax(b)), b.period];
       });
@@ -110,23 +102,6 @@ async function listAgents(context: CliContext, under: string | undefined): Promi
       );
     },
   );
-}
-
-async function createAgent(context: CliContext, path: string, flags: BudgetFlags): Promise<void> {
-  const backend = await context.backend('write');
-  const limitMicros = flags.budgetLimit ?? null;
-  const created = await createBudgetAt(backend, {
-    path,
-    kind: 'agent',
-    limitMicros,
-    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
-    timezone: flags.timezone,
-    policy: policyFromFlags(flags),
-    reason: flags.reason,
-    parents: flags.parents === true,
-  });
-  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
-  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
 }
 
 async function updateAgent(context: CliContext, ref: string, flags: BudgetFlags): Promise<void> {

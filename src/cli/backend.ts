@@ -1,48 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import {
-  newSpendToken,
-  type AuditReport,
-  type BudgetKind,
-  type BudgetOk,
-  type BudgetView,
-  type Labels,
-  type LedgerEntry,
-  type MintOk,
-  type Period,
-  type Policy,
-  type Refusal,
-  type RevokeOk,
-  type TokenView,
-} from '../core/index.js';
-import { BudgetIndex } from '../api/budget-index.js';
-import type { GroupBy } from '../api/schemas.js';
-import { recentSessions, summarizeSession, usageReport, type SessionSummary } from '../api/usage.js';
-import type { PreflightReport, PreflightRequest } from '../guards/index.js';
-import { forecastReport, type ForecastReport } from '../ops/forecast.js';
-import { runPreflight, type PlanFailure } from '../ops/preflight.js';
-import { reservationReport, type ReservationReport } from '../ops/reservation-report.js';
+import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Policy, RevokeOk, TokenView } from '../core/index.js';
+import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
+import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
 import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
-export interface CliLedgerEntry extends LedgerEntry {
-  /** Current path of `budgetId` (a budget moved later shows its new path). */
-  budget: string;
-}
-
-export interface CliLedgerPage {
-  entries: CliLedgerEntry[];
-  /** Pass back as `cursor` for the next page; null after the last one. */
-  nextCursor: string | null;
-}
-
-/**
- * A change to a budget's own policy: a value sets the field, null removes it, a missing key
- * leaves it as it is.
- */
-export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
+export type CliLedgerEntry = PathedEntry;
+export type CliLedgerPage = PathedPage;
+export type { PolicyPatch };
 
 export interface CreateBudgetInput {
   path: string;
@@ -131,7 +99,7 @@ export interface UsageQueryInput {
 export type UsageAnswer = Omit<Awaited<ReturnType<typeof usageReport>>, 'scan_limit'> & { scan_limit: number; reservations?: ReservationReport };
 
 /** A freshly minted token: its view, its envelope, and the secret (shown once, never stored). */
-export type MintedToken = MintOk & { secret: string };
+export type MintedToken = Minted;
 
 /**
  * Every operation the CLI performs. Command code talks only to this interface, so the same
@@ -147,11 +115,11 @@ export type MintedToken = MintOk & { secret: string };
 export interface CliBackend {
   /** What the backend talks to, for messages: a database file or a server URL. */
   readonly target: string;
-  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Refusal>;
-  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal>;
-  setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal>;
-  grant(input: GrantInput): Promise<BudgetOk | Refusal>;
-  moveBudget(input: MoveInput): Promise<BudgetOk | Refusal>;
+  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure>;
+  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure>;
+  setStatus(input: SetStatusInput): Promise<BudgetOk | Failure>;
+  grant(input: GrantInput): Promise<BudgetOk | Failure>;
+  moveBudget(input: MoveInput): Promise<BudgetOk | Failure>;
   getBudget(path: string): Promise<BudgetView | undefined>;
   /** Every budget, sorted by path. */
   listBudgets(): Promise<BudgetView[]>;
@@ -161,10 +129,10 @@ export interface CliBackend {
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
   audit(): Promise<AuditReport>;
-  mintToken(input: MintTokenInput): Promise<MintedToken | Refusal>;
+  mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
-  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal>;
+  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Failure>;
   /** The most recently active sessions with their totals (the API's `GET /api/sessions`). */
   sessions(query: SessionsQuery): Promise<SessionsReport>;
   /** One session's totals, or undefined when no entry carries it. */
@@ -175,7 +143,7 @@ export interface CliBackend {
    * A plan checked against its budgets (the API's `POST /api/preflight`). `pricing` replaces
    * the bundled catalog on a local database; a server prices with its own.
    */
-  preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | PlanFailure>;
+  preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | Failure>;
   /** Burn rates and run-out times (the API's `GET /api/forecast`). */
   forecast(query: { budget?: string }): Promise<ForecastReport>;
   close(): Promise<void>;
@@ -203,7 +171,7 @@ export function localActor(): string {
  * const backend = new LocalBackend(await openStore({ db: './bursar.db' }), './bursar.db');
  */
 export class LocalBackend implements CliBackend {
-  private pathsById = new Map<number, string>();
+  private index: BudgetIndex | undefined;
 
   constructor(
     private readonly store: Store,
@@ -211,24 +179,24 @@ export class LocalBackend implements CliBackend {
     private readonly actor: string = localActor(),
   ) {}
 
-  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Refusal> {
+  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
     return this.store.createBudget({ ...input, actor: this.actor });
   }
 
-  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Refusal> {
+  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
     // The store merges the patch inside its transaction, so concurrent edits cannot interleave.
     return this.store.updateBudget({ ...input, actor: this.actor });
   }
 
-  setStatus(input: SetStatusInput): Promise<BudgetOk | Refusal> {
+  setStatus(input: SetStatusInput): Promise<BudgetOk | Failure> {
     return this.store.setStatus({ ...input, actor: this.actor });
   }
 
-  grant(input: GrantInput): Promise<BudgetOk | Refusal> {
+  grant(input: GrantInput): Promise<BudgetOk | Failure> {
     return this.store.grant({ ...input, actor: this.actor });
   }
 
-  moveBudget(input: MoveInput): Promise<BudgetOk | Refusal> {
+  moveBudget(input: MoveInput): Promise<BudgetOk | Failure> {
     return this.store.moveBudget({ ...input, actor: this.actor });
   }
 
@@ -245,37 +213,28 @@ export class LocalBackend implements CliBackend {
   }
 
   async ledgerPage(query: LedgerQuery): Promise<CliLedgerPage> {
-    const page = await this.store.ledger(query);
-    if (page.entries.some((e) => !this.pathsById.has(e.budgetId))) await this.refreshPaths();
-    const entries = page.entries.map((e) => ({ ...e, budget: this.pathsById.get(e.budgetId) ?? `#${e.budgetId}` }));
-    return { entries, nextCursor: page.nextCursor };
-  }
-
-  private async refreshPaths(): Promise<void> {
-    const budgets = await this.store.listBudgets();
-    this.pathsById = new Map(budgets.map((b) => [b.id, b.path]));
+    const { index, ...page } = await ledgerPage(this.store, query, this.index);
+    this.index = index;
+    return page;
   }
 
   audit(): Promise<AuditReport> {
     return this.store.audit();
   }
 
-  async mintToken(input: MintTokenInput): Promise<MintedToken | Refusal> {
-    const token = newSpendToken((n) => randomBytes(n));
-    const { path, ...rest } = input;
-    const minted = await this.store.mintToken({ ...rest, path, tokenId: token.id, hash: token.hash, actor: this.actor });
-    return minted.ok ? { ...minted, secret: token.secret } : minted;
+  async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
+    return mintToken(this.store, (n) => randomBytes(n), { ...input, actor: this.actor });
   }
 
   listTokens(): Promise<TokenView[]> {
     return this.store.listTokens();
   }
 
-  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Refusal> {
+  revokeToken(input: { id: string; reason?: string }): Promise<RevokeOk | Failure> {
     return this.store.revokeToken({ tokenId: input.id, reason: input.reason, actor: this.actor });
   }
 
-  // Sessions are totalled by the admin API's own code, so a local report equals a server's.
+  // Sessions are totalled by the same operations the admin API uses, so a local report equals a server's.
   async sessions(query: SessionsQuery): Promise<SessionsReport> {
     return recentSessions(this.store, await BudgetIndex.load(this.store), query);
   }
@@ -291,7 +250,7 @@ export class LocalBackend implements CliBackend {
     return query.reservations === true ? { ...report, reservations: await reservationReport(this.store, index, range) } : report;
   }
 
-  preflight(request: PreflightRequest, pricing: PriceCatalog = bundledCatalog()): Promise<PreflightReport | PlanFailure> {
+  preflight(request: PreflightRequest, pricing: PriceCatalog = bundledCatalog()): Promise<PreflightReport | Failure> {
     return runPreflight(this.store, pricing, request);
   }
 

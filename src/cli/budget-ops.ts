@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
-import { effectivePolicy, limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type Period, type Policy } from '../core/index.js';
+import { limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type Period, type Policy } from '../core/index.js';
+import { effectiveOf, findAgent as findAgentOp } from '../ops/index.js';
 import type { CliBackend, PolicyPatch, UpdateBudgetInput } from './backend.js';
-import { CliError, unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap, usageError } from './errors.js';
 import { budgetJson, policyText, usd } from './output.js';
 import { parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTimezoneArg, parseUsdArg } from './parse.js';
 
@@ -199,6 +201,29 @@ export async function createBudgetAt(backend: CliBackend, spec: CreateSpec): Pro
 }
 
 /**
+ * `create` for agents and budgets alike: creates the budget a command's flags describe (a
+ * limit makes the period default to month) and prints it, with the parents `--parents` made.
+ *
+ * @example
+ * await createFromFlags(context, 'acme/research/bot', 'agent', { budgetLimit: 5_000_000, parents: true });
+ */
+export async function createFromFlags(context: CliContext, path: string, kind: BudgetKind, flags: BudgetFlags): Promise<void> {
+  const limitMicros = flags.budgetLimit ?? null;
+  const created = await createBudgetAt(await context.backend('write'), {
+    path,
+    kind,
+    limitMicros,
+    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
+    timezone: flags.timezone,
+    policy: policyFromFlags(flags),
+    reason: flags.reason,
+    parents: flags.parents === true,
+  });
+  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
+  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
+}
+
+/**
  * Finds an agent by path, or by its bare name when exactly one agent has that name (`bursar
  * agents update market-researcher …`). Anything else is refused: unknown, ambiguous, or a
  * budget that is not an agent.
@@ -207,17 +232,13 @@ export async function createBudgetAt(backend: CliBackend, spec: CreateSpec): Pro
  * const agent = await findAgent(backend, 'market-researcher');
  */
 export async function findAgent(backend: CliBackend, ref: string): Promise<BudgetView> {
-  const exact = await backend.getBudget(ref);
-  if (exact) {
-    if (exact.kind === 'agent') return exact;
-    throw new CliError({ code: 'not_an_agent', message: `${ref} is a budget of kind ${exact.kind}, not an agent; use the bursar budgets commands for it`, budget: ref }, 1);
+  const found = await findAgentOp(backend, ref);
+  if (found.ok) return found.agent;
+  if (found.why === 'not_an_agent') {
+    throw new CliError({ code: 'not_an_agent', message: `${ref} is a budget of kind ${found.budget.kind}, not an agent; use the bursar budgets commands for it`, budget: ref }, 1);
   }
-  if (!ref.includes('/')) {
-    const named = (await backend.listBudgets()).filter((b) => b.kind === 'agent' && b.name === ref);
-    if (named.length === 1 && named[0]) return named[0];
-    if (named.length > 1) {
-      throw new CliError({ code: 'ambiguous_name', message: `${named.length} agents are named ${ref} (${named.map((b) => b.path).join(', ')}); give the full path`, field: 'path' }, 1);
-    }
+  if (found.why === 'ambiguous') {
+    throw new CliError({ code: 'ambiguous_name', message: `${found.agents.length} agents are named ${ref} (${found.agents.map((b) => b.path).join(', ')}); give the full path`, field: 'path' }, 1);
   }
   throw new CliError({ code: 'unknown_budget', message: `no agent at ${ref}`, field: 'path' }, 1);
 }
@@ -307,12 +328,3 @@ export function chainIn(index: ReadonlyMap<number, BudgetView>, leaf: BudgetView
   return chain;
 }
 
-/**
- * The policy in force at a budget: its own narrowed by every ancestor's.
- *
- * @example
- * effectiveOf(await backend.chain('acme/research/bot')).inflightMax // 4
- */
-export function effectiveOf(chainLeafFirst: readonly BudgetView[]): Policy {
-  return effectivePolicy([...chainLeafFirst].reverse().map((b) => b.policy));
-}

@@ -1,22 +1,9 @@
 import type { BudgetView } from '../core/index.js';
-import { effectiveOf } from './budget-ops.js';
-import { CliError, type CliContext } from './context.js';
-import { budgetJson, isoSeconds, policyJson, policyText, table, usageBar, usd } from './output.js';
-
-/**
- * The level of a chain with the least left, or undefined when no level has a limit.
- *
- * @example
- * tightestOf(await backend.chain('acme/research/bot'))?.path // 'acme/research'
- */
-export function tightestOf(chain: readonly BudgetView[]): BudgetView | undefined {
-  let tightest: BudgetView | undefined;
-  for (const b of chain) {
-    if (b.remainingMicros === null) continue;
-    if (!tightest || b.remainingMicros < (tightest.remainingMicros ?? Infinity)) tightest = b;
-  }
-  return tightest;
-}
+import { budgetDetail, type BudgetDetail } from '../ops/index.js';
+import type { CliContext } from './context.js';
+import { unwrap } from './errors.js';
+import { budgetJson, isoSeconds, policyText, table, usageBar, usd } from './output.js';
+import { budgetDetailToJson } from '../contract/index.js';
 
 function chainTable(rootFirst: readonly BudgetView[], tightest: BudgetView | undefined): string {
   return table(
@@ -52,7 +39,8 @@ function periodLine(b: BudgetView): string {
   return `Period: ${b.period} in ${b.timezone}, ${isoSeconds(b.periodStartMs)} to ${isoSeconds(b.periodEndMs)}`;
 }
 
-function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest: BudgetView | undefined, leafFirst: readonly BudgetView[]): string {
+function humanShow(d: BudgetDetail): string {
+  const { budget: leaf, chain: rootFirst, tightest } = d;
   const paused = rootFirst.find((b) => b.status !== 'active');
   const canSpend =
     tightest === undefined
@@ -66,7 +54,7 @@ function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest:
     periodLine(leaf),
     `In flight: ${leaf.inflight} reservation${leaf.inflight === 1 ? '' : 's'}`,
     `Own policy: ${policyText(leaf.policy)}`,
-    `Effective policy: ${policyText(effectiveOf(leafFirst))}`,
+    `Effective policy: ${policyText(d.effectivePolicy)}`,
   ].join('\n');
 }
 
@@ -78,21 +66,9 @@ function humanShow(leaf: BudgetView, rootFirst: readonly BudgetView[], tightest:
  * await showBudget(context, 'acme/research/bot');
  */
 export async function showBudget(context: CliContext, path: string): Promise<void> {
-  const backend = await context.backend('read');
-  const leafFirst = await backend.chain(path);
-  const leaf = leafFirst[0];
-  if (!leaf) throw new CliError({ code: 'unknown_budget', message: `no budget at ${path}`, field: 'path' }, 1);
-  const rootFirst = [...leafFirst].reverse();
-  const tightest = tightestOf(leafFirst);
+  const d = unwrap(await budgetDetail(await context.backend('read'), path));
   await context.emit(
-    () => ({
-      ok: true,
-      budget: budgetJson(leaf),
-      chain: rootFirst.map(budgetJson),
-      remaining_micros: tightest?.remainingMicros ?? null,
-      tightest: tightest?.path ?? null,
-      effective_policy: policyJson(effectiveOf(leafFirst)),
-    }),
-    () => humanShow(leaf, rootFirst, tightest, leafFirst),
+    () => ({ ok: true, ...budgetDetailToJson(d, budgetJson) }),
+    () => humanShow(d),
   );
 }

@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
 import type { BudgetKind, BudgetView } from '../core/index.js';
-import {
-  addLimitOptions,
-  addPolicyOptions,
-  createBudgetAt,
-  emitBudget,
-  findBudget,
-  parentKindAt,
-  policyFromFlags,
-  updateFromFlags,
-  type BudgetFlags,
-} from './budget-ops.js';
-import { unwrap, usageError, type CliContext } from './context.js';
-import { budgetJson, isoSeconds, table, usageBar, usd } from './output.js';
+import { addLimitOptions, addPolicyOptions, type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import type { CliContext } from './context.js';
+import { unwrap, usageError } from './errors.js';
+import { isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
@@ -98,24 +89,7 @@ function registerCreate(budgets: Command, context: CliContext): void {
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
     .addHelpText('after', createHelp)
-    .action((path: string, flags: BudgetFlags & { kind?: BudgetKind }) => createBudget(context, path, flags));
-}
-
-async function createBudget(context: CliContext, path: string, flags: BudgetFlags & { kind?: BudgetKind }): Promise<void> {
-  const backend = await context.backend('write');
-  const limitMicros = flags.budgetLimit ?? null;
-  const created = await createBudgetAt(backend, {
-    path,
-    kind: flags.kind ?? parentKindAt(path.split('/').length),
-    limitMicros,
-    period: flags.period ?? (limitMicros === null ? 'none' : 'month'),
-    timezone: flags.timezone,
-    policy: policyFromFlags(flags),
-    reason: flags.reason,
-    parents: flags.parents === true,
-  });
-  const parentLine = created.parents.length > 0 ? [`  also created ${created.parents.map((p) => `${p.path} (${p.kind})`).join(', ')} without limits`] : [];
-  await emitBudget(context, 'Created', created.budget, { lines: parentLine, json: { created_parents: created.parents.map(budgetJson) } });
+    .action((path: string, flags: BudgetFlags & { kind?: BudgetKind }) => createFromFlags(context, path, flags.kind ?? parentKindAt(path.split('/').length), flags));
 }
 
 async function updateBudget(context: CliContext, path: string, flags: BudgetFlags): Promise<void> {

@@ -1,47 +1,8 @@
 import type { Command } from 'commander';
-import type { Refusal } from '../core/index.js';
 import { openLocalBackend, type CliBackend } from './backend.js';
 import { openRemoteBackend } from './remote-backend.js';
+import { usageError } from './errors.js';
 import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './output.js';
-
-/**
- * A command that cannot go on: usage errors (bad input the CLI caught itself) exit 2, refusals
- * and failures exit 1. Thrown by command code and reported in one place (`reportError`).
- *
- * @example
- * throw new CliError({ code: 'invalid_amount', message: '"abc" is not a USD amount' }, 2);
- */
-export class CliError extends Error {
-  override name = 'CliError';
-  constructor(
-    readonly failure: Failure,
-    readonly exitCode: 1 | 2,
-  ) {
-    super(failure.message);
-  }
-}
-
-/**
- * Bad input caught before anything is sent: exit code 2.
- *
- * @example
- * throw usageError('invalid_period', 'period must be one of none, hour, day, week, month');
- */
-export function usageError(code: string, message: string, field?: string): CliError {
-  return new CliError(field === undefined ? { code, message } : { code, message, field }, 2);
-}
-
-/**
- * The value of a successful result, or a `CliError` (exit 1) carrying the refusal.
- *
- * @example
- * const { budget } = unwrap(await backend.grant({ path, amountMicros }));
- */
-export function unwrap<T extends { ok: true }>(result: T | Refusal): T {
-  if (result.ok) return result;
-  const { ok: _ok, ...failure } = result;
-  throw new CliError(failure, 1);
-}
 
 /** Environment variables as a run sees them; unset ones are absent or undefined. */
 export type CliEnv = Readonly<Record<string, string | undefined>>;

@@ -4,7 +4,8 @@ import type { CliBackend, CliLedgerEntry } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { isoSeconds, ledgerRow, table, usd } from './output.js';
-import { cliLimits, parseHistoryLimitArg, parseTimeArg } from './parse.js';
+import { parseHistoryLimitArg, parseTimeArg } from './parse.js';
+import { cliLimits } from './limits.js';
 
 /** Entry kinds whose amount is money; for the rest (pause, move, …) the amount column is blank. */
 const moneyKinds: ReadonlySet<EntryKind> = new Set<EntryKind>([

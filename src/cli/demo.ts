@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView } from '../core/index.js';
-import { startServer, type RunningServer } from '../gateway/serve.js';
+import { startServer, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
-import { CliError, unwrap, usageError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap, usageError } from './errors.js';
 import { callWorstCaseMicros, oneCall, runawayModel, runRunaway, type RunawayReport } from './demo-runaway.js';
 import { servePlugins } from './serve.js';
 

@@ -1,5 +1,5 @@
 import { formatUsd } from '../core/index.js';
-import type { CheckName, CheckStatus, ForecastBudget, ForecastWindow, PreflightReport, ReservationRow } from '../guards/index.js';
+import type { CheckName, CheckStatus, ForecastBudget, ForecastWindow, PreflightReport, ReservationRow } from '../contract/index.js';
 import { table, usd } from './output.js';
 
 /**

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
-import { CliError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
 import { parsePortArg } from './parse.js';
 
 /** Resolves on the first Ctrl-C or SIGTERM. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, csvLine, failureLine, table, usageBar, usdExact, usedPct } from './output.js';
+import { usedPctOf } from '../contract/index.js';
+import { csvField, csvLine, failureLine, table, usageBar, usdExact } from './output.js';
 
 describe('cli output', () => {
   it('formats exact USD for machines without floating point or separators', () => {
@@ -17,8 +18,8 @@ describe('cli output', () => {
     // Proves the bar never shows 100% before the allowance is gone, and counts grants in the allowance.
     const b = { limitMicros: 1_000, grantedMicros: 0, spentMicros: 500, reservedMicros: 200 };
     expect(usageBar(b)).toBe('█████▒▒░░░  70%');
-    expect(usedPct({ ...b, spentMicros: 999, reservedMicros: 0 })).toBe(99);
-    expect(usedPct({ ...b, grantedMicros: 1_000 })).toBe(35);
+    expect(usedPctOf({ ...b, spentMicros: 999, reservedMicros: 0 })).toBe(99);
+    expect(usedPctOf({ ...b, grantedMicros: 1_000 })).toBe(35);
     expect(usageBar({ ...b, spentMicros: 1_300 })).toBe('██████████ 150%');
     expect(usageBar({ ...b, limitMicros: null })).toBe('');
     expect(usageBar({ limitMicros: 0, grantedMicros: 0, spentMicros: 0, reservedMicros: 0 })).toBe('██████████ 100%');

@@ -1,5 +1,5 @@
 import { formatUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
-import { ledgerRow as apiLedgerRow, type LedgerRow } from '../api/csv.js';
+import { budgetToJson, ledgerRow as apiLedgerRow, usedPctOf, type LedgerRow } from '../contract/index.js';
 import type { CliLedgerEntry } from './backend.js';
 
 /** Where the CLI writes; tests and the server-side renderer can pass their own streams. */
@@ -79,7 +79,7 @@ export function usd(micros: number | null): string {
   return micros === null ? '-' : formatUsd(micros);
 }
 
-export { usdExact } from '../api/json.js';
+export { usdExact } from '../contract/index.js';
 
 /**
  * What a budget may use this period: its limit plus grants; null without a limit.
@@ -89,21 +89,6 @@ export { usdExact } from '../api/json.js';
  */
 export function allowanceMicros(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros'>): number | null {
   return b.limitMicros === null ? null : b.limitMicros + b.grantedMicros;
-}
-
-/**
- * Share of the allowance taken by spend and reservations, in whole percent rounded down (so
- * 100% means nothing is left); null without a limit.
- *
- * @example
- * usedPct({ limitMicros: 100, grantedMicros: 0, spentMicros: 50, reservedMicros: 2 }) // 52
- */
-export function usedPct(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros' | 'spentMicros' | 'reservedMicros'>): number | null {
-  const allowance = allowanceMicros(b);
-  if (allowance === null) return null;
-  const used = b.spentMicros + b.reservedMicros;
-  if (allowance <= 0) return 100;
-  return Math.floor((used * 100) / allowance);
 }
 
 export const barWidthCells = 10;
@@ -117,7 +102,7 @@ export const barWidthCells = 10;
  */
 export function usageBar(b: Pick<BudgetView, 'limitMicros' | 'grantedMicros' | 'spentMicros' | 'reservedMicros'>, widthCells = barWidthCells): string {
   const allowance = allowanceMicros(b);
-  const pct = usedPct(b);
+  const pct = usedPctOf(b);
   if (allowance === null || pct === null) return '';
   const cells = (micros: number) => (allowance <= 0 ? widthCells : Math.floor((Math.max(0, micros) * widthCells) / allowance));
   const spent = Math.min(widthCells, cells(b.spentMicros));
@@ -138,16 +123,6 @@ export function isoSeconds(ms: number | null): string {
 }
 
 /**
- * A time for JSON output: full ISO 8601 in UTC, or null.
- *
- * @example
- * isoJson(0) // '1970-01-01T00:00:00.000Z'
- */
-export function isoJson(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-/**
  * One line describing a policy: `models gpt-4o,claude-*; cap $0.50; in-flight 4`.
  *
  * @example
@@ -164,22 +139,6 @@ export function policyText(policy: Policy): string {
 }
 
 /**
- * A policy in the API's JSON form: snake_case, amounts in micros.
- *
- * @example
- * policyJson({ requestCapMicros: 500_000 }) // { request_cap_micros: 500000 }
- */
-export function policyJson(policy: Policy): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (policy.models !== undefined) out.models = policy.models;
-  if (policy.requestCapMicros !== undefined) out.request_cap_micros = policy.requestCapMicros;
-  if (policy.inflightMax !== undefined) out.inflight_max = policy.inflightMax;
-  if (policy.maxOutputTokens !== undefined) out.max_output_tokens = policy.maxOutputTokens;
-  if (policy.alertThresholdsPct !== undefined) out.alert_thresholds_pct = policy.alertThresholdsPct;
-  return out;
-}
-
-/**
  * A budget in the JSON form every `--json` command uses: the admin API's snake_case fields,
  * amounts as integer micros, times as ISO 8601 UTC.
  *
@@ -187,30 +146,12 @@ export function policyJson(policy: Policy): Record<string, unknown> {
  * budgetJson(view).limit_micros // 5000000
  */
 export function budgetJson(b: BudgetView): Record<string, unknown> {
-  return {
-    path: b.path,
-    name: b.name,
-    kind: b.kind,
-    status: b.status,
-    limit_micros: b.limitMicros,
-    spent_micros: b.spentMicros,
-    reserved_micros: b.reservedMicros,
-    granted_micros: b.grantedMicros,
-    overrun_micros: b.overrunMicros,
-    remaining_micros: b.remainingMicros,
-    used_pct: usedPct(b),
-    inflight: b.inflight,
-    period: b.period,
-    timezone: b.timezone,
-    period_start: isoJson(b.periodStartMs),
-    period_end: isoJson(b.periodEndMs),
-    policy: policyJson(b.policy),
-    created_at: isoJson(b.createdMs),
-  };
+  const { id: _id, parent_id: _parentId, ...json } = budgetToJson(b);
+  return json;
 }
 
 /** The ledger export's columns and CSV encoding are the admin API's, so both exports match. */
-export { csvField, csvLine, ledgerFields, type LedgerRow } from '../api/csv.js';
+export { csvField, csvLine, ledgerFields, type LedgerRow } from '../contract/index.js';
 
 /**
  * A ledger entry as an export row: integer micros plus an exact six-decimal USD string.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../core/index.js';
 import { parentKindAt } from './budget-ops.js';
 import { treeLines } from './budget-tree.js';
-import { CliError } from './context.js';
+import { CliError } from './errors.js';
 import { parseModelsArg, parseTimeArg, parseUsdArg } from './parse.js';
 import type { BudgetView } from '../core/index.js';
 

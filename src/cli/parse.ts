@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, type Period } from '../core/index.js';
-import { usageError } from './context.js';
+import { usageError } from './errors.js';
+import { cliLimits } from './limits.js';
 
 /**
  * Parsers for what people type: each turns one argument into a value or throws a usage error
@@ -8,17 +9,6 @@ import { usageError } from './context.js';
  * parses, before any command touches the ledger.
  */
 
-/** Bounds of CLI inputs, units last. */
-export const cliLimits = {
-  historyLimitDefault: 50,
-  historyLimitMax: 10_000,
-  /** Longest relative time (`--since 3650d`). */
-  relativeMsMax: 10 * 366 * 24 * 3_600_000,
-  /** Longest wait for one answer from a server (`--url`); an audit of a big ledger takes a while. */
-  remoteRequestMsMax: 300_000,
-  /** Largest answer read from a server. */
-  remoteBodyBytesMax: 64 * 1024 * 1024,
-} as const;
 
 const maxUsdText = '$1,000,000,000';
 

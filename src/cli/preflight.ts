@@ -1,9 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { contractLimits, type PreflightReport, type PreflightRequest } from '../contract/index.js';
 import { formatUsd } from '../core/index.js';
-import { guardLimits, parsePlan, type PreflightReport, type PreflightRequest } from '../guards/index.js';
+import { parsePlan } from '../guards/index.js';
 import { loadPricing, type PriceCatalog } from '../pricing/index.js';
-import { CliError, reportFailure, usageError, type CliContext } from './context.js';
+import { reportFailure, type CliContext } from './context.js';
+import { CliError, usageError } from './errors.js';
 import { preflightText } from './guards-view.js';
 import { parseCountArg, parseUsdArg } from './parse.js';
 
@@ -45,7 +47,7 @@ function readPlanFile(file: string): unknown {
   let text: string;
   try {
     const size = statSync(file).size;
-    if (size > guardLimits.planBodyBytesMax) throw usageError('invalid_plan', `--plan: ${file} is ${size} bytes; a plan file is at most ${guardLimits.planBodyBytesMax}`, '--plan');
+    if (size > contractLimits.planBodyBytesMax) throw usageError('invalid_plan', `--plan: ${file} is ${size} bytes; a plan file is at most ${contractLimits.planBodyBytesMax}`, '--plan');
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -113,9 +115,9 @@ export function registerPreflight(program: Command, context: CliContext): void {
     .description('price a plan against its budgets before running it: ✓ / ⚠ / ✗ checks, exit 1 unless cleared')
     .requiredOption('--plan <file>', 'the plan, a JSON file')
     .option('--yes', 'confirm an estimate above the confirmation threshold')
-    .addOption(new Option('--confirm-over <usd>', `an estimate above this needs --yes (default ${formatUsd(guardLimits.confirmOverMicrosDefault)})`).env('BURSAR_PREFLIGHT_CONFIRM_OVER').argParser(parseUsdArg('--confirm-over')))
-    .option('--queue-warn <calls>', `warn above this many calls (default ${guardLimits.queueCallsWarnDefault})`, parseCountArg('--queue-warn', guardLimits.planCallsMax, 'invalid_limit'))
-    .option('--queue-max <calls>', `fail above this many calls (default ${guardLimits.queueCallsMaxDefault})`, parseCountArg('--queue-max', guardLimits.planCallsMax, 'invalid_limit'))
+    .addOption(new Option('--confirm-over <usd>', `an estimate above this needs --yes (default ${formatUsd(contractLimits.preflightConfirmOverMicrosDefault)})`).env('BURSAR_PREFLIGHT_CONFIRM_OVER').argParser(parseUsdArg('--confirm-over')))
+    .option('--queue-warn <calls>', `warn above this many calls (default ${contractLimits.preflightQueueCallsWarnDefault})`, parseCountArg('--queue-warn', contractLimits.planCallsMax, 'invalid_limit'))
+    .option('--queue-max <calls>', `fail above this many calls (default ${contractLimits.preflightQueueCallsMaxDefault})`, parseCountArg('--queue-max', contractLimits.planCallsMax, 'invalid_limit'))
     .addOption(new Option('--pricing <file>', 'price override file merged over the bundled catalog (local ledger only)').env('BURSAR_PRICING'))
     .addHelpText('after', help)
     .action((flags: Flags, command: Command) => preflight(context, flags, command));

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { formatUsd } from '../core/index.js';
 import { listModels, loadPricing, resolveModel, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
-import { CliError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
 import { table } from './output.js';
 
 /** A per-million price as USD, `-` when the model has none. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { StoreUnavailableError } from '../store/index.js';
-import { CliError, reportFailure, type CliContext, type CliEnv } from './context.js';
+import { reportFailure, type CliContext, type CliEnv } from './context.js';
+import { CliError } from './errors.js';
 import type { CliStreams } from './output.js';
 import { parseUrlArg } from './parse.js';
 import { packageVersion } from '../version.js';

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { AdminKeyError } from '../api/index.js';
 import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
-import type { Provider } from '../gateway/errors.js';
-import { drainMsDefault, gatewayModes, portDefault, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../gateway/serve.js';
-import { loadToolPrices } from '../pricing/tools.js';
+import type { Provider } from '../gateway/index.js';
+import { AdminKeyError, gatewayModes, serverLimits, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../server/index.js';
+import { loadToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
-import { CliError, unwrap, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError, unwrap } from './errors.js';
 import { untilInterrupted } from './mock-upstream.js';
 import { parseCountArg, parsePortArg } from './parse.js';
 
@@ -121,7 +121,7 @@ export function registerServe(program: Command, context: CliContext): void {
   program
     .command('serve')
     .description('run the gateway: OpenAI- and Anthropic-compatible routes that reserve before they forward')
-    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(portDefault))
+    .addOption(new Option('--port <port>', 'port to listen on').env('BURSAR_PORT').argParser(parsePortArg('--port')).default(serverLimits.portDefault))
     .addOption(new Option('--host <address>', 'address to listen on (0.0.0.0 for every interface)').env('BURSAR_HOST').default('127.0.0.1'))
     .addOption(new Option('--mode <mode>', 'enforce refuses over-budget calls; shadow only reports them; dry-run forwards nothing').choices(gatewayModes).env('BURSAR_MODE').default('enforce'))
     .addOption(new Option('--upstream <where>', 'mock: the built-in provider, offline; real: the providers (or the BURSAR_*_BASE_URLs); auto: real when a provider key or base URL is set (with --quickstart, only a base URL)').choices(upstreamChoices).env('BURSAR_UPSTREAM').default('auto'))
@@ -130,7 +130,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--tools <file>', 'tool price file (prices per call in micros) merged over the bundled table').env('BURSAR_TOOL_PRICES'))
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
     .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
-    .addOption(new Option('--drain <ms>', 'on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut and settled at what was generated').env('BURSAR_DRAIN_MS').argParser(parseCountArg('--drain', 3_600_000, 'invalid_drain')).default(drainMsDefault))
+    .addOption(new Option('--drain <ms>', 'on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut and settled at what was generated').env('BURSAR_DRAIN_MS').argParser(parseCountArg('--drain', 3_600_000, 'invalid_drain')).default(serverLimits.drainMsDefault))
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();

@@ -1,12 +1,14 @@
 import { Option, type Command } from 'commander';
-import { apiLimits } from '../api/limits.js';
+import { contractLimits } from '../contract/index.js';
 import { limits } from '../core/index.js';
 import type { CliLedgerEntry, SessionsReport, SessionSummary } from './backend.js';
 import { findBudget } from './budget-ops.js';
-import { CliError, type CliContext } from './context.js';
+import type { CliContext } from './context.js';
+import { CliError } from './errors.js';
 import { exportLedger } from './ledger.js';
 import { csvLine, isoSeconds, ledgerRow, table, usd, usdExact, writeChunk } from './output.js';
-import { cliLimits, parseCountArg, parsePathArg, parseTimeArg } from './parse.js';
+import { parseCountArg, parsePathArg, parseTimeArg } from './parse.js';
+import { cliLimits } from './limits.js';
 
 /**
  * `bursar sessions list|show`: calls labelled with x-bursar-session (or the SDK's `session`),
@@ -51,7 +53,7 @@ export function registerSessions(program: Command, context: CliContext): void {
   sessions
     .command('list')
     .description('the most recently active sessions: start, end, calls, tokens in/out, cost, agents')
-    .option('--last <n>', `how many sessions (default ${apiLimits.sessionsListDefault}, at most ${apiLimits.sessionsListMax})`, parseCountArg('--last', apiLimits.sessionsListMax, 'invalid_limit'))
+    .option('--last <n>', `how many sessions (default ${contractLimits.sessionsListDefault}, at most ${contractLimits.sessionsListMax})`, parseCountArg('--last', contractLimits.sessionsListMax, 'invalid_limit'))
     .option('--since <when>', 'only sessions active since a span ago (24h, 7d) or an ISO date/time', parseTimeArg('--since', context.nowMs))
     .option('--budget <path>', 'only spend under this budget', parsePathArg('--budget'))
     .addOption(new Option('--format <format>', 'table, or csv for a spreadsheet').choices(['table', 'csv']).default('table'))
@@ -87,7 +89,7 @@ function sessionsTable(report: SessionsReport): string {
 async function listSessions(context: CliContext, flags: ListFlags): Promise<void> {
   const backend = await context.backend('read');
   if (flags.budget !== undefined) await findBudget(backend, flags.budget);
-  const report = await backend.sessions({ last: flags.last ?? apiLimits.sessionsListDefault, sinceMs: flags.since, budget: flags.budget });
+  const report = await backend.sessions({ last: flags.last ?? contractLimits.sessionsListDefault, sinceMs: flags.since, budget: flags.budget });
   if (flags.format === 'csv') {
     await writeChunk(context.streams.stdout, csvLine(sessionCsvFields) + report.sessions.map(sessionCsv).join(''));
     return;

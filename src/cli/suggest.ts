@@ -3,7 +3,7 @@ import type { BudgetView } from '../core/index.js';
 import { didYouMean, nearest, suggestionText } from '../suggest.js';
 import type { CliBackend } from './backend.js';
 import { findAgent, resolveAgentRef } from './budget-ops.js';
-import { CliError, usageError } from './context.js';
+import { CliError, usageError } from './errors.js';
 
 /**
  * Suggestions for what people mistype on the command line: an agent's name or path, and

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import type { TokenView } from '../core/index.js';
 import type { MintTokenInput } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
-import { unwrap, usageError, type CliContext } from './context.js';
-import { isoJson, isoSeconds, table, usd } from './output.js';
+import type { CliContext } from './context.js';
+import { unwrap, usageError } from './errors.js';
+import { isoSeconds, table, usd } from './output.js';
+import { isoOrNull, tokenToJson } from '../contract/index.js';
 import { parseMaxInflightArg, parseModelsArg, parsePathArg, parseUsdArg } from './parse.js';
 
 interface MintFlags {
@@ -29,10 +30,6 @@ export function parseExpires(text: string, nowMs: number): number {
   const at = Date.parse(text);
   if (/^\d{4}-\d\d-\d\d/.test(text) && Number.isFinite(at) && at > nowMs) return at;
   throw usageError('invalid_time', `--expires: ${JSON.stringify(text)} is not a span like 30m, 24h, 7d or a future ISO date-time`, '--expires');
-}
-
-export function tokenJson(t: TokenView): Record<string, unknown> {
-  return { id: t.id, budget: t.budget, parent_token_id: t.parentTokenId, status: t.status, scopes: t.scopes, expires_at: isoJson(t.expiresMs), labels: t.labels, created_at: isoJson(t.createdMs), revoked_at: isoJson(t.revokedMs) };
 }
 
 /**
@@ -73,7 +70,7 @@ export function registerTokens(program: Command, context: CliContext): void {
       };
       const minted = unwrap(await backend.mintToken(input));
       await context.emit(
-        () => ({ ok: true, id: minted.token.id, token: minted.secret, budget: minted.envelope.path, agent: target.path, max_spend_micros: minted.envelope.limitMicros, expires_at: isoJson(minted.token.expiresMs), scopes: minted.token.scopes }),
+        () => ({ ok: true, id: minted.token.id, token: minted.secret, budget: minted.envelope.path, agent: target.path, max_spend_micros: minted.envelope.limitMicros, expires_at: isoOrNull(minted.token.expiresMs), scopes: minted.token.scopes }),
         () =>
           [
             `Minted ${minted.token.id} for ${target.path} (envelope ${minted.envelope.path}).`,
@@ -92,7 +89,7 @@ export function registerTokens(program: Command, context: CliContext): void {
     .action(async () => {
       const list = await (await context.backend('read')).listTokens();
       await context.emit(
-        () => ({ tokens: list.map(tokenJson) }),
+        () => ({ tokens: list.map(tokenToJson) }),
         () =>
           list.length === 0
             ? 'No tokens yet. Mint one with: bursar tokens mint --agent <path> --max-spend 2.00'

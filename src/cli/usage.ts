@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { groupings, type GroupBy } from '../api/schemas.js';
+import { groupings, type GroupBy } from '../contract/index.js';
 import type { UsageAnswer } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';

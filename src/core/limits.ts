@@ -19,11 +19,19 @@ export const limits = {
   reasonBytesMax: 1_024,
   modelsPerPolicyMax: 256,
   alertThresholdsMax: 16,
+  /** Highest alert threshold, in percent of the allowance. */
+  alertThresholdPctMax: 1_000,
   /** Default number of reservations an agent budget may hold open at once. */
   inflightMaxAgentDefault: 4,
   inflightMax: 100_000,
   /** Operations applied in one store transaction (group commit). */
   batchOpsMax: 2_048,
+  /**
+   * Operations waiting for the group commit. Past this, new work (a reservation, a budget or
+   * token change) is refused with `store_unavailable`; settlements, voids and revocations, which
+   * resolve or stop what already exists, are always queued.
+   */
+  commitQueueOpsMax: 16_384,
   /** Overdue reservations expired per batch. */
   expirePerBatchMax: 256,
   ledgerPageMax: 1_000,

@@ -1,8 +1,9 @@
-import { effectivePolicy, type BudgetView } from '../core/index.js';
+import type { BudgetView } from '../core/index.js';
+import { effectiveOf } from '../ops/index.js';
 import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros, type PriceEntry } from '../pricing/index.js';
 import { gatewayError, type GatewayError } from './errors.js';
-import { limits } from './limits.js';
-import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
+import { gatewayLimits } from './limits.js';
+import type { CallUsage, ParsedCall, RouteAdapter } from './providers/index.js';
 
 /** A request's model as priced: its catalog id and its entry. */
 export interface PricedModel {
@@ -26,12 +27,12 @@ export interface Estimate {
  */
 export function estimateCall(adapter: RouteAdapter, body: Record<string, unknown>, priced: PricedModel, call: ParsedCall, chain: readonly BudgetView[]): Estimate | GatewayError {
   const { entry, model } = priced;
-  const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : limits.maxOutputTokensAbsolute;
+  const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : gatewayLimits.maxOutputTokensAbsolute;
   if (call.maxOutputTokens !== undefined && call.maxOutputTokens > modelMax) {
     return gatewayError('bad_request', `the output cap ${call.maxOutputTokens} is above ${model}'s maximum of ${modelMax} tokens`, { param: 'max_tokens' });
   }
-  const policyMax = effectivePolicy([...chain].reverse().map((b) => b.policy)).maxOutputTokens;
-  const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? limits.maxOutputTokensDefault, modelMax);
+  const policyMax = effectiveOf(chain).maxOutputTokens;
+  const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? gatewayLimits.maxOutputTokensDefault, modelMax);
   const inputTokens = countChatInputTokens(adapter.inputRoute, body, model).tokens;
   const amountMicros = Math.max(1, worstCaseMicros(entry, { inputTokens, maxOutputTokens: maxOutputTokens * call.choices, cacheWrite: call.writesCache }));
   return { inputTokens, maxOutputTokens, amountMicros };

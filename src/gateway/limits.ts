@@ -1,7 +1,11 @@
 /**
- * Bounds the gateway enforces, in one place (the ledger's own are in src/core/limits.ts).
+ * Bounds the gateway enforces, in one place; units last. The ledger's own are core's `limits`,
+ * the wire's (labels, bodies of the API routes) `contractLimits`.
+ *
+ * @example
+ * if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
  */
-export const limits = {
+export const gatewayLimits = {
   /** Largest request body accepted. */
   bodyBytesMax: 4 * 1024 * 1024,
   /** Largest single SSE event buffered while relaying a stream. */
@@ -21,7 +25,6 @@ export const limits = {
   maxOutputTokensDefault: 4_096,
   /** Largest max_tokens a request may ask for, whatever the model. */
   maxOutputTokensAbsolute: 1_000_000,
-  headerBytesMax: 256,
   /** Connections per provider origin: enough for every stream the gateway holds at once. */
   upstreamConnectionsMax: 4_096,
   tokenCacheEntriesMax: 100_000,
@@ -32,14 +35,12 @@ export const limits = {
   deferredRetryMsMax: 30_000,
   /** How long a deferred settlement is retried before it is dropped (its hold stays charged). */
   deferredResolutionMsMax: 24 * 3_600_000,
-  /** How long a stopping server lets calls in flight finish before it cuts them and settles what was generated. */
-  drainMsDefault: 20_000,
-  /**
-   * Retry-After on a `too_many_inflight` refusal: a slot frees when one of the budget's calls
-   * ends, which for most calls is within seconds, and clients (LangChain among them) retry a 429
-   * only when told when.
-   */
-  inflightRetryAfterS: 1,
-  /** Retry-After on a `burn_limit` refusal that does not know its cool-down. */
-  burnLimitRetryAfterSDefault: 60,
+  /** How long an idle connection to a provider is kept open. */
+  upstreamKeepAliveMs: 30_000,
+  /** Longest model id a request may name. */
+  modelIdCharsMax: 256,
+  /** Most choices (`n`) one chat request may ask for. */
+  choicesMax: 128,
+  /** Most inputs one embeddings request may carry. */
+  embeddingInputsMax: 4_096,
 } as const;

@@ -1,20 +1,20 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { base62, formatUsd, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
+import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
+import { labelPattern, labelRule } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
-import { limits } from './limits.js';
+import { gatewayLimits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseParser } from './sse.js';
 import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
-import { limits as pricingLimits } from '../pricing/limits.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
@@ -79,12 +79,11 @@ interface Admitted {
   reserveMs: number;
 }
 
-const labelPattern = new RegExp(`^[\\x20-\\x7E]{1,${limits.headerBytesMax}}$`);
 
 function label(headers: IncomingHttpHeaders, name: string): string | undefined | GatewayError {
   const value = headers[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !labelPattern.test(value)) return gatewayError('bad_request', `header ${name} must be 1 to 256 printable ASCII characters`, { param: name });
+  if (typeof value !== 'string' || !labelPattern.test(value)) return gatewayError('bad_request', `header ${name} must be ${labelRule}`, { param: name });
   return value;
 }
 
@@ -114,7 +113,7 @@ function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedM
 
 /** How long a call's hold lasts: the upstream timeout plus as much again, within bounds. */
 export function reservationTtlMs(upstreamTimeoutMs: number): number {
-  return upstreamTimeoutMs + Math.min(limits.reservationTtlMarginMsMax, Math.max(limits.reservationTtlMarginMsMin, upstreamTimeoutMs));
+  return upstreamTimeoutMs + Math.min(gatewayLimits.reservationTtlMarginMsMax, Math.max(gatewayLimits.reservationTtlMarginMsMin, upstreamTimeoutMs));
 }
 
 /**
@@ -179,7 +178,7 @@ interface Priced {
 const usageFields = ['inputTokens', 'outputTokens', 'cachedTokens', 'cacheWriteTokens', 'cacheWrite1hTokens'] as const satisfies readonly (keyof CallUsage)[];
 
 function plausible(tokens: number): boolean {
-  return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= pricingLimits.tokensPerRequestMax;
+  return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= coreLimits.tokensPerRequestMax;
 }
 
 /**
@@ -191,7 +190,7 @@ function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, output
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
   const bad = usageFields.find((field) => !plausible(usage[field]));
   if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${pricingLimits.tokensPerRequestMax}); settled at the reservation`;
+  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${coreLimits.tokensPerRequestMax}); settled at the reservation`;
   const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
 }
@@ -301,7 +300,7 @@ async function readText(upstream: UpstreamResponse): Promise<string> {
   let size = 0;
   for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limits.upstreamBodyBytesMax) throw new Error('upstream response too large');
+    if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

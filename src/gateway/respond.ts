@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { errorBody, type GatewayError, type Provider } from './errors.js';
+import { errorHeaders } from '../contract/index.js';
+import { StoreUnavailableError } from '../store/index.js';
+import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 
 export type HeaderMap = Record<string, string | number>;
 
@@ -13,10 +15,7 @@ export function sendJson(res: ServerResponse, status: number, body: string | Rec
 
 /** Sends a refusal in the provider's error shape, with `retry-after` and the remaining amount when known. */
 export function sendError(res: ServerResponse, provider: Provider, error: GatewayError, headers: HeaderMap = {}): void {
-  const extra: HeaderMap = { 'x-bursar-code': error.code, ...headers };
-  if (error.remainingMicros !== undefined && error.remainingMicros !== null) extra['x-bursar-remaining-micros'] = error.remainingMicros;
-  if (error.retryAfterS !== undefined) extra['retry-after'] = error.retryAfterS;
-  sendJson(res, error.status, errorBody(provider, error), extra);
+  sendJson(res, error.status, errorBody(provider, error), { ...headers, ...errorHeaders(error) });
 }
 
 /** Resolves when the response can take more data, or the client is gone. */
@@ -30,4 +29,37 @@ export function drained(res: ServerResponse): Promise<void> {
     res.on('drain', done);
     res.on('close', done);
   });
+}
+
+/** Where a handler's unexpected errors are logged (default: a line on stderr). */
+export type ErrorLog = (error: unknown) => void;
+
+export const stderrLog: ErrorLog = (error) => process.stderr.write(`bursar gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+
+/**
+ * Runs a hijacked handler so that the client always gets an answer. Whatever the handler throws
+ * becomes a refusal in the provider's shape: a store that cannot be reached is 503
+ * `store_unavailable`, anything else a 500 `internal` whose cause is logged. When the answer
+ * had already begun (a stream), the connection is closed instead, so the client never waits on
+ * a reply that will not come.
+ *
+ * @example
+ * app.get('/v1/models', async (req, reply) => {
+ *   reply.hijack();
+ *   await answering(reply.raw, 'openai', () => modelsRoute(g, req.headers, reply.raw), { log: stderrLog });
+ * });
+ */
+export async function answering(res: ServerResponse, provider: Provider, work: () => Promise<void>, o: { log: ErrorLog; onRefused?: (e: GatewayError) => void }): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    const e =
+      error instanceof StoreUnavailableError
+        ? gatewayError('store_unavailable', `the ledger cannot be reached; nothing was recorded or forwarded (${error.message})`)
+        : gatewayError('internal', 'internal error; the server log has the details');
+    if (e.code === 'internal') o.log(error);
+    o.onRefused?.(e);
+    if (res.headersSent) res.destroy();
+    else sendError(res, provider, e);
+  }
 }

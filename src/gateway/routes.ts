@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { effectivePolicy, modelAllowed } from '../core/index.js';
+import { modelAllowed } from '../core/index.js';
+import { effectiveOf } from '../ops/index.js';
 import { listModels } from '../pricing/index.js';
 import { authenticate } from './auth.js';
 import { isGatewayError } from './errors.js';
@@ -14,8 +15,7 @@ export async function modelsRoute(g: Gateway, headers: IncomingHttpHeaders, res:
   const anthropic = typeof headers['anthropic-version'] === 'string';
   const caller = await authenticate(g.store, headers, g.now());
   if (isGatewayError(caller)) return sendError(res, anthropic ? 'anthropic' : 'openai', caller);
-  const chain = await g.store.chain(caller.envelope);
-  const allowed = effectivePolicy([...chain].reverse().map((b) => b.policy)).models;
+  const allowed = effectiveOf(await g.store.chain(caller.envelope)).models;
   const models = listModels(g.pricing).filter((m) => !allowed || modelAllowed(allowed, m.model));
   if (anthropic) {
     const data = models.filter((m) => m.entry.provider === 'anthropic').map((m) => ({ type: 'model', id: m.model, display_name: m.model, created_at: '1970-01-01T00:00:00Z' }));
@@ -23,34 +23,4 @@ export async function modelsRoute(g: Gateway, headers: IncomingHttpHeaders, res:
   }
   const data = models.map((m) => ({ id: m.model, object: 'model', created: 0, owned_by: m.entry.provider }));
   sendJson(res, 200, { object: 'list', data });
-}
-
-/**
- * `GET /v1/bursar/balance`: for the calling token, what each level of its chain can still
- * spend, and the tightest one, so a budget-aware agent can decide before a long task.
- */
-export async function balance(g: Gateway, headers: IncomingHttpHeaders, res: ServerResponse): Promise<void> {
-  const caller = await authenticate(g.store, headers, g.now());
-  if (isGatewayError(caller)) return sendError(res, 'openai', caller);
-  const chain = await g.store.chain(caller.envelope);
-  const levels = chain.map((b) => ({
-    budget: b.path,
-    kind: b.kind,
-    status: b.status,
-    limit_micros: b.limitMicros,
-    spent_micros: b.spentMicros,
-    reserved_micros: b.reservedMicros,
-    remaining_micros: b.remainingMicros === null ? null : Math.max(0, b.remainingMicros),
-    period: b.period,
-    period_end_ms: b.periodEndMs,
-  }));
-  const limited = levels.filter((l) => l.remaining_micros !== null);
-  const tightest = limited.reduce<(typeof levels)[number] | undefined>((best, l) => (best === undefined || (l.remaining_micros ?? 0) < (best.remaining_micros ?? 0) ? l : best), undefined);
-  sendJson(res, 200, {
-    token: caller.token.id,
-    expires_ms: caller.token.expiresMs,
-    remaining_micros: tightest?.remaining_micros ?? null,
-    tightest: tightest?.budget ?? null,
-    chain: levels,
-  });
 }

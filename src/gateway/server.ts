@@ -1,17 +1,13 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { wireErrorOfThrown } from '../contract/index.js';
+import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
-import { limits } from './limits.js';
-import { anthropicMessages } from './providers/anthropic-messages.js';
-import { openaiChat } from './providers/openai-chat.js';
-import { openaiEmbeddings } from './providers/openai-embeddings.js';
-import { openaiResponses } from './providers/openai-responses.js';
-import { registerAgentRoutes, type AgentRouteOptions } from './agent-routes.js';
+import { gatewayLimits } from './limits.js';
+import { adapters } from './providers/index.js';
 import { proxyCall, type Gateway } from './proxy.js';
-import { sendError } from './respond.js';
-import { balance, modelsRoute } from './routes.js';
-
-export const adapters = [openaiChat, openaiResponses, openaiEmbeddings, anthropicMessages];
+import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
+import { modelsRoute } from './routes.js';
 
 function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -46,29 +42,19 @@ function notFound(req: FastifyRequest): { provider: Provider; error: GatewayErro
   return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
 }
 
-/** Maps framework errors (body too large, wrong content type, unparseable) to provider-shaped refusals. */
-function frameworkError(error: { code?: string; statusCode?: number; message: string }): GatewayError {
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return gatewayError('payload_too_large', `the request body is larger than ${limits.bodyBytesMax} bytes`);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return gatewayError('unsupported_media_type', 'send the request body as JSON with "Content-Type: application/json"');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return gatewayError('bad_request', 'the request body is empty or its length is wrong');
-    default:
-      return error.statusCode !== undefined && error.statusCode < 500 ? gatewayError('bad_request', error.message) : gatewayError('upstream_error', 'internal error');
-  }
+/** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
+function frameworkError(error: unknown, log: ErrorLog): GatewayError {
+  return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
 }
 
 /**
- * The Bursar HTTP server: the gateway routes, and whatever `plugins` add (the admin API, the
- * dashboard). Bodies of gateway routes arrive as raw bytes; the proxy parses them itself so
- * every refusal keeps the provider's error shape.
+ * The Bursar HTTP server: the provider-compatible routes, and whatever `plugins` add (the admin
+ * API, the agent routes, the dashboard). Bodies of gateway routes arrive as raw bytes; the proxy
+ * parses them itself so every refusal keeps the provider's error shape.
  */
-export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], agent: AgentRouteOptions = {}): Promise<FastifyInstance> {
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: { onError?: ErrorLog } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    bodyLimit: limits.bodyBytesMax,
+    bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
@@ -81,23 +67,20 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
+  const log = options.onError ?? stderrLog;
+  const hijacked = (route: string, provider: (req: FastifyRequest) => Provider, work: (req: FastifyRequest, res: ServerResponse) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
+    await answering(reply.raw, provider(req), () => work(req, reply.raw), { log, onRefused });
+  };
   for (const adapter of adapters) {
-    app.post(adapter.route, async (req: FastifyRequest, reply: FastifyReply) => {
-      reply.hijack();
-      await proxyCall(g, adapter, req.headers, req.body as Buffer, reply.raw);
-    });
+    app.post(adapter.route, hijacked(adapter.route, () => adapter.provider, (req, res) => proxyCall(g, adapter, req.headers, req.body as Buffer, res)));
   }
-  app.get('/v1/models', async (req, reply) => {
-    reply.hijack();
-    await modelsRoute(g, req.headers, reply.raw);
-  });
-  app.get('/v1/bursar/balance', async (req, reply) => {
-    reply.hijack();
-    await balance(g, req.headers, reply.raw);
-  });
-  registerAgentRoutes(app, g, agent);
-  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, req, reply) => {
-    const e = frameworkError(error);
+  const modelsProvider = (req: FastifyRequest): Provider => (typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
+  app.get('/v1/models', hijacked('/v1/models', modelsProvider, (req, res) => modelsRoute(g, req.headers, res)));
+  app.setErrorHandler((error, req, reply) => {
+    const e = frameworkError(error, log);
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));
   });
   app.setNotFoundHandler((req, reply) => {

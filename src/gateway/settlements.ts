@@ -1,6 +1,6 @@
 import type { Refusal, SettleOk, VoidOk } from '../core/index.js';
 import type { Store } from '../store/index.js';
-import { limits } from './limits.js';
+import { gatewayLimits } from './limits.js';
 
 /** How a call's reservation is resolved: settled at a cost, or voided (nothing billed). */
 export type Resolution = { kind: 'settle'; input: Parameters<Store['settle']>[0] } | { kind: 'void'; input: Parameters<Store['void']>[0] };
@@ -83,7 +83,7 @@ export class Resolver {
   private defer(resolution: Resolution, detail: string): void {
     const id = resolution.input.reservationId;
     if (this.closed || this.pending.has(id)) return;
-    if (this.pending.size >= limits.deferredResolutionsMax) return this.report('dropped', resolution, `more than ${limits.deferredResolutionsMax} resolutions are waiting`);
+    if (this.pending.size >= gatewayLimits.deferredResolutionsMax) return this.report('dropped', resolution, `more than ${gatewayLimits.deferredResolutionsMax} resolutions are waiting`);
     const p: Pending = { resolution, attempts: 0, firstMs: this.options.now(), timer: undefined };
     this.pending.set(id, p);
     this.report('queued', resolution, detail);
@@ -92,7 +92,7 @@ export class Resolver {
 
   private schedule(p: Pending): void {
     if (this.closed) return;
-    const waitMs = Math.min(limits.deferredRetryMsMax, limits.deferredRetryMsFirst * 2 ** Math.min(p.attempts, 20));
+    const waitMs = Math.min(gatewayLimits.deferredRetryMsMax, gatewayLimits.deferredRetryMsFirst * 2 ** Math.min(p.attempts, 20));
     p.timer = setTimeout(() => {
       this.retry(p).catch((error: unknown) => this.fail(p, error));
     }, waitMs);
@@ -103,7 +103,7 @@ export class Resolver {
     p.attempts += 1;
     const answer = await this.attempt(p.resolution);
     if (!answer.ok && answer.code === 'store_unavailable') {
-      if (this.options.now() - p.firstMs < limits.deferredResolutionMsMax) return this.schedule(p);
+      if (this.options.now() - p.firstMs < gatewayLimits.deferredResolutionMsMax) return this.schedule(p);
       this.pending.delete(p.resolution.input.reservationId);
       return this.report('dropped', p.resolution, answer.message);
     }

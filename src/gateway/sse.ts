@@ -1,4 +1,4 @@
-import { limits as gatewayLimits } from './limits.js';
+import { gatewayLimits } from './limits.js';
 
 /** One server-sent event: its `event:` name (if any), its joined `data:` lines, and its exact text. */
 export interface SseEvent {

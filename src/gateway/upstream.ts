@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { Provider } from './errors.js';
-import { limits } from './limits.js';
+import { gatewayLimits } from './limits.js';
 
 export interface UpstreamConfig {
   /** OpenAI base URL including `/v1` (as the OpenAI SDK takes it). */
@@ -25,7 +25,7 @@ export class Upstream {
   private readonly agent: Agent;
 
   constructor(readonly config: UpstreamConfig) {
-    this.agent = new Agent({ connections: limits.upstreamConnectionsMax, keepAliveTimeout: 30_000, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
+    this.agent = new Agent({ connections: gatewayLimits.upstreamConnectionsMax, keepAliveTimeout: gatewayLimits.upstreamKeepAliveMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
   }
 
   /** The base URL calls for `provider` go to, as configured. */

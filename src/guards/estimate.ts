@@ -1,8 +1,9 @@
 import { effectivePolicy, type BudgetView } from '../core/index.js';
-import { limits as gatewayLimits } from '../gateway/limits.js';
 import { countChatInputTokens, resolveModel, worstCaseMicros, type InputRoute, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
+import type { PlanItem } from '../contract/index.js';
 import { didYouMean } from '../suggest.js';
-import type { InputProblem, PlanItem } from './plan.js';
+import { guardLimits } from './limits.js';
+import type { InputProblem } from './plan.js';
 
 /** What the gateway would reserve for each call of a plan item. */
 export interface ItemEstimate {
@@ -42,13 +43,13 @@ export function estimatePlanItem(item: PlanItem, index: number, catalog: PriceCa
     return { field, message: `${field}: model "${item.model}" has no price in the catalog, so its cost cannot be bounded${suggestion === '' ? '; see bursar pricing list' : suggestion}` };
   }
   const { model, entry } = resolved;
-  const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : gatewayLimits.maxOutputTokensAbsolute;
+  const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : guardLimits.outputTokensAbsoluteMax;
   if (item.max_output_tokens !== undefined && item.max_output_tokens > modelMax && entry.kind !== 'embedding') {
     const field = `items.${index}.max_output_tokens`;
     return { field, message: `${field}: the output cap ${item.max_output_tokens} is above ${model}'s maximum of ${modelMax} tokens` };
   }
   const policyMax = effectivePolicy([...chain].reverse().map((b) => b.policy)).maxOutputTokens;
-  const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(item.max_output_tokens ?? policyMax ?? gatewayLimits.maxOutputTokensDefault, modelMax);
+  const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(item.max_output_tokens ?? policyMax ?? guardLimits.outputTokensDefault, modelMax);
   let inputTokens = item.input_tokens ?? 0;
   if (item.input !== undefined) {
     const request = requestFor(entry, model, item.input);

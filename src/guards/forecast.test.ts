@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetView, EntryKind, LedgerEntry } from '../core/index.js';
-import { BurnMeter, runOut, sortForecast, type ForecastBudget } from './forecast.js';
+import type { ForecastBudget } from '../contract/index.js';
+import { BurnMeter, runOut, sortForecast } from './forecast.js';
 
 const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
 const minute = 60_000;

@@ -1,5 +1,6 @@
 import { assert, limits, spendOf, type BudgetView, type LedgerEntry } from '../core/index.js';
-import { burnWindows, type BurnWindowName } from './limits.js';
+import { burnWindows, type ForecastBudget, type ForecastWindow, type Outlook } from '../contract/index.js';
+import { guardLimits } from './limits.js';
 
 /**
  * Forecast: how fast each budget is spending, and when it runs out at that pace. Spend is what
@@ -9,49 +10,8 @@ import { burnWindows, type BurnWindowName } from './limits.js';
  * what the budget has left (limit + granted − spent − reserved) would be gone at that rate.
  */
 
-/** Where a budget stands at one window's rate. */
-export type Outlook =
-  /** It runs out at `runs_out_at`, within its current period. */
-  | 'runs_out'
-  /** At this rate it outlasts its current period (it resets first). */
-  | 'not_this_period'
-  /** A budget without a period that would last beyond the forecast horizon at this rate. */
-  | 'not_within_horizon'
-  /** Nothing (or a net refund) was spent in the window. */
-  | 'no_burn'
-  /** Nothing left already. */
-  | 'exhausted'
-  /** The budget has no limit. */
-  | 'no_limit';
-
-export interface ForecastWindow {
-  window: BurnWindowName;
-  /** Net spend in the window on this budget and everything under it. */
-  spent_micros: number;
-  rate_micros_per_hour: number;
-  /** False when the ledger read stopped inside the window: the rate is over the part it read. */
-  complete: boolean;
-  outlook: Outlook;
-  runs_out_at: string | null;
-}
-
-export interface ForecastBudget {
-  budget: string;
-  kind: BudgetView['kind'];
-  status: BudgetView['status'];
-  period: BudgetView['period'];
-  period_end: string | null;
-  limit_micros: number | null;
-  spent_micros: number;
-  reserved_micros: number;
-  remaining_micros: number | null;
-  windows: ForecastWindow[];
-}
-
 const longestWindowMs = Math.max(...burnWindows.map((w) => w.ms));
 
-/** A budget without a period is forecast this far ahead at most. */
-export const forecastHorizonMs = 366 * 24 * 3_600_000;
 
 /**
  * Sums spend per budget (and its ancestors) per window from ledger entries read newest first.
@@ -157,7 +117,7 @@ export function runOut(b: Pick<BudgetView, 'remainingMicros' | 'periodEndMs'>, s
   // below 2^53, as it does for a day's window and up to ~100,000 USD left) and cannot overflow.
   const inMs = Math.ceil((b.remainingMicros * spanMs) / spentMicros);
   if (b.periodEndMs !== null && nowMs + inMs >= b.periodEndMs) return { outlook: 'not_this_period', atMs: null };
-  if (b.periodEndMs === null && inMs > forecastHorizonMs) return { outlook: 'not_within_horizon', atMs: null };
+  if (b.periodEndMs === null && inMs > guardLimits.forecastHorizonMs) return { outlook: 'not_within_horizon', atMs: null };
   return { outlook: 'runs_out', atMs: nowMs + inMs };
 }
 

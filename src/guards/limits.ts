@@ -1,50 +1,28 @@
+import { contractLimits } from '../contract/index.js';
+
 /**
  * Bounds and defaults of the guards that read plans and the ledger (pre-flight, forecast,
- * reservation metrics), in one place. Units come last in each name.
+ * reservation metrics), in one place; units last. What the wire states (plan sizes, the
+ * confirmation threshold, scan bounds) is the contract's (`contractLimits`) and repeated here.
  *
  * @example
- * if (plan.items.length > guardLimits.planItemsMax) refuse();
+ * if (share > guardLimits.budgetSharePctWarnDefault) warn();
  */
 export const guardLimits = {
-  /** Items one plan may list. */
-  planItemsMax: 1_000,
-  /** Calls one plan may add up to (items times their counts). Keeps every total a safe integer. */
-  planCallsMax: 1_000_000,
-  /** Bytes of input text one plan may carry, over all its items (each is tokenized once). */
-  planInputBytesMax: 1024 * 1024,
-  /** Largest plan request body the admin API reads. */
-  planBodyBytesMax: 2 * 1024 * 1024,
-  /** Longest item or plan title. */
-  planTitleBytesMax: 256,
-  /** Calls a plan may plan to run at once. */
-  planConcurrencyMax: 100_000,
   /** Titles a failed or warned check names before it says "and N more". */
   checkExamplesMax: 5,
-
-  /** A plan's estimated total above this needs a confirmation (`--yes`): 10 USD. */
-  confirmOverMicrosDefault: 10_000_000,
-  /** More calls than this in one plan is a warning… */
-  queueCallsWarnDefault: 100,
-  /** …and more than this a failure. */
-  queueCallsMaxDefault: 1_000,
+  confirmOverMicrosDefault: contractLimits.preflightConfirmOverMicrosDefault,
+  queueCallsWarnDefault: contractLimits.preflightQueueCallsWarnDefault,
+  queueCallsMaxDefault: contractLimits.preflightQueueCallsMaxDefault,
   /** A plan that takes more than this share of what a budget has left is a warning. */
   budgetSharePctWarnDefault: 50,
-
-  /** Ledger entries one forecast reads, newest first; past this it says from when it is complete. */
-  forecastScanEntriesMax: 200_000,
-  /** Budgets one forecast lists. */
-  forecastBudgetsMax: 10_000,
-  /** Ledger entries one reservation-metrics report reads, newest first. */
-  reservationScanEntriesMax: 200_000,
-  /** Rows one reservation-metrics report keeps; the rest are summed in `other`. */
-  reservationRowsMax: 10_000,
+  /**
+   * Output tokens the gateway asks for when neither a request nor any policy sets a cap, and the
+   * largest cap for a model that declares none: the gateway's own `gatewayLimits` values (a
+   * test keeps them equal), so a plan is priced as the gateway would reserve it.
+   */
+  outputTokensDefault: 4_096,
+  outputTokensAbsoluteMax: 1_000_000,
+  /** A budget without a period is forecast this far ahead at most. */
+  forecastHorizonMs: 366 * 24 * 3_600_000,
 } as const;
-
-/** The windows a forecast measures the burn rate over, shortest first. */
-export const burnWindows = [
-  { name: '5m', ms: 5 * 60_000 },
-  { name: '1h', ms: 3_600_000 },
-  { name: '24h', ms: 24 * 3_600_000 },
-] as const;
-
-export type BurnWindowName = (typeof burnWindows)[number]['name'];

@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetView, Policy } from '../core/index.js';
 import { estimateCall } from '../gateway/estimate.js';
+import { gatewayLimits } from '../gateway/index.js';
 import { anthropicMessages } from '../gateway/providers/anthropic-messages.js';
 import { openaiChat } from '../gateway/providers/openai-chat.js';
+import { guardLimits } from './limits.js';
 import { bundledCatalog, resolveModel } from '../pricing/index.js';
 import { estimatePlanItem } from './estimate.js';
-import { parsePlan, type Plan } from './plan.js';
-import { looksLikeTestData, preflight, preflightOptions, type PlanTarget, type PreflightReport } from './preflight.js';
+import type { Plan, PreflightReport } from '../contract/index.js';
+import { parsePlan } from './plan.js';
+import { looksLikeTestData, preflight, preflightOptions, type PlanTarget } from './preflight.js';
 
 const catalog = bundledCatalog();
 const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
@@ -109,6 +112,10 @@ describe('estimates', () => {
       const ours = estimatePlanItem({ budget: 'a', model, input: text, max_output_tokens: 2_000 }, 0, catalog, []);
       expect(ours).toMatchObject({ inputTokens: (gateway as { inputTokens: number }).inputTokens, callMicros: (gateway as { amountMicros: number }).amountMicros });
     }
+  });
+
+  it('uses the gateway\'s own output-cap defaults', () => {
+    expect([guardLimits.outputTokensDefault, guardLimits.outputTokensAbsoluteMax]).toEqual([gatewayLimits.maxOutputTokensDefault, gatewayLimits.maxOutputTokensAbsolute]);
   });
 
   it('takes the output cap from the chain\'s policy when the item sets none, and refuses one above the model\'s maximum', () => {

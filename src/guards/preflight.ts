@@ -1,14 +1,15 @@
 import { assert, formatUsd, limits, modelAllowed, type BudgetView } from '../core/index.js';
+import type { CheckStatus, Plan, PreflightBudget, PreflightCheck, PreflightItem, PreflightReport } from '../contract/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
 import { estimatePlanItem, type ItemEstimate } from './estimate.js';
 import { guardLimits } from './limits.js';
-import type { InputProblem, Plan } from './plan.js';
+import type { InputProblem } from './plan.js';
 
 /**
  * Pre-flight: a plan priced against the budgets it would spend from, before anything runs. Each
  * item is estimated as the gateway would reserve it (its worst case), the totals are set against
  * what every budget on each item's path can still spend, and a list of checks says ✓ / ⚠ / ✗.
- * The report is the admin API's JSON (snake_case, integer micros).
+ * The report is the admin API's JSON (the contract's `PreflightReportJson`).
  */
 
 /** Where an item's calls would spend: resolved by the caller from its budget path or token id. */
@@ -44,69 +45,6 @@ export function preflightOptions(o: Partial<PreflightOptions> = {}): PreflightOp
     budgetSharePctWarn: o.budgetSharePctWarn ?? guardLimits.budgetSharePctWarnDefault,
     confirmed: o.confirmed ?? false,
   };
-}
-
-export type CheckStatus = 'pass' | 'warn' | 'fail';
-export const checkNames = ['queue_size', 'test_titles', 'budget_status', 'model_policy', 'budget_availability', 'inflight', 'confirmation'] as const;
-export type CheckName = (typeof checkNames)[number];
-
-/** One line of the verdict. `items` are indexes into the plan's items. */
-export interface PreflightCheck {
-  name: CheckName;
-  status: CheckStatus;
-  message: string;
-  budget?: string;
-  items?: number[];
-}
-
-export interface PreflightItem {
-  index: number;
-  title: string | null;
-  budget: string;
-  token: string | null;
-  model: string;
-  count: number;
-  input_tokens: number;
-  max_output_tokens: number;
-  call_micros: number;
-  total_micros: number;
-  /** The level of the item's chain with the least left now (null: no level has a limit). */
-  tightest: { budget: string; remaining_micros: number } | null;
-}
-
-/** One budget that some item's calls pass through, with what the plan would put on it. */
-export interface PreflightBudget {
-  budget: string;
-  kind: BudgetView['kind'];
-  status: BudgetView['status'];
-  limit_micros: number | null;
-  remaining_micros: number | null;
-  planned_micros: number;
-  /** planned / remaining in whole percent, rounded up (null: no limit, or nothing left). */
-  share_pct: number | null;
-  calls: number;
-  inflight: number;
-  inflight_max: number | null;
-  /** Calls the plan would have open here at once: its concurrency, at most its calls here. */
-  planned_concurrency: number;
-  period_end: string | null;
-}
-
-export interface PreflightReport {
-  title: string | null;
-  calls: number;
-  concurrency: number;
-  total_micros: number;
-  items: PreflightItem[];
-  budgets: PreflightBudget[];
-  checks: PreflightCheck[];
-  /** The worst check. */
-  verdict: CheckStatus;
-  confirm_over_micros: number;
-  confirmation_required: boolean;
-  confirmed: boolean;
-  /** No check failed, and a total above the threshold was confirmed. */
-  proceed: boolean;
 }
 
 /** What the checks read: the plan, its items priced, and the budgets they pass through. */

@@ -1,5 +1,5 @@
+import { contractLimits, type ReservationRow, type ReservationStats } from '../contract/index.js';
 import type { LedgerEntry } from '../core/index.js';
-import { guardLimits } from './limits.js';
 
 /**
  * What became of reservations, from the ledger: how many were made, how many ended in a
@@ -12,31 +12,6 @@ import { guardLimits } from './limits.js';
 
 /** Entry kinds that tell what became of a reservation. */
 export const reservationKinds = ['reserve', 'settle', 'void', 'expire', 'expire_charged', 'late_charge', 'expiry_refund'] as const;
-
-export interface ReservationStats {
-  reservations: number;
-  reserved_micros: number;
-  /** Reservations whose actual cost arrived (on time, or after their TTL). */
-  settled: number;
-  voided: number;
-  /** Released at their TTL (never forwarded). */
-  expired: number;
-  /** Charged at their TTL because no settlement came in time. */
-  charged: number;
-  /** Of the settled: what they had reserved, and what they cost. */
-  settled_reserved_micros: number;
-  settled_actual_micros: number;
-  /** reservations / settled, to 3 decimals (null: nothing settled). */
-  reserve_to_settle: number | null;
-  /** settled_actual_micros / settled_reserved_micros, to 3 decimals (null: nothing settled). */
-  estimate_accuracy: number | null;
-}
-
-export interface ReservationRow extends ReservationStats {
-  /** The group (budget, agent, session, model, or time bucket), null when entries have none. */
-  key: string | null;
-  model: string | null;
-}
 
 /**
  * Zero stats.
@@ -132,7 +107,7 @@ export function withRatios<T extends ReservationStats>(s: T): T {
 }
 
 /**
- * Reservation stats per group and model. At most `guardLimits.reservationRowsMax` rows are kept;
+ * Reservation stats per group and model. At most `contractLimits.reservationRowsMax` rows are kept;
  * entries of further rows are summed in `other`.
  *
  * @example
@@ -151,7 +126,7 @@ export class ReservationAccumulator {
     const key = this.keyOf(e);
     const id = JSON.stringify([key, e.model]);
     let row = this.groups.get(id);
-    if (!row && this.groups.size < guardLimits.reservationRowsMax) {
+    if (!row && this.groups.size < contractLimits.reservationRowsMax) {
       row = { key, model: e.model, ...emptyReservationStats() };
       this.groups.set(id, row);
     }

@@ -1,4 +1,4 @@
-import { countChatInputTokens } from '../pricing/tokens.js';
+import { countChatInputTokens } from '../pricing/index.js';
 import type { MockControls } from './controls.js';
 import { limits } from './limits.js';
 import type { MockCall } from './requests.js';

@@ -1,25 +1,13 @@
+import { burnWindows, contractLimits, type ForecastReport } from '../contract/index.js';
 import { spendKinds, type BudgetView } from '../core/index.js';
-import { BurnMeter, burnWindows, guardLimits, sortForecast, type ForecastBudget } from '../guards/index.js';
+import { BurnMeter, sortForecast } from '../guards/index.js';
 import type { Store } from '../store/index.js';
-import { scanNewestFirst } from '../api/usage.js';
+import { scanNewestFirst } from './reports.js';
 
 /**
  * The forecast over a store: the last 24 hours of spend entries, read newest first up to a
  * bound, rated per budget over 5 minutes, an hour and a day (src/guards/forecast.ts).
  */
-
-export interface ForecastReport {
-  now: string;
-  windows: { window: string; ms: number }[];
-  budgets: ForecastBudget[];
-  /** Budgets beyond `guardLimits.forecastBudgetsMax` that were left out. */
-  budgets_omitted: number;
-  scanned_entries: number;
-  scan_limit: number;
-  truncated: boolean;
-  /** Spend is counted from this time on (null: over every window). */
-  complete_since: string | null;
-}
 
 function under(path: string, root: string | undefined): boolean {
   return root === undefined || path === root || path.startsWith(`${root}/`);
@@ -45,7 +33,7 @@ export async function forecastReport(store: Pick<Store, 'ledger' | 'listBudgets'
   const budgets = await store.listBudgets();
   const meter = new BurnMeter(budgets, nowMs);
   const longestMs = Math.max(...burnWindows.map((w) => w.ms));
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: nowMs - longestMs + 1 }, guardLimits.forecastScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: nowMs - longestMs + 1 }, contractLimits.forecastScanEntriesMax, (e) => {
     meter.add(e);
     return true;
   });
@@ -55,10 +43,10 @@ export async function forecastReport(store: Pick<Store, 'ledger' | 'listBudgets'
   return {
     now: new Date(nowMs).toISOString(),
     windows: burnWindows.map((w) => ({ window: w.name, ms: w.ms })),
-    budgets: rows.slice(0, guardLimits.forecastBudgetsMax),
-    budgets_omitted: Math.max(0, rows.length - guardLimits.forecastBudgetsMax),
+    budgets: rows.slice(0, contractLimits.forecastBudgetsMax),
+    budgets_omitted: Math.max(0, rows.length - contractLimits.forecastBudgetsMax),
     scanned_entries: stats.scanned_entries,
-    scan_limit: guardLimits.forecastScanEntriesMax,
+    scan_limit: contractLimits.forecastScanEntriesMax,
     truncated: stats.truncated,
     complete_since: completeSinceMs === null ? null : new Date(completeSinceMs).toISOString(),
   };

@@ -1,9 +1,8 @@
-import { ReservationAccumulator, guardLimits, reservationKinds, withRatios, type ReservationRow, type ReservationStats } from '../guards/index.js';
+import { contractLimits, isoOrNull, type GroupBy, type ReservationReport } from '../contract/index.js';
+import { ReservationAccumulator, reservationKinds, withRatios } from '../guards/index.js';
 import type { Store } from '../store/index.js';
-import type { BudgetIndex } from '../api/budget-index.js';
-import { isoOrNull } from '../api/json.js';
-import type { GroupBy } from '../api/schemas.js';
-import { grouper, scanNewestFirst } from '../api/usage.js';
+import type { BudgetIndex } from './budget-index.js';
+import { grouper, scanNewestFirst } from './reports.js';
 
 /**
  * Reservation metrics over a store, grouped like usage (by budget, agent, session, model, hour
@@ -11,19 +10,8 @@ import { grouper, scanNewestFirst } from '../api/usage.js';
  * the estimate accuracy (src/guards/reservation-metrics.ts).
  */
 
-export interface ReservationReport {
-  rows: ReservationRow[];
-  /** Rows beyond `guardLimits.reservationRowsMax`, summed. */
-  other: ReservationStats | null;
-  totals: ReservationStats;
-  scanned_entries: number;
-  scan_limit: number;
-  truncated: boolean;
-  complete_since: string | null;
-}
-
 /**
- * Reads at most `guardLimits.reservationScanEntriesMax` reservation entries (reserve, settle,
+ * Reads at most `contractLimits.reservationScanEntriesMax` reservation entries (reserve, settle,
  * void, expiries and their reconciliations), newest first, in the range.
  *
  * @example
@@ -33,7 +21,7 @@ export interface ReservationReport {
 export async function reservationReport(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: { groupBy: GroupBy; sinceMs?: number; untilMs?: number; budget?: string; timezone: string }): Promise<ReservationReport> {
   const keyOf = grouper(o.groupBy, index, o.timezone);
   const acc = new ReservationAccumulator((e) => keyOf(e).key);
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...reservationKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, guardLimits.reservationScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...reservationKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, contractLimits.reservationScanEntriesMax, (e) => {
     acc.add(e);
     return true;
   });
@@ -43,7 +31,7 @@ export async function reservationReport(store: Pick<Store, 'ledger'>, index: Bud
     other: acc.other === null ? null : withRatios(acc.other),
     totals: withRatios(acc.totals),
     scanned_entries: stats.scanned_entries,
-    scan_limit: guardLimits.reservationScanEntriesMax,
+    scan_limit: contractLimits.reservationScanEntriesMax,
     truncated: stats.truncated,
     complete_since: isoOrNull(completeSinceMs),
   };

@@ -1,8 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { ZodError } from 'zod';
 import bundledJson from './catalog.json' with { type: 'json' };
-import { limits } from './limits.js';
-import { catalogFileSchema, describeIssue, overrideFileSchema, priceEntrySchema, type OverrideFile, type PriceEntry } from './schema.js';
+import { pricingLimits } from './limits.js';
+import { catalogFileSchema, describeIssue, overrideFileSchema, priceEntrySchema, readJsonFile, type OverrideFile, type PriceEntry } from './schema.js';
 
 export type { PriceEntry } from './schema.js';
 
@@ -92,22 +91,9 @@ export function loadPricing(options: LoadPricingOptions = {}): PricingLoadResult
 }
 
 function readOverride(path: string): { ok: true; file: OverrideFile } | PricingLoadError {
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > limits.overrideFileBytesMax) {
-      return { ok: false, code: 'pricing_invalid', message: `${path}: larger than ${limits.overrideFileBytesMax} bytes` };
-    }
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, code: 'pricing_unreadable', message: `${path}: ${(error as Error).message}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, code: 'pricing_invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
-  }
+  const read = readJsonFile(path, pricingLimits.overrideFileBytesMax);
+  if (!read.ok) return { ok: false, code: read.why === 'unreadable' ? 'pricing_unreadable' : 'pricing_invalid', message: read.message };
+  const json = read.json;
   const parsed = overrideFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = describeIssue(parsed.error);
@@ -130,8 +116,8 @@ function mergeOverride(base: PriceCatalog, file: OverrideFile): { ok: true; cata
     if (target === null) aliases.delete(name);
     else aliases.set(name, target);
   }
-  if (models.size > limits.catalogModelsMax) {
-    return { ok: false, code: 'pricing_invalid', message: `more than ${limits.catalogModelsMax} models`, field: 'models' };
+  if (models.size > pricingLimits.catalogModelsMax) {
+    return { ok: false, code: 'pricing_invalid', message: `more than ${pricingLimits.catalogModelsMax} models`, field: 'models' };
   }
   for (const [name, target] of aliases) {
     if (!models.has(target)) {
@@ -175,7 +161,7 @@ const snapshotSuffixes = [/-\d{4}-\d{2}-\d{2}$/, /-\d{8}$/, /-latest$/];
  * resolveModel('my-model') // { ok: false, code: 'model_unpriced', … }
  */
 export function resolveModel(name: string, catalog: PriceCatalog = bundledCatalog()): ResolveResult {
-  if (name.length === 0 || name.length > limits.modelNameCharsMax) {
+  if (name.length === 0 || name.length > pricingLimits.modelNameCharsMax) {
     return { ok: false, code: 'model_unpriced', requested: name, message: 'model name is empty or too long' };
   }
   const exact = lookup(catalog, name);

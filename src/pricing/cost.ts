@@ -1,6 +1,4 @@
-import { assert } from '../core/assert.js';
-import { costMicros, type Micros } from '../core/money.js';
-import { limits } from './limits.js';
+import { assert, costMicros, limits as coreLimits, type Micros } from '../core/index.js';
 import type { PriceEntry } from './schema.js';
 
 /**
@@ -49,7 +47,7 @@ function pricesFor(entry: PriceEntry, inputTokens: number): Prices {
 
 function assertTokens(value: number | undefined, name: string): number {
   const tokens = value ?? 0;
-  assert(Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= limits.tokensPerRequestMax, `${name} must be a whole number of tokens from 0 to ${limits.tokensPerRequestMax}, got ${tokens}`);
+  assert(Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= coreLimits.tokensPerRequestMax, `${name} must be a whole number of tokens from 0 to ${coreLimits.tokensPerRequestMax}, got ${tokens}`);
   return tokens;
 }
 

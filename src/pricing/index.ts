@@ -21,21 +21,19 @@ export {
   type ResolvedVia,
 } from './catalog.js';
 export { priceUsage, worstCaseMicros, type CostBreakdown, type TokenUsage, type WorstCaseInput } from './cost.js';
-export { limits as pricingLimits } from './limits.js';
+export { pricingLimits, toolLimits } from './limits.js';
 export { priceEntrySchema, overrideFileSchema } from './schema.js';
+export * from './tokens.js';
 export {
-  anthropicNewTokenizerMarginPercent,
-  anthropicTokenMarginPercent,
-  countChatInputTokens,
-  countTokens,
-  encodingForModel,
-  fileTokensPerPart,
-  imageTokensPerPart,
-  messageOverheadTokens,
-  replyPrimingTokens,
-  tokenMarginPercent,
-  withMargin,
-  type EncodingName,
-  type InputRoute,
-  type InputTokenCount,
-} from './tokens.js';
+  defaultToolPrices,
+  estimateTool,
+  loadToolPrices,
+  mergeToolPrices,
+  toolPricesFromJson,
+  toolPricesToJson,
+  unknownToolMicros,
+  type ToolEstimate,
+  type ToolEstimateBasis,
+  type ToolPrices,
+  type ToolPricesError,
+} from './tools.js';

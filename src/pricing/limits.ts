@@ -1,11 +1,11 @@
 /**
- * Bounds the pricing module enforces, in one place (the ledger's own are in src/core/limits.ts).
- * Units come last in each name.
+ * Bounds the pricing module enforces, in one place (the ledger's own, such as the largest token
+ * count of a request, are core's `limits`). Units come last in each name.
  *
  * @example
- * if (text.length > limits.tokenizeCharsMax) countTheRestByBytes();
+ * if (text.length > pricingLimits.tokenizeCharsMax) countTheRestByBytes();
  */
-export const limits = {
+export const pricingLimits = {
   /** Largest price accepted in a catalog: 10,000 USD per million tokens. */
   priceMicrosPerMillionMax: 10_000_000_000,
   /** Largest output cap a catalog entry may declare. */
@@ -30,6 +30,21 @@ export const limits = {
   tokenizeSegmentCharsMax: 1_024,
   /** JSON nodes visited while collecting a request's text; past this the rest is not read. */
   collectNodesMax: 200_000,
-  /** Largest token count any request may report or be estimated at. */
-  tokensPerRequestMax: 100_000_000,
+} as const;
+
+/**
+ * Bounds of tool price tables, units last.
+ *
+ * @example
+ * if (size > toolLimits.fileBytesMax) refuse();
+ */
+export const toolLimits = {
+  /** Largest override file read. */
+  fileBytesMax: 256 * 1024,
+  /** Most tools one table may list. */
+  toolsMax: 1_000,
+  /** Highest price of one call of a tool: 10,000 USD. */
+  priceMicrosMax: 10_000_000_000,
+  /** Largest markup on the standard cost for an unknown tool. */
+  unknownMarkupPctMax: 1_000,
 } as const;

@@ -1,12 +1,14 @@
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { limits } from './limits.js';
+import { limits as coreLimits } from '../core/index.js';
+import { pricingLimits } from './limits.js';
 
 /** A price in integer micro-USD per million tokens. */
 const priceMicros = z
   .number()
   .int('must be a whole number of micros per million tokens (e.g. 2500000 for $2.50/M)')
   .nonnegative('must not be negative')
-  .max(limits.priceMicrosPerMillionMax, `must be at most ${limits.priceMicrosPerMillionMax}`);
+  .max(pricingLimits.priceMicrosPerMillionMax, `must be at most ${pricingLimits.priceMicrosPerMillionMax}`);
 
 const source = z.strictObject({
   url: z.url('must be a URL'),
@@ -16,7 +18,7 @@ const source = z.strictObject({
 
 /** Prices that replace the standard ones for the whole request above an input-size threshold. */
 const longContext = z.strictObject({
-  inputTokensAbove: z.number().int().positive().max(limits.tokensPerRequestMax),
+  inputTokensAbove: z.number().int().positive().max(coreLimits.tokensPerRequestMax),
   input: priceMicros,
   output: priceMicros,
   cachedInput: priceMicros.nullable(),
@@ -41,12 +43,12 @@ export const priceEntrySchema = z.strictObject({
   cacheWrite: priceMicros.nullable(),
   /** Anthropic 1-hour cache write. */
   cacheWrite1h: priceMicros.nullable().optional(),
-  maxOutputTokens: z.number().int().nonnegative().max(limits.maxOutputTokensMax),
+  maxOutputTokens: z.number().int().nonnegative().max(pricingLimits.maxOutputTokensMax),
   longContext: longContext.optional(),
   source: source.optional(),
 });
 
-const modelName = z.string().min(1).max(limits.modelNameCharsMax);
+const modelName = z.string().min(1).max(pricingLimits.modelNameCharsMax);
 
 /**
  * The bundled catalog: a date, optional aliases and sources, and the models.
@@ -96,4 +98,28 @@ export function describeIssue(error: z.ZodError): { field: string; message: stri
   if (!issue) return { field: '', message: 'invalid' };
   const field = issue.path.map(String).join('.');
   return { field, message: field ? `${field}: ${issue.message}` : issue.message };
+}
+
+/**
+ * A JSON file read whole, when it is no larger than `bytesMax`: the parsed value, or why not
+ * (`unreadable`: missing or not permitted; `invalid`: too large or not JSON), with a message
+ * naming the file.
+ *
+ * @example
+ * const read = readJsonFile('./prices.json', 1024 * 1024);
+ * if (!read.ok) console.error(read.message);
+ */
+export function readJsonFile(path: string, bytesMax: number): { ok: true; json: unknown } | { ok: false; why: 'unreadable' | 'invalid'; message: string } {
+  let text: string;
+  try {
+    if (statSync(path).size > bytesMax) return { ok: false, why: 'invalid', message: `${path}: larger than ${bytesMax} bytes` };
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, why: 'unreadable', message: `${path}: ${(error as Error).message}` };
+  }
+  try {
+    return { ok: true, json: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, why: 'invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limits } from './limits.js';
+import { pricingLimits } from './limits.js';
 import {
   anthropicNewTokenizerMarginPercent,
   anthropicTokenMarginPercent,
@@ -55,9 +55,9 @@ describe('countTokens', () => {
     const started = performance.now();
     for (let i = 0; i < 1_000; i += 1) countTokens(`Say hello to user number ${i}.`, 'gpt-4o-mini');
     expect(performance.now() - started).toBeLessThan(1_000);
-    const huge = 'a'.repeat(limits.tokenizeCharsMax + 1_000);
+    const huge = 'a'.repeat(pricingLimits.tokenizeCharsMax + 1_000);
     const count = countTokens(huge, 'gpt-4o');
-    expect(count).toBe(countTokens('a'.repeat(limits.tokenizeCharsMax), 'gpt-4o') + 1_000);
+    expect(count).toBe(countTokens('a'.repeat(pricingLimits.tokenizeCharsMax), 'gpt-4o') + 1_000);
   });
 });
 
@@ -122,7 +122,7 @@ describe('countChatInputTokens', () => {
     // Proves counting is total: junk counts as little, a pathological body as its size in bytes.
     expect(countChatInputTokens('chat', null, 'gpt-4o').tokens).toBe(replyPrimingTokens);
     expect(countChatInputTokens('chat', { messages: 'nope' }, 'gpt-4o').tokens).toBeGreaterThan(0);
-    const wide = { messages: [{ role: 'user', content: Array.from({ length: limits.collectNodesMax }, () => ({ type: 'text', text: 'x' })) }] };
+    const wide = { messages: [{ role: 'user', content: Array.from({ length: pricingLimits.collectNodesMax }, () => ({ type: 'text', text: 'x' })) }] };
     const count = countChatInputTokens('chat', wide, 'gpt-4o', { margin: false });
     expect(count.exact).toBe(false);
     expect(count.textTokens).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(wide.messages)));

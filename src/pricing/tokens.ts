@@ -1,5 +1,5 @@
 import { loadBpeCounter, type BpeCounter } from './bpe/index.js';
-import { limits } from './limits.js';
+import { pricingLimits } from './limits.js';
 
 // Each encoding's table takes a few megabytes (read from gpt-tokenizer's rank files into typed
 // arrays, see ./bpe): load one only when a model first needs it.
@@ -101,7 +101,7 @@ export function withMargin(tokens: number, marginPercent: number): number {
 
 /**
  * Tokens in `text` for `model`, with the model's margin unless `margin: false`. Exact up to
- * `limits.tokenizeCharsMax` characters (except inside runs of over `tokenizeSegmentCharsMax`
+ * `pricingLimits.tokenizeCharsMax` characters (except inside runs of over `tokenizeSegmentCharsMax`
  * characters with no space, which are counted in pieces: slightly more tokens, bounded time);
  * past that each further UTF-8 byte counts as one token (an upper bound).
  *
@@ -117,7 +117,7 @@ export function countTokens(text: string, model: string, options: { margin?: boo
 function countRaw(text: string, encoding: EncodingName): number {
   if (text.length === 0) return 0;
   const count = counter(encoding);
-  const end = safeCut(text, Math.min(text.length, limits.tokenizeCharsMax));
+  const end = safeCut(text, Math.min(text.length, pricingLimits.tokenizeCharsMax));
   let tokens = 0;
   let from = 0;
   while (from < end) {
@@ -143,9 +143,9 @@ const isSpace = (code: number) => code === 32 || (code >= 9 && code <= 13) || co
  * separates text there (the space starts the next word), so cutting there keeps counts exact.
  */
 function segmentEnd(text: string, from: number, end: number): number {
-  const limit = from + limits.tokenizeSegmentCharsMax;
+  const limit = from + pricingLimits.tokenizeSegmentCharsMax;
   if (limit >= end) return end;
-  const floor = from + limits.tokenizeSegmentCharsMax / 2;
+  const floor = from + pricingLimits.tokenizeSegmentCharsMax / 2;
   for (let i = limit; i > floor; i -= 1) {
     if (text.charCodeAt(i) === 32 && !isSpace(text.charCodeAt(i - 1)) && i + 1 < text.length && !isSpace(text.charCodeAt(i + 1))) return i;
   }
@@ -200,7 +200,7 @@ function countEmbeddingInput(input: unknown, model: string): RawCount {
   for (const item of items) {
     if (typeof item === 'string') {
       textTokens += countRaw(item, encodingForModel(model));
-      exact &&= item.length <= limits.tokenizeCharsMax;
+      exact &&= item.length <= pricingLimits.tokenizeCharsMax;
     } else if (Array.isArray(item)) {
       textTokens += item.length; // a token array: one entry per token
     }
@@ -228,7 +228,7 @@ function countConversation(route: Exclude<InputRoute, 'embeddings'>, body: Recor
   }
   const joined = collected.texts.join('\n');
   let textTokens = countRaw(joined, encodingForModel(model));
-  let exact = joined.length <= limits.tokenizeCharsMax && !collected.exhausted;
+  let exact = joined.length <= pricingLimits.tokenizeCharsMax && !collected.exhausted;
   if (collected.exhausted) {
     // Too many JSON nodes to walk: fall back to the size of the whole input, an upper bound.
     textTokens = Math.max(textTokens, Buffer.byteLength(JSON.stringify([parts.text, parts.json]), 'utf8'));
@@ -245,13 +245,16 @@ const skippedKeys = new Set(['type', 'cache_control']);
 /**
  * Every string in nested message content, in document order, except `type` tags and cache
  * markers; image and file parts are counted instead of read. Iterative and bounded.
+ *
+ * @example
+ * collectText([{ role: 'user', content: 'hi' }]).texts // ['user', 'hi']
  */
-function collectText(root: unknown): { texts: string[]; imageParts: number; fileParts: number; exhausted: boolean } {
+export function collectText(root: unknown): { texts: string[]; imageParts: number; fileParts: number; exhausted: boolean } {
   const out = { texts: [] as string[], imageParts: 0, fileParts: 0, exhausted: false };
   const stack: unknown[] = [root];
   let visited = 0;
   while (stack.length > 0) {
-    if (visited >= limits.collectNodesMax) {
+    if (visited >= pricingLimits.collectNodesMax) {
       out.exhausted = true;
       break;
     }

@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { limits as coreLimits } from '../core/index.js';
+import { toolLimits } from './limits.js';
 import bundledJson from './tools.json' with { type: 'json' };
-import { describeIssue } from './schema.js';
+import { describeIssue, readJsonFile } from './schema.js';
 
 /**
  * Prices of paid tools that are not LLM calls (file reads, shell commands, web fetches,
@@ -12,26 +12,6 @@ import { describeIssue } from './schema.js';
  * tool and the price of its command-running tools Bash, PythonCode and WebFetch) plus
  * `unknown_markup_pct` percent (default 20), rounded up to a whole micro: $0.012.
  */
-
-/**
- * Bounds of tool price tables, units last (kept beside the table; the catalog's own bounds
- * are in limits.ts).
- *
- * @example
- * if (size > toolLimits.fileBytesMax) refuse();
- */
-export const toolLimits = {
-  /** Largest override file read. */
-  fileBytesMax: 256 * 1024,
-  /** Most tools one table may list. */
-  toolsMax: 1_000,
-  /** Longest tool name (the ledger's label bound). */
-  toolNameBytesMax: coreLimits.labelBytesMax,
-  /** Highest price of one call of a tool: 10,000 USD. */
-  priceMicrosMax: 10_000_000_000,
-  /** Largest markup on the standard cost for an unknown tool. */
-  unknownMarkupPctMax: 1_000,
-} as const;
 
 /** A validated tool price table. */
 export interface ToolPrices {
@@ -66,7 +46,7 @@ export interface ToolPricesError {
 const toolName = z
   .string()
   .min(1, { error: 'a tool name cannot be empty' })
-  .refine((s) => Buffer.byteLength(s) <= toolLimits.toolNameBytesMax && /^[\x20-\x7E]+$/.test(s), { error: `tool names are printable ASCII, at most ${toolLimits.toolNameBytesMax} bytes` });
+  .refine((s) => Buffer.byteLength(s) <= coreLimits.labelBytesMax && /^[\x20-\x7E]+$/.test(s), { error: `tool names are printable ASCII, at most ${coreLimits.labelBytesMax} bytes` });
 const priceMicros = z.int({ error: 'must be a whole number of micros (10000 = $0.01)' }).min(1, { error: 'must be at least 1 micro (a tool that costs nothing needs no guard)' }).max(toolLimits.priceMicrosMax, { error: `must be at most ${toolLimits.priceMicrosMax}` });
 const markupPct = z.int({ error: 'must be a whole percentage' }).min(0, { error: 'must not be negative' }).max(toolLimits.unknownMarkupPctMax, { error: `must be at most ${toolLimits.unknownMarkupPctMax}` });
 
@@ -144,19 +124,9 @@ export function loadToolPrices(options: { path?: string } = {}): { ok: true; pri
   const base = defaultToolPrices();
   if (options.path === undefined || options.path === '') return { ok: true, prices: base };
   const path = options.path;
-  let text: string;
-  try {
-    if (statSync(path).size > toolLimits.fileBytesMax) return { ok: false, code: 'tool_prices_invalid', message: `${path}: larger than ${toolLimits.fileBytesMax} bytes` };
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, code: 'tool_prices_unreadable', message: `${path}: ${(error as Error).message}` };
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    return { ok: false, code: 'tool_prices_invalid', message: `${path}: not valid JSON (${(error as Error).message})` };
-  }
+  const read = readJsonFile(path, toolLimits.fileBytesMax);
+  if (!read.ok) return { ok: false, code: read.why === 'unreadable' ? 'tool_prices_unreadable' : 'tool_prices_invalid', message: read.message };
+  const json = read.json;
   const merged = mergeToolPrices(base, json, `bundled + ${path}`);
   return merged.ok ? merged : { ...merged, message: `${path}: ${merged.message}` };
 }

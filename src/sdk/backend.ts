@@ -1,4 +1,4 @@
-import type { ToolPrices } from '../pricing/tools.js';
+import type { ToolPrices } from '../pricing/index.js';
 import type { Balance, BursarResult, DelegatedToken, DelegateOptions, Reservation, Settlement, ToolCall } from './types.js';
 
 /** A reservation request as the client passes it on: the call, its labels and retry key. */
@@ -31,19 +31,4 @@ export interface SdkBackend {
   delegate(options: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>>;
   revoke(tokenId: string): Promise<BursarResult<{ revoked: string[] }>>;
   close(): Promise<void>;
-}
-
-/**
- * The tightest level of a chain and whether every level is active, from levels leaf first.
- *
- * @example
- * balanceOf([{ budget: 'acme/bot', kind: 'agent', status: 'active', limitMicros: 5, spentMicros: 1, reservedMicros: 0, remainingMicros: 4 }]).remainingMicros // 4
- */
-export function balanceOf(chain: Balance['chain']): Balance {
-  let tightest: Balance['chain'][number] | undefined;
-  for (const level of chain) {
-    if (level.remainingMicros === null) continue;
-    if (tightest === undefined || level.remainingMicros < (tightest.remainingMicros ?? 0)) tightest = level;
-  }
-  return { remainingMicros: tightest?.remainingMicros ?? null, tightest: tightest?.budget ?? null, active: chain.every((l) => l.status === 'active'), chain };
 }

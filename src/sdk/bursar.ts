@@ -5,10 +5,8 @@ import type OpenAI from 'openai';
 import type { ClientOptions as OpenAIOptions } from 'openai';
 import { z } from 'zod';
 import { base62, isMicros, limits, pooledRandom, type RandomBytes } from '../core/index.js';
-import { PolicyInput, positiveMicros, reason } from '../api/schemas.js';
-import { agentLimits } from '../gateway/agent-limits.js';
-import { labelText } from '../gateway/agent-schemas.js';
-import { defaultToolPrices, estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/tools.js';
+import { contractLimits, labelText, PolicyInput, positiveMicros, reason } from '../contract/index.js';
+import { defaultToolPrices, estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { SdkBackend } from './backend.js';
 import { anthropicClient, openaiClient } from './clients.js';
@@ -72,7 +70,7 @@ const ToolCallSchema = z.object({
 const DelegateSchema = z.object({
   maxSpendMicros: positiveMicros,
   models: PolicyInput.shape.models,
-  expiresInMs: z.int().min(1).max(agentLimits.tokenLifetimeSMax * 1_000).optional(),
+  expiresInMs: z.int().min(1).max(contractLimits.tokenLifetimeMsMax).optional(),
   expiresAt: z.union([z.date(), z.int().min(0)]).optional(),
   requestCapMicros: PolicyInput.shape.request_cap_micros,
   inflightMax: PolicyInput.shape.inflight_max,

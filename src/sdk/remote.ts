@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { AgentErrorJson, BalanceJson, DelegatedJson, RevokedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../gateway/agent-schemas.js';
-import { toolPricesFromJson, type ToolPrices } from '../pricing/tools.js';
-import { balanceOf, type Connection, type ReserveRequest, type SdkBackend } from './backend.js';
+import { agentRoutes, balanceFromJson, RouteClient, TransportError, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
+import { toolPricesFromJson, type ToolPrices } from '../pricing/index.js';
+import type { Connection, ReserveRequest, SdkBackend } from './backend.js';
 import { sdkLimits } from './limits.js';
 import { BursarError, type BursarRefusal, type BursarResult, type DelegatedToken, type DelegateOptions } from './types.js';
 
@@ -11,19 +10,13 @@ export interface RemoteBackendOptions extends Connection {
   fetch?: typeof fetch;
 }
 
-/** An answer from the server: its status and parsed JSON body. */
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
 /** The server's JSON field names as the SDK's inputs name them (as `field` on a refusal). */
 const fieldNames: Record<string, string> = {
   estimate_micros: 'estimateMicros',
-  ttl_s: 'ttlMs',
+  ttl_ms: 'ttlMs',
   actual_micros: 'actualMicros',
   max_spend_micros: 'maxSpendMicros',
-  expires_in_s: 'expiresInMs',
+  expires_in_ms: 'expiresInMs',
   expires_at: 'expiresAt',
   request_cap_micros: 'requestCapMicros',
   inflight_max: 'inflightMax',
@@ -31,16 +24,11 @@ const fieldNames: Record<string, string> = {
   'labels.task': 'task',
 };
 
-/** A path segment, URL-encoded. */
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
-}
-
 /**
- * The SDK over a Bursar server's agent routes, with a spend token. Answers are validated with
- * the same schemas the server declares; refusals come back as results with the server's code;
- * an unreachable server (after `sdkLimits.attemptsMax` tries) or a store the server cannot
- * reach throws a `BursarError`.
+ * The SDK over a Bursar server's agent routes, with a spend token: a thin client of the same
+ * route declarations the server registers. Refusals come back as results with the server's
+ * code; an unreachable server (after `sdkLimits.attemptsMax` tries) or a store the server
+ * cannot reach throws a `BursarError`.
  *
  * @example
  * const backend = new RemoteBackend({ url: 'http://127.0.0.1:8787', token: process.env.BURSAR_TOKEN ?? '' });
@@ -48,17 +36,28 @@ function enc(segment: string): string {
 export class RemoteBackend implements SdkBackend {
   readonly mode = 'remote';
   readonly connection: Connection;
-  private readonly fetch: typeof fetch;
+  private readonly client: RouteClient;
   private prices: Promise<ToolPrices> | undefined;
 
   constructor(private readonly o: RemoteBackendOptions) {
-    this.connection = { url: o.url.replace(/\/+$/, ''), token: o.token };
-    this.fetch = o.fetch ?? fetch;
+    this.client = new RouteClient({
+      url: o.url,
+      headers: { authorization: `Bearer ${o.token}` },
+      fetch: o.fetch,
+      requestMsMax: sdkLimits.requestMsMax,
+      responseBytesMax: sdkLimits.responseBytesMax,
+      attemptsMax: sdkLimits.attemptsMax,
+      retryDelayMs: sdkLimits.retryDelayMs,
+    });
+    this.connection = { url: this.client.url, token: o.token };
   }
 
   /** The server's tool price table, read once. */
   toolPrices(): Promise<ToolPrices> {
-    this.prices ??= this.expect('GET', '/v1/bursar/tools', ToolPricesJson).then((json) => toolPricesFromJson(json, this.connection.url));
+    this.prices ??= this.request(agentRoutes.toolPrices).then((answer) => {
+      if (!answer.ok) throw new BursarError('bad_response', `the server refused GET /v1/bursar/tools: ${answer.code}: ${answer.message}`);
+      return toolPricesFromJson(answer.value, this.connection.url);
+    });
     this.prices.catch(() => (this.prices = undefined));
     return this.prices;
   }
@@ -68,31 +67,29 @@ export class RemoteBackend implements SdkBackend {
       tool: r.tool,
       estimate_micros: r.estimateMicros,
       params: r.params,
-      ttl_s: r.ttlMs === undefined ? undefined : Math.ceil(r.ttlMs / 1_000),
+      ttl_ms: r.ttlMs,
       labels: r.session === undefined && r.task === undefined ? undefined : { session: r.session, task: r.task },
     };
-    const answer = await this.request('POST', '/v1/bursar/reservations', ToolReservedJson, body, r.idempotencyKey);
+    const answer = await this.request(agentRoutes.reserveTool, { body, headers: { 'idempotency-key': r.idempotencyKey } });
     if (!answer.ok) return answer;
     const { reservation: v, estimate_basis, remaining_micros, tightest } = answer.value;
     return { ok: true as const, reservation: { id: v.id, budget: v.budget, amountMicros: v.amount_micros, basis: estimate_basis, expiresMs: Date.parse(v.expires_at), remainingMicros: remaining_micros, tightest } };
   }
 
   async settle(id: string, actualMicros: number, idempotencyKey: string) {
-    const answer = await this.request('POST', `/v1/bursar/reservations/${enc(id)}/settle`, SettleJson, { actual_micros: actualMicros }, idempotencyKey);
+    const answer = await this.request(agentRoutes.settleTool, { params: { id }, body: { actual_micros: actualMicros }, headers: { 'idempotency-key': idempotencyKey } });
     if (!answer.ok) return answer;
     return { ok: true as const, settlement: { id, actualMicros, overrunMicros: answer.value.overrun_micros, lateCharge: answer.value.late_charge } };
   }
 
   async void(id: string, idempotencyKey: string) {
-    const answer = await this.request('POST', `/v1/bursar/reservations/${enc(id)}/void`, VoidJson, undefined, idempotencyKey);
+    const answer = await this.request(agentRoutes.voidTool, { params: { id }, headers: { 'idempotency-key': idempotencyKey } });
     return answer.ok ? { ok: true as const, id } : answer;
   }
 
   async balance() {
-    const answer = await this.request('GET', '/v1/bursar/balance', BalanceJson);
-    if (!answer.ok) return answer;
-    const chain = answer.value.chain.map((l) => ({ budget: l.budget, kind: l.kind, status: l.status, limitMicros: l.limit_micros, spentMicros: l.spent_micros, reservedMicros: l.reserved_micros, remainingMicros: l.remaining_micros }));
-    return { ok: true as const, balance: balanceOf(chain) };
+    const answer = await this.request(agentRoutes.balance);
+    return answer.ok ? { ok: true as const, balance: balanceFromJson(answer.value) } : answer;
   }
 
   async delegate(d: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>> {
@@ -107,7 +104,7 @@ export class RemoteBackend implements SdkBackend {
       labels: d.session === undefined && d.task === undefined ? undefined : { session: d.session, task: d.task },
       reason: d.reason,
     };
-    const answer = await this.request('POST', '/v1/bursar/tokens', DelegatedJson, body);
+    const answer = await this.request(agentRoutes.delegateToken, { body });
     if (!answer.ok) return answer;
     const v = answer.value;
     const delegated: DelegatedToken = { id: v.id, token: v.token, budget: v.budget, maxSpendMicros: v.max_spend_micros, expiresMs: v.expires_at === null ? null : Date.parse(v.expires_at), scopes: v.scopes };
@@ -115,7 +112,7 @@ export class RemoteBackend implements SdkBackend {
   }
 
   async revoke(tokenId: string) {
-    const answer = await this.request('POST', `/v1/bursar/tokens/${enc(tokenId)}/revoke`, RevokedJson);
+    const answer = await this.request(agentRoutes.revokeDelegatedToken, { params: { id: tokenId } });
     return answer.ok ? { ok: true as const, revoked: answer.value.revoked } : answer;
   }
 
@@ -123,64 +120,20 @@ export class RemoteBackend implements SdkBackend {
     // Nothing held open: fetch's connection pool closes idle sockets itself.
   }
 
-  /** A JSON answer checked with `schema`, or the refusal the server answered with. */
-  private async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown, idempotencyKey?: string): Promise<BursarResult<{ value: z.output<S> }>> {
-    const answer = await this.send(method, path, body, idempotencyKey);
-    if (answer.status >= 400) return this.refusal(answer, path);
-    const parsed = schema.safeParse(answer.body);
-    if (!parsed.success) throw new BursarError('bad_response', `the server at ${this.connection.url} answered ${method} ${path} with a body this SDK does not understand (${parsed.error.issues[0]?.message ?? 'invalid'}); are the versions the same?`);
-    return { ok: true, value: parsed.data };
-  }
-
-  /** Like `request`, for reads that only fail when the server does. */
-  private async expect<S extends z.ZodType>(method: string, path: string, schema: S): Promise<z.output<S>> {
-    const answer = await this.request(method, path, schema);
-    if (!answer.ok) throw new BursarError('bad_response', `the server refused ${method} ${path}: ${answer.code}: ${answer.message}`);
-    return answer.value;
-  }
-
-  private refusal(answer: Answer, path: string): BursarRefusal {
-    const parsed = AgentErrorJson.safeParse(answer.body);
-    if (!parsed.success) throw new BursarError('bad_response', `the server at ${this.connection.url} answered ${path} with HTTP ${answer.status} and no Bursar error; is the URL a Bursar gateway?`);
-    const e = parsed.data.error;
-    if (e.code === 'store_unavailable') throw new BursarError('store_unavailable', e.message);
-    const out: BursarRefusal = { ok: false, code: e.code, message: e.message };
-    if (e.budget !== null) out.budget = e.budget;
-    if (e.remaining_micros !== null) out.remainingMicros = e.remaining_micros;
-    if (e.param !== null) out.field = fieldNames[e.param] ?? e.param;
-    return out;
-  }
-
-  /** One request, tried again (with the same idempotency key) while the server cannot be reached. */
-  private async send(method: string, path: string, body: unknown, idempotencyKey: string | undefined): Promise<Answer> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
-    const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-    let failure: unknown;
-    for (let attempt = 0; attempt < sdkLimits.attemptsMax; attempt += 1) {
-      if (attempt > 0) await sleep(sdkLimits.retryDelayMs * 2 ** (attempt - 1));
-      try {
-        const res = await this.fetch(this.connection.url + path, { ...init, signal: AbortSignal.timeout(sdkLimits.requestMsMax) });
-        return { status: res.status, body: await this.read(res, method, path) };
-      } catch (error) {
-        if (error instanceof BursarError) throw error;
-        failure = error;
-      }
-    }
-    const cause = (failure as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-    const why = cause?.code ?? cause?.message ?? (failure as Error | undefined)?.message ?? 'no answer';
-    throw new BursarError('server_unreachable', `cannot reach the Bursar server at ${this.connection.url} (${why}) after ${sdkLimits.attemptsMax} tries`, { cause: failure });
-  }
-
-  private async read(res: Response, method: string, path: string): Promise<unknown> {
-    const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > sdkLimits.responseBytesMax) throw new BursarError('bad_response', `the server sent ${length} bytes for ${method} ${path}, more than ${sdkLimits.responseBytesMax}`);
-    const text = await res.text();
+  /** A route's declared answer, or the refusal the server answered with; the server or its store unreachable throws. */
+  private async request<S extends RouteSpec>(spec: S, input?: RouteInput): Promise<BursarResult<{ value: z.output<S['response']['schema']> }>> {
+    let answer: RouteAnswer<z.output<S['response']['schema']>>;
     try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new BursarError('bad_response', `the server at ${this.connection.url} answered ${method} ${path} with HTTP ${res.status} and no JSON; is the URL a Bursar gateway?`);
+      answer = await this.client.call(spec, input);
+    } catch (error) {
+      if (error instanceof TransportError) throw new BursarError(error.code, error.message, { cause: error.cause });
+      throw error;
     }
+    if (answer.ok) return { ok: true, value: answer.value };
+    const { status: _status, ...e } = answer.failure;
+    if (e.code === 'store_unavailable') throw new BursarError('store_unavailable', e.message);
+    const refusal: BursarRefusal = { ok: false, ...e };
+    if (e.field !== undefined) refusal.field = fieldNames[e.field] ?? e.field;
+    return refusal;
   }
 }

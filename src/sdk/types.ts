@@ -1,13 +1,12 @@
-import type { BudgetKind, BudgetStatus } from '../core/index.js';
-import type { GatewayCode } from '../gateway/errors.js';
-import type { ToolEstimateBasis } from '../pricing/tools.js';
+import type { WireCode } from '../contract/index.js';
+import type { ToolEstimateBasis } from '../pricing/index.js';
 
 /**
  * A stable code: the ledger's and the gateway's (`budget_exceeded`, `token_revoked`,
  * `policy_widens`, `unknown_reservation`, `bad_request`, …). A newer server may send one this
  * SDK does not list, so any string is accepted.
  */
-export type BursarCode = GatewayCode | (string & Record<never, never>);
+export type BursarCode = WireCode | (string & Record<never, never>);
 
 /** An expected outcome that is not a success: a budget refused, a token expired, bad input. */
 export interface BursarRefusal {
@@ -64,26 +63,7 @@ export interface Settlement {
   lateCharge: boolean;
 }
 
-/** One level of the chain a client spends on, leaf first. */
-export interface BalanceLevel {
-  budget: string;
-  kind: BudgetKind;
-  status: BudgetStatus;
-  limitMicros: number | null;
-  spentMicros: number;
-  reservedMicros: number;
-  /** Never below zero; null without a limit. */
-  remainingMicros: number | null;
-}
-
-export interface Balance {
-  /** What the tightest level can still take; null when no level has a limit. */
-  remainingMicros: number | null;
-  tightest: string | null;
-  /** False when any level is paused or closed: nothing can be reserved. */
-  active: boolean;
-  chain: BalanceLevel[];
-}
+export type { Balance, BalanceLevel } from '../contract/index.js';
 
 /** A child token to mint: it can only narrow what the parent may do. */
 export interface DelegateOptions {

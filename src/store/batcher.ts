@@ -1,5 +1,4 @@
-import { refuse, type Command, type CommandResult, type LedgerEntry } from '../core/index.js';
-import { limits } from '../core/limits.js';
+import { limits, refuse, type Command, type CommandResult, type LedgerEntry } from '../core/index.js';
 import { StoreUnavailableError } from './store.js';
 
 /** What a sweep-only submission (a null command) resolves with. */
@@ -22,10 +21,15 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Commands that resolve or stop what exists already: never refused for a full queue. */
+const resolving: ReadonlySet<Command['type']> = new Set(['settle', 'void', 'revokeToken']);
+
 /**
  * Group commit: every command submitted in one event-loop turn runs in one store transaction,
  * and each caller is answered only after that transaction commits. One batch is in flight at a
- * time; commands arriving meanwhile form the next batch.
+ * time; commands arriving meanwhile form the next batch. The queue is bounded
+ * (`limits.commitQueueOpsMax`): past it, new work is refused at once with `store_unavailable`
+ * instead of waiting behind a store that cannot keep up.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
@@ -40,6 +44,9 @@ export class GroupCommitter {
 
   /** Queues a command (null: just run the expiry sweep) and resolves with its result. */
   submit(cmd: Command | null): Promise<BatchResult> {
+    if (cmd !== null && !resolving.has(cmd.type) && this.queue.length >= limits.commitQueueOpsMax) {
+      return Promise.resolve(refuse('store_unavailable', `the ledger is ${this.queue.length} operations behind, its most; nothing was recorded, try again shortly`));
+    }
     return new Promise<BatchResult>((resolve, reject) => {
       this.queue.push({ cmd, resolve, reject });
       this.schedule();

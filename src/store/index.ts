@@ -3,3 +3,4 @@ export * from './store.js';
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
 export { openPostgresStore, parsePostgresUrl, PostgresStore, type PostgresStoreOptions, type PostgresTimeouts } from './postgres/postgres-store.js';
 export { openStore, type OpenStoreOptions } from './open.js';
+export { encodeCursor } from './rows.js';

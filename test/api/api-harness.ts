@@ -3,10 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { adminApi, Metrics } from '../../src/api/index.js';
-import { createGateway, type Gateway } from '../../src/gateway/proxy.js';
-import { buildServer } from '../../src/gateway/server.js';
-import { Upstream } from '../../src/gateway/upstream.js';
+import { adminApi, agentApi, Metrics } from '../../src/api/index.js';
+import { buildServer, createGateway, Upstream, type Gateway } from '../../src/gateway/index.js';
 import { bundledCatalog } from '../../src/pricing/index.js';
 import { openSqliteStore, type Clock, type Store } from '../../src/store/index.js';
 
@@ -58,7 +56,7 @@ export interface StartOptions {
   db?: string;
 }
 
-/** Starts the gateway server with the admin API plugin on port 0. */
+/** Starts the gateway server with the admin API and agent route plugins on port 0. */
 export async function startApi(options: StartOptions = {}): Promise<ApiServer> {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-api-'));
   const db = options.db ?? join(dir, 'bursar.db');
@@ -66,7 +64,7 @@ export async function startApi(options: StartOptions = {}): Promise<ApiServer> {
   const upstream = new Upstream({ openaiBaseUrl: 'http://127.0.0.1:9/v1', anthropicBaseUrl: 'http://127.0.0.1:9', openaiApiKey: undefined, anthropicApiKey: undefined, timeoutMs: 1_000 });
   const metrics = new Metrics();
   const gateway: Gateway = createGateway({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n), onCall: (o) => metrics.observeCall(o) });
-  const app = await buildServer(gateway, [adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] }, metrics, checkResponses: true, heartbeatMs: options.heartbeatMs })]);
+  const app = await buildServer(gateway, [adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] }, metrics, checkResponses: true, heartbeatMs: options.heartbeatMs }), agentApi({ store, metrics, checkResponses: true })]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerFields } from '../../src/api/csv.js';
+import { ledgerFields } from '../../src/contract/index.js';
 import { parseCsv } from '../cli/cli-harness.js';
 import { startApi, type ApiServer } from './api-harness.js';
 

@@ -21,7 +21,7 @@ describe('admin API writes', () => {
   const create = (body: Record<string, unknown>, headers: Record<string, string> = {}) => s.call<BudgetAnswer & ErrorAnswer>('POST', '/api/budgets', { body, headers });
 
   it('maps each ledger refusal to its status in one place, keeping code, field, budget and remaining', async () => {
-    // Proves the refusal mapping: 409 conflicts, 404 unknowns, 402 over budget with what remains, field names in snake_case.
+    // Proves the refusal mapping: 409 conflicts, 403 widenings, 404 unknowns, 402 over budget with what remains, field names in snake_case.
     expect((await create({ path: 'acme', limit_micros: 10_000_000, policy: { models: ['gpt-4o'] } })).status).toBe(201);
     const exists = await create({ path: 'acme' });
     expect(exists.status).toBe(409);
@@ -32,7 +32,7 @@ describe('admin API writes', () => {
     expect(orphan.json.error.code).toBe('parent_missing');
 
     const wide = await create({ path: 'acme/bot', kind: 'agent', policy: { models: ['o1'] } });
-    expect(wide.status).toBe(409);
+    expect(wide.status).toBe(403);
     expect(wide.json.error).toMatchObject({ code: 'policy_widens', field: 'policy.models', budget: 'acme' });
 
     const unknown = await s.call('POST', '/api/budgets/acme%2Fnope/grant', { body: { amount_micros: 1 } });
@@ -148,7 +148,7 @@ describe('admin API writes', () => {
     expect(child.json.token.budget.startsWith(`acme/bot/${parent.json.token.id}/`)).toBe(true);
 
     const greedy = await s.call('POST', '/api/tokens', { body: { parent_token_id: parent.json.token.id, max_spend_micros: 3_000_000, expires_in_ms: 60_000 } });
-    expect(greedy.status).toBe(409);
+    expect(greedy.status).toBe(403);
     expect(greedy.json.error).toMatchObject({ code: 'policy_widens', field: 'max_spend_micros', remaining_micros: 2_000_000 });
 
     const noScope = await s.call('POST', '/api/tokens', { body: { parent_token_id: plain.json.token.id, max_spend_micros: 1 } });

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callWorstCaseMicros } from '../../src/cli/demo-runaway.js';
-import type { PreflightReport } from '../../src/guards/index.js';
-import type { ForecastReport } from '../../src/ops/forecast.js';
+import type { ForecastReport, PreflightReport } from '../../src/contract/index.js';
 import { adminKey, startApi, type ApiServer } from '../api/api-harness.js';
 import { fixedClock, repoRoot, runInProcess, spend, tempDb, type TempDb } from './cli-harness.js';
 

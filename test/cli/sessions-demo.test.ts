@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callWorstCaseMicros } from '../../src/cli/demo-runaway.js';
 import { formatUsd } from '../../src/core/index.js';
-import { startServer, type RunningServer } from '../../src/gateway/serve.js';
+import { startServer, type RunningServer } from '../../src/server/index.js';
 import { adminKey } from '../api/api-harness.js';
 import { parseCsv, runInProcess, type CliRun } from './cli-harness.js';
 

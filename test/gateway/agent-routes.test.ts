@@ -1,8 +1,8 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { agentRouteDocs, agentRoutes } from '../../src/gateway/agent-routes.js';
-import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/gateway/agent-schemas.js';
+import { agentApiSpecs } from '../../src/api/index.js';
+import { DelegatedJson, SettleJson, ToolPricesJson, ToolReservedJson, VoidJson } from '../../src/contract/index.js';
 import { agentCall, mintToken, type ErrorJson } from './agent-harness.js';
 import { type Harness, useHarness } from './harness.js';
 
@@ -23,7 +23,7 @@ describe('delegation: POST /v1/bursar/tokens', () => {
   it('mints a narrower child whose spend counts on its envelope, the parent\'s and every budget above', async () => {
     // Proves delegation by an agent: a delegate token hands out part of its budget; the child's call is checked and charged on the whole chain.
     const parent = await mintToken(h.server.store, { limitMicros: 2_000_000, scopes: ['delegate'], models: ['gpt-4o-mini', 'gpt-4o'] });
-    const answer = await call<unknown>('POST', '/v1/bursar/tokens', { token: parent.secret, body: { max_spend_micros: 500_000, models: ['gpt-4o-mini'], expires_in_s: 600, inflight_max: 2, labels: { task: 'sub-research' } }, headers: { 'x-bursar-session': 'deleg-1' } });
+    const answer = await call<unknown>('POST', '/v1/bursar/tokens', { token: parent.secret, body: { max_spend_micros: 500_000, models: ['gpt-4o-mini'], expires_in_ms: 600_000, inflight_max: 2, labels: { task: 'sub-research' } }, headers: { 'x-bursar-session': 'deleg-1' } });
     expect(answer.status).toBe(201);
     expect(answer.headers.get('cache-control')).toBe('no-store');
     const child = DelegatedJson.parse(answer.json);
@@ -52,8 +52,8 @@ describe('delegation: POST /v1/bursar/tokens', () => {
       [{ max_spend_micros: 1.5 }, 'max_spend_micros'],
       [{ max_spend_micros: 0 }, 'max_spend_micros'],
       [{ max_spend_micros: 1, surprise: true }, 'surprise'],
-      [{ max_spend_micros: 1, expires_in_s: 0 }, 'expires_in_s'],
-      [{ max_spend_micros: 1, expires_in_s: 60, expires_at: '2030-01-01T00:00:00Z' }, 'expires_in_s'],
+      [{ max_spend_micros: 1, expires_in_ms: 0 }, 'expires_in_ms'],
+      [{ max_spend_micros: 1, expires_in_ms: 60_000, expires_at: '2030-01-01T00:00:00Z' }, 'expires_in_ms'],
       [{ max_spend_micros: 1, expires_at: '2020-01-01T00:00:00Z' }, 'expires_at'],
       [{ max_spend_micros: 1, models: ['not a model!'] }, 'models.0'],
       [{ max_spend_micros: 1, delegate: 'yes' }, 'delegate'],
@@ -95,7 +95,7 @@ describe('delegation: POST /v1/bursar/tokens', () => {
     refused(money, 403, 'policy_widens', 'max_spend_micros');
     expect([money.json.error.budget, money.json.error.remaining_micros]).toEqual([parent.envelope, 300_000]);
     refused(await wide({ models: ['gpt-4o'] }), 403, 'policy_widens', 'models');
-    refused(await wide({ expires_in_s: 3_600 }), 403, 'policy_widens', 'expires_in_s');
+    refused(await wide({ expires_in_ms: 3_600_000 }), 403, 'policy_widens', 'expires_in_ms');
     refused(await wide({ expires_at: new Date(expiresMs + 1_000).toISOString() }), 403, 'policy_widens', 'expires_at');
     refused(await wide({ inflight_max: 4 }), 403, 'policy_widens', 'inflight_max');
     refused(await wide({ request_cap_micros: 50_001 }), 403, 'policy_widens', 'request_cap_micros');
@@ -143,7 +143,7 @@ describe('tool spend: /v1/bursar/reservations', () => {
     const reserve = (body: unknown, extra: Record<string, string> = {}) => call<unknown>('POST', '/v1/bursar/reservations', { token: t.secret, body, headers: { ...headers, ...extra } });
     const fetchOne = ToolReservedJson.parse((await reserve({ tool: 'WebFetch', params: { url: 'https://example.com' } })).json);
     expect(fetchOne).toMatchObject({ estimate_basis: 'table', tightest: t.envelope, remaining_micros: 990_000, reservation: { amount_micros: 10_000, budget: t.envelope, status: 'open', labels: { tool: 'WebFetch', session: 'tools-1', task: 'crawl', token_id: t.id } } });
-    const custom = ToolReservedJson.parse((await reserve({ tool: 'CustomTool', ttl_s: 30 })).json);
+    const custom = ToolReservedJson.parse((await reserve({ tool: 'CustomTool', ttl_ms: 30_000 })).json);
     expect([custom.reservation.amount_micros, custom.estimate_basis]).toEqual([12_000, 'unknown']);
     expect(Date.parse(custom.reservation.expires_at) - Date.parse(custom.reservation.created_at)).toBe(30_000);
     const given = ToolReservedJson.parse((await reserve({ tool: 'Agent', estimate_micros: 250_000, labels: { session: 'body-wins' } })).json);
@@ -176,8 +176,8 @@ describe('tool spend: /v1/bursar/reservations', () => {
       [{ tool: '' }, 'tool'],
       [{ tool: 'Read', estimate_micros: 0 }, 'estimate_micros'],
       [{ tool: 'Read', estimate_micros: -5 }, 'estimate_micros'],
-      [{ tool: 'Read', ttl_s: 0 }, 'ttl_s'],
-      [{ tool: 'Read', ttl_s: 86_401 }, 'ttl_s'],
+      [{ tool: 'Read', ttl_ms: 0 }, 'ttl_ms'],
+      [{ tool: 'Read', ttl_ms: 86_400_001 }, 'ttl_ms'],
       [{ tool: 'Read', params: { blob: 'x'.repeat(20_000) } }, 'params'],
       [{ tool: 'Read', amount_micros: 5 }, 'amount_micros'],
     ];
@@ -239,8 +239,8 @@ describe('GET /v1/bursar/openapi.json', () => {
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    expect(documented.sort()).toEqual(agentRouteDocs.map((r) => `${r.method} ${r.path}`).sort());
-    for (const r of [...agentRoutes.map((x) => `${x.method} ${x.path}`), 'GET /v1/bursar/balance', 'GET /v1/bursar/tools', 'GET /v1/bursar/openapi.json']) expect(documented).toContain(r);
+    expect(documented.sort()).toEqual(agentApiSpecs.map((r) => `${r.method} ${r.path}`).sort());
+    for (const r of [...agentApiSpecs.map((x) => `${x.method} ${x.path}`), 'GET /v1/bursar/balance', 'GET /v1/bursar/tools', 'GET /v1/bursar/openapi.json']) expect(documented).toContain(r);
     const reserve = doc.paths['/v1/bursar/reservations']?.post;
     expect(Object.keys(reserve?.responses ?? {})).toEqual(expect.arrayContaining(['201', '400', '401', '402', '403', '409', '429', '503']));
     expect(reserve?.security).toEqual([{ spendToken: [] }, { spendTokenHeader: [] }]);

@@ -6,7 +6,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { newSpendToken, type LedgerEntry, type Policy } from '../../src/core/index.js';
-import { startServer, type RunningServer, type ServeOptions } from '../../src/gateway/serve.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
 import { bundledCatalog, priceUsage, resolveModel, type TokenUsage } from '../../src/pricing/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { OffsetClock } from '../support/offset-clock.js';

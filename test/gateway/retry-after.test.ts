@@ -1,7 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GatewayError } from '../../src/gateway/errors.js';
-import { limits } from '../../src/gateway/limits.js';
+import { codeTable, errorHeaders, WireError } from '../../src/contract/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 /** 429 refusals tell the client when to try again, so SDKs that retry only then do. */
@@ -31,7 +30,7 @@ describe('Retry-After', () => {
     );
     if (!(error instanceof OpenAI.RateLimitError)) throw new Error(`expected a 429, got ${String(error)}`);
     expect(error.code).toBe('too_many_inflight');
-    expect(error.headers.get('retry-after')).toBe(String(limits.inflightRetryAfterS));
+    expect(error.headers.get('retry-after')).toBe(String(codeTable.too_many_inflight.retryAfterSDefault));
   });
 
   it('comes with too_many_inflight on a tool reservation through the agent routes', async () => {
@@ -43,13 +42,13 @@ describe('Retry-After', () => {
     });
     expect(res.status).toBe(429);
     expect(res.headers.get('x-bursar-code')).toBe('too_many_inflight');
-    expect(res.headers.get('retry-after')).toBe(String(limits.inflightRetryAfterS));
+    expect(res.headers.get('retry-after')).toBe(String(codeTable.too_many_inflight.retryAfterSDefault));
   });
 
   it('is set on every burn_limit refusal, and a refusal that knows its cool-down says that instead', () => {
     // Proves no burn_limit refusal can leave the header out, whoever builds it.
-    expect(new GatewayError('burn_limit', 'cooling down').retryAfterS).toBe(limits.burnLimitRetryAfterSDefault);
-    expect(new GatewayError('burn_limit', 'cooling down', { retryAfterS: 17 }).retryAfterS).toBe(17);
-    expect(new GatewayError('budget_exceeded', 'no money').retryAfterS).toBeUndefined();
+    expect(errorHeaders(new WireError('burn_limit', 'cooling down'))['retry-after']).toBe(60);
+    expect(errorHeaders(new WireError('burn_limit', 'cooling down', { retryAfterS: 17 }))['retry-after']).toBe(17);
+    expect(errorHeaders(new WireError('budget_exceeded', 'no money'))['retry-after']).toBeUndefined();
   });
 });

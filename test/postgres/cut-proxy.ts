@@ -11,6 +11,8 @@ export interface CutProxy {
   loseNextCommitAnswer(): void;
   /** Resolves once an armed cut has happened. */
   cut(): Promise<void>;
+  /** The database goes away: every open connection is cut and new ones are closed at once. */
+  down(): void;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,12 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   let onCut: (() => void) | undefined;
   const cutDone = new Promise<void>((resolve) => (onCut = resolve));
   const sockets = new Set<Socket>();
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
     let cutting = false;
@@ -60,6 +67,10 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
     port,
     loseNextCommitAnswer: () => (armed = true),
     cut: () => cutDone,
+    down: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

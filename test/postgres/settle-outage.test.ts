@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSpendToken, type LedgerEntry } from '../../src/core/index.js';
-import { startServer, type RunningServer } from '../../src/gateway/serve.js';
+import { startServer, type RunningServer } from '../../src/server/index.js';
 import { bundledCatalog, priceUsage, resolveModel } from '../../src/pricing/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { OffsetClock } from '../support/offset-clock.js';

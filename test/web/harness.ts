@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { newSpendToken } from '../../src/core/index.js';
-import { startServer, type RunningServer } from '../../src/gateway/serve.js';
+import { startServer, type RunningServer } from '../../src/server/index.js';
 
 /**
  * The browser tests' parts: a real Bursar server (SQLite file, the mock provider, the built

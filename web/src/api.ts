@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ActivityResponse } from '../../src/api/routes/dashboard.js';
-import type { BudgetJsonValue, LedgerEntryJsonValue, ReservationJson, SessionJson, TokenJson, TreeNodeValue } from '../../src/api/schemas.js';
+import type { BudgetJsonValue, LedgerEntryJsonValue, ReservationJson, SessionJson, TokenJson, TreeNodeValue } from '../../src/contract/schemas.js';
 
 /** The admin API's JSON shapes, as the server declares them (types only; nothing is bundled). */
 export type Budget = BudgetJsonValue;

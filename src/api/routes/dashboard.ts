@@ -1,12 +1,9 @@
 import { z } from 'zod';
-import { spendKinds, type LedgerEntry } from '../../core/index.js';
+import { spendKinds, spendOf, type LedgerEntry } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
-import { BudgetIndex } from '../budget-index.js';
+import { contractLimits, isoOrNull, queryInt, routeSpec } from '../../contract/index.js';
+import { BudgetIndex, scanNewestFirst } from '../../ops/index.js';
 import { route, type Route } from '../deps.js';
-import { isoOrNull } from '../json.js';
-import { apiLimits } from '../limits.js';
-import { queryInt } from '../schemas.js';
-import { scanNewestFirst } from '../usage.js';
 
 /**
  * Reads the dashboard needs besides budgets and the ledger: who the caller is, and each
@@ -25,7 +22,7 @@ export const activityLimits = {
   burnMinutesDefault: 60,
   burnMinutesMax: 1_440,
   /** Spend entries one report reads, newest first (the usage report's bound). */
-  scanEntriesMax: apiLimits.usageScanEntriesMax,
+  scanEntriesMax: contractLimits.usageScanEntriesMax,
 } as const;
 
 const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int() });
@@ -66,8 +63,11 @@ function emptyTotals(): Totals {
 }
 
 function add(t: Totals, e: LedgerEntry): void {
-  t.cost_micros += e.amountMicros;
-  t.calls += 1;
+  const spend = spendOf(e);
+  if (!spend) return;
+  t.cost_micros += spend.micros;
+  if (spend.call) t.calls += 1;
+  if (!spend.tokens) return;
   t.tokens_in += e.tokensIn ?? 0;
   t.tokens_out += e.tokensOut ?? 0;
 }
@@ -122,7 +122,7 @@ export async function activityReport(store: Store, o: { minutes: number }): Prom
     const path = index.pathOf(e.budgetId);
     const minute = Math.floor((e.tsMs - burnStartMs) / minuteMs);
     const series = burn.get(path.split('/')[0] ?? '');
-    if (series && minute >= 0 && minute < o.minutes) series[minute] = (series[minute] ?? 0) + e.amountMicros;
+    if (series && minute >= 0 && minute < o.minutes) series[minute] = (series[minute] ?? 0) + (spendOf(e)?.micros ?? 0);
     const agent = index.agentOf(e.budgetId);
     if (agent === null) return true;
     let acc = agents.get(agent);
@@ -141,7 +141,8 @@ export async function activityReport(store: Store, o: { minutes: number }): Prom
   };
 }
 
-const activity = route({
+const activity = route(
+  routeSpec({
   method: 'GET',
   path: '/api/activity',
   operationId: 'activity',
@@ -151,11 +152,13 @@ const activity = route({
   tag,
   access: 'viewer',
   query: ActivityQuery,
-  response: { status: 200, description: 'the activity report', schema: ActivityResponse },
-  handler: async ({ query, deps }) => activityReport(deps.store, { minutes: query.minutes ?? activityLimits.burnMinutesDefault }),
-});
+    response: { status: 200, description: 'the activity report', schema: ActivityResponse },
+  }),
+  async ({ query, deps }) => activityReport(deps.store, { minutes: query.minutes ?? activityLimits.burnMinutesDefault }),
+);
 
-const whoami = route({
+const whoami = route(
+  routeSpec({
   method: 'GET',
   path: '/api/me',
   operationId: 'whoami',
@@ -163,8 +166,9 @@ const whoami = route({
   description: 'admin (reads and writes) or viewer (reads only), and the key\'s id as the ledger records it. Lets a client show only the controls the key may use.',
   tag,
   access: 'viewer',
-  response: { status: 200, description: 'the caller', schema: z.object({ role: z.enum(['admin', 'viewer']), key_id: z.string() }) },
-  handler: async ({ principal }) => ({ role: principal?.role ?? 'viewer', key_id: principal?.keyId ?? '' }),
-});
+    response: { status: 200, description: 'the caller', schema: z.object({ role: z.enum(['admin', 'viewer']), key_id: z.string() }) },
+  }),
+  async ({ principal }) => ({ role: principal?.role ?? 'viewer', key_id: principal?.keyId ?? '' }),
+);
 
 export const dashboardRoutes: Route[] = [whoami, activity];

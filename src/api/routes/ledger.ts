@@ -1,23 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { BudgetView } from '../../core/index.js';
+import { limits, type BudgetView } from '../../core/index.js';
 import type { LedgerQuery, Store } from '../../store/index.js';
-import { BudgetIndex } from '../budget-index.js';
-import { ledgerCsvLine, csvLine, ledgerFields } from '../csv.js';
+import { BudgetIndex, findAgent, ledgerPage, unknownBudget } from '../../ops/index.js';
+import { ledgerCsvLine, csvLine, ledgerFields, WireError, wireErrorOf, entryToJson, adminRoutes, LedgerPageJson } from '../../contract/index.js';
 import { route, type Route } from '../deps.js';
-import { ApiError } from '../errors.js';
-import { entryToJson } from '../json.js';
-import { apiLimits } from '../limits.js';
 import { sent, type Sent } from '../registry.js';
-import { LedgerEntryJson, LedgerQuery as LedgerQuerySchema } from '../schemas.js';
 
-const tag = 'ledger';
 
-export const LedgerPageJson = z.object({
-  entries: z.array(LedgerEntryJson),
-  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one'),
-});
 
 /**
  * True when the client asked for CSV: `format=csv`, or no `format` and an Accept naming text/csv.
@@ -38,7 +29,7 @@ async function* csvStream(store: Store, query: LedgerQuery): AsyncGenerator<stri
   yield csvLine(ledgerFields);
   let cursor = query.cursor;
   for (;;) {
-    const page = await store.ledger({ ...query, cursor, limit: apiLimits.ledgerPageMax });
+    const page = await store.ledger({ ...query, cursor, limit: limits.ledgerPageMax });
     const entries = page.entries.filter((e) => e.seq <= headSeq);
     if (entries.some((e) => !index.has(e.budgetId))) index = await BudgetIndex.load(store);
     if (entries.length > 0) yield entries.map((e) => ledgerCsvLine({ ...e, budget: index.pathOf(e.budgetId) })).join('');
@@ -65,9 +56,8 @@ export async function ledgerAnswer(store: Store, query: LedgerQuery, o: { csv: b
       .send(Readable.from(csvStream(store, query)));
     return sent;
   }
-  const page = await store.ledger({ ...query, limit: query.limit ?? apiLimits.ledgerPageDefault });
-  const index = await BudgetIndex.load(store);
-  return { entries: page.entries.map((e) => entryToJson(e, index.pathOf(e.budgetId))), next_cursor: page.nextCursor };
+  const page = await ledgerPage(store, { ...query, limit: query.limit ?? limits.ledgerPageDefault });
+  return { entries: page.entries.map((e) => entryToJson(e, e.budget)), next_cursor: page.nextCursor };
 }
 
 /**
@@ -78,36 +68,19 @@ export async function ledgerAnswer(store: Store, query: LedgerQuery, o: { csv: b
  * await resolveAgent(store, 'market-researcher') // the agent at acme/research/market-researcher
  */
 export async function resolveAgent(store: Store, ref: string): Promise<BudgetView> {
-  const exact = await store.getBudget(ref);
-  if (exact) {
-    if (exact.kind === 'agent') return exact;
-    throw new ApiError('bad_request', `${ref} is a budget of kind ${exact.kind}, not an agent; filter with budget instead`, { field: 'agent' });
-  }
-  const named = ref.includes('/') ? [] : (await store.listBudgets()).filter((b) => b.kind === 'agent' && b.name === ref);
-  if (named.length > 1) throw new ApiError('bad_request', `${named.length} agents are named ${ref}; give the full path`, { field: 'agent' });
-  const found = named[0];
-  if (!found) throw new ApiError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
-  return found;
+  const found = await findAgent(store, ref);
+  if (found.ok) return found.agent;
+  if (found.why === 'not_an_agent') throw new WireError('bad_request', `${ref} is a budget of kind ${found.budget.kind}, not an agent; filter with budget instead`, { field: 'agent' });
+  if (found.why === 'ambiguous') throw new WireError('bad_request', `${found.agents.length} agents are named ${ref}; give the full path`, { field: 'agent' });
+  throw new WireError('unknown_budget', `no agent at ${ref}`, { field: 'agent' });
 }
 
-const listLedger = route({
-  method: 'GET',
-  path: '/api/ledger',
-  operationId: 'listLedger',
-  summary: 'Read the ledger: filter, page, or export as CSV',
-  description:
-    'JSON answers one page (oldest first unless order=desc) with next_cursor. CSV (format=csv or Accept: text/csv) streams every matching entry from the cursor on, in the columns of `bursar ledger export`, up to the entry that was newest when the export began.',
-  tag,
-  access: 'viewer',
-  query: LedgerQuerySchema,
-  response: { status: 200, description: 'a page of entries', schema: LedgerPageJson, alt: [{ contentType: 'text/csv', description: 'every matching entry (RFC 4180, CRLF, header row)' }] },
-  handler: async ({ query, deps, request, reply }) => {
-    if (query.budget !== undefined && query.agent !== undefined) throw new ApiError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
-    if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw new ApiError('unknown_budget', `no budget at ${query.budget}`, { field: 'budget' });
-    const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
-    const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
-    return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });
-  },
+const listLedger = route(adminRoutes.listLedger, async ({ query, deps, request, reply }) => {
+  if (query.budget !== undefined && query.agent !== undefined) throw new WireError('bad_request', 'filter by budget or by agent, not both', { field: 'agent' });
+  if (query.budget !== undefined && !(await deps.store.getBudget(query.budget))) throw wireErrorOf(unknownBudget(query.budget, 'budget'));
+  const budget = query.agent !== undefined ? (await resolveAgent(deps.store, query.agent)).path : query.budget;
+  const filters: LedgerQuery = { budget, session: query.session, task: query.task, model: query.model, kinds: query.kind, sinceMs: query.since, untilMs: query.until, cursor: query.cursor, limit: query.limit, order: query.order };
+  return ledgerAnswer(deps.store, filters, { csv: wantsCsv(query.format, request), reply, filename: 'bursar-ledger.csv' });
 });
 
 export const ledgerRoutes: Route[] = [listLedger];

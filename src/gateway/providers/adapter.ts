@@ -1,5 +1,6 @@
 import type { InputRoute } from '../../pricing/index.js';
-import type { GatewayError, Provider } from '../errors.js';
+import { gatewayError, isGatewayError, type GatewayError, type Provider } from '../errors.js';
+import { gatewayLimits } from '../limits.js';
 import type { SseEvent } from '../sse.js';
 
 /** Token counts of one call, normalised: `inputTokens` includes cached and cache-write tokens. */
@@ -61,41 +62,102 @@ export interface RouteAdapter {
   synthetic(call: ParsedCall, usage: CallUsage): { json: Record<string, unknown>; events: string[] };
 }
 
+/**
+ * What every observer of a generating stream keeps: usage as the provider reported it, the
+ * output text (bounded, to price a stream that reported none), and whether the end arrived.
+ * Each provider's observer only reads its events (`forward`).
+ */
+export abstract class TextObserver implements StreamObserver {
+  protected reported: Partial<CallUsage> | undefined;
+  protected done = false;
+  private readonly text: string[] = [];
+  private textBytes = 0;
+
+  abstract forward(event: SseEvent): string | null;
+
+  /** Keeps a piece of output text while the kept text is under its bound. */
+  protected keep(piece: string): void {
+    if (this.textBytes >= gatewayLimits.streamTextBytesMax) return;
+    this.text.push(piece);
+    this.textBytes += piece.length;
+  }
+
+  usage(): Partial<CallUsage> | undefined {
+    return this.reported;
+  }
+
+  outputText(): string {
+    return this.text.join('');
+  }
+
+  finished(): boolean {
+    return this.done;
+  }
+}
+
+/** The text of every dry-run answer: nothing was forwarded. */
+export const dryRunText = '[bursar dry-run] no request was sent to the provider';
+
+/** The `usage` field of a response body, whatever the body is. */
+export function usageField(body: unknown): unknown {
+  return (body as { usage?: unknown } | null)?.usage;
+}
+
+/** Checks the model every request names; returns it or the refusal. */
+export function readModel(body: Record<string, unknown>): string | GatewayError {
+  const model = body.model;
+  if (typeof model !== 'string' || model.length === 0) return gatewayError('bad_request', 'model is required (a model id string)', { param: 'model' });
+  if (model.length > gatewayLimits.modelIdCharsMax) return gatewayError('bad_request', `model is longer than ${gatewayLimits.modelIdCharsMax} characters`, { param: 'model' });
+  return model;
+}
+
+/** Reads an optional output cap field; refuses nonsense values. */
+function readCap(body: Record<string, unknown>, field: string): number | undefined | GatewayError {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > gatewayLimits.maxOutputTokensAbsolute) {
+    return gatewayError('bad_request', `${field} must be a whole number from 1 to ${gatewayLimits.maxOutputTokensAbsolute}`, { param: field });
+  }
+  return value as number;
+}
+
+/** What every generating route reads before it can be priced. */
+export interface Generating {
+  model: string;
+  stream: boolean;
+  /** The request's own output cap: the first of the cap fields it sets. */
+  cap: number | undefined;
+}
+
+/**
+ * Reads a generating request: the model, the stream flag, the route's own required input
+ * (`input` checks it), and its output cap fields (each checked; the first set wins).
+ *
+ * @example
+ * readGenerating(body, ['max_tokens'], (b) => (Array.isArray(b.messages) ? undefined : gatewayError('bad_request', 'messages…')))
+ */
+export function readGenerating(body: Record<string, unknown>, capFields: readonly string[], input: (body: Record<string, unknown>) => GatewayError | undefined): Generating | GatewayError {
+  const model = readModel(body);
+  if (isGatewayError(model)) return model;
+  const stream = body.stream ?? false;
+  if (typeof stream !== 'boolean') return gatewayError('bad_request', 'stream must be true or false', { param: 'stream' });
+  const missing = input(body);
+  if (missing) return missing;
+  let cap: number | undefined;
+  for (const field of capFields) {
+    const value = readCap(body, field);
+    if (isGatewayError(value)) return value;
+    cap ??= value;
+  }
+  return { model, stream, cap };
+}
+
+/** The refusal for a request whose messages are missing or empty (chat and Anthropic messages). */
+export function messagesMissing(body: Record<string, unknown>): GatewayError | undefined {
+  return Array.isArray(body.messages) && body.messages.length > 0 ? undefined : gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
+}
+
 /** Reads a non-negative whole number field, or undefined. */
 export function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-const partTypes = new Set(['image_url', 'image', 'input_image', 'input_audio', 'document', 'input_file']);
-const collectNodesMax = 200_000;
-
-/**
- * Collects the text of arbitrarily nested message content (every string except `type` tags),
- * and counts images and files separately. Iterative, and bounded in how much it visits.
- *
- * @example
- * collectText([{ role: 'user', content: 'hi' }]) // { text: ['user', 'hi'], parts: 0 }
- */
-export function collectText(root: unknown): { text: string[]; parts: number } {
-  const out = { text: [] as string[], parts: 0 };
-  const stack: unknown[] = [root];
-  let visited = 0;
-  while (stack.length > 0 && visited < collectNodesMax) {
-    visited += 1;
-    const value = stack.pop();
-    if (typeof value === 'string') {
-      out.text.push(value);
-    } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i -= 1) stack.push(value[i]);
-    } else if (typeof value === 'object' && value !== null) {
-      const record = value as Record<string, unknown>;
-      if (typeof record.type === 'string' && partTypes.has(record.type)) {
-        out.parts += 1;
-        continue;
-      }
-      const entries = Object.entries(record).filter(([key]) => key !== 'type' && key !== 'cache_control');
-      for (let i = entries.length - 1; i >= 0; i -= 1) stack.push(entries[i]?.[1]);
-    }
-  }
-  return out;
 }

@@ -1,8 +1,6 @@
-import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
+import { isGatewayError } from '../errors.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
-import { readCap, readModel, readStream } from './openai-chat.js';
+import { count, messagesMissing, readGenerating, dryRunText, TextObserver, usageField, type CallUsage, type RouteAdapter } from './adapter.js';
 
 /** Anthropic reports uncached input separately from cache reads and writes; add them up. */
 function usageOf(value: unknown): Partial<CallUsage> | undefined {
@@ -26,12 +24,7 @@ function usageOf(value: unknown): Partial<CallUsage> | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-class MessagesObserver implements StreamObserver {
-  private reported: Partial<CallUsage> | undefined;
-  private readonly text: string[] = [];
-  private textBytes = 0;
-  private done = false;
-
+class MessagesObserver extends TextObserver {
   forward(event: SseEvent): string | null {
     const type = event.event ?? '';
     if (type === 'message_stop') this.done = true;
@@ -42,26 +35,11 @@ class MessagesObserver implements StreamObserver {
       const usage = usageOf(type === 'message_start' ? data.message?.usage : data.usage);
       if (usage) this.reported = { ...this.reported, ...usage };
       const piece = data.delta?.text ?? data.delta?.partial_json ?? data.delta?.thinking;
-      if (typeof piece === 'string' && this.textBytes < limits.streamTextBytesMax) {
-        this.text.push(piece);
-        this.textBytes += piece.length;
-      }
+      if (typeof piece === 'string') this.keep(piece);
     } catch {
       // Not JSON: relay it untouched.
     }
     return event.raw;
-  }
-
-  usage() {
-    return this.reported;
-  }
-
-  outputText(): string {
-    return this.text.join('');
-  }
-
-  finished(): boolean {
-    return this.done;
   }
 }
 
@@ -72,30 +50,24 @@ export const anthropicMessages: RouteAdapter = {
   embeddings: false,
   inputRoute: 'messages',
   parse(body) {
-    const model = readModel(body);
-    if (typeof model !== 'string') return model;
-    const stream = readStream(body);
-    if (typeof stream !== 'boolean') return stream;
-    if (!Array.isArray(body.messages) || body.messages.length === 0) return gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
-    const cap = readCap(body, 'max_tokens');
-    if (isGatewayError(cap)) return cap;
+    const read = readGenerating(body, ['max_tokens'], messagesMissing);
+    if (isGatewayError(read)) return read;
     const text = JSON.stringify(body);
     const writesCache = !text.includes('"cache_control"') ? false : /"ttl"\s*:\s*"1h"/.test(text) ? '1h' : true;
-    const call: ParsedCall = { model, stream, maxOutputTokens: cap, choices: 1, writesCache };
-    return call;
+    return { model: read.model, stream: read.stream, maxOutputTokens: read.cap, choices: 1, writesCache };
   },
   upstreamBody(body, _call, maxOutputTokens) {
     return { ...body, max_tokens: maxOutputTokens };
   },
   usageFromBody(body) {
-    return usageOf((body as { usage?: unknown } | null)?.usage);
+    return usageOf(usageField(body));
   },
   observe() {
     return new MessagesObserver();
   },
   synthetic(call, usage) {
     const id = `msg_dryrun${Date.now().toString(36)}`;
-    const text = '[bursar dry-run] no request was sent to the provider';
+    const text = dryRunText;
     const u = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
     const json = { id, type: 'message', role: 'assistant', model: call.model, content: [{ type: 'text', text }], stop_reason: 'end_turn', stop_sequence: null, usage: u };
     const events = [

@@ -1,65 +1,34 @@
-import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
+import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { collectText, count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { collectText } from '../../pricing/index.js';
+import { count, messagesMissing, readGenerating, dryRunText, TextObserver, usageField, type CallUsage, type ParsedCall, type RouteAdapter } from './adapter.js';
 
-/** Checks the fields every OpenAI-shaped request shares; returns the model or an error. */
-export function readModel(body: Record<string, unknown>) {
-  const model = body.model;
-  if (typeof model !== 'string' || model.length === 0) return gatewayError('bad_request', 'model is required (a model id string)', { param: 'model' });
-  if (model.length > 256) return gatewayError('bad_request', 'model is longer than 256 characters', { param: 'model' });
-  return model;
-}
-
-/** Reads an optional output cap field; refuses nonsense values. */
-export function readCap(body: Record<string, unknown>, field: string) {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > limits.maxOutputTokensAbsolute) {
-    return gatewayError('bad_request', `${field} must be a whole number from 1 to ${limits.maxOutputTokensAbsolute}`, { param: field });
-  }
-  return value as number;
-}
-
-export function readStream(body: Record<string, unknown>) {
-  if (body.stream === undefined || body.stream === null) return false;
-  if (typeof body.stream !== 'boolean') return gatewayError('bad_request', 'stream must be true or false', { param: 'stream' });
-  return body.stream;
-}
-
-function parse(body: Record<string, unknown>) {
-  const model = readModel(body);
-  if (typeof model !== 'string') return model;
-  const stream = readStream(body);
-  if (typeof stream !== 'boolean') return stream;
-  if (!Array.isArray(body.messages) || body.messages.length === 0) return gatewayError('bad_request', 'messages must be a non-empty array', { param: 'messages' });
-  const maxTokens = readCap(body, 'max_tokens');
-  if (isGatewayError(maxTokens)) return maxTokens;
-  const maxCompletion = readCap(body, 'max_completion_tokens');
-  if (isGatewayError(maxCompletion)) return maxCompletion;
+function parse(body: Record<string, unknown>): ParsedCall | GatewayError {
+  const read = readGenerating(body, ['max_completion_tokens', 'max_tokens'], messagesMissing);
+  if (isGatewayError(read)) return read;
   const n = body.n ?? 1;
-  if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > 128) return gatewayError('bad_request', 'n must be a whole number from 1 to 128', { param: 'n' });
-  const call: ParsedCall = { model, stream, maxOutputTokens: maxCompletion ?? maxTokens, choices: n as number, writesCache: undefined };
-  return call;
+  if (!Number.isSafeInteger(n) || (n as number) < 1 || (n as number) > gatewayLimits.choicesMax) return gatewayError('bad_request', `n must be a whole number from 1 to ${gatewayLimits.choicesMax}`, { param: 'n' });
+  return { model: read.model, stream: read.stream, maxOutputTokens: read.cap, choices: n as number, writesCache: undefined };
 }
 
-function usageOf(value: unknown): Partial<CallUsage> | undefined {
+/** Usage in OpenAI's shape, whichever names the route gives its fields (chat: prompt/completion; responses: input/output). */
+export function openaiUsage(value: unknown, names: { input: string; output: string; details: string }): Partial<CallUsage> | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const u = value as Record<string, unknown>;
-  const details = (u.prompt_tokens_details ?? {}) as Record<string, unknown>;
-  const inputTokens = count(u.prompt_tokens);
-  const outputTokens = count(u.completion_tokens);
+  const details = (u[names.details] ?? {}) as Record<string, unknown>;
+  const inputTokens = count(u[names.input]);
+  const outputTokens = count(u[names.output]);
   if (inputTokens === undefined && outputTokens === undefined) return undefined;
   return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: count(details.cache_write_tokens) ?? 0, cacheWrite1hTokens: 0 };
 }
 
-class ChatObserver implements StreamObserver {
-  private reported: Partial<CallUsage> | undefined;
-  private readonly text: string[] = [];
-  private textBytes = 0;
-  private done = false;
+const chatUsage = (value: unknown) => openaiUsage(value, { input: 'prompt_tokens', output: 'completion_tokens', details: 'prompt_tokens_details' });
 
-  constructor(private readonly clientWantsUsage: boolean) {}
+class ChatObserver extends TextObserver {
+  constructor(private readonly clientWantsUsage: boolean) {
+    super();
+  }
 
   forward(event: SseEvent): string | null {
     if (event.data === '[DONE]') {
@@ -72,36 +41,15 @@ class ChatObserver implements StreamObserver {
     } catch {
       return event.raw;
     }
-    const usage = usageOf(chunk.usage);
+    const usage = chatUsage(chunk.usage);
     if (usage) this.reported = usage;
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-    for (const choice of choices) this.keep((choice as { delta?: unknown }).delta);
+    for (const choice of choices) for (const piece of collectText((choice as { delta?: unknown }).delta).texts) if (piece !== 'assistant') this.keep(piece);
     if (this.clientWantsUsage || !('usage' in chunk)) return event.raw;
     // Bursar asked for usage; the client did not: send what it would have got without us.
     if (choices.length === 0 && usage) return null;
     delete chunk.usage;
     return formatSse(JSON.stringify(chunk), event.event);
-  }
-
-  private keep(delta: unknown): void {
-    if (this.textBytes > limits.streamTextBytesMax) return;
-    for (const piece of collectText(delta).text) {
-      if (piece === 'assistant') continue;
-      this.text.push(piece);
-      this.textBytes += piece.length;
-    }
-  }
-
-  usage() {
-    return this.reported;
-  }
-
-  outputText(): string {
-    return this.text.join('');
-  }
-
-  finished(): boolean {
-    return this.done;
   }
 }
 
@@ -121,7 +69,7 @@ export const openaiChat: RouteAdapter = {
     return out;
   },
   usageFromBody(body) {
-    return usageOf((body as { usage?: unknown } | null)?.usage);
+    return chatUsage(usageField(body));
   },
   observe(body) {
     const options = body.stream_options as { include_usage?: unknown } | undefined;
@@ -130,7 +78,7 @@ export const openaiChat: RouteAdapter = {
   synthetic(call, usage) {
     const id = `chatcmpl-dryrun-${Date.now().toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
-    const content = '[bursar dry-run] no request was sent to the provider';
+    const content = dryRunText;
     const u = { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens };
     const json = { id, object: 'chat.completion', created, model: call.model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }], usage: u };
     const base = { id, object: 'chat.completion.chunk', created, model: call.model };

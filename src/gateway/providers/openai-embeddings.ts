@@ -1,11 +1,11 @@
+import { gatewayLimits } from '../limits.js';
 import { gatewayError } from '../errors.js';
-import { count, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
-import { readModel } from './openai-chat.js';
+import { count, readModel, usageField, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
 
 /** A string, a list of strings, a token array or a list of token arrays (what OpenAI accepts). */
 function validInput(input: unknown): boolean {
   if (typeof input === 'string') return true;
-  if (!Array.isArray(input) || input.length === 0 || input.length > 4096) return false;
+  if (!Array.isArray(input) || input.length === 0 || input.length > gatewayLimits.embeddingInputsMax) return false;
   const tokens = (x: unknown) => Array.isArray(x) && x.every((t) => Number.isSafeInteger(t));
   return input.every((x) => typeof x === 'string') || input.every((x) => Number.isSafeInteger(x)) || input.every(tokens);
 }
@@ -26,7 +26,7 @@ export const openaiEmbeddings: RouteAdapter = {
   parse(body) {
     const model = readModel(body);
     if (typeof model !== 'string') return model;
-    if (!validInput(body.input)) return gatewayError('bad_request', 'input must be a string, a list of strings, or token arrays (at most 4096 items)', { param: 'input' });
+    if (!validInput(body.input)) return gatewayError('bad_request', `input must be a string, a list of strings, or token arrays (at most ${gatewayLimits.embeddingInputsMax} items)`, { param: 'input' });
     const call: ParsedCall = { model, stream: false, maxOutputTokens: 0, choices: 1, writesCache: false };
     return call;
   },
@@ -34,7 +34,7 @@ export const openaiEmbeddings: RouteAdapter = {
     return body;
   },
   usageFromBody(body) {
-    const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
+    const usage = usageField(body) as Record<string, unknown> | undefined;
     const inputTokens = count(usage?.prompt_tokens);
     return inputTokens === undefined ? undefined : { inputTokens, outputTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
   },

@@ -1,37 +1,20 @@
 import { gatewayError, isGatewayError } from '../errors.js';
-import { limits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { count, type CallUsage, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
-import { readCap, readModel, readStream } from './openai-chat.js';
+import { readGenerating, dryRunText, TextObserver, usageField, type RouteAdapter } from './adapter.js';
+import { openaiUsage } from './openai-chat.js';
 
-function usageOf(value: unknown): Partial<CallUsage> | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const u = value as Record<string, unknown>;
-  const details = (u.input_tokens_details ?? {}) as Record<string, unknown>;
-  const inputTokens = count(u.input_tokens);
-  const outputTokens = count(u.output_tokens);
-  if (inputTokens === undefined && outputTokens === undefined) return undefined;
-  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: count(details.cache_write_tokens) ?? 0, cacheWrite1hTokens: 0 };
-}
+const responsesUsage = (value: unknown) => openaiUsage(value, { input: 'input_tokens', output: 'output_tokens', details: 'input_tokens_details' });
 
 const terminal = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 
-class ResponsesObserver implements StreamObserver {
-  private reported: Partial<CallUsage> | undefined;
-  private readonly text: string[] = [];
-  private textBytes = 0;
-  private done = false;
-
+class ResponsesObserver extends TextObserver {
   forward(event: SseEvent): string | null {
     const type = event.event ?? '';
     if (type.endsWith('.delta') || terminal.has(type)) {
       try {
         const data = JSON.parse(event.data) as { delta?: unknown; response?: { usage?: unknown } };
-        if (typeof data.delta === 'string' && this.textBytes < limits.streamTextBytesMax) {
-          this.text.push(data.delta);
-          this.textBytes += data.delta.length;
-        }
-        const usage = usageOf(data.response?.usage);
+        if (typeof data.delta === 'string') this.keep(data.delta);
+        const usage = responsesUsage(data.response?.usage);
         if (usage) this.reported = usage;
       } catch {
         // Not JSON: relay it untouched; the stream's usage just stays unknown.
@@ -39,18 +22,6 @@ class ResponsesObserver implements StreamObserver {
     }
     if (terminal.has(type)) this.done = true;
     return event.raw;
-  }
-
-  usage() {
-    return this.reported;
-  }
-
-  outputText(): string {
-    return this.text.join('');
-  }
-
-  finished(): boolean {
-    return this.done;
   }
 }
 
@@ -61,28 +32,22 @@ export const openaiResponses: RouteAdapter = {
   embeddings: false,
   inputRoute: 'responses',
   parse(body) {
-    const model = readModel(body);
-    if (typeof model !== 'string') return model;
-    const stream = readStream(body);
-    if (typeof stream !== 'boolean') return stream;
-    if (body.input === undefined || body.input === null) return gatewayError('bad_request', 'input is required (a string or a list of input items)', { param: 'input' });
-    const cap = readCap(body, 'max_output_tokens');
-    if (isGatewayError(cap)) return cap;
-    const call: ParsedCall = { model, stream, maxOutputTokens: cap, choices: 1, writesCache: undefined };
-    return call;
+    const read = readGenerating(body, ['max_output_tokens'], (b) => (b.input === undefined || b.input === null ? gatewayError('bad_request', 'input is required (a string or a list of input items)', { param: 'input' }) : undefined));
+    if (isGatewayError(read)) return read;
+    return { model: read.model, stream: read.stream, maxOutputTokens: read.cap, choices: 1, writesCache: undefined };
   },
   upstreamBody(body, _call, maxOutputTokens) {
     return { ...body, max_output_tokens: maxOutputTokens };
   },
   usageFromBody(body) {
-    return usageOf((body as { usage?: unknown } | null)?.usage);
+    return responsesUsage(usageField(body));
   },
   observe() {
     return new ResponsesObserver();
   },
   synthetic(call, usage) {
     const id = `resp_dryrun${Date.now().toString(36)}`;
-    const text = '[bursar dry-run] no request was sent to the provider';
+    const text = dryRunText;
     const message = { id: `msg_dryrun${Date.now().toString(36)}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
     const u = { input_tokens: usage.inputTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: usage.outputTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: usage.inputTokens + usage.outputTokens };
     const json = { id, object: 'response', created_at: Math.floor(Date.now() / 1000), status: 'completed', model: call.model, output: [message], output_text: text, usage: u };

@@ -1,17 +1,28 @@
 import { z } from 'zod';
-import { budgetKinds, periods } from '../core/index.js';
-import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, text } from '../api/schemas.js';
-import { agentLimits } from './agent-limits.js';
+import { budgetKinds, limits, periods } from '../core/index.js';
+import { contractLimits } from './limits.js';
+import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, text, tokenLifetimeMs, ttlMs } from './schemas.js';
 
 /**
  * Shapes of the agent routes, as zod schemas: the routes validate requests with them, the SDK
  * validates answers with them, and the agent OpenAPI document is generated from them. JSON
  * fields are snake_case; money is integer micro-USD in fields ending in `_micros`; durations on
- * these routes are seconds (`expires_in_s`, `ttl_s`).
+ * every route are milliseconds (`expires_in_ms`, `ttl_ms`).
  */
 
-/** A label (session, task, tool): 1 to 256 printable ASCII characters, as the proxy's headers. */
-export const labelText = z.string().regex(/^[\x20-\x7E]{1,256}$/, { error: 'must be 1 to 256 printable ASCII characters' });
+/**
+ * A label (session, task, tool) as a header or a field carries it: 1 to `limits.labelBytesMax`
+ * printable ASCII characters, wherever it arrives (the proxy's x-bursar-* headers too).
+ *
+ * @example
+ * labelPattern.test('run-42') // true
+ */
+export const labelPattern = new RegExp(`^[\\x20-\\x7E]{1,${limits.labelBytesMax}}$`);
+
+/** What `labelPattern` accepts, in words. */
+export const labelRule = `1 to ${limits.labelBytesMax} printable ASCII characters`;
+
+export const labelText = z.string().regex(labelPattern, { error: `must be ${labelRule}` });
 
 const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 
@@ -21,8 +32,8 @@ export const DelegateBody = z
   .strictObject({
     max_spend_micros: positiveMicros.describe('the most the child token may ever spend; at most what the calling token (and every budget above it) has left'),
     models: PolicyInput.shape.models.describe('models the child may use; each must be allowed to the caller (default: the caller\'s)'),
-    expires_in_s: z.int().min(1).max(agentLimits.tokenLifetimeSMax).optional().describe('lifetime from now; no later than the caller\'s own expiry (default: the caller\'s expiry)'),
-    expires_at: z.iso.datetime({ offset: true }).optional().describe('alternative to expires_in_s'),
+    expires_in_ms: tokenLifetimeMs.optional().describe('lifetime from now, in milliseconds; no later than the caller\'s own expiry (default: the caller\'s expiry)'),
+    expires_at: z.iso.datetime({ offset: true }).optional().describe('alternative to expires_in_ms'),
     request_cap_micros: PolicyInput.shape.request_cap_micros.describe('largest single call or reservation; at most the caller\'s'),
     inflight_max: PolicyInput.shape.inflight_max.describe('most reservations open at once; at most the caller\'s'),
     delegate: z.boolean().optional().describe('let the child mint children of its own (default false)'),
@@ -30,7 +41,7 @@ export const DelegateBody = z
     reason: reason.optional(),
   })
   .superRefine((b, ctx) => {
-    if (b.expires_at !== undefined && b.expires_in_s !== undefined) ctx.addIssue({ code: 'custom', path: ['expires_in_s'], message: 'give expires_in_s or expires_at, not both' });
+    if (b.expires_at !== undefined && b.expires_in_ms !== undefined) ctx.addIssue({ code: 'custom', path: ['expires_in_ms'], message: 'give expires_in_ms or expires_at, not both' });
   });
 
 const ChildPolicyJson = z.object({ models: z.array(z.string()).optional(), request_cap_micros: z.int().optional(), inflight_max: z.int().optional() });
@@ -55,19 +66,14 @@ export const RevokedJson = z.object({ revoked: z.array(z.string()).describe('ids
 
 const paramsObject = z
   .record(z.string(), z.unknown())
-  .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= agentLimits.paramsBytesMax, { error: `must be at most ${agentLimits.paramsBytesMax} bytes as JSON` })
+  .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax, { error: `must be at most ${contractLimits.toolParamsBytesMax} bytes as JSON` })
   .describe('the tool\'s input; accepted for estimators that price by input (the bundled table is fixed-price), not stored');
 
 export const ToolReserveBody = z.strictObject({
   tool: labelText.describe('tool name, recorded as labels.tool (Read, Bash, WebFetch, Agent, mcp__server__tool, …)'),
   estimate_micros: positiveMicros.optional().describe('what to reserve; default: the tool price table (an unknown tool: the standard cost plus 20%)'),
   params: paramsObject.optional(),
-  ttl_s: z
-    .int()
-    .min(agentLimits.reservationTtlSMin)
-    .max(agentLimits.reservationTtlSMax)
-    .optional()
-    .describe(`released automatically after this many seconds unless settled or voided (default ${agentLimits.reservationTtlSDefault})`),
+  ttl_ms: ttlMs.optional(),
   labels: z.strictObject({ session: labelText.optional(), task: labelText.optional() }).optional().describe('default: the x-bursar-session / x-bursar-task headers'),
 });
 
@@ -126,17 +132,5 @@ export const VoidBody = z.strictObject({ reason: reason.optional() }).optional()
 export const AgentHeaders = z.object({
   'x-bursar-session': labelText.optional().describe('session label, recorded on the reservation and in the ledger'),
   'x-bursar-task': labelText.optional().describe('task label, recorded on the reservation and in the ledger'),
-  'idempotency-key': text(agentLimits.idempotencyKeyBytesMax, 1).optional().describe('a retry with the same key answers like the first call and changes nothing (keys are per token)'),
-});
-
-/** The OpenAI-shaped error every agent route answers with. */
-export const AgentErrorJson = z.object({
-  error: z.object({
-    message: z.string(),
-    type: z.string().describe('OpenAI error type: invalid_request_error, authentication_error, permission_error, insufficient_quota, …'),
-    param: z.string().nullable().describe('the input field that failed'),
-    code: z.string().describe('Bursar\'s stable code: bad_request, token_invalid, policy_widens, budget_exceeded, unknown_reservation, …'),
-    budget: z.string().nullable().describe('the budget that refused'),
-    remaining_micros: z.int().nullable().describe('what that budget can still take'),
-  }),
+  'idempotency-key': text(contractLimits.agentIdempotencyKeyBytesMax, 1).optional().describe('a retry with the same key answers like the first call and changes nothing (keys are per token)'),
 });

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
 import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
-import { apiLimits } from './limits.js';
+import { contractLimits } from './limits.js';
 
 /**
- * Every shape the admin API reads or writes, as zod schemas. Routes validate requests with
- * them and the OpenAPI document is generated from them, so the two cannot drift. JSON fields
- * are snake_case; amounts are integer micro-USD in fields ending in `_micros`; times are ISO
- * 8601 UTC strings (inputs also take epoch milliseconds).
+ * Every shape the admin API reads or writes, as zod schemas, and the pieces the agent routes
+ * and the SDK check their fields with. The server validates requests with them, the OpenAPI
+ * documents are generated from them, and the remote clients validate answers with them, so
+ * none of these can drift. JSON fields are snake_case; amounts are integer micro-USD in fields
+ * ending in `_micros`; times are ISO 8601 UTC strings (inputs also take epoch milliseconds).
  */
 
 // ---- Pieces -------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ const modelList = z
   .describe('allowed models: exact ids, or a prefix ending in * (claude-*)');
 const inflightMax = z.int().min(1).max(limits.inflightMax);
 const maxOutputTokens = z.int().min(1).max(limits.tokensPerRequestMax);
-const alertThresholds = z.array(z.int().min(1).max(1_000)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
+const alertThresholds = z.array(z.int().min(1).max(limits.alertThresholdPctMax)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -82,6 +83,16 @@ export function queryInt(min: number, max: number) {
 
 const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
+
+/** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */
+export const ttlMs = z
+  .int()
+  .min(limits.reservationTtlMsMin)
+  .max(limits.reservationTtlMsMax)
+  .describe(`milliseconds after which the reservation is released automatically unless settled or voided (default ${limits.reservationTtlMsDefault})`);
+
+/** A token's lifetime from now, in milliseconds. */
+export const tokenLifetimeMs = z.int().min(contractLimits.tokenLifetimeMsMin).max(contractLimits.tokenLifetimeMsMax);
 
 // ---- Output shapes ------------------------------------------------------------------------
 
@@ -202,18 +213,6 @@ export const LedgerEntryJson = z
 
 export type LedgerEntryJsonValue = z.output<typeof LedgerEntryJson>;
 
-export const ErrorJson = z
-  .object({
-    error: z.object({
-      code: z.string().describe('stable code, e.g. unknown_budget, budget_exceeded, bad_request'),
-      message: z.string(),
-      field: z.string().optional().describe('the input field that failed'),
-      budget: z.string().optional().describe('the budget that refused'),
-      remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
-    }),
-  })
-  .meta({ id: 'Error' });
-
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -330,7 +329,7 @@ export const MintTokenBody = z
     request_cap_micros: positiveMicros.optional(),
     inflight_max: inflightMax.optional(),
     expires_at: z.iso.datetime({ offset: true }).optional().describe('when the token stops working'),
-    expires_in_ms: z.int().min(1_000).max(10 * 366 * 86_400_000).optional().describe('alternative to expires_at: lifetime from now'),
+    expires_in_ms: tokenLifetimeMs.optional().describe('alternative to expires_at: lifetime from now, in milliseconds'),
     scopes: z.array(z.enum(tokenScopes)).max(tokenScopes.length).optional().describe('delegate: the token may mint child tokens'),
     labels: z.strictObject({ session: label.optional(), task: label.optional() }).optional(),
     reason: reason.optional(),
@@ -347,12 +346,7 @@ export const MintTokenBody = z
 export const ReserveBody = z.strictObject({
   budget: budgetPath,
   amount_micros: positiveMicros,
-  ttl_ms: z
-    .int()
-    .min(limits.reservationTtlMsMin)
-    .max(limits.reservationTtlMsMax)
-    .optional()
-    .describe(`released automatically after this long if not settled or voided (default ${limits.reservationTtlMsDefault})`),
+  ttl_ms: ttlMs.optional(),
   labels: z
     .strictObject({ model: label.optional(), session: label.optional(), task: label.optional(), request_id: label.optional(), tool: label.optional() })
     .optional(),
@@ -391,7 +385,7 @@ export const formatParam = z.enum(['json', 'csv']).describe('csv streams every m
 
 export const LedgerQuery = z.strictObject({
   budget: budgetPath.optional().describe('only this budget and everything under it'),
-  agent: z.string().min(1).max(1_100).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only this agent and its envelopes: a path, or a bare agent name when unique'),
   session: label.optional(),
   task: label.optional(),
   model: label.optional(),
@@ -399,7 +393,7 @@ export const LedgerQuery = z.strictObject({
   since: timeParam.optional().describe('entries at or after this time'),
   until: timeParam.optional().describe('entries before this time'),
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional().describe(`page size (default ${apiLimits.ledgerPageDefault})`),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
   format: formatParam.optional(),
 });
@@ -416,14 +410,14 @@ export const UsageQuery = z.strictObject({
 });
 
 export const SessionsQuery = z.strictObject({
-  last: queryInt(1, apiLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${apiLimits.sessionsListDefault})`),
+  last: queryInt(1, contractLimits.sessionsListMax).optional().describe(`how many sessions, most recently active first (default ${contractLimits.sessionsListDefault})`),
   since: timeParam.optional().describe('only sessions active since'),
   budget: budgetPath.optional().describe('only spend under this budget'),
 });
 
 export const SessionQuery = z.strictObject({
   cursor: cursor.optional(),
-  limit: queryInt(1, apiLimits.ledgerPageMax).optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional(),
   order: z.enum(['asc', 'desc']).optional(),
   format: formatParam.optional(),
 });

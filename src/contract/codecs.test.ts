@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetView, LedgerEntry, TokenView } from '../core/index.js';
-import { budgetFromJson, budgetToJson, entryFromJson, entryToJson, tokenFromJson, tokenToJson } from './json.js';
+import { budgetFromJson, budgetToJson, entryFromJson, entryToJson, tokenFromJson, tokenToJson } from './codecs.js';
 import { BudgetJson, LedgerEntryJson, TokenJson } from './schemas.js';
 
 describe('API JSON', () => {

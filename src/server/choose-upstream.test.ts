@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseUpstream } from './serve.js';
-import { upstreamFailure } from './upstream.js';
+import { upstreamFailure } from '../gateway/upstream.js';
 
 describe('chooseUpstream', () => {
   const key = { OPENAI_API_KEY: 'sk-test' };

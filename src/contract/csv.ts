@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../core/index.js';
-import { usdExact } from './json.js';
+import { entryToJson, usdExact } from './codecs.js';
 
 /**
  * The ledger as CSV (RFC 4180): the same columns from `GET /api/ledger?format=csv` and from
@@ -39,28 +39,8 @@ export type LedgerRow = Record<(typeof ledgerFields)[number], string | number | 
  * ledgerRow({ ...entry, budget: 'acme/bot' }).amount_usd // '0.000900'
  */
 export function ledgerRow(e: LedgerEntry & { budget: string }): LedgerRow {
-  return {
-    seq: e.seq,
-    ts: new Date(e.tsMs).toISOString(),
-    ts_ms: e.tsMs,
-    kind: e.kind,
-    budget: e.budget,
-    amount_micros: e.amountMicros,
-    amount_usd: usdExact(e.amountMicros),
-    reservation_seq: e.reservationSeq,
-    model: e.model,
-    tokens_in: e.tokensIn,
-    tokens_out: e.tokensOut,
-    tokens_cached: e.tokensCached,
-    tokens_cache_write: e.tokensCacheWrite,
-    request_id: e.requestId,
-    session: e.session,
-    task: e.task,
-    actor: e.actor,
-    reason: e.reason,
-    data: e.data,
-    hash: e.hash,
-  };
+  const json = entryToJson(e, e.budget);
+  return Object.fromEntries(ledgerFields.map((f) => [f, f === 'amount_usd' ? usdExact(e.amountMicros) : json[f]])) as LedgerRow;
 }
 
 /**

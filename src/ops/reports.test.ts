@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BudgetView, LedgerEntry } from '../core/index.js';
 import { BudgetIndex } from './budget-index.js';
-import { UsageAccumulator } from './usage.js';
+import { UsageAccumulator } from './reports.js';
 
 function budget(id: number, parentId: number | null, path: string, kind: BudgetView['kind']): BudgetView {
   return { id, parentId, path, name: path.split('/').pop() ?? path, kind, status: 'active', limitMicros: null, period: 'none', timezone: 'UTC', periodStartMs: 0, periodEndMs: null, spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, remainingMicros: null, inflight: 0, policy: {}, createdMs: 0 };

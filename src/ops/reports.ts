@@ -1,10 +1,8 @@
 import { DateTime } from 'luxon';
-import { spendKinds, spendOf, type LedgerEntry } from '../core/index.js';
+import { limits, spendKinds, spendOf, type LedgerEntry } from '../core/index.js';
 import type { LedgerQuery, Store } from '../store/index.js';
 import type { BudgetIndex } from './budget-index.js';
-import { isoOrNull } from './json.js';
-import { apiLimits } from './limits.js';
-import type { GroupBy } from './schemas.js';
+import { isoOrNull, type GroupBy, contractLimits } from '../contract/index.js';
 
 /**
  * Usage and sessions, computed from the ledger. Spend is what `spendOf` says each entry adds:
@@ -78,7 +76,7 @@ export function grouper(groupBy: GroupBy, index: BudgetIndex, timezone: string):
 }
 
 /**
- * Sums settlement entries into groups. At most `apiLimits.usageGroupsMax` groups are kept;
+ * Sums settlement entries into groups. At most `contractLimits.usageGroupsMax` groups are kept;
  * entries of further groups are summed in `other`.
  *
  * @example
@@ -103,7 +101,7 @@ export class UsageAccumulator {
   add(e: LedgerEntry): void {
     const { key, orderMs } = this.keyOf(e);
     let group = this.groups.get(key);
-    if (!group && this.groups.size >= apiLimits.usageGroupsMax) {
+    if (!group && this.groups.size >= contractLimits.usageGroupsMax) {
       this.other ??= { key: null, ...emptyTotals() };
       addSpend(this.other, e);
     } else {
@@ -146,7 +144,7 @@ export async function scanNewestFirst(store: Pick<Store, 'ledger'>, query: Ledge
   const stats: ScanStats = { scanned_entries: 0, truncated: false, oldestMs: null };
   let cursor: string | undefined;
   for (;;) {
-    const limit = Math.min(apiLimits.ledgerPageMax, max - stats.scanned_entries);
+    const limit = Math.min(limits.ledgerPageMax, max - stats.scanned_entries);
     const page = await store.ledger({ ...query, cursor, limit, order: 'desc' });
     for (const e of page.entries) {
       stats.scanned_entries += 1;
@@ -172,7 +170,7 @@ export interface UsageOptions {
 
 /**
  * Spend grouped by budget, agent, session, model, hour or day over a time range. Reads at most
- * `apiLimits.usageScanEntriesMax` settlement entries, newest first; past that `truncated` is
+ * `contractLimits.usageScanEntriesMax` settlement entries, newest first; past that `truncated` is
  * true and `complete_since` says from when the figures are whole.
  *
  * @example
@@ -180,7 +178,7 @@ export interface UsageOptions {
  */
 export async function usageReport(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: UsageOptions) {
   const acc = new UsageAccumulator(o.groupBy, index, o.timezone);
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, apiLimits.usageScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, contractLimits.usageScanEntriesMax, (e) => {
     acc.add(e);
     return true;
   });
@@ -195,7 +193,7 @@ export async function usageReport(store: Pick<Store, 'ledger'>, index: BudgetInd
     other: acc.other,
     totals: acc.totals,
     scanned_entries: stats.scanned_entries,
-    scan_limit: apiLimits.usageScanEntriesMax,
+    scan_limit: contractLimits.usageScanEntriesMax,
     truncated: stats.truncated,
     complete_since: isoOrNull(completeSinceMs),
   };
@@ -213,7 +211,7 @@ export interface SessionSummary extends UsageTotals {
 
 /**
  * One session's totals from its entries, oldest first; reads at most
- * `apiLimits.sessionEntriesMax` of them. Undefined when the session has no entries.
+ * `contractLimits.sessionEntriesMax` of them. Undefined when the session has no entries.
  *
  * @example
  * const s = await summarizeSession(store, index, 'run-42');
@@ -228,7 +226,7 @@ export async function summarizeSession(store: Pick<Store, 'ledger'>, index: Budg
   let cursor: string | undefined;
   let truncated = false;
   for (;;) {
-    const limit = Math.min(apiLimits.ledgerPageMax, apiLimits.sessionEntriesMax - entries);
+    const limit = Math.min(limits.ledgerPageMax, contractLimits.sessionEntriesMax - entries);
     const page = await store.ledger({ session: id, budget, cursor, limit, order: 'asc' });
     for (const e of page.entries) {
       entries += 1;
@@ -240,7 +238,7 @@ export async function summarizeSession(store: Pick<Store, 'ledger'>, index: Budg
       if (e.model !== null) models.add(e.model);
     }
     if (page.nextCursor === null) break;
-    if (entries >= apiLimits.sessionEntriesMax) {
+    if (entries >= contractLimits.sessionEntriesMax) {
       truncated = true;
       break;
     }
@@ -252,7 +250,7 @@ export async function summarizeSession(store: Pick<Store, 'ledger'>, index: Budg
 
 /**
  * The `last` most recently active sessions, newest first. Finds them by reading reservation
- * and settlement entries newest first (at most `apiLimits.sessionScanEntriesMax`), then totals
+ * and settlement entries newest first (at most `contractLimits.sessionScanEntriesMax`), then totals
  * each with `summarizeSession`.
  *
  * @example
@@ -261,7 +259,7 @@ export async function summarizeSession(store: Pick<Store, 'ledger'>, index: Budg
 export async function recentSessions(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: { last: number; sinceMs?: number; budget?: string }) {
   const ids: string[] = [];
   const seen = new Set<string>();
-  const stats = await scanNewestFirst(store, { budget: o.budget, sinceMs: o.sinceMs, kinds: ['reserve', 'void', ...spendKinds] }, apiLimits.sessionScanEntriesMax, (e) => {
+  const stats = await scanNewestFirst(store, { budget: o.budget, sinceMs: o.sinceMs, kinds: ['reserve', 'void', ...spendKinds] }, contractLimits.sessionScanEntriesMax, (e) => {
     if (e.session !== null && !seen.has(e.session)) {
       seen.add(e.session);
       ids.push(e.session);
@@ -273,5 +271,5 @@ export async function recentSessions(store: Pick<Store, 'ledger'>, index: Budget
     const summary = await summarizeSession(store, index, id, o.budget);
     if (summary) sessions.push(summary);
   }
-  return { sessions, scanned_entries: stats.scanned_entries, scan_limit: apiLimits.sessionScanEntriesMax, truncated: stats.truncated };
+  return { sessions, scanned_entries: stats.scanned_entries, scan_limit: contractLimits.sessionScanEntriesMax, truncated: stats.truncated };
 }

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { adminApiPlugin, adminKeysFromEnv, Metrics, type ApiKeys } from '../api/index.js';
+import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
+import { buildServer, createGateway, gatewayLimits, gatewayModes, Upstream, type CallOutcome, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
-import { loadPricing, type PriceCatalog } from '../pricing/index.js';
-import type { ToolPrices } from '../pricing/tools.js';
+import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { limits } from './limits.js';
-import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from './proxy.js';
-import { buildServer } from './server.js';
-import { Upstream, type UpstreamConfig } from './upstream.js';
+import { serverLimits } from './limits.js';
 
-export const gatewayModes = ['enforce', 'shadow', 'dry-run'] as const;
-export const portDefault = 8787;
-export const drainMsDefault = limits.drainMsDefault;
-const sweepIntervalMs = 1_000;
+/**
+ * Where Bursar's server is put together, and only here: the store, prices, the upstream (or the
+ * mock), the gateway's provider routes, the admin API and the agent routes, metrics, and the
+ * sweeper that expires overdue reservations.
+ */
 
 export interface ServeOptions {
   port?: number;
@@ -168,7 +166,7 @@ function baseUrlFrom(env: Record<string, string | undefined>, name: string, fall
 
 /** The upstream configuration, validated before the store is opened; the mock's URLs come later. */
 function planUpstream(options: ServeOptions, env: Record<string, string | undefined>): { decision: UpstreamDecision; config: UpstreamConfig } {
-  const timeoutMs = options.upstreamTimeoutMs ?? (env.BURSAR_UPSTREAM_TIMEOUT_MS ? Number(env.BURSAR_UPSTREAM_TIMEOUT_MS) : limits.upstreamTimeoutMsDefault);
+  const timeoutMs = options.upstreamTimeoutMs ?? (env.BURSAR_UPSTREAM_TIMEOUT_MS ? Number(env.BURSAR_UPSTREAM_TIMEOUT_MS) : gatewayLimits.upstreamTimeoutMsDefault);
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 3_600_000) throw new ServeConfigError('invalid_timeout', 'the upstream timeout must be a whole number of milliseconds from 100 to 3600000');
   const decision = chooseUpstream(options, env);
   if (decision.mock) return { decision, config: { openaiBaseUrl: '', anthropicBaseUrl: '', openaiApiKey: 'mock-openai-key', anthropicApiKey: 'mock-anthropic-key', timeoutMs, passHeaderPrefixes: ['x-mock-'] } };
@@ -233,27 +231,27 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
   const context: PluginContext = { store, pricing, gateway };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
-  const plugins = [adminApiPlugin({ keys: admin.keys, metrics }), ...dashboard, ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), { toolPrices: options.toolPrices });
+  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
   try {
-    await app.listen({ port: options.port ?? portDefault, host: options.host ?? '127.0.0.1' });
+    await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
   } catch (error) {
     // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
     await app.close();
     await upstream.close();
     await mock?.close();
     if (options.store === undefined) await store.close();
-    throw listenError(error, options.host ?? '127.0.0.1', options.port ?? portDefault);
+    throw listenError(error, options.host ?? '127.0.0.1', options.port ?? serverLimits.portDefault);
   }
   const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? portDefault);
+  const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? serverLimits.portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   // Expiry runs on a timer, so balances are right while nothing else happens. On PostgreSQL every
   // process sweeps, but each sweep runs under the ledger head lock: one at a time, never twice.
   const sweeper = setInterval(() => {
     // A sweep that fails (store down) is simply tried again on the next tick.
     store.sweep().catch(() => undefined);
-  }, sweepIntervalMs);
+  }, serverLimits.sweepIntervalMs);
   sweeper.unref();
   let closed: Promise<void> | undefined;
   return {
@@ -272,7 +270,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         // Stop accepting connections, then drain what is in flight before the rest is cut.
         app.server.close();
         app.server.closeIdleConnections();
-        const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? limits.drainMsDefault);
+        const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? serverLimits.drainMsDefault);
         if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
         await app.close();
         await gateway.resolver.close();

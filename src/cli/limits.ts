@@ -1,0 +1,16 @@
+/**
+ * Bounds the CLI keeps, in one place; units last.
+ *
+ * @example
+ * parseCountArg('--limit', cliLimits.historyLimitMax, 'invalid_limit');
+ */
+export const cliLimits = {
+  historyLimitDefault: 50,
+  historyLimitMax: 10_000,
+  /** Longest relative time (`--since 3650d`). */
+  relativeMsMax: 10 * 366 * 24 * 3_600_000,
+  /** Longest wait for one answer from a server (`--url`); an audit of a big ledger takes a while. */
+  remoteRequestMsMax: 300_000,
+  /** Largest answer read from a server. */
+  remoteBodyBytesMax: 64 * 1024 * 1024,
+} as const;
