@@ -19,6 +19,7 @@ const checkLabels: Record<CheckName, string> = {
   model_policy: 'models and caps',
   budget_availability: 'budget availability',
   inflight: 'in flight',
+  burn_limits: 'burn limits',
   confirmation: 'confirmation',
 };
 

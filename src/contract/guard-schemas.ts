@@ -83,7 +83,7 @@ const checkStatuses = ['pass', 'warn', 'fail'] as const;
 const budgetStatuses = ['active', 'paused', 'closed'] as const;
 
 /** The checks of a pre-flight, in the order it lists them. */
-export const checkNames = ['queue_size', 'test_titles', 'budget_status', 'model_policy', 'budget_availability', 'inflight', 'confirmation'] as const;
+export const checkNames = ['queue_size', 'test_titles', 'budget_status', 'model_policy', 'budget_availability', 'inflight', 'burn_limits', 'confirmation'] as const;
 export type CheckName = (typeof checkNames)[number];
 export type CheckStatus = (typeof checkStatuses)[number];
 

@@ -6,6 +6,7 @@
  * @example
  * import { parsePlan, preflight, preflightOptions } from '../guards/index.js';
  */
+export * from './burn-headroom.js';
 export * from './estimate.js';
 export * from './forecast.js';
 export * from './limits.js';

@@ -9,6 +9,7 @@ import { bundledCatalog, resolveModel } from '../pricing/index.js';
 import { estimatePlanItem } from './estimate.js';
 import type { Plan, PreflightReport } from '../contract/index.js';
 import { parsePlan } from './plan.js';
+import type { BurnState } from './burn-headroom.js';
 import { looksLikeTestData, preflight, preflightOptions, type PlanTarget } from './preflight.js';
 
 const catalog = bundledCatalog();
@@ -144,7 +145,16 @@ describe('pre-flight checks', () => {
     expect(r.items[0]).toMatchObject({ call_micros: 450, total_micros: 1_800, count: 4, tightest: { budget: agent, remaining_micros: 50_000_000 } });
     expect(r.total_micros).toBe(1_800);
     expect(r.budgets.map((b) => [b.budget, b.planned_micros])).toEqual([['dennis', 1_800], ['dennis/tech-talent', 1_800], [agent, 1_800]]);
-    expect(r.checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(r.checks.map((c) => [c.name, c.status])).toEqual([
+      ['queue_size', 'pass'],
+      ['test_titles', 'pass'],
+      ['budget_status', 'pass'],
+      ['model_policy', 'pass'],
+      ['budget_availability', 'pass'],
+      ['inflight', 'pass'],
+      ['burn_limits', 'pass'],
+      ['confirmation', 'pass'],
+    ]);
     expect(r).toMatchObject({ verdict: 'pass', proceed: true, confirmation_required: false });
   });
 
@@ -185,6 +195,27 @@ describe('pre-flight checks', () => {
     const r = run(p, tree(), preflightOptions(), targets);
     expect(check(r, 'budget_status')).toMatchObject({ status: 'fail', items: [0, 1], message: expect.stringMatching(/tok_revoked001 is revoked.*tok_expired001 has expired/) as unknown });
     expect(r.items[0]).toMatchObject({ token: 'tok_revoked001', budget: `${agent}/tok_revoked001` });
+  });
+
+  it('fails calls that burn limits refuse from the start and warns when a plan must be paced', () => {
+    const withBurn = (burnMicros: number, extra: BurnState = {}) => {
+      const chain = tree();
+      Object.assign(chain[0] as BudgetView, { burn: [{ amountMicros: 2_000_000, windowMs: 60_000, burnMicros }], breaker: 'closed', trippedUntilMs: null, ...extra });
+      return chain;
+    };
+    const opus = { ...small, model: 'claude-opus-4-5', input_tokens: 30_000, max_output_tokens: 8_000 };
+    // 15 calls of $0.35 at once are $5.25, above $2.00 a minute.
+    const burst = run(plan({ concurrency: 15, items: [{ ...opus, count: 15 }] }), withBurn(0));
+    expect(check(burst, 'burn_limits')).toMatchObject({ status: 'fail', budget: agent, message: expect.stringContaining('lower the concurrency to 5') as unknown });
+    const spentAlready = run(plan({ concurrency: 2, items: [{ ...opus, count: 2 }] }), withBurn(1_500_000));
+    expect(check(spentAlready, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('more than the $0.50 the burn limit') as unknown });
+    const paced = run(plan({ concurrency: 2, items: [{ ...opus, count: 20 }] }), withBurn(0));
+    expect(check(paced, 'burn_limits')).toMatchObject({ status: 'warn', message: expect.stringContaining('pace it over at least 4m') as unknown });
+    const huge = run(plan([{ ...opus, input_tokens: 1_000_000 }]), withBurn(0));
+    expect(check(huge, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('every such call is refused') as unknown });
+    const open = run(plan([small]), withBurn(0, { breaker: 'open', trippedUntilMs: nowMs + 30_000 }));
+    expect(check(open, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('is open for 30 s more') as unknown });
+    expect(check(run(plan([small]), withBurn(0)), 'burn_limits')).toMatchObject({ status: 'pass', message: 'the plan fits every burn limit on its paths' });
   });
 
   it('warns about test-like titles and big queues, and fails a queue over its bound', () => {

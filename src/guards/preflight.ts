@@ -1,6 +1,7 @@
 import { assert, formatUsd, limits, modelAllowed, type BudgetView } from '../core/index.js';
 import type { CheckStatus, Plan, PreflightBudget, PreflightCheck, PreflightItem, PreflightReport } from '../contract/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
+import { burnHeadroomCheck, burnStateOf } from './burn-headroom.js';
 import { estimatePlanItem, type ItemEstimate } from './estimate.js';
 import { guardLimits } from './limits.js';
 import type { InputProblem } from './plan.js';
@@ -79,7 +80,7 @@ export function preflight(input: { plan: Plan; targets: readonly PlanTarget[]; c
   const estimates = estimateAll(plan, targets, catalog);
   if ('field' in estimates) return estimates;
   const priced = price(plan, targets, estimates, input.nowMs, input.options);
-  const checks = [queueCheck(priced), titleCheck(priced), statusCheck(priced), policyCheck(priced), availabilityCheck(priced), inflightCheck(priced), confirmationCheck(priced)];
+  const checks = [queueCheck(priced), titleCheck(priced), statusCheck(priced), policyCheck(priced), availabilityCheck(priced), inflightCheck(priced), burnCheck(priced), confirmationCheck(priced)];
   const verdict = checks.reduce<CheckStatus>((worst, c) => (statusRank[c.status] > statusRank[worst] ? c.status : worst), 'pass');
   const confirmationRequired = priced.totalMicros > input.options.confirmOverMicros;
   return {
@@ -299,6 +300,14 @@ function inflightCheck(p: Priced): PreflightCheck {
   }
   if (capped.length === 0) return { name: 'inflight', status: 'pass', message: `${atOnce}; no in-flight cap on these paths` };
   return { name: 'inflight', status: 'pass', message: `${atOnce} fits every in-flight cap` };
+}
+
+function burnCheck(p: Priced): PreflightCheck {
+  const loads = p.budgets.map((load) => {
+    const maxCallMicros = p.items.reduce((most, item, i) => ((p.targets[i] as PlanTarget).chain.some((b) => b.path === load.budget) ? Math.max(most, item.call_micros) : most), 0);
+    return { load, state: burnStateOf(p.views.get(load.budget) as BudgetView), maxCallMicros };
+  });
+  return burnHeadroomCheck(loads, p.nowMs);
 }
 
 function confirmationCheck(p: Priced): PreflightCheck {

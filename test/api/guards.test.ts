@@ -87,7 +87,8 @@ describe('POST /api/preflight on the case study\'s tree', () => {
     const lower = await s.call<PreflightReport>('POST', '/api/preflight', { body: { ...body, confirm_over_micros: 5_000_000 } });
     expect(lower.json).toMatchObject({ verdict: 'warn', confirmation_required: true, proceed: false });
     const confirmed = await s.call<PreflightReport>('POST', '/api/preflight', { body: { ...body, confirm_over_micros: 5_000_000, confirmed: true } });
-    expect(confirmed.json).toMatchObject({ verdict: 'pass', proceed: true });
+    expect(confirmed.json).toMatchObject({ confirmation_required: true, proceed: true });
+    expect(checkOf(confirmed.json, 'confirmation')?.status).toBe('pass');
   });
 
   it('prices a token\'s calls on its envelope and fails a revoked token', async () => {
