@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type Period, type Policy } from '../core/index.js';
+import { expiryRules, limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type ExpiryRule, type Period, type Policy } from '../core/index.js';
 import { effectiveOf, findAgent as findAgentOp } from '../ops/index.js';
 import type { CliBackend, PolicyPatch, UpdateBudgetInput } from './backend.js';
 import type { CliContext } from './context.js';
@@ -24,6 +24,7 @@ export interface BudgetFlags {
   maxInflight?: number;
   /** False with `--no-request-cap`. */
   requestCap?: number | false;
+  onExpiry?: ExpiryRule;
   parents?: boolean;
   reason?: string;
 }
@@ -59,6 +60,7 @@ export function addPolicyOptions(cmd: Command, mode: 'create' | 'update'): Comma
   cmd.option('--max-inflight <n>', 'most reservations open at once (agents default to 4)', parseMaxInflightArg);
   cmd.option('--request-cap <usd>', 'largest cost of a single request in USD', parseUsdArg('--request-cap', { positive: true }));
   if (mode === 'update') cmd.option('--no-request-cap', 'remove the per-request cap');
+  cmd.addOption(new Option('--on-expiry <rule>', 'what a tool reservation left open past its TTL costs: charge its hold (default) or release it').choices(expiryRules));
   return cmd;
 }
 
@@ -73,6 +75,7 @@ export function policyFromFlags(flags: BudgetFlags): Policy {
   if (Array.isArray(flags.models)) policy.models = flags.models;
   if (flags.maxInflight !== undefined) policy.inflightMax = flags.maxInflight;
   if (typeof flags.requestCap === 'number') policy.requestCapMicros = flags.requestCap;
+  if (flags.onExpiry !== undefined) policy.onExpiry = flags.onExpiry;
   return policy;
 }
 
@@ -87,6 +90,7 @@ export function policyPatchFromFlags(flags: BudgetFlags): PolicyPatch | undefine
   if (flags.models !== undefined) patch.models = flags.models === false ? null : flags.models;
   if (flags.maxInflight !== undefined) patch.inflightMax = flags.maxInflight;
   if (flags.requestCap !== undefined) patch.requestCapMicros = flags.requestCap === false ? null : flags.requestCap;
+  if (flags.onExpiry !== undefined) patch.onExpiry = flags.onExpiry;
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -106,7 +110,7 @@ export function updateFromFlags(path: string, flags: BudgetFlags): UpdateBudgetI
   if (patch) input.policyPatch = patch;
   if (flags.reason !== undefined) input.reason = flags.reason;
   if (Object.keys(input).filter((k) => k !== 'path' && k !== 'reason').length === 0) {
-    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight or --request-cap');
+    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight, --request-cap or --on-expiry');
   }
   return input;
 }

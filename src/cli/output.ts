@@ -135,6 +135,7 @@ export function policyText(policy: Policy): string {
   if (policy.inflightMax !== undefined) parts.push(`in-flight max ${policy.inflightMax}`);
   if (policy.maxOutputTokens !== undefined) parts.push(`max output tokens ${policy.maxOutputTokens}`);
   if (policy.alertThresholdsPct) parts.push(`alerts at ${policy.alertThresholdsPct.join('/')}%`);
+  if (policy.onExpiry !== undefined) parts.push(`on expiry ${policy.onExpiry}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }
 

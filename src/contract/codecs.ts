@@ -3,6 +3,7 @@ import {
   type AuditProblem,
   type AuditReport,
   type BudgetKind,
+  type ExpiryRule,
   type BudgetStatus,
   type BudgetView,
   type ClosedPeriod,
@@ -82,9 +83,10 @@ const policyNames: Names = [
   ['inflightMax', 'inflight_max'],
   ['maxOutputTokens', 'max_output_tokens'],
   ['alertThresholdsPct', 'alert_thresholds_pct'],
+  ['onExpiry', 'on_expiry'],
 ];
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[] };
+export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; on_expiry?: ExpiryRule };
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };

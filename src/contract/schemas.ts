@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { budgetKinds, entryKinds, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
+import { budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
 import { contractLimits } from './limits.js';
 
 /**
@@ -103,6 +103,7 @@ export const PolicyJson = z
     inflight_max: z.int().optional(),
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
+    on_expiry: z.enum(expiryRules).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
 
@@ -264,12 +265,15 @@ export const ClosedPeriodJson = z
 
 // ---- Inputs -------------------------------------------------------------------------------
 
+const onExpiry = z.enum(expiryRules).describe('what a tool reservation left open past its TTL costs: charge its hold (the default; a crashed agent may have run the tool) or release it; charge is the narrower');
+
 export const PolicyInput = z.strictObject({
   models: modelList.optional(),
   request_cap_micros: positiveMicros.optional().describe('largest single reservation'),
   inflight_max: inflightMax.optional().describe('most reservations open at once, this budget and everything under it'),
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
+  on_expiry: onExpiry.optional(),
 });
 
 export const PolicyPatchInput = z
@@ -279,6 +283,7 @@ export const PolicyPatchInput = z
     inflight_max: inflightMax.nullable().optional(),
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
+    on_expiry: onExpiry.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');
 

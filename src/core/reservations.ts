@@ -4,7 +4,7 @@ import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
 import { limits } from './limits.js';
 import { formatUsd } from './money.js';
-import { effectivePolicy, modelAllowed, onExpiryDefault } from './policy.js';
+import { modelAllowed, onExpiryDefault } from './policy.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, EntryDraft, ExpiryRule, Ok, ReservationRecord } from './types.js';
 import { checkAmount, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
@@ -165,9 +165,17 @@ function reservationIdOf(r: ReservationRecord): string {
   return `rsv_${r.seq}`;
 }
 
-/** What expiry does on this chain when the caller did not say: `charge` anywhere wins. */
+/**
+ * What expiry does on this chain when the caller did not say: `charge` if any budget says so,
+ * else `release` if one does, else the default (the effective policy's rule, without building it).
+ */
 function expiryRuleOf(chain: readonly BudgetRecord[]): ExpiryRule {
-  return effectivePolicy(chain.map((b) => b.policy)).onExpiry ?? onExpiryDefault;
+  let release = false;
+  for (const b of chain) {
+    if (b.policy.onExpiry === 'charge') return 'charge';
+    if (b.policy.onExpiry === 'release') release = true;
+  }
+  return release ? 'release' : onExpiryDefault;
 }
 
 /**
