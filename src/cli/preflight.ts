@@ -35,8 +35,8 @@ with the model's tokenizer); max_output_tokens (default: policy, else 4,096); co
 title. Each call is priced at what the gateway would reserve for it: its worst case.
 
 Checks: queue size, test-like titles, budget and token status, models and per-request caps,
-budget availability (every level of every path), in-flight caps against the concurrency, and
-the confirmation threshold. Exit codes: 0 cleared, 1 a check failed or confirmation is needed,
+budget availability (every level of every path), in-flight caps against the concurrency, burn
+limits, and the confirmation threshold. Exit codes: 0 cleared, 1 a check failed or confirmation is needed,
 2 the plan is invalid.
 
 Examples:
