@@ -30,7 +30,7 @@ const researcher = 'dennis/marketing-talent/market-researcher';
 const reviewer = 'dennis/tech-talent/code-reviewer';
 
 /** The case study's tree, in credits (seed 000: BikiniBottom's hierarchical budgets). */
-const tree: { path: string; kind: BudgetKind; credits: number; title: string }[] = [
+export const demoTree: { path: string; kind: BudgetKind; credits: number; title: string }[] = [
   { path: 'dennis', kind: 'org', credits: 100_000, title: 'Agent Dennis (L10)' },
   { path: 'dennis/tech-talent', kind: 'team', credits: 40_000, title: 'Tech Talent (L9)' },
   { path: reviewer, kind: 'agent', credits: 8_000, title: 'Code Reviewer (L6)' },
@@ -78,7 +78,7 @@ async function buildTree(store: Store): Promise<void> {
   if (await store.getBudget('dennis')) {
     throw new CliError({ code: 'budget_exists', message: 'this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger', budget: 'dennis' }, 1);
   }
-  for (const b of tree) {
+  for (const b of demoTree) {
     unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', actor: 'demo', reason: b.title }));
   }
 }
@@ -105,7 +105,7 @@ async function play(server: RunningServer, db: string): Promise<DemoResult> {
   const reviewerOk = (await oneCall(server.url, await mint(server.store, reviewer, 'code review'))).ok;
   const agent = await server.store.getBudget(researcher);
   if (!agent) throw new CliError({ code: 'internal', message: `the demo's agent ${researcher} is missing` }, 1);
-  const after = (await Promise.all(tree.map((b) => server.store.getBudget(b.path)))).filter((b): b is BudgetView => b !== undefined);
+  const after = (await Promise.all(demoTree.map((b) => server.store.getBudget(b.path)))).filter((b): b is BudgetView => b !== undefined);
   return { db, url: server.url, runaway, agent, reviewerOk, audit: await server.store.audit(), after };
 }
 
@@ -128,7 +128,7 @@ async function demo(program: Command, context: CliContext): Promise<void> {
 }
 
 function intro(url: string, db: string): string {
-  const rows = tree.map((b) => `  ${'  '.repeat(b.path.split('/').length - 1)}${b.path.split('/').at(-1) ?? b.path}`.padEnd(34) + `${b.kind.padEnd(6)} ${credits(b.credits * creditMicros).padStart(11)} credits  (${formatUsd(b.credits * creditMicros)}/month)`);
+  const rows = demoTree.map((b) => `  ${'  '.repeat(b.path.split('/').length - 1)}${b.path.split('/').at(-1) ?? b.path}`.padEnd(34) + `${b.kind.padEnd(6)} ${credits(b.credits * creditMicros).padStart(11)} credits  (${formatUsd(b.credits * creditMicros)}/month)`);
   return [
     'Bursar demo: the "$3,000 weekend" case study, replayed offline (1 credit = $0.01).',
     '',
