@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { RouteSpec } from '../contract/index.js';
 import { assert, type RandomBytes } from '../core/index.js';
 import type { Caller } from '../ops/index.js';
-import type { ToolPrices } from '../pricing/index.js';
+import type { PriceCatalog, ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import type { EventHub } from './events.js';
 import type { Metrics } from './metrics.js';
@@ -15,6 +15,8 @@ export interface ApiDeps {
   hub: EventHub;
   /** Random source for token secrets. */
   random: RandomBytes;
+  /** The price catalog the gateway reserves with (pre-flight prices plans with it). */
+  pricing: PriceCatalog;
   /** The OpenAPI document (built once, on first request). */
   openapi(): Record<string, unknown>;
 }

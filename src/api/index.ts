@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorHeaders, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { authenticateToken } from '../ops/index.js';
-import { defaultToolPrices, type ToolPrices } from '../pricing/index.js';
+import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';
 import type { AgentDeps, ApiDeps } from './deps.js';
@@ -17,7 +17,7 @@ import { EventHub } from './events.js';
 import { apiLimits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
-import { registerRoutes, type Identity } from './registry.js';
+import { declaredBodyBytesMax, registerRoutes, type Identity } from './registry.js';
 import { adminApiRoutes as adminBound, agentApiRoutes } from './routes/index.js';
 import { packageVersion } from '../version.js';
 
@@ -52,6 +52,8 @@ export interface AdminApiOptions {
   metrics?: Metrics;
   /** Random source for token secrets (default: the system's, pooled). */
   random?: RandomBytes;
+  /** The gateway's price catalog, for pre-flight (default: the bundled one). */
+  pricing?: PriceCatalog;
   /** Heartbeat interval of event streams (default `apiLimits.sseHeartbeatMs`). */
   heartbeatMs?: number;
   /** Check every JSON response against its declared schema (tests). */
@@ -65,7 +67,7 @@ const stderrLog = (error: unknown) => process.stderr.write(`bursar API: ${error 
 /** The one error path: whatever was thrown, answered in the scope's error shape. */
 function errorPath(scope: FastifyInstance, shape: ErrorShape, log: (error: unknown) => void): void {
   const isStoreDown = (error: unknown) => error instanceof StoreUnavailableError;
-  scope.setErrorHandler((error, _request, reply) => sendError(reply, shape, wireErrorOfThrown(error, { bodyBytesMax: apiLimits.bodyBytesMax, isStoreDown, log })));
+  scope.setErrorHandler((error, request, reply) => sendError(reply, shape, wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, isStoreDown, log })));
 }
 
 /** The 404 for a URL no route matches, with a hint for the commonest mistake: raw slashes in a budget path. */
@@ -137,6 +139,7 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
       metrics,
       hub,
       random: options.random ?? pooledRandom((n) => randomBytes(n)),
+      pricing: options.pricing ?? bundledCatalog(),
       openapi: () => (document ??= openApiDocument(apiRoutes, adminDocument(packageVersion()))),
     };
     const register = { deps, identify: adminIdentity(keys), checkResponses: options.checkResponses };
@@ -220,15 +223,16 @@ export function agentApi(options: AgentApiOptions): (app: FastifyInstance) => Pr
 }
 
 /**
- * Both APIs in the plugin shape `startServer` takes (`(app, { store }) => …`): the store is the
- * one the gateway uses, so all of them write one ledger.
+ * Both APIs in the plugin shape `startServer` takes (`(app, { store, pricing }) => …`): the store
+ * is the one the gateway uses, so all of them write one ledger, and pre-flight prices plans with
+ * the gateway's catalog.
  *
  * @example
  * await startServer({ plugins: [apiPlugin({ keys, metrics })] });
  */
-export function apiPlugin(options: Omit<AdminApiOptions, 'store'> & Omit<AgentApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store; gateway?: { now: () => number; random: RandomBytes } }) => Promise<void> {
+export function apiPlugin(options: Omit<AdminApiOptions, 'store'> & Omit<AgentApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog; gateway?: { now: () => number; random: RandomBytes } }) => Promise<void> {
   return async (app, context) => {
-    await adminApi({ ...options, store: context.store, random: options.random ?? context.gateway?.random })(app);
+    await adminApi({ ...options, store: context.store, random: options.random ?? context.gateway?.random, pricing: options.pricing ?? context.pricing })(app);
     await agentApi({ ...options, store: context.store, now: options.now ?? context.gateway?.now, random: options.random ?? context.gateway?.random })(app);
   };
 }

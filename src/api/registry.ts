@@ -117,6 +117,17 @@ export interface RegisterOptions<D> {
 }
 
 /**
+ * The body bound a route declared for itself (`RouteSpec.bodyBytesMax`), else undefined.
+ *
+ * @example
+ * wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, … })
+ */
+export function declaredBodyBytesMax(request: FastifyRequest): number | undefined {
+  const config = request.routeOptions.config as { bodyBytesMax?: unknown } | undefined;
+  return typeof config?.bodyBytesMax === 'number' ? config.bodyBytesMax : undefined;
+}
+
+/**
  * Registers bound routes on a fastify scope. `prefix` is the scope's prefix, cut from each
  * route's path. Errors thrown anywhere reach the scope's one error handler.
  *
@@ -130,6 +141,8 @@ export function registerRoutes<D>(scope: FastifyInstance, prefix: string, routes
     scope.route({
       method: spec.method,
       url: fastifyPath(spec.path.slice(prefix.length)),
+      // A route that takes a larger body says so; the error path names its own bound.
+      ...(spec.bodyBytesMax === undefined ? {} : { bodyLimit: spec.bodyBytesMax, config: { bodyBytesMax: spec.bodyBytesMax } }),
       onRequest: async (request) => {
         identities.set(request, await options.identify(spec.access, request));
       },

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Policy, RevokeOk, TokenView } from '../core/index.js';
-import type { Failure, PolicyPatch } from '../contract/index.js';
-import { BudgetIndex, ledgerPage, mintToken, recentSessions, summarizeSession, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
+import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
+import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
+import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
 import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
@@ -83,6 +84,20 @@ export interface SessionsReport {
 
 export type { SessionSummary };
 
+/** What `bursar usage` asks for: the API's `GET /api/usage` query. */
+export interface UsageQueryInput {
+  groupBy: GroupBy;
+  sinceMs?: number;
+  untilMs?: number;
+  budget?: string;
+  timezone?: string;
+  /** Add the reservation metrics (reserve-to-settle ratio, estimate accuracy). */
+  reservations?: boolean;
+}
+
+/** Usage as `GET /api/usage` answers it, with the reservation metrics when asked for. */
+export type UsageAnswer = Omit<Awaited<ReturnType<typeof usageReport>>, 'scan_limit'> & { scan_limit: number; reservations?: ReservationReport };
+
 /** A freshly minted token: its view, its envelope, and the secret (shown once, never stored). */
 export type MintedToken = Minted;
 
@@ -124,6 +139,15 @@ export interface CliBackend {
   sessions(query: SessionsQuery): Promise<SessionsReport>;
   /** One session's totals, or undefined when no entry carries it. */
   session(id: string): Promise<SessionSummary | undefined>;
+  /** Usage grouped as asked (the API's `GET /api/usage`). */
+  usage(query: UsageQueryInput): Promise<UsageAnswer>;
+  /**
+   * A plan checked against its budgets (the API's `POST /api/preflight`). `pricing` replaces
+   * the bundled catalog on a local database; a server prices with its own.
+   */
+  preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | Failure>;
+  /** Burn rates and run-out times (the API's `GET /api/forecast`). */
+  forecast(query: { budget?: string }): Promise<ForecastReport>;
   close(): Promise<void>;
 }
 
@@ -223,6 +247,21 @@ export class LocalBackend implements CliBackend {
 
   async session(id: string): Promise<SessionSummary | undefined> {
     return summarizeSession(this.store, await BudgetIndex.load(this.store), id);
+  }
+
+  async usage(query: UsageQueryInput): Promise<UsageAnswer> {
+    const index = await BudgetIndex.load(this.store);
+    const range = { groupBy: query.groupBy, sinceMs: query.sinceMs, untilMs: query.untilMs, budget: query.budget, timezone: query.timezone ?? 'UTC' };
+    const report = await usageReport(this.store, index, range);
+    return query.reservations === true ? { ...report, reservations: await reservationReport(this.store, index, range) } : report;
+  }
+
+  preflight(request: PreflightRequest, pricing: PriceCatalog = bundledCatalog()): Promise<PreflightReport | Failure> {
+    return runPreflight(this.store, pricing, request);
+  }
+
+  forecast(query: { budget?: string }): Promise<ForecastReport> {
+    return forecastReport(this.store, query);
   }
 
   close(): Promise<void> {

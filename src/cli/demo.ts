@@ -30,7 +30,7 @@ const researcher = 'dennis/marketing-talent/market-researcher';
 const reviewer = 'dennis/tech-talent/code-reviewer';
 
 /** The case study's tree, in credits (seed 000: BikiniBottom's hierarchical budgets). */
-const tree: { path: string; kind: BudgetKind; credits: number; title: string }[] = [
+export const demoTree: { path: string; kind: BudgetKind; credits: number; title: string }[] = [
   { path: 'dennis', kind: 'org', credits: 100_000, title: 'Agent Dennis (L10)' },
   { path: 'dennis/tech-talent', kind: 'team', credits: 40_000, title: 'Tech Talent (L9)' },
   { path: reviewer, kind: 'agent', credits: 8_000, title: 'Code Reviewer (L6)' },
@@ -80,7 +80,7 @@ async function buildTree(store: Store): Promise<void> {
   }
   // The demo shows the budget's hard stop, so its agents turn the default burn limit off: at
   // 2 USD a minute it would stop the runaway first, long before its 5,000 credits are gone.
-  for (const b of tree) {
+  for (const b of demoTree) {
     const policy = b.kind === 'agent' ? { burnLimits: [] } : undefined;
     unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', policy, actor: 'demo', reason: b.title }));
   }
@@ -108,7 +108,7 @@ async function play(server: RunningServer, db: string): Promise<DemoResult> {
   const reviewerOk = (await oneCall(server.url, await mint(server.store, reviewer, 'code review'))).ok;
   const agent = await server.store.getBudget(researcher);
   if (!agent) throw new CliError({ code: 'internal', message: `the demo's agent ${researcher} is missing` }, 1);
-  const after = (await Promise.all(tree.map((b) => server.store.getBudget(b.path)))).filter((b): b is BudgetView => b !== undefined);
+  const after = (await Promise.all(demoTree.map((b) => server.store.getBudget(b.path)))).filter((b): b is BudgetView => b !== undefined);
   return { db, url: server.url, runaway, agent, reviewerOk, audit: await server.store.audit(), after };
 }
 
@@ -131,7 +131,7 @@ async function demo(program: Command, context: CliContext): Promise<void> {
 }
 
 function intro(url: string, db: string): string {
-  const rows = tree.map((b) => `  ${'  '.repeat(b.path.split('/').length - 1)}${b.path.split('/').at(-1) ?? b.path}`.padEnd(34) + `${b.kind.padEnd(6)} ${credits(b.credits * creditMicros).padStart(11)} credits  (${formatUsd(b.credits * creditMicros)}/month)`);
+  const rows = demoTree.map((b) => `  ${'  '.repeat(b.path.split('/').length - 1)}${b.path.split('/').at(-1) ?? b.path}`.padEnd(34) + `${b.kind.padEnd(6)} ${credits(b.credits * creditMicros).padStart(11)} credits  (${formatUsd(b.credits * creditMicros)}/month)`);
   return [
     'Bursar demo: the "$3,000 weekend" case study, replayed offline (1 credit = $0.01).',
     '',

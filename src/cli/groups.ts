@@ -4,12 +4,15 @@ import { registerAudit } from './audit.js';
 import { registerBudgets } from './budgets.js';
 import { registerCredits } from './credits.js';
 import { registerDemo } from './demo.js';
+import { registerForecast } from './forecast.js';
 import { registerLedger } from './ledger.js';
 import { registerMockUpstream } from './mock-upstream.js';
+import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
+import { registerUsage } from './usage.js';
 import type { RegisterGroup } from './program.js';
 
 /**
@@ -28,6 +31,9 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerAlerts,
   registerLedger,
   registerSessions,
+  registerUsage,
+  registerPreflight,
+  registerForecast,
   registerAudit,
   registerPricing,
   registerMockUpstream,

@@ -1,14 +1,17 @@
 import type { z } from 'zod';
 import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
-import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
+import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
-import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput } from './backend.js';
+import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
 
 /** The API's names for the mint route's fields, back to the ledger's (as a local store names them). */
 const mintFields: Record<string, string> = { budget: 'path', max_spend_micros: 'limitMicros', expires_at: 'expiresMs', id: 'tokenId' };
 const tokenIdPattern = /^tok_[A-Za-z0-9]{8,40}$/;
+/** Pre-flight failures a local database gives too; the rest (forbidden, unreachable) are thrown. */
+const planFailureCodes = ['bad_request', 'unknown_budget', 'unknown_token'] as const satisfies readonly WireCode[];
+const isPlanFailureCode = (code: string): code is (typeof planFailureCodes)[number] => (planFailureCodes as readonly string[]).includes(code);
 
 type Answer<S extends RouteSpec> = RouteAnswer<z.output<S['response']['schema']>>;
 
@@ -141,6 +144,23 @@ export class RemoteBackend implements CliBackend {
     const e = answer.ok ? undefined : answer.failure;
     if (e !== undefined && (e.code === 'not_found' || (e.code === 'bad_request' && e.field === 'id'))) return undefined;
     return this.expect(answer).session;
+  }
+
+  async usage(query: UsageQueryInput): Promise<UsageAnswer> {
+    const q = { group_by: query.groupBy, since: query.sinceMs, until: query.untilMs, budget: query.budget, timezone: query.timezone, metrics: query.reservations === true ? 'reservations' : undefined };
+    return this.expect(await this.call(adminRoutes.usage, { query: q }));
+  }
+
+  async preflight(request: PreflightRequest): Promise<PreflightReport | Failure> {
+    const answer = await this.call(adminRoutes.preflight, { body: request });
+    // What a local database answers too: a plan that names a bad field, an unknown budget or token.
+    const e = answer.ok ? undefined : answer.failure;
+    if (e !== undefined && isPlanFailureCode(e.code) && e.field !== undefined) return { ok: false, code: e.code, message: e.message, field: e.field };
+    return this.expect(answer);
+  }
+
+  async forecast(query: { budget?: string }): Promise<ForecastReport> {
+    return this.expect(await this.call(adminRoutes.forecast, { query: { budget: query.budget } }));
   }
 
   async audit(): Promise<AuditReport> {

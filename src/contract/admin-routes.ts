@@ -39,6 +39,7 @@ import {
   UsageRowJson,
   WriteHeaders,
 } from './schemas.js';
+import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, ReservationReportJson, usageMetrics } from './guard-schemas.js';
 
 /**
  * The admin API's routes (under `/api`, with an admin or viewer key, and `/healthz`, `/readyz`,
@@ -359,10 +360,10 @@ const usage = routeSpec({
   path: '/api/usage',
   operationId: 'usage',
   summary: 'Spend grouped by budget, agent, session, model, hour or day',
-  description: `Sums settlements and late charges in the range. Reads at most ${contractLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest).`,
+  description: `Sums settlements and late charges in the range. Reads at most ${contractLimits.usageScanEntriesMax} settlement entries, newest first; past that truncated is true and complete_since says from when the figures are whole (narrow since/until for the rest). With metrics=reservations it also says, per group and model, what became of the reservations made in the range (settled, voided, expired, charged), the reserve-to-settle ratio and the estimate accuracy, from at most ${contractLimits.reservationScanEntriesMax} reservation entries.`,
   tag: 'usage',
   access: 'viewer',
-  query: UsageQuery,
+  query: UsageQuery.extend({ metrics: z.enum(usageMetrics).optional().describe('reservations: add the reserve-to-settle ratio and estimate accuracy per group and model') }),
   response: {
     status: 200,
     description: 'the groups',
@@ -378,8 +379,36 @@ const usage = routeSpec({
       scan_limit: z.int(),
       truncated: z.boolean(),
       complete_since: z.string().nullable().describe('figures include every entry from this time on (null: from the beginning)'),
+      reservations: ReservationReportJson.optional().describe('with metrics=reservations'),
     }),
   },
+});
+
+const preflight = routeSpec({
+  method: 'POST',
+  path: '/api/preflight',
+  operationId: 'preflight',
+  summary: 'Price a plan against the budgets it would spend from, with ✓ / ⚠ / ✗ checks',
+  description: `A plan lists calls (budget or token, model, input tokens or text, output cap, count, title). Each is priced as the gateway would reserve it (its worst case) and set against what every budget on its path can still spend; the checks cover the queue size, test-like titles, budget and token status, model policy and per-request caps, budget availability, in-flight caps against the planned concurrency, and a total above the confirmation threshold (confirm with confirmed: true). Nothing is reserved. Unknown fields, counts out of range and unpriced models are 400 naming the field; an unknown budget or token is 404. Bodies up to ${contractLimits.planBodyBytesMax} bytes.`,
+  tag: 'guards',
+  access: 'viewer',
+  body: PreflightBody,
+  bodyBytesMax: contractLimits.planBodyBytesMax,
+  response: { status: 200, description: 'the report; proceed says whether the plan is cleared', schema: PreflightReportJson },
+  errors: [404, 413],
+});
+
+const forecast = routeSpec({
+  method: 'GET',
+  path: '/api/forecast',
+  operationId: 'forecast',
+  summary: 'Burn rate per budget over the last 5 minutes, hour and day, and when each runs out at that rate',
+  description: `Spend is what settlements, late charges and charged expiries add, less refunds, on each budget and everything under it. Each window's rate is its net spend over the whole window; runs_out_at is when what the budget has left (counting reservations as spent) would be gone at that rate, or the outlook says why not (not_this_period: the period resets first). Reads at most ${contractLimits.forecastScanEntriesMax} entries of the last 24 hours, newest first; past that truncated is true and the windows that start before complete_since are rated over the part read. Spend tokens' envelopes are listed when they spent in the last 24 hours.`,
+  tag: 'guards',
+  access: 'viewer',
+  query: ForecastQuery,
+  response: { status: 200, description: 'the forecast, soonest to run out first', schema: ForecastReportJson },
+  errors: [404],
 });
 
 const listSessions = routeSpec({
@@ -507,6 +536,8 @@ export const adminRoutes = {
   listLedger,
   listAlerts,
   usage,
+  preflight,
+  forecast,
   listSessions,
   getSession,
   events,

@@ -30,4 +30,30 @@ export const contractLimits = {
   sessionEntriesMax: 50_000,
   /** Groups one usage report returns (sessions or budgets can be many); the rest are summed as `other`. */
   usageGroupsMax: 10_000,
+  /** Items one pre-flight plan may list. */
+  planItemsMax: 1_000,
+  /** Calls one plan may add up to (items times their counts). */
+  planCallsMax: 1_000_000,
+  /** Bytes of input text one plan may carry, over all its items (each is tokenized once). */
+  planInputBytesMax: 1024 * 1024,
+  /** Largest plan request body (and plan file) read: more than other admin bodies take. */
+  planBodyBytesMax: 2 * 1024 * 1024,
+  /** Longest item or plan title. */
+  planTitleBytesMax: 256,
+  /** Calls a plan may plan to run at once. */
+  planConcurrencyMax: 100_000,
+  /** A plan estimated above this (10 USD) needs a confirmation, unless the caller sets its own threshold. */
+  preflightConfirmOverMicrosDefault: 10_000_000,
+  /** More calls than this in one plan is a warning… */
+  preflightQueueCallsWarnDefault: 100,
+  /** …and more than this a failure, unless the caller sets its own bounds. */
+  preflightQueueCallsMaxDefault: 1_000,
+  /** Ledger entries one forecast reads, newest first; past this it says from when it is complete. */
+  forecastScanEntriesMax: 200_000,
+  /** Budgets one forecast lists; the rest are counted in `budgets_omitted`. */
+  forecastBudgetsMax: 10_000,
+  /** Ledger entries one reservation-metrics report reads, newest first. */
+  reservationScanEntriesMax: 200_000,
+  /** Rows one reservation-metrics report keeps; the rest are summed in `other`. */
+  reservationRowsMax: 10_000,
 } as const;

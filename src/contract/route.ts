@@ -40,6 +40,8 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   response: { status: 200 | 201; description: string; schema: R; alt?: AltContent[] };
   /** Error statuses to document besides those every route of its kind has (400, 401, 503…). */
   errors?: readonly number[];
+  /** A larger request body than the API's usual bound, for a route that takes one (a plan). */
+  bodyBytesMax?: number;
 }
 
 /**

@@ -50,8 +50,13 @@ export function addSpend(t: UsageTotals, e: LedgerEntry): void {
   t.tokens_cached += e.tokensCached ?? 0;
 }
 
-/** The group an entry falls in, and for time buckets the bucket's start (for ordering). */
-function grouper(groupBy: GroupBy, index: BudgetIndex, timezone: string): (e: LedgerEntry) => { key: string | null; orderMs: number } {
+/**
+ * The group an entry falls in, and for time buckets the bucket's start (for ordering).
+ *
+ * @example
+ * grouper('agent', index, 'UTC')(entry).key // 'acme/research/bot'
+ */
+export function grouper(groupBy: GroupBy, index: BudgetIndex, timezone: string): (e: LedgerEntry) => { key: string | null; orderMs: number } {
   switch (groupBy) {
     case 'budget':
       return (e) => ({ key: index.pathOf(e.budgetId), orderMs: 0 });

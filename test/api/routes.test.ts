@@ -191,6 +191,14 @@ const samples: Record<string, Sample> = {
     valid: async () => ({ path: '/api/usage?group_by=model&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ group_by: 'model', truncated: false }) }),
     invalid: { path: '/api/usage?group_by=planet', field: 'group_by' },
   },
+  preflight: {
+    valid: async () => ({ method: 'POST', path: '/api/preflight', body: { items: [{ title: 'digest', budget: 'acme/research/bot', model: 'gpt-4o-mini', input_tokens: 1_000, max_output_tokens: 500, count: 2 }] }, status: 200, check: (a) => expect(a.json).toMatchObject({ total_micros: 900, verdict: 'pass', proceed: true }) }),
+    invalid: { method: 'POST', path: '/api/preflight', body: { items: [{ budget: 'acme/research/bot', model: 'gpt-4o-mini', input_tokens: 1_000, count: -1 }] }, field: 'items.0.count' },
+  },
+  forecast: {
+    valid: async () => ({ path: '/api/forecast?budget=acme', status: 200, check: (a) => expect(a.json).toMatchObject({ truncated: false, budgets: expect.arrayContaining([expect.objectContaining({ budget: 'acme/research/bot' })]) as unknown }) }),
+    invalid: { path: '/api/forecast?budget=a%20b', field: 'budget' },
+  },
   listSessions: {
     valid: async () => ({ path: '/api/sessions?last=5', status: 200, check: (a) => expect(a.json.sessions).toMatchObject([{ id: 's1' }]) }),
     invalid: { path: '/api/sessions?last=0', field: 'last' },

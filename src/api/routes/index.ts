@@ -8,7 +8,9 @@ import type { Route } from '../deps.js';
 import { alertRoutes } from './alerts.js';
 import { budgetRoutes } from './budgets.js';
 import { dashboardRoutes } from './dashboard.js';
+import { forecastRoutes } from './forecast.js';
 import { ledgerRoutes } from './ledger.js';
+import { preflightRoutes } from './preflight.js';
 import { reservationRoutes } from './reservations.js';
 import { systemRoutes } from './system.js';
 import { tokenRoutes } from './tokens.js';
@@ -17,4 +19,4 @@ import { usageRoutes } from './usage.js';
 export { agentApiRoutes } from './agent.js';
 
 /** Every admin API route (and /healthz, /readyz, /metrics), in the order its OpenAPI document lists them. */
-export const adminApiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...alertRoutes, ...usageRoutes, ...dashboardRoutes, ...systemRoutes];
+export const adminApiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...alertRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...dashboardRoutes, ...systemRoutes];

@@ -1,7 +1,7 @@
 import type { Store } from '../../store/index.js';
 import { route, type Route } from '../deps.js';
 import { adminRoutes, contractLimits, WireError, wireErrorOf } from '../../contract/index.js';
-import { BudgetIndex, recentSessions, summarizeSession, unknownBudget, usageReport } from '../../ops/index.js';
+import { BudgetIndex, recentSessions, reservationReport, summarizeSession, unknownBudget, usageReport } from '../../ops/index.js';
 import { ledgerAnswer, wantsCsv } from './ledger.js';
 
 
@@ -12,7 +12,9 @@ async function checkBudget(store: Store, path: string | undefined): Promise<void
 const usage = route(adminRoutes.usage, async ({ query, deps }) => {
   await checkBudget(deps.store, query.budget);
   const index = await BudgetIndex.load(deps.store);
-  return usageReport(deps.store, index, { groupBy: query.group_by, sinceMs: query.since, untilMs: query.until, budget: query.budget, timezone: query.timezone ?? 'UTC' });
+  const range = { groupBy: query.group_by, sinceMs: query.since, untilMs: query.until, budget: query.budget, timezone: query.timezone ?? 'UTC' };
+  const report = await usageReport(deps.store, index, range);
+  return query.metrics === 'reservations' ? { ...report, reservations: await reservationReport(deps.store, index, range) } : report;
 });
 
 const listSessions = route(adminRoutes.listSessions, async ({ query, deps }) => {
