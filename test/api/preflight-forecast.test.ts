@@ -72,7 +72,11 @@ describe('POST /api/preflight on the case study\'s tree', () => {
   });
 
   it('reads what budgets have left now: spend and holds on the path shrink it', async () => {
+    // $10 in one call is more than the agent's default burn limit allows in a minute: lifted for it.
+    const burn = async (burn_limits: unknown[]) => expect((await s.call('PATCH', `/api/budgets/${encodeURIComponent(reviewer)}`, { body: { policy: { burn_limits } } })).status).toBe(200);
+    await burn([]);
     await reserveAndSettle(s, reviewer, 10_000_000, 9_000_000);
+    await burn([{ amount_micros: 2_000_000, window_ms: minute }]);
     const held = await s.call<{ reservation: { id: string } }>('POST', '/api/reservations', { body: { budget: reviewer, amount_micros: 1_000_000 } });
     expect(held.status).toBe(201);
     const a = await s.call<PreflightReport>('POST', '/api/preflight', { body: plan('review.json') });
