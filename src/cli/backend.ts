@@ -120,6 +120,8 @@ export interface CliBackend {
   setStatus(input: SetStatusInput): Promise<BudgetOk | Failure>;
   grant(input: GrantInput): Promise<BudgetOk | Failure>;
   moveBudget(input: MoveInput): Promise<BudgetOk | Failure>;
+  /** Closes a budget's tripped burn-limit breaker by hand. */
+  resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure>;
   getBudget(path: string): Promise<BudgetView | undefined>;
   /** Every budget, sorted by path. */
   listBudgets(): Promise<BudgetView[]>;
@@ -198,6 +200,10 @@ export class LocalBackend implements CliBackend {
 
   moveBudget(input: MoveInput): Promise<BudgetOk | Failure> {
     return this.store.moveBudget({ ...input, actor: this.actor });
+  }
+
+  resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure> {
+    return this.store.resetBreaker({ ...input, actor: this.actor });
   }
 
   getBudget(path: string): Promise<BudgetView | undefined> {

@@ -1,4 +1,4 @@
-import type { BudgetView } from '../core/index.js';
+import { formatWindow, type BudgetView } from '../core/index.js';
 import { budgetDetail, type BudgetDetail } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { unwrap } from './errors.js';
@@ -39,6 +39,19 @@ function periodLine(b: BudgetView): string {
   return `Period: ${b.period} in ${b.timezone}, ${isoSeconds(b.periodStartMs)} to ${isoSeconds(b.periodEndMs)}`;
 }
 
+/** The budget's guards in a line or two: its burn windows and breaker, and the alerts raised this period. */
+function guardLines(b: BudgetView): string[] {
+  const lines: string[] = [];
+  if (b.burn.length > 0) lines.push(`Burn: ${b.burn.map((w) => `${usd(w.burnMicros)} of ${usd(w.amountMicros)} in the last ${formatWindow(w.windowMs)}`).join('; ')}`);
+  if (b.breaker !== 'closed') {
+    const until = b.trippedUntilMs === null ? '' : ` until ${isoSeconds(b.trippedUntilMs)}`;
+    lines.push(b.breaker === 'open' ? `Breaker: open${until}: a burn limit was crossed; bursar budgets reset-breaker ${b.path} closes it` : 'Breaker: half-open: the next request tests the burn rate');
+  }
+  const reached = [...(b.alertSpentPct > 0 ? [`spent reached ${b.alertSpentPct}%`] : []), ...(b.alertCommittedPct > 0 ? [`spent + reserved reached ${b.alertCommittedPct}%`] : [])];
+  if (reached.length > 0) lines.push(`Alerts this period: ${reached.join(', ')} (bursar alerts list --budget ${b.path})`);
+  return lines;
+}
+
 function humanShow(d: BudgetDetail): string {
   const { budget: leaf, chain: rootFirst, tightest } = d;
   const paused = rootFirst.find((b) => b.status !== 'active');
@@ -53,6 +66,7 @@ function humanShow(d: BudgetDetail): string {
     ...(paused ? [`Refusing new reservations: ${paused.path} is ${paused.status}.`] : []),
     periodLine(leaf),
     `In flight: ${leaf.inflight} reservation${leaf.inflight === 1 ? '' : 's'}`,
+    ...guardLines(leaf),
     `Own policy: ${policyText(leaf.policy)}`,
     `Effective policy: ${policyText(d.effectivePolicy)}`,
   ].join('\n');

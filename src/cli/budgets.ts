@@ -20,14 +20,14 @@ Example:
   bursar budgets create acme/research --budget-limit 200.00 --period week`;
 
 /**
- * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree`: any budget of
+ * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker`: any budget of
  * the tree, whatever its kind.
  *
  * @example
  * registerBudgets(program, context);
  */
 export function registerBudgets(program: Command, context: CliContext): void {
-  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree');
+  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker');
   registerCreate(budgets, context);
 
   budgets
@@ -62,6 +62,13 @@ export function registerBudgets(program: Command, context: CliContext): void {
       .option('--reason <text>', 'why, recorded in the ledger')
       .action((path: string, flags: { reason?: string }) => setBudgetStatus(context, path, status, flags.reason));
   }
+
+  budgets
+    .command('reset-breaker')
+    .description('close a budget\'s tripped burn-limit breaker by hand and empty its burn windows')
+    .argument('<path>', 'budget path', parsePathArg('path'))
+    .option('--reason <text>', 'why, recorded in the ledger')
+    .action((path: string, flags: { reason?: string }) => resetBreaker(context, path, flags.reason));
 
   budgets
     .command('move')
@@ -116,6 +123,14 @@ async function setBudgetStatus(context: CliContext, path: string, status: 'activ
   await emitBudget(context, verb, budget);
 }
 
+async function resetBreaker(context: CliContext, path: string, reason: string | undefined): Promise<void> {
+  const backend = await context.backend('write');
+  const before = await findBudget(backend, path);
+  const { budget } = unwrap(await backend.resetBreaker({ path, reason }));
+  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows start empty`;
+  await emitBudget(context, 'Closed the breaker of', budget, { lines: [`  ${was}`], json: { was: before.breaker } });
+}
+
 async function moveBudget(context: CliContext, path: string, flags: { to?: string; root?: boolean; reason?: string }): Promise<void> {
   if (flags.to === undefined && flags.root !== true) throw usageError('usage', 'say where to move it: --to <parent> or --root');
   const backend = await context.backend('write');
@@ -140,7 +155,8 @@ function limitCell(b: BudgetView): string {
 }
 
 function statusCell(b: BudgetView): string {
-  return b.status === 'active' ? 'active' : b.status.toUpperCase();
+  const breaker = b.breaker === 'open' ? ', TRIPPED' : b.breaker === 'half_open' ? ', half-open' : '';
+  return `${b.status === 'active' ? 'active' : b.status.toUpperCase()}${breaker}`;
 }
 
 function treeTable(lines: readonly { budget: BudgetView; label: string }[]): string {

@@ -23,6 +23,9 @@ const moneyKinds: ReadonlySet<EntryKind> = new Set<EntryKind>([
   'overrun',
   'period_reset',
   'token_minted',
+  'alert',
+  'breaker_tripped',
+  'breaker_probe',
 ]);
 
 const reasonCellMax = 48;

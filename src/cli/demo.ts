@@ -78,8 +78,11 @@ async function buildTree(store: Store): Promise<void> {
   if (await store.getBudget('dennis')) {
     throw new CliError({ code: 'budget_exists', message: 'this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger', budget: 'dennis' }, 1);
   }
+  // The demo shows the budget's hard stop, so its agents turn the default burn limit off: at
+  // 2 USD a minute it would stop the runaway first, long before its 5,000 credits are gone.
   for (const b of demoTree) {
-    unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', actor: 'demo', reason: b.title }));
+    const policy = b.kind === 'agent' ? { burnLimits: [] } : undefined;
+    unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', policy, actor: 'demo', reason: b.title }));
   }
 }
 

@@ -1,4 +1,5 @@
 import { registerAgents } from './agents.js';
+import { registerAlerts } from './alerts.js';
 import { registerAudit } from './audit.js';
 import { registerBudgets } from './budgets.js';
 import { registerCredits } from './credits.js';
@@ -27,6 +28,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerBudgets,
   registerTokens,
   registerCredits,
+  registerAlerts,
   registerLedger,
   registerSessions,
   registerUsage,

@@ -1,4 +1,4 @@
-import { formatUsd, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
+import { formatUsd, formatWindow, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
 import { budgetToJson, ledgerRow as apiLedgerRow, usedPctOf, type LedgerRow } from '../contract/index.js';
 import type { CliLedgerEntry } from './backend.js';
 
@@ -135,6 +135,7 @@ export function policyText(policy: Policy): string {
   if (policy.inflightMax !== undefined) parts.push(`in-flight max ${policy.inflightMax}`);
   if (policy.maxOutputTokens !== undefined) parts.push(`max output tokens ${policy.maxOutputTokens}`);
   if (policy.alertThresholdsPct) parts.push(`alerts at ${policy.alertThresholdsPct.join('/')}%`);
+  if (policy.burnLimits) parts.push(`burn limit ${policy.burnLimits.length > 0 ? policy.burnLimits.map((l) => `${usd(l.amountMicros)}/${formatWindow(l.windowMs)}`).join(', ') : 'none'}`);
   if (policy.onExpiry !== undefined) parts.push(`on expiry ${policy.onExpiry}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }

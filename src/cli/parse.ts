@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, type Period } from '../core/index.js';
+import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, type BurnLimit, type Period } from '../core/index.js';
 import { usageError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -126,6 +126,45 @@ export function parsePortArg(label: string): (text: string) => number {
 }
 
 export const parseMaxInflightArg = parseCountArg('--max-inflight', limits.inflightMax, 'invalid_policy');
+
+const burnPattern = /^\$?(\d{1,12}(?:\.\d{1,6})?)\s*(?:\/|per)\s*(\d{1,9})?\s*(s|m|h|d)$/i;
+
+/**
+ * One `--burn-limit` (an amount in USD per a window: `2.00/1m`, `10 per 1h`, `0.50/30s`) added to
+ * those given before it; `none` stands for no burn limits at all.
+ *
+ * @example
+ * parseBurnLimitArg('2.00/1m', undefined) // [{ amountMicros: 2_000_000, windowMs: 60_000 }]
+ * parseBurnLimitArg('none', undefined) // []
+ */
+export function parseBurnLimitArg(text: string, previous: BurnLimit[] | undefined): BurnLimit[] {
+  const t = text.trim();
+  if (t.toLowerCase() === 'none') return [];
+  const match = burnPattern.exec(t);
+  const amountMicros = match ? parseUsd(match[1] ?? '') : undefined;
+  const windowMs = match ? Number(match[2] ?? 1) * (unitMs[(match[3] ?? 's').toLowerCase()] ?? 1_000) : NaN;
+  if (!match || amountMicros === undefined) {
+    throw usageError('invalid_policy', `--burn-limit: ${JSON.stringify(text)} is not an amount per window; use USD per a span, like 2.00/1m or 10 per 1h (or none)`, '--burn-limit');
+  }
+  const burnLimits = [...(previous ?? []), { amountMicros, windowMs }];
+  const problem = policyProblem({ burnLimits });
+  if (problem) throw usageError('invalid_policy', `--burn-limit: ${problem.message}`, '--burn-limit');
+  return burnLimits;
+}
+
+/**
+ * `--alert-thresholds`: whole percentages of the limit, comma-separated (`50,80,100`).
+ *
+ * @example
+ * parseAlertThresholdsArg('50, 80,100') // [50, 80, 100]
+ */
+export function parseAlertThresholdsArg(text: string): number[] {
+  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const pcts = parts.map((p) => (/^\d{1,4}%?$/.test(p) ? Number(p.replace('%', '')) : NaN));
+  const problem = parts.length === 0 || pcts.some((p) => Number.isNaN(p)) ? { message: 'give whole percentages, comma-separated, like 50,80,100' } : policyProblem({ alertThresholdsPct: pcts });
+  if (problem) throw usageError('invalid_policy', `--alert-thresholds: ${problem.message}`, '--alert-thresholds');
+  return pcts;
+}
 export const parseHistoryLimitArg = parseCountArg('--limit', cliLimits.historyLimitMax, 'invalid_limit');
 
 const unitMs: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };

@@ -76,6 +76,10 @@ export class RemoteBackend implements CliBackend {
     return this.budgetWrite(await this.call(adminRoutes.moveBudget, { params: { path: input.path }, body: { parent: input.parent, reason: input.reason } }));
   }
 
+  async resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure> {
+    return this.budgetWrite(await this.call(adminRoutes.resetBreaker, { params: { path: input.path }, body: { reason: input.reason } }));
+  }
+
   async getBudget(path: string): Promise<BudgetView | undefined> {
     const answer = await this.call(adminRoutes.getBudget, { params: { path } });
     if (isMissingBudget(answer)) return undefined;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { formatUsd, newSpendToken, type BudgetView } from '../core/index.js';
+import { alertThresholdsPctDefault, formatUsd, formatWindow, newSpendToken, type BudgetView } from '../core/index.js';
 import type { Provider } from '../gateway/index.js';
 import { AdminKeyError, gatewayModes, serverLimits, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../server/index.js';
 import { loadToolPrices } from '../pricing/index.js';
@@ -46,6 +46,15 @@ async function seedDemo(store: Store): Promise<boolean> {
   ];
   for (const step of steps) unwrap(await step());
   return true;
+}
+
+/** The guards the demo agent got by default, in a line: in-flight cap, burn limits, alert thresholds. */
+async function demoGuards(store: Store): Promise<string> {
+  const agent = await store.getBudget(quickstartAgent);
+  const policy = agent?.policy ?? {};
+  const burn = (policy.burnLimits ?? []).map((l) => `${formatUsd(l.amountMicros)} per ${formatWindow(l.windowMs)}`).join(', ') || 'none';
+  const alerts = (policy.alertThresholdsPct ?? alertThresholdsPctDefault).join('/');
+  return `Its safe defaults: at most ${policy.inflightMax ?? 'unlimited'} calls in flight, a burn limit of ${burn}, alerts at ${alerts}% of each limit.`;
 }
 
 /** Mints a fresh day-long token on the demo agent (when it exists) and returns its secret. */
@@ -145,12 +154,13 @@ export function registerServe(program: Command, context: CliContext): void {
       }
       const seeded = flags.quickstart ? await seedDemo(server.store) : false;
       const token = flags.quickstart ? await quickstartToken(server.store) : undefined;
+      const guards = seeded ? await demoGuards(server.store) : '';
       await context.emit(
         () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), base_urls: { openai: `${server.url}/v1`, anthropic: server.url, ai_sdk_anthropic: `${server.url}/v1` }, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
         () =>
           [
             banner(server, flags, db),
-            ...(seeded ? [`\nCreated a demo tree: demo (org, $100/month) > demo/agents (team, $20/month) > ${quickstartAgent} (agent, $5/day).`] : []),
+            ...(seeded ? [`\nCreated a demo tree: demo (org, $100/month) > demo/agents (team, $20/month) > ${quickstartAgent} (agent, $5/day).\n${guards}`] : []),
             ...(token ? [`\nA fresh spend token for ${quickstartAgent} (max ${formatUsd(token.envelope.limitMicros ?? 0)}, valid 24h; shown only now):\n  ${token.secret}\n\nTry it:\n${curlFor(server.url, token.secret)}\n\nThen: npx bursar budgets tree   (another terminal, same directory)`] : []),
             '\nPress Ctrl-C to stop.',
           ].join('\n'),

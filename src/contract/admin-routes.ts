@@ -3,6 +3,8 @@ import { contractLimits } from './limits.js';
 import { documentSpec, routeSpec } from './route.js';
 import {
   ActorHeaders,
+  AlertJson,
+  AlertsQuery,
   AuditProblemJson,
   BudgetJson,
   BudgetsQuery,
@@ -172,6 +174,20 @@ const moveBudget = routeSpec({
   response: { status: 200, description: 'the budget at its new path', schema: BudgetResponse },
 });
 
+const resetBreaker = routeSpec({
+  method: 'POST',
+  path: '/api/budgets/{path}/reset-breaker',
+  operationId: 'resetBreaker',
+  summary: 'Close a budget\'s tripped burn-limit breaker by hand',
+  description: 'Writes a breaker_closed entry and empties the budget\'s burn windows: whoever resets it vouches for what runs next. A breaker that is closed is left as it is (nothing is written).',
+  tag: 'budgets',
+  access: 'admin',
+  params: PathParams,
+  body: ReasonBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the budget with its breaker closed', schema: BudgetResponse },
+});
+
 const closedPeriods = routeSpec({
   method: 'GET',
   path: '/api/budgets/{path}/periods',
@@ -320,6 +336,23 @@ const listLedger = routeSpec({
   access: 'viewer',
   query: LedgerQuery,
   response: { status: 200, description: 'a page of entries', schema: LedgerPageJson, alt: [{ contentType: 'text/csv', description: 'every matching entry (RFC 4180, CRLF, header row)' }] },
+});
+
+const listAlerts = routeSpec({
+  method: 'GET',
+  path: '/api/alerts',
+  operationId: 'listAlerts',
+  summary: 'Threshold alerts: when spent, or spent + reserved, reached a percentage of a budget\'s limit',
+  description:
+    'Each alert is an `alert` ledger entry (also sent on /api/events), raised once per budget, basis, threshold and period in the transaction that crossed it. Thresholds are the policy\'s alert_thresholds_pct (default 50, 75, 90, 100). Paged like the ledger.',
+  tag: 'alerts',
+  access: 'viewer',
+  query: AlertsQuery,
+  response: {
+    status: 200,
+    description: 'a page of alerts',
+    schema: z.object({ alerts: z.array(AlertJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+  },
 });
 
 const usage = routeSpec({
@@ -490,6 +523,7 @@ export const adminRoutes = {
   closeBudget,
   grantBudget,
   moveBudget,
+  resetBreaker,
   closedPeriods,
   listTokens,
   mintToken,
@@ -500,6 +534,7 @@ export const adminRoutes = {
   settle,
   voidReservation,
   listLedger,
+  listAlerts,
   usage,
   preflight,
   forecast,

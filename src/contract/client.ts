@@ -72,10 +72,12 @@ export class RouteClient {
   async call<S extends RouteSpec>(spec: S, input: RouteInput = {}): Promise<RouteAnswer<z.output<S['response']['schema']>>> {
     const path = urlOf(spec, input.params, input.query);
     const where = `${spec.method} ${path.split('?')[0] ?? path}`;
-    const { status, body } = await this.send(spec.method, path, input);
+    const { status, body, retryAfter } = await this.send(spec.method, path, input);
     if (status >= 400) {
       const failure = readFailure(status, body);
       if (!failure) throw new TransportError('bad_response', `the server at ${this.url} answered ${where} with HTTP ${status} and no Bursar error; is the URL a Bursar server?`);
+      // A burn-limit refusal says when the breaker lets a call through again, as the ledger's does.
+      if (failure.code === 'burn_limit' && /^\d{1,9}$/.test(retryAfter ?? '')) failure.retryAfterMs = Number(retryAfter) * 1_000;
       return { ok: false, status, failure };
     }
     const parsed = spec.response.schema.safeParse(body);
@@ -84,7 +86,7 @@ export class RouteClient {
   }
 
   /** One request, tried again (unchanged, so with the same idempotency key) while the server cannot be reached. */
-  private async send(method: string, path: string, input: RouteInput): Promise<{ status: number; body: unknown }> {
+  private async send(method: string, path: string, input: RouteInput): Promise<{ status: number; body: unknown; retryAfter: string | null }> {
     const headers: Record<string, string> = { accept: 'application/json', ...this.o.headers, ...input.headers };
     if (input.body !== undefined) headers['content-type'] = 'application/json';
     const init = { method, headers, body: input.body === undefined ? undefined : JSON.stringify(input.body) };
@@ -94,7 +96,7 @@ export class RouteClient {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, (this.o.retryDelayMs ?? 0) * 2 ** (attempt - 1)));
       try {
         const res = await this.fetch(this.url + path, { ...init, signal: AbortSignal.timeout(this.o.requestMsMax) });
-        return { status: res.status, body: await this.read(res, method, path) };
+        return { status: res.status, body: await this.read(res, method, path), retryAfter: res.headers.get('retry-after') };
       } catch (error) {
         if (error instanceof TransportError) throw error;
         failure = error;

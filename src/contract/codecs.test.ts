@@ -6,7 +6,7 @@ import { BudgetJson, LedgerEntryJson, TokenJson } from './schemas.js';
 describe('API JSON', () => {
   it('round-trips budgets and ledger entries exactly, and matches the declared schemas', () => {
     // Proves the remote CLI sees what a local one does: view → JSON → view is the identity, to the millisecond.
-    const view: BudgetView = { id: 7, parentId: 3, name: 'bot', path: 'acme/bot', kind: 'agent', status: 'paused', limitMicros: 5_000_001, period: 'month', timezone: 'Europe/Amsterdam', periodStartMs: Date.UTC(2026, 0, 1) - 3_600_000, periodEndMs: Date.UTC(2026, 1, 1) - 3_600_000, spentMicros: 1, reservedMicros: 2, grantedMicros: 3, overrunMicros: 4, remainingMicros: 4_999_999, inflight: 1, policy: { models: ['gpt-4o'], requestCapMicros: 9, inflightMax: 4, maxOutputTokens: 100, alertThresholdsPct: [50] }, createdMs: 1_767_225_600_123 };
+    const view: BudgetView = { id: 7, parentId: 3, name: 'bot', path: 'acme/bot', kind: 'agent', status: 'paused', limitMicros: 5_000_001, period: 'month', timezone: 'Europe/Amsterdam', periodStartMs: Date.UTC(2026, 0, 1) - 3_600_000, periodEndMs: Date.UTC(2026, 1, 1) - 3_600_000, spentMicros: 1, reservedMicros: 2, grantedMicros: 3, overrunMicros: 4, remainingMicros: 4_999_999, inflight: 1, policy: { models: ['gpt-4o'], requestCapMicros: 9, inflightMax: 4, maxOutputTokens: 100, alertThresholdsPct: [50] }, createdMs: 1_767_225_600_123, alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, burn: [] };
     const json = budgetToJson(view);
     expect(BudgetJson.parse(json)).toEqual(json);
     expect(budgetFromJson(json)).toEqual(view);

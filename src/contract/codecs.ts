@@ -1,11 +1,13 @@
 import {
   microsPerUsd,
+  type AlertView,
   type AuditProblem,
   type AuditReport,
   type BudgetKind,
   type ExpiryRule,
   type BudgetStatus,
   type BudgetView,
+  type BurnLimit,
   type ClosedPeriod,
   type Labels,
   type LedgerEntry,
@@ -16,7 +18,7 @@ import {
 } from '../core/index.js';
 import type { z } from 'zod';
 import type { BalanceJson, DelegatedJson } from './agent-schemas.js';
-import type { BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
+import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
 
 /**
  * The ledger's views in the admin API's JSON form: snake_case fields, integer micros, ISO 8601
@@ -86,7 +88,9 @@ const policyNames: Names = [
   ['onExpiry', 'on_expiry'],
 ];
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; on_expiry?: ExpiryRule };
+export type BurnLimitJsonValue = { amount_micros: number; window_ms: number };
+
+export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; on_expiry?: ExpiryRule };
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
@@ -99,7 +103,17 @@ export type PolicyPatchJsonValue = { [K in keyof PolicyJsonValue]?: PolicyJsonVa
  * policyToJson({ requestCapMicros: 500_000 }) // { request_cap_micros: 500000 }
  */
 export function policyToJson(policy: Policy): PolicyJsonValue {
-  return renamed(policy, policyNames);
+  const json = renamed<PolicyJsonValue>(policy, policyNames);
+  if (policy.burnLimits !== undefined) json.burn_limits = policy.burnLimits.map(burnLimitToJson);
+  return json;
+}
+
+function burnLimitToJson(l: BurnLimit): BurnLimitJsonValue {
+  return { amount_micros: l.amountMicros, window_ms: l.windowMs };
+}
+
+function burnLimitFromJson(l: BurnLimitJsonValue): BurnLimit {
+  return { amountMicros: l.amount_micros, windowMs: l.window_ms };
 }
 
 /**
@@ -109,7 +123,9 @@ export function policyToJson(policy: Policy): PolicyJsonValue {
  * policyFromJson({ inflight_max: 4 }) // { inflightMax: 4 }
  */
 export function policyFromJson(json: PolicyJsonValue): Policy {
-  return renamed(json, policyNames, true);
+  const policy = renamed<Policy>(json, policyNames, true);
+  if (json.burn_limits !== undefined) policy.burnLimits = json.burn_limits.map(burnLimitFromJson);
+  return policy;
 }
 
 /**
@@ -119,7 +135,9 @@ export function policyFromJson(json: PolicyJsonValue): Policy {
  * policyPatchToJson({ models: null }) // { models: null }
  */
 export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
-  return renamed(patch, policyNames);
+  const json = renamed<PolicyPatchJsonValue>(patch, policyNames);
+  if (patch.burnLimits !== undefined) json.burn_limits = patch.burnLimits === null ? null : patch.burnLimits.map(burnLimitToJson);
+  return json;
 }
 
 /**
@@ -131,6 +149,7 @@ export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
 export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): PolicyPatch | undefined {
   if (json === undefined) return undefined;
   const patch = renamed<PolicyPatch>(json, policyNames, true);
+  if (json.burn_limits !== undefined) patch.burnLimits = json.burn_limits === null ? null : json.burn_limits.map(burnLimitFromJson);
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -162,6 +181,11 @@ export function budgetToJson(b: BudgetView): BudgetJsonValue {
     period_end: isoOrNull(b.periodEndMs),
     policy: policyToJson(b.policy),
     created_at: iso(b.createdMs),
+    alert_spent_pct: b.alertSpentPct,
+    alert_committed_pct: b.alertCommittedPct,
+    breaker: b.breaker,
+    tripped_until: isoOrNull(b.trippedUntilMs),
+    burn: b.burn.map((w) => ({ amount_micros: w.amountMicros, window_ms: w.windowMs, burn_micros: w.burnMicros })),
   };
 }
 
@@ -192,6 +216,33 @@ export function budgetFromJson(j: BudgetJsonValue): BudgetView {
     inflight: j.inflight,
     policy: policyFromJson(j.policy),
     createdMs: Date.parse(j.created_at),
+    alertSpentPct: j.alert_spent_pct,
+    alertCommittedPct: j.alert_committed_pct,
+    breaker: j.breaker,
+    trippedUntilMs: j.tripped_until === null ? null : Date.parse(j.tripped_until),
+    burn: j.burn.map((w) => ({ amountMicros: w.amount_micros, windowMs: w.window_ms, burnMicros: w.burn_micros })),
+  };
+}
+
+/**
+ * An alert in JSON, with its budget's current path.
+ *
+ * @example
+ * alertToJson({ ...alertOf(entry), budget: 'acme/bot' }).threshold_pct // 75
+ */
+export function alertToJson(a: AlertView & { budget: string }): AlertJsonValue {
+  return {
+    seq: a.seq,
+    ts: iso(a.tsMs),
+    budget: a.budget,
+    threshold_pct: a.thresholdPct,
+    basis: a.basis,
+    value_micros: a.valueMicros,
+    limit_micros: a.limitMicros,
+    granted_micros: a.grantedMicros,
+    spent_micros: a.spentMicros,
+    reserved_micros: a.reservedMicros,
+    period_start: iso(a.periodStartMs),
   };
 }
 

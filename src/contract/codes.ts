@@ -15,7 +15,7 @@ export type HttpCode =
   | 'too_many_streams'
   | 'token_invalid'
   | 'model_unpriced'
-  | 'burn_limit'
+  | 'loop_detected'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'shutting_down'
@@ -76,6 +76,8 @@ const ledgerCodeTable: Record<Code, CodeSpec> = {
   // A slot frees when one of the budget's calls ends, usually within seconds; clients (LangChain
   // among them) retry a 429 only when told when.
   too_many_inflight: { ...limited, retryAfterSDefault: 1 },
+  // A burn-limit refusal says when the breaker lets a call through again; one that does not asks for a minute.
+  burn_limit: { ...limited, retryAfterSDefault: 60 },
   store_unavailable: unavailable,
 };
 
@@ -88,8 +90,8 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
-  // A burn limit that does not know its cool-down asks for a minute.
-  burn_limit: { ...limited, retryAfterSDefault: 60 },
+  // The burn-limit breaker tripped by one request fingerprint repeated too often.
+  loop_detected: { ...limited, retryAfterSDefault: 60 },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },
   upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
   too_many_streams: unavailable,

@@ -99,7 +99,19 @@ export function wireErrorOf(failure: Omit<Failure, 'ok'>, fields: FieldNames = {
     field: failure.field === undefined ? undefined : (fields[failure.field] ?? snakeField(failure.field)),
     budget: failure.budget,
     remainingMicros: failure.remainingMicros,
+    retryAfterS: retryAfterSOf(failure),
   });
+}
+
+/**
+ * When a refusal says a retry can succeed (a burn limit's cool-down), that time in whole seconds,
+ * rounded up and at least 1; undefined otherwise.
+ *
+ * @example
+ * retryAfterSOf({ retryAfterMs: 1_500 }) // 2
+ */
+export function retryAfterSOf(failure: Pick<Failure, 'retryAfterMs'>): number | undefined {
+  return failure.retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(failure.retryAfterMs / 1_000));
 }
 
 /**
@@ -191,6 +203,8 @@ export interface ReadFailure {
   field?: string;
   budget?: string;
   remainingMicros?: number | null;
+  /** For a burn-limit refusal: when a retry can succeed, from the answer's `retry-after`. */
+  retryAfterMs?: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
+import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
 import { contractLimits } from './limits.js';
 
 /**
@@ -56,7 +56,19 @@ const modelList = z
   .describe('allowed models: exact ids, or a prefix ending in * (claude-*)');
 const inflightMax = z.int().min(1).max(limits.inflightMax);
 const maxOutputTokens = z.int().min(1).max(limits.tokensPerRequestMax);
-const alertThresholds = z.array(z.int().min(1).max(limits.alertThresholdPctMax)).max(limits.alertThresholdsMax).describe('spent percentages that raise alerts');
+const alertThresholds = z
+  .array(z.int().min(1).max(limits.alertThresholdPctMax))
+  .max(limits.alertThresholdsMax)
+  .describe(`whole percentages of the limit (plus grants), 1 to ${limits.alertThresholdPctMax}, at which spent, and separately spent + reserved, raise an alert once per period (default ${alertThresholdsPctDefault.join(', ')}; unset: the nearest ancestor's)`);
+const burnLimitInput = z.strictObject({
+  amount_micros: positiveMicros.describe('most money committed (reserved, then settled) in any window'),
+  window_ms: z.int().min(limits.burnWindowMsMin).max(limits.burnWindowMsMax).describe(`length of the rolling window, ${limits.burnWindowMsMin} ms (1 s) to ${limits.burnWindowMsMax} ms (7 days)`),
+});
+const burnLimits = z
+  .array(burnLimitInput)
+  .max(limits.burnLimitsPerPolicyMax)
+  .refine((list) => new Set(list.map((l) => l.window_ms)).size === list.length, { error: 'two burn limits share a window; keep the tighter one' })
+  .describe('rolling-window caps on this budget and everything under it; crossing one trips the budget\'s breaker (429 burn_limit). New agents get 2,000,000 micros per 60,000 ms unless they set their own ([] for none)');
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -103,6 +115,7 @@ export const PolicyJson = z
     inflight_max: z.int().optional(),
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
+    burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
     on_expiry: z.enum(expiryRules).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
@@ -129,6 +142,11 @@ export const BudgetJson = z
     period_end: isoTimeOrNull,
     policy: PolicyJson,
     created_at: isoTime,
+    alert_spent_pct: z.int().describe('highest alert threshold raised this period on spent; 0: none'),
+    alert_committed_pct: z.int().describe('highest alert threshold raised this period on spent + reserved; 0: none'),
+    breaker: z.enum(['closed', 'open', 'half_open']).describe('the burn-limit breaker: open refuses until tripped_until, half_open lets one request through'),
+    tripped_until: isoTimeOrNull.describe('end of the breaker\'s cool-down; null while closed'),
+    burn: z.array(z.object({ amount_micros: z.int(), window_ms: z.int(), burn_micros: z.int().describe('committed in the window now') })).describe('the budget\'s own burn limits and what each window holds'),
   })
   .meta({ id: 'Budget', description: 'A budget as of now (a period that has ended reads as a fresh one).' });
 
@@ -214,6 +232,24 @@ export const LedgerEntryJson = z
 
 export type LedgerEntryJsonValue = z.output<typeof LedgerEntryJson>;
 
+export const AlertJson = z
+  .object({
+    seq: z.int().describe('the alert\'s ledger entry'),
+    ts: isoTime,
+    budget: z.string().describe('current path of the budget'),
+    threshold_pct: z.int().describe('the percentage of limit + granted that was reached'),
+    basis: z.enum(['spent', 'committed']).describe('spent, or committed (spent + reserved)'),
+    value_micros: z.int().describe('the spent or committed amount that reached it'),
+    limit_micros: z.int(),
+    granted_micros: z.int(),
+    spent_micros: z.int(),
+    reserved_micros: z.int(),
+    period_start: isoTime.describe('start of the period the alert belongs to: it fires once per period'),
+  })
+  .meta({ id: 'Alert', description: 'A threshold alert: raised once per budget, basis, threshold and period, as an `alert` ledger entry.' });
+
+export type AlertJsonValue = z.output<typeof AlertJson>;
+
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -273,6 +309,7 @@ export const PolicyInput = z.strictObject({
   inflight_max: inflightMax.optional().describe('most reservations open at once, this budget and everything under it'),
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
+  burn_limits: burnLimits.optional(),
   on_expiry: onExpiry.optional(),
 });
 
@@ -283,6 +320,7 @@ export const PolicyPatchInput = z
     inflight_max: inflightMax.nullable().optional(),
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
+    burn_limits: burnLimits.nullable().optional(),
     on_expiry: onExpiry.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');
@@ -387,6 +425,16 @@ const kindList = z
 
 const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'is not a cursor from a previous page' }).describe('next_cursor of the previous page');
 export const formatParam = z.enum(['json', 'csv']).describe('csv streams every matching entry (all pages); also chosen by "Accept: text/csv"');
+
+export const AlertsQuery = z.strictObject({
+  budget: budgetPath.optional().describe('only alerts of this budget and everything under it'),
+  basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
+  since: timeParam.optional().describe('alerts raised at or after this time'),
+  until: timeParam.optional().describe('alerts raised before this time'),
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+});
 
 export const LedgerQuery = z.strictObject({
   budget: budgetPath.optional().describe('only this budget and everything under it'),

@@ -1,4 +1,6 @@
+import { raiseAlerts } from './alerts.js';
 import { assert } from './assert.js';
+import { burnWindowsFor } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import type { Attribution, CreateBudget, Grant, MoveBudget, SetStatus, UpdateBudget } from './commands.js';
@@ -6,7 +8,7 @@ import { limits } from './limits.js';
 import { isMicros } from './money.js';
 import { parentPath, parsePath } from './names.js';
 import { isPeriod, isTimeZone, periodWindow, type Period } from './period.js';
-import { effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
+import { agentBurnDefault, effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
 import type { Tx } from './tx.js';
 import { budgetKinds, type BudgetKind, type BudgetRecord, type Ok } from './types.js';
 import { checkIdempotencyKey, checkPositiveAmount, checkText, describe } from './validate.js';
@@ -19,7 +21,7 @@ export interface BudgetDefaults {
   timezone: string;
 }
 
-function checkAttribution(cmd: Attribution): Refusal | undefined {
+export function checkAttribution(cmd: Attribution): Refusal | undefined {
   return checkText(cmd.actor, 'actor', limits.labelBytesMax) ?? checkText(cmd.reason, 'reason', limits.reasonBytesMax);
 }
 
@@ -71,7 +73,13 @@ function newBudget(tx: Tx, parent: BudgetRecord | undefined, name: string, spec:
     inflight: 0,
     policy: spec.policy,
     createdMs: tx.nowMs,
+    ...freshGuards(spec.policy),
   };
+}
+
+/** The guard state of a budget that has just been made: nothing raised, breaker closed, windows empty. */
+export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
+  return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
 }
 
 /** Writes a new budget and its `budget_created` entry. */
@@ -97,11 +105,16 @@ export function insertBudget(tx: Tx, b: BudgetRecord, attribution: Attribution):
   );
 }
 
-/** Policy for a new budget: agents get the default in-flight cap unless a parent allows less. */
+/**
+ * Policy for a new budget: agents get the default in-flight cap and the default burn limit
+ * unless they set their own (an empty list of burn limits is a choice), never above a parent's.
+ */
 function initialPolicy(kind: BudgetKind, own: Policy, parentEffective: Policy): Policy {
-  if (kind !== 'agent' || own.inflightMax !== undefined) return own;
-  const inflightMax = Math.min(limits.inflightMaxAgentDefault, parentEffective.inflightMax ?? Infinity);
-  return { ...own, inflightMax };
+  if (kind !== 'agent') return own;
+  const policy = { ...own };
+  if (own.inflightMax === undefined) policy.inflightMax = Math.min(limits.inflightMaxAgentDefault, parentEffective.inflightMax ?? Infinity);
+  if (own.burnLimits === undefined) policy.burnLimits = agentBurnDefault(parentEffective);
+  return policy;
 }
 
 /** Creates a budget at a path, refusing when its parent is missing unless asked to create it. */
@@ -155,7 +168,7 @@ export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkPatch(cmd.policyPatch) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
 }
 
-const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'onExpiry'];
+const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'burnLimits', 'onExpiry'];
 
 function checkPatch(patch: UpdateBudget['policyPatch']): Refusal | undefined {
   if (patch === undefined) return undefined;
@@ -208,13 +221,15 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
         data: json({ from: b.period, to: period, timezone, closedStartMs: b.periodStartMs, closedEndMs: tx.nowMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros, startMs: next.startMs, endMs: next.endMs }),
       }),
     );
-    Object.assign(b, { period, timezone, periodStartMs: next.startMs, periodEndMs: next.endMs, spentMicros: 0, grantedMicros: 0, overrunMicros: 0 });
+    Object.assign(b, { period, timezone, periodStartMs: next.startMs, periodEndMs: next.endMs, spentMicros: 0, grantedMicros: 0, overrunMicros: 0, alertSpentPct: 0, alertCommittedPct: 0 });
   }
   if (policy !== undefined && JSON.stringify(policy) !== JSON.stringify(b.policy)) {
     tx.append(draft(tx, 'policy_change', b.id, 0, { ...attribution, data: json({ policy }) }));
     b.policy = policy;
+    b.burn = burnWindowsFor(policy, b.burn);
   }
   tx.budgetChanged(b);
+  raiseAlerts(tx, chain);
   return { ok: true, budget: viewBudget(b, tx.nowMs) };
 }
 
@@ -254,6 +269,7 @@ export function grant(tx: Tx, cmd: Grant): BudgetOk | Refusal {
   tx.append(draft(tx, 'grant', b.id, cmd.amountMicros, { actor: cmd.actor ?? null, reason: cmd.reason ?? null }));
   b.grantedMicros += cmd.amountMicros;
   tx.budgetChanged(b);
+  raiseAlerts(tx, chainOf(tx, b));
   return { ok: true, budget: viewBudget(b, tx.nowMs) };
 }
 

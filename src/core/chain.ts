@@ -83,6 +83,8 @@ export function rollPeriods(tx: Tx, chain: readonly BudgetRecord[], actor: strin
     b.spentMicros = 0;
     b.grantedMicros = 0;
     b.overrunMicros = 0;
+    b.alertSpentPct = 0;
+    b.alertCommittedPct = 0;
     b.periodStartMs = next.startMs;
     b.periodEndMs = next.endMs;
     tx.budgetChanged(b);

@@ -5,6 +5,7 @@
 export const refusalPrecedence = [
   'budget_closed',
   'budget_paused',
+  'burn_limit',
   'token_expired',
   'model_not_allowed',
   'request_cost_cap',
@@ -44,6 +45,15 @@ export type Code =
   | 'token_revoked'
   | 'store_unavailable';
 
+/**
+ * Whether a refusal may still have written to the ledger: a reservation refused for crossing a
+ * burn limit trips the breaker (a `breaker_tripped` entry) in the same transaction. Every other
+ * refusal leaves the transaction untouched.
+ */
+export function refusalMayWrite(refusal: Refusal): boolean {
+  return refusal.code === 'burn_limit';
+}
+
 /** A refused or invalid operation: the code, a message saying what to fix, and where. */
 export interface Refusal {
   ok: false;
@@ -55,6 +65,8 @@ export interface Refusal {
   remainingMicros?: number | null;
   /** The input field that failed validation, when one did. */
   field?: string;
+  /** When trying again can succeed (a burn limit's cool-down or window), in milliseconds from now. */
+  retryAfterMs?: number;
 }
 
 /** Builds a refusal. */

@@ -48,6 +48,12 @@ export interface Grant extends Attribution {
   idempotencyKey?: string;
 }
 
+/** Closes a budget's tripped burn-limit breaker by hand. */
+export interface ResetBreaker extends Attribution {
+  type: 'resetBreaker';
+  path: string;
+}
+
 export interface MoveBudget extends Attribution {
   type: 'moveBudget';
   path: string;
@@ -117,6 +123,7 @@ export type Command =
   | SetStatus
   | Grant
   | MoveBudget
+  | ResetBreaker
   | Reserve
   | Settle
   | Void

@@ -1,6 +1,9 @@
 /** Bursar's ledger core: pure budget, reservation and period logic over an injected store view. */
+export * from './alerts.js';
 export * from './assert.js';
 export * from './codes.js';
+export { burnInWindow, formatWindow, sliceMsOf } from './burn.js';
+export { breakerState, cooldownMsOf, type ResetBreakerOk } from './breaker.js';
 export * from './derive.js';
 export * from './commands.js';
 export * from './hash.js';

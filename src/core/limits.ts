@@ -19,8 +19,21 @@ export const limits = {
   reasonBytesMax: 1_024,
   modelsPerPolicyMax: 256,
   alertThresholdsMax: 16,
-  /** Highest alert threshold, in percent of the allowance. */
+  /** Highest alert threshold, in percent of a budget's limit. */
   alertThresholdPctMax: 1_000,
+  /** Burn limits one budget's policy may set. */
+  burnLimitsPerPolicyMax: 8,
+  burnWindowMsMin: 1_000,
+  burnWindowMsMax: 7 * 24 * 60 * 60_000,
+  /** A burn window is counted in this many slices: the rolling sum moves a slice at a time. */
+  burnSlicesPerWindow: 60,
+  /** Default burn limit of a new agent budget: 2 USD in any minute. */
+  burnLimitAgentDefault: { amountMicros: 2_000_000, windowMs: 60_000 },
+  /** How long a tripped breaker stays open the first time; each re-trip doubles it. */
+  breakerCooldownMsDefault: 60_000,
+  breakerCooldownMsMax: 30 * 60_000,
+  /** What a refusal says to wait while a half-open breaker's one probe is out. */
+  breakerProbeRetryAfterMs: 1_000,
   /** Default number of reservations an agent budget may hold open at once. */
   inflightMaxAgentDefault: 4,
   inflightMax: 100_000,

@@ -1,11 +1,12 @@
-import { createBudget, grant, moveBudget, setStatus, updateBudget, validateCreate, validateGrant, validateUpdate, type BudgetDefaults, type BudgetOk } from './budgets.js';
+import { resetBreaker, type ResetBreakerOk } from './breaker.js';
+import { checkAttribution, createBudget, grant, moveBudget, setStatus, updateBudget, validateCreate, validateGrant, validateUpdate, type BudgetDefaults, type BudgetOk } from './budgets.js';
 import { refuse, type Refusal } from './codes.js';
 import type { Command } from './commands.js';
 import { reserve, settle, validateReserve, validateSettle, validateVoid, voidReservation, type ReserveOk, type SettleOk, type VoidOk } from './reservations.js';
 import { mintToken, revokeToken, validateMint, type MintOk, type RevokeOk } from './tokens.js';
 import type { Tx } from './tx.js';
 
-export type CommandOk = BudgetOk | ReserveOk | SettleOk | VoidOk | MintOk | RevokeOk;
+export type CommandOk = BudgetOk | ResetBreakerOk | ReserveOk | SettleOk | VoidOk | MintOk | RevokeOk;
 export type CommandResult = CommandOk | Refusal;
 
 /** Checks a command's own fields, before any state is read. */
@@ -25,6 +26,8 @@ export function validateCommand(cmd: Command): Refusal | undefined {
       return validateVoid(cmd);
     case 'mintToken':
       return validateMint(cmd);
+    case 'resetBreaker':
+      return checkAttribution(cmd);
     case 'setStatus':
     case 'moveBudget':
     case 'revokeToken':
@@ -46,6 +49,8 @@ function run(tx: Tx, cmd: Command, defaults: BudgetDefaults): CommandResult {
       return grant(tx, cmd);
     case 'moveBudget':
       return moveBudget(tx, cmd);
+    case 'resetBreaker':
+      return resetBreaker(tx, cmd);
     case 'reserve':
       return reserve(tx, cmd);
     case 'settle':

@@ -15,14 +15,31 @@ export interface Policy {
   inflightMax?: number;
   /** Output tokens the gateway asks for when a request sets none. */
   maxOutputTokens?: number;
-  /** Spent-percentage thresholds that raise alerts, once each per period. */
+  /**
+   * Percentages of the limit (plus grants) at which an alert is raised, once each per period,
+   * when spent and, separately, spent + reserved reach them. Unset: the nearest ancestor's, else
+   * `alertThresholdsPctDefault`.
+   */
   alertThresholdsPct?: number[];
+  /**
+   * Rolling-window caps on what this budget and everything under it commit (reserved, then
+   * settled): `{ amountMicros: 2_000_000, windowMs: 60_000 }` is 2 USD in any minute. Crossing
+   * one trips the budget's breaker. Each budget enforces its own, so a child adds to its
+   * parents' limits and never lifts one.
+   */
+  burnLimits?: BurnLimit[];
   /**
    * What expiry does with a tool reservation's hold that was neither settled nor voided: charge
    * it (the default: a crashed agent may have run the tool) or release it. Calls the gateway
    * forwards are always charged. `charge` is the narrower rule.
    */
   onExpiry?: ExpiryRule;
+}
+
+/** At most `amountMicros` committed in any `windowMs`. */
+export interface BurnLimit {
+  amountMicros: number;
+  windowMs: number;
 }
 
 /** What expiry does when no budget of the chain sets `onExpiry`. */
@@ -53,12 +70,36 @@ export function policyProblem(policy: Policy): { field: string; message: string 
   }
   const pcts = policy.alertThresholdsPct;
   if (pcts !== undefined) {
-    if (!Array.isArray(pcts) || pcts.length > limits.alertThresholdsMax || pcts.some((p) => !Number.isInteger(p) || p < 1 || p > 1000)) {
-      return { field: 'alertThresholdsPct', message: `alert thresholds must be at most ${limits.alertThresholdsMax} whole percentages from 1 to 1000` };
+    if (!Array.isArray(pcts) || pcts.length > limits.alertThresholdsMax || pcts.some((p) => !Number.isInteger(p) || p < 1 || p > limits.alertThresholdPctMax)) {
+      return { field: 'alertThresholdsPct', message: `alert thresholds must be at most ${limits.alertThresholdsMax} whole percentages from 1 to ${limits.alertThresholdPctMax}` };
     }
   }
+  const burn = burnLimitsProblem(policy.burnLimits);
+  if (burn) return burn;
   if (policy.onExpiry !== undefined && !(expiryRules as readonly unknown[]).includes(policy.onExpiry)) {
     return { field: 'onExpiry', message: `onExpiry must be one of ${expiryRules.join(', ')}` };
+  }
+  return undefined;
+}
+
+function burnLimitsProblem(burn: unknown): { field: string; message: string } | undefined {
+  if (burn === undefined) return undefined;
+  if (!Array.isArray(burn) || burn.length > limits.burnLimitsPerPolicyMax) {
+    return { field: 'burnLimits', message: `burnLimits must be a list of at most ${limits.burnLimitsPerPolicyMax} { amountMicros, windowMs } limits` };
+  }
+  const windows = new Set<number>();
+  for (const [i, item] of burn.entries()) {
+    const limit = item as Partial<BurnLimit> | null;
+    if (typeof limit !== 'object' || limit === null || Array.isArray(limit)) return { field: `burnLimits.${i}`, message: 'a burn limit must be an object { amountMicros, windowMs }' };
+    const extra = Object.keys(limit).find((k) => k !== 'amountMicros' && k !== 'windowMs');
+    if (extra !== undefined) return { field: `burnLimits.${i}.${extra}`, message: `unknown burn limit field ${extra}; a burn limit has amountMicros and windowMs` };
+    if (!(isMicros(limit.amountMicros) && limit.amountMicros > 0)) return { field: `burnLimits.${i}.amountMicros`, message: 'a burn limit\'s amount must be a positive whole number of micros' };
+    const w = limit.windowMs;
+    if (!(Number.isSafeInteger(w) && (w as number) >= limits.burnWindowMsMin && (w as number) <= limits.burnWindowMsMax)) {
+      return { field: `burnLimits.${i}.windowMs`, message: `a burn limit's window must be a whole number of milliseconds from ${limits.burnWindowMsMin} (1 s) to ${limits.burnWindowMsMax} (7 days)` };
+    }
+    if (windows.has(w as number)) return { field: `burnLimits.${i}.windowMs`, message: `two burn limits share the window ${String(w)} ms; keep the tighter one` };
+    windows.add(w as number);
   }
   return undefined;
 }
@@ -88,6 +129,7 @@ export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
     out.inflightMax = minDefined(out.inflightMax, p.inflightMax);
     out.maxOutputTokens = minDefined(out.maxOutputTokens, p.maxOutputTokens);
     if (p.alertThresholdsPct) out.alertThresholdsPct = p.alertThresholdsPct;
+    if (p.burnLimits && p.burnLimits.length > 0) out.burnLimits = tightestBurn(out.burnLimits ?? [], p.burnLimits);
     if (p.onExpiry !== undefined && out.onExpiry !== 'charge') out.onExpiry = p.onExpiry;
   }
   if (modelLists.length > 0) {
@@ -116,6 +158,8 @@ export function widening(parentEffective: Policy, child: Policy): { field: strin
   if (child.onExpiry === 'release' && parentEffective.onExpiry === 'charge') {
     return { field: 'onExpiry', message: 'onExpiry release is wider than the parent\'s charge; a child can only narrow' };
   }
+  const burn = burnWidening(parentEffective.burnLimits ?? [], child.burnLimits ?? []);
+  if (burn) return burn;
   for (const field of ['requestCapMicros', 'inflightMax', 'maxOutputTokens'] as const) {
     const parentValue = parentEffective[field];
     const childValue = child[field];
@@ -124,6 +168,38 @@ export function widening(parentEffective: Policy, child: Policy): { field: strin
     }
   }
   return undefined;
+}
+
+/** Burn limits of two levels together: the lower amount where both cap the same window. */
+function tightestBurn(above: readonly BurnLimit[], own: readonly BurnLimit[]): BurnLimit[] {
+  const out = above.map((l) => ({ ...l }));
+  for (const l of own) {
+    const same = out.find((x) => x.windowMs === l.windowMs);
+    if (!same) out.push({ ...l });
+    else same.amountMicros = Math.min(same.amountMicros, l.amountMicros);
+  }
+  return out.sort((a, b) => a.windowMs - b.windowMs);
+}
+
+/** A child's burn limit above what its parents allow in the same window. */
+function burnWidening(parent: readonly BurnLimit[], child: readonly BurnLimit[]): { field: string; message: string } | undefined {
+  for (const [i, l] of child.entries()) {
+    const cap = parent.find((p) => p.windowMs === l.windowMs);
+    if (cap && l.amountMicros > cap.amountMicros) {
+      return { field: `burnLimits.${i}.amountMicros`, message: `burn limit ${l.amountMicros} micros per ${l.windowMs} ms is above the parent's ${cap.amountMicros}; a child can only narrow` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The burn limits a new agent gets when its policy sets none: the default, lowered to what its
+ * parents allow in the same window.
+ */
+export function agentBurnDefault(parentEffective: Policy): BurnLimit[] {
+  const d = limits.burnLimitAgentDefault;
+  const cap = parentEffective.burnLimits?.find((p) => p.windowMs === d.windowMs);
+  return [{ amountMicros: Math.min(d.amountMicros, cap?.amountMicros ?? Infinity), windowMs: d.windowMs }];
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -1,7 +1,10 @@
+import { percentOf } from './alerts.js';
+import { burnAdd, burnAdjust, burnWindowsFor } from './burn.js';
 import { limits } from './limits.js';
 import { entryHash, genesisHash } from './hash.js';
 import type { Period } from './period.js';
-import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
+import type { Policy } from './policy.js';
+import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
 
 /** One discrepancy found by an audit: where, and what differs. */
 export interface AuditProblem {
@@ -38,15 +41,22 @@ interface ReplayBudget {
   grantedMicros: number;
   overrunMicros: number;
   inflight: number;
+  policy: Policy;
+  alertSpentPct: number;
+  alertCommittedPct: number;
+  trippedUntilMs: number | null;
+  breakerTrips: number;
+  probeSeq: number | null;
+  burn: BurnWindow[] | null;
 }
 
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {
   budgets: Map<number, ReplayBudget>;
-  open: Map<number, { budgetId: number; amountMicros: number }>;
+  open: Map<number, { budgetId: number; amountMicros: number; createdMs: number }>;
   expired: Set<number>;
   /** Reservations whose expiry charged their hold, until a settlement or void reconciles them. */
-  charged: Map<number, { budgetId: number; chargedMicros: number }>;
+  charged: Map<number, { budgetId: number; chargedMicros: number; createdMs: number }>;
   closed: Map<string, ClosedPeriod>;
   lastSeq: number;
   lastHash: string;
@@ -55,7 +65,7 @@ export interface ReplayState {
 
 type Data = Record<string, unknown>;
 const problemsMax = 1_000;
-const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone'] as const;
+const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq'] as const;
 
 /**
  * Replays a ledger from its first entry and checks it against what a store holds: the hash
@@ -91,7 +101,17 @@ export function replayLedger() {
     }
     const endMs = Number(d.closedEndMs);
     state.closed.set(`${b.id}:${b.periodStartMs}`, { budgetId: b.id, startMs: b.periodStartMs, endMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros });
-    Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
+    Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, alertSpentPct: 0, alertCommittedPct: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
+  }
+
+  /** Moves what a reservation made at `atMs` counts in the burn windows of a chain. */
+  function burnBy(budgetId: number, nowMs: number, atMs: number, deltaMicros: number) {
+    for (const x of chain(budgetId)) burnAdjust(x.burn, nowMs, atMs, deltaMicros);
+  }
+
+  /** A reservation resolved: it is no longer any breaker's probe. */
+  function probeDone(budgetId: number, seq: number) {
+    for (const x of chain(budgetId)) if (x.probeSeq === seq) x.probeSeq = null;
   }
 
   /** A late charge follows a released expiry (the whole cost) or a charged one (the cost beyond the charge). */
@@ -104,6 +124,7 @@ export function replayLedger() {
     } else if (!state.expired.delete(seq)) {
       report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
     }
+    burnBy(b.id, e.tsMs, e.tsMs, e.amountMicros);
     for (const x of chain(b.id)) {
       x.spentMicros += e.amountMicros;
       x.overrunMicros += e.amountMicros;
@@ -118,6 +139,51 @@ export function replayLedger() {
     state.charged.delete(seq);
     if (e.amountMicros > charged.chargedMicros - Number(d.actualMicros ?? 0)) report({ seq: e.seq, message: `refund ${e.seq} gives back ${e.amountMicros}, more than the charge ${charged.chargedMicros} above the actual ${String(d.actualMicros)}` });
     for (const x of chain(b.id)) x.spentMicros -= e.amountMicros;
+    burnBy(b.id, e.tsMs, charged.createdMs, -e.amountMicros);
+  }
+
+  /** An alert or breaker entry: each must follow from the state the ledger had before it. */
+  function applyGuard(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    const bad = (message: string) => report({ seq: e.seq, budget: b.path, message: `${e.kind} entry ${e.seq} ${message}` });
+    switch (e.kind) {
+      case 'alert':
+        return applyAlert(e, d, b, bad);
+      case 'breaker_tripped':
+        if (Number(d.trips) !== b.breakerTrips + 1) bad(`counts trip ${String(d.trips)}, the ledger counts ${b.breakerTrips + 1}`);
+        b.trippedUntilMs = Number(d.untilMs);
+        b.breakerTrips = Number(d.trips);
+        b.probeSeq = null;
+        return;
+      case 'breaker_probe': {
+        const seq = e.reservationSeq ?? 0;
+        if (b.trippedUntilMs === null || e.tsMs < b.trippedUntilMs || b.probeSeq !== null || !state.open.has(seq)) bad('lets a probe through a breaker that was not half-open and free');
+        b.probeSeq = seq;
+        return;
+      }
+      case 'breaker_closed':
+        if (b.trippedUntilMs === null) bad('closes a breaker that was not tripped');
+        b.trippedUntilMs = null;
+        b.breakerTrips = 0;
+        b.probeSeq = null;
+        if (d.manual === true) for (const w of b.burn ?? []) w.slots.length = 0;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** An alert is raised once per threshold, basis and period, and only when the balance reached it. */
+  function applyAlert(e: LedgerEntry, d: Data, b: ReplayBudget, bad: (message: string) => void) {
+    const spent = d.basis === 'spent';
+    if (!spent && d.basis !== 'committed') bad(`has an unknown basis ${String(d.basis)}`);
+    const t = Number(d.thresholdPct);
+    const fired = spent ? b.alertSpentPct : b.alertCommittedPct;
+    const value = spent ? b.spentMicros : b.spentMicros + b.reservedMicros;
+    if (!(t > fired)) bad(`raises ${t}% again this period (${fired}% was raised already)`);
+    if (b.limitMicros === null || percentOf(value, b.limitMicros + b.grantedMicros) < t) bad(`raises ${t}%, which the balance had not reached`);
+    if (d.spentMicros !== b.spentMicros || d.reservedMicros !== b.reservedMicros || e.amountMicros !== value) bad('carries balances that differ from the ledger before it');
+    if (spent) b.alertSpentPct = t;
+    else b.alertCommittedPct = t;
   }
 
   function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
@@ -125,10 +191,11 @@ export function replayLedger() {
     switch (e.kind) {
       case 'reserve':
         if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
-        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros });
+        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs });
         for (const x of chain(b.id)) {
           x.reservedMicros += e.amountMicros;
           x.inflight += 1;
+          if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
         }
         return;
       case 'settle':
@@ -138,7 +205,7 @@ export function replayLedger() {
         if (!r || r.budgetId !== b.id) return report({ seq: e.seq, message: `${e.kind} entry ${e.seq} resolves reservation ${e.reservationSeq}, which is not open` });
         state.open.delete(e.reservationSeq ?? 0);
         if (e.kind === 'expire') state.expired.add(e.reservationSeq ?? 0);
-        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros });
+        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros, createdMs: r.createdMs });
         if (e.kind !== 'settle' && e.amountMicros !== r.amountMicros) report({ seq: e.seq, message: `${e.kind} entry ${e.seq} releases ${e.amountMicros}, reservation held ${r.amountMicros}` });
         const spends = e.kind === 'settle' || e.kind === 'expire_charged';
         const excess = e.kind === 'settle' ? Math.max(0, e.amountMicros - r.amountMicros) : 0;
@@ -150,6 +217,8 @@ export function replayLedger() {
             x.overrunMicros += excess;
           }
         }
+        burnBy(b.id, e.tsMs, r.createdMs, e.kind === 'settle' ? e.amountMicros - r.amountMicros : e.kind === 'expire_charged' ? 0 : -r.amountMicros);
+        probeDone(b.id, e.reservationSeq ?? 0);
         return;
       }
       case 'late_charge':
@@ -169,6 +238,15 @@ export function replayLedger() {
         b.period = d.to as Period;
         b.timezone = String(d.timezone);
         return;
+      case 'policy_change':
+        b.policy = d.policy ?? {};
+        b.burn = burnWindowsFor(b.policy, b.burn);
+        return;
+      case 'alert':
+      case 'breaker_tripped':
+      case 'breaker_probe':
+      case 'breaker_closed':
+        return applyGuard(e, d, b);
       case 'pause':
       case 'resume':
       case 'close':
@@ -182,7 +260,6 @@ export function replayLedger() {
         return;
       }
       case 'overrun':
-      case 'policy_change':
       case 'token_minted':
       case 'token_revoked':
       case 'budget_created':
@@ -219,6 +296,7 @@ export function replayLedger() {
         grantedMicros: 0,
         overrunMicros: 0,
         inflight: 0,
+        ...replayGuards(d.policy ?? {}),
       });
       return;
     }
@@ -241,6 +319,8 @@ export function replayLedger() {
       for (const field of balanceFields) {
         if (r[field] !== s[field]) report({ budget: s.path, field, expected: toCell(r[field]), actual: toCell(s[field]), message: `budget ${s.path}: ${field} is ${String(s[field])}, the ledger says ${String(r[field])}` });
       }
+      const burn = [JSON.stringify(r.burn), JSON.stringify(s.burn)];
+      if (burn[0] !== burn[1]) report({ budget: s.path, field: 'burn', expected: burn[0] ?? null, actual: burn[1] ?? null, message: `budget ${s.path}: its burn windows differ from what the ledger adds up to` });
     }
     for (const r of state.budgets.values()) if (!seen.has(r.id)) report({ budget: r.path, message: `budget ${r.path} is in the ledger but missing from the store` });
     const storedClosed = new Map(stored.closedPeriods.map((p) => [`${p.budgetId}:${p.startMs}`, p]));
@@ -276,6 +356,11 @@ export function replayLedger() {
   }
 
   return { apply, finish, state };
+}
+
+/** A budget's guard state when it is created: nothing raised, breaker closed, windows empty. */
+function replayGuards(policy: Policy): Pick<ReplayBudget, 'policy' | 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
+  return { policy, alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
 }
 
 function toCell(value: unknown): string | number | null {

@@ -1,4 +1,7 @@
+import { raiseAlerts } from './alerts.js';
 import { assert } from './assert.js';
+import { admitProbes, burnRefusal, chainBurnVerdict, probeResolved, tripOnBreach } from './breaker.js';
+import { burnAdd, burnAdjust } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
@@ -39,6 +42,10 @@ type AdmissionCheck = (chain: readonly BudgetRecord[], cmd: Reserve, nowMs: numb
 const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   budget_closed: (chain, _cmd, nowMs) => statusRefusal(chain, 'closed', nowMs),
   budget_paused: (chain, _cmd, nowMs) => statusRefusal(chain, 'paused', nowMs),
+  burn_limit: (chain, cmd, nowMs) => {
+    const v = chainBurnVerdict(chain, cmd.amountMicros, nowMs);
+    return v && burnRefusal(v, cmd.amountMicros, remainingAt(v.budget, nowMs));
+  },
   model_not_allowed: (chain, cmd) => {
     const model = cmd.labels?.model;
     if (model === undefined) return undefined;
@@ -96,7 +103,11 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   const chain = chainOf(tx, leaf);
   const refusal = admissionRefusal(chain, cmd, tx.nowMs);
   const enforce = cmd.enforce !== false;
-  if (refusal && enforce) return refusal;
+  if (refusal && enforce) {
+    // The one refusal that writes: crossing a burn limit trips the breaker, in this transaction.
+    if (refusal.code === 'burn_limit') tripOnBreach(tx, chain, cmd.amountMicros, cmd.labels ?? {});
+    return refusal;
+  }
 
   rollPeriods(tx, chain);
   const labels = cmd.labels ?? {};
@@ -131,10 +142,13 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   for (const b of chain) {
     b.reservedMicros += cmd.amountMicros;
     b.inflight += 1;
+    if (b.burn !== null) burnAdd(b.burn, tx.nowMs, cmd.amountMicros);
     const remaining = remainingAt(b, tx.nowMs);
     assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);
   }
+  if (enforce) admitProbes(tx, chain, record);
+  raiseAlerts(tx, chain);
   const limited = chain.filter((b) => b.limitMicros !== null);
   const tightest = minBy(limited, (b) => remainingAt(b, tx.nowMs) ?? 0) ?? leaf;
   const result: ReserveOk = { ok: true, reservation: viewReservation(record, leaf.path), remainingMicros: remainingAt(tightest, tx.nowMs), tightest: tightest.path };
@@ -159,6 +173,11 @@ function release(tx: Tx, chain: readonly BudgetRecord[], r: ReservationRecord): 
     assert(b.reservedMicros >= 0 && b.inflight >= 0, `releasing ${reservationIdOf(r)} made ${b.path} negative`);
     tx.budgetChanged(b);
   }
+}
+
+/** Changes what a reservation counts in the chain's burn windows by `deltaMicros`. */
+function burnBy(tx: Tx, chain: readonly BudgetRecord[], r: ReservationRecord, deltaMicros: number): void {
+  for (const b of chain) burnAdjust(b.burn, tx.nowMs, r.createdMs, deltaMicros);
 }
 
 function reservationIdOf(r: ReservationRecord): string {
@@ -195,10 +214,13 @@ function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, chain: read
   } else {
     tx.append(draft(tx, 'expire', leaf.id, r.amountMicros, { reservationSeq: r.seq, reason: 'ttl elapsed', data: json({ expiresMs: r.expiresMs }) }));
     release(tx, chain, r);
+    burnBy(tx, chain, r, -r.amountMicros);
     r.status = 'expired';
   }
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
+  probeResolved(tx, chain, r, false);
+  raiseAlerts(tx, chain);
 }
 
 /** Adds spend (and the part of it beyond any reservation) to every budget of a chain. */
@@ -249,7 +271,11 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
   }
   if (!late) release(tx, chain, r);
   charge(tx, chain, cmd.actualMicros, excess);
-  return resolved(tx, r, leaf, late ? 'late_settled' : 'settled', cmd.actualMicros, excess);
+  burnBy(tx, chain, r, late ? cmd.actualMicros : cmd.actualMicros - r.amountMicros);
+  const result = resolved(tx, r, leaf, late ? 'late_settled' : 'settled', cmd.actualMicros, excess);
+  if (!late) probeResolved(tx, chain, r, true);
+  raiseAlerts(tx, chain);
+  return result;
 }
 
 /**
@@ -264,8 +290,12 @@ function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord
   if (excess > 0) {
     tx.append(entry);
     charge(tx, chain, excess, excess);
+    burnBy(tx, chain, r, excess);
+    raiseAlerts(tx, chain);
   } else {
-    refund(tx, chain, entry, chargedMicros - cmd.actualMicros);
+    refund(tx, chain, r, entry, chargedMicros - cmd.actualMicros);
+    // The settlement may have started a new period, where carried holds can reach a threshold.
+    raiseAlerts(tx, chain);
   }
   return resolved(tx, r, leaf, 'late_settled', cmd.actualMicros, excess);
 }
@@ -275,7 +305,7 @@ function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord
  * a budget's spend below zero (the charge may sit in a period that has closed since); the entry
  * records what was applied.
  */
-function refund(tx: Tx, chain: readonly BudgetRecord[], entry: EntryDraft, wantedMicros: number): void {
+function refund(tx: Tx, chain: readonly BudgetRecord[], r: ReservationRecord, entry: EntryDraft, wantedMicros: number): void {
   const amount = chain.reduce((least, b) => Math.min(least, b.spentMicros), wantedMicros);
   entry.amountMicros = amount;
   tx.append(entry);
@@ -283,6 +313,7 @@ function refund(tx: Tx, chain: readonly BudgetRecord[], entry: EntryDraft, wante
     b.spentMicros -= amount;
     tx.budgetChanged(b);
   }
+  burnBy(tx, chain, r, -amount);
 }
 
 function resolved(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, status: ReservationRecord['status'], actualMicros: number, overrunMicros: number): SettleOk {
@@ -332,15 +363,18 @@ export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   if (r.status === 'charged') {
     rollPeriods(tx, chain);
     const chargedMicros = r.actualMicros ?? r.amountMicros;
-    refund(tx, chain, draft(tx, 'expiry_refund', leaf.id, 0, { ...labelled, data: json({ actualMicros: 0, chargedMicros, voided: true }) }), chargedMicros);
+    refund(tx, chain, r, draft(tx, 'expiry_refund', leaf.id, 0, { ...labelled, data: json({ actualMicros: 0, chargedMicros, voided: true }) }), chargedMicros);
   } else {
     tx.append(draft(tx, 'void', leaf.id, r.amountMicros, labelled));
     release(tx, chain, r);
+    burnBy(tx, chain, r, -r.amountMicros);
   }
   r.status = 'voided';
   r.actualMicros = null;
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
+  probeResolved(tx, chain, r, false);
+  raiseAlerts(tx, chain);
   return { ok: true, reservation: viewReservation(r, leaf.path) };
 }
 

@@ -33,6 +33,30 @@ export interface BudgetRecord {
   inflight: number;
   policy: Policy;
   createdMs: number;
+  /** Highest alert threshold (percent of limit + granted) already raised this period on spent; 0: none. */
+  alertSpentPct: number;
+  /** The same on committed money (spent + reserved). */
+  alertCommittedPct: number;
+  /** The burn-limit breaker: null while closed; open before this time, half-open from it on. */
+  trippedUntilMs: number | null;
+  /** Trips since the breaker last closed; each one doubles the cool-down. */
+  breakerTrips: number;
+  /** The reservation a half-open breaker let through as its one probe, until it resolves. */
+  probeSeq: number | null;
+  /** Recent spend for each burn-limit window of the budget's own policy; null when it has none. */
+  burn: BurnWindow[] | null;
+}
+
+/**
+ * Money committed (reserved, then settled) on a budget and everything under it, in slices of
+ * `windowMs / burnSlicesPerWindow`: `slots` holds pairs [slice index, micros], oldest first,
+ * only for slices still inside the window. A hold counts in the slice it was made in; what its
+ * settlement gives back is taken from that slice, what it adds lands in the slice of the
+ * settlement.
+ */
+export interface BurnWindow {
+  windowMs: number;
+  slots: number[];
 }
 
 /**
@@ -121,6 +145,10 @@ export const entryKinds = [
   'period_reset',
   'token_minted',
   'token_revoked',
+  'alert',
+  'breaker_tripped',
+  'breaker_probe',
+  'breaker_closed',
 ] as const;
 export type EntryKind = (typeof entryKinds)[number];
 

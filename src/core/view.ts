@@ -1,3 +1,5 @@
+import { breakerState } from './breaker.js';
+import { burnInWindow, windowOf } from './burn.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
 import type { BudgetKind, BudgetRecord, BudgetStatus, Labels, ReservationRecord, ReservationStatus, TokenRecord } from './types.js';
@@ -24,6 +26,15 @@ export interface BudgetView {
   inflight: number;
   policy: Policy;
   createdMs: number;
+  /** Highest alert threshold raised this period on spent (0: none). */
+  alertSpentPct: number;
+  /** Highest alert threshold raised this period on spent + reserved (0: none). */
+  alertCommittedPct: number;
+  /** The burn-limit breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
+  breaker: 'closed' | 'open' | 'half_open';
+  trippedUntilMs: number | null;
+  /** Each of the budget's own burn limits, with what its window holds now. */
+  burn: { amountMicros: number; windowMs: number; burnMicros: number }[];
 }
 
 /** True when the budget's current period has ended at `nowMs`. */
@@ -64,7 +75,21 @@ export function viewBudget(b: BudgetRecord, nowMs: number): BudgetView {
     inflight: b.inflight,
     policy: b.policy,
     createdMs: b.createdMs,
+    alertSpentPct: ended ? 0 : b.alertSpentPct,
+    alertCommittedPct: ended ? 0 : b.alertCommittedPct,
+    breaker: breakerState(b, nowMs),
+    trippedUntilMs: b.trippedUntilMs,
+    burn: burnOf(b, nowMs),
   };
+}
+
+function burnOf(b: BudgetRecord, nowMs: number): BudgetView['burn'] {
+  const out: BudgetView['burn'] = [];
+  for (const limit of b.policy.burnLimits ?? []) {
+    const w = windowOf(b.burn, limit.windowMs);
+    out.push({ amountMicros: limit.amountMicros, windowMs: limit.windowMs, burnMicros: w ? burnInWindow(w, nowMs) : 0 });
+  }
+  return out;
 }
 
 /** A reservation as callers see it; `id` is the handle to settle or void it with. */

@@ -1,5 +1,5 @@
 import type { Refusal } from '../core/index.js';
-import { errorBody as wireErrorBody, WireError, type WireCode } from '../contract/index.js';
+import { errorBody as wireErrorBody, retryAfterSOf, WireError, type WireCode } from '../contract/index.js';
 
 /**
  * The gateway's refusals: the contract's `WireError`, made the gateway's way (OpenAI calls the
@@ -38,7 +38,7 @@ export function gatewayError(code: GatewayCode, message: string, extra: ErrorDet
 /** A gateway error from a ledger refusal, keeping the refusing budget and what remains. */
 export function fromRefusal(refusal: Refusal): GatewayError {
   const code: GatewayCode = refusal.code === 'invalid_label' || refusal.code === 'invalid_amount' ? 'bad_request' : refusal.code;
-  return gatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field });
+  return gatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field, retryAfterS: retryAfterSOf(refusal) });
 }
 
 /**

@@ -8,6 +8,7 @@
  * import { authenticateToken, delegate } from '../ops/index.js';
  * const caller = await authenticateToken(store, secret, store.now());
  */
+export * from './alerts.js';
 export * from './budget-index.js';
 export * from './budgets.js';
 export * from './chain.js';

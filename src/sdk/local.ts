@@ -30,6 +30,7 @@ function refusalOf(r: Failure): BursarRefusal {
   if (r.budget !== undefined) out.budget = r.budget;
   if (r.remainingMicros !== undefined) out.remainingMicros = r.remainingMicros;
   if (r.field !== undefined) out.field = fieldNames[r.field] ?? r.field;
+  if (r.retryAfterMs !== undefined) out.retryAfterMs = r.retryAfterMs;
   return out;
 }
 

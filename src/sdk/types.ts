@@ -19,6 +19,8 @@ export interface BursarRefusal {
   remainingMicros?: number | null;
   /** The input field that failed, when one did. */
   field?: string;
+  /** For `burn_limit`: how long until the budget's breaker lets a call through again, in ms. */
+  retryAfterMs?: number;
 }
 
 /** A success carrying `T`, or a refusal with a stable code. */

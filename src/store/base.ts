@@ -72,6 +72,10 @@ export abstract class BaseStore implements Store {
     return this.execute({ type: 'moveBudget', ...input }) as Promise<BudgetOk | Refusal>;
   }
 
+  resetBreaker(input: Input<'resetBreaker'>): Promise<BudgetOk | Refusal> {
+    return this.execute({ type: 'resetBreaker', ...input }) as Promise<BudgetOk | Refusal>;
+  }
+
   reserve(input: Input<'reserve'>): Promise<ReserveOk | Refusal> {
     return this.execute({ type: 'reserve', ...input }) as Promise<ReserveOk | Refusal>;
   }

@@ -1,4 +1,4 @@
-import type { BudgetRecord, ClosedPeriod, LedgerEntry, Period, Policy, TokenRecord } from '../core/index.js';
+import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, Period, Policy, TokenRecord } from '../core/index.js';
 
 /** Column values as drivers return them (PostgreSQL's int8 arrives as a string). */
 export type Row = Record<string, unknown>;
@@ -27,15 +27,31 @@ export function budgetFromRow(r: Row): BudgetRecord {
     inflight: num(r.inflight),
     policy: JSON.parse(String(r.policy)) as Policy,
     createdMs: num(r.created_ms),
+    alertSpentPct: num(r.alert_spent_pct ?? 0),
+    alertCommittedPct: num(r.alert_committed_pct ?? 0),
+    trippedUntilMs: numOrNull(r.tripped_until_ms),
+    breakerTrips: num(r.breaker_trips ?? 0),
+    probeSeq: numOrNull(r.probe_seq),
+    burn: typeof r.burn === 'string' ? (JSON.parse(r.burn) as BurnWindow[]) : null,
   };
 }
 
-/** Column values of a budget, in `budgetColumns` order. */
-export function budgetValues(b: BudgetRecord): unknown[] {
-  return [b.id, b.parentId, b.name, b.path, b.kind, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), b.createdMs];
+/**
+ * A budget's guard state in `guardColumns` order: what a reservation or settlement may change
+ * besides the balances.
+ */
+export function guardValues(b: BudgetRecord): unknown[] {
+  return [b.alertSpentPct, b.alertCommittedPct, b.trippedUntilMs, b.breakerTrips, b.probeSeq, b.burn === null ? null : JSON.stringify(b.burn)];
 }
 
-export const budgetColumns = ['id', 'parent_id', 'name', 'path', 'kind', 'status', 'limit_micros', 'period', 'timezone', 'period_start_ms', 'period_end_ms', 'spent_micros', 'reserved_micros', 'granted_micros', 'overrun_micros', 'inflight', 'policy', 'created_ms'] as const;
+export const guardColumns = ['alert_spent_pct', 'alert_committed_pct', 'tripped_until_ms', 'breaker_trips', 'probe_seq', 'burn'] as const;
+
+/** Column values of a budget, in `budgetColumns` order. */
+export function budgetValues(b: BudgetRecord): unknown[] {
+  return [b.id, b.parentId, b.name, b.path, b.kind, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), b.createdMs, ...guardValues(b)];
+}
+
+export const budgetColumns = ['id', 'parent_id', 'name', 'path', 'kind', 'status', 'limit_micros', 'period', 'timezone', 'period_start_ms', 'period_end_ms', 'spent_micros', 'reserved_micros', 'granted_micros', 'overrun_micros', 'inflight', 'policy', 'created_ms', ...guardColumns] as const;
 
 export function tokenFromRow(r: Row): TokenRecord {
   return {

@@ -12,6 +12,7 @@ import type {
   MintToken,
   MoveBudget,
   Refusal,
+  ResetBreaker,
   ReservationView,
   Reserve,
   ReserveOk,
@@ -74,6 +75,8 @@ export interface Store {
   setStatus(input: Input<SetStatus>): Promise<BudgetOk | Refusal>;
   grant(input: Input<Grant>): Promise<BudgetOk | Refusal>;
   moveBudget(input: Input<MoveBudget>): Promise<BudgetOk | Refusal>;
+  /** Closes a budget's tripped burn-limit breaker by hand (a `breaker_closed` entry). */
+  resetBreaker(input: Input<ResetBreaker>): Promise<BudgetOk | Refusal>;
   reserve(input: Input<Reserve>): Promise<ReserveOk | Refusal>;
   settle(input: Input<Settle>): Promise<SettleOk | Refusal>;
   void(input: Input<Void>): Promise<VoidOk | Refusal>;

@@ -77,6 +77,19 @@ describe('GET /api/events', () => {
     stream.close();
   });
 
+  it('sends threshold alerts and breaker trips as events, right after the entry that crossed', async () => {
+    // Proves guards need no feed of their own: an alert and a trip are ledger entries, so they arrive like any other.
+    const stream = await openStream(s);
+    await s.call('POST', '/api/budgets', { body: { path: 'acme', kind: 'agent', limit_micros: 1_000, policy: { burn_limits: [{ amount_micros: 1_000, window_ms: 60_000 }] } } });
+    await s.call('POST', '/api/reservations', { body: { budget: 'acme', amount_micros: 600 } });
+    const tripped = await s.call('POST', '/api/reservations', { body: { budget: 'acme', amount_micros: 600 } });
+    expect(tripped.status).toBe(429);
+    const kinds: string[] = [];
+    for (let i = 0; i < 4; i += 1) kinds.push((await stream.ledger()).entry.kind);
+    expect(kinds).toEqual(['budget_created', 'reserve', 'alert', 'breaker_tripped']);
+    stream.close();
+  });
+
   it('resumes after Last-Event-ID from the ledger, then goes live, without gaps or repeats', async () => {
     // Proves resume: entries written while disconnected are replayed first, then live ones follow, each once.
     const stream = await openStream(s);

@@ -54,7 +54,8 @@ describe('ledger, usage and sessions', () => {
   beforeAll(async () => {
     s = await startApi({ clock });
     for (const [path, kind] of [['acme', 'org'], ['acme/research', 'team'], ['acme/research/bot', 'agent'], ['acme/sales', 'team'], ['acme/sales/closer', 'agent']] as const) {
-      const a = await s.call('POST', '/api/budgets', { body: { path, kind, policy: kind === 'agent' ? { inflight_max: 100 } : undefined } });
+      // Agents spend far past the default burn limit here: it is turned off.
+      const a = await s.call('POST', '/api/budgets', { body: { path, kind, policy: kind === 'agent' ? { inflight_max: 100, burn_limits: [] } : undefined } });
       expect(a.status, a.text).toBe(201);
     }
     const token = await s.call<{ token: { budget: string } }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot' } });

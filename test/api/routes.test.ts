@@ -102,6 +102,17 @@ const samples: Record<string, Sample> = {
     },
     invalid: { method: 'POST', path: '/api/budgets/acme/move', body: { parent: 'a b' }, field: 'parent' },
   },
+  resetBreaker: {
+    valid: async (s) => {
+      await create(s, 'acme/b1', { kind: 'agent', policy: { burn_limits: [{ amount_micros: 1_000, window_ms: 60_000 }] } });
+      const first = await s.call('POST', '/api/reservations', { body: { budget: 'acme/b1', amount_micros: 600 } });
+      expect(first.status, first.text).toBe(201);
+      const tripped = await s.call<ErrorAnswer>('POST', '/api/reservations', { body: { budget: 'acme/b1', amount_micros: 600 } });
+      expect([tripped.status, tripped.json.error.code, tripped.headers.get('retry-after')]).toEqual([429, 'burn_limit', '60']);
+      return { method: 'POST', path: '/api/budgets/acme%2Fb1/reset-breaker', body: { reason: 'checked' }, status: 200, check: (a) => expect(a.json.budget).toMatchObject({ breaker: 'closed', tripped_until: null, burn: [{ amount_micros: 1_000, window_ms: 60_000, burn_micros: 0 }] }) };
+    },
+    invalid: { method: 'POST', path: '/api/budgets/acme/reset-breaker', body: { reason: 5 }, field: 'reason' },
+  },
   listClosedPeriods: {
     valid: async () => ({ path: '/api/budgets/acme/periods', status: 200, check: (a) => expect(a.json).toEqual({ budget: 'acme', periods: [] }) }),
     invalid: { path: '/api/budgets/-bad/periods', field: 'path' },
@@ -166,6 +177,15 @@ const samples: Record<string, Sample> = {
   listLedger: {
     valid: async () => ({ path: '/api/ledger?budget=acme&kind=settle,reserve&limit=10&order=desc', status: 200, check: (a) => expect((a.json.entries as { kind: string }[]).every((e) => ['settle', 'reserve'].includes(e.kind))).toBe(true) }),
     invalid: { path: '/api/ledger?limit=0', field: 'limit' },
+  },
+  listAlerts: {
+    valid: async (s) => {
+      await create(s, 'acme/a1', { limit_micros: 1_000 });
+      const held = await s.call('POST', '/api/reservations', { body: { budget: 'acme/a1', amount_micros: 600 } });
+      expect(held.status, held.text).toBe(201);
+      return { path: '/api/alerts?budget=acme%2Fa1&basis=committed&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ alerts: [{ budget: 'acme/a1', threshold_pct: 50, basis: 'committed', value_micros: 600, limit_micros: 1_000, reserved_micros: 600 }], next_cursor: null }) };
+    },
+    invalid: { path: '/api/alerts?basis=forecast', field: 'basis' },
   },
   usage: {
     valid: async () => ({ path: '/api/usage?group_by=model&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ group_by: 'model', truncated: false }) }),

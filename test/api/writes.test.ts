@@ -65,12 +65,36 @@ describe('admin API writes', () => {
     expect(refused.json.error).toMatchObject({ code: 'budget_paused', budget: 'acme' });
   });
 
+  it('refuses bad guard policies with a 400 naming the field: a zero window, a negative amount, thresholds over 1000 %', async () => {
+    // Proves edge validation of burn limits and alert thresholds on create and on a policy patch, before the ledger.
+    expect((await create({ path: 'acme', kind: 'agent' })).status).toBe(201);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 0 }] }, 'policy.burn_limits.0.window_ms'],
+      [{ burn_limits: [{ amount_micros: -1, window_ms: 60_000 }] }, 'policy.burn_limits.0.amount_micros'],
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 60_000, per: 'minute' }] }, 'policy.burn_limits.0.per'],
+      [{ burn_limits: [{ amount_micros: 1_000, window_ms: 60_000 }, { amount_micros: 5, window_ms: 60_000 }] }, 'policy.burn_limits'],
+      [{ alert_thresholds_pct: [50, 1_001] }, 'policy.alert_thresholds_pct.1'],
+      [{ alert_thresholds_pct: [0] }, 'policy.alert_thresholds_pct.0'],
+    ];
+    for (const [policy, field] of cases) {
+      const made = await create({ path: 'acme/x', policy });
+      expect([made.status, made.json.error.code, made.json.error.field], JSON.stringify(policy)).toEqual([400, 'bad_request', field]);
+      const patched = await s.call<ErrorAnswer>('PATCH', '/api/budgets/acme', { body: { policy } });
+      expect([patched.status, patched.json.error.field], JSON.stringify(policy)).toEqual([400, field]);
+    }
+    const wide = await create({ path: 'acme/x', policy: { burn_limits: [{ amount_micros: 3_000_000, window_ms: 60_000 }] } });
+    expect([wide.status, wide.json.error.code, wide.json.error.field]).toEqual([403, 'policy_widens', 'policy.burn_limits.0.amount_micros']);
+    const set = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { burn_limits: [{ amount_micros: 500_000, window_ms: 60_000 }], alert_thresholds_pct: [80] } } });
+    expect(set.json.budget.policy).toMatchObject({ burn_limits: [{ amount_micros: 500_000, window_ms: 60_000 }], alert_thresholds_pct: [80] });
+  });
+
   it('patches policy atomically: values set fields, null removes them, absent ones stay', async () => {
     // Proves PATCH semantics and that an empty patch is a 400 rather than a silent no-op.
     await create({ path: 'acme', kind: 'agent', limit_micros: 1_000_000, policy: { models: ['gpt-4o'], request_cap_micros: 500 } });
     const first = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { inflight_max: 2, models: null } } });
     expect(first.status).toBe(200);
-    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2 });
+    // An agent keeps the default burn limit it was created with.
+    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] });
     const limitless = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { limit_micros: null, period: 'day' } });
     expect(limitless.json.budget).toMatchObject({ limit_micros: null, remaining_micros: null });
     const empty = await s.call('PATCH', '/api/budgets/acme', { body: {} });

@@ -46,9 +46,10 @@ describe('bursar agents', () => {
     // Proves update semantics: flags not given keep their values, --no-* flags remove them.
     await t.ok('agents', 'create', 'acme/bot', '--budget-limit', '1', '--models', 'gpt-4o', '--parents');
     const first = await t.json<{ budget: BudgetJson }>('agents', 'update', 'acme/bot', '--request-cap', '0.25');
-    expect(first.budget.policy).toEqual({ models: ['gpt-4o'], inflight_max: 4, request_cap_micros: 250_000 });
+    const burn = { burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] };
+    expect(first.budget.policy).toEqual({ models: ['gpt-4o'], inflight_max: 4, request_cap_micros: 250_000, ...burn });
     const second = await t.json<{ budget: BudgetJson }>('agents', 'update', 'acme/bot', '--no-models', '--no-limit');
-    expect(second.budget.policy).toEqual({ inflight_max: 4, request_cap_micros: 250_000 });
+    expect(second.budget.policy).toEqual({ inflight_max: 4, request_cap_micros: 250_000, ...burn });
     expect(second.budget.limit_micros).toBeNull();
   });
 

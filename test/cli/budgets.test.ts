@@ -20,7 +20,7 @@ interface TreeNode extends BudgetJson {
 async function seedTree(t: TempDb): Promise<void> {
   await t.ok('budgets', 'create', 'acme', '--budget-limit', '100');
   await t.ok('budgets', 'create', 'acme/research', '--budget-limit', '10');
-  await t.ok('agents', 'create', 'acme/research/bot', '--budget-limit', '5.00');
+  await t.ok('agents', 'create', 'acme/research/bot', '--budget-limit', '5.00', '--burn-limit', 'none');
   await t.ok('budgets', 'create', 'acme/sales');
 }
 

@@ -29,7 +29,7 @@ function microsOf(usdText: string): number {
 async function seedHistory(t: TempDb): Promise<void> {
   const old = t.store(fixedClock(Date.now() - 3 * dayMs));
   await old.createBudget({ path: 'acme', kind: 'org', limitMicros: 100_000_000, period: 'none' });
-  await old.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros: 50_000_000, period: 'none' });
+  await old.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros: 50_000_000, period: 'none', policy: { burnLimits: [] } });
   await spend(old, 'acme/bot', 1_111_111, { model: 'gpt-4o-mini', task: 'old-task', session: 's-old' });
   await old.close();
   const now = t.store();

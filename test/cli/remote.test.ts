@@ -57,6 +57,18 @@ const script: string[][] = [
   ['ledger', 'export', '--format', 'csv'],
   ['ledger', 'export', '--format', 'json', '--budget', 'acme/research', '--session', 's1'],
   ['ledger', 'export', '--format', 'jsonl', '--model', 'gpt-4o'],
+  // Guards: a burn limit trips, alerts are listed, the breaker is reset by hand.
+  ['agents', 'create', 'acme/research/hot', '--budget-limit', '0.001', '--burn-limit', '0.001/1m', '--alert-thresholds', '50,100'],
+  ['TRIP'],
+  ['budgets', 'show', 'acme/research/hot'],
+  ['budgets', 'tree', 'acme/research'],
+  ['alerts', 'list'],
+  ['--json', 'alerts', 'list', '--budget', 'acme/research', '--basis', 'committed'],
+  ['alerts', 'list', '--budget', 'acme/nope'],
+  ['budgets', 'reset-breaker', 'acme/research/hot', '--reason', 'checked'],
+  ['--json', 'budgets', 'reset-breaker', 'acme/research/hot'],
+  ['agents', 'update', 'hot', '--burn-limit', '5/1h', '--burn-limit', '1/1m', '--no-alert-thresholds'],
+  ['agents', 'create', 'acme/research/cold', '--burn-limit', '0/1m'],
   ['audit', 'verify'],
   ['--json', 'audit', 'verify'],
 ];
@@ -84,6 +96,16 @@ describe('bursar --url (the CLI against a server)', () => {
         for (const target of [store, server.store]) {
           await spend(target, 'acme/research/market-researcher', 420_000, { model: 'gpt-4o', session: 's1', task: 'crawl' });
           await spend(target, 'acme/research/closer', 999_999, { model: 'claude-sonnet-4', session: 's2' });
+        }
+        await store.close();
+        continue;
+      }
+      if (args[0] === 'TRIP') {
+        const store = openSqliteStore({ path: local.db });
+        for (const target of [store, server.store]) {
+          expect((await target.reserve({ path: 'acme/research/hot', amountMicros: 600 })).ok).toBe(true);
+          const tripped = await target.reserve({ path: 'acme/research/hot', amountMicros: 600 });
+          expect(tripped.ok ? 'ok' : tripped.code).toBe('burn_limit');
         }
         await store.close();
         continue;

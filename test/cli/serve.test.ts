@@ -53,6 +53,19 @@ describe('a port that is already taken', () => {
   });
 });
 
+describe('npm start', () => {
+  it('shows the demo agent\'s safe defaults: 4 calls in flight, a 2 USD per minute burn limit, alerts at 50/75/90/100 %', async () => {
+    // Proves a fresh quick start tells what guards the new agent got without being asked.
+    const proc = startCli(['--db', join(dir, 'defaults.db'), 'serve', '--port', '0', '--quickstart']);
+    try {
+      const printed = await proc.waitFor(/Its safe defaults: .*$/m);
+      expect(printed).toBe('Its safe defaults: at most 4 calls in flight, a burn limit of $2.00 per 1m, alerts at 50/75/90/100% of each limit.');
+    } finally {
+      await proc.stop();
+    }
+  });
+});
+
 /** What `bursar --json serve` prints once it listens. */
 interface ServeJson {
   url: string;

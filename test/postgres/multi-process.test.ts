@@ -40,7 +40,7 @@ async function setUp(store: Store): Promise<void> {
     await store.createBudget({ path: 'org/other', kind: 'team' }),
     await store.createBudget({ path: 'org/team', kind: 'team', limitMicros: 2_500_000 }),
     await store.createBudget({ path: 'org/team/sibling', kind: 'agent', policy: { inflightMax: 10 } }),
-    await store.createBudget({ path: agent, kind: 'agent', limitMicros: 2_000_000, policy: { inflightMax: 10_000 } }),
+    await store.createBudget({ path: agent, kind: 'agent', limitMicros: 2_000_000, policy: { inflightMax: 10_000, burnLimits: [] } }),
   ];
   expect(made.every((m) => m.ok)).toBe(true);
   // Spend elsewhere so that the team and the org are nearly as tight as the agent.

@@ -164,6 +164,24 @@ describe.each(modes)('Bursar.%s', (mode) => {
     expect(await s.bursar.remaining()).toBe(0);
   });
 
+  it('a burst past the agent\'s burn limit comes back as burn_limit with when to try again, and fn is never called', async () => {
+    // Proves the breaker reaches the SDK as a result in both modes: the refusing budget, retryAfterMs, nothing run.
+    const s = await subject(mode);
+    must(await h.server.store.updateBudget({ path: s.agent, policyPatch: { burnLimits: [{ amountMicros: 25_000, windowMs: 60_000 }] } }));
+    let calls = 0;
+    const fn = () => {
+      calls += 1;
+      return 'ran';
+    };
+    for (let i = 0; i < 2; i += 1) must(await s.bursar.guard.run({ tool: 'WebFetch' }, fn));
+    const refused = await s.bursar.guard.run({ tool: 'WebFetch' }, fn);
+    expect(calls).toBe(2);
+    if (refused.ok) throw new Error('expected a refusal');
+    expect([refused.code, refused.budget]).toEqual(['burn_limit', s.agent]);
+    expect(refused.retryAfterMs).toBeGreaterThanOrEqual(59_000);
+    expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
   it('estimates from the price table: listed tools, the unknown-tool rule, and an explicit estimate', async () => {
     // Proves estimate() and what reserve() holds agree with the bundled table (the server's in remote mode).
     const s = await subject(mode);

@@ -52,6 +52,11 @@ const moveBudget = route(adminRoutes.moveBudget, async ({ params, body, actor, d
   return { budget: budgetToJson(budget) };
 });
 
+const resetBreaker = route(adminRoutes.resetBreaker, async ({ params, body, actor, deps }) => {
+  const { budget } = ok(await deps.store.resetBreaker({ path: params.path, reason: body?.reason, actor }));
+  return { budget: budgetToJson(budget) };
+});
+
 const closedPeriods = route(adminRoutes.closedPeriods, async ({ params, deps }) => ({ budget: params.path, periods: ok(await closedPeriodsOp(deps.store, params.path)).periods.map(closedPeriodToJson) }));
 
 /** A budget tree in JSON: each node is the budget's JSON with its children (a loop over a stack, no recursion). */
@@ -80,5 +85,6 @@ export const budgetRoutes: Route[] = [
   statusRoute(adminRoutes.closeBudget, 'closed'),
   grantBudget,
   moveBudget,
+  resetBreaker,
   closedPeriods,
 ];

@@ -5,6 +5,7 @@
  * registerRoutes(scope, '/api', adminApiRoutes, options);
  */
 import type { Route } from '../deps.js';
+import { alertRoutes } from './alerts.js';
 import { budgetRoutes } from './budgets.js';
 import { dashboardRoutes } from './dashboard.js';
 import { forecastRoutes } from './forecast.js';
@@ -18,4 +19,4 @@ import { usageRoutes } from './usage.js';
 export { agentApiRoutes } from './agent.js';
 
 /** Every admin API route (and /healthz, /readyz, /metrics), in the order its OpenAPI document lists them. */
-export const adminApiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...dashboardRoutes, ...systemRoutes];
+export const adminApiRoutes: readonly Route[] = [...budgetRoutes, ...tokenRoutes, ...reservationRoutes, ...ledgerRoutes, ...alertRoutes, ...usageRoutes, ...preflightRoutes, ...forecastRoutes, ...dashboardRoutes, ...systemRoutes];

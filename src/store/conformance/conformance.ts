@@ -1,48 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BudgetView, CommandResult, LedgerEntry, Refusal } from '../../core/index.js';
+import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runGuardConformance } from './guards.js';
+import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
-
-const usd = (n: number) => Math.round(n * 1_000_000);
-/** 2026-01-31 23:00 UTC: an hour before a day and a month boundary. */
-export const conformanceStartMs = Date.UTC(2026, 0, 31, 23, 0, 0);
-
-function ok<T extends CommandResult>(result: T | Refusal): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.code}: ${result.message}`);
-  return result;
-}
-
-function refused(result: CommandResult, code: string): Refusal {
-  if (result.ok) throw new Error(`expected ${code}, got ok`);
-  expect(result.code).toBe(code);
-  expect(result.message.length).toBeGreaterThan(10);
-  return result;
-}
-
-async function budget(store: Store, path: string): Promise<BudgetView> {
-  const b = await store.getBudget(path);
-  if (!b) throw new Error(`no budget ${path}`);
-  return b;
-}
-
-async function allEntries(store: Store): Promise<LedgerEntry[]> {
-  const out: LedgerEntry[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await store.ledger({ cursor, limit: 1000 });
-    out.push(...page.entries);
-    if (!page.nextCursor) return out;
-    cursor = page.nextCursor;
-  }
-}
-
-async function expectAuditOk(store: Store): Promise<void> {
-  const report = await store.audit();
-  expect(report.problems).toEqual([]);
-  expect(report.ok).toBe(true);
-}
 
 /**
  * The behaviour every store must show, run unchanged against each backend.
@@ -64,10 +27,11 @@ export function runStoreConformance(target: ConformanceTarget): void {
       await store.close();
     });
 
+    /** A tree for the ledger's own rules: its agent opts out of the default burn limit (tested on its own). */
     async function org(): Promise<void> {
       ok(await store.createBudget({ path: 'acme', kind: 'org', limitMicros: usd(100), period: 'month' }));
       ok(await store.createBudget({ path: 'acme/research', kind: 'team', limitMicros: usd(10) }));
-      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: usd(5), policy: { inflightMax: 50 } }));
+      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: usd(5), policy: { inflightMax: 50, burnLimits: [] } }));
     }
 
     describe('budgets', () => {
@@ -192,7 +156,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(no.budget).toBe('acme/research/bot');
         expect(no.remainingMicros).toBe(usd(1));
         expect((await budget(store, 'acme')).reservedMicros).toBe(usd(4));
-        ok(await store.createBudget({ path: 'acme/research/other', kind: 'agent', limitMicros: usd(50) }));
+        ok(await store.createBudget({ path: 'acme/research/other', kind: 'agent', limitMicros: usd(50), policy: { burnLimits: [] } }));
         const team = refused(await store.reserve({ path: 'acme/research/other', amountMicros: usd(7) }), 'budget_exceeded');
         expect(team.budget).toBe('acme/research');
         expect(team.remainingMicros).toBe(usd(6));
@@ -401,7 +365,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
       it('enforces allowed models, the per-request cap and in-flight limits with their own codes', async () => {
         // Proves policy checks and their fixed precedence before the limit check.
         ok(await store.createBudget({ path: 'o', limitMicros: usd(10), policy: { models: ['gpt-4o*', 'claude-*'] } }));
-        ok(await store.createBudget({ path: 'o/a', kind: 'agent', policy: { requestCapMicros: usd(1), inflightMax: 2 } }));
+        ok(await store.createBudget({ path: 'o/a', kind: 'agent', policy: { requestCapMicros: usd(1), inflightMax: 2, burnLimits: [] } }));
         refused(await store.reserve({ path: 'o/a', amountMicros: 5, labels: { model: 'o3' } }), 'model_not_allowed');
         ok(await store.reserve({ path: 'o/a', amountMicros: 5, labels: { model: 'gpt-4o-mini' } }));
         const cap = refused(await store.reserve({ path: 'o/a', amountMicros: usd(1) + 1 }), 'request_cost_cap');
@@ -646,4 +610,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
       await runModelProperty({ open: (simClock) => target.open(simClock), runs: Number(process.env.BURSAR_PROPERTY_RUNS ?? target.propertyRuns ?? 200) });
     });
   });
+  runGuardConformance(target);
 }

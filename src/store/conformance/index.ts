@@ -1,5 +1,6 @@
 /** The shared store conformance suite: every backend runs it unchanged. */
-export { runStoreConformance, conformanceStartMs } from './conformance.js';
+export { runStoreConformance } from './conformance.js';
+export { conformanceStartMs } from './helpers.js';
 export { runModelProperty } from './model.js';
 export { SimClock } from './sim-clock.js';
 export type { ConformanceTarget } from './target.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { CommandResult, Policy } from '../../core/index.js';
+import type { CommandResult, LedgerEntry, Policy } from '../../core/index.js';
 import type { Store } from '../store.js';
 import { SimClock } from './sim-clock.js';
 
@@ -12,6 +12,13 @@ import { SimClock } from './sim-clock.js';
 const hourMs = 3_600_000;
 const dayMs = 24 * hourMs;
 type ModelPeriod = 'none' | 'hour' | 'day';
+/** What the product promises, restated: agents get 2 USD per minute, thresholds default to 50/75/90/100. */
+const agentBurnDefault = { amountMicros: 2_000_000, windowMs: 60_000 };
+const thresholdsDefault = [50, 75, 90, 100];
+const cooldownFirstMs = 60_000;
+const cooldownMaxMs = 30 * 60_000;
+/** A burn window is counted in 60 slices. */
+const slicesPerWindow = 60;
 
 interface MBudget {
   path: string;
@@ -30,6 +37,12 @@ interface MBudget {
   policy: Policy;
   /** Set when a limit change left the budget above its limit this period. */
   lowered: boolean;
+  /** Per burn window: micros committed per slice of the window. */
+  burn: Map<number, Map<number, number>>;
+  trippedUntil: number | null;
+  trips: number;
+  /** The reservation a half-open breaker let through. */
+  probe: string | null;
 }
 
 interface MReservation {
@@ -42,6 +55,7 @@ interface MReservation {
   charge: boolean;
   /** What a charged expiry charged. */
   charged: number;
+  created: number;
 }
 
 function windowStart(period: ModelPeriod, t: number, origin: number): number {
@@ -67,7 +81,8 @@ class Model {
   add(path: string, limit: number | null, period: ModelPeriod, policy: Policy, now: number, kind: MBudget['kind']): MBudget {
     const at = path.lastIndexOf('/');
     const parent = at < 0 ? null : (this.get(path.slice(0, at)) ?? null);
-    const b: MBudget = { path, name: path.slice(at + 1), parent, kind, limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false };
+    const burn = new Map((policy.burnLimits ?? []).map((l) => [l.windowMs, new Map<number, number>()]));
+    const b: MBudget = { path, name: path.slice(at + 1), parent, kind, limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false, burn, trippedUntil: null, trips: 0, probe: null };
     this.all.push(b);
     return b;
   }
@@ -109,8 +124,81 @@ class Model {
           b.inflight -= 1;
           if (r.charge) b.spent += r.amount;
         }
+        if (!r.charge) this.burnBy(r, now, -r.amount);
+        this.probeDone(r, now, false);
       }
     }
+  }
+
+  // Burn limits, counted plainly: micros per slice, a slice being a sixtieth of the window.
+
+  sliceOf(windowMs: number, t: number): number {
+    return Math.floor(t / Math.ceil(windowMs / slicesPerWindow));
+  }
+
+  burnSum(b: MBudget, windowMs: number, now: number): number {
+    const oldest = this.sliceOf(windowMs, now) - slicesPerWindow + 1;
+    let sum = 0;
+    for (const [slice, micros] of b.burn.get(windowMs) ?? []) if (slice >= oldest) sum += micros;
+    return sum;
+  }
+
+  /** More money lands now; less is taken from the slice the hold was made in, while that slice is in the window. */
+  burnBy(r: MReservation, now: number, delta: number): void {
+    if (delta === 0) return;
+    for (const b of this.chain(r.budget)) {
+      for (const [windowMs, slices] of b.burn) {
+        if (delta > 0) {
+          const slice = this.sliceOf(windowMs, now);
+          slices.set(slice, (slices.get(slice) ?? 0) + delta);
+          continue;
+        }
+        const slice = this.sliceOf(windowMs, r.created);
+        const held = slices.get(slice);
+        if (held !== undefined && slice > this.sliceOf(windowMs, now) - slicesPerWindow) slices.set(slice, Math.max(0, held + delta));
+      }
+    }
+  }
+
+  /** Why a budget's breaker refuses `amount` now, if it does. */
+  burnVerdict(b: MBudget, amount: number, now: number): 'open' | 'probing' | 'oversize' | 'breach' | undefined {
+    if (b.trippedUntil !== null && now < b.trippedUntil) return 'open';
+    if (b.trippedUntil !== null && b.probe !== null) return 'probing';
+    const limits = b.policy.burnLimits ?? [];
+    if (limits.some((l) => amount > l.amountMicros)) return 'oversize';
+    return limits.some((l) => this.burnSum(b, l.windowMs, now) + amount > l.amountMicros) ? 'breach' : undefined;
+  }
+
+  trip(b: MBudget, now: number): void {
+    b.trips += 1;
+    let cooldown = cooldownFirstMs;
+    for (let i = 1; i < b.trips; i += 1) cooldown = Math.min(cooldownMaxMs, cooldown * 2);
+    b.trippedUntil = now + cooldown;
+    b.probe = null;
+  }
+
+  closeBreaker(b: MBudget): void {
+    b.trippedUntil = null;
+    b.trips = 0;
+    b.probe = null;
+  }
+
+  /** A probe settled within every burn limit closes its breaker; beyond one, it trips again. Unsettled, it proves nothing. */
+  probeDone(r: MReservation, now: number, settled: boolean): void {
+    for (const b of this.chain(r.budget)) {
+      if (b.probe !== r.id) continue;
+      b.probe = null;
+      if (!settled) continue;
+      const over = (b.policy.burnLimits ?? []).some((l) => this.burnSum(b, l.windowMs, now) > l.amountMicros);
+      if (over) this.trip(b, now);
+      else this.closeBreaker(b);
+    }
+  }
+
+  /** The thresholds that apply to a budget: its own, else its nearest ancestor's, else the default. */
+  thresholds(b: MBudget): number[] {
+    for (const x of this.chain(b)) if (x.policy.alertThresholdsPct) return x.policy.alertThresholdsPct;
+    return thresholdsDefault;
   }
 
   /** Whether expiry charges a reservation: as asked, else `charge` unless the chain says only `release`. */
@@ -121,10 +209,11 @@ class Model {
   }
 
   /** Gives back up to `wanted` of a charged expiry, never taking a budget's spend below zero. */
-  refund(r: MReservation, wanted: number): void {
+  refund(r: MReservation, wanted: number, now: number): void {
     const chain = this.chain(r.budget);
     const amount = Math.min(wanted, ...chain.map((b) => b.spent));
     for (const b of chain) b.spent -= amount;
+    this.burnBy(r, now, -amount);
   }
 
   remaining(b: MBudget): number | null {
@@ -132,13 +221,15 @@ class Model {
   }
 
   /** The code (and budget) a reservation gets, or undefined when admitted. */
-  refusal(budget: MBudget, amount: number, model: string | undefined): { code: string; budget?: string } | undefined {
+  refusal(budget: MBudget, amount: number, model: string | undefined, now: number): { code: string; budget?: string } | undefined {
     const chain = this.chain(budget);
     const rootFirst = [...chain].reverse();
     const closed = rootFirst.find((b) => b.status === 'closed');
     if (closed) return { code: 'budget_closed', budget: closed.path };
     const paused = rootFirst.find((b) => b.status === 'paused');
     if (paused) return { code: 'budget_paused', budget: paused.path };
+    const burning = rootFirst.find((b) => this.burnVerdict(b, amount, now) !== undefined);
+    if (burning) return { code: 'burn_limit', budget: burning.path };
     if (model !== undefined) {
       const no = rootFirst.find((b) => b.policy.models && !b.policy.models.some((m) => (m.endsWith('*') ? model.startsWith(m.slice(0, -1)) : m === model)));
       if (no) return { code: 'model_not_allowed', budget: no.path };
@@ -174,7 +265,9 @@ type Op =
   | { t: 'retry'; op: number }
   | { t: 'move'; b: number; to: number }
   | { t: 'mint'; b: number; limit: number | null }
-  | { t: 'revoke'; b: number };
+  | { t: 'revoke'; b: number }
+  | { t: 'reset'; b: number }
+  | { t: 'burst'; b: number; amount: number; n: number };
 
 const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
 const expiryAsks = [undefined, 'charge', 'release'] as const;
@@ -182,13 +275,21 @@ const expiryAsks = [undefined, 'charge', 'release'] as const;
 function specArbitrary(): fc.Arbitrary<Spec> {
   const limit = fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 3 });
   const period = fc.constantFrom<ModelPeriod>('none', 'hour', 'day');
-  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
-  const tree = fc.record({ orgLimit: limit, orgPeriod: period, teamLimits: fc.array(fc.tuple(limit, period), { minLength: 3, maxLength: 3 }), teams });
+  const agentBurn = fc.option(fc.integer({ min: 500, max: 4_000 }), { nil: undefined, freq: 2 });
+  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean(), burn: agentBurn, alerts: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
+  // Teams may cap a ten-minute window (agents cap minutes), and set their own alert thresholds.
+  const teamGuards = fc.record({ burn: fc.option(fc.integer({ min: 3_000, max: 20_000 }), { nil: undefined, freq: 2 }), alerts: fc.constantFrom<number[] | undefined>(undefined, [5, 95], [20, 40, 60, 80, 100, 120]) });
+  const orgAlerts = fc.constantFrom<number[] | undefined>(undefined, [10, 60], [25, 50, 75, 100, 150]);
+  const tree = fc.record({ orgLimit: limit, orgPeriod: period, orgAlerts, teamLimits: fc.array(fc.tuple(limit, period, teamGuards), { minLength: 3, maxLength: 3 }), teams });
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat() }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), r: fc.nat(), factor: fc.constantFrom(0, 50, 100, 150, 300), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), r: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 40 * 60_000 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 5_000 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 30_000, max: 3 * 60_000 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('reset' as const), b: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('burst' as const), b: fc.nat(), amount: fc.integer({ min: 100, max: 1_500 }), n: fc.integer({ min: 3, max: 10 }) }) },
     { weight: 1, arbitrary: fc.constant({ t: 'boundary' as const }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('limit' as const), b: fc.nat(), limit: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 4 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('pause' as const), b: fc.nat(), on: fc.boolean() }) },
@@ -199,16 +300,21 @@ function specArbitrary(): fc.Arbitrary<Spec> {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('revoke' as const), b: fc.nat() }) },
   );
   return fc.record({ tree, ops: fc.array(op, { minLength: 10, maxLength: 60 }) }).map(({ tree: t, ops }) => {
-    const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: {}, kind: 'org' }];
+    const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: t.orgAlerts ? { alertThresholdsPct: t.orgAlerts } : {}, kind: 'org' }];
     t.teams.forEach((agents, i) => {
-      const [teamLimit, teamPeriod] = t.teamLimits[i] ?? [null, 'none'];
-      budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: {}, kind: 'team' });
+      const [teamLimit, teamPeriod, guards] = t.teamLimits[i] ?? [null, 'none', { burn: undefined, alerts: undefined }];
+      const teamPolicy: Policy = {};
+      if (guards.burn !== undefined) teamPolicy.burnLimits = [{ amountMicros: guards.burn, windowMs: 10 * 60_000 }];
+      if (guards.alerts) teamPolicy.alertThresholdsPct = guards.alerts;
+      budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: teamPolicy, kind: 'team' });
       agents.forEach((a, j) => {
         const policy: Policy = {};
         if (a.cap !== undefined) policy.requestCapMicros = a.cap;
         if (a.inflight !== undefined) policy.inflightMax = a.inflight;
         if (a.gptOnly) policy.models = ['gpt-*'];
         if (a.release) policy.onExpiry = 'release';
+        if (a.burn !== undefined) policy.burnLimits = [{ amountMicros: a.burn, windowMs: 60_000 }];
+        if (a.alerts) policy.alertThresholdsPct = [30];
         budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy, kind: 'agent' });
       });
     });
@@ -229,13 +335,17 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   /** Budgets from the spec (operators' budgets), and every budget including token envelopes. */
   const planned = () => model.all.filter((b) => b.kind !== 'envelope');
   const pick = <T>(list: readonly T[], n: number): T | undefined => list[n % Math.max(1, list.length)];
+  /** The budget whose chain the step reserved or settled on: every alert it reached is raised. */
+  let touched: MBudget | undefined;
   try {
     for (const b of spec.budgets) {
+      // Agents get the default burn limit from the store when they set none; the model is told.
       const made = await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.limit, period: b.period, policy: b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy });
       expect(made.ok, `create ${b.path}`).toBe(true);
-      model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy, clock.now(), b.kind);
+      model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, burnLimits: [agentBurnDefault], ...b.policy } : b.policy, clock.now(), b.kind);
     }
     for (const op of spec.ops) {
+      touched = undefined;
       await step(op);
       await store.sweep();
       model.settleTime(clock.now());
@@ -243,6 +353,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
     }
     const report = await store.audit();
     expect(report.problems).toEqual([]);
+    await alertsOncePerPeriod();
   } finally {
     await store.close();
   }
@@ -262,34 +373,51 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
     return { key: k, prior: model.keyed.get(k) };
   }
 
+  /** A reservation, checked against the model's answer; a burn-limit refusal trips what it crosses. */
+  async function reserveStep(op: Extract<Op, { t: 'reserve' }>): Promise<void> {
+    const budget = pick(model.all, op.b);
+    if (!budget) return;
+    const path = budget.path;
+    const modelName = models[op.model % models.length];
+    const onExpiry = expiryAsks[op.rule % expiryAsks.length];
+    const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry]);
+    const { key, prior } = keyed('r', op.key);
+    if (prior) {
+      const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry });
+      if (prior.print === print) expect(again).toEqual(prior.result);
+      else expect(describeResult(again)).toBe('idempotency_key_reused');
+      return;
+    }
+    const now = clock.now();
+    const no = model.refusal(budget, op.amount, modelName, now);
+    const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
+    // Crossing a burn limit trips every budget of the chain whose window it would overfill.
+    if (no?.code === 'burn_limit') for (const b of model.chain(budget)) if (model.burnVerdict(b, op.amount, now) === 'breach') model.trip(b, now);
+    if (result.ok && 'reservation' in result) {
+      ids.push(result.reservation.id);
+      const r: MReservation = { id: result.reservation.id, budget, amount: op.amount, expires: now + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0, created: now };
+      model.reservations.push(r);
+      for (const b of model.chain(budget)) {
+        b.reserved += op.amount;
+        b.inflight += 1;
+        if (b.trippedUntil !== null && now >= b.trippedUntil && b.probe === null) b.probe = r.id;
+      }
+      model.burnBy(r, now, op.amount);
+      touched = budget;
+      if (key) model.keyed.set(key, { print, result });
+    }
+  }
+
   async function step(op: Op): Promise<void> {
     model.settleTime(clock.now());
     switch (op.t) {
-      case 'reserve': {
-        const budget = pick(model.all, op.b);
-        if (!budget) return;
-        const path = budget.path;
-        const modelName = models[op.model % models.length];
-        const onExpiry = expiryAsks[op.rule % expiryAsks.length];
-        const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry]);
-        const { key, prior } = keyed('r', op.key);
-        if (prior) {
-          const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry });
-          if (prior.print === print) expect(again).toEqual(prior.result);
-          else expect(describeResult(again)).toBe('idempotency_key_reused');
-          return;
-        }
-        const no = model.refusal(budget, op.amount, modelName);
-        const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
-        if (result.ok && 'reservation' in result) {
-          ids.push(result.reservation.id);
-          model.reservations.push({ id: result.reservation.id, budget, amount: op.amount, expires: clock.now() + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0 });
-          for (const b of model.chain(budget)) {
-            b.reserved += op.amount;
-            b.inflight += 1;
-          }
-          if (key) model.keyed.set(key, { print, result });
-        }
+      case 'reserve':
+        return reserveStep(op);
+      case 'burst': {
+        // Calls in quick succession on one agent, as a runaway loop makes them.
+        const agent = pick(planned().filter((x) => x.kind === 'agent'), op.b);
+        if (!agent) return;
+        for (let i = 0; i < op.n; i += 1) await reserveStep({ t: 'reserve', b: model.all.indexOf(agent), amount: op.amount, ttl: 60_000, model: 0, key: null, rule: 0 });
         return;
       }
       case 'settle': {
@@ -307,6 +435,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const expected = r.status === 'settled' || r.status === 'late_settled' ? 'already_settled' : r.status === 'voided' ? 'already_voided' : 'ok';
         const result = await run({ type: 'settle', reservationId: r.id, actualMicros: actual, idempotencyKey: key }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
         if (!result.ok) return;
+        touched = r.budget;
         if (r.status === 'charged') {
           // The truth after a charged expiry: refund the difference, or charge the rest late.
           const extra = Math.max(0, actual - r.charged);
@@ -314,7 +443,8 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
             b.spent += extra;
             b.overrun += extra;
           }
-          if (extra === 0) model.refund(r, r.charged - actual);
+          model.burnBy(r, clock.now(), extra);
+          if (extra === 0) model.refund(r, r.charged - actual, clock.now());
           r.status = 'late_settled';
           if (key) model.keyed.set(key, { print, result });
           return;
@@ -330,6 +460,8 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
           b.overrun += excess;
         }
         r.status = late ? 'late_settled' : 'settled';
+        model.burnBy(r, clock.now(), late ? actual : actual - r.amount);
+        if (!late) model.probeDone(r, clock.now(), true);
         if (key) model.keyed.set(key, { print, result });
         return;
       }
@@ -341,11 +473,13 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         if (!result.ok) return;
         const wasCharged = r.status === 'charged';
         r.status = 'voided';
-        if (wasCharged) return model.refund(r, r.charged);
+        if (wasCharged) return model.refund(r, r.charged, clock.now());
         for (const b of model.chain(r.budget)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
         }
+        model.burnBy(r, clock.now(), -r.amount);
+        model.probeDone(r, clock.now(), false);
         return;
       }
       case 'tick':
@@ -406,6 +540,16 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         envelope.status = 'closed';
         return;
       }
+      case 'reset': {
+        // A reset closes a tripped breaker and empties its windows; a closed one stays as it is.
+        const b = pick(planned(), op.b);
+        if (!b) return;
+        await run({ type: 'resetBreaker', path: b.path }, 'ok');
+        if (b.trippedUntil === null) return;
+        model.closeBreaker(b);
+        for (const slices of b.burn.values()) slices.clear();
+        return;
+      }
       case 'retry': {
         // Re-issue an earlier keyed command: same input, same answer, nothing changes.
         const earlier = issued.filter((x) => 'idempotencyKey' in x.cmd && x.cmd.idempotencyKey !== undefined && x.result.ok);
@@ -427,8 +571,45 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
       // The invariant: within the limit, unless spending beyond reservations (recorded as
       // overrun) or a lowered limit explains it.
       if (m.limit !== null && !m.lowered) expect(v.spentMicros + v.reservedMicros, `${m.path} over its limit`).toBeLessThanOrEqual(m.limit + m.granted + m.overrun);
+      const now = clock.now();
+      const breaker = m.trippedUntil === null ? 'closed' : now < m.trippedUntil ? 'open' : 'half_open';
+      expect([v.breaker, v.trippedUntilMs], `${m.path} breaker`).toEqual([breaker, m.trippedUntil]);
+      expect(v.burn, `${m.path} burn`).toEqual((m.policy.burnLimits ?? []).map((l) => ({ ...l, burnMicros: model.burnSum(m, l.windowMs, now) })));
     }
+    for (const m of model.chain(touched)) if (m.limit !== null) await noAlertPending(m);
   }
+
+  /** After a reservation or settlement, every threshold its chain's balances reached has been raised. */
+  async function noAlertPending(m: MBudget): Promise<void> {
+    const v = await store.getBudget(m.path);
+    if (!v || m.limit === null) return;
+    const cap = m.limit + m.granted;
+    const pct = (value: number) => (value <= 0 ? 0 : cap <= 0 ? Infinity : Math.floor((value * 100) / cap));
+    const thresholds = model.thresholds(m);
+    const pending = (fired: number, value: number) => thresholds.filter((t) => t > fired && t <= pct(value));
+    expect(pending(v.alertSpentPct, m.spent), `${m.path} spent alerts`).toEqual([]);
+    expect(pending(v.alertCommittedPct, m.spent + m.reserved), `${m.path} committed alerts`).toEqual([]);
+  }
+
+  /** No alert is raised twice for one budget, basis, threshold and period. */
+  async function alertsOncePerPeriod(): Promise<void> {
+    const seen = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.ledger({ kinds: ['alert'], cursor, limit: 1000 });
+      for (const e of page.entries) {
+        const key = alertKey(e);
+        expect(seen.has(key), key).toBe(false);
+        seen.add(key);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+}
+
+function alertKey(e: LedgerEntry): string {
+  const d = JSON.parse(e.data ?? '{}') as { basis?: string; thresholdPct?: number; periodStartMs?: number };
+  return `${e.budgetId}:${String(d.basis)}:${String(d.thresholdPct)}:${String(d.periodStartMs)}`;
 }
 
 /**

@@ -123,6 +123,16 @@ export const postgresMigrations: readonly string[] = [
   DROP INDEX ledger_resolution;
   CREATE INDEX ledger_resolution ON ledger (reservation_seq, seq) WHERE kind IN ('settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge');
   `,
+  // Guards: the alert thresholds raised this period, the burn-limit breaker, the burn windows.
+  `
+  ALTER TABLE budgets
+    ADD COLUMN alert_spent_pct integer NOT NULL DEFAULT 0,
+    ADD COLUMN alert_committed_pct integer NOT NULL DEFAULT 0,
+    ADD COLUMN tripped_until_ms bigint,
+    ADD COLUMN breaker_trips integer NOT NULL DEFAULT 0,
+    ADD COLUMN probe_seq bigint,
+    ADD COLUMN burn text;
+  `,
 ];
 
 /** Advisory lock namespace for migrations ("burs"); the second key is the schema's hash. */

@@ -5,6 +5,7 @@ import {
   budgetColumns,
   budgetValues,
   entryValues,
+  guardColumns,
   ledgerColumns,
   tokenColumns,
   tokenValues,
@@ -52,7 +53,7 @@ function columnList(columns: readonly string[]): string {
   return columns.join(', ');
 }
 
-const budgetUpdates = ['parent_id', 'path', 'status', 'limit_micros', 'period', 'timezone', 'period_start_ms', 'period_end_ms', 'spent_micros', 'reserved_micros', 'granted_micros', 'overrun_micros', 'inflight', 'policy', 'updated_version'];
+const budgetUpdates = ['parent_id', 'path', 'status', 'limit_micros', 'period', 'timezone', 'period_start_ms', 'period_end_ms', 'spent_micros', 'reserved_micros', 'granted_micros', 'overrun_micros', 'inflight', 'policy', ...guardColumns, 'updated_version'];
 const budgetAll = [...budgetColumns, 'updated_version'];
 const closedColumns = ['budget_id', 'start_ms', 'end_ms', 'spent_micros', 'granted_micros', 'overrun_micros'];
 

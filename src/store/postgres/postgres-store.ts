@@ -2,6 +2,7 @@ import pg from 'pg';
 import {
   applyCommand,
   assert,
+  refusalMayWrite,
   expireDue,
   limits,
   NeedData,
@@ -291,7 +292,7 @@ export class PostgresStore extends BaseStore {
       if (cmd === null) return { ok: true, expired };
       const before = tx.entries.length;
       const result: CommandResult = applyCommand(tx, cmd, { timezone: this.timezone });
-      assert(result.ok || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
+      assert(result.ok || refusalMayWrite(result) || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
       return result;
     });
   }

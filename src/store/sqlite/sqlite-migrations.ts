@@ -90,4 +90,13 @@ export const sqliteMigrations: readonly string[] = [
   DROP INDEX ledger_resolution;
   CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE kind IN ('settle', 'void', 'expire', 'expire_charged', 'expiry_refund', 'late_charge');
   `,
+  // Guards: the alert thresholds raised this period, the burn-limit breaker, the burn windows.
+  `
+  ALTER TABLE budgets ADD COLUMN alert_spent_pct INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE budgets ADD COLUMN alert_committed_pct INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE budgets ADD COLUMN tripped_until_ms INTEGER;
+  ALTER TABLE budgets ADD COLUMN breaker_trips INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE budgets ADD COLUMN probe_seq INTEGER;
+  ALTER TABLE budgets ADD COLUMN burn TEXT;
+  `,
 ];

@@ -53,7 +53,7 @@ describe('sqlite store specifics', () => {
     const db = new Database(path);
     const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ledger WHERE reservation_seq = ? AND ${resolutionKindsSql} ORDER BY seq DESC LIMIT 1`).all(1) as { detail: string }[];
     expect(plan.map((p) => p.detail).join(' ')).toContain('ledger_resolution');
-    expect(sqliteMigrations.at(-1)).toContain(`WHERE ${resolutionKindsSql};`);
+    expect(sqliteMigrations.findLast((m) => m.includes('ledger_resolution'))).toContain(`WHERE ${resolutionKindsSql};`);
     db.close();
     await store.close();
   });

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import {
   applyCommand,
   assert,
+  refusalMayWrite,
   expireDue,
   limits,
   parseReservationId,
@@ -33,6 +34,8 @@ import {
   encodeCursor,
   entryFromRow,
   entryValues,
+  guardColumns,
+  guardValues,
   ledgerColumns,
   tokenColumns,
   tokenFromRow,
@@ -89,6 +92,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
 }
 
+/** `alert_spent_pct = ?, …`: the guard columns every budget update writes. */
+const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
+
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
 
@@ -131,9 +137,9 @@ export class SqliteStore extends BaseStore {
       insertBudget: db.prepare(`INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`),
       updateBudget: db.prepare(
         `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
-         spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ? WHERE id = ?`,
+         spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
       ),
-      updateBalances: db.prepare('UPDATE budgets SET spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ? WHERE id = ?'),
+      updateBalances: db.prepare(`UPDATE budgets SET spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, ${guardSet} WHERE id = ?`),
       insertToken: db.prepare(`INSERT INTO tokens (${tokenColumns.join(', ')}) VALUES (${placeholders(tokenColumns.length)})`),
       updateToken: db.prepare('UPDATE tokens SET status = ?, revoked_ms = ? WHERE id = ?'),
       insertIdempotency: db.prepare('INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)'),
@@ -217,7 +223,7 @@ export class SqliteStore extends BaseStore {
         if (cmd === null) return { ok: true, expired };
         const before = tx.entries.length;
         const result = applyCommand(tx, cmd, { timezone: this.timezone });
-        assert(result.ok || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
+        assert(result.ok || refusalMayWrite(result) || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
         return result;
       });
       this.write(tx);
@@ -249,8 +255,8 @@ export class SqliteStore extends BaseStore {
     for (const b of tx.dirtyBudgets) {
       if (tx.newBudgets.has(b)) continue;
       // A reservation or settlement moves balances only: the row's other columns stay.
-      if (!cache.reshaped(b)) s.updateBalances.run(b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, b.id);
-      else s.updateBudget.run(b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), b.id);
+      if (!cache.reshaped(b)) s.updateBalances.run(b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, ...guardValues(b), b.id);
+      else s.updateBudget.run(b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), ...guardValues(b), b.id);
     }
     for (const t of tx.newTokens) s.insertToken.run(tokenValues(t));
     for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) s.updateToken.run(t.status, t.revokedMs, t.id);

@@ -1,0 +1,85 @@
+import { Option, type Command } from 'commander';
+import { alertOf, limits, type AlertBasis, type AlertView } from '../core/index.js';
+import { alertToJson } from '../contract/index.js';
+import type { CliBackend } from './backend.js';
+import { findBudget } from './budget-ops.js';
+import type { CliContext } from './context.js';
+import { cliLimits } from './limits.js';
+import { isoSeconds, table, usd } from './output.js';
+import { parseHistoryLimitArg, parsePathArg, parseTimeArg } from './parse.js';
+
+type PathedAlert = AlertView & { budget: string };
+
+interface AlertFlags {
+  since?: number;
+  budget?: string;
+  basis?: AlertBasis;
+  limit?: number;
+}
+
+/**
+ * Adds `bursar alerts list`: the threshold alerts the ledger holds, each raised once per budget,
+ * basis and period when spent (or spent + reserved) reached a percentage of the limit.
+ *
+ * @example
+ * registerAlerts(program, context);
+ */
+export function registerAlerts(program: Command, context: CliContext): void {
+  const alerts = program.command('alerts').description('threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)');
+  alerts
+    .command('list')
+    .description('alerts oldest first: the latest ones, or every one since --since')
+    .option('--since <when>', 'alerts since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
+    .option('--budget <path>', 'only this budget and everything under it', parsePathArg('--budget'))
+    .addOption(new Option('--basis <basis>', 'spent, or committed (spent + reserved)').choices(['spent', 'committed']))
+    .option('--limit <n>', `most alerts to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
+    .action((flags: AlertFlags) => listAlerts(context, flags));
+}
+
+/**
+ * Up to `max` alerts, read from the ledger's `alert` entries: from `sinceMs` on (oldest first),
+ * or the newest ones when no start is given. Says whether more remained.
+ */
+async function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promise<{ alerts: PathedAlert[]; more: boolean }> {
+  const order = flags.since === undefined ? 'desc' : 'asc';
+  const alerts: PathedAlert[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await backend.ledgerPage({ kinds: ['alert'], budget: flags.budget, sinceMs: flags.since, cursor, limit: limits.ledgerPageMax, order });
+    for (const e of page.entries) {
+      const alert = alertOf(e);
+      if (alert && (flags.basis === undefined || alert.basis === flags.basis)) alerts.push({ ...alert, budget: e.budget });
+    }
+    if (alerts.length > max || page.nextCursor === null) {
+      const kept = alerts.slice(0, max);
+      return { alerts: order === 'desc' ? kept.reverse() : kept, more: alerts.length > max };
+    }
+    cursor = page.nextCursor;
+  }
+}
+
+function alertRows(alerts: readonly PathedAlert[]): string {
+  return table(
+    [{ header: 'TIME' }, { header: 'BUDGET' }, { header: 'REACHED' }, { header: 'AMOUNT', align: 'right' }, { header: 'LIMIT', align: 'right' }, { header: 'PERIOD FROM' }],
+    alerts.map((a) => [
+      isoSeconds(a.tsMs),
+      a.budget,
+      `${a.thresholdPct}% ${a.basis === 'spent' ? 'spent' : 'spent + reserved'}`,
+      usd(a.valueMicros),
+      a.grantedMicros > 0 ? `${usd(a.limitMicros)}+${usd(a.grantedMicros)}` : usd(a.limitMicros),
+      isoSeconds(a.periodStartMs),
+    ]),
+  );
+}
+
+async function listAlerts(context: CliContext, flags: AlertFlags): Promise<void> {
+  const backend = await context.backend('read');
+  if (flags.budget !== undefined) await findBudget(backend, flags.budget);
+  const max = flags.limit ?? cliLimits.historyLimitDefault;
+  const { alerts, more } = await readAlerts(backend, flags, max);
+  const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
+  await context.emit(
+    () => ({ ok: true, alerts: alerts.map(alertToJson), more }),
+    () => (alerts.length === 0 ? 'No alerts. A budget raises one when its spend reaches 50, 75, 90 or 100 % of its limit (or its own alert thresholds).' : `${alertRows(alerts)}${cut}`),
+  );
+}
