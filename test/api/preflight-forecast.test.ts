@@ -72,11 +72,12 @@ describe('POST /api/preflight on the case study\'s tree', () => {
   });
 
   it('reads what budgets have left now: spend and holds on the path shrink it', async () => {
-    await reserveAndSettle(s, reviewer, 10_000_000, 9_000_000);
-    const held = await s.call<{ reservation: { id: string } }>('POST', '/api/reservations', { body: { budget: reviewer, amount_micros: 1_000_000 } });
-    expect(held.status).toBe(201);
+    // Small amounts: an agent may have a burn limit of a few dollars a minute.
+    await reserveAndSettle(s, reviewer, 1_500_000, 1_200_000);
+    const held = await s.call<{ reservation: { id: string } }>('POST', '/api/reservations', { body: { budget: reviewer, amount_micros: 400_000 } });
+    expect(held.status, held.text).toBe(201);
     const a = await s.call<PreflightReport>('POST', '/api/preflight', { body: plan('review.json') });
-    expect(a.json.budgets.find((b) => b.budget === reviewer)).toMatchObject({ remaining_micros: 70_000_000, inflight: 1, planned_concurrency: 2 });
+    expect(a.json.budgets.find((b) => b.budget === reviewer)).toMatchObject({ remaining_micros: 78_400_000, inflight: 1, planned_concurrency: 2 });
     await s.call('POST', `/api/reservations/${held.json.reservation.id}/void`);
   });
 
