@@ -7,13 +7,10 @@ const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
 const minute = 60_000;
 const hour = 60 * minute;
 
-/** Fields some budget views carry (burn limits, alerts), at their resting values. */
-const viewExtras: Record<string, unknown> = { alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, burn: [] };
-
 function budget(id: number, path: string, o: Partial<BudgetView> = {}): BudgetView {
   const limitMicros = o.limitMicros === undefined ? 100_000_000 : o.limitMicros;
   const spent = o.spentMicros ?? 0;
-  const fields = {
+  return {
     id,
     parentId: null,
     name: path,
@@ -40,8 +37,6 @@ function budget(id: number, path: string, o: Partial<BudgetView> = {}): BudgetVi
     spentMicros: spent,
     remainingMicros: limitMicros === null ? null : limitMicros - spent - (o.reservedMicros ?? 0),
   };
-  // Views from stores with burn limits and alerts carry more fields; these read as none of either.
-  return { ...viewExtras, ...fields } as BudgetView;
 }
 
 function entry(kind: EntryKind, budgetId: number, amountMicros: number, ageMs: number, data: string | null = null): LedgerEntry {

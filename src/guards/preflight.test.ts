@@ -16,14 +16,11 @@ const catalog = bundledCatalog();
 const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
 let nextId = 1;
 
-/** Fields some budget views carry (burn limits, alerts), at their resting values. */
-const viewExtras: Record<string, unknown> = { alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, burn: [] };
-
 function view(path: string, o: Partial<BudgetView> & { policy?: Policy } = {}): BudgetView {
   const limitMicros = o.limitMicros === undefined ? 50_000_000 : o.limitMicros;
   const spent = o.spentMicros ?? 0;
   const reserved = o.reservedMicros ?? 0;
-  const fields = {
+  return {
     id: nextId++,
     parentId: null,
     name: path.split('/').at(-1) ?? path,
@@ -50,8 +47,6 @@ function view(path: string, o: Partial<BudgetView> & { policy?: Policy } = {}): 
     reservedMicros: reserved,
     remainingMicros: limitMicros === null ? null : limitMicros - spent - reserved,
   };
-  // Views from stores with burn limits and alerts carry more fields; these read as none of either.
-  return { ...viewExtras, ...fields } as BudgetView;
 }
 
 /** org ($1,000) → team ($300) → agent ($50, 4 in flight), leaf first. */
@@ -208,7 +203,7 @@ describe('pre-flight checks', () => {
   });
 
   it('fails calls that burn limits refuse from the start and warns when a plan must be paced', () => {
-    const withBurn = (burnMicros: number, extra: BurnState = {}) => {
+    const withBurn = (burnMicros: number, extra: Partial<BurnState> = {}) => {
       const chain = tree();
       Object.assign(chain[0] as BudgetView, { burn: [{ amountMicros: 2_000_000, windowMs: 60_000, burnMicros }], breaker: 'closed', trippedUntilMs: null, ...extra });
       return chain;

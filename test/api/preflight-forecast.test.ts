@@ -53,6 +53,8 @@ describe('POST /api/preflight on the case study\'s tree', () => {
     expect(r.items[0]).toMatchObject({ model: 'claude-opus-4-5', call_micros: 350_000, total_micros: 21_000_000, tightest: { budget: testWriter, remaining_micros: 50_000_000 } });
     expect(checkOf(r, 'budget_availability')).toMatchObject({ status: 'fail', budget: testWriter, message: 'the plan needs $96.60 on dennis/tech-talent/test-writer, which has $50.00 left this period' });
     expect(checkOf(r, 'inflight')).toMatchObject({ status: 'fail', budget: testWriter });
+    // An agent's default burn limit (2 USD a minute) cannot take 15 calls of $0.35 at once.
+    expect(checkOf(r, 'burn_limits')).toMatchObject({ status: 'fail', budget: testWriter, message: expect.stringContaining('15 calls at once reserve up to $5.25 within 1m') as unknown });
     expect(checkOf(r, 'test_titles')).toMatchObject({ status: 'warn', items: [0, 1, 2, 3] });
     expect(checkOf(r, 'queue_size')?.status).toBe('warn');
     expect(r.budgets.map((b) => [b.budget, b.remaining_micros, b.planned_micros, b.share_pct])).toEqual([
