@@ -9,19 +9,8 @@ import type { PreflightBudget, PreflightCheck } from '../contract/index.js';
  * would cross a limit before it ends.
  */
 
-/** One burn limit of a budget and what its window holds now. */
-export interface BurnWindowState {
-  amountMicros: number;
-  windowMs: number;
-  burnMicros: number;
-}
-
-/** The burn-limit fields of a budget as stores that keep burn limits report them. */
-export interface BurnState {
-  burn?: readonly BurnWindowState[];
-  breaker?: 'closed' | 'open' | 'half_open';
-  trippedUntilMs?: number | null;
-}
+/** The burn-limit fields of a budget view. */
+export type BurnState = Pick<BudgetView, 'burn' | 'breaker' | 'trippedUntilMs'>;
 
 /**
  * A window as people say it: `1m`, `10m`, `1h`, `1d`, else seconds.
@@ -45,10 +34,10 @@ export interface BurnLoad {
 function refusal(x: BurnLoad, nowMs: number): string | undefined {
   const { load, state, maxCallMicros } = x;
   if (state.breaker === 'open') {
-    const until = state.trippedUntilMs === null || state.trippedUntilMs === undefined ? '' : ` for ${Math.ceil((state.trippedUntilMs - nowMs) / 1_000)} s more`;
+    const until = state.trippedUntilMs === null ? '' : ` for ${Math.ceil((state.trippedUntilMs - nowMs) / 1_000)} s more`;
     return `the breaker of ${load.budget} is open${until}: its calls are refused with burn_limit`;
   }
-  for (const w of state.burn ?? []) {
+  for (const w of state.burn) {
     const limit = `${formatUsd(w.amountMicros)} per ${windowText(w.windowMs)}`;
     if (maxCallMicros > w.amountMicros) return `one call reserves up to ${formatUsd(maxCallMicros)}, more than the burn limit of ${load.budget} (${limit}): every such call is refused`;
     const headroom = Math.max(0, w.amountMicros - w.burnMicros);
@@ -65,7 +54,7 @@ function refusal(x: BurnLoad, nowMs: number): string | undefined {
 function pacing(x: BurnLoad): string | undefined {
   const { load, state } = x;
   if (state.breaker === 'half_open') return `the breaker of ${load.budget} is half-open: it lets one call through before it closes again`;
-  for (const w of state.burn ?? []) {
+  for (const w of state.burn) {
     if (load.planned_micros <= w.amountMicros - w.burnMicros) continue;
     const windows = Math.ceil(load.planned_micros / w.amountMicros);
     return `the plan puts ${formatUsd(load.planned_micros)} through ${load.budget}, whose burn limit is ${formatUsd(w.amountMicros)} per ${windowText(w.windowMs)}: at full speed it trips the breaker; pace it over at least ${windowText(windows * w.windowMs)}`;
@@ -81,7 +70,7 @@ function pacing(x: BurnLoad): string | undefined {
  * // { name: 'burn_limits', status: 'fail', … } when 15 calls start at once
  */
 export function burnHeadroomCheck(loads: readonly BurnLoad[], nowMs: number): PreflightCheck {
-  const limited = loads.filter((x) => (x.state.burn ?? []).length > 0 || (x.state.breaker !== undefined && x.state.breaker !== 'closed'));
+  const limited = loads.filter((x) => x.state.burn.length > 0 || x.state.breaker !== 'closed');
   for (const x of limited) {
     const why = refusal(x, nowMs);
     if (why) return { name: 'burn_limits', status: 'fail', budget: x.load.budget, message: why };
@@ -92,16 +81,4 @@ export function burnHeadroomCheck(loads: readonly BurnLoad[], nowMs: number): Pr
   }
   if (limited.length === 0) return { name: 'burn_limits', status: 'pass', message: 'no burn limit on these paths' };
   return { name: 'burn_limits', status: 'pass', message: 'the plan fits every burn limit on its paths' };
-}
-
-/**
- * The burn-limit fields of a budget view. Stores that keep burn limits add them to the view;
- * without them a budget has none.
- *
- * @example
- * burnStateOf(view).burn // [{ amountMicros: 2_000_000, windowMs: 60_000, burnMicros: 150_000 }]
- */
-export function burnStateOf(b: BudgetView): BurnState {
-  const state = b as BudgetView & BurnState;
-  return { burn: state.burn, breaker: state.breaker, trippedUntilMs: state.trippedUntilMs };
 }

@@ -203,7 +203,7 @@ describe('pre-flight checks', () => {
   });
 
   it('fails calls that burn limits refuse from the start and warns when a plan must be paced', () => {
-    const withBurn = (burnMicros: number, extra: BurnState = {}) => {
+    const withBurn = (burnMicros: number, extra: Partial<BurnState> = {}) => {
       const chain = tree();
       Object.assign(chain[0] as BudgetView, { burn: [{ amountMicros: 2_000_000, windowMs: 60_000, burnMicros }], breaker: 'closed', trippedUntilMs: null, ...extra });
       return chain;

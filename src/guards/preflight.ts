@@ -1,7 +1,7 @@
 import { assert, formatUsd, limits, modelAllowed, type BudgetView } from '../core/index.js';
 import type { CheckStatus, Plan, PreflightBudget, PreflightCheck, PreflightItem, PreflightReport } from '../contract/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
-import { burnHeadroomCheck, burnStateOf } from './burn-headroom.js';
+import { burnHeadroomCheck } from './burn-headroom.js';
 import { estimatePlanItem, type ItemEstimate } from './estimate.js';
 import { guardLimits } from './limits.js';
 import type { InputProblem } from './plan.js';
@@ -305,7 +305,7 @@ function inflightCheck(p: Priced): PreflightCheck {
 function burnCheck(p: Priced): PreflightCheck {
   const loads = p.budgets.map((load) => {
     const maxCallMicros = p.items.reduce((most, item, i) => ((p.targets[i] as PlanTarget).chain.some((b) => b.path === load.budget) ? Math.max(most, item.call_micros) : most), 0);
-    return { load, state: burnStateOf(p.views.get(load.budget) as BudgetView), maxCallMicros };
+    return { load, state: p.views.get(load.budget) as BudgetView, maxCallMicros };
   });
   return burnHeadroomCheck(loads, p.nowMs);
 }

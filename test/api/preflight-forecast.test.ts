@@ -53,6 +53,8 @@ describe('POST /api/preflight on the case study\'s tree', () => {
     expect(r.items[0]).toMatchObject({ model: 'claude-opus-4-5', call_micros: 350_000, total_micros: 21_000_000, tightest: { budget: testWriter, remaining_micros: 50_000_000 } });
     expect(checkOf(r, 'budget_availability')).toMatchObject({ status: 'fail', budget: testWriter, message: 'the plan needs $96.60 on dennis/tech-talent/test-writer, which has $50.00 left this period' });
     expect(checkOf(r, 'inflight')).toMatchObject({ status: 'fail', budget: testWriter });
+    // An agent's default burn limit (2 USD a minute) cannot take 15 calls of $0.35 at once.
+    expect(checkOf(r, 'burn_limits')).toMatchObject({ status: 'fail', budget: testWriter, message: expect.stringContaining('15 calls at once reserve up to $5.25 within 1m') as unknown });
     expect(checkOf(r, 'test_titles')).toMatchObject({ status: 'warn', items: [0, 1, 2, 3] });
     expect(checkOf(r, 'queue_size')?.status).toBe('warn');
     expect(r.budgets.map((b) => [b.budget, b.remaining_micros, b.planned_micros, b.share_pct])).toEqual([
@@ -72,15 +74,12 @@ describe('POST /api/preflight on the case study\'s tree', () => {
   });
 
   it('reads what budgets have left now: spend and holds on the path shrink it', async () => {
-    // $10 in one call is more than the agent's default burn limit allows in a minute: lifted for it.
-    const burn = async (burn_limits: unknown[]) => expect((await s.call('PATCH', `/api/budgets/${encodeURIComponent(reviewer)}`, { body: { policy: { burn_limits } } })).status).toBe(200);
-    await burn([]);
-    await reserveAndSettle(s, reviewer, 10_000_000, 9_000_000);
-    await burn([{ amount_micros: 2_000_000, window_ms: minute }]);
-    const held = await s.call<{ reservation: { id: string } }>('POST', '/api/reservations', { body: { budget: reviewer, amount_micros: 1_000_000 } });
-    expect(held.status).toBe(201);
+    // Small amounts: an agent may have a burn limit of a few dollars a minute.
+    await reserveAndSettle(s, reviewer, 1_500_000, 1_200_000);
+    const held = await s.call<{ reservation: { id: string } }>('POST', '/api/reservations', { body: { budget: reviewer, amount_micros: 400_000 } });
+    expect(held.status, held.text).toBe(201);
     const a = await s.call<PreflightReport>('POST', '/api/preflight', { body: plan('review.json') });
-    expect(a.json.budgets.find((b) => b.budget === reviewer)).toMatchObject({ remaining_micros: 70_000_000, inflight: 1, planned_concurrency: 2 });
+    expect(a.json.budgets.find((b) => b.budget === reviewer)).toMatchObject({ remaining_micros: 78_400_000, inflight: 1, planned_concurrency: 2 });
     await s.call('POST', `/api/reservations/${held.json.reservation.id}/void`);
   });
 

@@ -116,8 +116,8 @@ describe('bursar preflight, forecast and usage through a server (--url)', () => 
     const setup = t.store(fixedClock(nowMs - 24 * hour));
     await setup.createBudget({ path: 'acme', kind: 'org', limitMicros: null, period: 'none' });
     await setup.createBudget({ path: 'acme/research', kind: 'team', limitMicros: null, period: 'none' });
-    // Each spend below is more than the default burn limit takes in a minute: the agent has none.
-    await setup.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: 50_000_000, period: 'none', policy: { burnLimits: [] } });
+    // A plain budget: an agent may get a default burn limit smaller than the $4 spent below.
+    await setup.createBudget({ path: 'acme/research/bot', kind: 'budget', limitMicros: 50_000_000, period: 'none' });
     await setup.close();
     for (const [ageMs, micros] of [[23 * hour, 4_000_000], [50 * 60_000, 2_000_000], [3 * 60_000, 1_000_000]] as const) {
       const store = t.store(fixedClock(nowMs - ageMs));
