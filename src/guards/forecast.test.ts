@@ -2,41 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { BudgetView, EntryKind, LedgerEntry } from '../core/index.js';
 import type { ForecastBudget } from '../contract/index.js';
 import { BurnMeter, runOut, sortForecast } from './forecast.js';
+import { testView } from './test-views.js';
 
 const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
 const minute = 60_000;
 const hour = 60 * minute;
 
 function budget(id: number, path: string, o: Partial<BudgetView> = {}): BudgetView {
-  const limitMicros = o.limitMicros === undefined ? 100_000_000 : o.limitMicros;
-  const spent = o.spentMicros ?? 0;
-  return {
-    id,
-    parentId: null,
-    name: path,
-    path,
-    kind: 'agent',
-    status: 'active',
-    period: 'month',
-    timezone: 'UTC',
-    periodStartMs: Date.UTC(2026, 0, 1),
-    periodEndMs: Date.UTC(2026, 1, 1),
-    grantedMicros: 0,
-    overrunMicros: 0,
-    reservedMicros: 0,
-    inflight: 0,
-    createdMs: 0,
-    policy: {},
-    alertSpentPct: 0,
-    alertCommittedPct: 0,
-    breaker: 'closed',
-    trippedUntilMs: null,
-    burn: [],
-    ...o,
-    limitMicros,
-    spentMicros: spent,
-    remainingMicros: limitMicros === null ? null : limitMicros - spent - (o.reservedMicros ?? 0),
-  };
+  return testView(path, { name: path, ...o, id, limitMicrosDefault: 100_000_000 });
 }
 
 function entry(kind: EntryKind, budgetId: number, amountMicros: number, ageMs: number, data: string | null = null): LedgerEntry {

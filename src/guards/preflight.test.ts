@@ -11,42 +11,14 @@ import type { Plan, PreflightReport } from '../contract/index.js';
 import { parsePlan } from './plan.js';
 import type { BurnState } from './burn-headroom.js';
 import { looksLikeTestData, preflight, preflightOptions, type PlanTarget } from './preflight.js';
+import { testView } from './test-views.js';
 
 const catalog = bundledCatalog();
 const nowMs = Date.UTC(2026, 0, 27, 3, 0, 0);
 let nextId = 1;
 
 function view(path: string, o: Partial<BudgetView> & { policy?: Policy } = {}): BudgetView {
-  const limitMicros = o.limitMicros === undefined ? 50_000_000 : o.limitMicros;
-  const spent = o.spentMicros ?? 0;
-  const reserved = o.reservedMicros ?? 0;
-  return {
-    id: nextId++,
-    parentId: null,
-    name: path.split('/').at(-1) ?? path,
-    path,
-    kind: 'agent',
-    status: 'active',
-    period: 'month',
-    timezone: 'UTC',
-    periodStartMs: Date.UTC(2026, 0, 1),
-    periodEndMs: Date.UTC(2026, 1, 1),
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
-    createdMs: 0,
-    policy: {},
-    alertSpentPct: 0,
-    alertCommittedPct: 0,
-    breaker: 'closed',
-    trippedUntilMs: null,
-    burn: [],
-    ...o,
-    limitMicros,
-    spentMicros: spent,
-    reservedMicros: reserved,
-    remainingMicros: limitMicros === null ? null : limitMicros - spent - reserved,
-  };
+  return testView(path, { ...o, id: nextId++, limitMicrosDefault: 50_000_000 });
 }
 
 /** org ($1,000) → team ($300) → agent ($50, 4 in flight), leaf first. */

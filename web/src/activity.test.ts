@@ -32,7 +32,7 @@ describe('live activity', () => {
     expect(a.recent_costs_micros).toEqual([300, 400, 500, 600, 700, 800, 900, 1_000, 1_100, 1_200]);
     expect(a.session).toMatchObject({ id: 's1', calls: 12, cost_micros: 50 + 7_700 });
     const next = withSpend(a, 'acme/bot', entry({ seq: 13, ts_ms: 20_000, amount_micros: 9, session: 's2' }), 0);
-    expect(next.session).toEqual({ id: 's2', cost_micros: 9, calls: 1, tokens_in: 10, tokens_out: 5 });
+    expect(next.session).toEqual({ id: 's2', cost_micros: 9, calls: 1, tokens_in: 10, tokens_out: 5, tokens_cached: 0 });
     expect(next.period.calls).toBe(13);
     expect(next.last_request_at).toBe(new Date(20_000).toISOString());
     expect(a.session?.id).toBe('s1');

@@ -32,11 +32,11 @@ export function agentOf(path: string, budgets: ReadonlyMap<string, Pick<Budget, 
   }
 }
 
-function added(t: { cost_micros: number; calls: number; tokens_in: number; tokens_out: number }, e: Entry) {
-  return { cost_micros: t.cost_micros + e.amount_micros, calls: t.calls + 1, tokens_in: t.tokens_in + (e.tokens_in ?? 0), tokens_out: t.tokens_out + (e.tokens_out ?? 0) };
+function added(t: { cost_micros: number; calls: number; tokens_in: number; tokens_out: number; tokens_cached: number }, e: Entry) {
+  return { cost_micros: t.cost_micros + e.amount_micros, calls: t.calls + 1, tokens_in: t.tokens_in + (e.tokens_in ?? 0), tokens_out: t.tokens_out + (e.tokens_out ?? 0), tokens_cached: t.tokens_cached + (e.tokens_cached ?? 0) };
 }
 
-const zero = { cost_micros: 0, calls: 0, tokens_in: 0, tokens_out: 0 };
+const zero = { cost_micros: 0, calls: 0, tokens_in: 0, tokens_out: 0, tokens_cached: 0 };
 
 /**
  * An agent's activity after one more spend entry (a new object; the old one is unchanged).

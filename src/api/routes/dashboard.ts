@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { spendKinds, spendOf, type LedgerEntry } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { contractLimits, isoOrNull, queryInt, routeSpec } from '../../contract/index.js';
-import { BudgetIndex, scanNewestFirst } from '../../ops/index.js';
+import { addSpend, BudgetIndex, emptyTotals, scanNewestFirst } from '../../ops/index.js';
 import { route, type Route } from '../deps.js';
 
 /**
@@ -25,8 +25,7 @@ export const activityLimits = {
   scanEntriesMax: contractLimits.usageScanEntriesMax,
 } as const;
 
-const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int() });
-type Totals = z.output<typeof totalsJson>;
+const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
 
 const AgentActivityJson = z
   .object({
@@ -58,20 +57,6 @@ const ActivityQuery = z.strictObject({
   minutes: queryInt(1, activityLimits.burnMinutesMax).optional().describe(`one-minute buckets of the burn series (default ${activityLimits.burnMinutesDefault})`),
 });
 
-function emptyTotals(): Totals {
-  return { cost_micros: 0, calls: 0, tokens_in: 0, tokens_out: 0 };
-}
-
-function add(t: Totals, e: LedgerEntry): void {
-  const spend = spendOf(e);
-  if (!spend) return;
-  t.cost_micros += spend.micros;
-  if (spend.call) t.calls += 1;
-  if (!spend.tokens) return;
-  t.tokens_in += e.tokensIn ?? 0;
-  t.tokens_out += e.tokensOut ?? 0;
-}
-
 /** What one agent's spend entries add up to, newest first. */
 class AgentAccumulator {
   readonly activity: AgentActivity;
@@ -92,8 +77,8 @@ class AgentAccumulator {
       this.sessionSeen = true;
       if (e.session !== null) a.session = { id: e.session, ...emptyTotals() };
     }
-    if (a.session !== null && e.session === a.session.id) add(a.session, e);
-    if (e.tsMs >= this.periodStartMs) add(a.period, e);
+    if (a.session !== null && e.session === a.session.id) addSpend(a.session, e);
+    if (e.tsMs >= this.periodStartMs) addSpend(a.period, e);
   }
 }
 
