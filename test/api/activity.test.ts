@@ -58,8 +58,8 @@ describe('GET /api/activity', () => {
       agent: 'acme/t/a',
       last_request_at: new Date(t0).toISOString(),
       recent_costs_micros: [3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000, 10_000, 11_000, 12_000],
-      session: { id: 's2', cost_micros: 23_000, calls: 2, tokens_in: 200, tokens_out: 20 },
-      period: { cost_micros: 78_000, calls: 12, tokens_in: 1_200, tokens_out: 120 },
+      session: { id: 's2', cost_micros: 23_000, calls: 2, tokens_in: 200, tokens_out: 20, tokens_cached: 0 },
+      period: { cost_micros: 78_000, calls: 12, tokens_in: 1_200, tokens_out: 120, tokens_cached: 0 },
     });
     expect(agentB?.session).toBeNull();
     expect(agentB?.recent_costs_micros).toEqual([7_000]);
