@@ -66,18 +66,18 @@ function newBudget(tx: Tx, parent: BudgetRecord | undefined, name: string, spec:
     timezone: spec.timezone,
     periodStartMs: window.startMs,
     periodEndMs: window.endMs,
-    spentMicros: 0,
-    reservedMicros: 0,
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
     policy: spec.policy,
     createdMs: tx.nowMs,
-    ...freshGuards(spec.policy),
+    ...freshState(spec.policy),
   };
 }
 
 /** The guard state of a budget that has just been made: nothing raised, breaker closed, windows empty. */
+/** The balances and guard state of a budget that has seen nothing yet. */
+export function freshState(policy: Policy): Pick<BudgetRecord, 'spentMicros' | 'reservedMicros' | 'grantedMicros' | 'overrunMicros' | 'inflight'> & ReturnType<typeof freshGuards> {
+  return { spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, inflight: 0, ...freshGuards(policy) };
+}
+
 export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
   return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
 }

@@ -4,7 +4,7 @@ import { limits } from './limits.js';
 import { entryHash, genesisHash } from './hash.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
-import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
+import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
 
 /** One discrepancy found by an audit: where, and what differs. */
 export interface AuditProblem {
@@ -26,29 +26,7 @@ export interface AuditReport {
   problems: AuditProblem[];
 }
 
-interface ReplayBudget {
-  id: number;
-  parentId: number | null;
-  path: string;
-  status: BudgetRecord['status'];
-  limitMicros: number | null;
-  period: Period;
-  timezone: string;
-  periodStartMs: number;
-  periodEndMs: number | null;
-  spentMicros: number;
-  reservedMicros: number;
-  grantedMicros: number;
-  overrunMicros: number;
-  inflight: number;
-  policy: Policy;
-  alertSpentPct: number;
-  alertCommittedPct: number;
-  trippedUntilMs: number | null;
-  breakerTrips: number;
-  probeSeq: number | null;
-  burn: BurnWindow[] | null;
-}
+type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
 
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {

@@ -2,7 +2,7 @@ import { assert } from './assert.js';
 import { chainOf, draft, json } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import { tokenScopes, type MintToken, type RevokeToken } from './commands.js';
-import { freshGuards, insertBudget } from './budgets.js';
+import { freshState, insertBudget } from './budgets.js';
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
 import { periodWindow } from './period.js';
@@ -130,14 +130,9 @@ export function mintToken(tx: Tx, cmd: MintToken): MintOk | Refusal {
     timezone: parent.timezone,
     periodStartMs: window.startMs,
     periodEndMs: window.endMs,
-    spentMicros: 0,
-    reservedMicros: 0,
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
     policy,
     createdMs: tx.nowMs,
-    ...freshGuards(policy),
+    ...freshState(policy),
   };
   insertBudget(tx, envelope, { actor: cmd.actor, reason: cmd.reason ?? `envelope of token ${cmd.tokenId}` });
   const token: TokenRecord = {
