@@ -1,8 +1,9 @@
 import { breakerState } from './breaker.js';
 import { burnInWindow, windowOf } from './burn.js';
+import { loopView, type LoopView } from './loops.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
-import type { BudgetKind, BudgetRecord, BudgetStatus, Labels, ReservationRecord, ReservationStatus, TokenRecord } from './types.js';
+import type { BreakerCode, BudgetKind, BudgetRecord, BudgetStatus, Labels, ReservationRecord, ReservationStatus, TokenRecord } from './types.js';
 
 /** A budget as callers see it at a moment: a period that has ended reads as a fresh one. */
 export interface BudgetView {
@@ -30,11 +31,15 @@ export interface BudgetView {
   alertSpentPct: number;
   /** Highest alert threshold raised this period on spent + reserved (0: none). */
   alertCommittedPct: number;
-  /** The burn-limit breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
+  /** The breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
   breaker: 'closed' | 'open' | 'half_open';
   trippedUntilMs: number | null;
+  /** What tripped the breaker (a burn limit or a loop); null while it is closed. */
+  breakerCode: BreakerCode | null;
   /** Each of the budget's own burn limits, with what its window holds now. */
   burn: { amountMicros: number; windowMs: number; burnMicros: number }[];
+  /** The budget's own loop limit and what it counts now; null without one. */
+  loop: LoopView | null;
 }
 
 /** True when the budget's current period has ended at `nowMs`. */
@@ -79,7 +84,9 @@ export function viewBudget(b: BudgetRecord, nowMs: number): BudgetView {
     alertCommittedPct: ended ? 0 : b.alertCommittedPct,
     breaker: breakerState(b, nowMs),
     trippedUntilMs: b.trippedUntilMs,
+    breakerCode: b.breakerCode,
     burn: burnOf(b, nowMs),
+    loop: loopView(b, nowMs),
   };
 }
 
