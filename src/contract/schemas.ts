@@ -77,7 +77,7 @@ const loopLimitInput = z
       repeats: z.int().min(1).max(limits.loopRepeatsMax).describe(`most reservations of one request in the window, 1 to ${limits.loopRepeatsMax}; one more is a loop`),
       window_ms: z.int().min(limits.loopWindowMsMin).max(limits.loopWindowMsMax).describe(`length of the window, ${limits.loopWindowMsMin} ms (1 s) to ${limits.loopWindowMsMax} ms (7 days), from a request's first repeat`),
     }),
-  ])
+  ], { error: 'must be "off" or { repeats, window_ms }: at most repeats of one request in a window of window_ms' })
   .describe(`loop detection on this budget and everything under it: the same request (model and normalised messages; a tool and its params) more than repeats times in the window trips the budget's breaker (429 loop_detected). New agents get ${limits.loopLimitAgentDefault.repeats} per ${limits.loopLimitAgentDefault.windowMs} ms unless they set their own ("off" for none)`);
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
