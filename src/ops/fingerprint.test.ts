@@ -45,16 +45,21 @@ describe('request fingerprints', () => {
     expect(new Set([base, ...others]).size).toBe(others.length + 1);
   });
 
-  it('hashes a bounded part of a large request, yet tells a grown or edited context apart', () => {
-    // Proves large bodies cost a bounded hash, and that a context growing at its end, or a different length, is another request.
+  it('reads a bounded part of a large request, yet tells a grown or edited context apart', () => {
+    // Proves large bodies cost a bounded walk, and that a conversation growing at its end, a longer text or a changed end is another request.
     const page = 'lorem ipsum '.repeat(20_000);
     expect(page.length).toBeGreaterThan(opsLimits.fingerprintCharsHashedMax);
-    const big = callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content: page }] });
-    expect(callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content: page }] })).toBe(big);
-    expect(callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content: `${page}more` }] })).not.toBe(big);
-    const middle = page.slice(0, 100_000) + 'X' + page.slice(100_001);
-    expect(callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content: middle }] })).toBe(big);
-    expect(callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content: `${page.slice(0, 100_000)}XX${page.slice(100_001)}` }] })).not.toBe(big);
+    const ask = (content: string, extra: object[] = []) => callFingerprint('gpt-4o-mini', { messages: [{ role: 'user', content }, ...extra] });
+    const big = ask(page);
+    expect(ask(page)).toBe(big);
+    expect(ask(`${page}more`)).not.toBe(big);
+    expect(ask(`${page.slice(0, 100_000)}X${page.slice(100_001)}`)).toBe(big);
+    expect(ask(`${page.slice(0, -1)}X`)).not.toBe(big);
+    expect(ask(page, [{ role: 'assistant', content: 'ok' }])).not.toBe(big);
+    const history = Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `step ${i}` }));
+    const long = callFingerprint('gpt-4o-mini', { messages: history });
+    expect(callFingerprint('gpt-4o-mini', { messages: [...history, { role: 'user', content: 'step 500' }] })).not.toBe(long);
+    expect(callFingerprint('gpt-4o-mini', { messages: history.map((m) => ({ content: m.content, role: m.role })) })).toBe(long);
   });
 
   it('gives a tool call with params the tool and its params, and none without params', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { opsLimits } from './limits.js';
 
 /**
@@ -15,23 +15,89 @@ import { opsLimits } from './limits.js';
  * `stream_options`, `user`, `metadata`, `store`, `service_tier`, `tool_choice`,
  * `response_format`, `reasoning`, and any other field. A tool's fingerprint covers the tool's
  * name and its params; a tool reserved without params has none (nothing says two calls are
- * the same). Whitespace is normalised: a run of spaces, tabs or newlines is one space, and a
- * text's leading and trailing whitespace is dropped. Objects are read in the order the client
- * wrote their keys (an SDK writes one request the same way every time).
+ * the same). In a text, a run of whitespace counts as one space and leading and trailing
+ * whitespace is dropped; the order of an object's keys does not matter.
  *
- * What it costs: one `JSON.stringify` of those fields (native, and the gateway's tokenizer reads
- * all of them anyway), then at most `fingerprintCharsHashedMax` characters normalised by two
- * regular expressions and hashed with SHA-256: a few microseconds for a usual request, and a
- * bounded cost for the largest (their first and last 32 KiB and their length).
+ * What it costs is bounded whatever the request's size: the value is walked once, without
+ * recursion, up to `fingerprintNodesMax` values; a list longer than `fingerprintItemsMax` is read
+ * by its first and last halves of that and its length; a text longer than
+ * `fingerprintTextCharsMax` by its first and last halves (not normalised) and its length; and
+ * once `fingerprintCharsHashedMax` characters of text are hashed, later texts count by their
+ * length only. The canonical text this writes (at most about 64 KiB) is hashed once with
+ * SHA-256: microseconds for a usual request, and a bounded cost for the largest, where a full
+ * serialisation of a 4 MiB request with images would take milliseconds.
  */
 
 /** The fields of a model request that say what it asks, in a fixed order. */
 export const fingerprintFields = ['system', 'instructions', 'messages', 'input', 'prompt', 'previous_response_id', 'tools'] as const;
 
-/** A run of whitespace, literal or as a JSON escape (`\n`, `\r`, `\t`). */
-const whitespaceRun = /(?:\s|\\[nrt])+/g;
-/** The one space left at either end of a text once runs are collapsed. */
-const spaceAtQuote = /" | "/g;
+const whitespaceRun = /\s+/g;
+
+/** One value to hash, with the object key it sits under (if any). */
+interface Pending {
+  value: unknown;
+  key?: string;
+}
+
+/** What the walk has written (hashed in one piece at the end) and used of its bounds. */
+interface Walk {
+  out: string;
+  nodes: number;
+  chars: number;
+}
+
+/** Feeds one text: normalised when short, by its ends and length when long, by its length alone once the budget is spent. */
+function writeText(walk: Walk, text: string): void {
+  const max = opsLimits.fingerprintTextCharsMax;
+  if (walk.chars >= opsLimits.fingerprintCharsHashedMax) {
+    walk.out += `t#${text.length};`;
+    return;
+  }
+  if (text.length <= max) {
+    const normal = text.replace(whitespaceRun, ' ').trim();
+    walk.chars += normal.length;
+    walk.out += `t${normal.length}:${normal};`;
+    return;
+  }
+  const ends = text.slice(0, max / 2) + text.slice(text.length - max / 2);
+  walk.chars += ends.length;
+  walk.out += `T${text.length}:${ends};`;
+}
+
+/** Pushes a list's items (its first and last halves of the bound when it is longer) so that they pop in order. */
+function pushItems(stack: Pending[], items: readonly unknown[]): void {
+  const half = opsLimits.fingerprintItemsMax / 2;
+  const long = items.length > opsLimits.fingerprintItemsMax;
+  for (let i = items.length - 1; i >= 0; i -= 1) {
+    if (long && i >= half && i < items.length - half) continue;
+    stack.push({ value: items[i] });
+  }
+}
+
+/** A JSON value as one canonical text, walked depth first with an explicit stack, within the bounds. */
+function canonicalText(root: unknown): string {
+  const stack: Pending[] = [{ value: root }];
+  const walk: Walk = { out: '', nodes: 0, chars: 0 };
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    walk.nodes += 1;
+    if (walk.nodes > opsLimits.fingerprintNodesMax) return `${walk.out}…${stack.length + 1};`;
+    if (item.key !== undefined) walk.out += `k${item.key.length}:${item.key};`;
+    const v = item.value;
+    if (typeof v === 'string') writeText(walk, v);
+    else if (Array.isArray(v)) {
+      walk.out += `[${v.length};`;
+      pushItems(stack, v);
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v).sort();
+      walk.out += `{${keys.length};`;
+      for (let i = keys.length - 1; i >= 0; i -= 1) {
+        const key = keys[i] ?? '';
+        stack.push({ value: (v as Record<string, unknown>)[key], key });
+      }
+    } else walk.out += `${typeof v}:${String(v)};`;
+  }
+  return walk.out;
+}
 
 /**
  * The fingerprint of `value` (any JSON) under a kind and a name: 16 characters of base64url.
@@ -40,13 +106,9 @@ const spaceAtQuote = /" | "/g;
  * fingerprintOf('tool', 'WebFetch', { url: 'https://example.com' }) // 'r1V…' (16 characters)
  */
 export function fingerprintOf(kind: 'call' | 'tool', name: string, value: unknown): string {
-  let text = JSON.stringify(value) ?? 'null';
-  const chars = text.length;
-  const max = opsLimits.fingerprintCharsHashedMax;
-  if (chars > max) text = text.slice(0, max / 2) + text.slice(chars - max / 2);
-  const normalised = text.replace(whitespaceRun, ' ').replace(spaceAtQuote, '"');
-  const hash = createHash('sha256').update(`${kind}\n${name}\n${chars > max ? chars : ''}\n`).update(normalised);
-  return hash.digest('base64url').slice(0, opsLimits.fingerprintChars);
+  const text = `${kind}\n${name}\n${canonicalText(value)}`;
+  // One-shot hashing: no Hash object to build for a few hundred bytes.
+  return hash('sha256', text, 'base64url').slice(0, opsLimits.fingerprintChars);
 }
 
 /**

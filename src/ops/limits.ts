@@ -3,13 +3,16 @@
  * `limits`.
  *
  * @example
- * if (text.length > opsLimits.fingerprintCharsHashedMax) text = headAndTail(text);
+ * if (spent.nodes > opsLimits.fingerprintNodesMax) return;
  */
 export const opsLimits = {
-  /**
-   * Characters of a request's canonical text that its fingerprint normalises and hashes; a
-   * longer text gives its first and last halves of this, and its full length.
-   */
+  /** Values of a request a fingerprint reads at most (texts, numbers, list and object headers). */
+  fingerprintNodesMax: 4_096,
+  /** Items of one list a fingerprint reads: the first and last halves of this, and the length. */
+  fingerprintItemsMax: 64,
+  /** Characters of one text a fingerprint normalises; a longer one gives its first and last halves, and its length. */
+  fingerprintTextCharsMax: 8 * 1024,
+  /** Characters of text a fingerprint hashes in all; texts after that count by their length. */
   fingerprintCharsHashedMax: 64 * 1024,
   /** Characters of a fingerprint: 96 bits of SHA-256, in base64url. */
   fingerprintChars: 16,
