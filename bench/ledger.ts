@@ -6,6 +6,8 @@
  *   npm run bench:ledger                 # SQLite, all combinations
  *   npm run bench:ledger -- --seconds 5  # longer runs
  *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
+ *   npm run bench:ledger -- --fingerprints 1       # loop detection on the leaf, one request repeated
+ *   npm run bench:ledger -- --fingerprints 1000    # loop detection, distinct requests: the leaf's fingerprints churn
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     sync: { type: 'string' },
     callers: { type: 'string' },
     checkpoints: { type: 'string', default: 'background' },
+    fingerprints: { type: 'string', default: '0' },
   },
 });
 const checkpoints = values.checkpoints === 'inline' ? 'inline' : 'background';
@@ -28,6 +31,10 @@ const seconds = Number(values.seconds);
 const depths = values.depth ? [Number(values.depth)] : [1, 3];
 const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
 const callerCounts = values.callers ? [Number(values.callers)] : [16, 256];
+/** With n > 0, the leaf has a loop limit and each reservation carries one of n fingerprints in turn. */
+const fingerprints = Number(values.fingerprints);
+/** A loop limit no run can reach (100,000 repeats in any second), so every reservation is counted and none refused. */
+const unreachableLoop = { repeats: 100_000, windowMs: 1_000 };
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
@@ -37,9 +44,10 @@ function percentile(sorted: Float64Array, p: number): number {
 async function makeChain(store: Store, depth: number): Promise<string> {
   const names = ['org', 'team', 'agent', 'envelope'].slice(0, depth);
   let path = '';
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     path = path ? `${path}/${name}` : name;
-    const made = await store.createBudget({ path, limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_000 } });
+    const loopLimit = fingerprints > 0 && i === names.length - 1 ? unreachableLoop : undefined;
+    const made = await store.createBudget({ path, limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_000, loopLimit } });
     if (!made.ok) throw new Error(made.message);
   }
   return path;
@@ -56,10 +64,12 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
   const warmupEnd = performance.now() + 300;
   let measuredStart = 0;
   let measuredPairs = 0;
+  let made = 0;
   async function caller(): Promise<void> {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const r = await store.reserve({ path: leaf, amountMicros: 1_000 });
+      const fingerprint = fingerprints > 0 ? `fp${(made += 1) % fingerprints}` : undefined;
+      const r = await store.reserve({ path: leaf, amountMicros: 1_000, fingerprint });
       const t1 = performance.now();
       if (!r.ok) throw new Error(r.message);
       const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
@@ -86,6 +96,7 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       sync,
       callers,
       checkpoints,
+      fingerprints,
       pairs_per_s: Math.round(measuredPairs / elapsedS),
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView } from '../core/index.js';
+import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView, type Policy } from '../core/index.js';
 import { startServer, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
@@ -78,10 +78,11 @@ async function buildTree(store: Store): Promise<void> {
   if (await store.getBudget('dennis')) {
     throw new CliError({ code: 'budget_exists', message: 'this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger', budget: 'dennis' }, 1);
   }
-  // The demo shows the budget's hard stop, so its agents turn the default burn limit off: at
-  // 2 USD a minute it would stop the runaway first, long before its 5,000 credits are gone.
+  // The demo shows the budget's hard stop, so its agents turn the default burn limit and loop
+  // limit off: at 2 USD a minute, or at the 21st repeat of its one request, either would stop
+  // the runaway first, long before its 5,000 credits are gone.
   for (const b of demoTree) {
-    const policy = b.kind === 'agent' ? { burnLimits: [] } : undefined;
+    const policy: Policy | undefined = b.kind === 'agent' ? { burnLimits: [], loopLimit: 'off' } : undefined;
     unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', policy, actor: 'demo', reason: b.title }));
   }
 }

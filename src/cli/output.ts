@@ -136,6 +136,7 @@ export function policyText(policy: Policy): string {
   if (policy.maxOutputTokens !== undefined) parts.push(`max output tokens ${policy.maxOutputTokens}`);
   if (policy.alertThresholdsPct) parts.push(`alerts at ${policy.alertThresholdsPct.join('/')}%`);
   if (policy.burnLimits) parts.push(`burn limit ${policy.burnLimits.length > 0 ? policy.burnLimits.map((l) => `${usd(l.amountMicros)}/${formatWindow(l.windowMs)}`).join(', ') : 'none'}`);
+  if (policy.loopLimit !== undefined) parts.push(`loop limit ${policy.loopLimit === 'off' ? 'off' : `${policy.loopLimit.repeats}/${formatWindow(policy.loopLimit.windowMs)}`}`);
   if (policy.onExpiry !== undefined) parts.push(`on expiry ${policy.onExpiry}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }

@@ -48,13 +48,14 @@ async function seedDemo(store: Store): Promise<boolean> {
   return true;
 }
 
-/** The guards the demo agent got by default, in a line: in-flight cap, burn limits, alert thresholds. */
+/** The guards the demo agent got by default, in a line: in-flight cap, burn limits, loop limit, alert thresholds. */
 async function demoGuards(store: Store): Promise<string> {
   const agent = await store.getBudget(quickstartAgent);
   const policy = agent?.policy ?? {};
   const burn = (policy.burnLimits ?? []).map((l) => `${formatUsd(l.amountMicros)} per ${formatWindow(l.windowMs)}`).join(', ') || 'none';
+  const loop = policy.loopLimit === undefined || policy.loopLimit === 'off' ? 'no loop limit' : `a loop limit of ${policy.loopLimit.repeats} repeats of one request per ${formatWindow(policy.loopLimit.windowMs)}`;
   const alerts = (policy.alertThresholdsPct ?? alertThresholdsPctDefault).join('/');
-  return `Its safe defaults: at most ${policy.inflightMax ?? 'unlimited'} calls in flight, a burn limit of ${burn}, alerts at ${alerts}% of each limit.`;
+  return `Its safe defaults: at most ${policy.inflightMax ?? 'unlimited'} calls in flight, a burn limit of ${burn}, ${loop}, alerts at ${alerts}% of each limit.`;
 }
 
 /** Mints a fresh day-long token on the demo agent (when it exists) and returns its secret. */

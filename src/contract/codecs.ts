@@ -1,5 +1,7 @@
 import {
   microsPerUsd,
+  parseReservationId,
+  reservationId,
   type AlertView,
   type AuditProblem,
   type AuditReport,
@@ -9,6 +11,7 @@ import {
   type BudgetView,
   type BurnLimit,
   type ClosedPeriod,
+  type LoopLimit,
   type Labels,
   type LedgerEntry,
   type Period,
@@ -90,7 +93,9 @@ const policyNames: Names = [
 
 export type BurnLimitJsonValue = { amount_micros: number; window_ms: number };
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; on_expiry?: ExpiryRule };
+export type LoopLimitJsonValue = { repeats: number; window_ms: number } | 'off';
+
+export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; loop_limit?: LoopLimitJsonValue; on_expiry?: ExpiryRule };
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
@@ -105,7 +110,16 @@ export type PolicyPatchJsonValue = { [K in keyof PolicyJsonValue]?: PolicyJsonVa
 export function policyToJson(policy: Policy): PolicyJsonValue {
   const json = renamed<PolicyJsonValue>(policy, policyNames);
   if (policy.burnLimits !== undefined) json.burn_limits = policy.burnLimits.map(burnLimitToJson);
+  if (policy.loopLimit !== undefined) json.loop_limit = loopLimitToJson(policy.loopLimit);
   return json;
+}
+
+function loopLimitToJson(l: LoopLimit | 'off'): LoopLimitJsonValue {
+  return l === 'off' ? 'off' : { repeats: l.repeats, window_ms: l.windowMs };
+}
+
+function loopLimitFromJson(l: LoopLimitJsonValue): LoopLimit | 'off' {
+  return l === 'off' ? 'off' : { repeats: l.repeats, windowMs: l.window_ms };
 }
 
 function burnLimitToJson(l: BurnLimit): BurnLimitJsonValue {
@@ -125,6 +139,7 @@ function burnLimitFromJson(l: BurnLimitJsonValue): BurnLimit {
 export function policyFromJson(json: PolicyJsonValue): Policy {
   const policy = renamed<Policy>(json, policyNames, true);
   if (json.burn_limits !== undefined) policy.burnLimits = json.burn_limits.map(burnLimitFromJson);
+  if (json.loop_limit !== undefined) policy.loopLimit = loopLimitFromJson(json.loop_limit);
   return policy;
 }
 
@@ -137,6 +152,7 @@ export function policyFromJson(json: PolicyJsonValue): Policy {
 export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
   const json = renamed<PolicyPatchJsonValue>(patch, policyNames);
   if (patch.burnLimits !== undefined) json.burn_limits = patch.burnLimits === null ? null : patch.burnLimits.map(burnLimitToJson);
+  if (patch.loopLimit !== undefined) json.loop_limit = patch.loopLimit === null ? null : loopLimitToJson(patch.loopLimit);
   return json;
 }
 
@@ -150,6 +166,7 @@ export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): Pol
   if (json === undefined) return undefined;
   const patch = renamed<PolicyPatch>(json, policyNames, true);
   if (json.burn_limits !== undefined) patch.burnLimits = json.burn_limits === null ? null : json.burn_limits.map(burnLimitFromJson);
+  if (json.loop_limit !== undefined) patch.loopLimit = json.loop_limit === null ? null : loopLimitFromJson(json.loop_limit);
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -185,8 +202,24 @@ export function budgetToJson(b: BudgetView): BudgetJsonValue {
     alert_committed_pct: b.alertCommittedPct,
     breaker: b.breaker,
     tripped_until: isoOrNull(b.trippedUntilMs),
+    breaker_code: b.breakerCode,
     burn: b.burn.map((w) => ({ amount_micros: w.amountMicros, window_ms: w.windowMs, burn_micros: w.burnMicros })),
+    loop: loopToJson(b.loop),
   };
+}
+
+function loopToJson(l: BudgetView['loop']): BudgetJsonValue['loop'] {
+  if (l === null) return null;
+  const top = l.mostRepeated;
+  const most = top && { fingerprint: top.fingerprint, count: top.count, first_request: reservationId({ seq: top.firstSeq }), last_request: reservationId({ seq: top.lastSeq }) };
+  return { repeats: l.repeats, window_ms: l.windowMs, tracked: l.tracked, most_repeated: most };
+}
+
+function loopFromJson(j: BudgetJsonValue['loop']): BudgetView['loop'] {
+  if (j === null) return null;
+  const top = j.most_repeated;
+  const most = top && { fingerprint: top.fingerprint, count: top.count, firstSeq: parseReservationId(top.first_request) ?? 0, lastSeq: parseReservationId(top.last_request) ?? 0 };
+  return { repeats: j.repeats, windowMs: j.window_ms, tracked: j.tracked, mostRepeated: most };
 }
 
 /**
@@ -220,7 +253,9 @@ export function budgetFromJson(j: BudgetJsonValue): BudgetView {
     alertCommittedPct: j.alert_committed_pct,
     breaker: j.breaker,
     trippedUntilMs: j.tripped_until === null ? null : Date.parse(j.tripped_until),
+    breakerCode: j.breaker_code,
     burn: j.burn.map((w) => ({ amountMicros: w.amount_micros, windowMs: w.window_ms, burnMicros: w.burn_micros })),
+    loop: loopFromJson(j.loop),
   };
 }
 

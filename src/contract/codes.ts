@@ -15,7 +15,6 @@ export type HttpCode =
   | 'too_many_streams'
   | 'token_invalid'
   | 'model_unpriced'
-  | 'loop_detected'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'shutting_down'
@@ -78,6 +77,8 @@ const ledgerCodeTable: Record<Code, CodeSpec> = {
   too_many_inflight: { ...limited, retryAfterSDefault: 1 },
   // A burn-limit refusal says when the breaker lets a call through again; one that does not asks for a minute.
   burn_limit: { ...limited, retryAfterSDefault: 60 },
+  // The breaker tripped by one request fingerprint repeated too often; the refusal says when it lets a call through again.
+  loop_detected: { ...limited, retryAfterSDefault: 60 },
   store_unavailable: unavailable,
 };
 
@@ -90,8 +91,6 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
-  // The burn-limit breaker tripped by one request fingerprint repeated too often.
-  loop_detected: { ...limited, retryAfterSDefault: 60 },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },
   upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
   too_many_streams: unavailable,

@@ -70,6 +70,16 @@ const burnLimits = z
   .refine((list) => new Set(list.map((l) => l.window_ms)).size === list.length, { error: 'two burn limits share a window; keep the tighter one' })
   .describe('rolling-window caps on this budget and everything under it; crossing one trips the budget\'s breaker (429 burn_limit). New agents get 2,000,000 micros per 60,000 ms unless they set their own ([] for none)');
 
+const loopLimitInput = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      repeats: z.int().min(1).max(limits.loopRepeatsMax).describe(`most reservations of one request in the window, 1 to ${limits.loopRepeatsMax}; one more is a loop`),
+      window_ms: z.int().min(limits.loopWindowMsMin).max(limits.loopWindowMsMax).describe(`length of the window, ${limits.loopWindowMsMin} ms (1 s) to ${limits.loopWindowMsMax} ms (7 days), from a request's first repeat`),
+    }),
+  ], { error: 'must be "off" or { repeats, window_ms }: at most repeats of one request in a window of window_ms' })
+  .describe(`loop detection on this budget and everything under it: the same request (model and normalised messages; a tool and its params) more than repeats times in the window trips the budget's breaker (429 loop_detected). New agents get ${limits.loopLimitAgentDefault.repeats} per ${limits.loopLimitAgentDefault.windowMs} ms unless they set their own ("off" for none)`);
+
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
@@ -116,6 +126,7 @@ export const PolicyJson = z
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
     burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
+    loop_limit: z.union([z.literal('off'), z.object({ repeats: z.int(), window_ms: z.int() })]).optional(),
     on_expiry: z.enum(expiryRules).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
@@ -144,9 +155,22 @@ export const BudgetJson = z
     created_at: isoTime,
     alert_spent_pct: z.int().describe('highest alert threshold raised this period on spent; 0: none'),
     alert_committed_pct: z.int().describe('highest alert threshold raised this period on spent + reserved; 0: none'),
-    breaker: z.enum(['closed', 'open', 'half_open']).describe('the burn-limit breaker: open refuses until tripped_until, half_open lets one request through'),
+    breaker: z.enum(['closed', 'open', 'half_open']).describe('the breaker (burn limits and loop detection): open refuses until tripped_until, half_open lets one request through'),
     tripped_until: isoTimeOrNull.describe('end of the breaker\'s cool-down; null while closed'),
+    breaker_code: z.enum(['burn_limit', 'loop_detected']).nullable().describe('what tripped the breaker; null while closed'),
     burn: z.array(z.object({ amount_micros: z.int(), window_ms: z.int(), burn_micros: z.int().describe('committed in the window now') })).describe('the budget\'s own burn limits and what each window holds'),
+    loop: z
+      .object({
+        repeats: z.int(),
+        window_ms: z.int(),
+        tracked: z.int().describe('request fingerprints whose window is open'),
+        most_repeated: z
+          .object({ fingerprint: z.string(), count: z.int(), first_request: z.string().describe('rsv_…: its first reservation in the window'), last_request: z.string() })
+          .nullable()
+          .describe('the fingerprint with the most reservations in its window'),
+      })
+      .nullable()
+      .describe('the budget\'s own loop limit and what it counts now; null without one'),
   })
   .meta({ id: 'Budget', description: 'A budget as of now (a period that has ended reads as a fresh one).' });
 
@@ -310,6 +334,7 @@ export const PolicyInput = z.strictObject({
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
   burn_limits: burnLimits.optional(),
+  loop_limit: loopLimitInput.optional(),
   on_expiry: onExpiry.optional(),
 });
 
@@ -321,6 +346,7 @@ export const PolicyPatchInput = z
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
     burn_limits: burnLimits.nullable().optional(),
+    loop_limit: loopLimitInput.nullable().optional(),
     on_expiry: onExpiry.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');

@@ -4,6 +4,7 @@ export * from './assert.js';
 export * from './codes.js';
 export { burnInWindow, formatWindow, sliceMsOf } from './burn.js';
 export { breakerState, cooldownMsOf, type ResetBreakerOk } from './breaker.js';
+export { loopsFromText, loopsText, type LoopView } from './loops.js';
 export * from './derive.js';
 export * from './commands.js';
 export * from './hash.js';

@@ -1,16 +1,17 @@
 import { raiseAlerts } from './alerts.js';
 import { assert } from './assert.js';
-import { admitProbes, burnRefusal, chainBurnVerdict, probeResolved, tripOnBreach } from './breaker.js';
+import { admitProbes, burnRefusal, chainBurnVerdict, chainLoopVerdict, loopRefusal, probeResolved, tripGuards } from './breaker.js';
 import { burnAdd, burnAdjust } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
 import { limits } from './limits.js';
+import { loopAdd, loopLimitOf } from './loops.js';
 import { formatUsd } from './money.js';
 import { modelAllowed, onExpiryDefault } from './policy.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, EntryDraft, ExpiryRule, Ok, ReservationRecord } from './types.js';
-import { checkAmount, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
+import { checkAmount, checkFingerprint, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
 import { parseReservationId, remainingAt, viewReservation, type ReservationView } from './view.js';
 
 export type ReserveOk = Ok<{
@@ -30,7 +31,8 @@ export function validateReserve(cmd: Reserve): Refusal | undefined {
     checkPositiveAmount(cmd.amountMicros, 'amountMicros') ??
     checkTtl(cmd.ttlMs) ??
     checkIdempotencyKey(cmd.idempotencyKey) ??
-    checkLabels(cmd.labels)
+    checkLabels(cmd.labels) ??
+    checkFingerprint(cmd.fingerprint)
   );
 }
 
@@ -42,9 +44,14 @@ type AdmissionCheck = (chain: readonly BudgetRecord[], cmd: Reserve, nowMs: numb
 const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   budget_closed: (chain, _cmd, nowMs) => statusRefusal(chain, 'closed', nowMs),
   budget_paused: (chain, _cmd, nowMs) => statusRefusal(chain, 'paused', nowMs),
+  /** An open or half-open breaker (answered with the code of the guard that tripped it), then the burn limits. */
   burn_limit: (chain, cmd, nowMs) => {
     const v = chainBurnVerdict(chain, cmd.amountMicros, nowMs);
     return v && burnRefusal(v, cmd.amountMicros, remainingAt(v.budget, nowMs));
+  },
+  loop_detected: (chain, cmd, nowMs) => {
+    const v = chainLoopVerdict(chain, cmd.fingerprint, nowMs);
+    return v && loopRefusal(v, remainingAt(v.budget, nowMs));
   },
   model_not_allowed: (chain, cmd) => {
     const model = cmd.labels?.model;
@@ -104,8 +111,8 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   const refusal = admissionRefusal(chain, cmd, tx.nowMs);
   const enforce = cmd.enforce !== false;
   if (refusal && enforce) {
-    // The one refusal that writes: crossing a burn limit trips the breaker, in this transaction.
-    if (refusal.code === 'burn_limit') tripOnBreach(tx, chain, cmd.amountMicros, cmd.labels ?? {});
+    // The refusals that write: crossing a burn limit or a loop limit trips the breaker, in this transaction.
+    if (refusal.code === 'burn_limit' || refusal.code === 'loop_detected') tripGuards(tx, chain, cmd);
     return refusal;
   }
 
@@ -123,7 +130,8 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   entry.actor = labels.actor ?? null;
   // A hold that expiry charges says so; one without the field is released (as before the rule existed).
   const charge = onExpiry === 'charge' ? 'charge' : undefined;
-  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}${charge ? ',"onExpiry":"charge"' : ''}}` : json({ expiresMs, onExpiry: charge, tool: labels.tool, tokenId: labels.tokenId, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
+  const fp = cmd.fingerprint;
+  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}${charge ? ',"onExpiry":"charge"' : ''}${fp === undefined ? '' : `,"fingerprint":"${fp}"`}}` : json({ expiresMs, onExpiry: charge, tool: labels.tool, tokenId: labels.tokenId, fingerprint: fp, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
   const appended = tx.append(entry);
   assert(appended === seq, 'ledger sequence moved during reserve');
   const record: ReservationRecord = {
@@ -143,6 +151,8 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
     b.reservedMicros += cmd.amountMicros;
     b.inflight += 1;
     if (b.burn !== null) burnAdd(b.burn, tx.nowMs, cmd.amountMicros);
+    const loop = fp === undefined ? undefined : loopLimitOf(b);
+    if (loop && b.loops && fp !== undefined) loopAdd(b.loops, loop.windowMs, fp, tx.nowMs, seq);
     const remaining = remainingAt(b, tx.nowMs);
     assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);

@@ -1,15 +1,18 @@
 import { breakerState } from './breaker.js';
 import { burnInWindow, windowOf } from './burn.js';
+import { loopView, type LoopView } from './loops.js';
 import type { BudgetRecord, Labels, ReservationRecord, TokenRecord } from './types.js';
 
 /** A budget as callers see it at a moment: a period that has ended reads as a fresh one. */
-export interface BudgetView extends Omit<BudgetRecord, 'breakerTrips' | 'probeSeq' | 'burn'> {
+export interface BudgetView extends Omit<BudgetRecord, 'breakerTrips' | 'probeSeq' | 'burn' | 'loops'> {
   /** `limit + granted - spent - reserved`; null without a limit. May be negative after an overrun. */
   remainingMicros: number | null;
-  /** The burn-limit breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
+  /** The breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
   breaker: 'closed' | 'open' | 'half_open';
   /** Each of the budget's own burn limits, with what its window holds now. */
   burn: { amountMicros: number; windowMs: number; burnMicros: number }[];
+  /** The budget's own loop limit and what it counts now; null without one. */
+  loop: LoopView | null;
 }
 
 /** True when the budget's current period has ended at `nowMs`. */
@@ -54,7 +57,9 @@ export function viewBudget(b: BudgetRecord, nowMs: number): BudgetView {
     alertCommittedPct: ended ? 0 : b.alertCommittedPct,
     breaker: breakerState(b, nowMs),
     trippedUntilMs: b.trippedUntilMs,
+    breakerCode: b.breakerCode,
     burn: burnOf(b, nowMs),
+    loop: loopView(b, nowMs),
   };
 }
 

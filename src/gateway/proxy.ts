@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import { labelPattern, labelRule } from '../contract/index.js';
 import type { Store } from '../store/index.js';
+import { callFingerprint } from '../ops/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
@@ -154,6 +155,8 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     amountMicros: estimate.amountMicros,
     ttlMs: reservationTtlMs(g.upstream.config.timeoutMs),
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
+    // The same request over and over trips the budget's loop limit.
+    fingerprint: callFingerprint(price.model, body),
     enforce: g.mode !== 'shadow',
     // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.
     onExpiry: 'charge',

@@ -3,6 +3,7 @@ import { failure, type Failure } from '../contract/index.js';
 import { estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import { withinEnvelope } from './chain.js';
+import { toolFingerprint } from './fingerprint.js';
 
 /**
  * Spend that is not an LLM call (a paid tool, a search API): reserve the worst case on a
@@ -15,6 +16,8 @@ export interface ToolReserve {
   path: string;
   tool: string;
   estimateMicros?: number;
+  /** The tool's input: with it, the same tool called with the same params counts toward loop detection. */
+  params?: Record<string, unknown>;
   ttlMs?: number;
   idempotencyKey?: string;
   /** Labels besides `tool`, which is recorded from `tool`. */
@@ -23,7 +26,8 @@ export interface ToolReserve {
 
 /**
  * Reserves what one tool call may cost: `estimateMicros`, else the table's price, else the
- * unknown-tool rule. The tool name is recorded as `labels.tool`.
+ * unknown-tool rule. The tool name is recorded as `labels.tool`; with params, the call carries
+ * the tool's fingerprint for loop detection.
  *
  * @example
  * const r = await reserveTool(store, prices, { path: 'acme/bot', tool: 'WebFetch' });
@@ -31,7 +35,8 @@ export interface ToolReserve {
  */
 export async function reserveTool(store: Pick<Store, 'reserve'>, prices: ToolPrices, input: ToolReserve): Promise<{ ok: true; reservation: ReserveOk; estimate: ToolEstimate } | Failure> {
   const estimate = estimateTool(prices, input.tool, input.estimateMicros);
-  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool } });
+  const fingerprint = toolFingerprint(input.tool, input.params);
+  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool }, fingerprint });
   return reservation.ok ? { ok: true, reservation, estimate } : reservation;
 }
 

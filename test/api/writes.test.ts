@@ -93,8 +93,8 @@ describe('admin API writes', () => {
     await create({ path: 'acme', kind: 'agent', limit_micros: 1_000_000, policy: { models: ['gpt-4o'], request_cap_micros: 500 } });
     const first = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { inflight_max: 2, models: null } } });
     expect(first.status).toBe(200);
-    // An agent keeps the default burn limit it was created with.
-    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] });
+    // An agent keeps the default burn limit and loop limit it was created with.
+    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }], loop_limit: { repeats: 20, window_ms: 600_000 } });
     const limitless = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { limit_micros: null, period: 'day' } });
     expect(limitless.json.budget).toMatchObject({ limit_micros: null, remaining_micros: null });
     const empty = await s.call('PATCH', '/api/budgets/acme', { body: {} });

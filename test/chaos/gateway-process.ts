@@ -117,7 +117,8 @@ export async function seedAgent(store: Store): Promise<string> {
     return r;
   };
   must(await store.createBudget({ path: 'acme', kind: 'org' }));
-  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100 } }));
+  // The tests race one request many times; the agent's loop limit (tested on its own) would stop them first.
+  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100, loopLimit: 'off' } }));
   const token = newSpendToken((n) => randomBytes(n));
   must(await store.mintToken({ path: 'acme/bot', tokenId: token.id, hash: token.hash }));
   return token.secret;

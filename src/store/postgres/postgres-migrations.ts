@@ -133,6 +133,12 @@ export const postgresMigrations: readonly string[] = [
     ADD COLUMN probe_seq bigint,
     ADD COLUMN burn text;
   `,
+  // Loop detection: what tripped the breaker, and the request fingerprints counted lately.
+  `
+  ALTER TABLE budgets
+    ADD COLUMN breaker_code text,
+    ADD COLUMN loops text;
+  `,
 ];
 
 /** Advisory lock namespace for migrations ("burs"); the second key is the schema's hash. */

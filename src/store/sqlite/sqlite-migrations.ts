@@ -99,4 +99,9 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE budgets ADD COLUMN probe_seq INTEGER;
   ALTER TABLE budgets ADD COLUMN burn TEXT;
   `,
+  // Loop detection: what tripped the breaker, and the request fingerprints counted lately.
+  `
+  ALTER TABLE budgets ADD COLUMN breaker_code TEXT;
+  ALTER TABLE budgets ADD COLUMN loops TEXT;
+  `,
 ];
