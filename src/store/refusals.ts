@@ -72,7 +72,7 @@ export function refusalValues(r: RefusalWrite): unknown[] {
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export function refusalFromRow(r: Row): RefusalRecord {
   return {
