@@ -21,6 +21,8 @@ import {
   PathParams,
   PolicyJson,
   ReasonBody,
+  RefusalJson,
+  RefusalsQuery,
   ReservationJson,
   ReservationParams,
   ReserveBody,
@@ -355,6 +357,24 @@ const listAlerts = routeSpec({
   },
 });
 
+const listRefusals = routeSpec({
+  method: 'GET',
+  path: '/api/refusals',
+  operationId: 'listRefusals',
+  summary: 'Refused spend: who was refused what, where, and how often',
+  description:
+    'Every 402, 403 and 429 the gateway, the agent routes and tool reservations answer (and 503 store_unavailable, written once the store is back) is recorded here and sent on /api/events as `event: refusal`. Refusals are not ledger entries: they move no money and touch no balance. The same code on the same budget for the same agent within a minute is one row with a count and its first and last time. The table keeps the newest 10,000 rows and none older than 30 days. Paged by id.',
+  tag: 'refusals',
+  access: 'viewer',
+  query: RefusalsQuery,
+  response: {
+    status: 200,
+    description: 'a page of refusals',
+    schema: z.object({ refusals: z.array(RefusalJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+  },
+  errors: [404],
+});
+
 const usage = routeSpec({
   method: 'GET',
   path: '/api/usage',
@@ -535,6 +555,7 @@ export const adminRoutes = {
   voidReservation,
   listLedger,
   listAlerts,
+  listRefusals,
   usage,
   preflight,
   forecast,

@@ -1,3 +1,4 @@
+import type { RefusalRecord, RefusalWrite } from '../core/index.js';
 import { decodeCursor, encodeCursor, type Row } from './rows.js';
 
 /**
@@ -6,42 +7,13 @@ import { decodeCursor, encodeCursor, type Row } from './rows.js';
  * deleted (by count and by age). A flood of the same refusal is one row with a count.
  */
 
-/** One row of the refusals table: a run of refusals with the same code, budget and agent. */
-export interface RefusalRecord {
-  id: number;
-  firstMs: number;
-  lastMs: number;
-  /** Refusals the row stands for (first at `firstMs`, latest at `lastMs`). */
-  count: number;
-  code: string;
-  /** The HTTP status the refusal was answered with. */
-  status: number;
-  /** The budget that refused, or the one the spend was for when no budget refused (an unpriced model). */
-  budget: string | null;
-  /** The budget the spend was for without its token envelopes: usually the agent. */
-  agent: string | null;
-  /** The first characters of the spend token's id (never its secret). */
-  tokenIdPrefix: string | null;
-  model: string | null;
-  tool: string | null;
-  /** What was asked for (the worst case of a call, a tool's estimate), when it was known. */
-  amountMicros: number | null;
-  /** The latest refusal's message, as the caller got it. */
-  message: string;
-  /** The latest refusal's request id. */
-  requestId: string | null;
-  /** Where it was refused: the gateway or API route. */
-  route: string | null;
-}
-
-/** A row to write: `id` null inserts it; an id rewrites that row's count, times and latest details. */
-export type RefusalWrite = Omit<RefusalRecord, 'id'> & { id: number | null };
-
 /** What the refusals table keeps: at most `rowsMax` rows, none whose last refusal is before `keepSinceMs`. */
 export interface RefusalRetention {
   rowsMax: number;
   keepSinceMs: number;
 }
+
+export type { RefusalRecord, RefusalWrite };
 
 /** Filters for reading refusals. */
 export interface RefusalQuery {

@@ -187,6 +187,15 @@ const samples: Record<string, Sample> = {
     },
     invalid: { path: '/api/alerts?basis=forecast', field: 'basis' },
   },
+  listRefusals: {
+    valid: async (s) => {
+      await create(s, 'acme/refused1', { kind: 'agent', limit_micros: 1_000 });
+      const refused = await s.call('POST', '/api/reservations', { body: { budget: 'acme/refused1', amount_micros: 5_000, labels: { tool: 'Search' } } });
+      expect(refused.status, refused.text).toBe(402);
+      return { path: '/api/refusals?agent=refused1&code=budget_exceeded&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ refusals: [{ code: 'budget_exceeded', status: 402, budget: 'acme/refused1', agent: 'acme/refused1', tool: 'Search', amount_micros: 5_000, count: 1 }], next_cursor: null }) };
+    },
+    invalid: { path: '/api/refusals?code=Budget%20Exceeded', field: 'code' },
+  },
   usage: {
     valid: async () => ({ path: '/api/usage?group_by=model&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ group_by: 'model', truncated: false }) }),
     invalid: { path: '/api/usage?group_by=planet', field: 'group_by' },
