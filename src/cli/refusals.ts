@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { limits, type RefusalRecord } from '../core/index.js';
+import type { RefusalRecord } from '../core/index.js';
 import { refusalToJson } from '../contract/index.js';
 import type { CliBackend } from './backend.js';
 import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { clip, isoSeconds, table, usd } from './output.js';
+import { readCapped } from './paging.js';
 import { parseHistoryLimitArg, parsePathArg, parseTimeArg } from './parse.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 
@@ -39,21 +40,12 @@ export function registerRefusals(program: Command, context: CliContext): void {
     .action((flags: RefusalFlags) => listRefusals(context, flags));
 }
 
-/** Up to `max` rows: from `since` on (oldest first), or the newest ones when no start is given. Says whether more remained. */
-async function readRefusals(backend: CliBackend, flags: RefusalFlags & { agentPath?: string }, max: number): Promise<{ refusals: RefusalRecord[]; more: boolean }> {
-  const order = flags.since === undefined ? 'desc' : 'asc';
-  const out: RefusalRecord[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const limit = Math.min(limits.ledgerPageMax, max - out.length + 1);
+/** Up to `max` rows; says whether more remained. */
+function readRefusals(backend: CliBackend, flags: RefusalFlags & { agentPath?: string }, max: number): Promise<{ items: RefusalRecord[]; more: boolean }> {
+  return readCapped(async ({ cursor, limit, order }) => {
     const page = await backend.refusals({ agent: flags.agentPath, budget: flags.budget, code: flags.code, sinceMs: flags.since, cursor, limit, order });
-    out.push(...page.refusals);
-    if (out.length > max || page.nextCursor === null) {
-      const kept = out.slice(0, max);
-      return { refusals: order === 'desc' ? kept.reverse() : kept, more: out.length > max };
-    }
-    cursor = page.nextCursor;
-  }
+    return { items: page.refusals, nextCursor: page.nextCursor };
+  }, flags.since !== undefined, max);
 }
 
 function refusalRows(refusals: readonly RefusalRecord[]): string {
@@ -77,7 +69,7 @@ async function listRefusals(context: CliContext, flags: RefusalFlags): Promise<v
   const backend = await context.backend('read');
   const agentPath = flags.agent === undefined ? undefined : (await resolveAgentRefSuggesting(backend, flags.agent)).path;
   const max = flags.limit ?? cliLimits.historyLimitDefault;
-  const { refusals, more } = await readRefusals(backend, { ...flags, agentPath }, max);
+  const { items: refusals, more } = await readRefusals(backend, { ...flags, agentPath }, max);
   const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
   const whose = agentPath === undefined ? '' : ` for ${agentPath}`;
   await context.emit(
