@@ -468,9 +468,9 @@ const events = routeSpec({
   method: 'GET',
   path: '/api/events',
   operationId: 'events',
-  summary: 'Every committed ledger entry, live, as Server-Sent Events',
+  summary: 'Every committed ledger entry and every recorded refusal, live, as Server-Sent Events',
   description:
-    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed.',
+    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed. Refused spend arrives as `event: refusal` (no id: refusals are not ledger entries and are not replayed), with the row as in GET /api/refusals, again as its count grows.',
   tag: 'events',
   access: 'viewer',
   query: EventsQuery,
