@@ -126,7 +126,9 @@ export class RemoteBackend implements CliBackend {
     };
     const answer = await this.call(adminRoutes.mintToken, { body });
     const minted = this.value(answer, mintFields);
-    return minted.ok ? { ok: true, token: tokenFromJson(minted.value.token), envelope: budgetFromJson(minted.value.envelope), secret: minted.value.secret } : minted;
+    if (!minted.ok) return minted;
+    const { token: secret, envelope, ...token } = minted.value;
+    return { ok: true, token: tokenFromJson(token), envelope: budgetFromJson(envelope), secret };
   }
 
   async listTokens(): Promise<TokenView[]> {

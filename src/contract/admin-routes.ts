@@ -50,6 +50,12 @@ import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, 
  */
 
 export const BudgetResponse = z.object({ budget: BudgetJson });
+
+/** A freshly minted token: its record, flat as in every door's answer, with the token itself and its envelope. */
+export const MintedTokenJson = TokenJson.extend({
+  token: z.string().describe('the bearer token for the gateway (Authorization: Bearer bsr_…), shown in this response only'),
+  envelope: BudgetJson,
+});
 export const ReservationResponse = z.object({ reservation: ReservationJson });
 
 export const LedgerPageJson = z.object({
@@ -239,17 +245,17 @@ const mintToken = routeSpec({
   method: 'POST',
   path: '/api/tokens',
   operationId: 'mintToken',
-  summary: 'Mint a spend token; the secret is in this response only',
+  summary: 'Mint a spend token; the token itself (bsr_…) is in this response only',
   description:
-    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The secret (bsr_…) is returned once and never stored; keep it.',
+    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The answer is the token\'s record (as in GET /api/tokens/{id}) with `token`, the bearer token (bsr_…) itself, as every door names it (the agent route POST /v1/bursar/tokens, bursar tokens mint --json); it is returned once and never stored: keep it.',
   tag: 'tokens',
   access: 'admin',
   body: MintTokenBody,
   headers: ActorHeaders,
   response: {
     status: 201,
-    description: 'the token, its secret (shown once) and its envelope budget',
-    schema: z.object({ token: TokenJson, secret: z.string().describe('the bearer secret for the gateway: Authorization: Bearer bsr_…'), envelope: BudgetJson }),
+    description: 'the token\'s record, the token itself (shown once) and its envelope budget',
+    schema: MintedTokenJson,
   },
 });
 

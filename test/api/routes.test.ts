@@ -37,9 +37,9 @@ async function reserve(s: ApiServer, amountMicros = 1_000): Promise<string> {
 }
 
 async function mint(s: ApiServer): Promise<{ id: string; secret: string }> {
-  const a = await s.call<{ token: { id: string }; secret: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
+  const a = await s.call<{ id: string; token: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
   expect(a.status, a.text).toBe(201);
-  return { id: a.json.token.id, secret: a.json.secret };
+  return { id: a.json.id, secret: a.json.token };
 }
 
 const samples: Record<string, Sample> = {
@@ -128,7 +128,9 @@ const samples: Record<string, Sample> = {
       body: { budget: 'acme/research/bot', max_spend_micros: 2_000_000, models: ['gpt-4o'], expires_in_ms: 3_600_000, labels: { task: 't1' } },
       status: 201,
       check: (a) => {
-        expect(a.json.secret).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json.token).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json).toMatchObject({ budget: expect.stringMatching(/^acme\/research\/bot\/tok_/) as unknown, scopes: [], labels: { task: 't1' } });
+        expect(a.json).not.toHaveProperty('secret');
         expect(a.json.envelope).toMatchObject({ kind: 'envelope', limit_micros: 2_000_000, policy: { models: ['gpt-4o'] } });
         expect(a.headers.get('cache-control')).toBe('no-store');
       },
