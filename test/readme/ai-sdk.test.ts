@@ -1,6 +1,6 @@
 import { APICallError } from 'ai';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
+import { expectAnswerSettled, expectRetriedAfter429, expectStreamSettled, importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
 
 /** The README's Vercel AI SDK example (`ai-sdk.ts`), run as written against the gateway. */
 interface AiSdkExample extends FrameworkExample {
@@ -17,26 +17,12 @@ beforeAll(async () => {
 describe('the Vercel AI SDK through the gateway (README: ai-sdk.ts)', () => {
   it('answers with generateText over the Responses API, and the ledger settles the call at its cost', async () => {
     // Proves @ai-sdk/openai works with only the base URL and the token: the call is reserved, forwarded and settled at a non-zero cost.
-    const token = await s.h.mint();
-    const text = await example.answer(token.secret, 'Name one budget risk');
-    expect(text.length).toBeGreaterThan(0);
-    const call = s.calls.at(-1);
-    expect(call).toMatchObject({ route: '/v1/responses', status: 200, code: 'ok', model: 'gpt-4o-mini' });
-    const [settle, ...more] = await s.settles(token.envelope);
-    expect(more).toEqual([]);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
-    expect(settle?.amountMicros).toBe(call?.costMicros);
+    await expectAnswerSettled(s, example, '/v1/responses');
   });
 
   it('streams with streamText over Anthropic Messages, and the ledger settles the stream at its cost', async () => {
     // Proves @ai-sdk/anthropic (base URL with /v1) streams through the gateway and the stream is settled from its usage events.
-    const token = await s.h.mint();
-    const parts: string[] = [];
-    await example.draft(token.secret, 'spending limits', (text) => parts.push(text));
-    expect(parts.length).toBeGreaterThan(1);
-    expect(s.calls.at(-1)).toMatchObject({ route: '/v1/messages', status: 200, code: 'ok', model: 'claude-haiku-4-5' });
-    const [settle] = await s.settles(token.envelope);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
+    await expectStreamSettled(s, '/v1/messages', (token, onText) => example.draft(token, 'spending limits', onText));
   });
 
   it('surfaces a budget refusal as an APICallError with status 402 and the budget named, streamed or not', async () => {
@@ -55,10 +41,6 @@ describe('the Vercel AI SDK through the gateway (README: ai-sdk.ts)', () => {
 
   it('waits out a 429 too_many_inflight for its Retry-After and succeeds on the retry', async () => {
     // Proves the framework's own retry honours Bursar's Retry-After: the in-flight slot frees and the second attempt is admitted.
-    const token = await s.busyToken();
-    const text = await example.answer(token.secret, 'Hi');
-    expect(text.length).toBeGreaterThan(0);
-    expect(token.refusals()).toBe(1);
-    expect((await s.settles(token.envelope)).length).toBe(1);
+    await expectRetriedAfter429(s, example);
   });
 });

@@ -66,6 +66,42 @@ export interface FrameworkExample {
   overBudget(error: unknown): boolean;
 }
 
+/**
+ * Asks `example.answer` with a fresh token and checks the call went through `route` and was
+ * settled in the ledger at the cost the gateway reported, above zero.
+ */
+export async function expectAnswerSettled(s: FrameworkServer, example: FrameworkExample, route: string): Promise<void> {
+  const token = await s.h.mint();
+  const text = await example.answer(token.secret, 'Name one budget risk');
+  expect(text.length).toBeGreaterThan(0);
+  const call = s.calls.at(-1);
+  expect(call).toMatchObject({ route, status: 200, code: 'ok', model: 'gpt-4o-mini' });
+  const [settle, ...more] = await s.settles(token.envelope);
+  expect(more).toEqual([]);
+  expect(settle?.amountMicros).toBeGreaterThan(0);
+  expect(settle?.amountMicros).toBe(call?.costMicros);
+}
+
+/** Streams with a fresh token (`stream` runs the example) and checks the stream was relayed in parts and settled above zero. */
+export async function expectStreamSettled(s: FrameworkServer, route: string, stream: (token: string, onText: (text: string) => void) => Promise<void>): Promise<void> {
+  const token = await s.h.mint();
+  const parts: string[] = [];
+  await stream(token.secret, (text) => parts.push(text));
+  expect(parts.join('').length).toBeGreaterThan(0);
+  expect(parts.length).toBeGreaterThan(1);
+  expect(s.calls.at(-1)).toMatchObject({ route, status: 200, code: 'ok' });
+  const [settle] = await s.settles(token.envelope);
+  expect(settle?.amountMicros).toBeGreaterThan(0);
+}
+
+/** Asks `example.answer` with a token whose slot is taken: one 429, the framework's own retry after Retry-After, one settlement. */
+export async function expectRetriedAfter429(s: FrameworkServer, example: FrameworkExample): Promise<void> {
+  const token = await s.busyToken();
+  expect((await example.answer(token.secret, 'Hi')).length).toBeGreaterThan(0);
+  expect(token.refusals()).toBe(1);
+  expect(await s.settles(token.envelope)).toHaveLength(1);
+}
+
 /** A gateway (mock provider) for one test file, with every proxied call's outcome recorded. */
 export interface FrameworkServer {
   h: Harness;

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
+import { expectAnswerSettled, expectRetriedAfter429, expectStreamSettled, importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
 
 /** The README's LangChain example (`langchain.ts`), run as written against the gateway. */
 interface LangChainExample extends FrameworkExample {
@@ -17,27 +17,12 @@ beforeAll(async () => {
 describe('LangChain through the gateway (README: langchain.ts)', () => {
   it('answers with ChatOpenAI over chat completions, and the ledger settles the call at its cost', async () => {
     // Proves @langchain/openai works with the base URL in `configuration` and the token as the key: reserved, forwarded, settled at a non-zero cost.
-    const token = await s.h.mint();
-    const text = await example.answer(token.secret, 'Name one budget risk');
-    expect(text.length).toBeGreaterThan(0);
-    const call = s.calls.at(-1);
-    expect(call).toMatchObject({ route: '/v1/chat/completions', status: 200, code: 'ok', model: 'gpt-4o-mini' });
-    const [settle, ...more] = await s.settles(token.envelope);
-    expect(more).toEqual([]);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
-    expect(settle?.amountMicros).toBe(call?.costMicros);
+    await expectAnswerSettled(s, example, '/v1/chat/completions');
   });
 
   it('streams with ChatAnthropic over Anthropic Messages, and the ledger settles the stream at its cost', async () => {
     // Proves @langchain/anthropic (base URL without /v1) streams through the gateway and the stream is settled from its usage events.
-    const token = await s.h.mint();
-    const parts: string[] = [];
-    await example.draft(token.secret, 'spending limits', (text) => parts.push(text));
-    expect(parts.join('').length).toBeGreaterThan(0);
-    expect(parts.length).toBeGreaterThan(1);
-    expect(s.calls.at(-1)).toMatchObject({ route: '/v1/messages', status: 200, code: 'ok', model: 'claude-haiku-4-5' });
-    const [settle] = await s.settles(token.envelope);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
+    await expectStreamSettled(s, '/v1/messages', (token, onText) => example.draft(token, 'spending limits', onText));
   });
 
   it('surfaces a budget refusal as the provider client\'s APIError with status 402, at once and uncharged', async () => {
@@ -60,9 +45,6 @@ describe('LangChain through the gateway (README: langchain.ts)', () => {
 
   it('waits out a 429 too_many_inflight for its Retry-After and succeeds on the retry', async () => {
     // Proves LangChain's retry takes Bursar's 429 with Retry-After: the slot frees and the second attempt is admitted.
-    const token = await s.busyToken();
-    expect((await example.answer(token.secret, 'Hi')).length).toBeGreaterThan(0);
-    expect(token.refusals()).toBe(1);
-    expect((await s.settles(token.envelope)).length).toBe(1);
+    await expectRetriedAfter429(s, example);
   });
 });

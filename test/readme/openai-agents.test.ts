@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
+import { expectAnswerSettled, expectRetriedAfter429, expectStreamSettled, importReadmeExample, useFrameworkServer, type FrameworkExample } from './examples.js';
 
 /** The README's OpenAI Agents SDK example (`openai-agents.ts`), run as written against the gateway. */
 interface AgentsExample extends FrameworkExample {
@@ -17,26 +17,12 @@ beforeAll(async () => {
 describe('the OpenAI Agents SDK through the gateway (README: openai-agents.ts)', () => {
   it('runs an agent over the Responses API, and the ledger settles the call at its cost', async () => {
     // Proves a Runner with its own provider (base URL and token) works: the model call is reserved, forwarded and settled at a non-zero cost.
-    const token = await s.h.mint();
-    const text = await example.answer(token.secret, 'Name one budget risk');
-    expect(text.length).toBeGreaterThan(0);
-    const call = s.calls.at(-1);
-    expect(call).toMatchObject({ route: '/v1/responses', status: 200, code: 'ok', model: 'gpt-4o-mini' });
-    const [settle, ...more] = await s.settles(token.envelope);
-    expect(more).toEqual([]);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
-    expect(settle?.amountMicros).toBe(call?.costMicros);
+    await expectAnswerSettled(s, example, '/v1/responses');
   });
 
   it('streams a run, and the ledger settles the stream at its cost', async () => {
     // Proves a streamed run goes through the gateway's Responses stream and is settled from its usage.
-    const token = await s.h.mint();
-    const parts: string[] = [];
-    await example.streamAnswer(token.secret, 'Name one budget risk', (text) => parts.push(text));
-    expect(parts.length).toBeGreaterThan(1);
-    expect(s.calls.at(-1)).toMatchObject({ route: '/v1/responses', status: 200, code: 'ok' });
-    const [settle] = await s.settles(token.envelope);
-    expect(settle?.amountMicros).toBeGreaterThan(0);
+    await expectStreamSettled(s, '/v1/responses', (token, onText) => example.streamAnswer(token, 'Name one budget risk', onText));
   });
 
   it('keeps each runner on its own token: two agents\' runs land on two envelopes', async () => {
@@ -64,9 +50,6 @@ describe('the OpenAI Agents SDK through the gateway (README: openai-agents.ts)',
 
   it('waits out a 429 too_many_inflight for its Retry-After and succeeds on the retry', async () => {
     // Proves the OpenAI client under the runner retries Bursar's 429 after its Retry-After, and the retry is admitted.
-    const token = await s.busyToken();
-    expect((await example.answer(token.secret, 'Hi')).length).toBeGreaterThan(0);
-    expect(token.refusals()).toBe(1);
-    expect((await s.settles(token.envelope)).length).toBe(1);
+    await expectRetriedAfter429(s, example);
   });
 });
