@@ -38,6 +38,8 @@ interface Run {
   dirty: boolean;
   /** Refusals since the run was last logged and sent to the event streams. */
   unannounced: number;
+  /** The count the stored row has (0 before its first write). */
+  writtenCount: number;
 }
 
 export interface RefusalRecorderOptions {
@@ -132,7 +134,7 @@ export class RefusalRecorder {
       run.row = extend(run.row, latest);
     } else {
       this.runs.delete(key);
-      run = { key, row: latest, dirty: false, unannounced: 0 };
+      run = { key, row: latest, dirty: false, unannounced: 0, writtenCount: 0 };
       this.runs.set(key, run);
     }
     run.dirty = true;
@@ -169,7 +171,10 @@ export class RefusalRecorder {
     this.timer = undefined;
   }
 
-  /** Holds at most `refusalRunsMax` runs: ended runs are forgotten first, then unwritten ones dropped. */
+  /**
+   * Holds at most `refusalRunsMax` runs: the oldest are let go (their next refusal starts a new
+   * row), and past that many waiting to be written, the oldest of those are dropped and counted.
+   */
   private bound(): void {
     const max = this.limits.refusalRunsMax;
     for (const [key, run] of this.runs) {
@@ -182,7 +187,7 @@ export class RefusalRecorder {
       if (this.pending.size <= max) break;
       this.pending.delete(run);
       if (this.runs.get(run.key) === run) this.runs.delete(run.key);
-      this.dropped += run.row.count;
+      this.dropped += run.row.count - run.writtenCount;
     }
   }
 
@@ -213,7 +218,10 @@ export class RefusalRecorder {
     try {
       const ids = await this.o.store.writeRefusals(rows, { rowsMax: this.limits.refusalRowsMax, keepSinceMs: nowMs - this.limits.refusalAgeMsMax });
       // The row may have grown during the write; it keeps its new id either way.
-      batch.forEach((run, i) => (run.row.id = ids[i] ?? null));
+      batch.forEach((run, i) => {
+        run.row.id = ids[i] ?? null;
+        run.writtenCount = rows[i]?.count ?? run.writtenCount;
+      });
       written = true;
       this.failing = false;
     } catch (error) {
