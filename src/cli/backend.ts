@@ -5,7 +5,7 @@ import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Pol
 import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
 import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
@@ -131,6 +131,8 @@ export interface CliBackend {
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
   audit(): Promise<AuditReport>;
+  /** One page of recorded refusals (the API's `GET /api/refusals`); `agent` is a budget path. */
+  refusals(query: RefusalQuery): Promise<RefusalPage>;
   mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
@@ -226,6 +228,10 @@ export class LocalBackend implements CliBackend {
 
   audit(): Promise<AuditReport> {
     return this.store.audit();
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.store.refusals(query);
   }
 
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {

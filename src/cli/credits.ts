@@ -3,7 +3,7 @@ import { limits, type BudgetView, type EntryKind } from '../core/index.js';
 import type { CliBackend, CliLedgerEntry } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
-import { isoSeconds, ledgerRow, table, usd } from './output.js';
+import { clip, isoSeconds, ledgerRow, table, usd } from './output.js';
 import { parseHistoryLimitArg, parseTimeArg } from './parse.js';
 import { cliLimits } from './limits.js';
 
@@ -47,12 +47,6 @@ async function readNewest(backend: CliBackend, budget: string, sinceMs: number |
 function relativePath(agent: BudgetView, path: string): string {
   const base = agent.path.slice(0, agent.path.length - agent.name.length);
   return path.startsWith(base) ? path.slice(base.length) : path;
-}
-
-function clip(text: string | null, max: number): string {
-  if (text === null) return '';
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function tokensCell(e: CliLedgerEntry): string {

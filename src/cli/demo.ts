@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView, type Policy } from '../core/index.js';
-import { startServer, type RunningServer } from '../server/index.js';
+import { startServer, stderrJsonLog, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap, usageError } from './errors.js';
@@ -115,7 +115,9 @@ async function play(server: RunningServer, db: string): Promise<DemoResult> {
 
 async function demo(program: Command, context: CliContext): Promise<void> {
   const db = demoDb(program, context);
-  const server = await startServer({ port: 0, db, mockUpstream: true, env: {}, plugins: servePlugins });
+  // The runaway is refused on purpose: its refusals are recorded (refusals list), not logged over the tour.
+  const log = (event: Record<string, unknown>) => (event.event === 'refused' ? undefined : stderrJsonLog(event));
+  const server = await startServer({ port: 0, db, mockUpstream: true, env: {}, plugins: servePlugins, log });
   let result: DemoResult;
   try {
     await buildTree(server.store);
@@ -174,6 +176,7 @@ function report(d: DemoResult): string {
     `Audit: ${d.audit.ok ? `OK, replaying ${d.audit.entries} ledger entries reproduces every balance` : `FAILED with ${d.audit.problems.length} problem(s)`}.`,
     '',
     'Where to look (the ledger is kept):',
+    `  npx bursar --db ${q} refusals list --agent market-researcher`,
     `  npx bursar --db ${q} credits history --agent market-researcher`,
     `  npx bursar --db ${q} sessions show ${session}`,
     `  npx bursar --db ${q} budgets tree`,

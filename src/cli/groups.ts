@@ -9,6 +9,7 @@ import { registerLedger } from './ledger.js';
 import { registerMockUpstream } from './mock-upstream.js';
 import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
+import { registerRefusals } from './refusals.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
@@ -29,6 +30,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerTokens,
   registerCredits,
   registerAlerts,
+  registerRefusals,
   registerLedger,
   registerSessions,
   registerUsage,

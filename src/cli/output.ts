@@ -123,6 +123,18 @@ export function isoSeconds(ms: number | null): string {
 }
 
 /**
+ * Text for a table cell: on one line, cut to `max` characters with an ellipsis; empty for null.
+ *
+ * @example
+ * clip('a long\nreason', 8) // 'a long …'
+ */
+export function clip(text: string | null, max: number): string {
+  if (text === null) return '';
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
  * One line describing a policy: `models gpt-4o,claude-*; cap $0.50; in-flight 4`.
  *
  * @example

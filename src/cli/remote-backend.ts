@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
-import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
-import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
+import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, refusalFromJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
+import { StoreUnavailableError, type LedgerQuery, type RefusalPage, type RefusalQuery } from '../store/index.js';
 import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
@@ -106,6 +106,12 @@ export class RemoteBackend implements CliBackend {
     return { entries: page.entries.map(entryFromJson), nextCursor: page.next_cursor };
   }
 
+  async refusals(query: RefusalQuery): Promise<RefusalPage> {
+    const q = { agent: query.agent, budget: query.budget, code: query.code, since: query.sinceMs, until: query.untilMs, cursor: query.cursor, limit: query.limit, order: query.order };
+    const page = this.expect(await this.call(adminRoutes.listRefusals, { query: q }));
+    return { refusals: page.refusals.map(refusalFromJson), nextCursor: page.next_cursor };
+  }
+
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
     const body = {
       budget: input.path,
@@ -120,7 +126,9 @@ export class RemoteBackend implements CliBackend {
     };
     const answer = await this.call(adminRoutes.mintToken, { body });
     const minted = this.value(answer, mintFields);
-    return minted.ok ? { ok: true, token: tokenFromJson(minted.value.token), envelope: budgetFromJson(minted.value.envelope), secret: minted.value.secret } : minted;
+    if (!minted.ok) return minted;
+    const { token: secret, envelope, ...token } = minted.value;
+    return { ok: true, token: tokenFromJson(token), envelope: budgetFromJson(envelope), secret };
   }
 
   async listTokens(): Promise<TokenView[]> {

@@ -21,6 +21,8 @@ import {
   PathParams,
   PolicyJson,
   ReasonBody,
+  RefusalJson,
+  RefusalsQuery,
   ReservationJson,
   ReservationParams,
   ReserveBody,
@@ -48,6 +50,12 @@ import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, 
  */
 
 export const BudgetResponse = z.object({ budget: BudgetJson });
+
+/** A freshly minted token: its record, flat as in every door's answer, with the token itself and its envelope. */
+export const MintedTokenJson = TokenJson.extend({
+  token: z.string().describe('the bearer token for the gateway (Authorization: Bearer bsr_…), shown in this response only'),
+  envelope: BudgetJson,
+});
 export const ReservationResponse = z.object({ reservation: ReservationJson });
 
 export const LedgerPageJson = z.object({
@@ -237,17 +245,17 @@ const mintToken = routeSpec({
   method: 'POST',
   path: '/api/tokens',
   operationId: 'mintToken',
-  summary: 'Mint a spend token; the secret is in this response only',
+  summary: 'Mint a spend token; the token itself (bsr_…) is in this response only',
   description:
-    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The secret (bsr_…) is returned once and never stored; keep it.',
+    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The answer is the token\'s record (as in GET /api/tokens/{id}) with `token`, the bearer token (bsr_…) itself, as every door names it (the agent route POST /v1/bursar/tokens, bursar tokens mint --json); it is returned once and never stored: keep it.',
   tag: 'tokens',
   access: 'admin',
   body: MintTokenBody,
   headers: ActorHeaders,
   response: {
     status: 201,
-    description: 'the token, its secret (shown once) and its envelope budget',
-    schema: z.object({ token: TokenJson, secret: z.string().describe('the bearer secret for the gateway: Authorization: Bearer bsr_…'), envelope: BudgetJson }),
+    description: 'the token\'s record, the token itself (shown once) and its envelope budget',
+    schema: MintedTokenJson,
   },
 });
 
@@ -355,6 +363,24 @@ const listAlerts = routeSpec({
   },
 });
 
+const listRefusals = routeSpec({
+  method: 'GET',
+  path: '/api/refusals',
+  operationId: 'listRefusals',
+  summary: 'Refused spend: who was refused what, where, and how often',
+  description:
+    'Every 402, 403 and 429 the gateway, the agent routes and tool reservations answer (and 503 store_unavailable, written once the store is back) is recorded here and sent on /api/events as `event: refusal`. Refusals are not ledger entries: they move no money and touch no balance. The same code on the same budget for the same agent within a minute is one row with a count and its first and last time. The table keeps the newest 10,000 rows and none older than 30 days. Paged by id.',
+  tag: 'refusals',
+  access: 'viewer',
+  query: RefusalsQuery,
+  response: {
+    status: 200,
+    description: 'a page of refusals',
+    schema: z.object({ refusals: z.array(RefusalJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+  },
+  errors: [404],
+});
+
 const usage = routeSpec({
   method: 'GET',
   path: '/api/usage',
@@ -448,9 +474,9 @@ const events = routeSpec({
   method: 'GET',
   path: '/api/events',
   operationId: 'events',
-  summary: 'Every committed ledger entry, live, as Server-Sent Events',
+  summary: 'Every committed ledger entry and every recorded refusal, live, as Server-Sent Events',
   description:
-    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed.',
+    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed. Refused spend arrives as `event: refusal` (no id: refusals are not ledger entries and are not replayed), with the row as in GET /api/refusals, again as its count grows.',
   tag: 'events',
   access: 'viewer',
   query: EventsQuery,
@@ -535,6 +561,7 @@ export const adminRoutes = {
   voidReservation,
   listLedger,
   listAlerts,
+  listRefusals,
   usage,
   preflight,
   forecast,

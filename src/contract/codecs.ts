@@ -16,12 +16,14 @@ import {
   type LedgerEntry,
   type Period,
   type Policy,
+  type RefusalRecord,
+  type RefusalWrite,
   type ReservationView,
   type TokenView,
 } from '../core/index.js';
 import type { z } from 'zod';
 import type { BalanceJson, DelegatedJson } from './agent-schemas.js';
-import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
+import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue, RefusalJsonValue } from './schemas.js';
 
 /**
  * The ledger's views in the admin API's JSON form: snake_case fields, integer micros, ISO 8601
@@ -278,6 +280,58 @@ export function alertToJson(a: AlertView & { budget: string }): AlertJsonValue {
     spent_micros: a.spentMicros,
     reserved_micros: a.reservedMicros,
     period_start: iso(a.periodStartMs),
+  };
+}
+
+/**
+ * A refusal row (or the refusal an event announces before it has a row) in JSON.
+ *
+ * @example
+ * refusalToJson(row).amount_micros // 41_005
+ */
+export function refusalToJson(r: RefusalWrite): RefusalJsonValue {
+  return {
+    id: r.id,
+    code: r.code,
+    status: r.status,
+    budget: r.budget,
+    agent: r.agent,
+    token_id_prefix: r.tokenIdPrefix,
+    model: r.model,
+    tool: r.tool,
+    amount_micros: r.amountMicros,
+    message: r.message,
+    request_id: r.requestId,
+    route: r.route,
+    count: r.count,
+    first_at: iso(r.firstMs),
+    last_at: iso(r.lastMs),
+  };
+}
+
+/**
+ * A refusal row from JSON: the inverse of `refusalToJson` (an event's row without an id has id 0).
+ *
+ * @example
+ * refusalFromJson(refusalToJson(row)) // row
+ */
+export function refusalFromJson(j: RefusalJsonValue): RefusalRecord {
+  return {
+    id: j.id ?? 0,
+    code: j.code,
+    status: j.status,
+    budget: j.budget,
+    agent: j.agent,
+    tokenIdPrefix: j.token_id_prefix,
+    model: j.model,
+    tool: j.tool,
+    amountMicros: j.amount_micros,
+    message: j.message,
+    requestId: j.request_id,
+    route: j.route,
+    count: j.count,
+    firstMs: Date.parse(j.first_at),
+    lastMs: Date.parse(j.last_at),
   };
 }
 

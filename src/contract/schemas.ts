@@ -274,6 +274,28 @@ export const AlertJson = z
 
 export type AlertJsonValue = z.output<typeof AlertJson>;
 
+export const RefusalJson = z
+  .object({
+    id: z.int().nullable().describe('the row; an event for a refusal the store could not yet record has null'),
+    code: z.string().describe('the stable code the caller got (budget_exceeded, burn_limit, store_unavailable, …)'),
+    status: z.int().describe('the HTTP status it was answered with: 402, 403, 429 or 503'),
+    budget: z.string().nullable().describe('the budget that refused, or the one the spend was for when no budget refused (an unpriced model)'),
+    agent: z.string().nullable().describe('the budget the spend was for without its token envelopes: usually the agent'),
+    token_id_prefix: z.string().nullable().describe('the first 12 characters of the spend token\'s id (never its secret)'),
+    model: z.string().nullable(),
+    tool: z.string().nullable(),
+    amount_micros: z.int().nullable().describe('what was asked for: the call\'s worst case, or the tool\'s estimate'),
+    message: z.string().describe('what the latest refusal said'),
+    request_id: z.string().nullable().describe('the latest refusal\'s request id (x-bursar-request-id)'),
+    route: z.string().nullable().describe('where it was refused'),
+    count: z.int().describe('refusals this row stands for: the same code, budget and agent within a minute of the first'),
+    first_at: isoTime,
+    last_at: isoTime,
+  })
+  .meta({ id: 'Refusal', description: 'Refused spend (402, 403, 429, or 503 store_unavailable) from the gateway, the agent routes and tool reservations. Refusals are not ledger entries: they move no money.' });
+
+export type RefusalJsonValue = z.output<typeof RefusalJson>;
+
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -457,6 +479,17 @@ export const AlertsQuery = z.strictObject({
   basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
   since: timeParam.optional().describe('alerts raised at or after this time'),
   until: timeParam.optional().describe('alerts raised before this time'),
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+});
+
+export const RefusalsQuery = z.strictObject({
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only refusals of this agent: a path, or a bare agent name when unique'),
+  budget: budgetPath.optional().describe('only refusals by this budget or one under it'),
+  code: z.string().regex(/^[a-z_]{1,64}$/, { error: 'is not a code (budget_exceeded, burn_limit, …)' }).optional(),
+  since: timeParam.optional().describe('refusals at or after this time (a row counts when its latest refusal is)'),
+  until: timeParam.optional().describe('rows that began before this time'),
   cursor: cursor.optional(),
   limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),

@@ -15,6 +15,7 @@ export * from './money.js';
 export * from './names.js';
 export * from './period.js';
 export * from './policy.js';
+export * from './refusals.js';
 export * from './tx.js';
 export * from './token-secret.js';
 export * from './types.js';

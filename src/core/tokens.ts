@@ -6,6 +6,7 @@ import { freshState, insertBudget } from './budgets.js';
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
 import { periodWindow } from './period.js';
+import { tokenIdPattern } from './token-secret.js';
 import { effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, Ok, TokenRecord } from './types.js';
@@ -15,7 +16,6 @@ import { remainingAt, viewBudget, viewToken, type BudgetView, type TokenView } f
 export type MintOk = Ok<{ token: TokenView; envelope: BudgetView }>;
 export type RevokeOk = Ok<{ revoked: string[] }>;
 
-const tokenIdPattern = /^tok_[A-Za-z0-9]{8,40}$/;
 const hashPattern = /^[0-9a-f]{64}$/;
 
 export function validateMint(cmd: MintToken): Refusal | undefined {

@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import { labelPattern, labelRule } from '../contract/index.js';
+import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import { callFingerprint } from '../ops/index.js';
 import { authenticate, type Caller } from './auth.js';
@@ -49,6 +50,8 @@ export interface Gateway {
   resolver: Resolver;
   /** Calls in flight, for a graceful stop. */
   calls: CallTracker;
+  /** Where refused calls are recorded (`RefusalRecorder`). */
+  refusals?: { record(notice: RefusalNotice): void };
   onCall?(outcome: CallOutcome): void;
   onNotice?(notice: GatewayNotice): void;
 }
@@ -62,6 +65,14 @@ export interface Gateway {
  */
 export function createGateway(parts: Omit<Gateway, 'resolver' | 'calls'>, onDeferred?: (event: DeferredEvent) => void): Gateway {
   return { ...parts, resolver: new Resolver(parts.store, { now: parts.now, onEvent: onDeferred }), calls: new CallTracker() };
+}
+
+/** What is known about a call while it is being admitted: what a refusal is recorded with. */
+interface Attempt {
+  requestId: string;
+  caller?: Caller;
+  model?: string;
+  amountMicros?: number;
 }
 
 /** Everything known about a call once it is admitted. */
@@ -129,11 +140,12 @@ function withOutputHint(refusal: Refusal, call: ParsedCall, price: PricedModel, 
   return { ...refusal, message: refusal.message + hint };
 }
 
-/** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
-async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer): Promise<Admitted | GatewayError> {
+/** Validates, prices and reserves a call, noting in `attempt` what it learns. Returns what was admitted, or the refusal to send. */
+async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, attempt: Attempt): Promise<Admitted | GatewayError> {
   const startedMs = g.now();
   const caller = await authenticate(g.store, headers, startedMs);
   if (isGatewayError(caller)) return caller;
+  attempt.caller = caller;
   const session = label(headers, 'x-bursar-session');
   const task = label(headers, 'x-bursar-task');
   if (isGatewayError(session)) return session;
@@ -142,13 +154,16 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   if (isGatewayError(body)) return body;
   const call = adapter.parse(body);
   if (isGatewayError(call)) return call;
+  attempt.model = call.model;
   const price = priceFor(g, adapter, call.model);
   if (isGatewayError(price)) return price;
+  attempt.model = price.model;
   // The chain's policy only matters for the output cap of a request that sets none.
   const chain = call.maxOutputTokens === undefined ? await g.store.chain(caller.envelope) : [];
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
-  const requestId = `req_${base62(g.random, 16)}`;
+  attempt.amountMicros = estimate.amountMicros;
+  const requestId = attempt.requestId;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
     path: caller.envelope,
@@ -227,6 +242,11 @@ function afterCost(a: Admitted, costMicros: number): HeaderMap {
   return headers;
 }
 
+/** Hands a refusal to the recorder with what the attempt learnt (it keeps only spend refusals). */
+function recordRefusal(g: Gateway, route: string, e: GatewayError, a: Attempt): void {
+  g.refusals?.record({ code: e.code, message: e.message, route, budget: e.budget, spendOn: a.caller?.envelope, tokenId: a.caller?.token.id, model: a.model, amountMicros: a.amountMicros, requestId: a.requestId });
+}
+
 function report(g: Gateway, a: Admitted | undefined, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
   g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: a?.reserveMs });
 }
@@ -237,10 +257,12 @@ function report(g: Gateway, a: Admitted | undefined, route: string, status: numb
  * on an upstream error, or settled for what was generated when the client leaves mid-stream.
  */
 export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
-  const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw);
+  const attempt: Attempt = { requestId: `req_${base62(g.random, 16)}` };
+  const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw, attempt);
   if (isGatewayError(admitted)) {
-    sendError(res, adapter.provider, admitted);
+    sendError(res, adapter.provider, admitted, { 'x-bursar-request-id': attempt.requestId });
     report(g, undefined, adapter.route, admitted.status, admitted.code);
+    recordRefusal(g, adapter.route, admitted, attempt);
     return;
   }
   if (g.mode === 'dry-run') return dryRun(g, admitted, res);

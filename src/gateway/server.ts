@@ -71,7 +71,11 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
   const log = options.onError ?? stderrLog;
   const hijacked = (route: string, provider: (req: FastifyRequest) => Provider, work: (req: FastifyRequest, res: ServerResponse) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
-    const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
+    const onRefused = (e: GatewayError) => {
+      g.onCall?.({ route, status: e.status, code: e.code });
+      // What fails here is the store (or a bug): nothing more than the route is known.
+      g.refusals?.record({ code: e.code, message: e.message, route });
+    };
     await answering(reply.raw, provider(req), () => work(req, reply.raw), { log, onRefused });
   };
   for (const adapter of adapters) {

@@ -21,3 +21,5 @@ export * from './reports.js';
 export * from './reservation-report.js';
 export * from './reservations.js';
 export * from './tokens.js';
+export * from './limits.js';
+export * from './refusals.js';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
+import { RefusalRecorder } from '../ops/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import { buildServer, createGateway, gatewayLimits, gatewayModes, Upstream, type CallOutcome, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
@@ -53,11 +54,12 @@ export interface ServeOptions {
   log?: (event: Record<string, unknown>) => void;
 }
 
-/** What plugins get: the same store, catalog and gateway the proxy uses. */
+/** What plugins get: the same store, catalog and gateway the proxy uses, and where refusals are recorded. */
 export interface PluginContext {
   store: Store;
   pricing: PriceCatalog;
   gateway: Gateway;
+  refusals: RefusalRecorder;
 }
 
 export interface RunningServer {
@@ -71,6 +73,8 @@ export interface RunningServer {
   /** Why calls go where they go (the URLs are in `gateway.upstream`). */
   upstreamReason: string;
   metrics: Metrics;
+  /** Where every door records refused spend; `flush()` writes what it holds now. */
+  refusals: RefusalRecorder;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
   /**
@@ -79,6 +83,16 @@ export interface RunningServer {
    * writes what settlements it still can, and closes the store.
    */
   close(options?: { drainMs?: number }): Promise<void>;
+}
+
+/**
+ * The server's default log: one JSON object per line on stderr, with the time.
+ *
+ * @example
+ * stderrJsonLog({ level: 'warn', event: 'settlement_deferred' })
+ */
+export function stderrJsonLog(event: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 }
 
 /** Thrown for configuration a person must fix (bad mode, unreadable price file). */
@@ -207,15 +221,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
-  const log = options.log ?? ((event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
+  const log = options.log ?? stderrJsonLog;
+  const now = options.now ?? (() => store.now());
+  const refusals = new RefusalRecorder({ store, now, log });
   const gateway = createGateway(
     {
       store,
       pricing,
       upstream,
       mode,
-      now: options.now ?? (() => store.now()),
+      now,
       random,
+      refusals,
       onCall: (outcome) => {
         metrics.observeCall(outcome);
         options.onCall?.(outcome);
@@ -229,7 +246,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   );
   metrics.gauge('bursar_deferred_settlements', 'Settlements and voids waiting for the store to come back.', () => gateway.resolver.waiting());
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
-  const context: PluginContext = { store, pricing, gateway };
+  const context: PluginContext = { store, pricing, gateway, refusals };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
   const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
@@ -238,6 +255,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   } catch (error) {
     // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
     await app.close();
+    await refusals.close();
     await upstream.close();
     await mock?.close();
     if (options.store === undefined) await store.close();
@@ -263,6 +281,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     mock,
     upstreamReason: plan.decision.reason,
     metrics,
+    refusals,
     generatedAdminKey: admin.generated,
     close: (closing = {}) =>
       (closed ??= (async () => {
@@ -274,6 +293,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
         await app.close();
         await gateway.resolver.close();
+        await refusals.close();
         await upstream.close();
         await mock?.close();
         await store.close();

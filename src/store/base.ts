@@ -16,6 +16,7 @@ import type {
   VoidOk,
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
+import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
 import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
@@ -45,6 +46,8 @@ export abstract class BaseStore implements Store {
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;
   abstract audit(): Promise<AuditReport>;
+  abstract writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]>;
+  abstract refusals(query: RefusalQuery): Promise<RefusalPage>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 

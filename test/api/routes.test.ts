@@ -37,9 +37,9 @@ async function reserve(s: ApiServer, amountMicros = 1_000): Promise<string> {
 }
 
 async function mint(s: ApiServer): Promise<{ id: string; secret: string }> {
-  const a = await s.call<{ token: { id: string }; secret: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
+  const a = await s.call<{ id: string; token: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
   expect(a.status, a.text).toBe(201);
-  return { id: a.json.token.id, secret: a.json.secret };
+  return { id: a.json.id, secret: a.json.token };
 }
 
 const samples: Record<string, Sample> = {
@@ -128,7 +128,9 @@ const samples: Record<string, Sample> = {
       body: { budget: 'acme/research/bot', max_spend_micros: 2_000_000, models: ['gpt-4o'], expires_in_ms: 3_600_000, labels: { task: 't1' } },
       status: 201,
       check: (a) => {
-        expect(a.json.secret).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json.token).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json).toMatchObject({ budget: expect.stringMatching(/^acme\/research\/bot\/tok_/) as unknown, scopes: [], labels: { task: 't1' } });
+        expect(a.json).not.toHaveProperty('secret');
         expect(a.json.envelope).toMatchObject({ kind: 'envelope', limit_micros: 2_000_000, policy: { models: ['gpt-4o'] } });
         expect(a.headers.get('cache-control')).toBe('no-store');
       },
@@ -186,6 +188,15 @@ const samples: Record<string, Sample> = {
       return { path: '/api/alerts?budget=acme%2Fa1&basis=committed&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ alerts: [{ budget: 'acme/a1', threshold_pct: 50, basis: 'committed', value_micros: 600, limit_micros: 1_000, reserved_micros: 600 }], next_cursor: null }) };
     },
     invalid: { path: '/api/alerts?basis=forecast', field: 'basis' },
+  },
+  listRefusals: {
+    valid: async (s) => {
+      await create(s, 'acme/refused1', { kind: 'agent', limit_micros: 1_000 });
+      const refused = await s.call('POST', '/api/reservations', { body: { budget: 'acme/refused1', amount_micros: 5_000, labels: { tool: 'Search' } } });
+      expect(refused.status, refused.text).toBe(402);
+      return { path: '/api/refusals?agent=refused1&code=budget_exceeded&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ refusals: [{ code: 'budget_exceeded', status: 402, budget: 'acme/refused1', agent: 'acme/refused1', tool: 'Search', amount_micros: 5_000, count: 1 }], next_cursor: null }) };
+    },
+    invalid: { path: '/api/refusals?code=Budget%20Exceeded', field: 'code' },
   },
   usage: {
     valid: async () => ({ path: '/api/usage?group_by=model&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ group_by: 'model', truncated: false }) }),

@@ -1,8 +1,8 @@
 import { agentRoutes, balanceToJson, delegatedToJson, expiryFromJson, reservationToJson, tokenLimitsFromJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
 import { limits, type Labels } from '../../core/index.js';
-import { balanceOf, delegate, reserveTool, revokeToken, settle, voidReservation, type Caller } from '../../ops/index.js';
-import { toolPricesToJson } from '../../pricing/index.js';
-import { agentRoute, publicAgentRoute, type AgentRoute } from '../deps.js';
+import { balanceOf, delegate, reserveTool, revokeToken, settle, voidReservation, type Caller, type RefusalNotice } from '../../ops/index.js';
+import { estimateTool, toolPricesToJson } from '../../pricing/index.js';
+import { agentRoute, publicAgentRoute, type AgentDeps, type AgentRoute } from '../deps.js';
 
 /**
  * The routes an agent calls with its own spend token: what it may still spend, tool spend
@@ -25,8 +25,13 @@ function sessionLabels(labels: { session?: string; task?: string } | undefined, 
   return out;
 }
 
-/** Throws a refusal with its field named as these routes name it. */
-function refused(failure: Parameters<typeof wireErrorOf>[0], fields: FieldNames): never {
+/** What a refusal of an agent route is recorded with besides the refusal itself. */
+type RefusedSpend = Pick<RefusalNotice, 'route' | 'tool' | 'amountMicros'> & { caller: Caller; deps: AgentDeps };
+
+/** Records a refusal (the recorder keeps only refused spend) and throws it, its field named as these routes name it. */
+function refused(failure: Parameters<typeof wireErrorOf>[0], fields: FieldNames, spend: RefusedSpend): never {
+  const { caller, deps, ...where } = spend;
+  deps.refusals.record({ ...where, code: failure.code, message: failure.message, budget: failure.budget, spendOn: caller.envelope, tokenId: caller.token.id });
   throw wireErrorOf(failure, fields);
 }
 
@@ -41,20 +46,23 @@ const openapi = publicAgentRoute(agentRoutes.agentOpenApi, async ({ deps }) => d
 const reserve = agentRoute(agentRoutes.reserveTool, async ({ caller, body, headers, actor, deps }) => {
   const labels = { tokenId: caller.token.id, actor, ...sessionLabels(body.labels, headers) };
   const result = await reserveTool(deps.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, params: body.params, ttlMs: body.ttl_ms ?? limits.reservationTtlMsDefault, idempotencyKey: storeKey(caller, headers['idempotency-key']), labels });
-  if (!result.ok) refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_ms', idempotencyKey: 'idempotency-key', path: 'authorization' });
+  if (!result.ok) {
+    const spend = { caller, deps, route: agentRoutes.reserveTool.path, tool: body.tool, amountMicros: estimateTool(deps.toolPrices, body.tool, body.estimate_micros).costMicros };
+    refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_ms', idempotencyKey: 'idempotency-key', path: 'authorization' }, spend);
+  }
   const r = result.reservation;
   return { reservation: reservationToJson(r.reservation), estimate_basis: result.estimate.basis, remaining_micros: r.remainingMicros, tightest: r.tightest };
 });
 
 const settleTool = agentRoute(agentRoutes.settleTool, async ({ caller, params, body, headers, actor, deps }) => {
   const result = await settle(deps.store, { within: caller.envelope, reservationId: params.id, actualMicros: body.actual_micros, reason: body.reason, actor, idempotencyKey: storeKey(caller, headers['idempotency-key']) });
-  if (!result.ok) refused(result, resolveFields);
+  if (!result.ok) refused(result, resolveFields, { caller, deps, route: agentRoutes.settleTool.path });
   return { reservation: reservationToJson(result.reservation), overrun_micros: result.overrunMicros, late_charge: result.lateCharge };
 });
 
 const voidTool = agentRoute(agentRoutes.voidTool, async ({ caller, params, body, headers, actor, deps }) => {
   const result = await voidReservation(deps.store, { within: caller.envelope, reservationId: params.id, reason: body?.reason, actor, idempotencyKey: storeKey(caller, headers['idempotency-key']) });
-  if (!result.ok) refused(result, resolveFields);
+  if (!result.ok) refused(result, resolveFields, { caller, deps, route: agentRoutes.voidTool.path });
   return { reservation: reservationToJson(result.reservation) };
 });
 
@@ -62,14 +70,15 @@ const delegateToken = agentRoute(agentRoutes.delegateToken, async ({ caller, bod
   const nowMs = deps.now();
   const input = { ...tokenLimitsFromJson(body), limitMicros: body.max_spend_micros, expiresMs: expiryFromJson(body, nowMs), delegate: body.delegate, labels: sessionLabels(body.labels, headers), actor, reason: body.reason };
   const result = await delegate(deps.store, deps.random, { token: caller.token }, input, nowMs);
-  if (!result.ok) refused(result, { limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_ms', scopes: 'delegate', parentTokenId: 'authorization' });
+  const spend = { caller, deps, route: agentRoutes.delegateToken.path, amountMicros: body.max_spend_micros };
+  if (!result.ok) refused(result, { limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_ms', scopes: 'delegate', parentTokenId: 'authorization' }, spend);
   void reply.header('cache-control', 'no-store');
   return delegatedToJson(result, result.secret);
 });
 
 const revokeDelegated = agentRoute(agentRoutes.revokeDelegatedToken, async ({ caller, params, body, actor, deps }) => {
   const result = await revokeToken(deps.store, { tokenId: params.id, within: caller.envelope, actor, reason: body?.reason });
-  if (!result.ok) refused(result, { tokenId: 'id' });
+  if (!result.ok) refused(result, { tokenId: 'id' }, { caller, deps, route: agentRoutes.revokeDelegatedToken.path });
   return { revoked: result.revoked };
 });
 

@@ -3,6 +3,7 @@ import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
 import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
+import { runRefusalConformance } from './refusals.js';
 import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
@@ -613,4 +614,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
   });
   runGuardConformance(target);
   runLoopConformance(target);
+  runRefusalConformance(target);
 }

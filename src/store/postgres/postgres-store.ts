@@ -22,6 +22,7 @@ import {
 import { BaseStore } from '../base.js';
 import type { BatchOutcome, BatchResult } from '../batcher.js';
 import { tokenFromRow, type Row } from '../rows.js';
+import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
 import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { PgCache, type PgHead } from './postgres-cache.js';
 import { asStoreError, isUnavailable } from './postgres-errors.js';
@@ -52,6 +53,8 @@ export interface PostgresTimeouts {
   lockTimeoutMs: number;
   idleInTransactionTimeoutMs: number;
 }
+
+const refusalSql = refusalWriteSql((i) => `$${i + 1}`);
 
 const schemaPattern = /^[a-z_][a-z0-9_]*$/;
 const int8Oid = 20;
@@ -376,6 +379,39 @@ export class PostgresStore extends BaseStore {
       } finally {
         client.release();
       }
+    });
+  }
+
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
+    return this.read(async () => {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const ids: number[] = [];
+        for (const r of rows) {
+          const values = refusalValues(r);
+          const updated = r.id === null ? 0 : ((await client.query(refusalSql.update, [...values, r.id])).rowCount ?? 0);
+          ids.push(updated > 0 && r.id !== null ? r.id : Number((await client.query<Row>(refusalSql.insert, values)).rows[0]?.id));
+        }
+        await client.query(refusalSql.pruneAge, [retention.keepSinceMs]);
+        await client.query(refusalSql.pruneCount, [retention.rowsMax]);
+        await client.query('COMMIT');
+        return ids;
+      } catch (error) {
+        // A connection that cannot roll back is dropped rather than returned to the pool.
+        broken = await client.query('ROLLBACK').then(() => false, () => true);
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.read(async (q) => {
+      const { sql, args, limit } = refusalQuerySql(query, (i) => `$${i + 1}`, limits.ledgerPageMax);
+      return refusalPageOf((await q.query(sql, args)).rows, limit);
     });
   }
 

@@ -104,4 +104,26 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE budgets ADD COLUMN breaker_code TEXT;
   ALTER TABLE budgets ADD COLUMN loops TEXT;
   `,
+  // Refusals: beside the ledger, not in it (no money moved); bounded by count and age.
+  `
+  CREATE TABLE refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    budget TEXT,
+    agent TEXT,
+    token_id_prefix TEXT,
+    model TEXT,
+    tool TEXT,
+    amount_micros INTEGER,
+    message TEXT NOT NULL,
+    request_id TEXT,
+    route TEXT
+  );
+  CREATE INDEX refusals_last ON refusals (last_ms);
+  CREATE INDEX refusals_agent ON refusals (agent, id);
+  `,
 ];

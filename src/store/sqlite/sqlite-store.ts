@@ -42,6 +42,7 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
+import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
 import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
@@ -97,6 +98,8 @@ const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
 
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
+
+const refusalSql = refusalWriteSql(() => '?');
 
 export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
@@ -158,6 +161,10 @@ export class SqliteStore extends BaseStore {
       head: db.prepare('SELECT seq, hash, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1'),
       entryTs: db.prepare('SELECT ts_ms FROM ledger WHERE seq = ?').pluck(),
       closedOf: db.prepare('SELECT * FROM budget_periods WHERE budget_id = ? ORDER BY start_ms'),
+      refusalInsert: db.prepare(refusalSql.insert).pluck(),
+      refusalUpdate: db.prepare(refusalSql.update),
+      refusalPruneAge: db.prepare(refusalSql.pruneAge),
+      refusalPruneCount: db.prepare(refusalSql.pruneCount),
     };
   }
 
@@ -427,6 +434,33 @@ export class SqliteStore extends BaseStore {
         });
       });
       return run();
+    });
+  }
+
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    const s = this.stmt;
+    const write = this.db.transaction((): number[] => {
+      const ids = rows.map((r) => {
+        const values = refusalValues(r);
+        if (r.id !== null && s.refusalUpdate.run(...values, r.id).changes > 0) return r.id;
+        return Number(s.refusalInsert.get(...values));
+      });
+      s.refusalPruneAge.run(retention.keepSinceMs);
+      s.refusalPruneCount.run(retention.rowsMax);
+      return ids;
+    });
+    try {
+      return Promise.resolve(write());
+    } catch (error) {
+      return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
+    }
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.read(() => {
+      const { sql, args, limit } = refusalQuerySql(query, () => '?', limits.ledgerPageMax);
+      return refusalPageOf(this.db.prepare(sql).all(...args) as Row[], limit);
     });
   }
 
