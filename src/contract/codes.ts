@@ -13,6 +13,7 @@ export type HttpCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_streams'
+  | 'too_many_auth_failures'
   | 'token_invalid'
   | 'model_unpriced'
   | 'loop_detected'
@@ -90,6 +91,8 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
+  // An address that failed to authenticate too often is refused until its window ends (the Retry-After).
+  too_many_auth_failures: { ...limited, retryAfterSDefault: 60 },
   // The burn-limit breaker tripped by one request fingerprint repeated too often.
   loop_detected: { ...limited, retryAfterSDefault: 60 },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },

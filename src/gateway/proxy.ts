@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
-import { labelPattern, labelRule } from '../contract/index.js';
+import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
@@ -90,9 +90,9 @@ function label(headers: IncomingHttpHeaders, name: string): string | undefined |
 function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return gatewayError('bad_request', 'the request body is not valid JSON');
+    body = parseJsonText(raw.toString('utf8'));
+  } catch (error) {
+    return isGatewayError(error) ? error : gatewayError('bad_request', 'the request body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return gatewayError('bad_request', 'the request body must be a JSON object');
   return body as Record<string, unknown>;

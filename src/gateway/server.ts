@@ -8,6 +8,31 @@ import { adapters } from './providers/index.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
+import { allowCors, AuthFailures, limitAuthFailures, type AuthFailureLimit } from './edge.js';
+
+/** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
+export interface ConnectionBounds {
+  /** The request line and headers must arrive within this; else 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this; an answer (a stream) may take longer. */
+  requestTimeoutMs: number;
+  /** How often connections past those timeouts are looked for. */
+  connectionsCheckingIntervalMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Largest request head (request line and headers). */
+  headerBytesMax: number;
+}
+
+export interface BuildOptions {
+  onError?: ErrorLog;
+  /** Client connection bounds; Node's and fastify's defaults when absent. */
+  connections?: ConnectionBounds;
+  /** Failed authentications allowed per source address; no limit when absent. */
+  authFailures?: { limit: AuthFailureLimit; now: () => number };
+  /** Origins browsers may call from (`*` for any); none when absent or empty. */
+  corsOrigins?: readonly string[];
+}
 
 function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -52,12 +77,14 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
  * API, the agent routes, the dashboard). Bodies of gateway routes arrive as raw bytes; the proxy
  * parses them itself so every refusal keeps the provider's error shape.
  */
-export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: { onError?: ErrorLog } = {}): Promise<FastifyInstance> {
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
+  const c = options.connections;
   const app = Fastify({
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    ...(c ? { requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, http: { headersTimeout: c.headersTimeoutMs, connectionsCheckingInterval: c.connectionsCheckingIntervalMs, maxHeaderSize: c.headerBytesMax } } : {}),
     // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
@@ -65,6 +92,8 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
       socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
+  if (options.authFailures) limitAuthFailures(app, new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  allowCors(app, options.corsOrigins ?? []);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
