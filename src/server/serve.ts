@@ -255,7 +255,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const context: PluginContext = { store, pricing, gateway };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
   const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, gateway.now));
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, () => gateway.now()));
   try {
     await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
   } catch (error) {
