@@ -100,8 +100,26 @@ function presentsCredential(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined;
 }
 
-function refuse(reply: FastifyReply, url: string, e: WireError): FastifyReply {
+/**
+ * Refuses a request before any route has it, in the shape of the door its URL belongs to.
+ *
+ * @example
+ * refuse(reply, '/api/budgets/%', new WireError('bad_request', 'the URL is not valid'));
+ */
+export function refuse(reply: FastifyReply, url: string, e: WireError): FastifyReply {
   return reply.code(e.status).headers(errorHeaders(e)).header('cache-control', 'no-store').send(errorBody(shapeOf(url), e));
+}
+
+/**
+ * The refusal for a URL the router cannot read: a `%` that starts no escape, or a path
+ * parameter longer than `pathParamCharsMax`.
+ *
+ * @example
+ * badUrl('FST_ERR_BAD_URL', 100).message // 'the URL is not valid: …'
+ */
+export function badUrl(code: string | undefined, pathParamCharsMax: number): WireError {
+  if (code === 'FST_ERR_MAX_PARAM_LENGTH') return new WireError('bad_request', `a path parameter is longer than ${pathParamCharsMax} characters`);
+  return new WireError('bad_request', 'the URL is not valid: a % must begin an escape like %2F (encode a budget path with encodeURIComponent)');
 }
 
 /**

@@ -8,7 +8,7 @@ import { adapters } from './providers/index.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
-import { allowCors, AuthFailures, limitAuthFailures, type AuthFailureLimit } from './edge.js';
+import { allowCors, AuthFailures, badUrl, limitAuthFailures, refuse, type AuthFailureLimit } from './edge.js';
 
 /** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
 export interface ConnectionBounds {
@@ -84,6 +84,11 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    routerOptions: { maxParamLength: gatewayLimits.pathParamCharsMax },
+    // A URL the router cannot read is refused like any bad request, in its door's shape.
+    frameworkErrors: (error, request, reply) => {
+      void refuse(reply, request.url, badUrl(error.code, gatewayLimits.pathParamCharsMax));
+    },
     ...(c ? { requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, http: { headersTimeout: c.headersTimeoutMs, connectionsCheckingInterval: c.connectionsCheckingIntervalMs, maxHeaderSize: c.headerBytesMax } } : {}),
     // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {

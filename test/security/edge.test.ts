@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeTable } from '../../src/contract/index.js';
+import { limits } from '../../src/core/index.js';
 import { serverLimits, startServer, type RunningServer } from '../../src/server/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { runInProcess } from '../cli/cli-harness.js';
@@ -74,6 +75,22 @@ describe('failed authentication is limited per source address', () => {
     }
     expect((await knock(h.server, { url: '/api/me', headers: { authorization: 'Bearer wrong-key-wrong-key' }, from: '2001:db8:5:7:ffff::1' })).statusCode).toBe(429);
     expect((await knock(h.server, { url: '/api/me', headers: { authorization: 'Bearer wrong-key-wrong-key' }, from: '2001:db8:5:8::1' })).statusCode).toBe(401);
+  });
+});
+
+describe('URLs the router cannot read', () => {
+  it('reach a budget at the deepest, longest path there is, and refuse a broken escape with a coded 400', async () => {
+    // Proves a legal budget path always fits in a URL (it once failed past 100 characters) and a bad one is a bad request.
+    const names = Array.from({ length: limits.pathDepthMax }, (_, i) => `${String(i).padStart(2, '0')}${'n'.repeat(limits.nameBytesMax - 2)}`);
+    for (let depth = 1; depth <= names.length; depth += 1) expect((await h.server.store.createBudget({ path: names.slice(0, depth).join('/'), kind: depth === 1 ? 'org' : 'team' })).ok).toBe(true);
+    const deepest = names.join('/');
+    const key = { authorization: `Bearer ${String(h.server.generatedAdminKey)}` };
+    const read = await knock(h.server, { url: `/api/budgets/${encodeURIComponent(deepest)}`, headers: key, from: '192.0.2.50' });
+    expect([read.statusCode, read.json<{ budget: { path: string } }>().budget.path]).toEqual([200, deepest]);
+    const broken = await knock(h.server, { url: '/api/budgets/acme%zz', headers: key, from: '192.0.2.50' });
+    expect([broken.statusCode, broken.json()]).toMatchObject([400, { error: { code: 'bad_request' } }]);
+    const tooLong = await knock(h.server, { url: `/v1/bursar/reservations/${'x'.repeat(5_000)}/void`, method: 'POST', headers: { authorization: `Bearer ${h.secret}` }, from: '192.0.2.50' });
+    expect([tooLong.statusCode, tooLong.json()]).toMatchObject([400, { error: { code: 'bad_request', type: 'invalid_request_error' } }]);
   });
 });
 

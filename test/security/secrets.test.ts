@@ -52,7 +52,7 @@ describe('secrets', () => {
       // The admin API answers a mint with `secret`, the agent route a delegation with `token`.
       const answer = init.allowMinted ? (JSON.parse(body) as { secret?: unknown; token?: unknown }) : {};
       const minted = [answer.secret, answer.token].filter((s): s is string => typeof s === 'string');
-      seen.push({ label, text: `${res.status}\n${[...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${body}`, allow: minted });
+      seen.push({ label, text: `${res.status}\n${headerLines(res.headers)}\n\n${body}`, allow: minted });
       return { status: res.status, body };
     };
     const admin = { key: keys.admin };
@@ -140,7 +140,7 @@ async function eventsText(url: string): Promise<string> {
   const res = await fetch(`${url}/api/events`, { headers: { authorization: `Bearer ${keys.admin}`, 'last-event-id': '0' }, signal: controller.signal });
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
-  let text = [...res.headers].map(([k, v]) => `${k}: ${v}`).join('\n');
+  let text = headerLines(res.headers);
   while ((text.match(/event: ledger/g) ?? []).length < 10) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -148,4 +148,10 @@ async function eventsText(url: string): Promise<string> {
   }
   controller.abort();
   return text;
+}
+
+function headerLines(headers: Headers): string {
+  const lines: string[] = [];
+  headers.forEach((value, name) => lines.push(`${name}: ${value}`));
+  return lines.join('\n');
 }
