@@ -14,6 +14,7 @@ export type HttpCode =
   | 'unsupported_media_type'
   | 'too_many_streams'
   | 'too_many_auth_failures'
+  | 'request_timeout'
   | 'token_invalid'
   | 'model_unpriced'
   | 'loop_detected'
@@ -89,6 +90,8 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
+  // A client that sends its request too slowly (headers or body past the server's timeouts).
+  request_timeout: { status: 408, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   // An address that failed to authenticate too often is refused until its window ends (the Retry-After).

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
@@ -67,6 +67,16 @@ function notFound(req: FastifyRequest): { provider: Provider; error: GatewayErro
   return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
 }
 
+/** Why a connection is answered before any request could be read: too slow, too large a head, or not HTTP. */
+function clientError(error: NodeJS.ErrnoException, bounds: ConnectionBounds | undefined): GatewayError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    const within = bounds ? `: its headers must arrive within ${bounds.headersTimeoutMs} ms and all of it within ${bounds.requestTimeoutMs} ms` : '';
+    return gatewayError('request_timeout', `the request did not arrive in time${within}`);
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') return gatewayError('bad_request', `the request's line and headers are larger than ${bounds?.headerBytesMax ?? 16 * 1024} bytes`);
+  return gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`);
+}
+
 /** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
 function frameworkError(error: unknown, log: ErrorLog): GatewayError {
   return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
@@ -93,8 +103,9 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
-      const body = JSON.stringify(errorBody('openai', gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`)));
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const e = clientError(error, c);
+      const body = JSON.stringify(errorBody('openai', e));
+      socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-bursar-code: ${e.code}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
   if (options.authFailures) limitAuthFailures(app, new AuthFailures(options.authFailures.limit, options.authFailures.now));
