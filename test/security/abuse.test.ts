@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverLimits } from '../../src/server/index.js';
 import { startHarness, type Harness } from '../gateway/harness.js';
+import { deepJson, flood, longConversation, subscribe, trickle } from '../support/abusers.js';
 
 /*
  * A normal call still answers while the server is abused: idle connections trickling their
@@ -30,83 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-interface Trickle {
-  sockets: Socket[];
-  /** Connections the server closed. */
-  closed: () => number;
-  /** What the server answered the first one. */
-  answer: () => string;
-  stop: () => void;
-}
-
-/** Opens connections that send a request head one byte at a time and never finish it. */
-async function trickle(port: number, count: number): Promise<Trickle> {
-  const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nx-slow: ${'a'.repeat(10_000)}`;
-  const sockets: Socket[] = [];
-  let closed = 0;
-  let sent = 0;
-  let answer = '';
-  for (let i = 0; i < count; i += 1) {
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.on('close', () => (closed += 1));
-    // Read what the server answers (its 408), so its closing is seen.
-    if (i === 0) socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
-    else socket.resume();
-    sockets.push(socket);
-    if (i % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
-  }
-  // One byte on every connection about every 200 ms, from one timer.
-  const timer = setInterval(() => {
-    for (const s of sockets) if (!s.destroyed) s.write(head[sent % head.length] ?? 'a');
-    sent += 1;
-  }, 200);
-  return { sockets, closed: () => closed, answer: () => answer, stop: () => clearInterval(timer) };
-}
-
-interface Subscriber {
-  status: number;
-  code: string | undefined;
-  ledgerEvents: number;
-  res: IncomingMessage;
-}
-
-function subscribe(url: string, key: string): Promise<Subscriber> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/events`, { headers: { authorization: `Bearer ${key}` } }, (res) => {
-      const sub: Subscriber = { status: res.statusCode ?? 0, code: res.headers['x-bursar-code'] as string | undefined, ledgerEvents: 0, res };
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => (sub.ledgerEvents += (text.match(/event: ledger/g) ?? []).length));
-      res.on('error', () => undefined);
-      resolve(sub);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Posts `bytes` of body in 64 KiB pieces from one buffer (declared up front, or chunked), and resolves with the status, or 0 if the server cut it first. */
-function flood(url: string, headers: Record<string, string>, bytes: number, declared: boolean): Promise<{ status: number; code: string | undefined }> {
-  return new Promise((resolve) => {
-    const piece = Buffer.alloc(64 * 1024, 0x20);
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers, ...(declared ? { 'content-length': String(bytes) } : {}) } }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, code: res.headers['x-bursar-code'] as string | undefined });
-      req.destroy();
-    });
-    req.on('error', () => resolve({ status: 0, code: undefined }));
-    let sent = 0;
-    const more = () => {
-      while (sent < bytes && !req.destroyed) {
-        sent += piece.length;
-        if (!req.write(piece)) return void req.once('drain', more);
-      }
-      if (!req.destroyed) req.end();
-    };
-    more();
-  });
-}
-
 async function post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number; code: string | null }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   await res.arrayBuffer();
@@ -123,9 +45,9 @@ describe('abuse', () => {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
     const idle = idleConnections();
-    const slow = await trickle(h.server.port, idle);
+    const slow = await trickle(h.server.port, idle, { byteEveryMs: 200 });
     const subs = await Promise.all(Array.from({ length: subscribers }, () => subscribe(h.server.url, admin)));
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const deep = deepJson(100_000);
     const abuse = Promise.all([
       post(`${h.server.url}/v1/chat/completions`, token, `{"model":"gpt-4o-mini","messages":[{"role":"user","content":${deep}}]}`),
       post(`${h.server.url}/v1/messages`, { 'x-api-key': h.secret }, `{"model":"claude-haiku-4-5","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"metadata":${deep}}`),
@@ -133,7 +55,7 @@ describe('abuse', () => {
       flood(`${h.server.url}/v1/chat/completions`, token, abusiveBytes, true),
       flood(`${h.server.url}/v1/chat/completions`, token, abusiveBytes, false),
       flood(`${h.server.url}/api/budgets`, { authorization: `Bearer ${admin}` }, abusiveBytes, false),
-      post(`${h.server.url}/v1/chat/completions`, token, JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: Array.from({ length: 10_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `turn ${i}` })) })),
+      post(`${h.server.url}/v1/chat/completions`, token, longConversation(10_000)),
     ]);
     // The normal calls, in the middle of it all.
     const normal = await h.openai.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'still there?' }] });
