@@ -16,21 +16,14 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { deepJson, flood, longConversation, subscribe, trickle, type Subscriber } from '../test/support/abusers.js';
-import { percentile, startBenchServer, type BenchServer } from './child-server.js';
+import { startBenchServer, type BenchServer } from './child-server.js';
+import { percentile, positive } from './common.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, idle: { type: 'string', default: '2000' }, subscribers: { type: 'string', default: '500' }, workers: { type: 'string', default: '2' } } });
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number (got ${text})`);
-    process.exit(2);
-  }
-  return Math.ceil(n);
-}
 const seconds = positive('seconds', values.seconds);
-const idle = positive('idle', values.idle);
-const subscribers = positive('subscribers', values.subscribers);
-const workers = positive('workers', values.workers);
+const idle = Math.ceil(positive('idle', values.idle));
+const subscribers = Math.ceil(positive('subscribers', values.subscribers));
+const workers = Math.ceil(positive('workers', values.workers));
 const hugeBytes = 40 * 1024 * 1024;
 
 const normalBody = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] });

@@ -86,8 +86,3 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-/** The p-th percentile of sorted numbers. */
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-}

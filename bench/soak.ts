@@ -18,17 +18,10 @@
  */
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { percentile, startBenchServer, type BenchServer } from './child-server.js';
+import { startBenchServer, type BenchServer } from './child-server.js';
+import { percentile, positive } from './common.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, 'measure-seconds': { type: 'string', default: '10' }, connections: { type: 'string', default: '64' }, 'sample-seconds': { type: 'string', default: '10' } } });
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number (got ${text})`);
-    process.exit(2);
-  }
-  return n;
-}
 const minutes = positive('minutes', values.minutes);
 const measureS = positive('measure-seconds', values['measure-seconds']);
 const connections = Math.ceil(positive('connections', values.connections));

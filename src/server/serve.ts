@@ -124,6 +124,15 @@ export interface UpstreamDecision {
   reason: string;
 }
 
+/** The mode, once the options a person may get wrong (the mode, the CORS origins) are checked. */
+function checkedMode(options: ServeOptions): GatewayMode {
+  const mode = options.mode ?? 'enforce';
+  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
+  const corsProblem = corsOriginProblem(options.corsOrigins ?? []);
+  if (corsProblem !== undefined) throw new ServeConfigError('invalid_cors_origin', `CORS origin: ${corsProblem}`);
+  return mode;
+}
+
 /** The connection bounds, the failed-authentication limit and CORS: `serverLimits` unless the options say otherwise. */
 function edgeOptions(options: ServeOptions, now: () => number): Parameters<typeof buildServer>[2] {
   const s = serverLimits;
@@ -219,10 +228,7 @@ async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamC
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
-  const mode = options.mode ?? 'enforce';
-  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
-  const corsProblem = corsOriginProblem(options.corsOrigins ?? []);
-  if (corsProblem !== undefined) throw new ServeConfigError('invalid_cors_origin', `CORS origin: ${corsProblem}`);
+  const mode = checkedMode(options);
   const pricing = loadCatalog(options.pricingPath);
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
