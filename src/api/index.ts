@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, errorHeaders, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
+import { errorBody, errorHeaders, parseJsonText, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { authenticateToken, RefusalRecorder } from '../ops/index.js';
 import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
@@ -103,9 +103,9 @@ function jsonBodies(scope: FastifyInstance): void {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonText(text));
     } catch (error) {
-      done(new WireError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(error as WireError, undefined);
     }
   });
 }

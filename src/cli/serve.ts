@@ -25,15 +25,22 @@ interface ServeFlags {
   sync: 'normal' | 'full';
   quickstart?: boolean;
   drain: number;
+  corsOrigin?: string;
 }
 
 const quickstartAgent = 'demo/agents/assistant';
+
+/** The origins of `--cors-origin` (comma-separated); none when it is not given. */
+function corsOrigins(flag: string | undefined): string[] {
+  return (flag ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+}
 
 /** What to change, by the code of a configuration error, in the words of the command line. */
 const fixHints: Record<string, string> = {
   port_in_use: '; choose another port with --port or BURSAR_PORT (0 picks a free one)',
   port_not_permitted: '; choose a port from 1024 up with --port or BURSAR_PORT (0 picks a free one)',
   invalid_host: '; set --host or BURSAR_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  invalid_cors_origin: '; set --cors-origin or BURSAR_CORS_ORIGIN to origins like https://app.example.com, comma-separated, or *',
 };
 
 /** On an empty database, a small demo tree: an org, a team and one agent with a daily limit. */
@@ -141,6 +148,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
     .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
     .addOption(new Option('--drain <ms>', 'on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut and settled at what was generated').env('BURSAR_DRAIN_MS').argParser(parseCountArg('--drain', 3_600_000, 'invalid_drain')).default(serverLimits.drainMsDefault))
+    .addOption(new Option('--cors-origin <origins>', 'let browsers on these origins call the server (comma-separated, or *); off by default').env('BURSAR_CORS_ORIGIN'))
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();
@@ -148,7 +156,7 @@ export function registerServe(program: Command, context: CliContext): void {
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, upstream: flags.upstream, autoNeedsBaseUrl: flags.quickstart === true, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, upstream: flags.upstream, autoNeedsBaseUrl: flags.quickstart === true, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain, corsOrigins: corsOrigins(flags.corsOrigin) });
       } catch (error) {
         if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: `${error.message}${fixHints[error.code] ?? ''}` }, 2);
         throw error;

@@ -13,6 +13,8 @@ export type HttpCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_streams'
+  | 'too_many_auth_failures'
+  | 'request_timeout'
   | 'token_invalid'
   | 'model_unpriced'
   | 'upstream_error'
@@ -89,8 +91,12 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
+  // A client that sends its request too slowly (headers or body past the server's timeouts).
+  request_timeout: { status: 408, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
+  // An address that failed to authenticate too often is refused until its window ends (the Retry-After).
+  too_many_auth_failures: { ...limited, retryAfterSDefault: 60 },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },
   upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
   too_many_streams: unavailable,

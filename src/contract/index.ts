@@ -6,6 +6,7 @@
 export * from './codes.js';
 export * from './errors.js';
 export * from './limits.js';
+export * from './json.js';
 export * from './schemas.js';
 export * from './agent-schemas.js';
 export * from './guard-schemas.js';

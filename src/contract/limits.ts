@@ -7,6 +7,11 @@
  * z.record(z.string(), z.unknown()).refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax);
  */
 export const contractLimits = {
+  /**
+   * Deepest nesting of objects and arrays a request body may have: far above what a real request
+   * (tool schemas included) uses, far below what would overflow a recursive reader.
+   */
+  jsonDepthMax: 128,
   /** Largest `params` object of a tool reservation, serialised. */
   toolParamsBytesMax: 16 * 1024,
   /** Longest Idempotency-Key an agent sends; the store's key is this prefixed with the caller's token id. */

@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
-import { labelPattern, labelRule } from '../contract/index.js';
+import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
 import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import { callFingerprint } from '../ops/index.js';
@@ -11,9 +11,9 @@ import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/ind
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { gatewayLimits } from './limits.js';
-import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
+import type { CallUsage, ParsedCall, ReportedUsage, RouteAdapter, StreamObserver } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
-import { SseParser } from './sse.js';
+import { SseEventTooLargeError, SseParser } from './sse.js';
 import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
@@ -102,9 +102,9 @@ function label(headers: IncomingHttpHeaders, name: string): string | undefined |
 function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return gatewayError('bad_request', 'the request body is not valid JSON');
+    body = parseJsonText(raw.toString('utf8'));
+  } catch (error) {
+    return isGatewayError(error) ? error : gatewayError('bad_request', 'the request body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return gatewayError('bad_request', 'the request body must be a JSON object');
   return body as Record<string, unknown>;
@@ -199,18 +199,27 @@ function plausible(tokens: number): boolean {
   return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= coreLimits.tokensPerRequestMax;
 }
 
+/** The hold as a settlement: the worst case the call was admitted for. */
+function held(a: Admitted): Priced {
+  const usage = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+  return { usage, costMicros: a.estimate.amountMicros };
+}
+
 /**
  * Prices what the provider reported (completed from the estimate and the streamed text). Usage
  * is input from outside: counts beyond any possible request are not priced but settled at the
- * reservation, the worst case the call was admitted for, and reported.
+ * reservation, the worst case the call was admitted for, and reported; a count that is not a
+ * whole number from 0 is not believed (the estimate and the text stand in) and reported.
  */
-function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
+function priceCall(a: Admitted, reported: ReportedUsage | undefined, outputText: string): Priced {
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
   const bad = usageFields.find((field) => !plausible(usage[field]));
-  if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${coreLimits.tokensPerRequestMax}); settled at the reservation`;
-  const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
-  return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
+  if (bad !== undefined) {
+    return { ...held(a), anomaly: `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${coreLimits.tokensPerRequestMax}); settled at the reservation` };
+  }
+  const priced = { usage, costMicros: usageCost(a.price, usage) };
+  if (reported?.invalid === undefined) return priced;
+  return { ...priced, anomaly: `the provider reported ${reported.invalid}, which is not a token count; priced from the estimate and the answer's text instead` };
 }
 
 /**
@@ -280,11 +289,7 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
 async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHeaders, res: ServerResponse, abort: AbortController): Promise<void> {
   const { adapter } = admitted;
   const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort();
-  }, g.upstream.config.timeoutMs);
+  const timer = setTimeout(() => abort.abort(upstreamTimeout), g.upstream.config.timeoutMs);
   timer.unref();
   res.on('close', () => {
     clearTimeout(timer);
@@ -297,14 +302,28 @@ async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHead
   } catch (error) {
     await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
     const host = g.upstream.host(adapter.provider);
-    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
+    const late = timedOut(abort.signal);
+    const e = gatewayError(late ? 'upstream_timeout' : 'upstream_error', late ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
   }
   if (upstream.statusCode >= 400) return relayUpstreamError(g, admitted, upstream, res);
-  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, g.now() - sentMs);
-  return relayJson(g, admitted, upstream, res, g.now() - sentMs);
+  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
+  return relayJson(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
+}
+
+/** Why a call is aborted when the upstream timeout fires (the client leaving or the server stopping abort it without one). */
+const upstreamTimeout = new Error('the upstream timeout fired');
+
+function timedOut(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason === upstreamTimeout;
+}
+
+/** How long the provider took to answer, and the call's abort signal (to tell a timeout from other ends). */
+interface Relay {
+  upstreamMs: number;
+  signal: AbortSignal;
 }
 
 type UpstreamResponse = Awaited<ReturnType<Upstream['send']>>;
@@ -331,18 +350,21 @@ async function readText(upstream: UpstreamResponse): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
+async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
   let text: string;
   let parsed: unknown;
   try {
     text = await readText(upstream);
     parsed = JSON.parse(text);
   } catch {
-    // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
-    const cost = await settle(g, a, priceCall(a, undefined, ''), 'unreadable upstream response');
-    const e = gatewayError('upstream_error', `the provider at ${g.upstream.host(a.adapter.provider)} sent an unreadable response`);
+    // A 2xx answer that cannot be read (cut, not JSON, too large, or still coming when the
+    // timeout fired): the provider may have billed all of it, so the hold is charged.
+    const late = timedOut(relay.signal);
+    const cost = await settle(g, a, held(a), late ? 'upstream timeout' : 'unreadable upstream response');
+    const host = g.upstream.host(a.adapter.provider);
+    const e = late ? gatewayError('upstream_timeout', `the provider at ${host} did not finish its answer within ${g.upstream.config.timeoutMs} ms`) : gatewayError('upstream_error', `the provider at ${host} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
-    report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
+    report(g, a, a.adapter.route, e.status, e.code, cost, relay.upstreamMs);
     return;
   }
   const priced = priceCall(a, a.adapter.usageFromBody(parsed), outputOf(parsed));
@@ -354,20 +376,34 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   if (g.store.kind !== 'sqlite') await settled;
   sendJson(res, upstream.statusCode, text, afterCost(a, priced.costMicros));
   const cost = await settled;
-  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
+  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, relay.upstreamMs);
 }
 
-/** Output text of a non-streamed answer, only needed when the provider reported no usage. */
+/** The elements of a field that should be a list, whatever the answer holds there. */
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * Output text of a non-streamed answer, only needed when the provider reported no usage: chat
+ * choices' messages, Anthropic content blocks, Responses output items' content parts.
+ */
 function outputOf(body: unknown): string {
-  const b = body as { choices?: { message?: { content?: unknown } }[]; content?: { text?: unknown }[]; output_text?: unknown } | null;
-  const pieces = [...(b?.choices ?? []).map((c) => c.message?.content), ...(b?.content ?? []).map((c) => c.text), b?.output_text];
+  const pieces = [
+    ...listOf(field(body, 'choices')).map((c) => field(field(c, 'message'), 'content')),
+    ...listOf(field(body, 'content')).map((c) => field(c, 'text')),
+    ...listOf(field(body, 'output')).flatMap((item) => listOf(field(item, 'content')).map((part) => field(part, 'text'))),
+  ];
   return pieces.filter((p): p is string => typeof p === 'string').join('');
 }
 
-async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
+/** Relays a stream's events as they arrive, until it ends; true when it was cut for an event too large to hold. */
+async function pipeEvents(upstream: UpstreamResponse, observer: StreamObserver, res: ServerResponse): Promise<boolean> {
   const parser = new SseParser();
-  const observer = a.adapter.observe(a.body);
   const decoder = new StringDecoder('utf8');
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
@@ -376,13 +412,41 @@ async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, 
         if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
       }
     }
-  } catch {
-    // The client left (upstream aborted) or the provider broke off: settle what was generated.
+  } catch (error) {
+    // The client left (upstream aborted), the timeout fired, the provider broke off, or it sent
+    // an event too large to hold (leaving the loop closes the upstream connection).
+    return error instanceof SseEventTooLargeError;
   }
-  const complete = observer.finished();
-  const cost = await settle(g, a, priceCall(a, observer.usage(), observer.outputText()), complete ? undefined : res.destroyed ? 'client disconnected' : 'stream ended early');
-  if (!res.destroyed) res.end();
-  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, upstreamMs);
+  return false;
+}
+
+/** Why a stream stopped before its end marker, and the error event its client gets (none when the client left). */
+function streamCut(g: Gateway, a: Admitted, res: ServerResponse, signal: AbortSignal, oversized: boolean): { reason: string; error?: GatewayError } {
+  if (res.destroyed) return { reason: 'client disconnected' };
+  const host = g.upstream.host(a.adapter.provider);
+  if (oversized) return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} sent a stream event larger than ${gatewayLimits.sseEventBytesMax} bytes; the answer is cut there`) };
+  if (timedOut(signal)) return { reason: 'upstream timeout', error: gatewayError('upstream_timeout', `the provider at ${host} did not finish the stream within ${g.upstream.config.timeoutMs} ms; the answer is incomplete`) };
+  if (g.calls.draining) return { reason: 'server stopping', error: gatewayError('shutting_down', 'the server is stopping; the answer is incomplete') };
+  return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} ended the stream before its end; the answer is incomplete`) };
+}
+
+/**
+ * Relays a stream and settles it: at the usage the provider reported, else at what the text
+ * streamed so far counts; at the hold when what it generated cannot be read (an event not in
+ * the provider's format and no output count reported, or an event too large to hold). A stream that breaks off ends
+ * with an error event in the provider's shape, so the client's SDK raises it.
+ */
+async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
+  const observer = a.adapter.observe(a.body);
+  const oversized = await pipeEvents(upstream, observer, res);
+  const complete = observer.finished() && !oversized;
+  const unreadable = oversized || (observer.unreadable() && observer.usage()?.outputTokens === undefined);
+  const cut = complete ? undefined : streamCut(g, a, res, relay.signal, oversized);
+  const priced = unreadable ? held(a) : priceCall(a, observer.usage(), observer.outputText());
+  const cost = await settle(g, a, priced, unreadable ? 'unreadable upstream stream' : cut?.reason);
+  if (!res.destroyed) res.end(cut?.error ? a.adapter.streamError(cut.error) : undefined);
+  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, relay.upstreamMs);
 }
 
 /** Dry-run: nothing is forwarded; the estimate is recorded as the cost and a made-up answer sent. */

@@ -4,7 +4,7 @@ import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { RefusalRecorder } from '../ops/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
-import { buildServer, createGateway, gatewayLimits, gatewayModes, Upstream, type CallOutcome, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
+import { buildServer, corsOriginProblem, createGateway, gatewayLimits, gatewayModes, Upstream, type AuthFailureLimit, type CallOutcome, type ConnectionBounds, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -52,6 +52,12 @@ export interface ServeOptions {
   drainMs?: number;
   /** Where operational events go (deferred settlements, implausible usage); default one JSON line each on stderr. */
   log?: (event: Record<string, unknown>) => void;
+  /** Origins browsers may call the server from (`*` for any); default none: CORS stays off. */
+  corsOrigins?: string[];
+  /** Client connection bounds over `serverLimits`' (header and request timeouts, keep-alive). */
+  connections?: Partial<ConnectionBounds>;
+  /** The failed-authentication limit per source address over `serverLimits`'. */
+  authFailureLimit?: Partial<AuthFailureLimit>;
 }
 
 /** What plugins get: the same store, catalog and gateway the proxy uses, and where refusals are recorded. */
@@ -130,6 +136,30 @@ export type UpstreamChoice = (typeof upstreamChoices)[number];
 export interface UpstreamDecision {
   mock: boolean;
   reason: string;
+}
+
+/** The mode, once the options a person may get wrong (the mode, the CORS origins) are checked. */
+function checkedMode(options: ServeOptions): GatewayMode {
+  const mode = options.mode ?? 'enforce';
+  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
+  const corsProblem = corsOriginProblem(options.corsOrigins ?? []);
+  if (corsProblem !== undefined) throw new ServeConfigError('invalid_cors_origin', `CORS origin: ${corsProblem}`);
+  return mode;
+}
+
+/** The connection bounds, the failed-authentication limit and CORS: `serverLimits` unless the options say otherwise. */
+function edgeOptions(options: ServeOptions, now: () => number): Parameters<typeof buildServer>[2] {
+  const s = serverLimits;
+  const connections: ConnectionBounds = {
+    headersTimeoutMs: s.headersTimeoutMs,
+    requestTimeoutMs: s.requestTimeoutMs,
+    connectionsCheckingIntervalMs: s.connectionsCheckingIntervalMs,
+    keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+    headerBytesMax: s.headerBytesMax,
+    ...options.connections,
+  };
+  const limit: AuthFailureLimit = { failuresMax: s.authFailuresMax, windowMs: s.authFailureWindowMs, addressesMax: s.authFailureAddressesMax, ...options.authFailureLimit };
+  return { connections, authFailures: { limit, now }, corsOrigins: options.corsOrigins ?? [] };
 }
 
 const keyVars = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const;
@@ -212,8 +242,7 @@ async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamC
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
-  const mode = options.mode ?? 'enforce';
-  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
+  const mode = checkedMode(options);
   const pricing = loadCatalog(options.pricingPath);
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
@@ -249,7 +278,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const context: PluginContext = { store, pricing, gateway, refusals };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
   const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, () => gateway.now()));
   try {
     await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
   } catch (error) {

@@ -7,8 +7,9 @@ import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/in
 import { openSqliteStore } from '../../src/store/index.js';
 import { billMicros, limitMicros, seedAgent, slowProvider, spendUntilRefused, startGatewayProcess, startStreams, until } from './gateway-process.js';
 
-const streams = 30;
-const maxTokens = 4_000;
+// 50 streams of 1,800 output tokens each hold about $0.054, well inside the agent's $0.10.
+const streams = 50;
+const maxTokens = 1_800;
 const upstreamTimeoutMs = 4_000;
 
 let dir: string;

@@ -18,6 +18,8 @@ const mainPath = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)
 export interface GatewayProcess {
   url: string;
   child: ChildProcess;
+  /** Everything it printed on stdout (its banner). */
+  stdout(): string;
   /** Everything it printed on stderr (its operational log). */
   stderr(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
@@ -49,7 +51,7 @@ export async function startGatewayProcess(options: { db: string; upstreamUrl: st
     });
     void exited.then(({ code }) => reject(new Error(`gateway exited (${code}) before listening: ${err}`)));
   });
-  return { url, child, stderr: () => err, exited };
+  return { url, child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** The provider's bill in micros, priced at the catalog (the provider's price list). */
