@@ -17,6 +17,7 @@ import type {
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
 import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
+import type { WebhookStore } from './webhooks.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
 
@@ -26,6 +27,7 @@ type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'typ
  */
 export abstract class BaseStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
+  abstract readonly webhooks: WebhookStore;
   private readonly listeners = new Set<(entries: readonly LedgerEntry[]) => void>();
   protected readonly committer = new GroupCommitter(
     (cmds) => this.runBatch(cmds),

@@ -28,6 +28,7 @@ import type {
   VoidOk,
   Command,
 } from '../core/index.js';
+import type { WebhookStore } from './webhooks.js';
 
 /** Time source; tests pass a simulated one. */
 export interface Clock {
@@ -84,6 +85,8 @@ export interface Store {
   revokeToken(input: Input<RevokeToken>): Promise<RevokeOk | Refusal>;
   /** Runs a transaction that only expires overdue reservations; returns how many. */
   sweep(): Promise<number>;
+  /** Webhooks and the outbox of events waiting for them (filled by the ledger's own transactions). */
+  readonly webhooks: WebhookStore;
 
   getBudget(path: string): Promise<BudgetView | undefined>;
   listBudgets(): Promise<BudgetView[]>;
