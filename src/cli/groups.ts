@@ -13,6 +13,7 @@ import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
 import { registerUsage } from './usage.js';
+import { registerWebhooks } from './webhooks.js';
 import type { RegisterGroup } from './program.js';
 
 /**
@@ -29,6 +30,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerTokens,
   registerCredits,
   registerAlerts,
+  registerWebhooks,
   registerLedger,
   registerSessions,
   registerUsage,

@@ -16,6 +16,8 @@ export type HttpCode =
   | 'token_invalid'
   | 'model_unpriced'
   | 'loop_detected'
+  | 'unknown_webhook'
+  | 'webhook_limit'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'shutting_down'
@@ -87,6 +89,8 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   ...each(unauthenticated, ['unauthorized', 'token_invalid']),
   ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
+  unknown_webhook: missing,
+  webhook_limit: { status: 409, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },

@@ -19,3 +19,6 @@ export * from './reports.js';
 export * from './reservation-report.js';
 export * from './reservations.js';
 export * from './tokens.js';
+export * from './limits.js';
+export * from './webhook-delivery.js';
+export * from './webhooks.js';
