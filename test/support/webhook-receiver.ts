@@ -35,9 +35,9 @@ export interface Receiver {
 
 /** True when `signature` (`t=…,v1=…`) is HMAC-SHA256 of `${t}.${body}` with `secret`. */
 export function signatureVerifies(secret: string, signature: string, body: string): boolean {
-  const parts = Object.fromEntries(signature.split(',').map((kv) => kv.split('=')));
-  const expected = createHmac('sha256', secret).update(`${parts.t}.${body}`).digest();
-  const given = Buffer.from(String(parts.v1), 'hex');
+  const parts = new Map(signature.split(',').map((kv) => kv.split('=') as [string, string]));
+  const expected = createHmac('sha256', secret).update(`${parts.get('t')}.${body}`).digest();
+  const given = Buffer.from(parts.get('v1') ?? '', 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
