@@ -54,10 +54,10 @@ function alertPayload(p: WebhookPayload, facts: WebhookFacts): WebhookPayload {
   const a = alertOf(facts.entry);
   if (!a) return p;
   const allowance = `${formatUsd(a.limitMicros)} ${periodAdjective[facts.budget.period] ?? ''}limit${a.grantedMicros > 0 ? ` (+${formatUsd(a.grantedMicros)} granted)` : ''}`;
-  const what = a.basis === 'spent' ? `has spent ${formatUsd(a.spentMicros)}` : `has committed ${formatUsd(a.valueMicros)} (spent + reserved)`;
+  const what = a.basis === 'spent' ? `${formatUsd(a.spentMicros)} spent` : `${formatUsd(a.valueMicros)} committed (spent + reserved)`;
   return {
     ...p,
-    text: `Bursar: ${facts.budget.path} ${what}, ${a.thresholdPct}% of its ${allowance}.`,
+    text: `Bursar: ${facts.budget.path} reached ${a.thresholdPct}% of its ${allowance}: ${what}.`,
     threshold_pct: a.thresholdPct,
     basis: a.basis,
     spent_micros: a.spentMicros,
@@ -92,9 +92,9 @@ function breakerPayload(p: WebhookPayload, facts: WebhookFacts): WebhookPayload 
     committed_usd: usdOrNull(committedMicros),
     manual: open ? null : d.manual === true,
   };
-  const limit = limitMicros !== null && windowMs !== null ? ` (${formatUsd(limitMicros)} per ${formatWindow(windowMs)})` : '';
+  const why = facts.entry.reason ?? (limitMicros !== null && windowMs !== null ? `over the burn limit of ${formatUsd(limitMicros)} per ${formatWindow(windowMs)}` : code);
   const text = open
-    ? `Bursar: ${facts.budget.path} tripped its breaker${code === 'burn_limit' ? `, over its burn limit${limit}` : ` (${code})`}: ${facts.entry.reason ?? 'stopped'}. New calls are refused until ${breaker.until ?? 'it closes'}.`
+    ? `Bursar: ${facts.budget.path} tripped its breaker${code === 'burn_limit' ? '' : ` (${code})`}: ${why}. New calls are refused until ${breaker.until ?? 'it closes'}.`
     : `Bursar: ${facts.budget.path}'s breaker closed (${facts.entry.reason ?? 'closed'}); calls go through again.`;
   return { ...p, text, breaker };
 }
@@ -104,7 +104,7 @@ function breakerPayload(p: WebhookPayload, facts: WebhookFacts): WebhookPayload 
  * renderer of its own (one a newer guard added) still gets the common fields and its reason.
  *
  * @example
- * const body = JSON.stringify(webhookPayload('evt_42_9f3a1c2e', facts)); // { text: 'Bursar: acme/bot has spent $7.50, 75% of its $10.00 monthly limit.', … }
+ * const body = JSON.stringify(webhookPayload('evt_42_9f3a1c2e', facts)); // { text: 'Bursar: acme/bot reached 75% of its $10.00 monthly limit: $7.50 spent.', … }
  */
 export function webhookPayload(eventId: string, facts: WebhookFacts): WebhookPayload {
   const p = base(eventId, facts);

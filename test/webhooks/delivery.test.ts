@@ -96,9 +96,10 @@ describe('webhook delivery', () => {
         expect((JSON.parse(r.body) as { id: string }).id).toBe(r.eventId);
         expect(r.body).toBe(receiver.received.find((x) => x.eventId === r.eventId)?.body);
       }
-      const last = JSON.parse(receiver.received.at(-1)?.body ?? '{}') as Record<string, unknown>;
-      expect(last).toMatchObject({ kind: 'alert', budget_path: 'acme', limit_micros: 1_000_000, limit_usd: '1.000000', period: 'hour', test: false });
-      expect(String(last.text)).toMatch(/^Bursar: acme has (spent|committed) \$/);
+      const bodies = receiver.received.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+      const second = bodies.find((b) => b.basis === 'spent' && b.period_start === '2026-05-01T11:00:00.000Z');
+      expect(second).toMatchObject({ kind: 'alert', budget_path: 'acme', threshold_pct: 50, spent_micros: 500_000, spent_usd: '0.500000', limit_micros: 1_000_000, limit_usd: '1.000000', period: 'hour', test: false });
+      expect(second?.text).toBe('Bursar: acme reached 50% of its $1.00 hourly limit: $0.50 spent.');
       expect((await store.webhooks.list())[0]?.stats).toMatchObject({ pending: 0, delivered: 8, failed: 0, lastStatus: 200, lastError: null });
     } finally {
       await store.close();
