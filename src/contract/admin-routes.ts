@@ -561,7 +561,7 @@ const metrics = routeSpec({
   path: '/metrics',
   operationId: 'metrics',
   summary: 'Prometheus metrics (text exposition format 0.0.4)',
-  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams. Needs no key: it holds counts, never amounts per budget or names.',
+  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams; webhook delivery attempts by outcome and deliveries pending. Needs no key: it holds counts, never amounts per budget or names.',
   tag: 'system',
   access: 'public',
   response: { status: 200, description: 'metrics', schema: z.never(), alt: [{ contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' }] },
