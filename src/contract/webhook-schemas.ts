@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { webhookEventKinds } from '../core/index.js';
+import { webhookEventKinds, type WebhookStats } from '../core/index.js';
 import { isoOrNull } from './codecs.js';
 import { contractLimits } from './limits.js';
 import { isoTime, queryInt } from './schemas.js';
@@ -135,15 +135,7 @@ export interface WebhookView {
   events: string[] | null;
   secretPrefix: string;
   createdMs: number;
-  stats: {
-    pending: number;
-    delivered: number;
-    failed: number;
-    lastAttemptMs: number | null;
-    lastStatus: number | null;
-    lastError: string | null;
-    lastDeliveredMs: number | null;
-  };
+  stats: WebhookStats;
 }
 
 /** One delivery as the doors show it. */

@@ -73,3 +73,17 @@ export function webhookFactsOf(entry: LedgerEntry, b: BudgetRecord): WebhookFact
 export function webhookEventId(entry: Pick<LedgerEntry, 'seq' | 'hash'>): string {
   return `evt_${entry.seq}_${entry.hash.slice(0, 8)}`;
 }
+
+/** What became of a webhook's deliveries. */
+export interface WebhookStats {
+  /** Deliveries waiting for their first or next attempt. */
+  pending: number;
+  delivered: number;
+  /** Deliveries given up after too many attempts or too long. */
+  failed: number;
+  lastAttemptMs: number | null;
+  /** HTTP status of the last attempt; null when it got no answer (or none was made). */
+  lastStatus: number | null;
+  lastError: string | null;
+  lastDeliveredMs: number | null;
+}

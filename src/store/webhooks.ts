@@ -1,4 +1,7 @@
-import { isWebhookEventKind, webhookEventId, webhookFactsOf, type BudgetRecord, type LedgerEntry } from '../core/index.js';
+import { isWebhookEventKind, webhookEventId, webhookFactsOf, type BudgetRecord, type LedgerEntry, type WebhookStats } from '../core/index.js';
+import { num, numOrNull, strOrNull, type Row } from './rows.js';
+
+export type { WebhookStats };
 
 /**
  * Webhooks and their outbox. A webhook is a URL with its own signing secret and the event kinds
@@ -16,20 +19,6 @@ export interface WebhookRecord {
   events: string[] | null;
   secret: string;
   createdMs: number;
-}
-
-/** What became of a webhook's deliveries. */
-export interface WebhookStats {
-  /** Deliveries waiting for their first or next attempt. */
-  pending: number;
-  delivered: number;
-  /** Deliveries given up after too many attempts or too long. */
-  failed: number;
-  lastAttemptMs: number | null;
-  /** HTTP status of the last attempt; null when it got no answer (or none was made). */
-  lastStatus: number | null;
-  lastError: string | null;
-  lastDeliveredMs: number | null;
 }
 
 export interface StoredWebhook extends WebhookRecord {
@@ -133,11 +122,6 @@ export function outboxEventsOf(entries: readonly LedgerEntry[], budgetOf: (id: n
   }
   return out;
 }
-
-type Row = Record<string, unknown>;
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : v === null || v === undefined ? null : JSON.stringify(v));
 
 /** A delivery from its row (both stores name the columns alike). */
 export function deliveryFromRow(r: Row): Delivery {

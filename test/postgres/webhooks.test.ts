@@ -4,6 +4,7 @@ import { webhookEventId } from '../../src/core/index.js';
 import { addWebhook } from '../../src/ops/index.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { openPostgresStore } from '../../src/store/index.js';
+import { until } from '../support/until.js';
 import { signatureVerifies, startReceiver } from '../support/webhook-receiver.js';
 import { dropSchemas, freshSchema } from './support.js';
 
@@ -14,14 +15,6 @@ const schemas = new Set<string>();
 afterAll(() => dropSchemas(url, schemas));
 
 const budgets = 6;
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('webhooks on PostgreSQL', () => {
   it('sends each event once when two servers deliver from one database at the same time', async () => {
@@ -54,8 +47,8 @@ describe('webhooks on PostgreSQL', () => {
       const events = (await a.store.ledger({ kinds: ['alert'], limit: 1000 })).entries.map(webhookEventId);
       expect(events).toHaveLength(budgets * 8);
 
-      await until('every event at the receiver', () => receiver.acknowledged().size === events.length);
-      await until('both outboxes to empty', () => a.deliverer.pending === 0 && b.deliverer.pending === 0);
+      await until('every event at the receiver', () => receiver.acknowledged().size === events.length, 20_000);
+      await until('both outboxes to empty', () => a.deliverer.pending === 0 && b.deliverer.pending === 0, 20_000);
       expect([...receiver.acknowledged().keys()].sort()).toEqual([...events].sort());
       expect(receiver.received.map((r) => r.eventId).sort()).toEqual([...events].sort());
       expect(receiver.received.every((r) => r.attempt === 1 && signatureVerifies(added.secret, r.signature, r.body))).toBe(true);

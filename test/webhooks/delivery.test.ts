@@ -9,6 +9,7 @@ import { startServer } from '../../src/server/index.js';
 import { SimClock } from '../../src/store/conformance/index.js';
 import { openSqliteStore, type Store } from '../../src/store/index.js';
 import { OffsetClock } from '../support/offset-clock.js';
+import { until } from '../support/until.js';
 import { signatureVerifies, startReceiver, type Receiver } from '../support/webhook-receiver.js';
 
 /** Webhook delivery on SQLite: every alert arrives once acknowledged, through outages and restarts. */
@@ -25,15 +26,6 @@ async function spend(store: Store, path: string, micros: number): Promise<void> 
   if (!r.ok) throw new Error(r.message);
   const s = await store.settle({ reservationId: r.reservation.id, actualMicros: micros });
   if (!s.ok) throw new Error(s.message);
-}
-
-/** Polls `check` every 20 ms until it holds, for at most `timeoutMs` (real time: servers run on timers). */
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('webhook delivery', () => {

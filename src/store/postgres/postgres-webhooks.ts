@@ -13,9 +13,8 @@ import {
   type WebhookRecord,
   type WebhookStore,
 } from '../webhooks.js';
+import type { Row } from '../rows.js';
 import { asStoreError } from './postgres-errors.js';
-
-type Row = Record<string, unknown>;
 
 const withPending = `SELECT w.*, (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending FROM webhooks w`;
 

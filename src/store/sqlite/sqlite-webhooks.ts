@@ -13,8 +13,7 @@ import {
   type WebhookRecord,
   type WebhookStore,
 } from '../webhooks.js';
-
-type Row = Record<string, unknown>;
+import type { Row } from '../rows.js';
 
 /**
  * How long the deliverer's bookkeeping waits for another process's write lock. It runs on the
