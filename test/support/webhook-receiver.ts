@@ -26,6 +26,10 @@ export interface Receiver {
   /** The status to answer the next request with (default 200), and how long to wait first. */
   answer: (r: Omit<Received, 'status'>) => number;
   delayMs: number;
+  /** While set, answers wait for it: a receiver that hangs. */
+  gate: Promise<void> | undefined;
+  /** Requests read and not answered yet. */
+  waiting: number;
   /** Event ids answered with a 2xx status, with how many times each. */
   acknowledged(): Map<string, number>;
   /** Stops listening: connections are refused until `listen()`. */
@@ -50,6 +54,8 @@ export async function startReceiver(): Promise<Receiver> {
     received: [],
     answer: () => 200,
     delayMs: 0,
+    gate: undefined,
+    waiting: 0,
     acknowledged: () => {
       const out = new Map<string, number>();
       for (const x of r.received) if (x.status < 300) out.set(x.eventId, (out.get(x.eventId) ?? 0) + 1);
@@ -70,10 +76,12 @@ export async function startReceiver(): Promise<Receiver> {
         req.on('end', () => {
           const seen = { eventId: String(req.headers['idempotency-key']), kind: String(req.headers['bursar-event']), attempt: Number(req.headers['bursar-delivery-attempt']), signature: String(req.headers['bursar-signature']), body };
           const status = r.answer(seen);
-          setTimeout(() => {
+          r.waiting += 1;
+          void Promise.all([r.gate, new Promise((resolve) => setTimeout(resolve, r.delayMs))]).then(() => {
+            r.waiting -= 1;
             r.received.push({ ...seen, status });
             res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'failing');
-          }, r.delayMs);
+          });
         });
       });
       await new Promise<void>((resolve) => s.listen(port, '127.0.0.1', () => resolve()));

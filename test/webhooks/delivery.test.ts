@@ -98,6 +98,30 @@ describe('webhook delivery', () => {
     }
   });
 
+  it('admits reservations while a receiver hangs on a delivery', async () => {
+    // Proves delivery is off the reservation path: with an attempt stuck at the receiver, reservations (and the alerts they raise) go on.
+    const store = openSqliteStore({ path: join(dir, 'b.db') });
+    let release: () => void = () => undefined;
+    receiver.gate = new Promise<void>((resolve) => (release = resolve));
+    try {
+      expect((await store.createBudget({ path: 'acme', limitMicros: 1_000_000, period: 'month', policy: { inflightMax: 1_000 } })).ok).toBe(true);
+      const added = await addWebhook(store, random, { url: receiver.url });
+      if (!added.ok) throw new Error(added.message);
+      await spend(store, 'acme', 500_000);
+      const pass = new WebhookDeliverer({ store, random }).pass();
+      await until('an attempt held at the receiver', () => receiver.waiting > 0);
+      const held = await Promise.all(Array.from({ length: 40 }, () => store.reserve({ path: 'acme', amountMicros: 10_000 })));
+      expect(held.every((r) => r.ok)).toBe(true);
+      expect([receiver.waiting > 0, receiver.received.length]).toEqual([true, 0]);
+      expect(await store.webhooks.pendingCount()).toBeGreaterThan(2);
+      release();
+      expect(await pass).toBe(2);
+    } finally {
+      release();
+      await store.close();
+    }
+  });
+
   it('gives a delivery up after its last attempt, and records it where it can be seen', async () => {
     // Proves retries are bounded: a receiver that never recovers ends with a failed delivery, counted and logged.
     const clock = new SimClock(Date.UTC(2026, 4, 1, 10, 30));
