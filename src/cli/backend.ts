@@ -2,10 +2,30 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Policy, RevokeOk, TokenView } from '../core/index.js';
-import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
-import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
+import type { DeliveryView, Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport, WebhookTestResult, WebhookView } from '../contract/index.js';
+import {
+  addWebhook,
+  BudgetIndex,
+  forecastReport,
+  ledgerPage,
+  listWebhooks,
+  mintToken,
+  recentSessions,
+  removeWebhook,
+  reservationReport,
+  runPreflight,
+  summarizeSession,
+  testWebhook,
+  usageReport,
+  webhookDeliveries,
+  type AddWebhookInput,
+  type Minted,
+  type PathedEntry,
+  type PathedPage,
+  type SessionSummary,
+} from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
@@ -150,8 +170,17 @@ export interface CliBackend {
   preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | Failure>;
   /** Burn rates and run-out times (the API's `GET /api/forecast`). */
   forecast(query: { budget?: string }): Promise<ForecastReport>;
+  /** Adds a webhook; the answer holds its secret, shown only this once. */
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure>;
+  listWebhooks(): Promise<WebhookView[]>;
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure>;
+  /** Sends a signed test event to a webhook now (from wherever the backend runs). */
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure>;
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure>;
   close(): Promise<void>;
 }
+
+export type { AddWebhookInput };
 
 /**
  * Who the ledger records as the actor of CLI operations: `cli:<user>`, on a local database and
@@ -268,6 +297,26 @@ export class LocalBackend implements CliBackend {
 
   forecast(query: { budget?: string }): Promise<ForecastReport> {
     return forecastReport(this.store, query);
+  }
+
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure> {
+    return addWebhook(this.store, (n) => randomBytes(n), input);
+  }
+
+  listWebhooks(): Promise<WebhookView[]> {
+    return listWebhooks(this.store);
+  }
+
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure> {
+    return removeWebhook(this.store, id);
+  }
+
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure> {
+    return testWebhook(this.store, { random: (n) => randomBytes(n) }, id);
+  }
+
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure> {
+    return webhookDeliveries(this.store, id, query);
   }
 
   close(): Promise<void> {

@@ -14,6 +14,7 @@ import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
 import { registerUsage } from './usage.js';
+import { registerWebhooks } from './webhooks.js';
 import type { RegisterGroup } from './program.js';
 
 /**
@@ -31,6 +32,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerCredits,
   registerAlerts,
   registerRefusals,
+  registerWebhooks,
   registerLedger,
   registerSessions,
   registerUsage,

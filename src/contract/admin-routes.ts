@@ -42,6 +42,8 @@ import {
   WriteHeaders,
 } from './schemas.js';
 import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, ReservationReportJson, usageMetrics } from './guard-schemas.js';
+import { AddWebhookBody, DeliveriesQuery, DeliveryJson, WebhookJson, WebhookParams, WebhookTestJson } from './webhook-schemas.js';
+import { webhookEventKinds } from '../core/index.js';
 
 /**
  * The admin API's routes (under `/api`, with an admin or viewer key, and `/healthz`, `/readyz`,
@@ -437,6 +439,65 @@ const forecast = routeSpec({
   errors: [404],
 });
 
+const listWebhooks = routeSpec({
+  method: 'GET',
+  path: '/api/webhooks',
+  operationId: 'listWebhooks',
+  summary: 'Webhooks, with what became of their deliveries',
+  description: 'Never a secret, only its first characters. Admin only: a webhook URL (Slack\'s, for one) is often a credential itself.',
+  tag: 'webhooks',
+  access: 'admin',
+  response: { status: 200, description: 'the webhooks, oldest first', schema: z.object({ webhooks: z.array(WebhookJson) }) },
+});
+
+const addWebhook = routeSpec({
+  method: 'POST',
+  path: '/api/webhooks',
+  operationId: 'addWebhook',
+  summary: 'Add a webhook; its signing secret is in this response only',
+  description: `Events (${webhookEventKinds.join(', ')}) are queued in the transaction of the ledger entry that raised them and POSTed to the URL at least once, retried with exponential backoff while it fails, each with an Idempotency-Key (the event id) and a Bursar-Signature header (HMAC-SHA256 with the webhook's secret). At most ${contractLimits.webhooksMax} webhooks (webhook_limit).`,
+  tag: 'webhooks',
+  access: 'admin',
+  body: AddWebhookBody,
+  response: { status: 201, description: 'the webhook and its secret (shown once)', schema: z.object({ webhook: WebhookJson, secret: z.string().describe('the signing secret: verify Bursar-Signature with it') }) },
+});
+
+const removeWebhook = routeSpec({
+  method: 'DELETE',
+  path: '/api/webhooks/{id}',
+  operationId: 'removeWebhook',
+  summary: 'Remove a webhook and every delivery still queued for it',
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  response: { status: 200, description: 'what was removed', schema: z.object({ removed: z.string(), dropped_pending: z.int().describe('queued deliveries dropped with it') }) },
+});
+
+const testWebhook = routeSpec({
+  method: 'POST',
+  path: '/api/webhooks/{id}/test',
+  operationId: 'testWebhook',
+  summary: 'Send a signed test event to a webhook now and report the receiver\'s answer',
+  description: 'One attempt, not queued and not retried; kind is test. A receiver that fails is reported (delivered: false, with its status or error), not refused.',
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  response: { status: 200, description: 'what the receiver answered', schema: WebhookTestJson },
+});
+
+const listWebhookDeliveries = routeSpec({
+  method: 'GET',
+  path: '/api/webhooks/{id}/deliveries',
+  operationId: 'listWebhookDeliveries',
+  summary: 'A webhook\'s deliveries, newest first: pending, delivered and given up',
+  description: `Delivered and given-up deliveries are kept for ${contractLimits.webhookDeliveryRetentionMs / 86_400_000} days.`,
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  query: DeliveriesQuery,
+  response: { status: 200, description: 'the deliveries', schema: z.object({ deliveries: z.array(DeliveryJson) }) },
+});
+
 const listSessions = routeSpec({
   method: 'GET',
   path: '/api/sessions',
@@ -526,7 +587,7 @@ const metrics = routeSpec({
   path: '/metrics',
   operationId: 'metrics',
   summary: 'Prometheus metrics (text exposition format 0.0.4)',
-  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams. Needs no key: it holds counts, never amounts per budget or names.',
+  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams; webhook delivery attempts by outcome and deliveries pending. Needs no key: it holds counts, never amounts per budget or names.',
   tag: 'system',
   access: 'public',
   response: { status: 200, description: 'metrics', schema: z.never(), alt: [{ contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' }] },
@@ -565,6 +626,11 @@ export const adminRoutes = {
   usage,
   preflight,
   forecast,
+  listWebhooks,
+  addWebhook,
+  removeWebhook,
+  testWebhook,
+  listWebhookDeliveries,
   listSessions,
   getSession,
   events,

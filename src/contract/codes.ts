@@ -17,6 +17,8 @@ export type HttpCode =
   | 'request_timeout'
   | 'token_invalid'
   | 'model_unpriced'
+  | 'unknown_webhook'
+  | 'webhook_limit'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'shutting_down'
@@ -90,6 +92,8 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   ...each(unauthenticated, ['unauthorized', 'token_invalid']),
   ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
+  unknown_webhook: missing,
+  webhook_limit: { status: 409, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   // A client that sends its request too slowly (headers or body past the server's timeouts).
   request_timeout: { status: 408, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },

@@ -10,6 +10,8 @@ export * from './json.js';
 export * from './schemas.js';
 export * from './agent-schemas.js';
 export * from './guard-schemas.js';
+export * from './webhook-schemas.js';
+export * from './webhook-payload.js';
 export * from './codecs.js';
 export * from './csv.js';
 export * from './credentials.js';

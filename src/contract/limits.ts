@@ -61,4 +61,20 @@ export const contractLimits = {
   reservationScanEntriesMax: 200_000,
   /** Rows one reservation-metrics report keeps; the rest are summed in `other`. */
   reservationRowsMax: 10_000,
+  /** Webhooks one Bursar keeps. */
+  webhooksMax: 100,
+  /** Longest webhook URL. */
+  webhookUrlCharsMax: 2_048,
+  /** A webhook secret a caller chooses: long enough to resist guessing, short enough to be a header key. */
+  webhookSecretCharsMin: 16,
+  webhookSecretCharsMax: 256,
+  /** Random base62 characters of a generated secret (about 190 bits), after `whsec_`. */
+  webhookSecretCharsGenerated: 32,
+  /** Characters of the secret a listing shows, so a person can tell secrets apart. */
+  webhookSecretPrefixChars: 10,
+  /** Deliveries one listing returns, by default and at most. */
+  webhookDeliveriesDefault: 50,
+  webhookDeliveriesMax: 500,
+  /** How long delivered and given-up deliveries stay listed before they are forgotten. */
+  webhookDeliveryRetentionMs: 7 * 86_400_000,
 } as const;

@@ -103,7 +103,7 @@ export function queryInt(min: number, max: number) {
     .pipe(z.int().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
 }
 
-const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
+export const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
 
 /** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */

@@ -24,3 +24,4 @@ export { expireDue, type ReserveOk, type SettleOk, type VoidOk } from './reserva
 export { applyPatch, subtreeOf, type BudgetOk, type BudgetDefaults } from './budgets.js';
 export type { MintOk, RevokeOk } from './tokens.js';
 export { replayLedger, type ReplayState, type AuditProblem, type AuditReport } from './replay.js';
+export * from './webhook-events.js';

@@ -23,3 +23,5 @@ export * from './reservations.js';
 export * from './tokens.js';
 export * from './limits.js';
 export * from './refusals.js';
+export * from './webhook-delivery.js';
+export * from './webhooks.js';

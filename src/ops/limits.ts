@@ -33,6 +33,24 @@ export const opsLimits = {
   refusalMessageCharsMax: 1_000,
   /** Characters of a token id kept with a refusal (`tok_` and 8). */
   refusalTokenIdChars: 12,
+  /** One delivery attempt waits this long for the receiver's answer. */
+  webhookTimeoutMs: 10_000,
+  /** A claimed delivery stays with its claimant this long: well over an attempt, so a live one never loses it. */
+  webhookLeaseMs: 60_000,
+  /** Wait before the first retry; each further retry waits twice as long, up to the next bound. */
+  webhookRetryMsFirst: 1_000,
+  webhookRetryMsMax: 60 * 60_000,
+  /** A delivery is given up after this many attempts (about 9 hours of retries)… */
+  webhookAttemptsMax: 20,
+  /** …or once it is this old, whichever comes first. */
+  webhookAgeMsMax: 3 * 86_400_000,
+  /** Deliveries claimed (and sent at once) per batch, and batches per pass. */
+  webhookBatchMax: 32,
+  webhookBatchesPerPassMax: 16,
+  /** How often the deliverer looks for due deliveries (retries, events other processes queued). */
+  webhookPollMsDefault: 1_000,
+  /** How often finished deliveries past their retention are forgotten. */
+  webhookPruneEveryMs: 10 * 60_000,
 } as const;
 
 export type OpsLimits = { readonly [K in keyof typeof opsLimits]: number };

@@ -7,13 +7,14 @@ import { dashboardPlugin } from '../dashboard/index.js';
 import { buildServer, corsOriginProblem, createGateway, gatewayLimits, gatewayModes, Upstream, type AuthFailureLimit, type CallOutcome, type ConnectionBounds, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
+import { WebhookDeliverer } from '../ops/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { serverLimits } from './limits.js';
 
 /**
  * Where Bursar's server is put together, and only here: the store, prices, the upstream (or the
- * mock), the gateway's provider routes, the admin API and the agent routes, metrics, and the
- * sweeper that expires overdue reservations.
+ * mock), the gateway's provider routes, the admin API and the agent routes, metrics, the
+ * sweeper that expires overdue reservations, and the deliverer that sends webhook events.
  */
 
 export interface ServeOptions {
@@ -58,6 +59,8 @@ export interface ServeOptions {
   connections?: Partial<ConnectionBounds>;
   /** The failed-authentication limit per source address over `serverLimits`'. */
   authFailureLimit?: Partial<AuthFailureLimit>;
+  /** How often the webhook deliverer looks for due deliveries (default `opsLimits.webhookPollMsDefault`). */
+  webhookPollMs?: number;
 }
 
 /** What plugins get: the same store, catalog and gateway the proxy uses, and where refusals are recorded. */
@@ -81,6 +84,8 @@ export interface RunningServer {
   metrics: Metrics;
   /** Where every door records refused spend; `flush()` writes what it holds now. */
   refusals: RefusalRecorder;
+  /** Sends the webhook outbox's deliveries (stopped with the server). */
+  deliverer: WebhookDeliverer;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
   /**
@@ -231,9 +236,19 @@ async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamC
 }
 
 /**
+ * The webhook deliverer of a server: it sends what the outbox holds, in every process (each
+ * delivery is leased to one at a time), and counts its attempts in the metrics.
+ */
+function startDeliverer(o: { store: Store; metrics: Metrics; random: RandomBytes; now?: () => number; pollMs?: number; log: (event: Record<string, unknown>) => void }): WebhookDeliverer {
+  const deliverer = new WebhookDeliverer({ store: o.store, random: o.random, now: o.now, pollMs: o.pollMs, log: o.log, onAttempt: (outcome) => o.metrics.observeWebhookAttempt(outcome) });
+  o.metrics.gauge('bursar_webhook_deliveries_pending', 'Webhook deliveries waiting in the outbox for their first or next attempt (all processes), as last counted.', () => deliverer.pending);
+  return deliverer.start();
+}
+
+/**
  * Starts Bursar: opens the store, loads prices, picks the upstream (the mock when no provider
- * is configured), builds the gateway with the admin API (and any other plugins), listens, and
- * expires overdue reservations every second.
+ * is configured), builds the gateway with the admin API (and any other plugins), listens,
+ * expires overdue reservations every second, and delivers webhook events.
  *
  * @example
  * const server = await startServer({ port: 0, db: './bursar.db' });
@@ -300,6 +315,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     store.sweep().catch(() => undefined);
   }, serverLimits.sweepIntervalMs);
   sweeper.unref();
+  const deliverer = startDeliverer({ store, metrics, random, now: options.now, pollMs: options.webhookPollMs, log });
   let closed: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -311,6 +327,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     upstreamReason: plan.decision.reason,
     metrics,
     refusals,
+    deliverer,
     generatedAdminKey: admin.generated,
     close: (closing = {}) =>
       (closed ??= (async () => {
@@ -320,6 +337,8 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         app.server.closeIdleConnections();
         const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? serverLimits.drainMsDefault);
         if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
+        // A delivery cut short stays leased; the next server to run sends it when the lease ends.
+        await deliverer.stop();
         await app.close();
         await gateway.resolver.close();
         await refusals.close();

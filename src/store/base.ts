@@ -18,6 +18,7 @@ import type {
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
 import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
 import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
+import type { WebhookStore } from './webhooks.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
 
@@ -27,6 +28,7 @@ type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'typ
  */
 export abstract class BaseStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
+  abstract readonly webhooks: WebhookStore;
   private readonly listeners = new Set<(entries: readonly LedgerEntry[]) => void>();
   protected readonly committer = new GroupCommitter(
     (cmds) => this.runBatch(cmds),

@@ -5,3 +5,4 @@ export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from './sqlite/
 export { openPostgresStore, parsePostgresUrl, PostgresStore, type PostgresStoreOptions, type PostgresTimeouts } from './postgres/postgres-store.js';
 export { openStore, type OpenStoreOptions } from './open.js';
 export { encodeCursor } from './rows.js';
+export { deliveryStates, type AttemptRecord, type ClaimedDelivery, type ClaimRequest, type Delivery, type DeliveryState, type StoredWebhook, type WebhookRecord, type WebhookStats, type WebhookStore } from './webhooks.js';

@@ -3,9 +3,9 @@ import { loopsFromText, loopsText, type BudgetRecord, type BurnWindow, type Clos
 /** Column values as drivers return them (PostgreSQL's int8 arrives as a string). */
 export type Row = Record<string, unknown>;
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function budgetFromRow(r: Row): BudgetRecord {
   return {

@@ -29,6 +29,7 @@ import type {
   Command,
 } from '../core/index.js';
 import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
+import type { WebhookStore } from './webhooks.js';
 
 /** Time source; tests pass a simulated one. */
 export interface Clock {
@@ -85,6 +86,8 @@ export interface Store {
   revokeToken(input: Input<RevokeToken>): Promise<RevokeOk | Refusal>;
   /** Runs a transaction that only expires overdue reservations; returns how many. */
   sweep(): Promise<number>;
+  /** Webhooks and the outbox of events waiting for them (filled by the ledger's own transactions). */
+  readonly webhooks: WebhookStore;
 
   getBudget(path: string): Promise<BudgetView | undefined>;
   listBudgets(): Promise<BudgetView[]>;

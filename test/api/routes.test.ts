@@ -42,6 +42,12 @@ async function mint(s: ApiServer): Promise<{ id: string; secret: string }> {
   return { id: a.json.id, secret: a.json.token };
 }
 
+async function webhook(s: ApiServer, url = 'https://example.com/hook'): Promise<string> {
+  const a = await s.call<{ webhook: { id: string } }>('POST', '/api/webhooks', { body: { url } });
+  expect(a.status, a.text).toBe(201);
+  return a.json.webhook.id;
+}
+
 const samples: Record<string, Sample> = {
   listBudgets: {
     valid: async () => ({ path: '/api/budgets?under=acme&kind=agent', status: 200, check: (a) => expect(a.json.budgets).toMatchObject([{ path: 'acme/research/bot' }]) }),
@@ -210,6 +216,30 @@ const samples: Record<string, Sample> = {
     valid: async () => ({ path: '/api/forecast?budget=acme', status: 200, check: (a) => expect(a.json).toMatchObject({ truncated: false, budgets: expect.arrayContaining([expect.objectContaining({ budget: 'acme/research/bot' })]) as unknown }) }),
     invalid: { path: '/api/forecast?budget=a%20b', field: 'budget' },
   },
+  listWebhooks: {
+    valid: async (s) => {
+      await webhook(s, 'https://example.com/listed');
+      return { path: '/api/webhooks', status: 200, check: (a) => expect(a.json.webhooks).toEqual(expect.arrayContaining([expect.objectContaining({ url: 'https://example.com/listed', events: null })])) };
+    },
+    invalid: { path: '/api/webhooks?x=1', field: 'x' },
+  },
+  addWebhook: {
+    valid: async () => ({ method: 'POST', path: '/api/webhooks', body: { url: 'https://example.com/added', events: ['alert'] }, status: 201, check: (a) => expect(a.json).toMatchObject({ webhook: { url: 'https://example.com/added', events: ['alert'] }, secret: expect.stringMatching(/^whsec_/) as unknown }) }),
+    invalid: { method: 'POST', path: '/api/webhooks', body: { url: 'ftp://example.com/x' }, field: 'url' },
+  },
+  removeWebhook: {
+    valid: async (s) => ({ method: 'DELETE', path: `/api/webhooks/${await webhook(s)}`, status: 200, check: (a) => expect(a.json).toMatchObject({ dropped_pending: 0 }) }),
+    invalid: { method: 'DELETE', path: '/api/webhooks/nope', field: 'id' },
+  },
+  testWebhook: {
+    // Port 1 is one fetch never connects to: the receiver's failure is reported, fast.
+    valid: async (s) => ({ method: 'POST', path: `/api/webhooks/${await webhook(s, 'http://127.0.0.1:1/hook')}/test`, status: 200, check: (a) => expect(a.json).toMatchObject({ delivered: false, status: null }) }),
+    invalid: { method: 'POST', path: '/api/webhooks/nope/test', field: 'id' },
+  },
+  listWebhookDeliveries: {
+    valid: async (s) => ({ path: `/api/webhooks/${await webhook(s)}/deliveries?state=failed&limit=5`, status: 200, check: (a) => expect(a.json).toEqual({ deliveries: [] }) }),
+    invalid: { path: '/api/webhooks/wh_AAAAAAAAAAAA/deliveries?state=lost', field: 'state' },
+  },
   listSessions: {
     valid: async () => ({ path: '/api/sessions?last=5', status: 200, check: (a) => expect(a.json.sessions).toMatchObject([{ id: 's1' }]) }),
     invalid: { path: '/api/sessions?last=0', field: 'last' },
@@ -259,7 +289,8 @@ function anyUrl(path: string): string {
     .replace('{path}', 'acme')
     .replace(/\/api\/tokens\/\{id\}/, '/api/tokens/tok_AAAAAAAAAAAA')
     .replace(/\/api\/reservations\/\{id\}/, '/api/reservations/rsv_1')
-    .replace(/\/api\/sessions\/\{id\}/, '/api/sessions/s1');
+    .replace(/\/api\/sessions\/\{id\}/, '/api/sessions/s1')
+    .replace(/\/api\/webhooks\/\{id\}/, '/api/webhooks/wh_AAAAAAAAAAAA');
 }
 
 describe('admin API routes', () => {

@@ -4,6 +4,7 @@ import type { Store } from '../store.js';
 import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
 import { runRefusalConformance } from './refusals.js';
+import { runWebhookConformance } from './webhooks.js';
 import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
@@ -615,4 +616,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
   runGuardConformance(target);
   runLoopConformance(target);
   runRefusalConformance(target);
+  runWebhookConformance(target);
 }

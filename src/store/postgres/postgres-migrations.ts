@@ -161,6 +161,42 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX refusals_last ON refusals (last_ms);
   CREATE INDEX refusals_agent ON refusals (agent, id);
   `,
+  // Webhooks and their outbox: one row per event and webhook, written with the entry that raised it.
+  `
+  CREATE TABLE webhooks (
+    id text PRIMARY KEY,
+    url text NOT NULL,
+    events text[],
+    secret text NOT NULL,
+    created_ms bigint NOT NULL,
+    delivered_count bigint NOT NULL DEFAULT 0,
+    failed_count bigint NOT NULL DEFAULT 0,
+    last_attempt_ms bigint,
+    last_status integer,
+    last_error text,
+    last_delivered_ms bigint
+  );
+  CREATE TABLE webhook_outbox (
+    id bigserial PRIMARY KEY,
+    webhook_id text NOT NULL,
+    event_id text NOT NULL,
+    kind text NOT NULL,
+    facts text NOT NULL,
+    created_ms bigint NOT NULL,
+    state text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_ms bigint NOT NULL,
+    locked_until_ms bigint,
+    claim text,
+    last_status integer,
+    last_error text,
+    done_ms bigint,
+    UNIQUE (webhook_id, event_id)
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_ms, id) WHERE state = 'pending';
+  CREATE INDEX webhook_outbox_claim ON webhook_outbox (claim) WHERE claim IS NOT NULL;
+  CREATE INDEX webhook_outbox_done ON webhook_outbox (done_ms) WHERE state <> 'pending';
+  `,
 ];
 
 /** Advisory lock namespace for migrations ("burs"); the second key is the schema's hash. */

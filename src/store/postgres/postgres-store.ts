@@ -32,6 +32,7 @@ import { migrate } from './postgres-migrations.js';
 import { allBudgets, auditLedger, budgetAt, chainAt, closedPeriodsAt, entriesBetween, ledgerPage, reservationAt, type Queryable } from './postgres-reads.js';
 import { loadParams, loadSql, lockHeadSql, needsOf, parseLoaded, writeParams, writeSql, type BatchNeeds } from './postgres-sql.js';
 import { PgTx } from './postgres-tx.js';
+import { PgWebhooks } from './postgres-webhooks.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; `?schema=name` picks the schema. */
@@ -145,6 +146,9 @@ export class PostgresStore extends BaseStore {
   readonly schema: string;
   private readonly config: pg.ClientConfig;
   private readonly pool: pg.Pool;
+  /** Delivery bookkeeping has connections of its own: it never waits behind, or holds up, the gateway's reads. */
+  private readonly webhookPool: pg.Pool;
+  readonly webhooks: PgWebhooks;
   private readonly clock: Clock;
   private readonly timezone: string;
   private readonly channel: string;
@@ -167,6 +171,9 @@ export class PostgresStore extends BaseStore {
     this.pool = new pg.Pool({ ...this.config, max: postgresLimits.readPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle connection that breaks is dropped by the pool; it must not crash the process.
     this.pool.on('error', () => undefined);
+    this.webhookPool = new pg.Pool({ ...this.config, max: postgresLimits.webhookPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    this.webhookPool.on('error', () => undefined);
+    this.webhooks = new PgWebhooks(this.webhookPool, () => this.closed);
     this.events = new PgEvents(
       {
         deliver: (entries) => super.emit(entries),
@@ -450,7 +457,7 @@ export class PostgresStore extends BaseStore {
     await this.events.close();
     const writer = this.writer;
     this.writer = undefined;
-    await Promise.all([writer?.end().catch(() => undefined), this.pool.end().catch(() => undefined)]);
+    await Promise.all([writer?.end().catch(() => undefined), this.pool.end().catch(() => undefined), this.webhookPool.end().catch(() => undefined)]);
   }
 }
 

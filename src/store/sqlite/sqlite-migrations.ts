@@ -126,4 +126,40 @@ export const sqliteMigrations: readonly string[] = [
   CREATE INDEX refusals_last ON refusals (last_ms);
   CREATE INDEX refusals_agent ON refusals (agent, id);
   `,
+  // Webhooks and their outbox: one row per event and webhook, written with the entry that raised it.
+  `
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT,
+    secret TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    delivered_count INTEGER NOT NULL DEFAULT 0,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    last_attempt_ms INTEGER,
+    last_status INTEGER,
+    last_error TEXT,
+    last_delivered_ms INTEGER
+  );
+  CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    locked_until_ms INTEGER,
+    claim TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    done_ms INTEGER,
+    UNIQUE (webhook_id, event_id)
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_ms, id) WHERE state = 'pending';
+  CREATE INDEX webhook_outbox_claim ON webhook_outbox (claim) WHERE claim IS NOT NULL;
+  CREATE INDEX webhook_outbox_done ON webhook_outbox (done_ms) WHERE state <> 'pending';
+  `,
 ];

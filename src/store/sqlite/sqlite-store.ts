@@ -48,6 +48,8 @@ import { SqliteCache } from './sqlite-cache.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
+import { outboxEventsOf } from '../webhooks.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created when missing), or `:memory:`. */
@@ -113,6 +115,7 @@ export class SqliteStore extends BaseStore {
   private closed = false;
   private readonly checkpointer: { stop(): Promise<void> } | undefined;
   private readonly stmt;
+  readonly webhooks: SqliteWebhooks;
 
   constructor(options: SqliteStoreOptions) {
     super();
@@ -166,6 +169,7 @@ export class SqliteStore extends BaseStore {
       refusalPruneAge: db.prepare(refusalSql.pruneAge),
       refusalPruneCount: db.prepare(refusalSql.pruneCount),
     };
+    this.webhooks = new SqliteWebhooks(db, (fn) => this.guarded(fn));
   }
 
   private migrate(): void {
@@ -269,6 +273,9 @@ export class SqliteStore extends BaseStore {
     for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) s.updateToken.run(t.status, t.revokedMs, t.id);
     for (const r of tx.idempotencyRecords.values()) s.insertIdempotency.run(r.key, r.fingerprint, r.result);
     for (const p of tx.closedPeriods) s.insertClosed.run(p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros);
+    // The outbox: events leave with the entries that raised them, or not at all.
+    const events = outboxEventsOf(tx.entries, (id) => cache.budgets.get(id));
+    if (events.length > 0) this.webhooks.enqueue(events);
     // Where a reload starts looking for open reservations. It only ever moves up, and a stored
     // value that lags is still correct (the reload scans a few more entries), so it is written
     // once it has moved far, not on every settlement.
@@ -296,11 +303,19 @@ export class SqliteStore extends BaseStore {
   }
 
   private read<T>(fn: (cache: SqliteCache) => T): Promise<T> {
+    return this.guarded(
+      () => fn(this.freshForRead()),
+      () => (this.cache = undefined),
+    );
+  }
+
+  /** Runs `fn` on the open database; a database that cannot answer is `StoreUnavailableError`. */
+  private guarded<T>(fn: () => T, onError?: () => void): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     try {
-      return Promise.resolve(fn(this.freshForRead()));
+      return Promise.resolve(fn());
     } catch (error) {
-      this.cache = undefined;
+      onError?.();
       return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
     }
   }
