@@ -14,6 +14,7 @@ export * from './budgets.js';
 export * from './chain.js';
 export * from './forecast.js';
 export * from './ledger.js';
+export * from './models.js';
 export * from './preflight.js';
 export * from './reports.js';
 export * from './reservation-report.js';
