@@ -9,6 +9,7 @@ export * from './limits.js';
 export * from './schemas.js';
 export * from './agent-schemas.js';
 export * from './guard-schemas.js';
+export * from './mcp-schemas.js';
 export * from './codecs.js';
 export * from './csv.js';
 export * from './credentials.js';
