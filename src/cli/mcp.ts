@@ -8,7 +8,7 @@ import { parsePriceList, parseUpstream, pricesLine, proxyToolPrices, type Upstre
 import { authenticateToken, type Caller } from '../ops/index.js';
 import { loadPricing, loadToolPrices, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { startTelemetry, TelemetryConfigError, type Telemetry } from '../telemetry/index.js';
+import { metricIntervalMsFrom, startTelemetry, TelemetryConfigError, type Telemetry } from '../telemetry/index.js';
 import type { CliContext } from './context.js';
 import { CliError, usageError } from './errors.js';
 import { untilInterrupted } from './mock-upstream.js';
@@ -107,10 +107,10 @@ interface ProxyFlags extends TokenFlags {
   otelEndpoint?: string;
 }
 
-async function telemetryFor(endpoint: string | undefined): Promise<Telemetry | undefined> {
+async function telemetryFor(endpoint: string | undefined, env: CliContext['env']): Promise<Telemetry | undefined> {
   if (endpoint === undefined || endpoint === '') return undefined;
   try {
-    return await startTelemetry({ endpoint, serviceName: 'bursar-mcp-proxy' });
+    return await startTelemetry({ endpoint, serviceName: 'bursar-mcp-proxy', metricIntervalMs: metricIntervalMsFrom(env) });
   } catch (error) {
     if (error instanceof TelemetryConfigError) throw usageError(error.code, error.message, '--otel-endpoint');
     throw error;
@@ -159,7 +159,7 @@ function registerMcpProxy(program: Command, context: CliContext): void {
     .addOption(new Option('--otel-endpoint <url>', 'OTLP/HTTP endpoint for a span per call and spend metrics (off when unset)').env('OTEL_EXPORTER_OTLP_ENDPOINT'))
     .action(async (flags: ProxyFlags) => {
       const plan = proxyPlan(flags);
-      const telemetry = await telemetryFor(flags.otelEndpoint);
+      const telemetry = await telemetryFor(flags.otelEndpoint, context.env);
       try {
         await withLedger(context, flags, (store, caller) => runProxy(context, flags, plan, { store, caller, telemetry }));
       } finally {

@@ -49,7 +49,7 @@ export function estimatePlanItem(item: PlanItem, index: number, catalog: PriceCa
  *
  * @example
  * estimateModelCall({ model: 'gpt-4o-mini', input: 'Summarise this page', max_output_tokens: 500 }, catalog, chain)
- * // { model: 'gpt-4o-mini', inputTokens: 11, maxOutputTokens: 500, callMicros: 302, … }
+ * // { model: 'gpt-4o-mini', inputTokens: 14, maxOutputTokens: 500, callMicros: 303, … }
  */
 export function estimateModelCall(item: ModelCall, catalog: PriceCatalog, chain: readonly BudgetView[], fieldPrefix = ''): ItemEstimate | InputProblem {
   const resolved = resolveModel(item.model, catalog);

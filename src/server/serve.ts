@@ -8,7 +8,7 @@ import { mcpPlugin } from '../mcp/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
+import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
 import { serverLimits } from './limits.js';
 
 /**
@@ -220,7 +220,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
-  const telemetry = options.otelEndpoint === undefined ? undefined : await startTelemetry({ endpoint: options.otelEndpoint, serviceName: 'bursar' });
+  const telemetry = options.otelEndpoint === undefined ? undefined : await startTelemetry({ endpoint: options.otelEndpoint, serviceName: 'bursar', metricIntervalMs: metricIntervalMsFrom(env) });
   const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();

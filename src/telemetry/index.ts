@@ -73,10 +73,15 @@ export interface TelemetryOptions {
   metricIntervalMs?: number;
 }
 
-/** A configuration error a person must fix (a malformed endpoint). */
+/** A configuration error a person must fix (a malformed endpoint or export interval). */
 export class TelemetryConfigError extends Error {
   override name = 'TelemetryConfigError';
-  readonly code = 'invalid_otel_endpoint';
+  constructor(
+    readonly code: 'invalid_otel_endpoint' | 'invalid_otel_interval',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -86,14 +91,30 @@ export class TelemetryConfigError extends Error {
  * otlpEndpoint('http://collector:4318/') // 'http://collector:4318'
  */
 export function otlpEndpoint(value: string): string {
-  let url: URL;
+  const invalid = new TelemetryConfigError('invalid_otel_endpoint', `the OTLP endpoint must be an http(s) URL like http://127.0.0.1:4318; got ${JSON.stringify(value)}`);
+  let protocol: string;
   try {
-    url = new URL(value);
+    protocol = new URL(value).protocol;
   } catch {
-    throw new TelemetryConfigError(`the OTLP endpoint must be an http(s) URL like http://127.0.0.1:4318; got ${JSON.stringify(value)}`);
+    throw invalid;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TelemetryConfigError(`the OTLP endpoint must be an http(s) URL like http://127.0.0.1:4318; got ${JSON.stringify(value)}`);
+  if (protocol !== 'http:' && protocol !== 'https:') throw invalid;
   return value.replace(/\/+$/, '');
+}
+
+/**
+ * The metric export interval the standard variable sets (`OTEL_METRIC_EXPORT_INTERVAL`, in
+ * milliseconds), or undefined for the default of 60 s.
+ *
+ * @example
+ * metricIntervalMsFrom({ OTEL_METRIC_EXPORT_INTERVAL: '10000' }) // 10000
+ */
+export function metricIntervalMsFrom(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const text = env.OTEL_METRIC_EXPORT_INTERVAL;
+  if (text === undefined || text === '') return undefined;
+  const ms = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= 1)) throw new TelemetryConfigError('invalid_otel_interval', `OTEL_METRIC_EXPORT_INTERVAL must be a whole number of milliseconds from 1; got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /**

@@ -10,6 +10,7 @@ import { startMcpProxy, upstreamTransport } from '../../src/mcp/proxy.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import type { LedgerEntry } from '../../src/core/index.js';
 import { startTelemetry, type Telemetry } from '../../src/telemetry/index.js';
+import { runInProcess } from '../cli/cli-harness.js';
 import type { Minted } from '../gateway/agent-harness.js';
 import { mcpFixture, type McpFixture } from '../mcp/mcp-harness.js';
 import { startUpstream, type Upstream } from '../mcp/upstream.js';
@@ -180,4 +181,10 @@ test('with an OTLP endpoint, each proxied call arrives as a span with the GenAI 
   const refusal = spans.find((s) => attributesOf(s)['error.type'] === 'budget_exceeded');
   expect(refusal?.status?.code).toBe(2); // ERROR
   expect(metricNames(receiver)).toEqual(expect.arrayContaining(['bursar.spend', 'bursar.refusals', 'gen_ai.client.token.usage', 'gen_ai.client.operation.duration']));
+});
+
+test('a malformed OTLP endpoint stops bursar serve before anything starts, naming what to set', async () => {
+  const run = await runInProcess(['serve', '--port', '0', '--db', '/nonexistent/bursar.db'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('invalid_otel_endpoint: the OTLP endpoint must be an http(s) URL like http://127.0.0.1:4318; got "collector:4318"; set --otel-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT');
 });
