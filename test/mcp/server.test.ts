@@ -188,6 +188,11 @@ test('over HTTP, a wrong spend token is refused at the door with 401 token_inval
   expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('token_invalid');
 });
 
+test('over HTTP, /mcp is stateless: asking it for an event stream (GET) answers 405, Allow: POST', async () => {
+  const stream = await fetch(`${server.url}/mcp`, { headers: { authorization: `Bearer ${doors.HTTP.token.secret}` } });
+  expect([stream.status, stream.headers.get('allow')]).toEqual([405, 'POST']);
+});
+
 test('over HTTP, a token revoked while connected can no longer spend but can still void what it reserved', async () => {
   const token = await fx.mint({ limitMicros: 100_000 });
   const client = await httpClient(token.secret);
@@ -210,4 +215,7 @@ test('over stdio, bursar mcp with a wrong spend token exits 1 naming token_inval
   const missing = await runInProcess(['--db', fx.dbPath, 'mcp'], {});
   expect(missing.code).toBe(2);
   expect(missing.stderr).toContain('give the spend token (bsr_…) in BURSAR_TOKEN');
+  const remote = await runInProcess(['--url', server.url, 'mcp'], { BURSAR_TOKEN: doors.stdio.token.secret });
+  expect(remote.code).toBe(2);
+  expect(remote.stderr).toContain(`a running server offers the same tools at ${server.url}/mcp`);
 });
