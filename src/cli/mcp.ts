@@ -46,7 +46,8 @@ async function openLedger(context: CliContext): Promise<{ store: Store; db: stri
   if (url !== undefined) throw usageError('usage', `MCP commands work on the ledger itself: give --db (the server's SQLite file or postgres:// URL); a running server offers the same tools at ${url}/mcp`);
   const isFile = db !== ':memory:' && !/^postgres(ql)?:\/\//.test(db);
   if (isFile && !existsSync(db)) throw new CliError({ code: 'store_unavailable', message: `no Bursar database at ${db}; pass --db <file> or set BURSAR_DB` }, 1);
-  return { store: await openStore({ db }), db };
+  // Long-running, like a server: the write-ahead log is checkpointed off the event loop.
+  return { store: await openStore({ db, checkpoints: 'background' }), db };
 }
 
 /** The token, checked once at start so a wrong one fails loudly rather than on the first call. */
