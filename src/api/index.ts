@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, errorHeaders, parseJsonText, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { authenticateToken, RefusalRecorder } from '../ops/index.js';
+import { authenticateRequest, authenticateToken, RefusalRecorder } from '../ops/index.js';
 import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';
@@ -201,7 +201,7 @@ export interface AgentApiOptions {
 function tokenIdentity(deps: AgentDeps): (access: Access, request: FastifyRequest) => Promise<Identity> {
   return async (access, request) => {
     if (access === 'public') return { actor: 'api' };
-    const caller = await authenticateToken(deps.store, presentedSecret(request.headers), deps.now(), access === 'token-resolve' ? 'resolve' : 'active');
+    const caller = await authenticateRequest(deps.store, request.headers, deps.now(), access === 'token-resolve' ? 'resolve' : 'active');
     if ('ok' in caller) throw wireErrorOf(caller);
     return { caller, actor: `token:${caller.token.id}` };
   };

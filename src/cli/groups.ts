@@ -6,6 +6,7 @@ import { registerCredits } from './credits.js';
 import { registerDemo } from './demo.js';
 import { registerForecast } from './forecast.js';
 import { registerLedger } from './ledger.js';
+import { registerMcp } from './mcp.js';
 import { registerMockUpstream } from './mock-upstream.js';
 import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
@@ -40,6 +41,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerForecast,
   registerAudit,
   registerPricing,
+  registerMcp,
   registerMockUpstream,
   registerDemo,
 ];

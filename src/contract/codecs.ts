@@ -22,7 +22,7 @@ import {
   type TokenView,
 } from '../core/index.js';
 import type { z } from 'zod';
-import type { BalanceJson, DelegatedJson } from './agent-schemas.js';
+import type { BalanceJson, DelegatedJson, SettleJson, ToolReservedJson } from './agent-schemas.js';
 import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue, RefusalJsonValue } from './schemas.js';
 
 /**
@@ -666,6 +666,43 @@ export function delegatedToJson(minted: { token: TokenView; envelope: BudgetView
     labels: { session: token.labels.session, task: token.labels.task },
     created_at: iso(token.createdMs),
   };
+}
+
+/** A tool reservation as an agent gets it back: the reservation, how it was priced, and what is left. */
+export interface ToolReserved {
+  reservation: { reservation: ReservationView; remainingMicros: number | null; tightest: string };
+  estimate: { basis: 'given' | 'table' | 'unknown' };
+}
+
+/**
+ * A tool reservation in JSON (`POST /v1/bursar/reservations`, the MCP tool `reserve_spend`).
+ *
+ * @example
+ * toolReservedToJson(result).estimate_basis // 'table'
+ */
+export function toolReservedToJson(r: ToolReserved): z.input<typeof ToolReservedJson> {
+  return { reservation: reservationToJson(r.reservation.reservation), estimate_basis: r.estimate.basis, remaining_micros: r.reservation.remainingMicros, tightest: r.reservation.tightest };
+}
+
+/**
+ * A settlement in JSON: the reservation, any overrun, and whether it came after expiry.
+ *
+ * @example
+ * settledToJson(result).overrun_micros // 0
+ */
+export function settledToJson(r: { reservation: ReservationView; overrunMicros: number; lateCharge: boolean }): z.input<typeof SettleJson> {
+  return { reservation: reservationToJson(r.reservation), overrun_micros: r.overrunMicros, late_charge: r.lateCharge };
+}
+
+/**
+ * What a delegating token asks for, in the ledger's names (`delegate` in ops), from the JSON the
+ * delegation route and the MCP tool `delegate_budget` take; labels and actor are the door's.
+ *
+ * @example
+ * delegationFromJson({ max_spend_micros: 500_000, expires_in_ms: 60_000 }, 1_000) // { limitMicros: 500000, expiresMs: 61000, … }
+ */
+export function delegationFromJson(b: TokenLimitsJson & { max_spend_micros: number; expires_at?: string; expires_in_ms?: number; delegate?: boolean; reason?: string }, nowMs: number) {
+  return { ...tokenLimitsFromJson(b), limitMicros: b.max_spend_micros, expiresMs: expiryFromJson(b, nowMs), delegate: b.delegate, reason: b.reason };
 }
 
 /**

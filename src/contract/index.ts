@@ -12,6 +12,7 @@ export * from './agent-schemas.js';
 export * from './guard-schemas.js';
 export * from './webhook-schemas.js';
 export * from './webhook-payload.js';
+export * from './mcp-schemas.js';
 export * from './codecs.js';
 export * from './csv.js';
 export * from './credentials.js';

@@ -41,6 +41,8 @@ export const contractLimits = {
   planCallsMax: 1_000_000,
   /** Bytes of input text one plan may carry, over all its items (each is tokenized once). */
   planInputBytesMax: 1024 * 1024,
+  /** Bytes of input text one estimate (the MCP tool `estimate_cost`) counts. */
+  estimateInputBytesMax: 1024 * 1024,
   /** Largest plan request body (and plan file) read: more than other admin bodies take. */
   planBodyBytesMax: 2 * 1024 * 1024,
   /** Longest item or plan title. */

@@ -6,7 +6,7 @@ import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import { callFingerprint } from '../ops/index.js';
 import { authenticate, type Caller } from './auth.js';
-import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
+import { fromRefusal, gatewayError, isGatewayError, type GatewayError, type Provider } from './errors.js';
 import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
@@ -20,7 +20,7 @@ import { Resolver, type DeferredEvent } from './settlements.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
-/** What happened to one call, for metrics and logs. */
+/** What happened to one call, for metrics, logs and traces. */
 export interface CallOutcome {
   route: string;
   status: number;
@@ -29,6 +29,19 @@ export interface CallOutcome {
   costMicros?: number;
   reserveMs?: number;
   upstreamMs?: number;
+  provider?: Provider;
+  /** The budget the call reserved on (its token's envelope), or the budget that refused it. */
+  budget?: string;
+  /** Set once the call was admitted: a call without one was refused before it was forwarded. */
+  reservationId?: string;
+  /** What the call was settled at. */
+  tokensIn?: number;
+  tokensOut?: number;
+  session?: string;
+  task?: string;
+  /** When the call arrived and when it ended, on the gateway's clock. */
+  startedMs?: number;
+  endedMs?: number;
 }
 
 /** Something an operator should know about that is not a refusal: logged by the server. */
@@ -89,6 +102,10 @@ interface Admitted {
   startedMs: number;
   /** How long the reservation took (group commit included). */
   reserveMs: number;
+  session: string | undefined;
+  task: string | undefined;
+  /** The usage the call was settled at, once it is. */
+  usage?: CallUsage;
 }
 
 
@@ -182,7 +199,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
-  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
+  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs, session, task };
 }
 
 /** What a call is settled at: its usage and cost, or the hold when the usage cannot be believed. */
@@ -228,6 +245,7 @@ function priceCall(a: Admitted, reported: ReportedUsage | undefined, outputText:
  */
 async function settle(g: Gateway, a: Admitted, priced: Priced, reason?: string): Promise<number> {
   const { usage, costMicros, anomaly } = priced;
+  a.usage = usage;
   if (anomaly !== undefined) g.onNotice?.({ event: 'usage_anomaly', reservationId: a.reservation.reservation.id, model: a.price.model, message: anomaly });
   const input = {
     reservationId: a.reservation.reservation.id,
@@ -256,8 +274,9 @@ function recordRefusal(g: Gateway, route: string, e: GatewayError, a: Attempt): 
   g.refusals?.record({ code: e.code, message: e.message, route, budget: e.budget, spendOn: a.caller?.envelope, tokenId: a.caller?.token.id, model: a.model, amountMicros: a.amountMicros, requestId: a.requestId });
 }
 
-function report(g: Gateway, a: Admitted | undefined, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
-  g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: a?.reserveMs });
+function report(g: Gateway, a: Admitted, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
+  const facts = { provider: a.adapter.provider, budget: a.caller.envelope, reservationId: a.reservation.reservation.id, session: a.session, task: a.task, startedMs: a.startedMs, endedMs: g.now() };
+  g.onCall?.({ route, status, code, model: a.price.model, costMicros, upstreamMs, reserveMs: a.reserveMs, tokensIn: a.usage?.inputTokens, tokensOut: a.usage?.outputTokens, ...facts });
 }
 
 /**
@@ -266,11 +285,12 @@ function report(g: Gateway, a: Admitted | undefined, route: string, status: numb
  * on an upstream error, or settled for what was generated when the client leaves mid-stream.
  */
 export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
+  const startedMs = g.now();
   const attempt: Attempt = { requestId: `req_${base62(g.random, 16)}` };
   const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw, attempt);
   if (isGatewayError(admitted)) {
     sendError(res, adapter.provider, admitted, { 'x-bursar-request-id': attempt.requestId });
-    report(g, undefined, adapter.route, admitted.status, admitted.code);
+    g.onCall?.({ route: adapter.route, status: admitted.status, code: admitted.code, provider: adapter.provider, budget: admitted.budget, startedMs, endedMs: g.now() });
     recordRefusal(g, adapter.route, admitted, attempt);
     return;
   }

@@ -16,6 +16,7 @@ export * from './fingerprint.js';
 export * from './forecast.js';
 export * from './ledger.js';
 export * from './limits.js';
+export * from './models.js';
 export * from './preflight.js';
 export * from './reports.js';
 export * from './reservation-report.js';

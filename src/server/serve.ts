@@ -5,10 +5,12 @@ import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { RefusalRecorder } from '../ops/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
 import { buildServer, corsOriginProblem, createGateway, gatewayLimits, gatewayModes, Upstream, type AuthFailureLimit, type CallOutcome, type ConnectionBounds, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
+import { mcpPlugin } from '../mcp/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { WebhookDeliverer } from '../ops/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
 import { serverLimits } from './limits.js';
 
 /**
@@ -61,6 +63,11 @@ export interface ServeOptions {
   authFailureLimit?: Partial<AuthFailureLimit>;
   /** How often the webhook deliverer looks for due deliveries (default `opsLimits.webhookPollMsDefault`). */
   webhookPollMs?: number;
+  /**
+   * An OTLP/HTTP endpoint (a collector's base URL, e.g. http://127.0.0.1:4318): a span per
+   * proxied call and metrics for spend and refusals go there. None (the default) loads nothing.
+   */
+  otelEndpoint?: string;
 }
 
 /** What plugins get: the same store, catalog and gateway the proxy uses, and where refusals are recorded. */
@@ -88,6 +95,8 @@ export interface RunningServer {
   deliverer: WebhookDeliverer;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
+  /** Where spans and metrics go, when an OTLP endpoint was given. */
+  telemetry: Telemetry | undefined;
   /**
    * Stops gracefully: refuses new calls, lets those in flight finish for up to `drainMs` (the
    * option's, else `ServeOptions.drainMs`), cuts the rest (each settles what was generated),
@@ -104,6 +113,13 @@ export interface RunningServer {
  */
 export function stderrJsonLog(event: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+}
+
+/** A gateway call as a span and metrics see it. */
+function callRecord(outcome: CallOutcome, nowMs: number): ModelCallRecord {
+  const { route, status, code, provider, model, costMicros, tokensIn, tokensOut, budget, reservationId, session, task } = outcome;
+  const endedMs = outcome.endedMs ?? nowMs;
+  return { route, status, code, provider, model, costMicros, tokensIn, tokensOut, budget, reservationId, session, task, operation: route.includes('embeddings') ? 'embeddings' : 'chat', refused: reservationId === undefined && code !== 'ok', startedMs: outcome.startedMs ?? endedMs, endedMs };
 }
 
 /** Thrown for configuration a person must fix (bad mode, unreadable price file). */
@@ -262,6 +278,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
+  const telemetry = options.otelEndpoint === undefined ? undefined : await startTelemetry({ endpoint: options.otelEndpoint, serviceName: 'bursar', metricIntervalMs: metricIntervalMsFrom(env) });
   const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
@@ -279,6 +296,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       refusals,
       onCall: (outcome) => {
         metrics.observeCall(outcome);
+        telemetry?.modelCall(callRecord(outcome, store.now()));
         options.onCall?.(outcome);
       },
       onNotice: (notice) => log({ level: 'warn', ...notice }),
@@ -292,7 +310,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
   const context: PluginContext = { store, pricing, gateway, refusals };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
-  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
+  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), mcpPlugin({ toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
   const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, () => gateway.now()));
   try {
     await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
@@ -302,6 +320,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     await refusals.close();
     await upstream.close();
     await mock?.close();
+    await telemetry?.close();
     if (options.store === undefined) await store.close();
     throw listenError(error, options.host ?? '127.0.0.1', options.port ?? serverLimits.portDefault);
   }
@@ -329,6 +348,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     refusals,
     deliverer,
     generatedAdminKey: admin.generated,
+    telemetry,
     close: (closing = {}) =>
       (closed ??= (async () => {
         clearInterval(sweeper);
@@ -344,6 +364,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         await refusals.close();
         await upstream.close();
         await mock?.close();
+        await telemetry?.close();
         await store.close();
       })()),
   };
