@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, errorHeaders, parseJsonText, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
+import { errorBody, errorHeaders, parseJsonText, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { authenticateRequest, authenticateToken, RefusalRecorder } from '../ops/index.js';
+import { authenticateRequest, RefusalRecorder } from '../ops/index.js';
 import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';

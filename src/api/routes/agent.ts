@@ -1,5 +1,5 @@
-import { agentRoutes, balanceToJson, delegatedToJson, delegationFromJson, expiryFromJson, reservationToJson, settledToJson, tokenLimitsFromJson, toolReservedToJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
-import { limits, type Labels } from '../../core/index.js';
+import { agentRoutes, balanceToJson, delegatedToJson, delegationFromJson, reservationToJson, settledToJson, toolReservedToJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
+import type { Labels } from '../../core/index.js';
 import { balanceOf, delegate, reserveToolAs, revokeToken, settle, tokenScopedKey, voidReservation, type Caller, type RefusalNotice } from '../../ops/index.js';
 import { estimateTool, toolPricesToJson } from '../../pricing/index.js';
 import { agentRoute, publicAgentRoute, type AgentDeps, type AgentRoute } from '../deps.js';
