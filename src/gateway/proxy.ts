@@ -453,8 +453,9 @@ function streamCut(g: Gateway, a: Admitted, res: ServerResponse, signal: AbortSi
 /**
  * Relays a stream and settles it: at the usage the provider reported, else at what the text
  * streamed so far counts; at the hold when what it generated cannot be read (an event not in
- * the provider's format and no output count reported, or an event too large to hold). A stream that breaks off ends
- * with an error event in the provider's shape, so the client's SDK raises it.
+ * the provider's format and no output count reported, or an event too large to hold). A
+ * stream that breaks off ends with an error event in the provider's shape, so the client's
+ * SDK raises it.
  */
 async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });

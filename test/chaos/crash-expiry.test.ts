@@ -44,6 +44,8 @@ describe('a gateway killed with calls in flight', () => {
     try {
       // The restarted server's sweeper charges every orphaned hold once its TTL passes, with no call needed.
       await until(async () => (await reader.ledger({ kinds: ['expire_charged'] })).entries.length === streams, 30_000);
+      // A read handle checks for other processes' commits once per event-loop turn: read the balances in the next one.
+      await new Promise((resolve) => setImmediate(resolve));
       const agent = await reader.getBudget('acme/bot');
       expect([agent?.reservedMicros, agent?.inflight]).toEqual([0, 0]);
       mock.configure({ chunkDelayMs: 0 });
