@@ -61,7 +61,7 @@ describe('secrets', () => {
       expect((await call('create org', '/api/budgets', { ...admin, ...post({ path: 'acme', kind: 'org', limit_micros: 50_000_000 }) })).status).toBe(201);
       expect((await call('create agent', '/api/budgets', { ...admin, ...post({ path: 'acme/bot', kind: 'agent', limit_micros: 10_000_000 }) })).status).toBe(201);
       const mint = await call('mint', '/api/tokens', { ...admin, ...post({ budget: 'acme/bot', max_spend_micros: 5_000_000, scopes: ['delegate'] }), allowMinted: true });
-      const token = (JSON.parse(mint.body) as { secret: string }).secret;
+      const token = (JSON.parse(mint.body) as { token: string }).token;
       const child = await call('delegate', '/v1/bursar/tokens', { key: token, ...post({ max_spend_micros: 1_000_000 }), allowMinted: true });
       const delegated = JSON.parse(child.body) as { token: string; id: string };
       const childToken = { secret: delegated.token, id: delegated.id };
