@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerEntry, LoopLimit, Reserve } from '../../core/index.js';
 import type { Store } from '../store.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused } from './helpers.js';
+import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, storePerTest } from './helpers.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
 
@@ -24,15 +24,7 @@ export function runLoopConformance(target: ConformanceTarget): void {
   describe(`store loop detection: ${target.name}`, () => {
     let clock: SimClock;
     let store: Store;
-
-    beforeEach(async () => {
-      clock = new SimClock(conformanceStartMs);
-      store = await target.open(clock);
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
 
     /** An org and an agent whose guard is a loop limit (no burn limit, room in flight). */
     async function looper(loopLimit: LoopLimit | 'off' = { repeats: 3, windowMs: 10 * minuteMs }): Promise<void> {

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WebhookFacts } from '../../core/index.js';
 import type { Store } from '../store.js';
 import type { ClaimedDelivery, WebhookRecord } from '../webhooks.js';
-import { allEntries, conformanceStartMs, ok, refused } from './helpers.js';
+import { allEntries, conformanceStartMs, ok, refused, storePerTest } from './helpers.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
 
@@ -24,15 +24,7 @@ export function runWebhookConformance(target: ConformanceTarget): void {
   describe(`store webhooks: ${target.name}`, () => {
     let clock: SimClock;
     let store: Store;
-
-    beforeEach(async () => {
-      clock = new SimClock(conformanceStartMs);
-      store = await target.open(clock);
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
 
     it('queues each event for every webhook that subscribes to its kind, in the transaction of its entry', async () => {
       // Proves the fan-out and the filter: one row per event entry and subscriber, none for other kinds or other entries.
