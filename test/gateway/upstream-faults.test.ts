@@ -18,7 +18,7 @@ let impatient: Harness;
 // Every case asks the same question, so loop detection is off: faults are what is under test.
 const agentPolicy = { inflightMax: 1_000, loopLimit: 'off' as const };
 useHarness((started) => (patient = started), { upstreamTimeoutMs: 30_000, agentPolicy });
-useHarness((started) => (impatient = started), { upstreamTimeoutMs: 1_000, agentPolicy });
+useHarness((started) => (impatient = started), { upstreamTimeoutMs: 3_000, agentPolicy });
 
 const apis = ['chat', 'responses', 'messages'] as const;
 type Api = (typeof apis)[number];
