@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runCrossConformance } from './crosscut.js';
 import { runGuardConformance } from './guards.js';
 import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
@@ -611,4 +612,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
     });
   });
   runGuardConformance(target);
+  runCrossConformance(target);
 }
