@@ -7,7 +7,7 @@ export { breakerState, cooldownMsOf, type ResetBreakerOk } from './breaker.js';
 export * from './derive.js';
 export * from './commands.js';
 export { isCrossKind, modelBudgetPath, modelGlobOf, modelNamePrefix, providerRoot, scopedBudgetPath, tagRoot } from './crosscut.js';
-export { cycleIn, globMatches } from './route-policy.js';
+export { cycleIn, globMatches, routeTargets } from './route-policy.js';
 export { brownoutTarget } from './routing.js';
 export * from './hash.js';
 export * from './ids.js';

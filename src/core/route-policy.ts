@@ -130,3 +130,26 @@ export function cycleIn(rules: readonly { from: string; to: readonly string[] }[
   }
   return undefined;
 }
+
+/**
+ * Every model the brownout tiers and fallbacks of a chain's policies may send a call for `model`
+ * to, followed hop by hop, `model` itself left out: what a caller prices before it reserves.
+ *
+ * @example
+ * routeTargets([{ brownout: [{ atPct: 90, from: 'gpt-4o', to: 'gpt-4o-mini' }] }], 'gpt-4o') // ['gpt-4o-mini']
+ */
+export function routeTargets(policies: readonly { brownout?: readonly BrownoutTier[]; fallbacks?: readonly FallbackRule[] }[], model: string): string[] {
+  const out: string[] = [];
+  const max = limits.routeHopsMax * limits.fallbackModelsMax - 1;
+  const add = (to: string) => {
+    if (to !== model && !out.includes(to) && out.length < max) out.push(to);
+  };
+  for (let i = -1; i < out.length; i += 1) {
+    const from = i < 0 ? model : (out[i] ?? '');
+    for (const p of policies) {
+      for (const t of p.brownout ?? []) if (globMatches(t.from, from)) add(t.to);
+      for (const r of p.fallbacks ?? []) if (globMatches(r.from, from)) r.to.forEach(add);
+    }
+  }
+  return out;
+}

@@ -15,6 +15,7 @@ import { SseParser } from './sse.js';
 import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
+import { callTags, routeOptions, type RouteOption } from './routing.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
@@ -135,18 +136,21 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   if (isGatewayError(caller)) return caller;
   const session = label(headers, 'x-bursar-session');
   const task = label(headers, 'x-bursar-task');
+  const tags = callTags(headers);
   if (isGatewayError(session)) return session;
   if (isGatewayError(task)) return task;
+  if (isGatewayError(tags)) return tags;
   const body = parseBody(raw);
   if (isGatewayError(body)) return body;
   const call = adapter.parse(body);
   if (isGatewayError(call)) return call;
   const price = priceFor(g, adapter, call.model);
   if (isGatewayError(price)) return price;
-  // The chain's policy only matters for the output cap of a request that sets none.
-  const chain = call.maxOutputTokens === undefined ? await g.store.chain(caller.envelope) : [];
+  // The chain's policy sets the output cap of a request that sets none, and says where the call may be routed.
+  const chain = await g.store.chain(caller.envelope);
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
+  const routes = routeOptions((model) => priceFor(g, adapter, model), adapter, body, call, chain, { price, estimate });
   const requestId = `req_${base62(g.random, 16)}`;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
@@ -157,6 +161,9 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     enforce: g.mode !== 'shadow',
     // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.
     onExpiry: 'charge',
+    tags,
+    provider: price.entry.provider,
+    modelAmounts: routes?.amounts,
   });
   const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(withOutputHint(result, call, price, estimate));
@@ -164,7 +171,16 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
-  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
+  const admitted: Admitted = { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
+  const routed = result.downgradedFrom === undefined ? undefined : routes?.options.get(result.reservation.labels.model ?? '');
+  return routed ? rerouted(admitted, routed, result) : admitted;
+}
+
+/** An admitted call the ledger sent to another model: forwarded, estimated and priced as that model. */
+function rerouted(a: Admitted, to: RouteOption, result: ReserveOk): Admitted {
+  const model = result.reservation.labels.model ?? to.price.model;
+  const headers: HeaderMap = { ...a.headers, 'x-bursar-downgraded-from': result.downgradedFrom ?? '', 'x-bursar-route': result.route ?? '' };
+  return { ...a, body: { ...a.body, model }, call: { ...a.call, model }, price: to.price, estimate: to.estimate, headers };
 }
 
 /** What a call is settled at: its usage and cost, or the hold when the usage cannot be believed. */
