@@ -7,6 +7,7 @@ import {
   type ExpiryRule,
   type BudgetStatus,
   type BudgetView,
+  type BrownoutTier,
   type BurnLimit,
   type ClosedPeriod,
   type Labels,
@@ -86,11 +87,26 @@ const policyNames: Names = [
   ['maxOutputTokens', 'max_output_tokens'],
   ['alertThresholdsPct', 'alert_thresholds_pct'],
   ['onExpiry', 'on_expiry'],
+  ['requiredTags', 'required_tags'],
+  ['fallbacks', 'fallbacks'],
 ];
 
 export type BurnLimitJsonValue = { amount_micros: number; window_ms: number };
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; on_expiry?: ExpiryRule };
+export type BrownoutTierJsonValue = { at_pct: number; from: string; to: string };
+
+export type PolicyJsonValue = {
+  models?: string[];
+  request_cap_micros?: number;
+  inflight_max?: number;
+  max_output_tokens?: number;
+  alert_thresholds_pct?: number[];
+  burn_limits?: BurnLimitJsonValue[];
+  on_expiry?: ExpiryRule;
+  required_tags?: string[];
+  brownout?: BrownoutTierJsonValue[];
+  fallbacks?: { from: string; to: string[] }[];
+};
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
@@ -105,7 +121,16 @@ export type PolicyPatchJsonValue = { [K in keyof PolicyJsonValue]?: PolicyJsonVa
 export function policyToJson(policy: Policy): PolicyJsonValue {
   const json = renamed<PolicyJsonValue>(policy, policyNames);
   if (policy.burnLimits !== undefined) json.burn_limits = policy.burnLimits.map(burnLimitToJson);
+  if (policy.brownout !== undefined) json.brownout = policy.brownout.map(tierToJson);
   return json;
+}
+
+function tierToJson(t: BrownoutTier): BrownoutTierJsonValue {
+  return { at_pct: t.atPct, from: t.from, to: t.to };
+}
+
+function tierFromJson(t: BrownoutTierJsonValue): BrownoutTier {
+  return { atPct: t.at_pct, from: t.from, to: t.to };
 }
 
 function burnLimitToJson(l: BurnLimit): BurnLimitJsonValue {
@@ -125,6 +150,7 @@ function burnLimitFromJson(l: BurnLimitJsonValue): BurnLimit {
 export function policyFromJson(json: PolicyJsonValue): Policy {
   const policy = renamed<Policy>(json, policyNames, true);
   if (json.burn_limits !== undefined) policy.burnLimits = json.burn_limits.map(burnLimitFromJson);
+  if (json.brownout !== undefined) policy.brownout = json.brownout.map(tierFromJson);
   return policy;
 }
 
@@ -137,6 +163,7 @@ export function policyFromJson(json: PolicyJsonValue): Policy {
 export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
   const json = renamed<PolicyPatchJsonValue>(patch, policyNames);
   if (patch.burnLimits !== undefined) json.burn_limits = patch.burnLimits === null ? null : patch.burnLimits.map(burnLimitToJson);
+  if (patch.brownout !== undefined) json.brownout = patch.brownout === null ? null : patch.brownout.map(tierToJson);
   return json;
 }
 
@@ -150,6 +177,7 @@ export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): Pol
   if (json === undefined) return undefined;
   const patch = renamed<PolicyPatch>(json, policyNames, true);
   if (json.burn_limits !== undefined) patch.burnLimits = json.burn_limits === null ? null : json.burn_limits.map(burnLimitFromJson);
+  if (json.brownout !== undefined) patch.brownout = json.brownout === null ? null : json.brownout.map(tierFromJson);
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 

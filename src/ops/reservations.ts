@@ -19,6 +19,8 @@ export interface ToolReserve {
   idempotencyKey?: string;
   /** Labels besides `tool`, which is recorded from `tool`. */
   labels?: Labels;
+  /** The spend's tags: it also reserves on the budgets of those tags. */
+  tags?: string[];
 }
 
 /**
@@ -31,7 +33,7 @@ export interface ToolReserve {
  */
 export async function reserveTool(store: Pick<Store, 'reserve'>, prices: ToolPrices, input: ToolReserve): Promise<{ ok: true; reservation: ReserveOk; estimate: ToolEstimate } | Failure> {
   const estimate = estimateTool(prices, input.tool, input.estimateMicros);
-  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool } });
+  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool }, tags: input.tags });
   return reservation.ok ? { ok: true, reservation, estimate } : reservation;
 }
 

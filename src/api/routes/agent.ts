@@ -40,7 +40,7 @@ const openapi = publicAgentRoute(agentRoutes.agentOpenApi, async ({ deps }) => d
 
 const reserve = agentRoute(agentRoutes.reserveTool, async ({ caller, body, headers, actor, deps }) => {
   const labels = { tokenId: caller.token.id, actor, ...sessionLabels(body.labels, headers) };
-  const result = await reserveTool(deps.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, ttlMs: body.ttl_ms ?? limits.reservationTtlMsDefault, idempotencyKey: storeKey(caller, headers['idempotency-key']), labels });
+  const result = await reserveTool(deps.store, deps.toolPrices, { path: caller.envelope, tool: body.tool, estimateMicros: body.estimate_micros, ttlMs: body.ttl_ms ?? limits.reservationTtlMsDefault, idempotencyKey: storeKey(caller, headers['idempotency-key']), labels, tags: body.tags });
   if (!result.ok) refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_ms', idempotencyKey: 'idempotency-key', path: 'authorization' });
   const r = result.reservation;
   return { reservation: reservationToJson(r.reservation), estimate_basis: result.estimate.basis, remaining_micros: r.remainingMicros, tightest: r.tightest };

@@ -11,7 +11,7 @@ import { settle as settleOp, voidReservation as voidReservationOp } from '../../
 
 const reserve = route(adminRoutes.reserve, async ({ body, headers, actor, deps }) => {
   const labels = { ...labelsFromJson(body.labels), actor };
-  const result = ok(await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels }), { path: 'budget' });
+  const result = ok(await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels, tags: body.tags }), { path: 'budget' });
   return { reservation: reservationToJson(result.reservation), remaining_micros: result.remainingMicros, tightest: result.tightest };
 });
 
