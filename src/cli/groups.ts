@@ -9,6 +9,7 @@ import { registerLedger } from './ledger.js';
 import { registerMockUpstream } from './mock-upstream.js';
 import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
+import { registerProviders, registerTags } from './scoped.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
@@ -26,6 +27,8 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerServe,
   registerAgents,
   registerBudgets,
+  registerTags,
+  registerProviders,
   registerTokens,
   registerCredits,
   registerAlerts,

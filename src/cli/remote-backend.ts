@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
 import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
 import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
-import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
+import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type ScopedLimit, type ScopedLimitOk, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -78,6 +78,18 @@ export class RemoteBackend implements CliBackend {
 
   async resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure> {
     return this.budgetWrite(await this.call(adminRoutes.resetBreaker, { params: { path: input.path }, body: { reason: input.reason } }));
+  }
+
+  async setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure> {
+    const fields = { limit_micros: input.limitMicros, period: input.period, timezone: input.timezone, reason: input.reason };
+    const answer =
+      input.kind === 'model'
+        ? await this.call(adminRoutes.setModelLimit, { params: { path: input.under }, body: { model: input.model, ...fields } })
+        : input.kind === 'tag'
+          ? await this.call(adminRoutes.setTagLimit, { body: { tag: input.tag, ...fields } })
+          : await this.call(adminRoutes.setProviderLimit, { body: { provider: input.provider, ...fields } });
+    const written = this.value(answer, { limit_micros: 'limitMicros' });
+    return written.ok ? { ok: true, budget: budgetFromJson(written.value.budget), created: written.value.created } : written;
   }
 
   async getBudget(path: string): Promise<BudgetView | undefined> {

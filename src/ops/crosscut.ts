@@ -36,7 +36,8 @@ export function scopedLimitPath(limit: ScopedLimit): string {
 function unpricedScope(limit: ScopedLimit, pricing: PriceCatalog): Failure | undefined {
   const names = [...pricing.models.keys(), ...pricing.aliases.keys()];
   if (limit.kind === 'model' && pricing.defaultPrice === undefined && !names.some((m) => globMatches(limit.model, m))) {
-    return failure('bad_request', `no priced model matches ${limit.model}${didYouMean(limit.model.replace(/\*$/, ''), names)}; see \`bursar pricing list\``, { field: 'model' });
+    const suggestion = didYouMean(limit.model.replace(/\*$/, ''), names);
+    return failure('bad_request', `no priced model matches ${limit.model}${suggestion === '' ? '; `bursar pricing list` lists them' : suggestion}`, { field: 'model' });
   }
   if (limit.kind !== 'provider') return undefined;
   const providers: string[] = [...new Set([...pricing.models.values()].map((e) => e.provider))].sort();
