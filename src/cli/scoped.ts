@@ -83,6 +83,51 @@ async function listScoped(context: CliContext, kind: 'tag' | 'provider'): Promis
   );
 }
 
+/** How `bursar tags` and `bursar providers` differ: names, help, and the limit each sets. */
+interface ScopedGroup {
+  kind: 'tag' | 'provider';
+  group: string;
+  description: string;
+  argument: string;
+  argumentHelp: string;
+  parse: (text: string) => string;
+  limitOf(name: string, limitMicros: number | null, flags: LimitFlags): ScopedLimit;
+  reaches(name: string): string;
+}
+
+const tagGroup: ScopedGroup = {
+  kind: 'tag',
+  group: 'tags',
+  description: 'tag budgets: limit what calls carrying a tag (x-bursar-tags) spend, from any budget',
+  argument: '<tag>',
+  argumentHelp: 'the tag, like product:chat-bot or customer:42',
+  parse: parseTagArg,
+  limitOf: (tag, limitMicros, flags) => ({ kind: 'tag', tag, limitMicros, ...flags }),
+  reaches: (tag) => `every call tagged ${tag}`,
+};
+
+const providerGroup: ScopedGroup = {
+  kind: 'provider',
+  group: 'providers',
+  description: 'provider budgets: limit what every call a provider serves spends, across the installation',
+  argument: '<provider>',
+  argumentHelp: 'the provider, as the price catalog names it: openai, anthropic',
+  parse: parseProviderArg,
+  limitOf: (provider, limitMicros, flags) => ({ kind: 'provider', provider, limitMicros, ...flags }),
+  reaches: (provider) => `every call ${provider} serves`,
+};
+
+function registerGroup(program: Command, context: CliContext, g: ScopedGroup): void {
+  const group = program.command(g.group).description(g.description);
+  const limit = group
+    .command('limit')
+    .description(`set the limit of a ${g.kind}'s budget (${g.group}/${g.argument}), creating it the first time`)
+    .argument(g.argument, g.argumentHelp, g.parse)
+    .argument('<usd>', 'limit per period in USD, or none to only count', parseLimitArg);
+  limitCommand(limit, (flags, name, usdLimit) => setLimit(context, g.limitOf(name as string, usdLimit as number | null, flags), g.reaches(name as string)));
+  group.command('list').description(`${g.kind} budgets with spend, limit and use`).action(() => listScoped(context, g.kind));
+}
+
 /**
  * Adds `bursar tags limit|list`.
  *
@@ -90,14 +135,7 @@ async function listScoped(context: CliContext, kind: 'tag' | 'provider'): Promis
  * registerTags(program, context);
  */
 export function registerTags(program: Command, context: CliContext): void {
-  const tags = program.command('tags').description('tag budgets: limit what calls carrying a tag (x-bursar-tags) spend, from any budget');
-  const limit = tags
-    .command('limit')
-    .description('set the limit of a tag\'s budget (tags/<tag>), creating it the first time')
-    .argument('<tag>', 'the tag, like product:chat-bot or customer:42', parseTagArg)
-    .argument('<usd>', 'limit per period in USD, or none to only count', parseLimitArg);
-  limitCommand(limit, (flags, tag, usdLimit) => setLimit(context, { kind: 'tag', tag: tag as string, limitMicros: usdLimit as number | null, ...flags }, `every call tagged ${String(tag)}`));
-  tags.command('list').description('tag budgets with spend, limit and use').action(() => listScoped(context, 'tag'));
+  registerGroup(program, context, tagGroup);
 }
 
 /**
@@ -107,12 +145,5 @@ export function registerTags(program: Command, context: CliContext): void {
  * registerProviders(program, context);
  */
 export function registerProviders(program: Command, context: CliContext): void {
-  const providers = program.command('providers').description('provider budgets: limit what every call a provider serves spends, across the installation');
-  const limit = providers
-    .command('limit')
-    .description('set the limit of a provider\'s budget (providers/<provider>), creating it the first time')
-    .argument('<provider>', 'the provider, as the price catalog names it: openai, anthropic', parseProviderArg)
-    .argument('<usd>', 'limit per period in USD, or none to only count', parseLimitArg);
-  limitCommand(limit, (flags, provider, usdLimit) => setLimit(context, { kind: 'provider', provider: provider as string, limitMicros: usdLimit as number | null, ...flags }, `every call ${String(provider)} serves`));
-  providers.command('list').description('provider budgets with spend, limit and use').action(() => listScoped(context, 'provider'));
+  registerGroup(program, context, providerGroup);
 }
