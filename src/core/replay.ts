@@ -209,20 +209,23 @@ export function replayLedger() {
     else b.alertCommittedPct = t;
   }
 
+  /** A `reserve` entry: the hold lands on its chain and on the extra budgets it names. */
+  function openReservation(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
+    const also = alsoOf(e, d);
+    state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs, also });
+    for (const x of scope(b.id, also)) {
+      x.reservedMicros += e.amountMicros;
+      x.inflight += 1;
+      if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
+    }
+  }
+
   function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const r = e.reservationSeq === null ? undefined : state.open.get(e.reservationSeq);
     switch (e.kind) {
-      case 'reserve': {
-        if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
-        const also = alsoOf(e, d);
-        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs, also });
-        for (const x of scope(b.id, also)) {
-          x.reservedMicros += e.amountMicros;
-          x.inflight += 1;
-          if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
-        }
-        return;
-      }
+      case 'reserve':
+        return openReservation(e, d, b);
       case 'settle':
       case 'void':
       case 'expire':

@@ -99,8 +99,10 @@ function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
   return body as Record<string, unknown>;
 }
 
-function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
+/** The model's catalog entry, if this route serves it. `suggest`: name the nearest priced ids when it has none (the model a call asked for). */
+function priceFor(g: Gateway, adapter: RouteAdapter, requested: string, suggest = true): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
+  if (!resolved.ok && !suggest) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog`, { param: 'model' });
   if (!resolved.ok) {
     const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
     const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
@@ -150,7 +152,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const chain = await g.store.chain(caller.envelope);
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
-  const routes = routeOptions((model) => priceFor(g, adapter, model), adapter, body, call, chain, { price, estimate });
+  const routes = routeOptions((model) => priceFor(g, adapter, model, false), adapter, body, call, chain, { price, estimate });
   const requestId = `req_${base62(g.random, 16)}`;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
