@@ -7,6 +7,8 @@
  *   npm run bench:ledger -- --seconds 5  # longer runs
  *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
  *   npm run bench:ledger -- --extras 2   # each reservation also holds on 2 model budgets
+ *   npm run bench:ledger -- --fingerprints 1       # loop detection on the leaf, one request repeated
+ *   npm run bench:ledger -- --fingerprints 1000    # loop detection, distinct requests: the leaf's fingerprints churn
  *
  * After the chain runs, one more line: depth 3, normal, 256 callers, with each reservation also
  * holding on 2 model budgets beside its chain (what budgets across the tree cost).
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     callers: { type: 'string' },
     checkpoints: { type: 'string', default: 'background' },
     extras: { type: 'string' },
+    fingerprints: { type: 'string', default: '0' },
   },
 });
 const checkpoints = values.checkpoints === 'inline' ? 'inline' : 'background';
@@ -34,6 +37,10 @@ const depths = values.depth ? [Number(values.depth)] : [1, 3];
 const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
 const callerCounts = values.callers ? [Number(values.callers)] : [16, 256];
 const extrasAsked = values.extras === undefined ? undefined : Number(values.extras);
+/** With n > 0, the leaf has a loop limit and each reservation carries one of n fingerprints in turn. */
+const fingerprints = Number(values.fingerprints);
+/** A loop limit no run can reach (100,000 repeats in any second), so every reservation is counted and none refused. */
+const unreachableLoop = { repeats: 100_000, windowMs: 1_000 };
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
@@ -51,9 +58,10 @@ const roomy = { limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_0
 async function makeChain(store: Store, depth: number, extras: number): Promise<string> {
   const names = ['org', 'team', 'agent', 'envelope'].slice(0, depth);
   let path = '';
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     path = path ? `${path}/${name}` : name;
-    const made = await store.createBudget({ path, ...roomy });
+    const loopLimit = fingerprints > 0 && i === names.length - 1 ? unreachableLoop : undefined;
+    const made = await store.createBudget({ path, ...roomy, policy: { ...roomy.policy, loopLimit } });
     if (!made.ok) throw new Error(made.message);
   }
   if (extras > matchingGlobs.length) throw new Error(`--extras: at most ${matchingGlobs.length}`);
@@ -76,10 +84,12 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number, extr
   const warmupEnd = performance.now() + 300;
   let measuredStart = 0;
   let measuredPairs = 0;
+  let made = 0;
   async function caller(): Promise<void> {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const r = await store.reserve({ path: leaf, amountMicros: 1_000, labels });
+      const fingerprint = fingerprints > 0 ? `fp${(made += 1) % fingerprints}` : undefined;
+      const r = await store.reserve({ path: leaf, amountMicros: 1_000, labels, fingerprint });
       const t1 = performance.now();
       if (!r.ok) throw new Error(r.message);
       const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
@@ -107,6 +117,7 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number, extr
       callers,
       extras,
       checkpoints,
+      fingerprints,
       pairs_per_s: Math.round(measuredPairs / elapsedS),
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),

@@ -2,10 +2,34 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Policy, RevokeOk, TokenView } from '../core/index.js';
-import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
-import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, setScopedLimit, summarizeSession, unpricedRoute, usageReport, type Minted, type PathedEntry, type PathedPage, type ScopedLimit, type ScopedLimitOk, type SessionSummary } from '../ops/index.js';
+import type { DeliveryView, Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport, WebhookTestResult, WebhookView } from '../contract/index.js';
+import {
+  addWebhook,
+  BudgetIndex,
+  forecastReport,
+  ledgerPage,
+  listWebhooks,
+  mintToken,
+  recentSessions,
+  removeWebhook,
+  reservationReport,
+  runPreflight,
+  setScopedLimit,
+  summarizeSession,
+  testWebhook,
+  unpricedRoute,
+  usageReport,
+  webhookDeliveries,
+  type AddWebhookInput,
+  type Minted,
+  type PathedEntry,
+  type PathedPage,
+  type ScopedLimit,
+  type ScopedLimitOk,
+  type SessionSummary,
+} from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
@@ -133,6 +157,8 @@ export interface CliBackend {
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
   audit(): Promise<AuditReport>;
+  /** One page of recorded refusals (the API's `GET /api/refusals`); `agent` is a budget path. */
+  refusals(query: RefusalQuery): Promise<RefusalPage>;
   mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
@@ -150,8 +176,17 @@ export interface CliBackend {
   preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | Failure>;
   /** Burn rates and run-out times (the API's `GET /api/forecast`). */
   forecast(query: { budget?: string }): Promise<ForecastReport>;
+  /** Adds a webhook; the answer holds its secret, shown only this once. */
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure>;
+  listWebhooks(): Promise<WebhookView[]>;
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure>;
+  /** Sends a signed test event to a webhook now (from wherever the backend runs). */
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure>;
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure>;
   close(): Promise<void>;
 }
+
+export type { AddWebhookInput };
 
 /**
  * Who the ledger records as the actor of CLI operations: `cli:<user>`, on a local database and
@@ -238,6 +273,10 @@ export class LocalBackend implements CliBackend {
     return this.store.audit();
   }
 
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.store.refusals(query);
+  }
+
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
     return mintToken(this.store, (n) => randomBytes(n), { ...input, actor: this.actor });
   }
@@ -272,6 +311,26 @@ export class LocalBackend implements CliBackend {
 
   forecast(query: { budget?: string }): Promise<ForecastReport> {
     return forecastReport(this.store, query);
+  }
+
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure> {
+    return addWebhook(this.store, (n) => randomBytes(n), input);
+  }
+
+  listWebhooks(): Promise<WebhookView[]> {
+    return listWebhooks(this.store);
+  }
+
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure> {
+    return removeWebhook(this.store, id);
+  }
+
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure> {
+    return testWebhook(this.store, { random: (n) => randomBytes(n) }, id);
+  }
+
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure> {
+    return webhookDeliveries(this.store, id, query);
   }
 
   close(): Promise<void> {

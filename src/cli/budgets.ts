@@ -130,7 +130,7 @@ async function resetBreaker(context: CliContext, path: string, reason: string | 
   const backend = await context.backend('write');
   const before = await findBudget(backend, path);
   const { budget } = unwrap(await backend.resetBreaker({ path, reason }));
-  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows start empty`;
+  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows and loop counts start empty`;
   await emitBudget(context, 'Closed the breaker of', budget, { lines: [`  ${was}`], json: { was: before.breaker } });
 }
 
@@ -158,7 +158,8 @@ function limitCell(b: BudgetView): string {
 }
 
 function statusCell(b: BudgetView): string {
-  const breaker = b.breaker === 'open' ? ', TRIPPED' : b.breaker === 'half_open' ? ', half-open' : '';
+  const loop = b.breakerCode === 'loop_detected' ? ' (loop)' : '';
+  const breaker = b.breaker === 'open' ? `, TRIPPED${loop}` : b.breaker === 'half_open' ? `, half-open${loop}` : '';
   return `${b.status === 'active' ? 'active' : b.status.toUpperCase()}${breaker}`;
 }
 

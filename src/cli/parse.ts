@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, tagPattern, type BrownoutTier, type BurnLimit, type FallbackRule, type Period } from '../core/index.js';
+import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, tagPattern, type BrownoutTier, type BurnLimit, type FallbackRule, type LoopLimit, type Period } from '../core/index.js';
 import { usageError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -150,6 +150,27 @@ export function parseBurnLimitArg(text: string, previous: BurnLimit[] | undefine
   const problem = policyProblem({ burnLimits });
   if (problem) throw usageError('invalid_policy', `--burn-limit: ${problem.message}`, '--burn-limit');
   return burnLimits;
+}
+
+const loopPattern = /^(-?\d{1,15})\s*(?:\/|per|in)\s*(-?\d{1,9})?\s*(s|m|h|d)$/i;
+
+/**
+ * `--loop-limit`: at most so many repeats of one request in a window (`20/10m`, `5 per 1h`), or
+ * `off` for no loop detection of the budget's own.
+ *
+ * @example
+ * parseLoopLimitArg('20/10m') // { repeats: 20, windowMs: 600_000 }
+ * parseLoopLimitArg('off') // 'off'
+ */
+export function parseLoopLimitArg(text: string): LoopLimit | 'off' {
+  const t = text.trim();
+  if (t.toLowerCase() === 'off') return 'off';
+  const match = loopPattern.exec(t);
+  if (!match) throw usageError('invalid_policy', `--loop-limit: ${JSON.stringify(text)} is not repeats per window; use a count per a span, like 20/10m or 5 per 1h (or off)`, '--loop-limit');
+  const loopLimit = { repeats: Number(match[1]), windowMs: Number(match[2] ?? 1) * (unitMs[(match[3] ?? 's').toLowerCase()] ?? 1_000) };
+  const problem = policyProblem({ loopLimit });
+  if (problem) throw usageError('invalid_policy', `--loop-limit: ${problem.message}`, '--loop-limit');
+  return loopLimit;
 }
 
 /**

@@ -67,7 +67,7 @@ export const RevokedJson = z.object({ revoked: z.array(z.string()).describe('ids
 const paramsObject = z
   .record(z.string(), z.unknown())
   .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax, { error: `must be at most ${contractLimits.toolParamsBytesMax} bytes as JSON` })
-  .describe('the tool\'s input; accepted for estimators that price by input (the bundled table is fixed-price), not stored');
+  .describe('the tool\'s input: hashed with the tool name into the request fingerprint loop detection counts (the same tool with the same params too often in a window trips the breaker); the params themselves are not stored');
 
 export const ToolReserveBody = z.strictObject({
   tool: labelText.describe('tool name, recorded as labels.tool (Read, Bash, WebFetch, Agent, mcp__server__tool, …)'),

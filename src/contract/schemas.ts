@@ -88,6 +88,15 @@ const fallbacks = z
   .array(z.strictObject({ from: modelOrGlob, to: z.array(modelId).min(1).max(limits.fallbackModelsMax).describe('models tried in order (each must be priced)') }))
   .max(limits.fallbackRulesMax)
   .describe('when the budgets cannot take a call for from (budget_exceeded, request_cost_cap, or its model budget paused or closed), it is tried with each of to in order; the refusal lists what was tried; a cycle is refused');
+const loopLimitInput = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      repeats: z.int().min(1).max(limits.loopRepeatsMax).describe(`most reservations of one request in the window, 1 to ${limits.loopRepeatsMax}; one more is a loop`),
+      window_ms: z.int().min(limits.loopWindowMsMin).max(limits.loopWindowMsMax).describe(`length of the window, ${limits.loopWindowMsMin} ms (1 s) to ${limits.loopWindowMsMax} ms (7 days), from a request's first repeat`),
+    }),
+  ], { error: 'must be "off" or { repeats, window_ms }: at most repeats of one request in a window of window_ms' })
+  .describe(`loop detection on this budget and everything under it: the same request (model and normalised messages; a tool and its params) more than repeats times in the window trips the budget's breaker (429 loop_detected). New agents get ${limits.loopLimitAgentDefault.repeats} per ${limits.loopLimitAgentDefault.windowMs} ms unless they set their own ("off" for none)`);
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -112,7 +121,7 @@ export function queryInt(min: number, max: number) {
     .pipe(z.int().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
 }
 
-const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
+export const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
 
 /** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */
@@ -135,6 +144,7 @@ export const PolicyJson = z
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
     burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
+    loop_limit: z.union([z.literal('off'), z.object({ repeats: z.int(), window_ms: z.int() })]).optional(),
     on_expiry: z.enum(expiryRules).optional(),
     required_tags: z.array(z.string()).optional(),
     brownout: z.array(z.object({ at_pct: z.int(), from: z.string(), to: z.string() })).optional(),
@@ -166,9 +176,22 @@ export const BudgetJson = z
     created_at: isoTime,
     alert_spent_pct: z.int().describe('highest alert threshold raised this period on spent; 0: none'),
     alert_committed_pct: z.int().describe('highest alert threshold raised this period on spent + reserved; 0: none'),
-    breaker: z.enum(['closed', 'open', 'half_open']).describe('the burn-limit breaker: open refuses until tripped_until, half_open lets one request through'),
+    breaker: z.enum(['closed', 'open', 'half_open']).describe('the breaker (burn limits and loop detection): open refuses until tripped_until, half_open lets one request through'),
     tripped_until: isoTimeOrNull.describe('end of the breaker\'s cool-down; null while closed'),
+    breaker_code: z.enum(['burn_limit', 'loop_detected']).nullable().describe('what tripped the breaker; null while closed'),
     burn: z.array(z.object({ amount_micros: z.int(), window_ms: z.int(), burn_micros: z.int().describe('committed in the window now') })).describe('the budget\'s own burn limits and what each window holds'),
+    loop: z
+      .object({
+        repeats: z.int(),
+        window_ms: z.int(),
+        tracked: z.int().describe('request fingerprints whose window is open'),
+        most_repeated: z
+          .object({ fingerprint: z.string(), count: z.int(), first_request: z.string().describe('rsv_…: its first reservation in the window'), last_request: z.string() })
+          .nullable()
+          .describe('the fingerprint with the most reservations in its window'),
+      })
+      .nullable()
+      .describe('the budget\'s own loop limit and what it counts now; null without one'),
   })
   .meta({ id: 'Budget', description: 'A budget as of now (a period that has ended reads as a fresh one).' });
 
@@ -272,6 +295,28 @@ export const AlertJson = z
 
 export type AlertJsonValue = z.output<typeof AlertJson>;
 
+export const RefusalJson = z
+  .object({
+    id: z.int().nullable().describe('the row; an event for a refusal the store could not yet record has null'),
+    code: z.string().describe('the stable code the caller got (budget_exceeded, burn_limit, store_unavailable, …)'),
+    status: z.int().describe('the HTTP status it was answered with: 402, 403, 429 or 503'),
+    budget: z.string().nullable().describe('the budget that refused, or the one the spend was for when no budget refused (an unpriced model)'),
+    agent: z.string().nullable().describe('the budget the spend was for without its token envelopes: usually the agent'),
+    token_id_prefix: z.string().nullable().describe('the first 12 characters of the spend token\'s id (never its secret)'),
+    model: z.string().nullable(),
+    tool: z.string().nullable(),
+    amount_micros: z.int().nullable().describe('what was asked for: the call\'s worst case, or the tool\'s estimate'),
+    message: z.string().describe('what the latest refusal said'),
+    request_id: z.string().nullable().describe('the latest refusal\'s request id (x-bursar-request-id)'),
+    route: z.string().nullable().describe('where it was refused'),
+    count: z.int().describe('refusals this row stands for: the same code, budget and agent within a minute of the first'),
+    first_at: isoTime,
+    last_at: isoTime,
+  })
+  .meta({ id: 'Refusal', description: 'Refused spend (402, 403, 429, or 503 store_unavailable) from the gateway, the agent routes and tool reservations. Refusals are not ledger entries: they move no money.' });
+
+export type RefusalJsonValue = z.output<typeof RefusalJson>;
+
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -332,6 +377,7 @@ export const PolicyInput = z.strictObject({
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
   burn_limits: burnLimits.optional(),
+  loop_limit: loopLimitInput.optional(),
   on_expiry: onExpiry.optional(),
   required_tags: requiredTags.optional(),
   brownout: brownout.optional(),
@@ -346,6 +392,7 @@ export const PolicyPatchInput = z
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
     burn_limits: burnLimits.nullable().optional(),
+    loop_limit: loopLimitInput.nullable().optional(),
     on_expiry: onExpiry.nullable().optional(),
     required_tags: requiredTags.nullable().optional(),
     brownout: brownout.nullable().optional(),
@@ -482,6 +529,17 @@ export const AlertsQuery = z.strictObject({
   basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
   since: timeParam.optional().describe('alerts raised at or after this time'),
   until: timeParam.optional().describe('alerts raised before this time'),
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+});
+
+export const RefusalsQuery = z.strictObject({
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only refusals of this agent: a path, or a bare agent name when unique'),
+  budget: budgetPath.optional().describe('only refusals by this budget or one under it'),
+  code: z.string().regex(/^[a-z_]{1,64}$/, { error: 'is not a code (budget_exceeded, burn_limit, …)' }).optional(),
+  since: timeParam.optional().describe('refusals at or after this time (a row counts when its latest refusal is)'),
+  until: timeParam.optional().describe('rows that began before this time'),
   cursor: cursor.optional(),
   limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),

@@ -6,10 +6,11 @@ import { refuse, type Refusal } from './codes.js';
 import { crossNameProblem, crossParentProblem, crossPolicyProblem, isCrossKind } from './crosscut.js';
 import type { Attribution, CreateBudget, Grant, MoveBudget, SetStatus, UpdateBudget } from './commands.js';
 import { limits } from './limits.js';
+import { loopStateFor } from './loops.js';
 import { isMicros } from './money.js';
 import { parentPath, parsePath } from './names.js';
 import { isPeriod, isTimeZone, periodWindow, type Period } from './period.js';
-import { agentBurnDefault, effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
+import { agentBurnDefault, agentLoopDefault, effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
 import type { Tx } from './tx.js';
 import { budgetKinds, type BudgetKind, type BudgetRecord, type Ok } from './types.js';
 import { checkIdempotencyKey, checkPositiveAmount, checkText, describe } from './validate.js';
@@ -68,20 +69,20 @@ function newBudget(tx: Tx, parent: BudgetRecord | undefined, name: string, spec:
     timezone: spec.timezone,
     periodStartMs: window.startMs,
     periodEndMs: window.endMs,
-    spentMicros: 0,
-    reservedMicros: 0,
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
     policy: spec.policy,
     createdMs: tx.nowMs,
-    ...freshGuards(spec.policy),
+    ...freshState(spec.policy),
   };
 }
 
 /** The guard state of a budget that has just been made: nothing raised, breaker closed, windows empty. */
-export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
-  return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
+/** The balances and guard state of a budget that has seen nothing yet. */
+export function freshState(policy: Policy): Pick<BudgetRecord, 'spentMicros' | 'reservedMicros' | 'grantedMicros' | 'overrunMicros' | 'inflight'> & ReturnType<typeof freshGuards> {
+  return { spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, inflight: 0, ...freshGuards(policy) };
+}
+
+export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'breakerCode' | 'burn' | 'loops'> {
+  return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, breakerCode: null, burn: burnWindowsFor(policy, null), loops: loopStateFor(policy, null) };
 }
 
 /** Writes a new budget and its `budget_created` entry. */
@@ -108,14 +109,16 @@ export function insertBudget(tx: Tx, b: BudgetRecord, attribution: Attribution):
 }
 
 /**
- * Policy for a new budget: agents get the default in-flight cap and the default burn limit
- * unless they set their own (an empty list of burn limits is a choice), never above a parent's.
+ * Policy for a new budget: agents get the default in-flight cap, the default burn limit and the
+ * default loop limit unless they set their own (an empty list of burn limits, or a loop limit
+ * `off`, is a choice), never above a parent's.
  */
 function initialPolicy(kind: BudgetKind, own: Policy, parentEffective: Policy): Policy {
   if (kind !== 'agent') return own;
   const policy = { ...own };
   if (own.inflightMax === undefined) policy.inflightMax = Math.min(limits.inflightMaxAgentDefault, parentEffective.inflightMax ?? Infinity);
   if (own.burnLimits === undefined) policy.burnLimits = agentBurnDefault(parentEffective);
+  if (own.loopLimit === undefined) policy.loopLimit = agentLoopDefault(parentEffective);
   return policy;
 }
 
@@ -189,7 +192,7 @@ export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkPatch(cmd.policyPatch) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
 }
 
-const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'burnLimits', 'onExpiry', 'requiredTags', 'brownout', 'fallbacks'];
+const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'burnLimits', 'loopLimit', 'onExpiry', 'requiredTags', 'brownout', 'fallbacks'];
 
 function checkPatch(patch: UpdateBudget['policyPatch']): Refusal | undefined {
   if (patch === undefined) return undefined;
@@ -250,6 +253,7 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
     tx.append(draft(tx, 'policy_change', b.id, 0, { ...attribution, data: json({ policy }) }));
     b.policy = policy;
     b.burn = burnWindowsFor(policy, b.burn);
+    b.loops = loopStateFor(policy, b.loops);
   }
   tx.budgetChanged(b);
   raiseAlerts(tx, chain);

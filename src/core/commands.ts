@@ -69,6 +69,13 @@ export interface Reserve {
   idempotencyKey?: string;
   labels?: Labels;
   /**
+   * What the request is, hashed: the same fingerprint more often than a budget's loop limit
+   * allows trips its breaker. The gateway gives one for every model call (the model and the
+   * normalised conversation), tool spend for a tool called with its params. Recorded in the
+   * reserve entry.
+   */
+  fingerprint?: string;
+  /**
    * False only in shadow mode: admit even what the chain would refuse, and record (and return)
    * the refusal that enforcement would have given. Unknown budgets are still refused.
    */

@@ -43,6 +43,19 @@ export const limits = {
   fallbackModelsMax: 4,
   /** Models one call may be routed through (brownout hops, then fallbacks) before it is refused. */
   routeHopsMax: 8,
+  /** Most repeats of one request a loop limit may allow in its window. */
+  loopRepeatsMax: 100_000,
+  loopWindowMsMin: 1_000,
+  loopWindowMsMax: 7 * 24 * 60 * 60_000,
+  /** Default loop limit of a new agent budget: one request more than 20 times in 10 minutes is a loop. */
+  loopLimitAgentDefault: { repeats: 20, windowMs: 10 * 60_000 },
+  /**
+   * Request fingerprints a budget with a loop limit keeps, the least recently seen evicted first:
+   * a loop that cycles through more distinct requests than this between two repeats goes unseen.
+   */
+  loopFingerprintsPerBudgetMax: 32,
+  /** Longest request fingerprint a reservation may carry (the gateway's are 16 characters). */
+  fingerprintCharsMax: 64,
   /** Default number of reservations an agent budget may hold open at once. */
   inflightMaxAgentDefault: 4,
   inflightMax: 100_000,

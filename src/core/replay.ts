@@ -2,9 +2,10 @@ import { percentOf } from './alerts.js';
 import { burnAdd, burnAdjust, burnWindowsFor } from './burn.js';
 import { limits } from './limits.js';
 import { entryHash, genesisHash } from './hash.js';
+import { loopAdd, loopClear, loopLimitOf, loopStateFor, loopsText } from './loops.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
-import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
+import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
 
 /** One discrepancy found by an audit: where, and what differs. */
 export interface AuditProblem {
@@ -26,29 +27,7 @@ export interface AuditReport {
   problems: AuditProblem[];
 }
 
-interface ReplayBudget {
-  id: number;
-  parentId: number | null;
-  path: string;
-  status: BudgetRecord['status'];
-  limitMicros: number | null;
-  period: Period;
-  timezone: string;
-  periodStartMs: number;
-  periodEndMs: number | null;
-  spentMicros: number;
-  reservedMicros: number;
-  grantedMicros: number;
-  overrunMicros: number;
-  inflight: number;
-  policy: Policy;
-  alertSpentPct: number;
-  alertCommittedPct: number;
-  trippedUntilMs: number | null;
-  breakerTrips: number;
-  probeSeq: number | null;
-  burn: BurnWindow[] | null;
-}
+type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
 
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {
@@ -67,7 +46,7 @@ export interface ReplayState {
 type Data = Record<string, unknown>;
 const problemsMax = 1_000;
 const noIds: readonly number[] = [];
-const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq'] as const;
+const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq', 'breakerCode'] as const;
 
 /**
  * Replays a ledger from its first entry and checks it against what a store holds: the hash
@@ -173,9 +152,11 @@ export function replayLedger() {
         return applyAlert(e, d, b, bad);
       case 'breaker_tripped':
         if (Number(d.trips) !== b.breakerTrips + 1) bad(`counts trip ${String(d.trips)}, the ledger counts ${b.breakerTrips + 1}`);
+        if (d.code === 'loop_detected') checkLoopTrip(d, b, bad);
         b.trippedUntilMs = Number(d.untilMs);
         b.breakerTrips = Number(d.trips);
         b.probeSeq = null;
+        b.breakerCode = d.code === 'loop_detected' ? 'loop_detected' : 'burn_limit';
         return;
       case 'breaker_probe': {
         const seq = e.reservationSeq ?? 0;
@@ -188,11 +169,23 @@ export function replayLedger() {
         b.trippedUntilMs = null;
         b.breakerTrips = 0;
         b.probeSeq = null;
-        if (d.manual === true) for (const w of b.burn ?? []) w.slots.length = 0;
+        b.breakerCode = null;
+        if (d.manual === true) {
+          for (const w of b.burn ?? []) w.slots.length = 0;
+          loopClear(b.loops);
+        }
         return;
       default:
         return;
     }
+  }
+
+  /** A loop trip names a fingerprint whose window the ledger had filled, and its first and last reservations there. */
+  function checkLoopTrip(d: Data, b: ReplayBudget, bad: (message: string) => void) {
+    const limit = loopLimitOf(b);
+    const seen = b.loops?.entries.find((e) => e.fingerprint === d.fingerprint);
+    const counted = seen && limit && seen.count >= limit.repeats && d.count === seen.count && d.firstRequest === `rsv_${seen.firstSeq}` && d.lastRequest === `rsv_${seen.lastSeq}`;
+    if (!counted) bad(`trips for fingerprint ${String(d.fingerprint)}, which the ledger had not counted ${limit?.repeats ?? 0} times in its window as the entry says`);
   }
 
   /** An alert is raised once per threshold, basis and period, and only when the balance reached it. */
@@ -218,6 +211,8 @@ export function replayLedger() {
       x.reservedMicros += e.amountMicros;
       x.inflight += 1;
       if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
+      const loop = typeof d.fingerprint === 'string' ? loopLimitOf(x) : undefined;
+      if (loop && x.loops) loopAdd(x.loops, loop.windowMs, String(d.fingerprint), e.tsMs, e.seq);
     }
   }
 
@@ -270,6 +265,7 @@ export function replayLedger() {
       case 'policy_change':
         b.policy = d.policy ?? {};
         b.burn = burnWindowsFor(b.policy, b.burn);
+        b.loops = loopStateFor(b.policy, b.loops);
         return;
       case 'alert':
       case 'breaker_tripped':
@@ -350,6 +346,8 @@ export function replayLedger() {
       }
       const burn = [JSON.stringify(r.burn), JSON.stringify(s.burn)];
       if (burn[0] !== burn[1]) report({ budget: s.path, field: 'burn', expected: burn[0] ?? null, actual: burn[1] ?? null, message: `budget ${s.path}: its burn windows differ from what the ledger adds up to` });
+      const loops = [loopsText(r.loops), loopsText(s.loops)];
+      if (loops[0] !== loops[1]) report({ budget: s.path, field: 'loops', expected: loops[0] ?? null, actual: loops[1] ?? null, message: `budget ${s.path}: the requests its loop detection counts differ from what the ledger adds up to` });
     }
     for (const r of state.budgets.values()) if (!seen.has(r.id)) report({ budget: r.path, message: `budget ${r.path} is in the ledger but missing from the store` });
     const storedClosed = new Map(stored.closedPeriods.map((p) => [`${p.budgetId}:${p.startMs}`, p]));
@@ -388,8 +386,8 @@ export function replayLedger() {
 }
 
 /** A budget's guard state when it is created: nothing raised, breaker closed, windows empty. */
-function replayGuards(policy: Policy): Pick<ReplayBudget, 'policy' | 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
-  return { policy, alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
+function replayGuards(policy: Policy): Pick<ReplayBudget, 'policy' | 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'breakerCode' | 'burn' | 'loops'> {
+  return { policy, alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, breakerCode: null, burn: burnWindowsFor(policy, null), loops: loopStateFor(policy, null) };
 }
 
 function toCell(value: unknown): string | number | null {

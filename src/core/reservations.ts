@@ -1,18 +1,19 @@
 import { raiseAlerts } from './alerts.js';
 import { assert } from './assert.js';
-import { admitProbes, burnRefusal, chainBurnVerdict, probeResolved, tripOnBreach } from './breaker.js';
+import { admitProbes, burnRefusal, chainBurnVerdict, chainLoopVerdict, loopRefusal, probeResolved, tripGuards } from './breaker.js';
 import { burnAdd, burnAdjust } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
 import { reservationScope, type Scope } from './crosscut.js';
 import { limits } from './limits.js';
+import { loopAdd, loopLimitOf } from './loops.js';
 import { formatUsd } from './money.js';
 import { modelAllowed, onExpiryDefault } from './policy.js';
 import { planCall, type CallPlan } from './routing.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, EntryDraft, ExpiryRule, Ok, ReservationRecord } from './types.js';
-import { checkAmount, checkIdempotencyKey, checkLabels, checkModelAmounts, checkPositiveAmount, checkProvider, checkTags, checkText, checkTtl, checkUsage } from './validate.js';
+import { checkAmount, checkFingerprint, checkIdempotencyKey, checkLabels, checkModelAmounts, checkPositiveAmount, checkProvider, checkTags, checkText, checkTtl, checkUsage } from './validate.js';
 import { parseReservationId, remainingAt, viewReservation, type ReservationView } from './view.js';
 
 export type ReserveOk = Ok<{
@@ -39,7 +40,8 @@ export function validateReserve(cmd: Reserve): Refusal | undefined {
     checkLabels(cmd.labels) ??
     checkTags(cmd.tags) ??
     checkProvider(cmd.provider) ??
-    checkModelAmounts(cmd.modelAmounts)
+    checkModelAmounts(cmd.modelAmounts) ??
+    checkFingerprint(cmd.fingerprint)
   );
 }
 
@@ -51,9 +53,14 @@ type AdmissionCheck = (chain: readonly BudgetRecord[], cmd: Reserve, nowMs: numb
 const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   budget_closed: (chain, _cmd, nowMs) => statusRefusal(chain, 'closed', nowMs),
   budget_paused: (chain, _cmd, nowMs) => statusRefusal(chain, 'paused', nowMs),
+  /** An open or half-open breaker (answered with the code of the guard that tripped it), then the burn limits. */
   burn_limit: (chain, cmd, nowMs) => {
     const v = chainBurnVerdict(chain, cmd.amountMicros, nowMs);
     return v && burnRefusal(v, cmd.amountMicros, remainingAt(v.budget, nowMs));
+  },
+  loop_detected: (chain, cmd, nowMs) => {
+    const v = chainLoopVerdict(chain, cmd.fingerprint, nowMs);
+    return v && loopRefusal(v, remainingAt(v.budget, nowMs));
   },
   model_not_allowed: (chain, cmd) => {
     const model = cmd.labels?.model;
@@ -131,8 +138,8 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   const amount = plan.amountMicros;
   const enforce = cmd.enforce !== false;
   if (refusal && enforce) {
-    // The one refusal that writes: crossing a burn limit trips the breaker, in this transaction.
-    if (refusal.code === 'burn_limit') tripOnBreach(tx, chain, amount, cmd.labels ?? {});
+    // The refusals that write: crossing a burn limit or a loop limit trips the breaker, in this transaction.
+    if (refusal.code === 'burn_limit' || refusal.code === 'loop_detected') tripGuards(tx, chain, { ...cmd, amountMicros: amount });
     return refusal;
   }
 
@@ -165,10 +172,13 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   };
   if (scope.also.length > 0) record.also = scope.also;
   tx.insertReservation(record);
+  const fp = cmd.fingerprint;
   for (const b of chain) {
     b.reservedMicros += amount;
     b.inflight += 1;
     if (b.burn !== null) burnAdd(b.burn, tx.nowMs, amount);
+    const loop = fp === undefined ? undefined : loopLimitOf(b);
+    if (loop && b.loops && fp !== undefined) loopAdd(b.loops, loop.windowMs, fp, tx.nowMs, seq);
     const remaining = remainingAt(b, tx.nowMs);
     assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);
@@ -191,13 +201,15 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
 function reserveData(cmd: Reserve, plan: CallPlan, labels: Reserve['labels'] & object, f: { expiresMs: number; onExpiry: ExpiryRule; refusal: Refusal | undefined }): string {
   // A hold that expiry charges says so; one without the field is released (as before the rule existed).
   const charge = f.onExpiry === 'charge' ? 'charge' : undefined;
+  const fp = cmd.fingerprint;
   const plain = labels.tool === undefined && labels.tokenId === undefined && !f.refusal && cmd.tags === undefined && cmd.provider === undefined && plan.scope.also.length === 0 && plan.from === undefined;
-  if (plain) return `{"expiresMs":${f.expiresMs}${charge ? ',"onExpiry":"charge"' : ''}}`;
+  if (plain) return `{"expiresMs":${f.expiresMs}${charge ? ',"onExpiry":"charge"' : ''}${fp === undefined ? '' : `,"fingerprint":"${fp}"`}}`;
   return json({
     expiresMs: f.expiresMs,
     onExpiry: charge,
     tool: labels.tool,
     tokenId: labels.tokenId,
+    fingerprint: fp,
     wouldRefuse: f.refusal?.code,
     wouldRefuseBudget: f.refusal?.budget,
     tags: cmd.tags,

@@ -48,8 +48,39 @@ export interface BudgetRecord {
   breakerTrips: number;
   /** The reservation a half-open breaker let through as its one probe, until it resolves. */
   probeSeq: number | null;
+  /** What tripped the breaker: a burn limit or a loop; null while it is closed. */
+  breakerCode: BreakerCode | null;
   /** Recent spend for each burn-limit window of the budget's own policy; null when it has none. */
   burn: BurnWindow[] | null;
+  /** Request fingerprints recently reserved, for the budget's own loop limit; null without one. */
+  loops: LoopState | null;
+}
+
+/** The guards that trip a budget's breaker, by the code their refusals carry. */
+export type BreakerCode = 'burn_limit' | 'loop_detected';
+
+/**
+ * Request fingerprints recently reserved on a budget and everything under it, least recently
+ * seen first, at most `loopFingerprintsPerBudgetMax`. Stored as `[[fingerprint, count, firstMs,
+ * firstSeq, lastSeq], …]`; `text` caches that form (each entry caches its own), so a write
+ * serialises only the entry that changed and a settlement none.
+ */
+export interface LoopState {
+  entries: LoopEntry[];
+  text?: string;
+}
+
+/**
+ * One fingerprint: how many reservations carried it since its window opened (at the first of
+ * them, `firstMs`), and the first and last of those reservations.
+ */
+export interface LoopEntry {
+  fingerprint: string;
+  count: number;
+  firstMs: number;
+  firstSeq: number;
+  lastSeq: number;
+  text: string;
 }
 
 /**

@@ -83,6 +83,15 @@ export function checkModelAmounts(amounts: unknown): Refusal | undefined {
   return undefined;
 }
 
+const fingerprintPattern = /^[A-Za-z0-9_-]+$/;
+
+/** Refuses a request fingerprint that is not short url-safe text. */
+export function checkFingerprint(value: unknown): Refusal | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length <= limits.fingerprintCharsMax && fingerprintPattern.test(value)) return undefined;
+  return refuse('invalid_label', `fingerprint must be 1 to ${limits.fingerprintCharsMax} letters, digits, _ or -, got ${describe(value)}`, { field: 'fingerprint' });
+}
+
 export function checkText(value: unknown, field: string, maxBytes: number): Refusal | undefined {
   if (value === undefined) return undefined;
   const problem = textProblem(value, maxBytes);

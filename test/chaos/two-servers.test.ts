@@ -57,6 +57,8 @@ describe('two servers on one SQLite file', () => {
       expect((await runInProcess(['--db', db, 'agents', 'pause', 'acme/bot'])).code).toBe(0);
       expect(await Promise.all(clients.map(outcome))).toEqual(['budget_paused', 'budget_paused']);
       expect((await runInProcess(['--db', db, 'agents', 'resume', 'acme/bot'])).code).toBe(0);
+      // Resumed, the budget is still spent to its limit: only the limit change lets the next calls through.
+      expect(await Promise.all(clients.map(outcome))).toEqual(['budget_exceeded', 'budget_exceeded']);
       expect((await runInProcess(['--db', db, 'agents', 'update', 'acme/bot', '--budget-limit', '50.00'])).code).toBe(0);
       expect(await Promise.all(clients.map(outcome))).toEqual(['ok', 'ok']);
       const audit = await runInProcess(['--db', db, 'audit', 'verify']);

@@ -7,7 +7,8 @@ import { eventually, expectedCost, useHarness, usd, type Harness } from './harne
 import { raceOnModelBudget, reservedFor } from './model-budget-race.js';
 
 let h: Harness;
-useHarness((started) => (h = started));
+// The race sends one request 200 times: loop detection is off for its agent.
+useHarness((started) => (h = started), { agentPolicy: { inflightMax: 1_000, loopLimit: 'off' } });
 
 const body = { messages: [{ role: 'user' as const, content: 'summarise the market' }], max_tokens: 100 };
 const maxed = { headers: { 'x-mock-output-tokens': 'max' } };

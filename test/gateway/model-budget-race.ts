@@ -15,7 +15,7 @@ export function reservedFor(model: string, body: { messages: { role: 'user'; con
 /**
  * 200 concurrent gpt-4o calls through the OpenAI SDK against `acme/research/model:gpt-4o`, a
  * sub-budget of the team that holds exactly 37 of them, while 20 gpt-4.1-mini calls of the
- * same team run beside them. Needs `acme/research/bot` (an agent with room for all of it).
+ * same team run beside them. Needs `acme/research/bot` (an agent with room for all of it, its loop detection off).
  */
 export async function raceOnModelBudget(server: RunningServer): Promise<void> {
   const store = server.store;

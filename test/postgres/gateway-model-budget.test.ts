@@ -19,7 +19,7 @@ describe('a model sub-budget through the gateway on PostgreSQL', () => {
       for (const [path, kind, limitMicros] of [['acme', 'org', 100_000_000], ['acme/research', 'team', 50_000_000]] as const) {
         expect((await store.createBudget({ path, kind, limitMicros })).ok).toBe(true);
       }
-      expect((await store.createBudget({ path: 'acme/research/bot', kind: 'agent', policy: { inflightMax: 1_000, burnLimits: [] } })).ok).toBe(true);
+      expect((await store.createBudget({ path: 'acme/research/bot', kind: 'agent', policy: { inflightMax: 1_000, burnLimits: [], loopLimit: 'off' } })).ok).toBe(true);
       await raceOnModelBudget(server);
     } finally {
       await server.close();

@@ -42,11 +42,14 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
+import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
 import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
+import { outboxEventsOf } from '../webhooks.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created when missing), or `:memory:`. */
@@ -98,6 +101,8 @@ const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
 
+const refusalSql = refusalWriteSql(() => '?');
+
 export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -110,6 +115,7 @@ export class SqliteStore extends BaseStore {
   private closed = false;
   private readonly checkpointer: { stop(): Promise<void> } | undefined;
   private readonly stmt;
+  readonly webhooks: SqliteWebhooks;
 
   constructor(options: SqliteStoreOptions) {
     super();
@@ -158,7 +164,12 @@ export class SqliteStore extends BaseStore {
       head: db.prepare('SELECT seq, hash, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1'),
       entryTs: db.prepare('SELECT ts_ms FROM ledger WHERE seq = ?').pluck(),
       closedOf: db.prepare('SELECT * FROM budget_periods WHERE budget_id = ? ORDER BY start_ms'),
+      refusalInsert: db.prepare(refusalSql.insert).pluck(),
+      refusalUpdate: db.prepare(refusalSql.update),
+      refusalPruneAge: db.prepare(refusalSql.pruneAge),
+      refusalPruneCount: db.prepare(refusalSql.pruneCount),
     };
+    this.webhooks = new SqliteWebhooks(db, (fn) => this.guarded(fn));
   }
 
   private migrate(): void {
@@ -262,6 +273,9 @@ export class SqliteStore extends BaseStore {
     for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) s.updateToken.run(t.status, t.revokedMs, t.id);
     for (const r of tx.idempotencyRecords.values()) s.insertIdempotency.run(r.key, r.fingerprint, r.result);
     for (const p of tx.closedPeriods) s.insertClosed.run(p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros);
+    // The outbox: events leave with the entries that raised them, or not at all.
+    const events = outboxEventsOf(tx.entries, (id) => cache.budgets.get(id));
+    if (events.length > 0) this.webhooks.enqueue(events);
     // Where a reload starts looking for open reservations. It only ever moves up, and a stored
     // value that lags is still correct (the reload scans a few more entries), so it is written
     // once it has moved far, not on every settlement.
@@ -289,11 +303,19 @@ export class SqliteStore extends BaseStore {
   }
 
   private read<T>(fn: (cache: SqliteCache) => T): Promise<T> {
+    return this.guarded(
+      () => fn(this.freshForRead()),
+      () => (this.cache = undefined),
+    );
+  }
+
+  /** Runs `fn` on the open database; a database that cannot answer is `StoreUnavailableError`. */
+  private guarded<T>(fn: () => T, onError?: () => void): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     try {
-      return Promise.resolve(fn(this.freshForRead()));
+      return Promise.resolve(fn());
     } catch (error) {
-      this.cache = undefined;
+      onError?.();
       return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
     }
   }
@@ -427,6 +449,33 @@ export class SqliteStore extends BaseStore {
         });
       });
       return run();
+    });
+  }
+
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    const s = this.stmt;
+    const write = this.db.transaction((): number[] => {
+      const ids = rows.map((r) => {
+        const values = refusalValues(r);
+        if (r.id !== null && s.refusalUpdate.run(...values, r.id).changes > 0) return r.id;
+        return Number(s.refusalInsert.get(...values));
+      });
+      s.refusalPruneAge.run(retention.keepSinceMs);
+      s.refusalPruneCount.run(retention.rowsMax);
+      return ids;
+    });
+    try {
+      return Promise.resolve(write());
+    } catch (error) {
+      return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
+    }
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.read(() => {
+      const { sql, args, limit } = refusalQuerySql(query, () => '?', limits.ledgerPageMax);
+      return refusalPageOf(this.db.prepare(sql).all(...args) as Row[], limit);
     });
   }
 
