@@ -7,7 +7,7 @@ import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { isoSeconds, table, usd } from './output.js';
 import { readCapped } from './paging.js';
-import { parseHistoryLimitArg, parsePathArg, parseTimeArg } from './parse.js';
+import { historyOptions, parsePathArg } from './parse.js';
 
 type PathedAlert = AlertView & { budget: string };
 
@@ -27,13 +27,10 @@ interface AlertFlags {
  */
 export function registerAlerts(program: Command, context: CliContext): void {
   const alerts = program.command('alerts').description('threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)');
-  alerts
-    .command('list')
+  historyOptions(alerts.command('list'), context.nowMs, 'alerts')
     .description('alerts oldest first: the latest ones, or every one since --since')
-    .option('--since <when>', 'alerts since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
     .option('--budget <path>', 'only this budget and everything under it', parsePathArg('--budget'))
     .addOption(new Option('--basis <basis>', 'spent, or committed (spent + reserved)').choices(['spent', 'committed']))
-    .option('--limit <n>', `most alerts to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
     .action((flags: AlertFlags) => listAlerts(context, flags));
 }
 

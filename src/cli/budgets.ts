@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { BudgetKind, BudgetView } from '../core/index.js';
-import { addLimitOptions, addPolicyOptions, type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import { type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import { addBudgetOptions } from './budget-options.js';
 import type { CliContext } from './context.js';
 import { unwrap, usageError } from './errors.js';
 import { isoSeconds, table, usageBar, usd } from './output.js';
@@ -8,7 +9,6 @@ import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
 import { registerModelLimit } from './scoped.js';
-import { pointToOption } from './suggest.js';
 
 const createHelp = `
 Without --kind, a budget at the first level is an org, at the second a team, deeper a plain
@@ -38,9 +38,7 @@ export function registerBudgets(program: Command, context: CliContext): void {
     .action((path: string) => showBudget(context, path));
 
   const update = budgets.command('update').description('change a budget\'s limit, period or policy (policy flags merge into its existing policy)').argument('<path>', 'budget path', parsePathArg('path'));
-  addLimitOptions(update, 'update');
-  addPolicyOptions(update, 'update');
-  pointToOption(update, '--limit', '--budget-limit <usd>', '--budget-limit 50.00');
+  addBudgetOptions(update, 'update', '50.00');
   update.option('--reason <text>', 'why, recorded in the ledger').action((path: string, flags: BudgetFlags) => updateBudget(context, path, flags));
 
   budgets
@@ -92,9 +90,7 @@ export function registerBudgets(program: Command, context: CliContext): void {
 function registerCreate(budgets: Command, context: CliContext): void {
   const create = budgets.command('create').description('create a budget (org, team or plain budget)').argument('<path>', 'budget path, e.g. acme/research', parsePathArg('path'));
   create.addOption(new Option('--kind <kind>', 'kind of budget (default: org at the first level, team at the second, else budget)').choices(['org', 'team', 'budget']));
-  addLimitOptions(create, 'create');
-  addPolicyOptions(create, 'create');
-  pointToOption(create, '--limit', '--budget-limit <usd>', '--budget-limit 1000.00');
+  addBudgetOptions(create, 'create', '1000.00');
   create
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')

@@ -4,7 +4,7 @@ import type { CliBackend, CliLedgerEntry } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { clip, isoSeconds, ledgerRow, table, usd } from './output.js';
-import { parseHistoryLimitArg, parseTimeArg } from './parse.js';
+import { historyOptions } from './parse.js';
 import { cliLimits } from './limits.js';
 
 /** Entry kinds whose amount is not money (pause, move, …): their amount column is blank. */
@@ -20,12 +20,9 @@ const reasonCellMax = 48;
  */
 export function registerCredits(program: Command, context: CliContext): void {
   const credits = program.command('credits').description('spending history');
-  credits
-    .command('history')
+  historyOptions(credits.command('history'), context.nowMs, 'entries')
     .description('ledger entries of an agent and everything under it (its envelopes), newest first')
     .requiredOption('--agent <path>', 'agent path (or any budget path), or an agent\'s bare name when unique')
-    .option('--since <when>', 'only entries since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
-    .option('--limit <n>', `most entries to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
     .action((flags: { agent: string; since?: number; limit?: number }) => history(context, flags));
 }
 

@@ -306,3 +306,15 @@ export function parseUrlArg(text: string): string {
   if (url.username !== '' || url.password !== '') throw usageError('invalid_url', '--url: put no credentials in the URL; set BURSAR_ADMIN_KEY instead', '--url');
   return url.toString().replace(/\/+$/, '');
 }
+
+/**
+ * Adds the `--since` and `--limit` options of a history listing, naming what it lists.
+ *
+ * @example
+ * historyOptions(alerts.command('list'), context.nowMs, 'alerts');
+ */
+export function historyOptions<C extends { option(flags: string, description: string, parse: (text: string) => number): C }>(command: C, nowMs: () => number, what: string): C {
+  return command
+    .option('--since <when>', `${what} since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)`, parseTimeArg('--since', nowMs))
+    .option('--limit <n>', `most ${what} to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg);
+}

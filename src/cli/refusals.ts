@@ -6,7 +6,7 @@ import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { clip, isoSeconds, table, usd } from './output.js';
 import { readCapped } from './paging.js';
-import { parseHistoryLimitArg, parsePathArg, parseTimeArg } from './parse.js';
+import { historyOptions, parsePathArg } from './parse.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 
 interface RefusalFlags {
@@ -29,14 +29,11 @@ const messageCellMax = 96;
  */
 export function registerRefusals(program: Command, context: CliContext): void {
   const refusals = program.command('refusals').description('refused spend: who was refused what, where and how often (not ledger entries: no money moved)');
-  refusals
-    .command('list')
+  historyOptions(refusals.command('list'), context.nowMs, 'refusals')
     .description('refusals oldest first: the latest ones, or every one since --since')
     .option('--agent <path>', 'only this agent\'s refusals: its path, or its bare name when unique')
-    .option('--since <when>', 'refusals since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
     .option('--budget <path>', 'only refusals by this budget or one under it', parsePathArg('--budget'))
     .option('--code <code>', 'only this code (budget_exceeded, burn_limit, too_many_inflight, …)')
-    .option('--limit <n>', `most rows to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
     .action((flags: RefusalFlags) => listRefusals(context, flags));
 }
 

@@ -11,24 +11,13 @@
  * telemetry?.modelCall({ provider: 'openai', model: 'gpt-4o-mini', code: 'ok', … });
  */
 
-/** One model call the gateway proxied (or refused), as a span and as metrics. */
-export interface ModelCallRecord {
-  /** `openai` or `anthropic`, when known. */
-  provider?: string;
-  /** The catalog model, once the request was read. */
-  model?: string;
-  /** The GenAI operation: `chat` or `embeddings`. */
-  operation: 'chat' | 'embeddings';
-  /** The gateway route, e.g. /v1/chat/completions. */
-  route: string;
-  status: number;
+/** What every call a span records has: how it ended, what it cost, where it was reserved, when. */
+interface CallRecordBase {
   /** `ok`, or the code the call ended with (`budget_exceeded`, `upstream_error`…). */
   code: string;
   /** True when Bursar refused the call before forwarding it. */
   refused: boolean;
   costMicros?: number;
-  tokensIn?: number;
-  tokensOut?: number;
   /** The budget the call reserved on (its token's envelope), or the budget that refused it. */
   budget?: string;
   reservationId?: string;
@@ -38,20 +27,24 @@ export interface ModelCallRecord {
   endedMs: number;
 }
 
+/** One model call the gateway proxied (or refused), as a span and as metrics. */
+export interface ModelCallRecord extends CallRecordBase {
+  /** `openai` or `anthropic`, when known. */
+  provider?: string;
+  /** The catalog model, once the request was read. */
+  model?: string;
+  /** The GenAI operation: `chat` or `embeddings`. */
+  operation: 'chat' | 'embeddings';
+  /** The gateway route, e.g. /v1/chat/completions. */
+  route: string;
+  status: number;
+  tokensIn?: number;
+  tokensOut?: number;
+}
+
 /** One tool call the MCP proxy forwarded (or refused). */
-export interface ToolCallRecord {
+export interface ToolCallRecord extends CallRecordBase {
   tool: string;
-  /** `ok`, or the code the call ended with. */
-  code: string;
-  /** True when Bursar refused the call before forwarding it. */
-  refused: boolean;
-  costMicros?: number;
-  budget?: string;
-  reservationId?: string;
-  session?: string;
-  task?: string;
-  startedMs: number;
-  endedMs: number;
 }
 
 /** Where spans and metrics go. */
