@@ -14,14 +14,18 @@ import {
   removeWebhook,
   reservationReport,
   runPreflight,
+  setScopedLimit,
   summarizeSession,
   testWebhook,
+  unpricedRoute,
   usageReport,
   webhookDeliveries,
   type AddWebhookInput,
   type Minted,
   type PathedEntry,
   type PathedPage,
+  type ScopedLimit,
+  type ScopedLimitOk,
   type SessionSummary,
 } from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
@@ -30,7 +34,7 @@ import { openStore, StoreUnavailableError, type DeliveryState, type LedgerQuery,
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
 export type CliLedgerPage = PathedPage;
-export type { PolicyPatch };
+export type { PolicyPatch, ScopedLimit, ScopedLimitOk };
 
 export interface CreateBudgetInput {
   path: string;
@@ -142,6 +146,8 @@ export interface CliBackend {
   moveBudget(input: MoveInput): Promise<BudgetOk | Failure>;
   /** Closes a budget's tripped burn-limit breaker by hand. */
   resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure>;
+  /** Sets a model, tag or provider limit: creates its budget the first time, changes its limit after. */
+  setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure>;
   getBudget(path: string): Promise<BudgetView | undefined>;
   /** Every budget, sorted by path. */
   listBudgets(): Promise<BudgetView[]>;
@@ -210,15 +216,23 @@ export class LocalBackend implements CliBackend {
     private readonly store: Store,
     readonly target: string,
     private readonly actor: string = localActor(),
+    /** What brownout tiers, fallbacks and model limits are checked against (a server checks with its own). */
+    private readonly pricing: PriceCatalog = bundledCatalog(),
   ) {}
 
-  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
-    return this.store.createBudget({ ...input, actor: this.actor });
+  async createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
+    return unpricedRoute(input.policy, this.pricing) ?? this.store.createBudget({ ...input, actor: this.actor });
   }
 
-  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
+  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
+    const patch = input.policyPatch;
+    const unpriced = unpricedRoute(patch && { brownout: patch.brownout ?? undefined, fallbacks: patch.fallbacks ?? undefined }, this.pricing);
     // The store merges the patch inside its transaction, so concurrent edits cannot interleave.
-    return this.store.updateBudget({ ...input, actor: this.actor });
+    return unpriced ?? this.store.updateBudget({ ...input, actor: this.actor });
+  }
+
+  setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure> {
+    return setScopedLimit(this.store, this.pricing, { ...input, actor: this.actor });
   }
 
   setStatus(input: SetStatusInput): Promise<BudgetOk | Failure> {

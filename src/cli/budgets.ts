@@ -8,6 +8,7 @@ import { isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
+import { registerModelLimit } from './scoped.js';
 
 const createHelp = `
 Without --kind, a budget at the first level is an org, at the second a team, deeper a plain
@@ -20,14 +21,14 @@ Example:
   bursar budgets create acme/research --budget-limit 200.00 --period week`;
 
 /**
- * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker`: any budget of
+ * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker|limit-model`: any budget of
  * the tree, whatever its kind.
  *
  * @example
  * registerBudgets(program, context);
  */
 export function registerBudgets(program: Command, context: CliContext): void {
-  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker');
+  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker, limit-model');
   registerCreate(budgets, context);
 
   budgets
@@ -76,6 +77,8 @@ export function registerBudgets(program: Command, context: CliContext): void {
     .option('--root', 'make it a root budget')
     .option('--reason <text>', 'why, recorded in the ledger')
     .action((path: string, flags: { to?: string; root?: boolean; reason?: string }) => moveBudget(context, path, flags));
+
+  registerModelLimit(budgets, context);
 
   budgets
     .command('tree')

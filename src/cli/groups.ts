@@ -11,6 +11,7 @@ import { registerMockUpstream } from './mock-upstream.js';
 import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
 import { registerRefusals } from './refusals.js';
+import { registerProviders, registerTags } from './scoped.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
@@ -29,6 +30,8 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerServe,
   registerAgents,
   registerBudgets,
+  registerTags,
+  registerProviders,
   registerTokens,
   registerCredits,
   registerAlerts,

@@ -150,6 +150,9 @@ export function policyText(policy: Policy): string {
   if (policy.burnLimits) parts.push(`burn limit ${policy.burnLimits.length > 0 ? policy.burnLimits.map((l) => `${usd(l.amountMicros)}/${formatWindow(l.windowMs)}`).join(', ') : 'none'}`);
   if (policy.loopLimit !== undefined) parts.push(`loop limit ${policy.loopLimit === 'off' ? 'off' : `${policy.loopLimit.repeats}/${formatWindow(policy.loopLimit.windowMs)}`}`);
   if (policy.onExpiry !== undefined) parts.push(`on expiry ${policy.onExpiry}`);
+  if (policy.requiredTags) parts.push(`requires tags ${policy.requiredTags.join(',')}`);
+  if (policy.brownout) parts.push(`brownout ${policy.brownout.map((t) => `${t.atPct}%:${t.from}→${t.to}`).join(', ')}`);
+  if (policy.fallbacks) parts.push(`fallbacks ${policy.fallbacks.map((r) => `${r.from}→${r.to.join(',')}`).join('; ')}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }
 

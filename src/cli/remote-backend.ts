@@ -31,7 +31,7 @@ import {
 } from '../contract/index.js';
 import { StoreUnavailableError, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery } from '../store/index.js';
 import { unknownWebhook } from '../ops/index.js';
-import { localActor, type AddWebhookInput, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
+import { localActor, type AddWebhookInput, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type ScopedLimit, type ScopedLimitOk, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -110,6 +110,18 @@ export class RemoteBackend implements CliBackend {
 
   async resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure> {
     return this.budgetWrite(await this.call(adminRoutes.resetBreaker, { params: { path: input.path }, body: { reason: input.reason } }));
+  }
+
+  async setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure> {
+    const fields = { limit_micros: input.limitMicros, period: input.period, timezone: input.timezone, reason: input.reason };
+    const answer =
+      input.kind === 'model'
+        ? await this.call(adminRoutes.setModelLimit, { params: { path: input.under }, body: { model: input.model, ...fields } })
+        : input.kind === 'tag'
+          ? await this.call(adminRoutes.setTagLimit, { body: { tag: input.tag, ...fields } })
+          : await this.call(adminRoutes.setProviderLimit, { body: { provider: input.provider, ...fields } });
+    const written = this.value(answer, { limit_micros: 'limitMicros' });
+    return written.ok ? { ok: true, budget: budgetFromJson(written.value.budget), created: written.value.created } : written;
   }
 
   async getBudget(path: string): Promise<BudgetView | undefined> {

@@ -17,9 +17,11 @@ import {
   LedgerEntryJson,
   LedgerQuery,
   MintTokenBody,
+  ModelLimitBody,
   MoveBody,
   PathParams,
   PolicyJson,
+  ProviderLimitBody,
   ReasonBody,
   RefusalJson,
   RefusalsQuery,
@@ -31,6 +33,7 @@ import {
   SessionQuery,
   SessionsQuery,
   SettleBody,
+  TagLimitBody,
   TokenJson,
   TokenParams,
   TokensQuery,
@@ -196,6 +199,52 @@ const resetBreaker = routeSpec({
   body: ReasonBody,
   headers: ActorHeaders,
   response: { status: 200, description: 'the budget with its breaker closed', schema: BudgetResponse },
+});
+
+const ScopedLimitResponse = z.object({ budget: BudgetJson, created: z.boolean().describe('true when this made the budget, false when it changed its limit') });
+
+const setModelLimit = routeSpec({
+  method: 'POST',
+  path: '/api/budgets/{path}/model-limits',
+  operationId: 'setModelLimit',
+  summary: 'Limit what the calls under a budget may spend on one model, or on models sharing a prefix',
+  description:
+    'Creates (or changes the limit of) the model budget <path>/model:<model>, an ordinary budget that every call under <path> for a matching model reserves on besides its chain, in the same transaction: gpt-4o* at 20 USD a day. A refusal names it like any budget. 400 when no priced model matches.',
+  tag: 'budgets',
+  access: 'admin',
+  params: PathParams,
+  body: ModelLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the model budget', schema: ScopedLimitResponse },
+  errors: [404],
+});
+
+const setTagLimit = routeSpec({
+  method: 'POST',
+  path: '/api/tags',
+  operationId: 'setTagLimit',
+  summary: 'Limit what calls carrying a tag may spend, whichever budget they come from',
+  description:
+    'Creates (or changes the limit of) the tag budget tags/<tag> (and the tags root the first time). A call whose x-bursar-tags (or reservation tags) carries the tag reserves on it besides its chain, in the same transaction. List them with GET /api/budgets?kind=tag.',
+  tag: 'budgets',
+  access: 'admin',
+  body: TagLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the tag budget', schema: ScopedLimitResponse },
+});
+
+const setProviderLimit = routeSpec({
+  method: 'POST',
+  path: '/api/providers',
+  operationId: 'setProviderLimit',
+  summary: 'Limit what every call one provider serves may spend, across the installation',
+  description:
+    'Creates (or changes the limit of) the provider budget providers/<provider> (and the providers root the first time). Every call the gateway sends to that provider reserves on it besides its chain, in the same transaction. 400 for a provider the price catalog does not know. List them with GET /api/budgets?kind=provider.',
+  tag: 'budgets',
+  access: 'admin',
+  body: ProviderLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the provider budget', schema: ScopedLimitResponse },
 });
 
 const closedPeriods = routeSpec({
@@ -612,6 +661,9 @@ export const adminRoutes = {
   moveBudget,
   resetBreaker,
   closedPeriods,
+  setModelLimit,
+  setTagLimit,
+  setProviderLimit,
   listTokens,
   mintToken,
   getToken,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { budgetKinds, limits, periods } from '../core/index.js';
 import { contractLimits } from './limits.js';
-import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, text, tokenLifetimeMs, ttlMs } from './schemas.js';
+import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, tag, text, tokenLifetimeMs, ttlMs } from './schemas.js';
 
 /**
  * Shapes of the agent routes, as zod schemas: the routes validate requests with them, the SDK
@@ -75,6 +75,7 @@ export const ToolReserveBody = z.strictObject({
   params: paramsObject.optional(),
   ttl_ms: ttlMs.optional(),
   labels: z.strictObject({ session: labelText.optional(), task: labelText.optional() }).optional().describe('default: the x-bursar-session / x-bursar-task headers'),
+  tags: z.array(tag).max(limits.tagsPerCallMax).optional().describe('the spend\'s tags: it also reserves on tags/<tag> for each tag that has a budget (and meets a policy\'s required tags)'),
 });
 
 /** A reservation as the agent routes show it (the admin API's shape). */

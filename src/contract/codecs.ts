@@ -9,6 +9,7 @@ import {
   type ExpiryRule,
   type BudgetStatus,
   type BudgetView,
+  type BrownoutTier,
   type BurnLimit,
   type ClosedPeriod,
   type LoopLimit,
@@ -91,13 +92,29 @@ const policyNames: Names = [
   ['maxOutputTokens', 'max_output_tokens'],
   ['alertThresholdsPct', 'alert_thresholds_pct'],
   ['onExpiry', 'on_expiry'],
+  ['requiredTags', 'required_tags'],
+  ['fallbacks', 'fallbacks'],
 ];
 
 export type BurnLimitJsonValue = { amount_micros: number; window_ms: number };
 
+export type BrownoutTierJsonValue = { at_pct: number; from: string; to: string };
+
 export type LoopLimitJsonValue = { repeats: number; window_ms: number } | 'off';
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; loop_limit?: LoopLimitJsonValue; on_expiry?: ExpiryRule };
+export type PolicyJsonValue = {
+  models?: string[];
+  request_cap_micros?: number;
+  inflight_max?: number;
+  max_output_tokens?: number;
+  alert_thresholds_pct?: number[];
+  burn_limits?: BurnLimitJsonValue[];
+  loop_limit?: LoopLimitJsonValue;
+  on_expiry?: ExpiryRule;
+  required_tags?: string[];
+  brownout?: BrownoutTierJsonValue[];
+  fallbacks?: { from: string; to: string[] }[];
+};
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
@@ -113,7 +130,16 @@ export function policyToJson(policy: Policy): PolicyJsonValue {
   const json = renamed<PolicyJsonValue>(policy, policyNames);
   if (policy.burnLimits !== undefined) json.burn_limits = policy.burnLimits.map(burnLimitToJson);
   if (policy.loopLimit !== undefined) json.loop_limit = loopLimitToJson(policy.loopLimit);
+  if (policy.brownout !== undefined) json.brownout = policy.brownout.map(tierToJson);
   return json;
+}
+
+function tierToJson(t: BrownoutTier): BrownoutTierJsonValue {
+  return { at_pct: t.atPct, from: t.from, to: t.to };
+}
+
+function tierFromJson(t: BrownoutTierJsonValue): BrownoutTier {
+  return { atPct: t.at_pct, from: t.from, to: t.to };
 }
 
 function loopLimitToJson(l: LoopLimit | 'off'): LoopLimitJsonValue {
@@ -142,6 +168,7 @@ export function policyFromJson(json: PolicyJsonValue): Policy {
   const policy = renamed<Policy>(json, policyNames, true);
   if (json.burn_limits !== undefined) policy.burnLimits = json.burn_limits.map(burnLimitFromJson);
   if (json.loop_limit !== undefined) policy.loopLimit = loopLimitFromJson(json.loop_limit);
+  if (json.brownout !== undefined) policy.brownout = json.brownout.map(tierFromJson);
   return policy;
 }
 
@@ -155,6 +182,7 @@ export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
   const json = renamed<PolicyPatchJsonValue>(patch, policyNames);
   if (patch.burnLimits !== undefined) json.burn_limits = patch.burnLimits === null ? null : patch.burnLimits.map(burnLimitToJson);
   if (patch.loopLimit !== undefined) json.loop_limit = patch.loopLimit === null ? null : loopLimitToJson(patch.loopLimit);
+  if (patch.brownout !== undefined) json.brownout = patch.brownout === null ? null : patch.brownout.map(tierToJson);
   return json;
 }
 
@@ -169,6 +197,7 @@ export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): Pol
   const patch = renamed<PolicyPatch>(json, policyNames, true);
   if (json.burn_limits !== undefined) patch.burnLimits = json.burn_limits === null ? null : json.burn_limits.map(burnLimitFromJson);
   if (json.loop_limit !== undefined) patch.loopLimit = json.loop_limit === null ? null : loopLimitFromJson(json.loop_limit);
+  if (json.brownout !== undefined) patch.brownout = json.brownout === null ? null : json.brownout.map(tierFromJson);
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 

@@ -72,7 +72,7 @@ const ledgerCodeTable: Record<Code, CodeSpec> = {
   ...each(invalid, ['invalid_amount', 'invalid_name', 'invalid_kind', 'invalid_path', 'invalid_ttl', 'invalid_period', 'invalid_timezone', 'invalid_policy', 'invalid_label', 'invalid_idempotency_key', 'invalid_reservation', 'invalid_token']),
   ...each(unauthenticated, ['token_expired', 'token_revoked']),
   ...each(overBudget, ['budget_exceeded', 'request_cost_cap']),
-  ...each(denied, ['budget_closed', 'budget_paused', 'model_not_allowed', 'policy_widens']),
+  ...each(denied, ['budget_closed', 'budget_paused', 'model_not_allowed', 'tag_required', 'policy_widens']),
   ...each(missing, ['unknown_budget', 'unknown_reservation', 'unknown_token']),
   ...each(conflict, ['invalid_status', 'parent_missing', 'budget_exists', 'tree_cycle', 'tree_too_deep', 'budget_unlimited', 'already_settled', 'already_voided', 'reservation_expired', 'idempotency_key_reused']),
   budget_busy: { ...conflict, retryable: true },

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
+import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, providerPattern, reservationStatuses, tagPattern, tokenScopes } from '../core/index.js';
 import { contractLimits } from './limits.js';
+
+const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 
 /**
  * Every shape the admin API reads or writes, as zod schemas, and the pieces the agent routes
@@ -49,7 +51,6 @@ export const timezone = z
   .refine((s) => isTimeZone(s), { error: 'is not an IANA time zone (use UTC or a name like Europe/Amsterdam)' })
   .describe('IANA time zone, e.g. UTC or Europe/Amsterdam');
 
-const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 const modelList = z
   .array(z.string().regex(modelPattern, { error: 'is not a model id (letters, digits, . _ : @ / -, optional trailing *)' }))
   .max(limits.modelsPerPolicyMax)
@@ -70,6 +71,23 @@ const burnLimits = z
   .refine((list) => new Set(list.map((l) => l.window_ms)).size === list.length, { error: 'two burn limits share a window; keep the tighter one' })
   .describe('rolling-window caps on this budget and everything under it; crossing one trips the budget\'s breaker (429 burn_limit). New agents get 2,000,000 micros per 60,000 ms unless they set their own ([] for none)');
 
+const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, { error: 'is not a model id (letters, digits, . _ : @ / -, no *)' });
+const modelOrGlob = z.string().regex(modelPattern, { error: 'is not a model id or a prefix ending in *' });
+/** A call's tag, or a tag key a policy requires. */
+export const tag = z.string().regex(tagPattern, { error: 'is not a tag (letters, digits, . _ : -, at most 64; e.g. product:chat-bot)' });
+const requiredTags = z
+  .array(tag)
+  .max(limits.requiredTagsMax)
+  .describe('tags every call under this budget must carry (x-bursar-tags): a key such as product (met by product:…) or a whole tag; refused with tag_required (403)');
+const pctError = { error: 'must be a whole percentage of the budget from 1 to 100' };
+const brownout = z
+  .array(z.strictObject({ at_pct: z.int(pctError).min(1, pctError).max(100, pctError).describe('share of the limit (plus grants) committed, spent + reserved, from which the tier applies'), from: modelOrGlob.describe('model id or prefix ending in *'), to: modelId.describe('the cheaper model calls are sent to (must be priced)') }))
+  .max(limits.brownoutTiersMax)
+  .describe('brownout tiers: past at_pct of this budget, calls under it for from are sent to to (x-bursar-downgraded-from tells the client); the deepest tier reached applies, and tiers chain; a cycle is refused');
+const fallbacks = z
+  .array(z.strictObject({ from: modelOrGlob, to: z.array(modelId).min(1).max(limits.fallbackModelsMax).describe('models tried in order (each must be priced)') }))
+  .max(limits.fallbackRulesMax)
+  .describe('when the budgets cannot take a call for from (budget_exceeded, request_cost_cap, or its model budget paused or closed), it is tried with each of to in order; the refusal lists what was tried; a cycle is refused');
 const loopLimitInput = z
   .union([
     z.literal('off'),
@@ -128,6 +146,9 @@ export const PolicyJson = z
     burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
     loop_limit: z.union([z.literal('off'), z.object({ repeats: z.int(), window_ms: z.int() })]).optional(),
     on_expiry: z.enum(expiryRules).optional(),
+    required_tags: z.array(z.string()).optional(),
+    brownout: z.array(z.object({ at_pct: z.int(), from: z.string(), to: z.string() })).optional(),
+    fallbacks: z.array(z.object({ from: z.string(), to: z.array(z.string()) })).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
 
@@ -358,6 +379,9 @@ export const PolicyInput = z.strictObject({
   burn_limits: burnLimits.optional(),
   loop_limit: loopLimitInput.optional(),
   on_expiry: onExpiry.optional(),
+  required_tags: requiredTags.optional(),
+  brownout: brownout.optional(),
+  fallbacks: fallbacks.optional(),
 });
 
 export const PolicyPatchInput = z
@@ -370,6 +394,9 @@ export const PolicyPatchInput = z
     burn_limits: burnLimits.nullable().optional(),
     loop_limit: loopLimitInput.nullable().optional(),
     on_expiry: onExpiry.nullable().optional(),
+    required_tags: requiredTags.nullable().optional(),
+    brownout: brownout.nullable().optional(),
+    fallbacks: fallbacks.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');
 
@@ -395,6 +422,28 @@ export const UpdateBudgetBody = z
   .refine((b) => b.limit_micros !== undefined || b.period !== undefined || b.timezone !== undefined || b.policy !== undefined, {
     error: 'nothing to update: give limit_micros, period, timezone or policy',
   });
+
+const scopedLimitFields = {
+  limit_micros: micros.nullable().describe('limit per period; null: no limit (the budget only counts)'),
+  period: period.optional().describe('on creation the default is month with a limit, else none; on a change, left as it is unless given'),
+  timezone: timezone.optional(),
+  reason: reason.optional(),
+};
+
+export const ModelLimitBody = z.strictObject({
+  model: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9][A-Za-z0-9._:@-]{0,56}\*?|\*)$/, { error: 'is not a model id or a prefix ending in * (letters, digits, . _ : @ -, no /)' })
+    .describe('the model, or models sharing a prefix (gpt-4o*), whose calls under the budget this limits'),
+  ...scopedLimitFields,
+});
+
+export const TagLimitBody = z.strictObject({ tag: tag.describe('the tag whose calls this limits, from any budget (x-bursar-tags)'), ...scopedLimitFields });
+
+export const ProviderLimitBody = z.strictObject({
+  provider: z.string().regex(providerPattern, { error: 'is not a provider name (lower-case letters, digits, . _ -), like openai' }).describe('the provider whose calls this limits, from any budget'),
+  ...scopedLimitFields,
+});
 
 export const ReasonBody = z.strictObject({ reason: reason.optional() }).optional();
 
@@ -438,6 +487,7 @@ export const ReserveBody = z.strictObject({
   budget: budgetPath,
   amount_micros: positiveMicros,
   ttl_ms: ttlMs.optional(),
+  tags: z.array(tag).max(limits.tagsPerCallMax).optional().describe('the spend\'s tags: it also reserves on tags/<tag> for each tag that has a budget'),
   labels: z
     .strictObject({ model: label.optional(), session: label.optional(), task: label.optional(), request_id: label.optional(), tool: label.optional() })
     .optional(),

@@ -9,6 +9,7 @@ export const refusalPrecedence = [
   'loop_detected',
   'token_expired',
   'model_not_allowed',
+  'tag_required',
   'request_cost_cap',
   'too_many_inflight',
   'budget_exceeded',
@@ -68,6 +69,15 @@ export interface Refusal {
   field?: string;
   /** When trying again can succeed (a breaker's cool-down, a burn limit's window), in milliseconds from now. */
   retryAfterMs?: number;
+  /** The models a call was tried with before it was refused (fallbacks), each with why it was refused. */
+  tried?: TriedModel[];
+}
+
+/** One model a refused call was tried with, and the refusal it got. */
+export interface TriedModel {
+  model: string;
+  code: Code | 'model_unpriced';
+  budget?: string;
 }
 
 /** Builds a refusal. */

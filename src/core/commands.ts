@@ -85,6 +85,15 @@ export interface Reserve {
    * unset, the chain's policy decides (`charge` unless narrowed to it from `release`).
    */
   onExpiry?: ExpiryRule;
+  /** The call's tags: it also reserves on `tags/<tag>` for each tag that has a budget. */
+  tags?: string[];
+  /** The provider that serves the call: it also reserves on `providers/<provider>` when that budget exists. */
+  provider?: string;
+  /**
+   * What the call would reserve with each model it may be sent to instead of `labels.model`
+   * (brownout tiers and fallbacks of its chain). A model missing here is not tried.
+   */
+  modelAmounts?: Record<string, number>;
 }
 
 export interface Settle extends Attribution {

@@ -34,6 +34,15 @@ export const limits = {
   breakerCooldownMsMax: 30 * 60_000,
   /** What a refusal says to wait while a half-open breaker's one probe is out. */
   breakerProbeRetryAfterMs: 1_000,
+  /** Tags one call may carry (`x-bursar-tags`), and tags one policy may require. */
+  tagsPerCallMax: 16,
+  requiredTagsMax: 16,
+  /** Brownout tiers and fallback rules one budget's policy may set, and models one fallback rule may list. */
+  brownoutTiersMax: 16,
+  fallbackRulesMax: 16,
+  fallbackModelsMax: 4,
+  /** Models one call may be routed through (brownout hops, then fallbacks) before it is refused. */
+  routeHopsMax: 8,
   /** Most repeats of one request a loop limit may allow in its window. */
   loopRepeatsMax: 100_000,
   loopWindowMsMin: 1_000,

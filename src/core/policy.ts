@@ -1,6 +1,9 @@
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
+import { globMatches, modelPattern, routePolicyProblem, type BrownoutTier, type FallbackRule } from './route-policy.js';
 import { expiryRules, type ExpiryRule } from './types.js';
+
+export type { BrownoutTier, FallbackRule } from './route-policy.js';
 
 /**
  * Spending policy of a budget. Every field is optional; a budget's effective policy is the
@@ -41,6 +44,18 @@ export interface Policy {
    * forwards are always charged. `charge` is the narrower rule.
    */
   onExpiry?: ExpiryRule;
+  /**
+   * Tags every call under this budget must carry (`x-bursar-tags`): a key (`product`, met by any
+   * `product:…` tag) or a whole tag. Each level requires its own.
+   */
+  requiredTags?: string[];
+  /**
+   * Past `atPct` of this budget (spent + reserved against limit + grants), calls under it for
+   * `from` are sent to `to` instead, decided in the reservation's own transaction.
+   */
+  brownout?: BrownoutTier[];
+  /** When the budgets cannot take a call for `from`, it is tried with each of `to`, in order. */
+  fallbacks?: FallbackRule[];
 }
 
 /** At most `amountMicros` committed in any `windowMs`. */
@@ -59,8 +74,6 @@ export interface LoopLimit {
 export const onExpiryDefault: ExpiryRule = 'charge';
 
 export const alertThresholdsPctDefault = [50, 75, 90, 100];
-
-const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 
 /** Checks a policy's shape. Returns the name of the first bad field, or undefined. */
 export function policyProblem(policy: Policy): { field: string; message: string } | undefined {
@@ -92,7 +105,7 @@ export function policyProblem(policy: Policy): { field: string; message: string 
   if (policy.onExpiry !== undefined && !(expiryRules as readonly unknown[]).includes(policy.onExpiry)) {
     return { field: 'onExpiry', message: `onExpiry must be one of ${expiryRules.join(', ')}` };
   }
-  return undefined;
+  return routePolicyProblem(policy);
 }
 
 function burnLimitsProblem(burn: unknown): { field: string; message: string } | undefined {
@@ -135,7 +148,7 @@ function loopLimitProblem(loop: unknown): { field: string; message: string } | u
 
 /** True when `model` matches one of `patterns` (exact, or prefix ending in `*`). */
 export function modelAllowed(patterns: readonly string[], model: string): boolean {
-  return patterns.some((p) => (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model));
+  return patterns.some((p) => globMatches(p, model));
 }
 
 /** True when every model that `child` allows is also allowed by `parent`. */
@@ -147,7 +160,8 @@ function patternWithin(parent: readonly string[], child: string): boolean {
 
 /**
  * Combines policies from root to leaf into the policy that applies at the leaf: allowed models
- * intersect (a model must be allowed on every level), caps take their minimum.
+ * intersect (a model must be allowed on every level), caps take their minimum, required tags add
+ * up. Brownout tiers and fallbacks stay each budget's own (each is measured on its budget).
  */
 export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
   const out: Policy = {};
@@ -161,6 +175,7 @@ export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
     if (p.burnLimits && p.burnLimits.length > 0) out.burnLimits = tightestBurn(out.burnLimits ?? [], p.burnLimits);
     if (p.loopLimit !== undefined && p.loopLimit !== 'off') out.loopLimit = tightestLoop(out.loopLimit, p.loopLimit);
     if (p.onExpiry !== undefined && out.onExpiry !== 'charge') out.onExpiry = p.onExpiry;
+    if (p.requiredTags) out.requiredTags = [...new Set([...(out.requiredTags ?? []), ...p.requiredTags])];
   }
   if (modelLists.length > 0) {
     // The leaf-most list narrowed by every list above it.

@@ -32,10 +32,11 @@ type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {
   budgets: Map<number, ReplayBudget>;
-  open: Map<number, { budgetId: number; amountMicros: number; createdMs: number }>;
-  expired: Set<number>;
+  open: Map<number, { budgetId: number; amountMicros: number; createdMs: number; also: readonly number[] }>;
+  /** Reservations whose expiry released their hold (a late charge may follow), with their extra budgets. */
+  expired: Map<number, readonly number[]>;
   /** Reservations whose expiry charged their hold, until a settlement or void reconciles them. */
-  charged: Map<number, { budgetId: number; chargedMicros: number; createdMs: number }>;
+  charged: Map<number, { budgetId: number; chargedMicros: number; createdMs: number; also: readonly number[] }>;
   closed: Map<string, ClosedPeriod>;
   lastSeq: number;
   lastHash: string;
@@ -44,6 +45,7 @@ export interface ReplayState {
 
 type Data = Record<string, unknown>;
 const problemsMax = 1_000;
+const noIds: readonly number[] = [];
 const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq', 'breakerCode'] as const;
 
 /**
@@ -57,7 +59,7 @@ const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overru
  * const report = replay.finish({ budgets, closedPeriods, openReservations });
  */
 export function replayLedger() {
-  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Set(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Map(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
   const problems: AuditProblem[] = [];
   const report = (p: AuditProblem) => {
     if (problems.length < problemsMax) problems.push(p);
@@ -73,6 +75,23 @@ export function replayLedger() {
     return out;
   }
 
+  /** A reservation's budgets: its leaf's chain and, each once, the chains of the extra budgets its entry names. */
+  function scope(budgetId: number, also: readonly number[]): ReplayBudget[] {
+    const out = chain(budgetId);
+    for (const id of also) for (const x of chain(id)) if (!out.includes(x)) out.push(x);
+    return out;
+  }
+
+  /** The extra budgets a `reserve` entry names; each must exist and lie outside the entry's chain. */
+  function alsoOf(e: LedgerEntry, d: Data): readonly number[] {
+    if (d.also === undefined) return noIds;
+    const ids = Array.isArray(d.also) ? d.also.map(Number) : [];
+    const own = chain(e.budgetId);
+    const bad = ids.find((id) => !state.budgets.has(id) || own.some((x) => x.id === id));
+    if (ids.length === 0 || bad !== undefined) report({ seq: e.seq, field: 'data', message: `reserve entry ${e.seq} names extra budgets ${JSON.stringify(d.also)} that are missing or on its own chain` });
+    return ids.filter((id) => state.budgets.has(id));
+  }
+
   function closePeriod(b: ReplayBudget, e: LedgerEntry, d: Data) {
     const expect = { closedStartMs: b.periodStartMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros };
     for (const [field, value] of Object.entries(expect)) {
@@ -83,28 +102,31 @@ export function replayLedger() {
     Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, alertSpentPct: 0, alertCommittedPct: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
   }
 
-  /** Moves what a reservation made at `atMs` counts in the burn windows of a chain. */
-  function burnBy(budgetId: number, nowMs: number, atMs: number, deltaMicros: number) {
-    for (const x of chain(budgetId)) burnAdjust(x.burn, nowMs, atMs, deltaMicros);
+  /** Moves what a reservation made at `atMs` counts in the burn windows of its budgets. */
+  function burnBy(budgets: readonly ReplayBudget[], nowMs: number, atMs: number, deltaMicros: number) {
+    for (const x of budgets) burnAdjust(x.burn, nowMs, atMs, deltaMicros);
   }
 
   /** A reservation resolved: it is no longer any breaker's probe. */
-  function probeDone(budgetId: number, seq: number) {
-    for (const x of chain(budgetId)) if (x.probeSeq === seq) x.probeSeq = null;
+  function probeDone(budgets: readonly ReplayBudget[], seq: number) {
+    for (const x of budgets) if (x.probeSeq === seq) x.probeSeq = null;
   }
 
   /** A late charge follows a released expiry (the whole cost) or a charged one (the cost beyond the charge). */
   function lateCharge(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const seq = e.reservationSeq ?? 0;
     const charged = state.charged.get(seq);
+    const expired = state.expired.get(seq);
     if (charged) {
       state.charged.delete(seq);
       if (Number(d.actualMicros) - charged.chargedMicros !== e.amountMicros) report({ seq: e.seq, message: `late charge ${e.seq} adds ${e.amountMicros}, but the actual cost ${String(d.actualMicros)} exceeds the charged ${charged.chargedMicros} by another amount` });
-    } else if (!state.expired.delete(seq)) {
+    } else if (expired === undefined) {
       report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
     }
-    burnBy(b.id, e.tsMs, e.tsMs, e.amountMicros);
-    for (const x of chain(b.id)) {
+    state.expired.delete(seq);
+    const budgets = scope(b.id, charged?.also ?? expired ?? noIds);
+    burnBy(budgets, e.tsMs, e.tsMs, e.amountMicros);
+    for (const x of budgets) {
       x.spentMicros += e.amountMicros;
       x.overrunMicros += e.amountMicros;
     }
@@ -117,8 +139,9 @@ export function replayLedger() {
     if (!charged || charged.budgetId !== b.id) return report({ seq: e.seq, message: `refund ${e.seq} names reservation ${e.reservationSeq}, whose expiry charged nothing` });
     state.charged.delete(seq);
     if (e.amountMicros > charged.chargedMicros - Number(d.actualMicros ?? 0)) report({ seq: e.seq, message: `refund ${e.seq} gives back ${e.amountMicros}, more than the charge ${charged.chargedMicros} above the actual ${String(d.actualMicros)}` });
-    for (const x of chain(b.id)) x.spentMicros -= e.amountMicros;
-    burnBy(b.id, e.tsMs, charged.createdMs, -e.amountMicros);
+    const budgets = scope(b.id, charged.also);
+    for (const x of budgets) x.spentMicros -= e.amountMicros;
+    burnBy(budgets, e.tsMs, charged.createdMs, -e.amountMicros);
   }
 
   /** An alert or breaker entry: each must follow from the state the ledger had before it. */
@@ -179,32 +202,38 @@ export function replayLedger() {
     else b.alertCommittedPct = t;
   }
 
+  /** A `reserve` entry: the hold lands on its chain and on the extra budgets it names. */
+  function openReservation(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
+    const also = alsoOf(e, d);
+    state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs, also });
+    for (const x of scope(b.id, also)) {
+      x.reservedMicros += e.amountMicros;
+      x.inflight += 1;
+      if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
+      const loop = typeof d.fingerprint === 'string' ? loopLimitOf(x) : undefined;
+      if (loop && x.loops) loopAdd(x.loops, loop.windowMs, String(d.fingerprint), e.tsMs, e.seq);
+    }
+  }
+
   function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const r = e.reservationSeq === null ? undefined : state.open.get(e.reservationSeq);
     switch (e.kind) {
       case 'reserve':
-        if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
-        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs });
-        for (const x of chain(b.id)) {
-          x.reservedMicros += e.amountMicros;
-          x.inflight += 1;
-          if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
-          const loop = typeof d.fingerprint === 'string' ? loopLimitOf(x) : undefined;
-          if (loop && x.loops) loopAdd(x.loops, loop.windowMs, String(d.fingerprint), e.tsMs, e.seq);
-        }
-        return;
+        return openReservation(e, d, b);
       case 'settle':
       case 'void':
       case 'expire':
       case 'expire_charged': {
         if (!r || r.budgetId !== b.id) return report({ seq: e.seq, message: `${e.kind} entry ${e.seq} resolves reservation ${e.reservationSeq}, which is not open` });
         state.open.delete(e.reservationSeq ?? 0);
-        if (e.kind === 'expire') state.expired.add(e.reservationSeq ?? 0);
-        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros, createdMs: r.createdMs });
+        if (e.kind === 'expire') state.expired.set(e.reservationSeq ?? 0, r.also);
+        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros, createdMs: r.createdMs, also: r.also });
         if (e.kind !== 'settle' && e.amountMicros !== r.amountMicros) report({ seq: e.seq, message: `${e.kind} entry ${e.seq} releases ${e.amountMicros}, reservation held ${r.amountMicros}` });
         const spends = e.kind === 'settle' || e.kind === 'expire_charged';
         const excess = e.kind === 'settle' ? Math.max(0, e.amountMicros - r.amountMicros) : 0;
-        for (const x of chain(b.id)) {
+        const budgets = scope(b.id, r.also);
+        for (const x of budgets) {
           x.reservedMicros -= r.amountMicros;
           x.inflight -= 1;
           if (spends) {
@@ -212,8 +241,8 @@ export function replayLedger() {
             x.overrunMicros += excess;
           }
         }
-        burnBy(b.id, e.tsMs, r.createdMs, e.kind === 'settle' ? e.amountMicros - r.amountMicros : e.kind === 'expire_charged' ? 0 : -r.amountMicros);
-        probeDone(b.id, e.reservationSeq ?? 0);
+        burnBy(budgets, e.tsMs, r.createdMs, e.kind === 'settle' ? e.amountMicros - r.amountMicros : e.kind === 'expire_charged' ? 0 : -r.amountMicros);
+        probeDone(budgets, e.reservationSeq ?? 0);
         return;
       }
       case 'late_charge':

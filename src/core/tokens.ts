@@ -3,6 +3,7 @@ import { chainOf, draft, json } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import { tokenScopes, type MintToken, type RevokeToken } from './commands.js';
 import { freshState, insertBudget } from './budgets.js';
+import { isCrossKind } from './crosscut.js';
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
 import { periodWindow } from './period.js';
@@ -48,6 +49,7 @@ function mintParent(tx: Tx, cmd: MintToken): { parent: BudgetRecord; parentToken
   if (cmd.parentTokenId === undefined) {
     const parent = cmd.path === undefined ? undefined : tx.budgetByPath(cmd.path);
     if (!parent) return refuse('unknown_budget', `no budget at ${String(cmd.path)}`, { field: 'path' });
+    if (isCrossKind(parent.kind)) return refuse('invalid_path', `${parent.path} is a ${parent.kind} budget; mint tokens under the budget the agent spends from`, { field: 'path', budget: parent.path });
     return { parent };
   }
   const parentToken = tx.token(cmd.parentTokenId);

@@ -3,7 +3,12 @@ import type { Period } from './period.js';
 import type { Policy } from './policy.js';
 
 export type BudgetStatus = 'active' | 'paused' | 'closed';
-export const budgetKinds = ['org', 'team', 'agent', 'envelope', 'budget'] as const;
+/**
+ * `model`, `tag` and `provider` budgets cut across the tree: a call reserves on them besides its
+ * own chain (a model budget sits under the budget it sub-limits, as `model:<glob>`; tag and
+ * provider budgets under the `tags` and `providers` roots).
+ */
+export const budgetKinds = ['org', 'team', 'agent', 'envelope', 'budget', 'model', 'tag', 'provider'] as const;
 export type BudgetKind = (typeof budgetKinds)[number];
 
 /** A budget as stored: its place in the tree, its limit and period, and its balances. */
@@ -137,6 +142,11 @@ export interface ReservationRecord {
   labels: Labels;
   /** What expiry does with the hold; fixed when the reservation is made. */
   onExpiry: ExpiryRule;
+  /**
+   * Model, tag and provider budgets the reservation holds on besides its chain (their ids; each
+   * with its own ancestors). Empty or absent for most.
+   */
+  also?: readonly number[];
 }
 
 export type TokenStatus = 'active' | 'revoked';

@@ -17,6 +17,7 @@ import { SseEventTooLargeError, SseParser } from './sse.js';
 import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
+import { callTags, routeOptions, type RouteOption } from './routing.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
@@ -127,8 +128,10 @@ function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
   return body as Record<string, unknown>;
 }
 
-function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
+/** The model's catalog entry, if this route serves it. `suggest`: name the nearest priced ids when it has none (the model a call asked for). */
+function priceFor(g: Gateway, adapter: RouteAdapter, requested: string, suggest = true): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
+  if (!resolved.ok && !suggest) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog`, { param: 'model' });
   if (!resolved.ok) {
     const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
     const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
@@ -165,8 +168,10 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   attempt.caller = caller;
   const session = label(headers, 'x-bursar-session');
   const task = label(headers, 'x-bursar-task');
+  const tags = callTags(headers);
   if (isGatewayError(session)) return session;
   if (isGatewayError(task)) return task;
+  if (isGatewayError(tags)) return tags;
   const body = parseBody(raw);
   if (isGatewayError(body)) return body;
   const call = adapter.parse(body);
@@ -175,11 +180,12 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   const price = priceFor(g, adapter, call.model);
   if (isGatewayError(price)) return price;
   attempt.model = price.model;
-  // The chain's policy only matters for the output cap of a request that sets none.
-  const chain = call.maxOutputTokens === undefined ? await g.store.chain(caller.envelope) : [];
+  // The chain's policy sets the output cap of a request that sets none, and says where the call may be routed.
+  const chain = await g.store.chain(caller.envelope);
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
   attempt.amountMicros = estimate.amountMicros;
+  const routes = routeOptions((model) => priceFor(g, adapter, model, false), adapter, body, call, chain, { price, estimate });
   const requestId = attempt.requestId;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
@@ -192,6 +198,9 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
     enforce: g.mode !== 'shadow',
     // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.
     onExpiry: 'charge',
+    tags,
+    provider: price.entry.provider,
+    modelAmounts: routes?.amounts,
   });
   const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(withOutputHint(result, call, price, estimate));
@@ -199,7 +208,16 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
-  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs, session, task };
+  const admitted: Admitted = { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs, session, task };
+  const routed = result.downgradedFrom === undefined ? undefined : routes?.options.get(result.reservation.labels.model ?? '');
+  return routed ? rerouted(admitted, routed, result) : admitted;
+}
+
+/** An admitted call the ledger sent to another model: forwarded, estimated and priced as that model. */
+function rerouted(a: Admitted, to: RouteOption, result: ReserveOk): Admitted {
+  const model = result.reservation.labels.model ?? to.price.model;
+  const headers: HeaderMap = { ...a.headers, 'x-bursar-downgraded-from': result.downgradedFrom ?? '', 'x-bursar-route': result.route ?? '' };
+  return { ...a, body: { ...a.body, model }, call: { ...a.call, model }, price: to.price, estimate: to.estimate, headers };
 }
 
 /** What a call is settled at: its usage and cost, or the hold when the usage cannot be believed. */

@@ -12,6 +12,7 @@ export * from './alerts.js';
 export * from './budget-index.js';
 export * from './budgets.js';
 export * from './chain.js';
+export * from './crosscut.js';
 export * from './fingerprint.js';
 export * from './forecast.js';
 export * from './ledger.js';

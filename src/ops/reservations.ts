@@ -23,6 +23,8 @@ export interface ToolReserve {
   idempotencyKey?: string;
   /** Labels besides `tool`, which is recorded from `tool`. */
   labels?: Labels;
+  /** The spend's tags: it also reserves on the budgets of those tags. */
+  tags?: string[];
 }
 
 /**
@@ -37,7 +39,7 @@ export interface ToolReserve {
 export async function reserveTool(store: Pick<Store, 'reserve'>, prices: ToolPrices, input: ToolReserve): Promise<{ ok: true; reservation: ReserveOk; estimate: ToolEstimate } | Failure> {
   const estimate = estimateTool(prices, input.tool, input.estimateMicros);
   const fingerprint = toolFingerprint(input.tool, input.params);
-  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool }, fingerprint });
+  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool }, tags: input.tags, fingerprint });
   return reservation.ok ? { ok: true, reservation, estimate } : reservation;
 }
 
@@ -47,6 +49,8 @@ export interface TokenToolReserve {
   estimateMicros?: number;
   /** The tool's input, for loop detection. */
   params?: Record<string, unknown>;
+  /** The spend's tags: it also reserves on the budgets of those tags. */
+  tags?: string[];
   /** Default `limits.reservationTtlMsDefault`. */
   ttlMs?: number;
   /** The key as the token sent it. */
@@ -65,7 +69,7 @@ export interface TokenToolReserve {
  */
 export async function reserveToolAs(store: Pick<Store, 'reserve'>, prices: ToolPrices, caller: Caller, input: TokenToolReserve): ReturnType<typeof reserveTool> {
   const labels = { tokenId: caller.token.id, actor: input.actor, ...input.labels };
-  return reserveTool(store, prices, { path: caller.envelope, tool: input.tool, estimateMicros: input.estimateMicros, params: input.params, ttlMs: input.ttlMs ?? limits.reservationTtlMsDefault, idempotencyKey: tokenScopedKey(caller, input.idempotencyKey), labels });
+  return reserveTool(store, prices, { path: caller.envelope, tool: input.tool, estimateMicros: input.estimateMicros, params: input.params, ttlMs: input.ttlMs ?? limits.reservationTtlMsDefault, idempotencyKey: tokenScopedKey(caller, input.idempotencyKey), labels, tags: input.tags });
 }
 
 /** The reservation is the caller's: at or under `within` (when given). */

@@ -123,6 +123,18 @@ const samples: Record<string, Sample> = {
     valid: async () => ({ path: '/api/budgets/acme/periods', status: 200, check: (a) => expect(a.json).toEqual({ budget: 'acme', periods: [] }) }),
     invalid: { path: '/api/budgets/-bad/periods', field: 'path' },
   },
+  setModelLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/budgets/acme%2Fresearch/model-limits', body: { model: 'gpt-4o*', limit_micros: 2_000_000, period: 'day' }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'acme/research/model:gpt-4o*', kind: 'model' } }) }),
+    invalid: { method: 'POST', path: '/api/budgets/acme/model-limits', body: { model: 'gpt-4o', limit_micros: -1 }, field: 'limit_micros' },
+  },
+  setTagLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/tags', body: { tag: 'product:chat-bot', limit_micros: 1_000_000 }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'tags/product:chat-bot', kind: 'tag', period: 'month' } }) }),
+    invalid: { method: 'POST', path: '/api/tags', body: { tag: 'no spaces', limit_micros: 1 }, field: 'tag' },
+  },
+  setProviderLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/providers', body: { provider: 'anthropic', limit_micros: 5_000_000, period: 'week' }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'providers/anthropic', kind: 'provider', period: 'week' } }) }),
+    invalid: { method: 'POST', path: '/api/providers', body: { provider: 'openai', limit_micros: 1, colour: 'red' }, field: 'colour' },
+  },
   listTokens: {
     valid: async () => ({ path: '/api/tokens?budget=acme&status=active', status: 200, check: (a) => expect((a.json.tokens as unknown[]).length).toBeGreaterThan(0) }),
     invalid: { path: '/api/tokens?status=gone', field: 'status' },

@@ -39,7 +39,7 @@ const toolPrices = publicAgentRoute(agentRoutes.toolPrices, async ({ deps }) => 
 const openapi = publicAgentRoute(agentRoutes.agentOpenApi, async ({ deps }) => deps.openapi());
 
 const reserve = agentRoute(agentRoutes.reserveTool, async ({ caller, body, headers, actor, deps }) => {
-  const result = await reserveToolAs(deps.store, deps.toolPrices, caller, { tool: body.tool, estimateMicros: body.estimate_micros, params: body.params, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels: sessionLabels(body.labels, headers), actor });
+  const result = await reserveToolAs(deps.store, deps.toolPrices, caller, { tool: body.tool, estimateMicros: body.estimate_micros, params: body.params, tags: body.tags, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels: sessionLabels(body.labels, headers), actor });
   if (!result.ok) {
     const spend = { caller, deps, route: agentRoutes.reserveTool.path, tool: body.tool, amountMicros: estimateTool(deps.toolPrices, body.tool, body.estimate_micros).costMicros };
     refused(result, { amountMicros: body.estimate_micros === undefined ? 'tool' : 'estimate_micros', ttlMs: 'ttl_ms', idempotencyKey: 'idempotency-key', path: 'authorization' }, spend);

@@ -10,7 +10,7 @@ import { settle as settleOp, voidReservation as voidReservationOp } from '../../
 
 const reserve = route(adminRoutes.reserve, async ({ body, headers, actor, deps }) => {
   const labels = { ...labelsFromJson(body.labels), actor };
-  const reserved = await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels });
+  const reserved = await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels, tags: body.tags });
   if (!reserved.ok) {
     const spend = { route: adminRoutes.reserve.path, spendOn: body.budget, model: labels.model, tool: labels.tool, amountMicros: body.amount_micros, requestId: labels.requestId };
     deps.refusals.record({ ...spend, code: reserved.code, message: reserved.message, budget: reserved.budget });

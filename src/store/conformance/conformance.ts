@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runCrossConformance } from './crosscut.js';
 import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
 import { runRefusalConformance } from './refusals.js';
@@ -606,6 +607,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
     });
   });
   runGuardConformance(target);
+  runCrossConformance(target);
   runLoopConformance(target);
   runRefusalConformance(target);
   runWebhookConformance(target);

@@ -27,7 +27,7 @@ interface MBudget {
   path: string;
   name: string;
   parent: MBudget | null;
-  kind: 'org' | 'team' | 'agent' | 'envelope';
+  kind: 'org' | 'team' | 'agent' | 'envelope' | 'model' | 'tag';
   limit: number | null;
   period: ModelPeriod;
   periodStart: number;
@@ -55,6 +55,8 @@ interface MBudget {
 interface MReservation {
   id: string;
   budget: MBudget;
+  /** The model and tag budgets it reached besides its chain. */
+  extras: MBudget[];
   amount: number;
   expires: number;
   status: 'open' | 'settled' | 'voided' | 'expired' | 'charged' | 'late_settled';
@@ -104,6 +106,22 @@ class Model {
     return out;
   }
 
+  /** The model budgets (`model:<glob>`) under a budget of `b`'s chain whose glob matches, then each tag's budget. */
+  reach(b: MBudget, modelName: string, tags: readonly string[]): MBudget[] {
+    const matches = (glob: string) => (glob.endsWith('*') ? modelName.startsWith(glob.slice(0, -1)) : glob === modelName);
+    const extras: MBudget[] = [];
+    for (const level of this.chain(b)) for (const m of this.all) if (m.kind === 'model' && m.parent === level && matches(m.name.slice('model:'.length))) extras.push(m);
+    for (const tag of tags) extras.push(...this.all.filter((x) => x.kind === 'tag' && x.path === `tags/${tag}`));
+    return extras;
+  }
+
+  /** What a reservation holds on: its budget's chain as it is now, then each extra budget's chain, every budget once. */
+  held(b: MBudget, extras: readonly MBudget[]): MBudget[] {
+    const out = this.chain(b);
+    for (const x of extras) if (!out.includes(x)) for (const y of this.chain(x)) if (!out.includes(y)) out.push(y);
+    return out;
+  }
+
   /** Moves a budget and its subtree under `to`; the paths follow, balances stay where they are. */
   move(b: MBudget, to: MBudget): void {
     const from = b.path;
@@ -126,7 +144,7 @@ class Model {
       if (r.status === 'open' && r.expires <= now) {
         r.status = r.charge ? 'charged' : 'expired';
         r.charged = r.charge ? r.amount : 0;
-        for (const b of this.chain(r.budget)) {
+        for (const b of this.held(r.budget, r.extras)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
           if (r.charge) b.spent += r.amount;
@@ -153,7 +171,7 @@ class Model {
   /** More money lands now; less is taken from the slice the hold was made in, while that slice is in the window. */
   burnBy(r: MReservation, now: number, delta: number): void {
     if (delta === 0) return;
-    for (const b of this.chain(r.budget)) {
+    for (const b of this.held(r.budget, r.extras)) {
       for (const [windowMs, slices] of b.burn) {
         if (delta > 0) {
           const slice = this.sliceOf(windowMs, now);
@@ -207,10 +225,10 @@ class Model {
     return seen !== undefined && now < seen.first + limit.windowMs && seen.count >= limit.repeats;
   }
 
-  /** Counts an admitted reservation with `fp` on every budget of the chain with a loop limit. */
-  countLoop(budget: MBudget, fp: string | undefined, now: number): void {
+  /** Counts an admitted reservation with `fp` on every budget it holds with a loop limit. */
+  countLoop(held: readonly MBudget[], fp: string | undefined, now: number): void {
     if (fp === undefined) return;
-    for (const b of this.chain(budget)) {
+    for (const b of held) {
       const limit = this.loopLimit(b);
       if (!limit) continue;
       const seen = b.loops.get(fp);
@@ -229,7 +247,7 @@ class Model {
 
   /** A probe settled within every burn limit closes its breaker; beyond one, it trips again. Unsettled, it proves nothing. */
   probeDone(r: MReservation, now: number, settled: boolean): void {
-    for (const b of this.chain(r.budget)) {
+    for (const b of this.held(r.budget, r.extras)) {
       if (b.probe !== r.id) continue;
       b.probe = null;
       if (!settled) continue;
@@ -254,7 +272,7 @@ class Model {
 
   /** Gives back up to `wanted` of a charged expiry, never taking a budget's spend below zero. */
   refund(r: MReservation, wanted: number, now: number): void {
-    const chain = this.chain(r.budget);
+    const chain = this.held(r.budget, r.extras);
     const amount = Math.min(wanted, ...chain.map((b) => b.spent));
     for (const b of chain) b.spent -= amount;
     this.burnBy(r, now, -amount);
@@ -264,9 +282,8 @@ class Model {
     return b.limit === null ? null : b.limit + b.granted - b.spent - b.reserved;
   }
 
-  /** The code (and budget) a reservation gets, or undefined when admitted. */
-  refusal(budget: MBudget, amount: number, model: string | undefined, now: number, fp?: string): { code: string; budget?: string } | undefined {
-    const chain = this.chain(budget);
+  /** The code (and budget) a reservation holding on `chain` (`reach`'s order) gets, or undefined when admitted. */
+  refusal(chain: readonly MBudget[], amount: number, model: string | undefined, now: number, fp?: string): { code: string; budget?: string } | undefined {
     const rootFirst = [...chain].reverse();
     const closed = rootFirst.find((b) => b.status === 'closed');
     if (closed) return { code: 'budget_closed', budget: closed.path };
@@ -298,12 +315,12 @@ class Model {
 }
 
 interface Spec {
-  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy; kind: 'org' | 'team' | 'agent' }[];
+  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy; kind: 'org' | 'team' | 'agent' | 'model' | 'tag' }[];
   ops: Op[];
 }
 
 type Op =
-  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null; rule: number; fp: number }
+  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null; rule: number; tag?: boolean; fp: number }
   | { t: 'settle'; r: number; factor: number; key: number | null }
   | { t: 'void'; r: number }
   | { t: 'tick'; ms: number }
@@ -333,11 +350,14 @@ function specArbitrary(): fc.Arbitrary<Spec> {
   const agentLoop = fc.option(fc.oneof(fc.constant('off' as const), fc.integer({ min: 1, max: 4 })), { nil: undefined, freq: 2 });
   const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean(), burn: agentBurn, alerts: fc.boolean(), loop: agentLoop }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
   // Teams may cap a ten-minute window (agents cap minutes), set their own alert thresholds, and detect loops across their agents.
-  const teamGuards = fc.record({ burn: fc.option(fc.integer({ min: 3_000, max: 20_000 }), { nil: undefined, freq: 2 }), alerts: fc.constantFrom<number[] | undefined>(undefined, [5, 95], [20, 40, 60, 80, 100, 120]), loop: fc.boolean() });
+  // A team may sub-limit some models (a model budget), and calls may carry a tag with a budget.
+  const modelBudget = fc.option(fc.record({ glob: fc.constantFrom('gpt-*', 'gpt-4o', 'claude-*'), limit: fc.integer({ min: 0, max: 12_000 }), period }), { nil: undefined, freq: 2 });
+  const teamGuards = fc.record({ burn: fc.option(fc.integer({ min: 3_000, max: 20_000 }), { nil: undefined, freq: 2 }), alerts: fc.constantFrom<number[] | undefined>(undefined, [5, 95], [20, 40, 60, 80, 100, 120]), loop: fc.boolean(), modelBudget });
   const orgAlerts = fc.constantFrom<number[] | undefined>(undefined, [10, 60], [25, 50, 75, 100, 150]);
-  const tree = fc.record({ orgLimit: limit, orgPeriod: period, orgAlerts, teamLimits: fc.array(fc.tuple(limit, period, teamGuards), { minLength: 3, maxLength: 3 }), teams });
+  const tagBudget = fc.option(fc.record({ limit: fc.integer({ min: 500, max: 15_000 }), period }), { nil: undefined, freq: 2 });
+  const tree = fc.record({ orgLimit: limit, orgPeriod: period, orgAlerts, teamLimits: fc.array(fc.tuple(limit, period, teamGuards), { minLength: 3, maxLength: 3 }), teams, tagBudget });
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat(), fp: fc.nat() }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat(), tag: fc.boolean(), fp: fc.nat() }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), r: fc.nat(), factor: fc.constantFrom(0, 50, 100, 150, 300), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), r: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 40 * 60_000 }) }) },
@@ -357,7 +377,7 @@ function specArbitrary(): fc.Arbitrary<Spec> {
   return fc.record({ tree, ops: fc.array(op, { minLength: 10, maxLength: 60 }) }).map(({ tree: t, ops }) => {
     const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: t.orgAlerts ? { alertThresholdsPct: t.orgAlerts } : {}, kind: 'org' }];
     t.teams.forEach((agents, i) => {
-      const [teamLimit, teamPeriod, guards] = t.teamLimits[i] ?? [null, 'none', { burn: undefined, alerts: undefined, loop: false }];
+      const [teamLimit, teamPeriod, guards] = t.teamLimits[i] ?? [null, 'none', { burn: undefined, alerts: undefined, loop: false, modelBudget: undefined }];
       const teamPolicy: Policy = {};
       if (guards.burn !== undefined) teamPolicy.burnLimits = [{ amountMicros: guards.burn, windowMs: 10 * 60_000 }];
       if (guards.alerts) teamPolicy.alertThresholdsPct = guards.alerts;
@@ -374,7 +394,10 @@ function specArbitrary(): fc.Arbitrary<Spec> {
         if (a.loop !== undefined) policy.loopLimit = a.loop === 'off' ? 'off' : { repeats: a.loop, windowMs: 2 * 60_000 };
         budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy, kind: 'agent' });
       });
+      const m = guards.modelBudget;
+      if (m) budgets.push({ path: `org/t${i}/model:${m.glob}`, limit: m.limit, period: m.period, policy: {}, kind: 'model' });
     });
+    if (t.tagBudget) budgets.push({ path: 'tags/x', limit: t.tagBudget.limit, period: t.tagBudget.period, policy: {}, kind: 'tag' });
     return { budgets, ops };
   });
 }
@@ -393,16 +416,18 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   const planned = () => model.all.filter((b) => b.kind !== 'envelope');
   const pick = <T>(list: readonly T[], n: number): T | undefined => list[n % Math.max(1, list.length)];
   /** The budget whose chain the step reserved or settled on: every alert it reached is raised. */
-  let touched: MBudget | undefined;
+  let touched: readonly MBudget[] = [];
   try {
     for (const b of spec.budgets) {
       // Agents get the default burn limit from the store when they set none; the model is told.
       const made = await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.limit, period: b.period, policy: b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy });
       expect(made.ok, `create ${b.path}`).toBe(true);
+      // The store makes the tags root with the first tag budget.
+      if (b.kind === 'tag') model.add('tags', null, 'none', {}, clock.now(), 'tag');
       model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, burnLimits: [agentBurnDefault], loopLimit: loopDefaultUnder(b.path), ...b.policy } : b.policy, clock.now(), b.kind);
     }
     for (const op of spec.ops) {
-      touched = undefined;
+      touched = [];
       await step(op);
       await store.sweep();
       model.settleTime(clock.now());
@@ -444,37 +469,40 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
     const path = budget.path;
     const modelName = models[op.model % models.length];
     const onExpiry = expiryAsks[op.rule % expiryAsks.length];
+    const tags = op.tag === true ? ['x'] : undefined;
     const fingerprint = fingerprints[op.fp % fingerprints.length];
-    const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry, fingerprint]);
+    const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry, tags, fingerprint]);
     const { key, prior } = keyed('r', op.key);
     if (prior) {
-      const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, fingerprint });
+      const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, tags, fingerprint });
       if (prior.print === print) expect(again).toEqual(prior.result);
       else expect(describeResult(again)).toBe('idempotency_key_reused');
       return;
     }
     const now = clock.now();
-    const no = model.refusal(budget, op.amount, modelName, now, fingerprint);
-    const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, fingerprint }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
-    // Crossing a burn limit trips every budget of the chain whose window it would overfill; repeating a request past a loop limit trips every budget whose limit it crosses.
+    const extras = model.reach(budget, modelName ?? '', tags ?? []);
+    const held = model.held(budget, extras);
+    const no = model.refusal(held, op.amount, modelName, now, fingerprint);
+    const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, tags, fingerprint }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
+    // Crossing a burn limit trips every budget it holds on whose window it would overfill; repeating a request past a loop limit trips every budget whose limit it crosses.
     if (no?.code === 'burn_limit' || no?.code === 'loop_detected') {
-      for (const b of model.chain(budget)) {
+      for (const b of held) {
         if (model.burnVerdict(b, op.amount, now) === 'breach') model.trip(b, now, 'burn_limit');
         else if (model.loops(b, fingerprint, now)) model.trip(b, now, 'loop_detected');
       }
     }
     if (result.ok && 'reservation' in result) {
       ids.push(result.reservation.id);
-      const r: MReservation = { id: result.reservation.id, budget, amount: op.amount, expires: now + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0, created: now };
+      const r: MReservation = { id: result.reservation.id, budget, extras, amount: op.amount, expires: now + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0, created: now };
       model.reservations.push(r);
-      for (const b of model.chain(budget)) {
+      for (const b of held) {
         b.reserved += op.amount;
         b.inflight += 1;
         if (b.trippedUntil !== null && now >= b.trippedUntil && b.probe === null) b.probe = r.id;
       }
       model.burnBy(r, now, op.amount);
-      model.countLoop(budget, fingerprint, now);
-      touched = budget;
+      model.countLoop(held, fingerprint, now);
+      touched = held;
       if (key) model.keyed.set(key, { print, result });
     }
   }
@@ -506,11 +534,11 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const expected = r.status === 'settled' || r.status === 'late_settled' ? 'already_settled' : r.status === 'voided' ? 'already_voided' : 'ok';
         const result = await run({ type: 'settle', reservationId: r.id, actualMicros: actual, idempotencyKey: key }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
         if (!result.ok) return;
-        touched = r.budget;
+        touched = model.held(r.budget, r.extras);
         if (r.status === 'charged') {
           // The truth after a charged expiry: refund the difference, or charge the rest late.
           const extra = Math.max(0, actual - r.charged);
-          for (const b of model.chain(r.budget)) {
+          for (const b of model.held(r.budget, r.extras)) {
             b.spent += extra;
             b.overrun += extra;
           }
@@ -522,7 +550,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         }
         const late = r.status === 'expired';
         const excess = late ? actual : Math.max(0, actual - r.amount);
-        for (const b of model.chain(r.budget)) {
+        for (const b of model.held(r.budget, r.extras)) {
           if (!late) {
             b.reserved -= r.amount;
             b.inflight -= 1;
@@ -545,7 +573,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const wasCharged = r.status === 'charged';
         r.status = 'voided';
         if (wasCharged) return model.refund(r, r.charged, clock.now());
-        for (const b of model.chain(r.budget)) {
+        for (const b of model.held(r.budget, r.extras)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
         }
@@ -653,7 +681,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
       expect(v.burn, `${m.path} burn`).toEqual((m.policy.burnLimits ?? []).map((l) => ({ ...l, burnMicros: model.burnSum(m, l.windowMs, now) })));
       expect(loopFigures(v.loop), `${m.path} loops`).toEqual(modelLoopFigures(m, now));
     }
-    for (const m of model.chain(touched)) if (m.limit !== null) await noAlertPending(m);
+    for (const m of touched) if (m.limit !== null) await noAlertPending(m);
   }
 
   /** What a budget's loop detection shows that the model can say plainly: the limit, fingerprints in their window, the highest count. */

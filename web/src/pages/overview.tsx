@@ -266,7 +266,7 @@ function FeedItem({ e, nowMs }: { e: Entry; nowMs: number }) {
 
 export function OverviewPage() {
   const live = useLive();
-  const roots = useMemo(() => [...live.budgets.values()].filter((b) => b.parent_id === null).sort((a, b) => (a.path < b.path ? -1 : 1)), [live.budgetsVersion]);
+  const roots = useMemo(() => [...live.budgets.values()].filter((b) => b.parent_id === null && b.kind !== 'tag' && b.kind !== 'provider').sort((a, b) => (a.path < b.path ? -1 : 1)), [live.budgetsVersion]);
   const nowMs = live.nowMs();
   return (
     <div class="page overview">
