@@ -3,7 +3,8 @@
  * tsx, with the executable's V8 flags, given by the parent) on a fresh SQLite file, with the
  * default connection bounds and failed-authentication limit, forwarding to the provider named by
  * BURSAR_OPENAI_BASE_URL / BURSAR_ANTHROPIC_BASE_URL (the parent's mock). One agent and a spend
- * token can pay for the whole run, with no burn limit. Prints `{"url","token","adminKey"}` once
+ * token can pay for the whole run, with no burn limit and a loop limit its repeated calls cannot
+ * reach (so every call is still fingerprinted and counted). Prints `{"url","token","adminKey"}` once
  * listening; on SIGTERM it stops, audits the ledger and prints `{"audit_problems"}`.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,16 +15,21 @@ import { newSpendToken } from '../src/core/index.js';
 import { startServer } from '../src/server/index.js';
 import { openSqliteStore } from '../src/store/index.js';
 
+/** Stops the run when the setup is refused: a server without its agent would only answer 401s. */
+function made(result: { ok: true } | { ok: false; message: string }): void {
+  if (!result.ok) throw new Error(`bench setup refused: ${result.message}`);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
 const db = join(dir, 'bench.db');
 const store = openSqliteStore({ path: db, checkpoints: 'background' });
 const big = 1_000_000_000_000;
 const adminKey = 'bench-admin-key-0123456789';
-await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' });
-await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big });
-await store.createBudget({ path: 'bench/team/agent', kind: 'agent', limitMicros: big, policy: { inflightMax: 100_000, burnLimits: [] } });
+made(await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' }));
+made(await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big }));
+made(await store.createBudget({ path: 'bench/team/agent', kind: 'agent', limitMicros: big, policy: { inflightMax: 100_000, burnLimits: [], loopLimit: { repeats: 100_000, windowMs: 1_000 } } }));
 const token = newSpendToken((n) => randomBytes(n));
-await store.mintToken({ path: 'bench/team/agent', tokenId: token.id, hash: token.hash, limitMicros: big });
+made(await store.mintToken({ path: 'bench/team/agent', tokenId: token.id, hash: token.hash, limitMicros: big }));
 const server = await startServer({ port: 0, store, env: process.env, adminKeys: { admin: [adminKey], viewer: [] }, dashboard: false, log: () => undefined });
 process.stdout.write(`${JSON.stringify({ url: server.url, token: token.secret, adminKey })}\n`);
 process.once('SIGTERM', () => {

@@ -139,6 +139,10 @@ const server = await startBenchServer();
 const pool = new Pool(server.url, { connections: 256, pipelining: 1 });
 await measureMax(pool, server).catch(() => 0); // warm-up
 const maxRate = await measureMax(pool, server);
+if (maxRate < 1) {
+  await server.stop();
+  throw new Error(`the server answered no call with 200 in ${measureS} s: nothing to soak`);
+}
 const rate = maxRate / 2;
 print({ bench: 'soak', max_calls_per_s: Math.round(maxRate), rate_calls_per_s: Math.round(rate), minutes, sample_s: sampleS, rss_mb: server.rssMb(), fds: server.fds() });
 const samples = await soak(pool, server, rate);
