@@ -4,7 +4,7 @@
  * `--measure-seconds`), then sends half that rate, open loop, for `--minutes`: a mix of chat
  * calls, chat streams and Anthropic messages through the gateway. Every `--sample-seconds` it
  * reads the server's resident memory and its open file descriptors (/proc/<pid>/fd) and takes
- * the p99 latency of that window; each minute it prints one JSON line (calls, errors, p50, p99,
+ * the p99 latency of that window; each minute it prints one JSON line (calls, errors by status, p50, p99,
  * RSS, descriptors). At the end a verdict: for memory, descriptors and p99, the mean of the last
  * third of the samples against the first third (the first minute left out as warm-up when the
  * run has three or more); a rise of more than 10% and more than a floor (16 MB, 16 descriptors,
@@ -33,7 +33,7 @@ const chat = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{
 const chatStream = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 16, stream: true, messages: [{ role: 'user', content: 'Stream hello in five words.' }] });
 const message = JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'Say hello in five words.' }] });
 
-/** One call of the mix (7 in 10 chat, 1.5 a chat stream, 1.5 a message); resolves with its latency in ms, or -1 on an error. */
+/** One call of the mix (7 in 10 chat, 1.5 a chat stream, 1.5 a message); resolves with its latency in ms, or minus its status (-1: no answer). */
 async function oneCall(pool: Pool, server: BenchServer, n: number): Promise<number> {
   const kind = n % 20;
   const [path, body, auth] = kind < 14 ? ['/v1/chat/completions', chat, { authorization: `Bearer ${server.token}` }] : kind < 17 ? ['/v1/chat/completions', chatStream, { authorization: `Bearer ${server.token}` }] : ['/v1/messages', message, { 'x-api-key': server.token }];
@@ -41,7 +41,7 @@ async function oneCall(pool: Pool, server: BenchServer, n: number): Promise<numb
   try {
     const res = await pool.request({ method: 'POST', path, headers: { 'content-type': 'application/json', ...auth }, body });
     await res.body.text();
-    return res.statusCode === 200 ? performance.now() - t0 : -1;
+    return res.statusCode === 200 ? performance.now() - t0 : -res.statusCode;
   } catch {
     return -1;
   }
@@ -63,6 +63,8 @@ async function measureMax(pool: Pool, server: BenchServer): Promise<number> {
 interface Window {
   latenciesMs: number[];
   errors: number;
+  /** Non-200 answers by status (`none`: the call got no answer). */
+  statuses: Record<string, number>;
   skipped: number;
 }
 
@@ -73,7 +75,7 @@ interface Sample {
   p99Ms: number;
 }
 
-const emptyWindow = (): Window => ({ latenciesMs: [], errors: 0, skipped: 0 });
+const emptyWindow = (): Window => ({ latenciesMs: [], errors: 0, statuses: {}, skipped: 0 });
 
 /** A rise from the first third of the samples to the last: true when above 10% and above `floorAbs`. */
 function rising(series: number[], floorAbs: number): { first: number; last: number; rising: boolean } {
@@ -107,8 +109,13 @@ async function soak(pool: Pool, server: BenchServer, rate: number): Promise<Samp
     void oneCall(pool, server, n++).then((ms) => {
       inflight -= 1;
       for (const w of [minute, window]) {
-        if (ms < 0) w.errors += 1;
-        else w.latenciesMs.push(ms);
+        if (ms >= 0) {
+          w.latenciesMs.push(ms);
+          continue;
+        }
+        w.errors += 1;
+        const status = ms === -1 ? 'none' : String(-ms);
+        w.statuses[status] = (w.statuses[status] ?? 0) + 1;
       }
     });
   };
@@ -124,7 +131,7 @@ async function soak(pool: Pool, server: BenchServer, rate: number): Promise<Samp
     if (t % 60 < sampleS - 1e-9 || t >= minutes * 60 - 1e-9) {
       const m = minute.latenciesMs.sort((a, b) => a - b);
       const last = samples.at(-1) as Sample;
-      print({ bench: 'soak', minute: Math.ceil(t / 60), calls: m.length, errors: minute.errors, skipped: minute.skipped, calls_per_s: Math.round(m.length / 60), p50_ms: round(percentile(m, 50)), p99_ms: round(percentile(m, 99)), rss_mb: last.rssMb, fds: last.fds });
+      print({ bench: 'soak', minute: Math.ceil(t / 60), calls: m.length, errors: minute.errors, error_statuses: minute.statuses, skipped: minute.skipped, calls_per_s: Math.round(m.length / 60), p50_ms: round(percentile(m, 50)), p99_ms: round(percentile(m, 99)), rss_mb: last.rssMb, fds: last.fds });
       minute = emptyWindow();
     }
   }
