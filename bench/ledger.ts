@@ -3,6 +3,11 @@
  * budget chain, for each store, chain depth, synchronous mode and caller count. Prints one JSON
  * line per run. Not a test: figures are printed, never asserted.
  *
+ * Each run is preceded by the naive floor on the same machine: one plain better-sqlite3
+ * transaction per operation (update the chain's budget rows, append one entry), no Bursar code,
+ * synchronous NORMAL. `ratio_to_naive` is Bursar's pairs per second over that floor's, measured
+ * just before, so machines of different speeds compare.
+ *
  *   npm run bench:ledger                 # SQLite, all combinations
  *   npm run bench:ledger -- --seconds 5  # longer runs
  *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
@@ -11,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
 
@@ -34,6 +40,42 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/**
+ * Pairs per second of the simplest durable ledger: each reserve and each settle its own
+ * transaction, updating `depth` budget rows and appending one entry.
+ */
+function naivePairsPerS(depth: number, sync: 'normal' | 'full', durationS: number): number {
+  const dir = mkdtempSync(join(tmpdir(), 'bursar-naive-'));
+  const db = new Database(join(dir, 'naive.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.exec(`CREATE TABLE budgets (id INTEGER PRIMARY KEY, spent_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, inflight INTEGER NOT NULL);
+    CREATE TABLE ledger (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, budget_id INTEGER NOT NULL, amount_micros INTEGER NOT NULL, reservation_seq INTEGER)`);
+  const ids = Array.from({ length: depth }, (_, i) => i + 1);
+  for (const id of ids) db.prepare('INSERT INTO budgets VALUES (?, 0, 0, 0)').run(id);
+  const update = db.prepare('UPDATE budgets SET reserved_micros = reserved_micros + ?, spent_micros = spent_micros + ?, inflight = inflight + ? WHERE id = ?');
+  const append = db.prepare('INSERT INTO ledger (ts_ms, kind, budget_id, amount_micros, reservation_seq) VALUES (?, ?, ?, ?, ?)');
+  const reserve = db.transaction((amount: number): number | bigint => {
+    for (const id of ids) update.run(amount, 0, 1, id);
+    return append.run(Date.now(), 'reserve', depth, amount, null).lastInsertRowid;
+  });
+  const settle = db.transaction((amount: number, seq: number | bigint, actual: number): void => {
+    for (const id of ids) update.run(-amount, actual, -1, id);
+    append.run(Date.now(), 'settle', depth, actual, seq);
+  });
+  const start = performance.now();
+  const end = start + durationS * 1000;
+  let pairs = 0;
+  while (performance.now() < end) {
+    settle(1_000, reserve(1_000), 900);
+    pairs += 1;
+  }
+  const rate = pairs / ((performance.now() - start) / 1000);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return rate;
+}
+
 async function makeChain(store: Store, depth: number): Promise<string> {
   const names = ['org', 'team', 'agent', 'envelope'].slice(0, depth);
   let path = '';
@@ -46,6 +88,7 @@ async function makeChain(store: Store, depth: number): Promise<string> {
 }
 
 async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
+  const naive = naivePairsPerS(depth, 'normal', seconds);
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
   // Servers checkpoint the WAL from a background thread; `--checkpoints inline` shows the difference.
   const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints });
@@ -87,6 +130,8 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       callers,
       checkpoints,
       pairs_per_s: Math.round(measuredPairs / elapsedS),
+      naive_pairs_per_s: Math.round(naive),
+      ratio_to_naive: Math.round((measuredPairs / elapsedS / naive) * 100) / 100,
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),
       pairs_total: pairs,
