@@ -170,4 +170,21 @@ describe('sqlite store specifics', () => {
     expect(await b.getBudget('x')).toBeDefined();
     await Promise.all([a.close(), b.close()]);
   });
+
+  it('writes a batch of more entries than one multi-row insert holds in order, each with its hash, so the ledger replays', async () => {
+    // Proves the multi-row inserts: 75 reservations in one transaction are 2 full statements and
+    // 11 single rows; the file, read by a fresh handle, holds them in sequence and audits clean.
+    const path = join(dir, 'wide-batch.db');
+    const store = openSqliteStore({ path });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
+    const reserved = await Promise.all(Array.from({ length: 75 }, (_, i) => store.reserve({ path: 'a', amountMicros: 100 + i, labels: { session: `s${i}` } })));
+    expect(reserved.every((r) => r.ok)).toBe(true);
+    await store.close();
+    const reopened = openSqliteStore({ path });
+    const page = await reopened.ledger({ kinds: ['reserve'], limit: 100 });
+    expect(page.entries.map((e) => [e.amountMicros, e.session])).toEqual(Array.from({ length: 75 }, (_, i) => [100 + i, `s${i}`]));
+    expect((await reopened.getBudget('a'))?.reservedMicros).toBe(75 * 100 + (74 * 75) / 2);
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
 });
