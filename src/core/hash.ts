@@ -32,14 +32,9 @@ function num(value: number | null): string {
   return value === null || !Number.isFinite(value) ? 'null' : String(value);
 }
 
-/** Characters `JSON.stringify` escapes: quote, backslash, controls, and any surrogate (a lone one is escaped). */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
-const escaped = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A text field as `JSON.stringify` writes it (most need no escaping: quoted as they are). */
+/** A text field as `JSON.stringify` writes it. */
 function str(value: string | null): string {
-  if (value === null) return 'null';
-  return escaped.test(value) ? JSON.stringify(value) : '"' + value + '"';
+  return value === null ? 'null' : JSON.stringify(value);
 }
 
 type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;

@@ -77,32 +77,7 @@ export function tokenValues(t: TokenRecord): unknown[] {
 export const ledgerColumns = ['seq', 'ts_ms', 'kind', 'budget_id', 'amount_micros', 'reservation_seq', 'model', 'tokens_in', 'tokens_out', 'tokens_cached', 'tokens_cache_write', 'request_id', 'session', 'task', 'actor', 'reason', 'data', 'hash'] as const;
 
 export function entryValues(e: LedgerEntry): unknown[] {
-  const out = new Array<unknown>(ledgerColumns.length);
-  putEntryValues(out, 0, e);
-  return out;
-}
-
-/** Writes an entry's column values into `out` from `at` (in `ledgerColumns` order); returns the next index. */
-export function putEntryValues(out: unknown[], at: number, e: LedgerEntry): number {
-  out[at] = e.seq;
-  out[at + 1] = e.tsMs;
-  out[at + 2] = e.kind;
-  out[at + 3] = e.budgetId;
-  out[at + 4] = e.amountMicros;
-  out[at + 5] = e.reservationSeq;
-  out[at + 6] = e.model;
-  out[at + 7] = e.tokensIn;
-  out[at + 8] = e.tokensOut;
-  out[at + 9] = e.tokensCached;
-  out[at + 10] = e.tokensCacheWrite;
-  out[at + 11] = e.requestId;
-  out[at + 12] = e.session;
-  out[at + 13] = e.task;
-  out[at + 14] = e.actor;
-  out[at + 15] = e.reason;
-  out[at + 16] = e.data;
-  out[at + 17] = e.hash;
-  return at + 18;
+  return [e.seq, e.tsMs, e.kind, e.budgetId, e.amountMicros, e.reservationSeq, e.model, e.tokensIn, e.tokensOut, e.tokensCached, e.tokensCacheWrite, e.requestId, e.session, e.task, e.actor, e.reason, e.data, e.hash];
 }
 
 export function entryFromRow(r: Row): LedgerEntry {

@@ -99,4 +99,10 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE budgets ADD COLUMN probe_seq INTEGER;
   ALTER TABLE budgets ADD COLUMN burn TEXT;
   `,
+  // The resolution index's condition as ORs (`resolutionKindsSqlOr`): an IN list made SQLite build
+  // a temporary table on every ledger insert.
+  `
+  DROP INDEX ledger_resolution;
+  CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE (kind = 'settle' OR kind = 'void' OR kind = 'expire' OR kind = 'expire_charged' OR kind = 'expiry_refund' OR kind = 'late_charge');
+  `,
 ];

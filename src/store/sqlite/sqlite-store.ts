@@ -8,7 +8,7 @@ import {
   limits,
   parseReservationId,
   reservationFromLedger,
-  resolutionKindsSql,
+  resolutionKindsSqlOr,
   replayLedger,
   viewBudget,
   viewReservation,
@@ -19,7 +19,6 @@ import {
   type ClosedPeriod,
   type Command,
   type IdempotencyRecord,
-  type LedgerEntry,
   type ReservationRecord,
   type ReservationView,
   type TokenView,
@@ -35,7 +34,6 @@ import {
   encodeCursor,
   entryFromRow,
   entryValues,
-  putEntryValues,
   guardColumns,
   guardValues,
   ledgerColumns,
@@ -76,8 +74,8 @@ function isUnavailable(error: unknown): boolean {
 
 const requireDriver = createRequire(import.meta.url);
 
-/** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
-const resolved = resolutionKindsSql;
+/** Entry kinds that resolve a reservation (exactly the condition of the `ledger_resolution` index). */
+const resolved = resolutionKindsSqlOr;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
@@ -99,12 +97,6 @@ const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
 
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
-
-/**
- * Ledger rows written by one multi-row `INSERT`. One statement per row costs SQLite a statement
- * start and a seek in the table and each index per row; a batch of reservations writes hundreds.
- */
-const entriesPerInsert = 32;
 
 export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
@@ -142,7 +134,6 @@ export class SqliteStore extends BaseStore {
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
       insertEntry: db.prepare(`INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`),
-      insertEntries: db.prepare(`INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES ${Array.from({ length: entriesPerInsert }, () => `(${placeholders(ledgerColumns.length)})`).join(', ')}`),
       insertBudget: db.prepare(`INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`),
       updateBudget: db.prepare(
         `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
@@ -161,7 +152,7 @@ export class SqliteStore extends BaseStore {
       allBudgets: db.prepare('SELECT * FROM budgets ORDER BY id'),
       openReservations: db.prepare(
         `SELECT * FROM ledger l WHERE l.seq >= ? AND l.kind = 'reserve'
-         AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reservation_seq = l.seq AND r.${resolved}) ORDER BY l.seq`,
+         AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reservation_seq = l.seq AND ${resolved}) ORDER BY l.seq`,
       ),
       allTokens: db.prepare('SELECT * FROM tokens ORDER BY created_ms, id'),
       head: db.prepare('SELECT seq, hash, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1'),
@@ -259,7 +250,7 @@ export class SqliteStore extends BaseStore {
     const s = this.stmt;
     const cache = this.cache;
     assert(cache, 'cache vanished during a write');
-    this.insertEntries(tx.entries);
+    for (const e of tx.entries) s.insertEntry.run(entryValues(e));
     for (const b of tx.newBudgets) s.insertBudget.run(budgetValues(b));
     for (const b of tx.dirtyBudgets) {
       if (tx.newBudgets.has(b)) continue;
@@ -280,23 +271,6 @@ export class SqliteStore extends BaseStore {
       cache.storedLowSeq = low;
     }
   }
-
-  /** Appends entries, `entriesPerInsert` rows per statement while that many are left. */
-  private insertEntries(entries: readonly LedgerEntry[]): void {
-    let i = 0;
-    if (entries.length >= entriesPerInsert) {
-      const values = this.entryValuesScratch;
-      for (; i + entriesPerInsert <= entries.length; i += entriesPerInsert) {
-        let at = 0;
-        for (let k = i; k < i + entriesPerInsert; k += 1) at = putEntryValues(values, at, entries[k] as LedgerEntry);
-        this.stmt.insertEntries.run(values);
-      }
-    }
-    for (; i < entries.length; i += 1) this.stmt.insertEntry.run(entryValues(entries[i] as LedgerEntry));
-  }
-
-  /** Reused argument array of the multi-row insert (the driver reads it before `run` returns). */
-  private readonly entryValuesScratch: unknown[] = new Array<unknown>(entriesPerInsert * ledgerColumns.length).fill(null);
 
   /**
    * The cache for a read. Whether another connection has committed is asked once per event-loop
