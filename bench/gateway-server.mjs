@@ -12,7 +12,7 @@ import { newSpendToken } from '../dist/core/index.js';
 import { startServer } from '../dist/server/index.js';
 import { openSqliteStore } from '../dist/store/index.js';
 
-const store = openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db'), checkpoints: 'background' });
+const store = openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db'), checkpoints: 'background', writer: 'thread' });
 const big = 1_000_000_000_000;
 await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' });
 await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big });

@@ -11,6 +11,7 @@
  *   npm run bench:ledger                 # SQLite, all combinations
  *   npm run bench:ledger -- --seconds 5  # longer runs
  *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
+ *   npm run bench:ledger -- --writer inline        # ledger writes on the event loop's thread (CLI-style)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +28,11 @@ const { values } = parseArgs({
     sync: { type: 'string' },
     callers: { type: 'string' },
     checkpoints: { type: 'string', default: 'background' },
+    writer: { type: 'string', default: 'thread' },
   },
 });
 const checkpoints = values.checkpoints === 'inline' ? 'inline' : 'background';
+const writer = values.writer === 'inline' ? 'inline' : 'thread';
 const seconds = Number(values.seconds);
 const depths = values.depth ? [Number(values.depth)] : [1, 3];
 const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
@@ -90,8 +93,9 @@ async function makeChain(store: Store, depth: number): Promise<string> {
 async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
   const naive = naivePairsPerS(depth, 'normal', seconds);
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
-  // Servers checkpoint the WAL from a background thread; `--checkpoints inline` shows the difference.
-  const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints });
+  // Servers checkpoint the WAL and write the ledger from threads of their own; `--checkpoints
+  // inline` and `--writer inline` show the difference.
+  const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints, writer });
   const leaf = await makeChain(store, depth);
   const latencies: number[] = [];
   let pairs = 0;
@@ -129,6 +133,7 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       sync,
       callers,
       checkpoints,
+      writer,
       pairs_per_s: Math.round(measuredPairs / elapsedS),
       naive_pairs_per_s: Math.round(naive),
       ratio_to_naive: Math.round((measuredPairs / elapsedS / naive) * 100) / 100,

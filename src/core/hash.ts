@@ -17,6 +17,11 @@ export function entryHash(prevHash: string, seq: number, e: EntryDraft): string 
   return sha256Hex(entryHashText(prevHash, seq, e));
 }
 
+/** The hash of an entry from its `entryHashText`. */
+export function hashOfEntryText(text: string): string {
+  return sha256Hex(text);
+}
+
 /** The text `entryHash` hashes. */
 export function entryHashText(prevHash: string, seq: number, e: EntryDraft): string {
   return (

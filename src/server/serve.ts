@@ -204,7 +204,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
-  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
+  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background', writer: 'thread' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
   const log = options.log ?? ((event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
