@@ -3,10 +3,12 @@
  * budget chain, for each store, chain depth, synchronous mode and caller count. Prints one JSON
  * line per run. Not a test: figures are printed, never asserted.
  *
- * Each run is preceded by the naive floor on the same machine: one plain better-sqlite3
+ * Each run is measured against the naive floor on the same machine: one plain better-sqlite3
  * transaction per operation (update the chain's budget rows, append one entry), no Bursar code,
- * synchronous NORMAL. `ratio_to_naive` is Bursar's pairs per second over that floor's, measured
- * just before, so machines of different speeds compare.
+ * synchronous NORMAL (the cheapest plain transaction; with FULL it is bound by one fsync per
+ * operation). The two alternate in slices of a quarter second, so both see the same load, and
+ * `ratio_to_naive` is Bursar's pairs per second over the floor's: machines of different speeds
+ * compare.
  *
  *   npm run bench:ledger                 # SQLite, all combinations
  *   npm run bench:ledger -- --seconds 5  # longer runs
@@ -43,15 +45,21 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
+/** A slice of a measurement: what it did and how long it took. */
+interface Tally {
+  pairs: number;
+  ms: number;
+}
+
 /**
- * Pairs per second of the simplest durable ledger: each reserve and each settle its own
- * transaction, updating `depth` budget rows and appending one entry.
+ * The simplest durable ledger: each reserve and each settle its own transaction, updating
+ * `depth` budget rows and appending one entry. `runFor` loops for a while and counts pairs.
  */
-function naivePairsPerS(depth: number, sync: 'normal' | 'full', durationS: number): number {
+function naiveLedger(depth: number): { runFor(ms: number): Tally; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-naive-'));
   const db = new Database(join(dir, 'naive.db'));
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('synchronous = NORMAL');
   db.exec(`CREATE TABLE budgets (id INTEGER PRIMARY KEY, spent_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, inflight INTEGER NOT NULL);
     CREATE TABLE ledger (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, budget_id INTEGER NOT NULL, amount_micros INTEGER NOT NULL, reservation_seq INTEGER)`);
   const ids = Array.from({ length: depth }, (_, i) => i + 1);
@@ -66,17 +74,21 @@ function naivePairsPerS(depth: number, sync: 'normal' | 'full', durationS: numbe
     for (const id of ids) update.run(-amount, actual, -1, id);
     append.run(Date.now(), 'settle', depth, actual, seq);
   });
-  const start = performance.now();
-  const end = start + durationS * 1000;
-  let pairs = 0;
-  while (performance.now() < end) {
-    settle(1_000, reserve(1_000), 900);
-    pairs += 1;
-  }
-  const rate = pairs / ((performance.now() - start) / 1000);
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-  return rate;
+  return {
+    runFor(ms: number): Tally {
+      const start = performance.now();
+      let pairs = 0;
+      while (performance.now() - start < ms) {
+        settle(1_000, reserve(1_000), 900);
+        pairs += 1;
+      }
+      return { pairs, ms: performance.now() - start };
+    },
+    close(): void {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function makeChain(store: Store, depth: number): Promise<string> {
@@ -90,37 +102,51 @@ async function makeChain(store: Store, depth: number): Promise<string> {
   return path;
 }
 
+/** Measured slices of each side, alternating, so both see the same machine (it is shared and busy). */
+const sliceMs = 250;
+
 async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
-  const naive = naivePairsPerS(depth, 'normal', seconds);
+  const naive = naiveLedger(depth);
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
   // Servers checkpoint the WAL and write the ledger from threads of their own; `--checkpoints
   // inline` and `--writer inline` show the difference.
   const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints, writer });
   const leaf = await makeChain(store, depth);
   const latencies: number[] = [];
-  let pairs = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const warmupEnd = performance.now() + 300;
-  let measuredStart = 0;
-  let measuredPairs = 0;
-  async function caller(): Promise<void> {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      const r = await store.reserve({ path: leaf, amountMicros: 1_000 });
-      const t1 = performance.now();
-      if (!r.ok) throw new Error(r.message);
-      const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
-      if (!s.ok) throw new Error(s.message);
-      pairs += 1;
-      if (t0 >= warmupEnd) {
-        if (measuredStart === 0) measuredStart = t0;
-        measuredPairs += 1;
-        latencies.push((t1 - t0) * 1000);
+  /** Callers loop reserve → settle until the slice ends; latencies are kept when `record`. */
+  async function slice(ms: number, record: boolean): Promise<Tally> {
+    const start = performance.now();
+    let pairs = 0;
+    const caller = async (): Promise<void> => {
+      while (performance.now() - start < ms) {
+        const t0 = performance.now();
+        const r = await store.reserve({ path: leaf, amountMicros: 1_000 });
+        const t1 = performance.now();
+        if (!r.ok) throw new Error(r.message);
+        const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
+        if (!s.ok) throw new Error(s.message);
+        pairs += 1;
+        if (record) latencies.push((t1 - t0) * 1000);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: callers }, caller));
+    return { pairs, ms: performance.now() - start };
   }
-  await Promise.all(Array.from({ length: callers }, caller));
-  const elapsedS = (performance.now() - measuredStart) / 1000;
+  naive.runFor(300);
+  await slice(300, false);
+  const bursar: Tally = { pairs: 0, ms: 0 };
+  const floor: Tally = { pairs: 0, ms: 0 };
+  for (let i = 0; i < Math.max(2, Math.round((seconds * 1000) / sliceMs)); i += 1) {
+    const n = naive.runFor(sliceMs);
+    const b = await slice(sliceMs, true);
+    floor.pairs += n.pairs;
+    floor.ms += n.ms;
+    bursar.pairs += b.pairs;
+    bursar.ms += b.ms;
+  }
+  naive.close();
+  const pairsPerS = bursar.pairs / (bursar.ms / 1000);
+  const naivePerS = floor.pairs / (floor.ms / 1000);
   const sorted = Float64Array.from(latencies).sort();
   const audit = await store.audit();
   await store.close();
@@ -134,12 +160,12 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       callers,
       checkpoints,
       writer,
-      pairs_per_s: Math.round(measuredPairs / elapsedS),
-      naive_pairs_per_s: Math.round(naive),
-      ratio_to_naive: Math.round((measuredPairs / elapsedS / naive) * 100) / 100,
+      pairs_per_s: Math.round(pairsPerS),
+      naive_pairs_per_s: Math.round(naivePerS),
+      ratio_to_naive: Math.round((pairsPerS / naivePerS) * 100) / 100,
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),
-      pairs_total: pairs,
+      pairs_total: bursar.pairs,
       audit_ok: audit.ok,
     }),
   );
