@@ -30,13 +30,13 @@ interface Reply {
   message?: string;
 }
 
-// Runs in a worker thread with its own connection. A batch arrives as `begin` (with the ledger
-// head it was computed on, checked under the write lock), `part`s, and `end`. Batches that are
-// already queued when one ends join its transaction (group commit across batches); the whole
-// group commits at once and each batch is answered. When a batch fails, the transaction is
-// rolled back: the batches grouped with it and every later one of the same epoch were computed
-// on state that will not exist, so they are answered `retry` until the main thread moves to a
-// new epoch.
+// Runs in a worker thread with its own connection. A batch arrives as `part`s and an `end`; the
+// first carries `begin`, the ledger head the batch was computed on, checked under the write
+// lock. Batches already queued when one ends join its transaction (group commit across
+// batches); the whole group commits at once and each batch is answered. When a batch fails, the
+// transaction is rolled back: the batches grouped with it and every later one of the same epoch
+// were computed on state that will not exist, so they are answered `retry` until the main
+// thread moves to a new epoch.
 const workerSource = `
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
@@ -97,12 +97,11 @@ function handle(m) {
   }
   if (m.type === 'abort') return fail(m, null);
   try {
-    if (m.type === 'begin') {
+    if (m.begin) {
       if (!db.inTransaction) begin.run();
       open = m.id;
       const h = head.get();
-      if ((h ? h.seq : 0) !== m.seq || (h ? h.hash : m.genesis) !== m.hash) fail(m, { id: m.id, epoch: m.epoch, ok: false, retry: true });
-      return;
+      if ((h ? h.seq : 0) !== m.begin.seq || (h ? h.hash : m.begin.genesis) !== m.begin.hash) return fail(m, { id: m.id, epoch: m.epoch, ok: false, retry: true });
     }
     write(m);
     if (m.type === 'end') {
@@ -195,17 +194,23 @@ export class SqliteWriter {
     if (this.dead) throw this.dead;
     const id = this.nextId;
     this.nextId += 1;
-    this.worker.postMessage({ type: 'begin', id, epoch, seq, hash, genesis: this.options.genesisHash });
+    // The head to check travels with the batch's first message: a small batch is one message.
+    let begin: { seq: number; hash: string; genesis: string } | undefined = { seq, hash, genesis: this.options.genesisHash };
+    const first = (): typeof begin => {
+      const b = begin;
+      begin = undefined;
+      return b;
+    };
     return {
       send: (part) => {
-        if (part.texts !== '' || (part.ops?.length ?? 0) > 0) this.worker.postMessage({ type: 'part', id, epoch, ...part });
+        if (part.texts !== '' || (part.ops?.length ?? 0) > 0) this.worker.postMessage({ type: 'part', id, epoch, begin: first(), ...part });
       },
       end: (part) => {
         if (this.dead) return Promise.reject(this.dead);
         return new Promise<WriteOutcome>((resolve) => {
           this.waiting.set(id, resolve);
           this.worker.ref();
-          this.worker.postMessage({ type: 'end', id, epoch, ...part });
+          this.worker.postMessage({ type: 'end', id, epoch, begin: first(), ...part });
         });
       },
       // A batch whose computation failed: its rows, and those grouped with it, are rolled back.
