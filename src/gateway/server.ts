@@ -1,10 +1,11 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';
 import { adapters } from './providers/index.js';
+import { serveFastRoutes, type RawRoute, type ServerTimeouts } from './fast-routes.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
@@ -42,6 +43,12 @@ function notFound(req: FastifyRequest): { provider: Provider; error: GatewayErro
   return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
 }
 
+/** The timeouts the framework gives a server it creates itself (its defaults filled in by then). */
+function frameworkTimeouts(options: unknown): ServerTimeouts {
+  const o = options as Partial<ServerTimeouts>;
+  return { keepAliveTimeout: o.keepAliveTimeout ?? 72_000, requestTimeout: o.requestTimeout ?? 0, connectionTimeout: o.connectionTimeout ?? 0 };
+}
+
 /** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
 function frameworkError(error: unknown, log: ErrorLog): GatewayError {
   return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
@@ -53,7 +60,11 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
  * parses them itself so every refusal keeps the provider's error shape.
  */
 export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: { onError?: ErrorLog } = {}): Promise<FastifyInstance> {
+  // The provider routes by path: the framework's routes call them, and so does the server in
+  // front of it, directly, for plain calls (see `serveFastRoutes`).
+  const providerRoutes = new Map<string, RawRoute>();
   const app = Fastify({
+    serverFactory: (handler, options) => serveFastRoutes(providerRoutes, handler, gatewayLimits.bodyBytesMax, frameworkTimeouts(options)),
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
@@ -69,16 +80,23 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
   const log = options.onError ?? stderrLog;
-  const hijacked = (route: string, provider: (req: FastifyRequest) => Provider, work: (req: FastifyRequest, res: ServerResponse) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
+  const answered =
+    (route: string, provider: (headers: IncomingHttpHeaders) => Provider, work: RawRoute): RawRoute =>
+    async (headers, body, res) => {
+      const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
+      await answering(res, provider(headers), () => work(headers, body, res), { log, onRefused });
+    };
+  const hijacked = (route: RawRoute) => async (req: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
-    const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
-    await answering(reply.raw, provider(req), () => work(req, reply.raw), { log, onRefused });
+    await route(req.headers, req.body as Buffer, reply.raw);
   };
   for (const adapter of adapters) {
-    app.post(adapter.route, hijacked(adapter.route, () => adapter.provider, (req, res) => proxyCall(g, adapter, req.headers, req.body as Buffer, res)));
+    const route = answered(adapter.route, () => adapter.provider, (headers, body, res) => proxyCall(g, adapter, headers, body, res));
+    providerRoutes.set(adapter.route, route);
+    app.post(adapter.route, hijacked(route));
   }
-  const modelsProvider = (req: FastifyRequest): Provider => (typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
-  app.get('/v1/models', hijacked('/v1/models', modelsProvider, (req, res) => modelsRoute(g, req.headers, res)));
+  const modelsProvider = (headers: IncomingHttpHeaders): Provider => (typeof headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
+  app.get('/v1/models', hijacked(answered('/v1/models', modelsProvider, (headers, _body, res) => modelsRoute(g, headers, res))));
   app.setErrorHandler((error, req, reply) => {
     const e = frameworkError(error, log);
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));
