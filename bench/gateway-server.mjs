@@ -14,7 +14,7 @@ import { startServer } from '../dist/server/index.js';
 import { openSqliteStore } from '../dist/store/index.js';
 
 const path = join(mkdtempSync(join(tmpdir(), 'bursar-gwbench-')), 'bench.db');
-const store = openSqliteStore({ path, checkpoints: 'background', writer: 'thread' });
+const store = openSqliteStore({ path, checkpoints: 'background', writer: process.env.BENCH_WRITER === 'inline' ? 'inline' : 'thread' });
 const big = 1_000_000_000_000;
 await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' });
 await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big });

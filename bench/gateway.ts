@@ -11,6 +11,7 @@
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
  *   npm run bench:gateway -- --warmup 1        (less warm-up: a server in its first seconds)
  *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
+ *   npm run bench:gateway -- --memory-only      (only the 1,000 streams, on a fresh server)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { nodeFlags } from '../src/cli/node-flags.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') }, 'memory-only': { type: 'boolean', default: false } } });
 /** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
 const serverFlags = values['node-flags'].split(' ').filter(Boolean);
 function positive(name: string, text: string): number {
@@ -260,6 +261,21 @@ if (wanted.has('portkey')) {
   targets.push({ name: 'portkey', origin: `http://127.0.0.1:${portkeyPort}`, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockUrl}/v1` } });
 }
 
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const memory = async (server: BursarServer, label: string) => {
+  const idle = await server.rss();
+  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.pid, server.rss);
+  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
+};
+if (values['memory-only']) {
+  bursar.stop();
+  const fresh = await startBursar();
+  await memory(fresh, 'fresh');
+  fresh.stop();
+  stopAll();
+  process.exit(0);
+}
+
 const ratio = (a: number, b: number | undefined): number | undefined => (b ? Math.round((a / b) * 100) / 100 : undefined);
 const chosen = targets.filter((t) => t.name === 'direct' || wanted.has(t.name));
 let bursarOk = 0;
@@ -294,12 +310,6 @@ for (const connections of [1, 64]) {
 // Every call Bursar answered was reserved, settled and is in the ledger, which replays.
 if (wanted.has('bursar')) console.log(JSON.stringify({ bench: 'gateway_ledger', target: 'bursar', ...(await bursar.ledger()), measured_calls_ok: bursarOk }));
 
-const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-const memory = async (server: BursarServer, label: string) => {
-  const idle = await server.rss();
-  const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.pid, server.rss);
-  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
-};
 // A server that has done nothing else, then the one that just ran the load above.
 const fresh = await startBursar();
 await memory(fresh, 'fresh');

@@ -46,7 +46,7 @@ import {
 } from '../rows.js';
 import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
-import { startCheckpointer } from './sqlite-checkpointer.js';
+import { checkpointIntervalMsDefault, startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
 import { SqliteWriter, type WriteOp, type WriteOutcome, type WritePart } from './sqlite-writer.js';
@@ -189,11 +189,10 @@ export class SqliteStore extends BaseStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.migrate();
-      if (options.checkpoints === 'background' && options.path !== ':memory:') {
-        this.db.pragma('wal_autocheckpoint = 0');
-        this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
-      }
+      const background = options.checkpoints === 'background' && options.path !== ':memory:';
+      if (background) this.db.pragma('wal_autocheckpoint = 0');
       if (options.writer === 'thread' && options.path !== ':memory:') {
+        // One thread does both: each costs about 10 MB of memory (a V8 instance of its own).
         this.writer = new SqliteWriter({
           path: options.path,
           driver: requireDriver.resolve('better-sqlite3'),
@@ -201,11 +200,13 @@ export class SqliteStore extends BaseStore {
           insertEntry: op.insertEntry,
           synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
           busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
-          noAutoCheckpoint: options.checkpoints === 'background',
+          checkpointIntervalMs: background ? checkpointIntervalMsDefault : undefined,
           genesisHash,
           isUnavailable: (code) => code !== undefined && isUnavailable({ code }),
         });
         this.committer.maxInFlight = inflightBatchesMax;
+      } else if (background) {
+        this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
       }
     } catch (error) {
       throw new StoreUnavailableError(`cannot open SQLite database ${options.path}: ${(error as Error).message}`, { cause: error });

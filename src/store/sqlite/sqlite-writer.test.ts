@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -164,6 +164,30 @@ describe('the sqlite writer thread', () => {
     const reopened = openSqliteStore({ path });
     const page = await reopened.ledger({ kinds: ['reserve'], limit: 200 });
     expect(page.entries.map((e) => [e.amountMicros, e.session, e.model])).toEqual(Array.from({ length: 150 }, (_, i) => [100 + i, session(i), 'gpt-4o-mini']));
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('checkpoints the write-ahead log from the writer thread when asked to', async () => {
+    // Proves the server's mode with one thread doing both: commits never checkpoint on the
+    // caller's thread, yet pages reach the database file, and the file replays.
+    const path = join(dir, 'checkpoints.db');
+    const store = openSqliteStore({ path, writer: 'thread', checkpoints: 'background', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    const sizeBefore = statSync(path).size;
+    for (let i = 0; i < 30; i += 1) {
+      const held = await Promise.all(Array.from({ length: 10 }, () => store.reserve({ path: 'a', amountMicros: 10 })));
+      await Promise.all(held.flatMap((r) => (r.ok ? [store.settle({ reservationId: r.reservation.id, actualMicros: 5 })] : [])));
+    }
+    // Only a checkpoint writes to the main file; nothing here runs one but the writer thread.
+    let grown = false;
+    for (let i = 0; i < 100 && !grown; i += 1) {
+      grown = statSync(path).size > sizeBefore;
+      if (!grown) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(grown).toBe(true);
+    await store.close();
+    const reopened = openSqliteStore({ path });
     expect((await reopened.audit()).ok).toBe(true);
     await reopened.close();
   });

@@ -43,7 +43,9 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = ' + workerData.synchronous);
-if (workerData.noAutoCheckpoint) db.pragma('wal_autocheckpoint = 0');
+// Checkpoints, when asked for, run here between transactions (never inside one): this thread
+// takes the place of the separate checkpointing thread.
+if (workerData.checkpointIntervalMs !== undefined) db.pragma('wal_autocheckpoint = 0');
 const statements = workerData.sql.map((sql) => db.prepare(sql));
 const insertEntry = statements[workerData.insertEntry];
 const head = db.prepare('SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1');
@@ -125,11 +127,17 @@ function finish() {
   }
   group = [];
 }
+function checkpoint() {
+  if (db.inTransaction) return;
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+}
+const checkpoints = workerData.checkpointIntervalMs === undefined ? undefined : setInterval(checkpoint, workerData.checkpointIntervalMs);
 parentPort.on('message', (first) => {
   let m = first;
   for (;;) {
     if (m.type === 'stop') {
       if (db.inTransaction) rollback.run();
+      if (checkpoints !== undefined) { clearInterval(checkpoints); checkpoint(); }
       db.close();
       parentPort.close();
       return;
@@ -156,7 +164,8 @@ export interface WriterOptions {
   insertEntry: number;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
-  noAutoCheckpoint: boolean;
+  /** Checkpoint the write-ahead log this often (between transactions); undefined leaves it to SQLite. */
+  checkpointIntervalMs: number | undefined;
   genesisHash: string;
   isUnavailable(code: string | undefined): boolean;
 }
@@ -177,8 +186,8 @@ export class SqliteWriter {
   private dead: Error | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    const { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, noAutoCheckpoint } = options;
-    const workerData = { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, noAutoCheckpoint, groupBatchesMax };
+    const { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, checkpointIntervalMs } = options;
+    const workerData = { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax };
     this.worker = new Worker(workerSource, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.answer(reply));
