@@ -6,7 +6,7 @@ import { serveFastRoutes, type RawRoute } from './fast-routes.js';
 const seen: string[] = [];
 const route: RawRoute = async (headers, body, res) => {
   seen.push(`route ${body.toString()}`);
-  res.end(`route:${headers['x-n'] ?? ''}`);
+  res.end(`route:${String(headers['x-n'] ?? '')}`);
 };
 const server = serveFastRoutes(
   new Map([['/v1/chat/completions', route]]),
