@@ -48,7 +48,7 @@ describe('the sqlite writer thread', () => {
     // Proves the writer thread's own commits are told apart from another connection's: the
     // second handle's reservation is read before the next batch, none over the limit is admitted.
     const path = join(dir, 'two-writers.db');
-    const server = openSqliteStore({ path, writer: 'thread' });
+    const server = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
     const cli = openSqliteStore({ path });
     await server.createBudget({ path: 'a', limitMicros: 1_000 });
     expect((await server.reserve({ path: 'a', amountMicros: 100 })).ok).toBe(true);
@@ -67,12 +67,11 @@ describe('the sqlite writer thread', () => {
     // Proves the writer checks the ledger head it was given: a batch admitted against state that
     // another connection changed in between is not committed on top of that change.
     const path = join(dir, 'late-foreign-write.db');
-    const server = openSqliteStore({ path, writer: 'thread' });
+    const server = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
     await server.createBudget({ path: 'a', limitMicros: 1_000 });
     expect((await server.reserve({ path: 'a', amountMicros: 100 })).ok).toBe(true);
     const other = new Database(path);
     other.exec('BEGIN IMMEDIATE');
-    // More than a batch the store commits on its own thread: these go to the writer.
     const racing = Array.from({ length: 12 }, () => server.reserve({ path: 'a', amountMicros: 20 }));
     // The batch is computed (900 left: all twelve fit; reads show it) and handed to the writer, which waits for the lock.
     for (let turn = 0; turn < 100 && (await server.getBudget('a'))?.reservedMicros !== 340; turn += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -99,7 +98,7 @@ describe('the sqlite writer thread', () => {
     // Proves batches in flight count for the ones computed after them: a retried key answers
     // like the first call, a second settlement is refused, and reads show the computed state.
     const path = join(dir, 'in-flight.db');
-    const store = openSqliteStore({ path, writer: 'thread' });
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
     await store.createBudget({ path: 'a', limitMicros: 1_000 });
     const held = await store.reserve({ path: 'a', amountMicros: 100 });
     if (!held.ok) throw new Error(held.message);
@@ -108,7 +107,6 @@ describe('the sqlite writer thread', () => {
     const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     const first = store.reserve({ path: 'a', amountMicros: 30, idempotencyKey: 'k1' });
     const settled = store.settle({ reservationId: held.reservation.id, actualMicros: 80 });
-    // More than a batch the store commits on its own thread: this one goes to the writer.
     const others = Array.from({ length: 10 }, () => store.reserve({ path: 'a', amountMicros: 1 }));
     for (let i = 0; i < 100 && (await store.getBudget('a'))?.spentMicros !== 80; i += 1) await turn();
     // The first batch is computed (reads show it) and waits for the lock; these come after it.
@@ -135,11 +133,10 @@ describe('the sqlite writer thread', () => {
     // Proves fail-closed through the thread: a write that cannot be recorded is refused, the
     // state computed for it is dropped, and the next write commits from the file's truth.
     const path = join(dir, 'locked.db');
-    const store = openSqliteStore({ path, busyTimeoutMs: 50, writer: 'thread' });
+    const store = openSqliteStore({ path, busyTimeoutMs: 50, writer: 'thread', inlineBatchOpsMax: 0 });
     await store.createBudget({ path: 'a', limitMicros: 1_000 });
     const blocker = new Database(path);
     blocker.exec('BEGIN IMMEDIATE');
-    // A batch too large to commit on the store's own thread: it goes to the writer.
     const refused = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 10 })));
     expect(new Set(refused.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['store_unavailable']));
     blocker.exec('ROLLBACK');
@@ -155,7 +152,7 @@ describe('the sqlite writer thread', () => {
     // Proves the hand-over in parts: 150 reservations in one batch (three parts) with labels that
     // need escaping arrive in sequence, field for field, and a fresh handle audits them clean.
     const path = join(dir, 'parts.db');
-    const store = openSqliteStore({ path, writer: 'thread' });
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
     await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
     const session = (i: number): string => `s"${i}\\\u00e9\u{1f600}`;
     const reserved = await Promise.all(Array.from({ length: 150 }, (_, i) => store.reserve({ path: 'a', amountMicros: 100 + i, labels: { session: session(i), model: 'gpt-4o-mini' } })));
