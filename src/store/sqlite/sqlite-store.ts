@@ -75,7 +75,7 @@ export interface SqliteStoreOptions {
   writer?: 'inline' | 'thread';
   /**
    * With `writer: 'thread'`: a batch of at most this many operations is committed on the calling
-   * thread when the writer thread has nothing in hand (default 32; 0 sends every batch there).
+   * thread when the writer thread has nothing in hand (default 64; 0 sends every batch there).
    */
   inlineBatchOpsMax?: number;
 }
@@ -142,9 +142,10 @@ const inflightBatchesMax = 8;
 /**
  * Operations a batch may hold and still be committed on the calling thread when the writer
  * thread is idle: below this, handing a batch over costs the two threads' wake-ups and messages
- * more than its rows cost here (16 callers: 38,000 pairs/s inline against 15,000 handed over).
+ * more than its rows cost here (16 callers: 38,000 pairs/s inline against 15,000 handed over; a
+ * gateway at 64 connections: about 10% less CPU per call inline).
  */
-const inlineBatchOpsMaxDefault = 32;
+const inlineBatchOpsMaxDefault = 64;
 
 interface InflightBatch {
   tx: SqliteTx;
