@@ -5,7 +5,7 @@ import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Pol
 import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
 import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type LedgerQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type AuditOptions, type LedgerQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
@@ -130,7 +130,7 @@ export interface CliBackend {
   /** One page of the ledger. A `budget` filter includes everything under that budget. */
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
-  audit(): Promise<AuditReport>;
+  audit(options?: AuditOptions): Promise<AuditReport>;
   mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
@@ -224,8 +224,8 @@ export class LocalBackend implements CliBackend {
     return page;
   }
 
-  audit(): Promise<AuditReport> {
-    return this.store.audit();
+  audit(options?: AuditOptions): Promise<AuditReport> {
+    return this.store.audit(options);
   }
 
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {

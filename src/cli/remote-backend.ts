@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
 import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
-import { StoreUnavailableError, type LedgerQuery } from '../store/index.js';
+import { StoreUnavailableError, type AuditOptions, type LedgerQuery } from '../store/index.js';
 import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
@@ -163,8 +163,8 @@ export class RemoteBackend implements CliBackend {
     return this.expect(await this.call(adminRoutes.forecast, { query: { budget: query.budget } }));
   }
 
-  async audit(): Promise<AuditReport> {
-    return auditFromJson(this.expect(await this.call(adminRoutes.audit)));
+  async audit(options: AuditOptions = {}): Promise<AuditReport> {
+    return auditFromJson(this.expect(await this.call(adminRoutes.audit, { query: options.full ? { full: 'true' } : {} })));
   }
 
   async close(): Promise<void> {

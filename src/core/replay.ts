@@ -18,7 +18,13 @@ export interface AuditProblem {
 
 export interface AuditReport {
   ok: boolean;
+  /** Entries in the ledger (those before `verifiedFromSeq` were verified by an earlier audit). */
   entries: number;
+  /**
+   * The replay began after this entry: 0 when it began at the first, else the sequence of the
+   * checkpoint an earlier audit left (which this one found anchored in the ledger).
+   */
+  verifiedFromSeq: number;
   budgets: number;
   closedPeriods: number;
   openReservations: number;
@@ -26,7 +32,8 @@ export interface AuditReport {
   problems: AuditProblem[];
 }
 
-interface ReplayBudget {
+/** A budget as the replay rebuilds it. */
+export interface ReplayBudget {
   id: number;
   parentId: number | null;
   path: string;
@@ -63,22 +70,65 @@ export interface ReplayState {
   entries: number;
 }
 
+/**
+ * A replay's whole state at an entry, as a successful audit leaves it for the next: the next
+ * audit checks that the ledger still holds that entry with that hash, then replays only what
+ * came after. Plain data (JSON).
+ */
+export interface ReplayCheckpoint {
+  seq: number;
+  hash: string;
+  entries: number;
+  budgets: ReplayBudget[];
+  open: [number, { budgetId: number; amountMicros: number; createdMs: number }][];
+  expired: number[];
+  charged: [number, { budgetId: number; chargedMicros: number; createdMs: number }][];
+  closed: ClosedPeriod[];
+}
+
+/**
+ * Whether the ledger still holds a checkpoint's entry as the audit that left it saw it: with
+ * that hash, which its stored fields (and the hash before it) still produce.
+ *
+ * @example
+ * anchored({ seq: 41, hash }, entry41, entry40.hash) // true unless entry 41 changed since
+ */
+export function anchored(checkpoint: { seq: number; hash: string }, entry: LedgerEntry | undefined, prevHash: string): boolean {
+  return entry !== undefined && entry.seq === checkpoint.seq && entry.hash === checkpoint.hash && entryHash(prevHash, entry.seq, entry) === checkpoint.hash;
+}
+
+function stateFrom(c: ReplayCheckpoint | undefined): ReplayState {
+  if (c === undefined) return { budgets: new Map(), open: new Map(), expired: new Set(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  return {
+    budgets: new Map(c.budgets.map((b) => [b.id, b])),
+    open: new Map(c.open),
+    expired: new Set(c.expired),
+    charged: new Map(c.charged),
+    closed: new Map(c.closed.map((p) => [`${p.budgetId}:${p.startMs}`, p])),
+    lastSeq: c.seq,
+    lastHash: c.hash,
+    entries: c.entries,
+  };
+}
+
 type Data = Record<string, unknown>;
 const problemsMax = 1_000;
 const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq'] as const;
 
 /**
- * Replays a ledger from its first entry and checks it against what a store holds: the hash
- * chain, the sequence, each entry's consistency with the ones before it, and at the end every
- * budget's balances, every closed period, and the set of open reservations.
+ * Replays a ledger from its first entry (or from a checkpoint, with the entries after it) and
+ * checks it against what a store holds: the hash chain, the sequence, each entry's consistency
+ * with the ones before it, and at the end every budget's balances, every closed period, and the
+ * set of open reservations. `checkpoint()` gives the state reached, for the next audit.
  *
  * @example
  * const replay = replayLedger();
  * for (const entry of entries) replay.apply(entry);
  * const report = replay.finish({ budgets, closedPeriods, openReservations });
  */
-export function replayLedger() {
-  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Set(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+export function replayLedger(from?: ReplayCheckpoint) {
+  const state = stateFrom(from);
+  const verifiedFromSeq = state.lastSeq;
   const problems: AuditProblem[] = [];
   const report = (p: AuditProblem) => {
     if (problems.length < problemsMax) problems.push(p);
@@ -347,6 +397,7 @@ export function replayLedger() {
     return {
       ok: problems.length === 0,
       entries: state.entries,
+      verifiedFromSeq,
       budgets: state.budgets.size,
       closedPeriods: state.closed.size,
       openReservations: state.open.size,
@@ -355,7 +406,27 @@ export function replayLedger() {
     };
   }
 
-  return { apply, finish, state };
+  /** The state reached so far, as plain data (copied: replaying on does not change it). */
+  function checkpoint(): ReplayCheckpoint {
+    const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    return copy({
+      seq: state.lastSeq,
+      hash: state.lastHash,
+      entries: state.entries,
+      budgets: [...state.budgets.values()],
+      open: [...state.open],
+      expired: [...state.expired],
+      charged: [...state.charged],
+      closed: [...state.closed.values()],
+    });
+  }
+
+  /** Reports that a checkpoint was found but does not match the ledger (the replay then starts at the first entry). */
+  function unanchored(c: { seq: number; hash: string }, actual: string | null) {
+    report({ seq: c.seq, field: 'hash', expected: c.hash, actual, message: `entry ${c.seq}, where an earlier audit verified the ledger up to, no longer has the hash that audit saw: the ledger up to it was altered since` });
+  }
+
+  return { apply, finish, state, checkpoint, unanchored };
 }
 
 /** A budget's guard state when it is created: nothing raised, breaker closed, windows empty. */

@@ -16,7 +16,7 @@ import type {
   VoidOk,
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
-import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
+import type { AuditOptions, FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
 
@@ -44,7 +44,7 @@ export abstract class BaseStore implements Store {
   abstract listTokens(): Promise<TokenView[]>;
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;
-  abstract audit(): Promise<AuditReport>;
+  abstract audit(options?: AuditOptions): Promise<AuditReport>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 

@@ -29,6 +29,11 @@ import type {
   Command,
 } from '../core/index.js';
 
+export interface AuditOptions {
+  /** Replay from the first entry, not from the last audit's checkpoint. */
+  full?: boolean;
+}
+
 /** Time source; tests pass a simulated one. */
 export interface Clock {
   now(): number;
@@ -97,8 +102,12 @@ export interface Store {
   listTokens(): Promise<TokenView[]>;
   ledger(query: LedgerQuery): Promise<LedgerPage>;
   closedPeriods(path: string): Promise<ClosedPeriod[]>;
-  /** Replays the whole ledger and compares it with the stored balances. */
-  audit(): Promise<AuditReport>;
+  /**
+   * Replays the ledger and compares it with the stored balances. Starts from the checkpoint the
+   * last successful audit left (once the ledger is found to still hold that entry with that
+   * hash), or from the first entry with `full`; a successful audit leaves a checkpoint at the head.
+   */
+  audit(options?: AuditOptions): Promise<AuditReport>;
 
   /** Called with the entries of every committed transaction, in order. */
   subscribe(listener: (entries: readonly LedgerEntry[]) => void): () => void;

@@ -22,7 +22,7 @@ import {
 import { BaseStore } from '../base.js';
 import type { BatchOutcome, BatchResult } from '../batcher.js';
 import { tokenFromRow, type Row } from '../rows.js';
-import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
+import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { PgCache, type PgHead } from './postgres-cache.js';
 import { asStoreError, isUnavailable } from './postgres-errors.js';
 import { PgEvents } from './postgres-events.js';
@@ -368,11 +368,11 @@ export class PostgresStore extends BaseStore {
     return this.read((q) => closedPeriodsAt(q, path));
   }
 
-  audit(): Promise<AuditReport> {
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
     return this.read(async () => {
       const client = await this.pool.connect();
       try {
-        return await auditLedger(client);
+        return await auditLedger(client, { full: options.full === true, nowMs: this.clock.now() });
       } finally {
         client.release();
       }

@@ -105,4 +105,14 @@ export const sqliteMigrations: readonly string[] = [
   DROP INDEX ledger_resolution;
   CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE (kind = 'settle' OR kind = 'void' OR kind = 'expire' OR kind = 'expire_charged' OR kind = 'expiry_refund' OR kind = 'late_charge');
   `,
+  // Where the last audits verified the ledger up to, with the replay's state there: the next
+  // audit replays only the entries after it.
+  `
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  `,
 ];

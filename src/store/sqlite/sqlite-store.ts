@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import {
+  anchored,
   applyCommand,
   assert,
   refusalMayWrite,
@@ -15,6 +16,7 @@ import {
   viewReservation,
   viewToken,
   type AuditReport,
+  type ReplayCheckpoint,
   type BudgetRecord,
   type BudgetView,
   type ClosedPeriod,
@@ -44,7 +46,7 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
-import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
+import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
 import { checkpointIntervalMsDefault, startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
@@ -236,6 +238,12 @@ export class SqliteStore extends BaseStore {
       head: db.prepare('SELECT seq, hash, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1'),
       entryTs: db.prepare('SELECT ts_ms FROM ledger WHERE seq = ?').pluck(),
       closedOf: db.prepare('SELECT * FROM budget_periods WHERE budget_id = ? ORDER BY start_ms'),
+      ledgerAfter: db.prepare('SELECT * FROM ledger WHERE seq > ? ORDER BY seq'),
+      entryHash: db.prepare('SELECT hash FROM ledger WHERE seq = ?').pluck(),
+      entryAt: db.prepare('SELECT * FROM ledger WHERE seq = ?'),
+      lastCheckpoint: db.prepare('SELECT seq, hash, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
+      insertCheckpoint: db.prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, hash, state, created_ms) VALUES (?, ?, ?, ?)'),
+      pruneCheckpoints: db.prepare('DELETE FROM audit_checkpoints WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 2))'),
     };
   }
 
@@ -601,19 +609,48 @@ export class SqliteStore extends BaseStore {
     });
   }
 
-  audit(): Promise<AuditReport> {
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
     return this.read(() => {
-      const run = this.db.transaction((): AuditReport => {
-        const replay = replayLedger();
-        for (const row of this.db.prepare('SELECT * FROM ledger ORDER BY seq').iterate() as Iterable<Row>) replay.apply(entryFromRow(row));
-        return replay.finish({
-          budgets: (this.stmt.allBudgets.all() as Row[]).map(budgetFromRow),
-          closedPeriods: (this.db.prepare('SELECT * FROM budget_periods').all() as Row[]).map(closedFromRow),
-          openReservations: (this.stmt.openReservations.all(0) as Row[]).map((row) => reservationFromLedger(entryFromRow(row))),
-        });
-      });
-      return run();
+      const { report, checkpoint } = this.db.transaction(() => this.replay(options.full === true))();
+      if (checkpoint) this.saveCheckpoint(checkpoint);
+      return report;
     });
+  }
+
+  /**
+   * Replays the ledger from the last audit's checkpoint (when the ledger still holds that entry
+   * with that hash) or from the first entry, in one read transaction. Open reservations are
+   * looked for from the stored hint on, as a reload finds them.
+   */
+  private replay(full: boolean): { report: AuditReport; checkpoint: ReplayCheckpoint | undefined } {
+    const saved = full ? undefined : (this.stmt.lastCheckpoint.get() as Row | undefined);
+    const mark = saved && { seq: Number(saved.seq), hash: String(saved.hash) };
+    const entry = mark && (this.stmt.entryAt.get(mark.seq) as Row | undefined);
+    const prevHash = mark && (this.stmt.entryHash.get(mark.seq - 1) as string | undefined);
+    const holds = mark !== undefined && anchored(mark, entry && entryFromRow(entry), prevHash ?? genesisHash);
+    const from = holds ? (JSON.parse(String(saved?.state)) as ReplayCheckpoint) : undefined;
+    const replay = replayLedger(from);
+    if (mark !== undefined && !holds) replay.unanchored(mark, entry ? String(entry.hash) : null);
+    for (const row of this.stmt.ledgerAfter.iterate(from?.seq ?? 0) as Iterable<Row>) replay.apply(entryFromRow(row));
+    const report = replay.finish({
+      budgets: (this.stmt.allBudgets.all() as Row[]).map(budgetFromRow),
+      closedPeriods: (this.db.prepare('SELECT * FROM budget_periods').all() as Row[]).map(closedFromRow),
+      openReservations: (this.stmt.openReservations.all(Number(this.stmt.getLowSeq.get() ?? 0)) as Row[]).map((row) => reservationFromLedger(entryFromRow(row))),
+    });
+    const moved = report.ok && report.entries > (from?.entries ?? 0);
+    return { report, checkpoint: moved ? replay.checkpoint() : undefined };
+  }
+
+  /** Keeps a successful audit's state for the next one (and the one before it); skipped if the file is busy. */
+  private saveCheckpoint(c: ReplayCheckpoint): void {
+    try {
+      this.db.transaction(() => {
+        this.stmt.insertCheckpoint.run(c.seq, c.hash, JSON.stringify(c), this.clock.now());
+        this.stmt.pruneCheckpoints.run();
+      }).immediate();
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+    }
   }
 
   async ping(): Promise<void> {
