@@ -126,6 +126,8 @@ export async function buildLedger(path: string, shape: LedgerShape, endMs: numbe
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
+  // The ledger's indexes (by budget, by session) take rows all over their trees: keep them in memory while building.
+  db.pragma('cache_size = -1000000');
   const insertEntry = db.prepare(insertSql('ledger', ledgerColumns));
   const flush = () => {
     db.transaction(() => {
