@@ -37,6 +37,11 @@ export class GroupCommitter {
    * thread; a store that commits elsewhere computes the next batch while earlier ones commit.
    */
   maxInFlight = 1;
+  /**
+   * Whether a batch of this many queued operations may start while others are still committing
+   * (default: always, up to `maxInFlight`); otherwise it waits for them.
+   */
+  overlaps: (queued: number) => boolean = () => true;
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -80,6 +85,7 @@ export class GroupCommitter {
 
   private async flush(): Promise<void> {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    if (this.inFlight > 0 && !this.overlaps(this.queue.length)) return;
     this.inFlight += 1;
     const batch = this.queue.splice(0, limits.batchOpsMax);
     try {

@@ -212,6 +212,9 @@ export class SqliteStore extends BaseStore {
           isUnavailable: (code) => code !== undefined && isUnavailable({ code }),
         });
         this.committer.maxInFlight = inflightBatchesMax;
+        // A small batch waits for the writer to finish, then commits inline: handing it over
+        // too would keep the writer busy, and every later batch with it, under a steady trickle.
+        this.committer.overlaps = (queued) => queued > this.inlineBatchOpsMax;
       } else if (background) {
         this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
       }
