@@ -7,42 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { newSpendToken, resolutionKindsSqlOr } from '../../core/index.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
-import type { Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { checkpointedAndReplays, sqliteTarget } from './sqlite-target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-'));
-const files = new WeakMap<Store, string>();
-let counter = 0;
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function open(path: string, clock: SimClock): Store {
-  const store = openSqliteStore({ path, clock });
-  files.set(store, path);
-  return store;
-}
-
-function fileOf(store: Store): string {
-  const path = files.get(store);
-  if (!path) throw new Error('unknown store');
-  return path;
-}
-
-runStoreConformance({
-  name: 'sqlite',
-  open: async (clock) => open(join(dir, `c${(counter += 1)}.db`), clock),
-  reopen: async (store, clock) => {
-    await store.close();
-    return open(fileOf(store), clock);
-  },
-  openSecond: async (store, clock) => open(fileOf(store), clock),
-  tamperLedgerAmount: async (store, seq, amountMicros) => {
-    const db = new Database(fileOf(store));
-    db.exec('DROP TRIGGER ledger_no_update');
-    db.prepare('UPDATE ledger SET amount_micros = ? WHERE seq = ?').run(amountMicros, seq);
-    db.close();
-  },
-});
+runStoreConformance(sqliteTarget('sqlite', dir, {}));
 
 describe('sqlite store specifics', () => {
   it('finds what resolved a reservation through the partial resolution index', async () => {
@@ -113,16 +85,7 @@ describe('sqlite store specifics', () => {
       if (r.ok) await store.settle({ reservationId: r.reservation.id, actualMicros: 5 });
     }
     // Only a checkpoint writes to the main file; nothing here runs one but the background thread.
-    let grown = false;
-    for (let i = 0; i < 100 && !grown; i += 1) {
-      grown = statSync(path).size > sizeBefore;
-      if (!grown) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(grown).toBe(true);
-    await store.close();
-    const reopened = openSqliteStore({ path });
-    expect((await reopened.audit()).ok).toBe(true);
-    await reopened.close();
+    expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
   });
 
   it('still expires a reservation left open behind thousands of entries after another connection writes', async () => {

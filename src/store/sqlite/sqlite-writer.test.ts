@@ -3,45 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runStoreConformance, SimClock } from '../conformance/index.js';
-import type { Store } from '../store.js';
+import { runStoreConformance } from '../conformance/index.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { checkpointedAndReplays, sqliteTarget } from './sqlite-target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-writer-'));
-const files = new WeakMap<Store, string>();
-let counter = 0;
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function open(path: string, clock: SimClock): Store {
-  // Every batch through the thread, however small.
-  const store = openSqliteStore({ path, clock, writer: 'thread', inlineBatchOpsMax: 0 });
-  files.set(store, path);
-  return store;
-}
-
-function fileOf(store: Store): string {
-  const path = files.get(store);
-  if (!path) throw new Error('unknown store');
-  return path;
-}
-
-runStoreConformance({
-  name: 'sqlite with a writer thread',
-  open: async (clock) => open(join(dir, `c${(counter += 1)}.db`), clock),
-  reopen: async (store, clock) => {
-    await store.close();
-    return open(fileOf(store), clock);
-  },
-  openSecond: async (store, clock) => open(fileOf(store), clock),
-  tamperLedgerAmount: async (store, seq, amountMicros) => {
-    const db = new Database(fileOf(store));
-    db.exec('DROP TRIGGER ledger_no_update');
-    db.prepare('UPDATE ledger SET amount_micros = ? WHERE seq = ?').run(amountMicros, seq);
-    db.close();
-  },
-  propertyRuns: 15,
-});
+// Every batch through the thread, however small.
+runStoreConformance(sqliteTarget('sqlite with a writer thread', dir, { writer: 'thread', inlineBatchOpsMax: 0 }, { propertyRuns: 15 }));
 
 describe('the sqlite writer thread', () => {
   it('admits exactly what fits when another process took part of the budget since the last batch', async () => {
@@ -177,15 +148,6 @@ describe('the sqlite writer thread', () => {
       await Promise.all(held.flatMap((r) => (r.ok ? [store.settle({ reservationId: r.reservation.id, actualMicros: 5 })] : [])));
     }
     // Only a checkpoint writes to the main file; nothing here runs one but the writer thread.
-    let grown = false;
-    for (let i = 0; i < 100 && !grown; i += 1) {
-      grown = statSync(path).size > sizeBefore;
-      if (!grown) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(grown).toBe(true);
-    await store.close();
-    const reopened = openSqliteStore({ path });
-    expect((await reopened.audit()).ok).toBe(true);
-    await reopened.close();
+    expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
   });
 });
