@@ -8,7 +8,7 @@ import { newSpendToken, resolutionKindsSqlOr } from '../../core/index.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { checkpointedAndReplays, sqliteTarget } from './sqlite-target.js';
+import { checkpointedAndReplays, sqliteTarget } from '../conformance/sqlite-target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-'));
 

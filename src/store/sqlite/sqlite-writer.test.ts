@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runStoreConformance } from '../conformance/index.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { checkpointedAndReplays, sqliteTarget } from './sqlite-target.js';
+import { checkpointedAndReplays, sqliteTarget } from '../conformance/sqlite-target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-writer-'));
 

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ConformanceTarget } from '../conformance/index.js';
+import type { ConformanceTarget } from './target.js';
 import type { Store } from '../store.js';
-import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { openSqliteStore, type SqliteStoreOptions } from '../sqlite/sqlite-store.js';
 
 /**
  * The conformance suite's way into SQLite stores opened with `options`, each on its own file in
