@@ -18,7 +18,9 @@ const store = openSqliteStore({ path, checkpoints: 'background', writer: process
 const big = 1_000_000_000_000;
 await store.createBudget({ path: 'bench', kind: 'org', limitMicros: big, period: 'month' });
 await store.createBudget({ path: 'bench/team', kind: 'team', limitMicros: big });
-await store.createBudget({ path: 'bench/team/agent', kind: 'agent', limitMicros: big, policy: { inflightMax: 100_000 } });
+// Loop detection stays on (every call is fingerprinted and counted) with a limit the benchmark's one
+// repeated request cannot reach: 100,000 repeats in any second.
+await store.createBudget({ path: 'bench/team/agent', kind: 'agent', limitMicros: big, policy: { inflightMax: 100_000, loopLimit: { repeats: 100_000, windowMs: 1_000 } } });
 const token = newSpendToken((n) => randomBytes(n));
 await store.mintToken({ path: 'bench/team/agent', tokenId: token.id, hash: token.hash, limitMicros: big });
 const server = await startServer({ port: 0, store, env: process.env, adminKeys: { admin: ['bench-admin-key-0123456789'], viewer: [] } });

@@ -19,18 +19,11 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { nodeFlags } from '../src/cli/node-flags.js';
+import { percentile, positive } from './common.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') }, 'memory-only': { type: 'boolean', default: false } } });
 /** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
 const serverFlags = values['node-flags'].split(' ').filter(Boolean);
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--${name} must be a positive number (got ${text})`);
-    process.exit(2);
-  }
-  return n;
-}
 const seconds = positive('seconds', values.seconds);
 const warmupS = positive('warmup', values.warmup);
 const rounds = Math.ceil(positive('rounds', values.rounds));
@@ -53,10 +46,6 @@ async function freePort(): Promise<number> {
       s.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 interface Tally {

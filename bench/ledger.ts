@@ -14,6 +14,13 @@
  *   npm run bench:ledger -- --seconds 5  # longer runs
  *   npm run bench:ledger -- --checkpoints inline   # WAL checkpoints inside commits (CLI-style)
  *   npm run bench:ledger -- --writer inline        # ledger writes on the event loop's thread (CLI-style)
+ *   npm run bench:ledger -- --extras 2   # each reservation also holds on 2 model budgets
+ *   npm run bench:ledger -- --fingerprints 1       # loop detection on the leaf, one request repeated
+ *   npm run bench:ledger -- --fingerprints 1000    # loop detection, distinct requests: the leaf's fingerprints churn
+ *
+ * After the chain runs, one more line: depth 3, normal, 256 callers, with each reservation also
+ * holding on 2 model budgets beside its chain (what budgets across the tree cost). With extra
+ * budgets the naive floor updates as many more rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +38,8 @@ const { values } = parseArgs({
     callers: { type: 'string' },
     checkpoints: { type: 'string', default: 'background' },
     writer: { type: 'string', default: 'thread' },
+    extras: { type: 'string' },
+    fingerprints: { type: 'string', default: '0' },
   },
 });
 const checkpoints = values.checkpoints === 'inline' ? 'inline' : 'background';
@@ -39,6 +48,11 @@ const seconds = Number(values.seconds);
 const depths = values.depth ? [Number(values.depth)] : [1, 3];
 const syncs = (values.sync ? [values.sync] : ['normal', 'full']) as ('normal' | 'full')[];
 const callerCounts = values.callers ? [Number(values.callers)] : [16, 256];
+const extrasAsked = values.extras === undefined ? undefined : Number(values.extras);
+/** With n > 0, the leaf has a loop limit and each reservation carries one of n fingerprints in turn. */
+const fingerprints = Number(values.fingerprints);
+/** A loop limit no run can reach (100,000 repeats in any second), so every reservation is counted and none refused. */
+const unreachableLoop = { repeats: 100_000, windowMs: 1_000 };
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
@@ -53,26 +67,26 @@ interface Tally {
 
 /**
  * The simplest durable ledger: each reserve and each settle its own transaction, updating
- * `depth` budget rows and appending one entry. `runFor` loops for a while and counts pairs.
+ * `rows` budget rows and appending one entry. `runFor` loops for a while and counts pairs.
  */
-function naiveLedger(depth: number): { runFor(ms: number): Tally; close(): void } {
+function naiveLedger(rows: number): { runFor(ms: number): Tally; close(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-naive-'));
   const db = new Database(join(dir, 'naive.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(`CREATE TABLE budgets (id INTEGER PRIMARY KEY, spent_micros INTEGER NOT NULL, reserved_micros INTEGER NOT NULL, inflight INTEGER NOT NULL);
     CREATE TABLE ledger (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, budget_id INTEGER NOT NULL, amount_micros INTEGER NOT NULL, reservation_seq INTEGER)`);
-  const ids = Array.from({ length: depth }, (_, i) => i + 1);
+  const ids = Array.from({ length: rows }, (_, i) => i + 1);
   for (const id of ids) db.prepare('INSERT INTO budgets VALUES (?, 0, 0, 0)').run(id);
   const update = db.prepare('UPDATE budgets SET reserved_micros = reserved_micros + ?, spent_micros = spent_micros + ?, inflight = inflight + ? WHERE id = ?');
   const append = db.prepare('INSERT INTO ledger (ts_ms, kind, budget_id, amount_micros, reservation_seq) VALUES (?, ?, ?, ?, ?)');
   const reserve = db.transaction((amount: number): number | bigint => {
     for (const id of ids) update.run(amount, 0, 1, id);
-    return append.run(Date.now(), 'reserve', depth, amount, null).lastInsertRowid;
+    return append.run(Date.now(), 'reserve', rows, amount, null).lastInsertRowid;
   });
   const settle = db.transaction((amount: number, seq: number | bigint, actual: number): void => {
     for (const id of ids) update.run(-amount, actual, -1, id);
-    append.run(Date.now(), 'settle', depth, actual, seq);
+    append.run(Date.now(), 'settle', rows, actual, seq);
   });
   return {
     runFor(ms: number): Tally {
@@ -91,12 +105,26 @@ function naiveLedger(depth: number): { runFor(ms: number): Tally; close(): void 
   };
 }
 
-async function makeChain(store: Store, depth: number): Promise<string> {
+/** Model budget globs that a gpt-4o call matches. */
+const matchingGlobs = ['gpt-4o*', 'gpt-4o', 'gpt-4*', 'gpt-*', 'gpt*', 'g*', '*'];
+const roomy = { limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_000 } };
+
+/**
+ * The chain, and `extras` model budgets a gpt-4o call under it reaches (alternately on the root
+ * and the leaf): each is one more budget a reservation holds on.
+ */
+async function makeChain(store: Store, depth: number, extras: number): Promise<string> {
   const names = ['org', 'team', 'agent', 'envelope'].slice(0, depth);
   let path = '';
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     path = path ? `${path}/${name}` : name;
-    const made = await store.createBudget({ path, limitMicros: 1_000_000_000_000_000, policy: { inflightMax: 100_000 } });
+    const loopLimit = fingerprints > 0 && i === names.length - 1 ? unreachableLoop : undefined;
+    const made = await store.createBudget({ path, ...roomy, policy: { ...roomy.policy, loopLimit } });
+    if (!made.ok) throw new Error(made.message);
+  }
+  if (extras > matchingGlobs.length) throw new Error(`--extras: at most ${matchingGlobs.length}`);
+  for (let i = 0; i < extras; i += 1) {
+    const made = await store.createBudget({ path: `${i % 2 === 0 ? 'org' : path}/model:${matchingGlobs[i] ?? ''}`, kind: 'model', ...roomy });
     if (!made.ok) throw new Error(made.message);
   }
   return path;
@@ -105,14 +133,16 @@ async function makeChain(store: Store, depth: number): Promise<string> {
 /** Measured slices of each side, alternating, so both see the same machine (it is shared and busy). */
 const sliceMs = 250;
 
-async function run(depth: number, sync: 'normal' | 'full', callers: number): Promise<void> {
-  const naive = naiveLedger(depth);
+async function run(depth: number, sync: 'normal' | 'full', callers: number, extras = 0): Promise<void> {
+  const naive = naiveLedger(depth + extras);
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
   // Servers checkpoint the WAL and write the ledger from threads of their own; `--checkpoints
   // inline` and `--writer inline` show the difference.
   const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints, writer });
-  const leaf = await makeChain(store, depth);
+  const leaf = await makeChain(store, depth, extras);
+  const labels = extras > 0 ? { model: 'gpt-4o' } : undefined;
   const latencies: number[] = [];
+  let made = 0;
   /** Callers loop reserve → settle until the slice ends; latencies are kept when `record`. */
   async function slice(ms: number, record: boolean): Promise<Tally> {
     const start = performance.now();
@@ -120,7 +150,8 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
     const caller = async (): Promise<void> => {
       while (performance.now() - start < ms) {
         const t0 = performance.now();
-        const r = await store.reserve({ path: leaf, amountMicros: 1_000 });
+        const fingerprint = fingerprints > 0 ? `fp${(made += 1) % fingerprints}` : undefined;
+        const r = await store.reserve({ path: leaf, amountMicros: 1_000, labels, fingerprint });
         const t1 = performance.now();
         if (!r.ok) throw new Error(r.message);
         const s = await store.settle({ reservationId: r.reservation.id, actualMicros: 900 });
@@ -158,8 +189,10 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
       depth,
       sync,
       callers,
+      extras,
       checkpoints,
       writer,
+      fingerprints,
       pairs_per_s: Math.round(pairsPerS),
       naive_pairs_per_s: Math.round(naivePerS),
       ratio_to_naive: Math.round((pairsPerS / naivePerS) * 100) / 100,
@@ -171,4 +204,9 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number): Pro
   );
 }
 
-for (const depth of depths) for (const sync of syncs) for (const callers of callerCounts) await run(depth, sync, callers);
+if (extrasAsked === undefined) {
+  for (const depth of depths) for (const sync of syncs) for (const callers of callerCounts) await run(depth, sync, callers);
+  await run(3, 'normal', 256, 2);
+} else {
+  for (const depth of depths) for (const sync of syncs) for (const callers of callerCounts) await run(depth, sync, callers, extrasAsked);
+}

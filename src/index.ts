@@ -20,3 +20,5 @@ export {
   type ToolPrices,
   type ToolPricesError,
 } from './pricing/index.js';
+/** For a webhook receiver: check a delivery's `Bursar-Signature` header, and the payload's type. */
+export { verifyWebhookSignature, webhookSignature, type WebhookPayload } from './contract/index.js';

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { RouteSpec } from '../contract/index.js';
 import { assert, type RandomBytes } from '../core/index.js';
-import type { Caller } from '../ops/index.js';
+import type { Caller, RefusalRecorder } from '../ops/index.js';
 import type { PriceCatalog, ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import type { EventHub } from './events.js';
@@ -17,6 +17,8 @@ export interface ApiDeps {
   random: RandomBytes;
   /** The price catalog the gateway reserves with (pre-flight prices plans with it). */
   pricing: PriceCatalog;
+  /** Where refused spend is recorded (and flushed before the refusals are read). */
+  refusals: RefusalRecorder;
   /** The OpenAPI document (built once, on first request). */
   openapi(): Record<string, unknown>;
 }
@@ -30,6 +32,8 @@ export interface AgentDeps {
   now(): number;
   /** The tool price table reservations are estimated with. */
   toolPrices: ToolPrices;
+  /** Where refused spend is recorded. */
+  refusals: RefusalRecorder;
   /** The OpenAPI document of the agent routes (built once, on first request). */
   openapi(): Record<string, unknown>;
 }

@@ -1,4 +1,4 @@
-import { BursarErrorJson, OpenaiErrorJson, wireCodes, type RouteSpec } from '../contract/index.js';
+import { BursarErrorJson, OpenaiErrorJson, WebhookDeliveryHeaders, WebhookPayloadJson, wireCodes, type RouteSpec } from '../contract/index.js';
 import type { DocumentOptions } from './openapi.js';
 
 /** The two OpenAPI documents the one generator writes: the admin API's and the agent routes'. */
@@ -34,6 +34,16 @@ export function adminDocument(version: string): DocumentOptions {
       '404': { description: 'unknown_budget, unknown_token, unknown_reservation or not_found', when: (r) => r.params !== undefined || r.query !== undefined || r.body !== undefined },
       '409': { description: 'the request conflicts with the ledger\'s state (budget_exists, already_settled, …)', when: (r) => r.method !== 'GET' },
       '503': { description: 'store_unavailable: the ledger cannot be reached', when: () => true },
+    },
+    webhooks: {
+      event: {
+        summary: 'An event POSTed to a webhook\'s URL',
+        description:
+          'Sent at least once, retried with exponential backoff while the receiver fails. Duplicates carry the same id (also the Idempotency-Key header). Verify Bursar-Signature: HMAC-SHA256, keyed with the webhook\'s secret, of the signature\'s t, a dot, and the raw body, as lower-case hex in v1.',
+        body: WebhookPayloadJson,
+        headers: WebhookDeliveryHeaders,
+        answer: 'any 2xx status acknowledges the delivery; anything else (or no answer within 10 s) is retried',
+      },
     },
   };
 }

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { limits, type LedgerEntry } from '../core/index.js';
+import { limits, type LedgerEntry, type RefusalWrite } from '../core/index.js';
 import { encodeCursor, type Store } from '../store/index.js';
 // The store's cursor is opaque to clients; resuming "after sequence N" needs its encoding.
 import { BudgetIndex } from '../ops/index.js';
-import { WireError, entryToJson } from '../contract/index.js';
+import { WireError, entryToJson, refusalToJson } from '../contract/index.js';
 import { apiLimits } from './limits.js';
 
 /**
@@ -20,6 +20,10 @@ import { apiLimits } from './limits.js';
  * which sequences were skipped (read them from GET /api/ledger). A comment line every
  * `heartbeatMs` keeps proxies from closing an idle stream. A client that cannot keep up (more
  * than `sseClientBufferBytesMax` unsent) is disconnected; it resumes with Last-Event-ID.
+ *
+ * Refused spend arrives too, as it is recorded (at most once a second for the same refusal,
+ * with its count so far), as `event: refusal` with the refusal as in GET /api/refusals and no
+ * `id:`: refusals are not ledger entries, so they are not replayed on resume.
  */
 
 interface Client {
@@ -38,6 +42,8 @@ export interface EventHubOptions {
   replayEntriesMax?: number;
   /** Sent as the `retry:` field: how long EventSource waits before reconnecting. */
   retryMs?: number;
+  /** Recorded refusals to send as `event: refusal` (a `RefusalRecorder`). */
+  refusals?: { subscribe(listener: (row: RefusalWrite) => void): () => void };
 }
 
 /**
@@ -52,6 +58,7 @@ export class EventHub {
   private queue: LedgerEntry[] = [];
   private draining = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeRefusals: () => void;
   private readonly heartbeatMs: number;
   private readonly retryMs: number;
   private readonly replayEntriesMax: number;
@@ -66,6 +73,7 @@ export class EventHub {
     this.retryMs = options.retryMs ?? 3_000;
     this.replayEntriesMax = options.replayEntriesMax ?? apiLimits.sseReplayEntriesMax;
     this.unsubscribe = store.subscribe((entries) => this.onCommit(entries));
+    this.unsubscribeRefusals = options.refusals?.subscribe((row) => this.onRefusal(row)) ?? (() => undefined);
   }
 
   /** Open streams. */
@@ -109,7 +117,15 @@ export class EventHub {
   /** Ends every stream and stops listening to the store. */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeRefusals();
     for (const c of [...this.clients]) this.end(c);
+  }
+
+  /** A refusal goes to every stream at once: it has no place in the ledger's order. */
+  private onRefusal(row: RefusalWrite): void {
+    if (this.clients.size === 0) return;
+    const text = `event: refusal\ndata: ${JSON.stringify(refusalToJson(row))}\n\n`;
+    for (const c of [...this.clients]) this.write(c, text);
   }
 
   private onCommit(entries: readonly LedgerEntry[]): void {

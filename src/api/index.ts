@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, errorHeaders, presentedSecret, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
+import { errorBody, errorHeaders, parseJsonText, wireErrorOf, wireErrorOfThrown, WireError, type Access, type ErrorShape, type RouteSpec } from '../contract/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { authenticateToken } from '../ops/index.js';
+import { authenticateRequest, RefusalRecorder } from '../ops/index.js';
 import { bundledCatalog, defaultToolPrices, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import { authenticate, authorize, KeyRing, type ApiKeys } from './auth.js';
@@ -60,14 +60,27 @@ export interface AdminApiOptions {
   checkResponses?: boolean;
   /** Called with errors that become a 500 (default: a line on stderr). */
   onError?: (error: unknown) => void;
+  /** Where refused spend is recorded and read back from (default: one over the store, closed with the server). */
+  refusals?: RefusalRecorder;
 }
 
 const stderrLog = (error: unknown) => process.stderr.write(`bursar API: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 
-/** The one error path: whatever was thrown, answered in the scope's error shape. */
-function errorPath(scope: FastifyInstance, shape: ErrorShape, log: (error: unknown) => void): void {
+/** The one error path: whatever was thrown, answered in the scope's error shape (and `onError` told). */
+function errorPath(scope: FastifyInstance, shape: ErrorShape, log: (error: unknown) => void, onError?: (e: WireError, request: FastifyRequest) => void): void {
   const isStoreDown = (error: unknown) => error instanceof StoreUnavailableError;
-  scope.setErrorHandler((error, request, reply) => sendError(reply, shape, wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, isStoreDown, log })));
+  scope.setErrorHandler((error, request, reply) => {
+    const e = wireErrorOfThrown(error, { bodyBytesMax: declaredBodyBytesMax(request) ?? apiLimits.bodyBytesMax, isStoreDown, log });
+    onError?.(e, request);
+    return sendError(reply, shape, e);
+  });
+}
+
+/** A recorder over `store` for an API started without one; closed (written out) when the server closes. */
+function ownRecorder(app: FastifyInstance, store: Store, now: () => number): RefusalRecorder {
+  const recorder = new RefusalRecorder({ store, now });
+  app.addHook('onClose', async () => recorder.close());
+  return recorder;
 }
 
 /** The 404 for a URL no route matches, with a hint for the commonest mistake: raw slashes in a budget path. */
@@ -90,9 +103,9 @@ function jsonBodies(scope: FastifyInstance): void {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonText(text));
     } catch (error) {
-      done(new WireError('bad_request', `the request body is not valid JSON: ${(error as Error).message}`), undefined);
+      done(error as WireError, undefined);
     }
   });
 }
@@ -130,7 +143,8 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
     const keys = new KeyRing(options.keys);
     const metrics = options.metrics ?? new Metrics();
     const log = options.onError ?? stderrLog;
-    const hub = new EventHub(options.store, { heartbeatMs: options.heartbeatMs });
+    const refusals = options.refusals ?? ownRecorder(app, options.store, () => options.store.now());
+    const hub = new EventHub(options.store, { heartbeatMs: options.heartbeatMs, refusals });
     const detach = metrics.attach(options.store);
     metrics.gauge('bursar_event_streams', 'Open event streams (GET /api/events).', () => hub.size);
     let document: Record<string, unknown> | undefined;
@@ -140,6 +154,7 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
       hub,
       random: options.random ?? pooledRandom((n) => randomBytes(n)),
       pricing: options.pricing ?? bundledCatalog(),
+      refusals,
       openapi: () => (document ??= openApiDocument(apiRoutes, adminDocument(packageVersion()))),
     };
     const register = { deps, identify: adminIdentity(keys), checkResponses: options.checkResponses };
@@ -178,13 +193,15 @@ export interface AgentApiOptions {
   checkResponses?: boolean;
   /** Called with errors that become a 500 (default: a line on stderr). */
   onError?: (error: unknown) => void;
+  /** Where refused spend is recorded (default: one over the store, closed with the server). */
+  refusals?: RefusalRecorder;
 }
 
 /** Who an agent route's caller is: the spend token it presents (`token-resolve` also takes a stopped one). */
 function tokenIdentity(deps: AgentDeps): (access: Access, request: FastifyRequest) => Promise<Identity> {
   return async (access, request) => {
     if (access === 'public') return { actor: 'api' };
-    const caller = await authenticateToken(deps.store, presentedSecret(request.headers), deps.now(), access === 'token-resolve' ? 'resolve' : 'active');
+    const caller = await authenticateRequest(deps.store, request.headers, deps.now(), access === 'token-resolve' ? 'resolve' : 'active');
     if ('ok' in caller) throw wireErrorOf(caller);
     return { caller, actor: `token:${caller.token.id}` };
   };
@@ -203,17 +220,22 @@ export function agentApi(options: AgentApiOptions): (app: FastifyInstance) => Pr
   return async (app) => {
     let document: Record<string, unknown> | undefined;
     const store = options.store;
+    const now = options.now ?? (() => store.now());
     const deps: AgentDeps = {
       store,
       random: options.random ?? pooledRandom((n) => randomBytes(n)),
-      now: options.now ?? (() => store.now()),
+      now,
       toolPrices: options.toolPrices ?? defaultToolPrices(),
+      refusals: options.refusals ?? ownRecorder(app, store, now),
       openapi: () => (document ??= openApiDocument(agentApiSpecs, agentDocument(packageVersion()))),
     };
     await app.register(async (scope) => {
       jsonBodies(scope);
       if (options.metrics) observe(scope, options.metrics);
-      errorPath(scope, 'openai', options.onError ?? stderrLog);
+      // A refusal the handlers return is recorded where they refuse; one thrown (the store down) here.
+      errorPath(scope, 'openai', options.onError ?? stderrLog, (e, request) => {
+        if (e.code === 'store_unavailable') deps.refusals.record({ code: e.code, message: e.message, route: request.routeOptions.url ?? request.url });
+      });
       scope.addHook('onSend', async (_request, reply) => {
         void reply.header('cache-control', 'no-store');
       });
@@ -230,9 +252,11 @@ export function agentApi(options: AgentApiOptions): (app: FastifyInstance) => Pr
  * @example
  * await startServer({ plugins: [apiPlugin({ keys, metrics })] });
  */
-export function apiPlugin(options: Omit<AdminApiOptions, 'store'> & Omit<AgentApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog; gateway?: { now: () => number; random: RandomBytes } }) => Promise<void> {
+export function apiPlugin(options: Omit<AdminApiOptions, 'store'> & Omit<AgentApiOptions, 'store'>): (app: FastifyInstance, context: { store: Store; pricing?: PriceCatalog; gateway?: { now: () => number; random: RandomBytes }; refusals?: RefusalRecorder }) => Promise<void> {
   return async (app, context) => {
-    await adminApi({ ...options, store: context.store, random: options.random ?? context.gateway?.random, pricing: options.pricing ?? context.pricing })(app);
-    await agentApi({ ...options, store: context.store, now: options.now ?? context.gateway?.now, random: options.random ?? context.gateway?.random })(app);
+    // Both APIs record into, and read back from, one recorder.
+    const refusals = options.refusals ?? context.refusals ?? ownRecorder(app, context.store, context.gateway?.now ?? (() => context.store.now()));
+    await adminApi({ ...options, refusals, store: context.store, random: options.random ?? context.gateway?.random, pricing: options.pricing ?? context.pricing })(app);
+    await agentApi({ ...options, refusals, store: context.store, now: options.now ?? context.gateway?.now, random: options.random ?? context.gateway?.random })(app);
   };
 }

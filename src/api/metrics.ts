@@ -152,6 +152,7 @@ export class Metrics {
   private readonly settled = new Counter('bursar_settled_micros_total', 'Micro-USD charged: settlements, late charges and expiries that charged their hold.');
   private readonly refunded = new Counter('bursar_refunded_micros_total', 'Micro-USD given back when the actual cost of a charged expiry arrived.');
   private readonly settlements = new Counter('bursar_deferred_settlements_total', 'Settlements the store could not take at once, by what became of them (queued, written, written_late, dropped).');
+  private readonly webhooks = new Counter('bursar_webhook_deliveries_total', 'Webhook delivery attempts this process made, by outcome: delivered, retry (failed, tried again later) or failed (given up).');
   private gauges = new Map<string, { help: string; read: () => number }>();
   private readonly startedS: number;
 
@@ -183,6 +184,11 @@ export class Metrics {
   /** A settlement that had to wait for the store: queued, then written (late or not) or dropped. */
   observeDeferredSettlement(outcome: 'queued' | 'written' | 'written_late' | 'dropped'): void {
     this.settlements.add({ outcome });
+  }
+
+  /** One webhook delivery attempt and what came of it. */
+  observeWebhookAttempt(outcome: 'delivered' | 'retry' | 'failed'): void {
+    this.webhooks.add({ outcome });
   }
 
   /** Counts committed entries by kind. */
@@ -246,6 +252,7 @@ export class Metrics {
       ...this.settled.render(),
       ...this.refunded.render(),
       ...this.settlements.render(),
+      ...this.webhooks.render(),
       '# HELP bursar_process_start_time_seconds Start time of the process since the Unix epoch in seconds.',
       '# TYPE bursar_process_start_time_seconds gauge',
       `bursar_process_start_time_seconds ${this.startedS}`,

@@ -77,6 +77,27 @@ export interface DocumentOptions {
   /** The error body every error response has, under this component name. */
   error: { name: string; schema: z.ZodType };
   errors: Readonly<Record<string, ErrorDoc>>;
+  /** Requests the server itself sends (OpenAPI 3.1 `webhooks`), by name: what they carry. */
+  webhooks?: Readonly<Record<string, OutgoingRequest>>;
+}
+
+/** A request Bursar sends to a URL someone configured: its body and headers. */
+export interface OutgoingRequest {
+  summary: string;
+  description: string;
+  body: z.ZodType;
+  headers: z.ZodObject;
+  /** What the receiver's answer means. */
+  answer: string;
+}
+
+function outgoing(w: OutgoingRequest, components: Record<string, unknown>): Json {
+  const parameters = Object.entries(w.headers.shape as Record<string, z.ZodType>).map(([name, field]) => {
+    const schema = jsonSchema(field, 'output', components);
+    return { name, in: 'header', required: true, ...(typeof schema.description === 'string' ? { description: schema.description } : {}), schema };
+  });
+  const requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(w.body, 'output', components) } } };
+  return { post: { summary: w.summary, description: w.description, parameters, requestBody, responses: { '2XX': { description: w.answer } } } };
 }
 
 function responses(r: RouteSpec, o: DocumentOptions, components: Record<string, unknown>): Json {
@@ -117,12 +138,14 @@ export function openApiDocument(routes: readonly RouteSpec[], o: DocumentOptions
     item[r.method.toLowerCase()] = operation(r, o, components);
   }
   const tags = [...new Set(routes.map((r) => r.tag))].map((name) => ({ name }));
+  const webhooks = Object.fromEntries(Object.entries(o.webhooks ?? {}).map(([name, w]) => [name, outgoing(w, components)]));
   return {
     openapi: '3.1.0',
     info: { title: o.title, version: o.version, description: o.description, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
     servers: [{ url: '/' }],
     tags,
     paths,
+    ...(Object.keys(webhooks).length > 0 ? { webhooks } : {}),
     components: { schemas: components, securitySchemes: o.securitySchemes },
   };
 }

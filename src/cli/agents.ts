@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import type { BudgetView } from '../core/index.js';
 import { effectiveOf } from '../ops/index.js';
-import { addLimitOptions, addPolicyOptions, type BudgetFlags, byId, chainIn, createFromFlags, emitBudget, updateFromFlags } from './budget-ops.js';
+import { type BudgetFlags, byId, chainIn, createFromFlags, emitBudget, updateFromFlags } from './budget-ops.js';
+import { addBudgetOptions } from './budget-options.js';
 import type { CliContext } from './context.js';
 import { unwrap } from './errors.js';
-import { findAgentSuggesting, pointToOption } from './suggest.js';
+import { findAgentSuggesting } from './suggest.js';
 import { budgetJson, table, usd } from './output.js';
 import { usedPctOf } from '../contract/index.js';
 import { parsePathArg } from './parse.js';
@@ -36,9 +37,7 @@ export function registerAgents(program: Command, context: CliContext): void {
     .action((under: string | undefined) => listAgents(context, under));
 
   const create = agents.command('create').description('create an agent budget').argument('<path>', 'where the agent sits, e.g. acme/research/bot', parsePathArg('path'));
-  addLimitOptions(create, 'create');
-  addPolicyOptions(create, 'create');
-  pointToOption(create, '--limit', '--budget-limit <usd>', '--budget-limit 5.00');
+  addBudgetOptions(create, 'create', '5.00');
   create
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
@@ -49,9 +48,7 @@ export function registerAgents(program: Command, context: CliContext): void {
     .command('update')
     .description('change an agent\'s limit, period or policy (policy flags merge into its existing policy)')
     .argument('<path>', refHelp);
-  addLimitOptions(update, 'update');
-  addPolicyOptions(update, 'update');
-  pointToOption(update, '--limit', '--budget-limit <usd>', '--budget-limit 50.00');
+  addBudgetOptions(update, 'update', '50.00');
   update.option('--reason <text>', 'why, recorded in the ledger').action((ref: string, flags: BudgetFlags) => updateAgent(context, ref, flags));
 
   agents

@@ -1,12 +1,13 @@
 import { Option, type Command } from 'commander';
-import { alertOf, limits, type AlertBasis, type AlertView } from '../core/index.js';
+import { alertOf, type AlertBasis, type AlertView } from '../core/index.js';
 import { alertToJson } from '../contract/index.js';
 import type { CliBackend } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { isoSeconds, table, usd } from './output.js';
-import { parseHistoryLimitArg, parsePathArg, parseTimeArg } from './parse.js';
+import { readCapped } from './paging.js';
+import { historyOptions, parsePathArg } from './parse.js';
 
 type PathedAlert = AlertView & { budget: string };
 
@@ -26,36 +27,24 @@ interface AlertFlags {
  */
 export function registerAlerts(program: Command, context: CliContext): void {
   const alerts = program.command('alerts').description('threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)');
-  alerts
-    .command('list')
+  historyOptions(alerts.command('list'), context.nowMs, 'alerts')
     .description('alerts oldest first: the latest ones, or every one since --since')
-    .option('--since <when>', 'alerts since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
     .option('--budget <path>', 'only this budget and everything under it', parsePathArg('--budget'))
     .addOption(new Option('--basis <basis>', 'spent, or committed (spent + reserved)').choices(['spent', 'committed']))
-    .option('--limit <n>', `most alerts to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
     .action((flags: AlertFlags) => listAlerts(context, flags));
 }
 
-/**
- * Up to `max` alerts, read from the ledger's `alert` entries: from `sinceMs` on (oldest first),
- * or the newest ones when no start is given. Says whether more remained.
- */
-async function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promise<{ alerts: PathedAlert[]; more: boolean }> {
-  const order = flags.since === undefined ? 'desc' : 'asc';
-  const alerts: PathedAlert[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await backend.ledgerPage({ kinds: ['alert'], budget: flags.budget, sinceMs: flags.since, cursor, limit: limits.ledgerPageMax, order });
+/** Up to `max` alerts, read from the ledger's `alert` entries; says whether more remained. */
+function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promise<{ items: PathedAlert[]; more: boolean }> {
+  return readCapped(async ({ cursor, limit, order }) => {
+    const page = await backend.ledgerPage({ kinds: ['alert'], budget: flags.budget, sinceMs: flags.since, cursor, limit, order });
+    const items: PathedAlert[] = [];
     for (const e of page.entries) {
       const alert = alertOf(e);
-      if (alert && (flags.basis === undefined || alert.basis === flags.basis)) alerts.push({ ...alert, budget: e.budget });
+      if (alert && (flags.basis === undefined || alert.basis === flags.basis)) items.push({ ...alert, budget: e.budget });
     }
-    if (alerts.length > max || page.nextCursor === null) {
-      const kept = alerts.slice(0, max);
-      return { alerts: order === 'desc' ? kept.reverse() : kept, more: alerts.length > max };
-    }
-    cursor = page.nextCursor;
-  }
+    return { items, nextCursor: page.nextCursor };
+  }, flags.since !== undefined, max);
 }
 
 function alertRows(alerts: readonly PathedAlert[]): string {
@@ -76,7 +65,7 @@ async function listAlerts(context: CliContext, flags: AlertFlags): Promise<void>
   const backend = await context.backend('read');
   if (flags.budget !== undefined) await findBudget(backend, flags.budget);
   const max = flags.limit ?? cliLimits.historyLimitDefault;
-  const { alerts, more } = await readAlerts(backend, flags, max);
+  const { items: alerts, more } = await readAlerts(backend, flags, max);
   const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
   await context.emit(
     () => ({ ok: true, alerts: alerts.map(alertToJson), more }),

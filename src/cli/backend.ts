@@ -2,15 +2,39 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AuditReport, BudgetKind, BudgetOk, BudgetView, Labels, Period, Policy, RevokeOk, TokenView } from '../core/index.js';
-import type { Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport } from '../contract/index.js';
-import { BudgetIndex, forecastReport, ledgerPage, mintToken, recentSessions, reservationReport, runPreflight, summarizeSession, usageReport, type Minted, type PathedEntry, type PathedPage, type SessionSummary } from '../ops/index.js';
+import type { DeliveryView, Failure, ForecastReport, GroupBy, PolicyPatch, PreflightReport, PreflightRequest, ReservationReport, WebhookTestResult, WebhookView } from '../contract/index.js';
+import {
+  addWebhook,
+  BudgetIndex,
+  forecastReport,
+  ledgerPage,
+  listWebhooks,
+  mintToken,
+  recentSessions,
+  removeWebhook,
+  reservationReport,
+  runPreflight,
+  setScopedLimit,
+  summarizeSession,
+  testWebhook,
+  unpricedRoute,
+  usageReport,
+  webhookDeliveries,
+  type AddWebhookInput,
+  type Minted,
+  type PathedEntry,
+  type PathedPage,
+  type ScopedLimit,
+  type ScopedLimitOk,
+  type SessionSummary,
+} from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type AuditOptions, type LedgerQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type AuditOptions, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
 export type CliLedgerPage = PathedPage;
-export type { PolicyPatch };
+export type { PolicyPatch, ScopedLimit, ScopedLimitOk };
 
 export interface CreateBudgetInput {
   path: string;
@@ -122,6 +146,8 @@ export interface CliBackend {
   moveBudget(input: MoveInput): Promise<BudgetOk | Failure>;
   /** Closes a budget's tripped burn-limit breaker by hand. */
   resetBreaker(input: { path: string; reason?: string }): Promise<BudgetOk | Failure>;
+  /** Sets a model, tag or provider limit: creates its budget the first time, changes its limit after. */
+  setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure>;
   getBudget(path: string): Promise<BudgetView | undefined>;
   /** Every budget, sorted by path. */
   listBudgets(): Promise<BudgetView[]>;
@@ -131,6 +157,8 @@ export interface CliBackend {
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
   audit(options?: AuditOptions): Promise<AuditReport>;
+  /** One page of recorded refusals (the API's `GET /api/refusals`); `agent` is a budget path. */
+  refusals(query: RefusalQuery): Promise<RefusalPage>;
   mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
   listTokens(): Promise<TokenView[]>;
   /** Revokes a token and every token delegated from it. */
@@ -148,8 +176,17 @@ export interface CliBackend {
   preflight(request: PreflightRequest, pricing?: PriceCatalog): Promise<PreflightReport | Failure>;
   /** Burn rates and run-out times (the API's `GET /api/forecast`). */
   forecast(query: { budget?: string }): Promise<ForecastReport>;
+  /** Adds a webhook; the answer holds its secret, shown only this once. */
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure>;
+  listWebhooks(): Promise<WebhookView[]>;
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure>;
+  /** Sends a signed test event to a webhook now (from wherever the backend runs). */
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure>;
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure>;
   close(): Promise<void>;
 }
+
+export type { AddWebhookInput };
 
 /**
  * Who the ledger records as the actor of CLI operations: `cli:<user>`, on a local database and
@@ -179,15 +216,23 @@ export class LocalBackend implements CliBackend {
     private readonly store: Store,
     readonly target: string,
     private readonly actor: string = localActor(),
+    /** What brownout tiers, fallbacks and model limits are checked against (a server checks with its own). */
+    private readonly pricing: PriceCatalog = bundledCatalog(),
   ) {}
 
-  createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
-    return this.store.createBudget({ ...input, actor: this.actor });
+  async createBudget(input: CreateBudgetInput): Promise<BudgetOk | Failure> {
+    return unpricedRoute(input.policy, this.pricing) ?? this.store.createBudget({ ...input, actor: this.actor });
   }
 
-  updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
+  async updateBudget(input: UpdateBudgetInput): Promise<BudgetOk | Failure> {
+    const patch = input.policyPatch;
+    const unpriced = unpricedRoute(patch && { brownout: patch.brownout ?? undefined, fallbacks: patch.fallbacks ?? undefined }, this.pricing);
     // The store merges the patch inside its transaction, so concurrent edits cannot interleave.
-    return this.store.updateBudget({ ...input, actor: this.actor });
+    return unpriced ?? this.store.updateBudget({ ...input, actor: this.actor });
+  }
+
+  setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure> {
+    return setScopedLimit(this.store, this.pricing, { ...input, actor: this.actor });
   }
 
   setStatus(input: SetStatusInput): Promise<BudgetOk | Failure> {
@@ -228,6 +273,10 @@ export class LocalBackend implements CliBackend {
     return this.store.audit(options);
   }
 
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.store.refusals(query);
+  }
+
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
     return mintToken(this.store, (n) => randomBytes(n), { ...input, actor: this.actor });
   }
@@ -262,6 +311,26 @@ export class LocalBackend implements CliBackend {
 
   forecast(query: { budget?: string }): Promise<ForecastReport> {
     return forecastReport(this.store, query);
+  }
+
+  addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure> {
+    return addWebhook(this.store, (n) => randomBytes(n), input);
+  }
+
+  listWebhooks(): Promise<WebhookView[]> {
+    return listWebhooks(this.store);
+  }
+
+  removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure> {
+    return removeWebhook(this.store, id);
+  }
+
+  testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure> {
+    return testWebhook(this.store, { random: (n) => randomBytes(n) }, id);
+  }
+
+  webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure> {
+    return webhookDeliveries(this.store, id, query);
   }
 
   close(): Promise<void> {

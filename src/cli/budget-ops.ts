@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import { expiryRules, limits, pathPrefixes, widening, type BudgetKind, type BudgetView, type BurnLimit, type ExpiryRule, type Period, type Policy } from '../core/index.js';
+import { expiryRules, limits, pathPrefixes, widening, type BrownoutTier, type BudgetKind, type BudgetView, type BurnLimit, type ExpiryRule, type FallbackRule, type LoopLimit, type Period, type Policy } from '../core/index.js';
 import { effectiveOf, findAgent as findAgentOp } from '../ops/index.js';
 import type { CliBackend, PolicyPatch, UpdateBudgetInput } from './backend.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap, usageError } from './errors.js';
 import { budgetJson, policyText, usd } from './output.js';
-import { parseAlertThresholdsArg, parseBurnLimitArg, parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTimezoneArg, parseUsdArg } from './parse.js';
+import { parseAlertThresholdsArg, parseBrownoutArg, parseBurnLimitArg, parseFallbackArg, parseLoopLimitArg, parseMaxInflightArg, parseModelsArg, parsePeriodArg, parseTagsArg, parseTimezoneArg, parseUsdArg } from './parse.js';
 
 /**
  * What `agents` and `budgets` share: the flags for limits and policy, creating a budget with
@@ -27,8 +27,16 @@ export interface BudgetFlags {
   onExpiry?: ExpiryRule;
   /** Every `--burn-limit` given (an empty list for `none`). */
   burnLimit?: BurnLimit[];
+  /** `--loop-limit`: repeats per window, or off. */
+  loopLimit?: LoopLimit | 'off';
   /** False with `--no-alert-thresholds`. */
   alertThresholds?: number[] | false;
+  /** Every `--brownout` tier given (an empty list for `none`). */
+  brownout?: BrownoutTier[];
+  /** Every `--fallback` given (an empty list for `none`). */
+  fallback?: FallbackRule[];
+  /** False with `--no-require-tags`. */
+  requireTags?: string[] | false;
   parents?: boolean;
   reason?: string;
 }
@@ -67,9 +75,21 @@ export function addPolicyOptions(cmd: Command, mode: 'create' | 'update'): Comma
   cmd.addOption(new Option('--on-expiry <rule>', 'what a tool reservation left open past its TTL costs: charge its hold (default) or release it').choices(expiryRules));
   const burnHelp = mode === 'create' ? 'a rolling cap in USD per window, like 2.00/1m or 10 per 1h; repeat for several, none for none (agents default to 2.00/1m)' : 'replace the burn limits: USD per window, like 2.00/1m; repeat for several, none to turn them off';
   cmd.option('--burn-limit <usd/window>', burnHelp, parseBurnLimitArg);
+  const loopHelp = mode === 'create' ? 'loop detection: at most so many repeats of one request in a window, like 20/10m; off for none (agents default to 20/10m)' : 'replace the loop limit: repeats of one request per window, like 20/10m; off to turn it off';
+  cmd.option('--loop-limit <repeats/window>', loopHelp, parseLoopLimitArg);
   cmd.option('--alert-thresholds <list>', 'percentages of the limit that raise an alert, like 50,80,100 (default: the parent\'s, else 50,75,90,100)', parseAlertThresholdsArg);
   if (mode === 'update') cmd.option('--no-alert-thresholds', 'use the parent\'s alert thresholds again');
+  addRoutingOptions(cmd, mode);
   return cmd;
+}
+
+/** `--brownout`, `--fallback` and `--require-tags` (and `--no-require-tags` for updates). */
+function addRoutingOptions(cmd: Command, mode: 'create' | 'update'): void {
+  const replace = mode === 'update' ? 'replaces the budget\'s tiers; ' : '';
+  cmd.option('--brownout <pct:model=model>', `from a share of this budget, send calls for one model to another, like 90:gpt-4o=gpt-4o-mini; repeat for several tiers (${replace}none for none)`, parseBrownoutArg);
+  cmd.option('--fallback <model=models>', `when the budgets cannot take a call for a model, try these in order, like gpt-4o=gpt-4o-mini,gpt-4.1-nano; repeat for several models (${mode === 'update' ? 'replaces the budget\'s fallbacks; ' : ''}none for none)`, parseFallbackArg);
+  cmd.option('--require-tags <list>', 'tags every call under this budget must carry (x-bursar-tags), keys or whole tags, like product,env:prod', parseTagsArg('--require-tags'));
+  if (mode === 'update') cmd.option('--no-require-tags', 'require no tags of this budget');
 }
 
 /**
@@ -85,7 +105,11 @@ export function policyFromFlags(flags: BudgetFlags): Policy {
   if (typeof flags.requestCap === 'number') policy.requestCapMicros = flags.requestCap;
   if (flags.onExpiry !== undefined) policy.onExpiry = flags.onExpiry;
   if (flags.burnLimit !== undefined) policy.burnLimits = flags.burnLimit;
+  if (flags.loopLimit !== undefined) policy.loopLimit = flags.loopLimit;
   if (Array.isArray(flags.alertThresholds)) policy.alertThresholdsPct = flags.alertThresholds;
+  if (flags.brownout !== undefined && flags.brownout.length > 0) policy.brownout = flags.brownout;
+  if (flags.fallback !== undefined && flags.fallback.length > 0) policy.fallbacks = flags.fallback;
+  if (Array.isArray(flags.requireTags)) policy.requiredTags = flags.requireTags;
   return policy;
 }
 
@@ -102,7 +126,11 @@ export function policyPatchFromFlags(flags: BudgetFlags): PolicyPatch | undefine
   if (flags.requestCap !== undefined) patch.requestCapMicros = flags.requestCap === false ? null : flags.requestCap;
   if (flags.onExpiry !== undefined) patch.onExpiry = flags.onExpiry;
   if (flags.burnLimit !== undefined) patch.burnLimits = flags.burnLimit;
+  if (flags.loopLimit !== undefined) patch.loopLimit = flags.loopLimit;
   if (flags.alertThresholds !== undefined) patch.alertThresholdsPct = flags.alertThresholds === false ? null : flags.alertThresholds;
+  if (flags.brownout !== undefined) patch.brownout = flags.brownout.length === 0 ? null : flags.brownout;
+  if (flags.fallback !== undefined) patch.fallbacks = flags.fallback.length === 0 ? null : flags.fallback;
+  if (flags.requireTags !== undefined) patch.requiredTags = flags.requireTags === false ? null : flags.requireTags;
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -122,7 +150,7 @@ export function updateFromFlags(path: string, flags: BudgetFlags): UpdateBudgetI
   if (patch) input.policyPatch = patch;
   if (flags.reason !== undefined) input.reason = flags.reason;
   if (Object.keys(input).filter((k) => k !== 'path' && k !== 'reason').length === 0) {
-    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight, --request-cap, --on-expiry, --burn-limit or --alert-thresholds');
+    throw usageError('usage', 'nothing to update: give --budget-limit, --no-limit, --period, --timezone, --models, --max-inflight, --request-cap, --on-expiry, --burn-limit, --loop-limit, --alert-thresholds, --brownout, --fallback or --require-tags');
   }
   return input;
 }

@@ -1,4 +1,4 @@
-import { formatWindow, type BudgetView } from '../core/index.js';
+import { formatWindow, reservationId, type BudgetView } from '../core/index.js';
 import { budgetDetail, type BudgetDetail } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { unwrap } from './errors.js';
@@ -39,13 +39,23 @@ function periodLine(b: BudgetView): string {
   return `Period: ${b.period} in ${b.timezone}, ${isoSeconds(b.periodStartMs)} to ${isoSeconds(b.periodEndMs)}`;
 }
 
-/** The budget's guards in a line or two: its burn windows and breaker, and the alerts raised this period. */
+/** What loop detection counts on the budget, in a line. */
+function loopLine(loop: NonNullable<BudgetView['loop']>): string {
+  const top = loop.mostRepeated;
+  const most = top ? `; the most repeated came ${top.count} time${top.count === 1 ? '' : 's'} (${reservationId({ seq: top.firstSeq })} to ${reservationId({ seq: top.lastSeq })})` : '';
+  return `Loops: at most ${loop.repeats} repeats of one request in ${formatWindow(loop.windowMs)}; ${loop.tracked} request${loop.tracked === 1 ? '' : 's'} counted now${most}`;
+}
+
+/** The budget's guards in a line or two: its burn windows, loop detection and breaker, and the alerts raised this period. */
 function guardLines(b: BudgetView): string[] {
   const lines: string[] = [];
   if (b.burn.length > 0) lines.push(`Burn: ${b.burn.map((w) => `${usd(w.burnMicros)} of ${usd(w.amountMicros)} in the last ${formatWindow(w.windowMs)}`).join('; ')}`);
+  if (b.loop) lines.push(loopLine(b.loop));
   if (b.breaker !== 'closed') {
     const until = b.trippedUntilMs === null ? '' : ` until ${isoSeconds(b.trippedUntilMs)}`;
-    lines.push(b.breaker === 'open' ? `Breaker: open${until}: a burn limit was crossed; bursar budgets reset-breaker ${b.path} closes it` : 'Breaker: half-open: the next request tests the burn rate');
+    const why = b.breakerCode === 'loop_detected' ? 'a loop was detected (one request repeated past the loop limit)' : 'a burn limit was crossed';
+    const tests = b.breakerCode === 'loop_detected' ? 'whether the loop has stopped' : 'the burn rate';
+    lines.push(b.breaker === 'open' ? `Breaker: open${until}: ${why}; bursar budgets reset-breaker ${b.path} closes it` : `Breaker: half-open: the next request tests ${tests}`);
   }
   const reached = [...(b.alertSpentPct > 0 ? [`spent reached ${b.alertSpentPct}%`] : []), ...(b.alertCommittedPct > 0 ? [`spent + reserved reached ${b.alertCommittedPct}%`] : [])];
   if (reached.length > 0) lines.push(`Alerts this period: ${reached.join(', ')} (bursar alerts list --budget ${b.path})`);

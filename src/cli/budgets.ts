@@ -1,13 +1,14 @@
 import { Option, type Command } from 'commander';
 import type { BudgetKind, BudgetView } from '../core/index.js';
-import { addLimitOptions, addPolicyOptions, type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import { type BudgetFlags, createFromFlags, emitBudget, findBudget, parentKindAt, updateFromFlags } from './budget-ops.js';
+import { addBudgetOptions } from './budget-options.js';
 import type { CliContext } from './context.js';
 import { unwrap, usageError } from './errors.js';
 import { isoSeconds, table, usageBar, usd } from './output.js';
 import { parsePathArg, parseUsdArg } from './parse.js';
 import { showBudget } from './budget-show.js';
 import { treeLines, treeJson } from './budget-tree.js';
-import { pointToOption } from './suggest.js';
+import { registerModelLimit } from './scoped.js';
 
 const createHelp = `
 Without --kind, a budget at the first level is an org, at the second a team, deeper a plain
@@ -20,14 +21,14 @@ Example:
   bursar budgets create acme/research --budget-limit 200.00 --period week`;
 
 /**
- * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker`: any budget of
+ * Adds `bursar budgets create|show|update|grant|pause|resume|close|move|tree|reset-breaker|limit-model`: any budget of
  * the tree, whatever its kind.
  *
  * @example
  * registerBudgets(program, context);
  */
 export function registerBudgets(program: Command, context: CliContext): void {
-  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker');
+  const budgets = program.command('budgets').description('the budget tree: create, show, grant, close, move, tree, reset-breaker, limit-model');
   registerCreate(budgets, context);
 
   budgets
@@ -37,9 +38,7 @@ export function registerBudgets(program: Command, context: CliContext): void {
     .action((path: string) => showBudget(context, path));
 
   const update = budgets.command('update').description('change a budget\'s limit, period or policy (policy flags merge into its existing policy)').argument('<path>', 'budget path', parsePathArg('path'));
-  addLimitOptions(update, 'update');
-  addPolicyOptions(update, 'update');
-  pointToOption(update, '--limit', '--budget-limit <usd>', '--budget-limit 50.00');
+  addBudgetOptions(update, 'update', '50.00');
   update.option('--reason <text>', 'why, recorded in the ledger').action((path: string, flags: BudgetFlags) => updateBudget(context, path, flags));
 
   budgets
@@ -79,6 +78,8 @@ export function registerBudgets(program: Command, context: CliContext): void {
     .option('--reason <text>', 'why, recorded in the ledger')
     .action((path: string, flags: { to?: string; root?: boolean; reason?: string }) => moveBudget(context, path, flags));
 
+  registerModelLimit(budgets, context);
+
   budgets
     .command('tree')
     .description('the budget tree with spent, reserved and limit, a usage bar and status')
@@ -89,9 +90,7 @@ export function registerBudgets(program: Command, context: CliContext): void {
 function registerCreate(budgets: Command, context: CliContext): void {
   const create = budgets.command('create').description('create a budget (org, team or plain budget)').argument('<path>', 'budget path, e.g. acme/research', parsePathArg('path'));
   create.addOption(new Option('--kind <kind>', 'kind of budget (default: org at the first level, team at the second, else budget)').choices(['org', 'team', 'budget']));
-  addLimitOptions(create, 'create');
-  addPolicyOptions(create, 'create');
-  pointToOption(create, '--limit', '--budget-limit <usd>', '--budget-limit 1000.00');
+  addBudgetOptions(create, 'create', '1000.00');
   create
     .option('--parents', 'create missing parents (org, team, then plain budgets) without limits')
     .option('--reason <text>', 'why, recorded in the ledger')
@@ -127,7 +126,7 @@ async function resetBreaker(context: CliContext, path: string, reason: string | 
   const backend = await context.backend('write');
   const before = await findBudget(backend, path);
   const { budget } = unwrap(await backend.resetBreaker({ path, reason }));
-  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows start empty`;
+  const was = before.breaker === 'closed' ? 'it was not tripped; nothing changed' : `it was ${before.breaker === 'open' ? 'open' : 'half-open'}; its burn windows and loop counts start empty`;
   await emitBudget(context, 'Closed the breaker of', budget, { lines: [`  ${was}`], json: { was: before.breaker } });
 }
 
@@ -155,7 +154,8 @@ function limitCell(b: BudgetView): string {
 }
 
 function statusCell(b: BudgetView): string {
-  const breaker = b.breaker === 'open' ? ', TRIPPED' : b.breaker === 'half_open' ? ', half-open' : '';
+  const loop = b.breakerCode === 'loop_detected' ? ' (loop)' : '';
+  const breaker = b.breaker === 'open' ? `, TRIPPED${loop}` : b.breaker === 'half_open' ? `, half-open${loop}` : '';
   return `${b.status === 'active' ? 'active' : b.status.toUpperCase()}${breaker}`;
 }
 

@@ -3,30 +3,12 @@ import { limits, type BudgetView, type EntryKind } from '../core/index.js';
 import type { CliBackend, CliLedgerEntry } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
-import { isoSeconds, ledgerRow, table, usd } from './output.js';
-import { parseHistoryLimitArg, parseTimeArg } from './parse.js';
+import { clip, isoSeconds, ledgerRow, table, usd } from './output.js';
+import { historyOptions } from './parse.js';
 import { cliLimits } from './limits.js';
 
-/** Entry kinds whose amount is money; for the rest (pause, move, …) the amount column is blank. */
-const moneyKinds: ReadonlySet<EntryKind> = new Set<EntryKind>([
-  'budget_created',
-  'limit_change',
-  'period_change',
-  'grant',
-  'reserve',
-  'settle',
-  'void',
-  'expire',
-  'expire_charged',
-  'expiry_refund',
-  'late_charge',
-  'overrun',
-  'period_reset',
-  'token_minted',
-  'alert',
-  'breaker_tripped',
-  'breaker_probe',
-]);
+/** Entry kinds whose amount is not money (pause, move, …): their amount column is blank. */
+const plainKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['policy_change', 'budget_moved', 'pause', 'resume', 'close', 'token_revoked', 'breaker_closed']);
 
 const reasonCellMax = 48;
 
@@ -38,12 +20,9 @@ const reasonCellMax = 48;
  */
 export function registerCredits(program: Command, context: CliContext): void {
   const credits = program.command('credits').description('spending history');
-  credits
-    .command('history')
+  historyOptions(credits.command('history'), context.nowMs, 'entries')
     .description('ledger entries of an agent and everything under it (its envelopes), newest first')
     .requiredOption('--agent <path>', 'agent path (or any budget path), or an agent\'s bare name when unique')
-    .option('--since <when>', 'only entries since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)', parseTimeArg('--since', context.nowMs))
-    .option('--limit <n>', `most entries to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg)
     .action((flags: { agent: string; since?: number; limit?: number }) => history(context, flags));
 }
 
@@ -67,12 +46,6 @@ function relativePath(agent: BudgetView, path: string): string {
   return path.startsWith(base) ? path.slice(base.length) : path;
 }
 
-function clip(text: string | null, max: number): string {
-  if (text === null) return '';
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 function tokensCell(e: CliLedgerEntry): string {
   if (e.tokensIn === null && e.tokensOut === null) return '';
   return `${e.tokensIn ?? '-'}/${e.tokensOut ?? '-'}`;
@@ -94,7 +67,7 @@ function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): st
     entries.map((e) => [
       isoSeconds(e.tsMs),
       e.kind,
-      moneyKinds.has(e.kind) ? usd(e.amountMicros) : '',
+      plainKinds.has(e.kind) ? '' : usd(e.amountMicros),
       relativePath(agent, e.budget),
       e.model ?? '',
       tokensCell(e),

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView } from '../core/index.js';
-import { startServer, type RunningServer } from '../server/index.js';
+import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView, type Policy } from '../core/index.js';
+import { startServer, stderrJsonLog, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap, usageError } from './errors.js';
@@ -78,10 +78,11 @@ async function buildTree(store: Store): Promise<void> {
   if (await store.getBudget('dennis')) {
     throw new CliError({ code: 'budget_exists', message: 'this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger', budget: 'dennis' }, 1);
   }
-  // The demo shows the budget's hard stop, so its agents turn the default burn limit off: at
-  // 2 USD a minute it would stop the runaway first, long before its 5,000 credits are gone.
+  // The demo shows the budget's hard stop, so its agents turn the default burn limit and loop
+  // limit off: at 2 USD a minute, or at the 21st repeat of its one request, either would stop
+  // the runaway first, long before its 5,000 credits are gone.
   for (const b of demoTree) {
-    const policy = b.kind === 'agent' ? { burnLimits: [] } : undefined;
+    const policy: Policy | undefined = b.kind === 'agent' ? { burnLimits: [], loopLimit: 'off' } : undefined;
     unwrap(await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.credits * creditMicros, period: 'month', policy, actor: 'demo', reason: b.title }));
   }
 }
@@ -114,7 +115,9 @@ async function play(server: RunningServer, db: string): Promise<DemoResult> {
 
 async function demo(program: Command, context: CliContext): Promise<void> {
   const db = demoDb(program, context);
-  const server = await startServer({ port: 0, db, mockUpstream: true, env: {}, plugins: servePlugins });
+  // The runaway is refused on purpose: its refusals are recorded (refusals list), not logged over the tour.
+  const log = (event: Record<string, unknown>) => (event.event === 'refused' ? undefined : stderrJsonLog(event));
+  const server = await startServer({ port: 0, db, mockUpstream: true, env: {}, plugins: servePlugins, log });
   let result: DemoResult;
   try {
     await buildTree(server.store);
@@ -173,6 +176,7 @@ function report(d: DemoResult): string {
     `Audit: ${d.audit.ok ? `OK, replaying ${d.audit.entries} ledger entries reproduces every balance` : `FAILED with ${d.audit.problems.length} problem(s)`}.`,
     '',
     'Where to look (the ledger is kept):',
+    `  npx bursar --db ${q} refusals list --agent market-researcher`,
     `  npx bursar --db ${q} credits history --agent market-researcher`,
     `  npx bursar --db ${q} sessions show ${session}`,
     `  npx bursar --db ${q} budgets tree`,

@@ -6,13 +6,17 @@ import { registerCredits } from './credits.js';
 import { registerDemo } from './demo.js';
 import { registerForecast } from './forecast.js';
 import { registerLedger } from './ledger.js';
+import { registerMcp } from './mcp.js';
 import { registerMockUpstream } from './mock-upstream.js';
 import { registerPreflight } from './preflight.js';
 import { registerPricing } from './pricing.js';
+import { registerRefusals } from './refusals.js';
+import { registerProviders, registerTags } from './scoped.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerTokens } from './tokens.js';
 import { registerUsage } from './usage.js';
+import { registerWebhooks } from './webhooks.js';
 import type { RegisterGroup } from './program.js';
 
 /**
@@ -26,9 +30,13 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerServe,
   registerAgents,
   registerBudgets,
+  registerTags,
+  registerProviders,
   registerTokens,
   registerCredits,
   registerAlerts,
+  registerRefusals,
+  registerWebhooks,
   registerLedger,
   registerSessions,
   registerUsage,
@@ -36,6 +44,7 @@ export const commandGroups: readonly RegisterGroup[] = [
   registerForecast,
   registerAudit,
   registerPricing,
+  registerMcp,
   registerMockUpstream,
   registerDemo,
 ];

@@ -25,8 +25,10 @@ Formats:
   json   one JSON array of objects (parse it whole)
   jsonl  JSON Lines: one object per line (stream it)
 Every row has amount_micros (integer micro-USD, exact) and amount_usd (six decimals, exact),
-ts (ISO 8601 UTC) and ts_ms, and the budget's current path. Rows come oldest first. The export
-is a snapshot: entries written after it starts are left out.
+ts (ISO 8601 UTC) and ts_ms, and the budget's current path. data, the facts of some kinds (a new
+budget's settings, an alert's threshold), is an object in JSON and JSON Lines, and its JSON text
+(as hashed) in CSV. Rows come oldest first. The export is a snapshot: entries written after it
+starts are left out.
 
 Example:
   bursar ledger export --format csv --since 7d --budget acme/research > research.csv`;
@@ -71,17 +73,22 @@ async function eachPage(backend: CliBackend, query: LedgerQuery, lastSeq: number
   }
 }
 
+/** An entry as a JSON export writes it: the CSV row, with `data` as the object it holds (CSV keeps its JSON text). */
+function jsonRow(e: CliLedgerEntry): Record<string, unknown> {
+  return { ...ledgerRow(e), data: e.data === null ? null : (JSON.parse(e.data) as unknown) };
+}
+
 /** Turns pages into text chunks for one format: a head, each page, and a tail. */
 function encoder(format: ExportFormat): { head: string; page: (entries: CliLedgerEntry[], first: boolean) => string; tail: (any: boolean) => string } {
   if (format === 'csv') {
     return { head: csvLine(ledgerFields), page: (entries) => entries.map((e) => csvLine(ledgerFields.map((f) => ledgerRow(e)[f]))).join(''), tail: () => '' };
   }
   if (format === 'jsonl') {
-    return { head: '', page: (entries) => entries.map((e) => `${JSON.stringify(ledgerRow(e))}\n`).join(''), tail: () => '' };
+    return { head: '', page: (entries) => entries.map((e) => `${JSON.stringify(jsonRow(e))}\n`).join(''), tail: () => '' };
   }
   return {
     head: '[',
-    page: (entries, first) => (first ? '\n' : ',\n') + entries.map((e) => JSON.stringify(ledgerRow(e))).join(',\n'),
+    page: (entries, first) => (first ? '\n' : ',\n') + entries.map((e) => JSON.stringify(jsonRow(e))).join(',\n'),
     tail: (any) => (any ? '\n]\n' : ']\n'),
   };
 }

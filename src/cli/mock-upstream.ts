@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
+import { mockFaults, mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { parsePortArg } from './parse.js';
@@ -29,7 +29,7 @@ export function registerMockUpstream(program: Command, _context: CliContext): vo
     .command('mock-upstream')
     .description('run a fake OpenAI/Anthropic provider (usage, streaming, latency and faults) on 127.0.0.1')
     .addOption(new Option('--port <port>', 'port to listen on').argParser(parsePortArg('--port')).default(mockUpstreamPortDefault))
-    .addHelpText('after', '\nSteer single calls with headers: x-mock-fault (500, 429, timeout, truncate, no-usage, slow-stream, huge-usage),\nx-mock-output-tokens (a number or max), x-mock-chunks, x-mock-latency-ms, x-mock-cached-tokens.')
+    .addHelpText('after', `\nSteer single calls with headers: x-mock-fault (${mockFaults.join(', ')}),\nx-mock-output-tokens (a number or max), x-mock-chunks, x-mock-latency-ms, x-mock-cached-tokens.`)
     .action(async (flags: { port: number }) => {
       const upstream = await runMockUpstream({ port: flags.port, handleSignals: false }).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') throw error;

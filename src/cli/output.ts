@@ -123,6 +123,18 @@ export function isoSeconds(ms: number | null): string {
 }
 
 /**
+ * Text for a table cell: on one line, cut to `max` characters with an ellipsis; empty for null.
+ *
+ * @example
+ * clip('a long\nreason', 8) // 'a long …'
+ */
+export function clip(text: string | null, max: number): string {
+  if (text === null) return '';
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
  * One line describing a policy: `models gpt-4o,claude-*; cap $0.50; in-flight 4`.
  *
  * @example
@@ -136,7 +148,11 @@ export function policyText(policy: Policy): string {
   if (policy.maxOutputTokens !== undefined) parts.push(`max output tokens ${policy.maxOutputTokens}`);
   if (policy.alertThresholdsPct) parts.push(`alerts at ${policy.alertThresholdsPct.join('/')}%`);
   if (policy.burnLimits) parts.push(`burn limit ${policy.burnLimits.length > 0 ? policy.burnLimits.map((l) => `${usd(l.amountMicros)}/${formatWindow(l.windowMs)}`).join(', ') : 'none'}`);
+  if (policy.loopLimit !== undefined) parts.push(`loop limit ${policy.loopLimit === 'off' ? 'off' : `${policy.loopLimit.repeats}/${formatWindow(policy.loopLimit.windowMs)}`}`);
   if (policy.onExpiry !== undefined) parts.push(`on expiry ${policy.onExpiry}`);
+  if (policy.requiredTags) parts.push(`requires tags ${policy.requiredTags.join(',')}`);
+  if (policy.brownout) parts.push(`brownout ${policy.brownout.map((t) => `${t.atPct}%:${t.from}→${t.to}`).join(', ')}`);
+  if (policy.fallbacks) parts.push(`fallbacks ${policy.fallbacks.map((r) => `${r.from}→${r.to.join(',')}`).join('; ')}`);
   return parts.length > 0 ? parts.join('; ') : 'none';
 }
 

@@ -18,7 +18,7 @@ function usageCode(fn: () => unknown): string | undefined {
 
 function budget(id: number, parentId: number | null, path: string): BudgetView {
   const name = path.split('/').pop() ?? path;
-  return { id, parentId, name, path, kind: 'budget', status: 'active', limitMicros: null, period: 'none', timezone: 'UTC', periodStartMs: 0, periodEndMs: null, spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, remainingMicros: null, inflight: 0, policy: {}, createdMs: 0, alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, burn: [] };
+  return { id, parentId, name, path, kind: 'budget', status: 'active', limitMicros: null, period: 'none', timezone: 'UTC', periodStartMs: 0, periodEndMs: null, spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, remainingMicros: null, inflight: 0, policy: {}, createdMs: 0, alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, breakerCode: null, burn: [], loop: null };
 }
 
 describe('cli parsing', () => {

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, type BurnLimit, type Period } from '../core/index.js';
+import { isPeriod, isTimeZone, limits, parsePath, parseUsd, periods, policyProblem, tagPattern, type BrownoutTier, type BurnLimit, type FallbackRule, type LoopLimit, type Period } from '../core/index.js';
 import { usageError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -152,6 +152,27 @@ export function parseBurnLimitArg(text: string, previous: BurnLimit[] | undefine
   return burnLimits;
 }
 
+const loopPattern = /^(-?\d{1,15})\s*(?:\/|per|in)\s*(-?\d{1,9})?\s*(s|m|h|d)$/i;
+
+/**
+ * `--loop-limit`: at most so many repeats of one request in a window (`20/10m`, `5 per 1h`), or
+ * `off` for no loop detection of the budget's own.
+ *
+ * @example
+ * parseLoopLimitArg('20/10m') // { repeats: 20, windowMs: 600_000 }
+ * parseLoopLimitArg('off') // 'off'
+ */
+export function parseLoopLimitArg(text: string): LoopLimit | 'off' {
+  const t = text.trim();
+  if (t.toLowerCase() === 'off') return 'off';
+  const match = loopPattern.exec(t);
+  if (!match) throw usageError('invalid_policy', `--loop-limit: ${JSON.stringify(text)} is not repeats per window; use a count per a span, like 20/10m or 5 per 1h (or off)`, '--loop-limit');
+  const loopLimit = { repeats: Number(match[1]), windowMs: Number(match[2] ?? 1) * (unitMs[(match[3] ?? 's').toLowerCase()] ?? 1_000) };
+  const problem = policyProblem({ loopLimit });
+  if (problem) throw usageError('invalid_policy', `--loop-limit: ${problem.message}`, '--loop-limit');
+  return loopLimit;
+}
+
 /**
  * `--alert-thresholds`: whole percentages of the limit, comma-separated (`50,80,100`).
  *
@@ -164,6 +185,81 @@ export function parseAlertThresholdsArg(text: string): number[] {
   const problem = parts.length === 0 || pcts.some((p) => Number.isNaN(p)) ? { message: 'give whole percentages, comma-separated, like 50,80,100' } : policyProblem({ alertThresholdsPct: pcts });
   if (problem) throw usageError('invalid_policy', `--alert-thresholds: ${problem.message}`, '--alert-thresholds');
   return pcts;
+}
+const tierPattern = /^(\d{1,4})%?\s*:\s*([^=\s]+)\s*=\s*(\S+)$/;
+
+/**
+ * One `--brownout` tier (`90:gpt-4o=gpt-4o-mini`: from 90% of the budget, calls for gpt-4o go to
+ * gpt-4o-mini) added to those given before it; `none` stands for no tiers.
+ *
+ * @example
+ * parseBrownoutArg('90:gpt-4o=gpt-4o-mini', undefined) // [{ atPct: 90, from: 'gpt-4o', to: 'gpt-4o-mini' }]
+ */
+export function parseBrownoutArg(text: string, previous: BrownoutTier[] | undefined): BrownoutTier[] {
+  const t = text.trim();
+  if (t.toLowerCase() === 'none') return [];
+  const match = tierPattern.exec(t);
+  if (!match) throw usageError('invalid_policy', `--brownout: ${JSON.stringify(text)} is not a tier; use <percent>:<model>=<cheaper model>, like 90:gpt-4o=gpt-4o-mini (or none)`, '--brownout');
+  const brownout = [...(previous ?? []), { atPct: Number(match[1]), from: match[2] ?? '', to: match[3] ?? '' }];
+  const problem = policyProblem({ brownout });
+  if (problem) throw usageError('invalid_policy', `--brownout: ${problem.message}`, '--brownout');
+  return brownout;
+}
+
+/**
+ * One `--fallback` (`gpt-4o=gpt-4o-mini,gpt-4.1-nano`: when the budgets cannot take a gpt-4o
+ * call, try gpt-4o-mini, then gpt-4.1-nano) added to those given before it; `none` for none.
+ *
+ * @example
+ * parseFallbackArg('gpt-4o=gpt-4o-mini,gpt-4.1-nano', undefined) // [{ from: 'gpt-4o', to: ['gpt-4o-mini', 'gpt-4.1-nano'] }]
+ */
+export function parseFallbackArg(text: string, previous: FallbackRule[] | undefined): FallbackRule[] {
+  const t = text.trim();
+  if (t.toLowerCase() === 'none') return [];
+  const [from, list] = t.split('=', 2).map((x) => x.trim());
+  const to = (list ?? '').split(',').map((m) => m.trim()).filter((m) => m.length > 0);
+  if (!from || to.length === 0) throw usageError('invalid_policy', `--fallback: ${JSON.stringify(text)} is not a fallback; use <model>=<model>[,<model>…], like gpt-4o=gpt-4o-mini,gpt-4.1-nano (or none)`, '--fallback');
+  const fallbacks = [...(previous ?? []), { from, to }];
+  const problem = policyProblem({ fallbacks });
+  if (problem) throw usageError('invalid_policy', `--fallback: ${problem.message}`, '--fallback');
+  return fallbacks;
+}
+
+/**
+ * A comma-separated list of tags or tag keys (`product,env:prod`).
+ *
+ * @example
+ * parseTagsArg('--require-tags')('product, env:prod') // ['product', 'env:prod']
+ */
+export function parseTagsArg(label: string): (text: string) => string[] {
+  return (text) => {
+    const tags = [...new Set(text.split(',').map((t) => t.trim()).filter((t) => t.length > 0))];
+    const bad = tags.find((t) => !tagPattern.test(t));
+    if (tags.length === 0 || bad !== undefined) throw usageError('invalid_policy', `${prefix(label)}${bad === undefined ? 'give at least one tag' : `${JSON.stringify(bad)} is not a tag`}; tags are letters, digits, . _ : -, like product or env:prod`, label);
+    return tags;
+  };
+}
+
+/**
+ * One tag (`product:chat-bot`).
+ *
+ * @example
+ * parseTagArg('product:chat-bot') // 'product:chat-bot'
+ */
+export function parseTagArg(text: string): string {
+  if (tagPattern.test(text)) return text;
+  throw usageError('invalid_name', `${JSON.stringify(text)} is not a tag; tags are letters, digits, . _ : - (at most 64), like product:chat-bot`, 'tag');
+}
+
+/**
+ * A limit in USD, or `none` for no limit (the budget only counts).
+ *
+ * @example
+ * parseLimitArg('20') // 20_000_000
+ * parseLimitArg('none') // null
+ */
+export function parseLimitArg(text: string): number | null {
+  return text.trim().toLowerCase() === 'none' ? null : parseUsdArg('usd')(text);
 }
 export const parseHistoryLimitArg = parseCountArg('--limit', cliLimits.historyLimitMax, 'invalid_limit');
 
@@ -209,4 +305,16 @@ export function parseUrlArg(text: string): string {
   }
   if (url.username !== '' || url.password !== '') throw usageError('invalid_url', '--url: put no credentials in the URL; set BURSAR_ADMIN_KEY instead', '--url');
   return url.toString().replace(/\/+$/, '');
+}
+
+/**
+ * Adds the `--since` and `--limit` options of a history listing, naming what it lists.
+ *
+ * @example
+ * historyOptions(alerts.command('list'), context.nowMs, 'alerts');
+ */
+export function historyOptions<C extends { option(flags: string, description: string, parse: (text: string) => number): C }>(command: C, nowMs: () => number, what: string): C {
+  return command
+    .option('--since <when>', `${what} since a span ago (30m, 24h, 7d, 2w) or an ISO date/time (UTC unless it says)`, parseTimeArg('--since', nowMs))
+    .option('--limit <n>', `most ${what} to show (default ${cliLimits.historyLimitDefault}, at most ${cliLimits.historyLimitMax})`, parseHistoryLimitArg);
 }

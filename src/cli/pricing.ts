@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { modelPriceToJson } from '../contract/index.js';
 import { formatUsd } from '../core/index.js';
 import { listModels, loadPricing, resolveModel, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
@@ -18,19 +19,7 @@ function catalogFrom(path: string | undefined): PriceCatalog {
 }
 
 function entryJson(model: string, e: PriceEntry): Record<string, unknown> {
-  return {
-    model,
-    provider: e.provider,
-    kind: e.kind,
-    input_micros_per_million: e.input,
-    cached_input_micros_per_million: e.cachedInput,
-    cache_write_micros_per_million: e.cacheWrite,
-    cache_write_1h_micros_per_million: e.cacheWrite1h ?? null,
-    output_micros_per_million: e.output,
-    max_output_tokens: e.maxOutputTokens,
-    long_context: e.longContext ?? null,
-    source: e.source ?? null,
-  };
+  return { ...modelPriceToJson(model, e), cache_write_micros_per_million: e.cacheWrite, cache_write_1h_micros_per_million: e.cacheWrite1h ?? null, long_context: e.longContext ?? null, source: e.source ?? null };
 }
 
 /**

@@ -1,8 +1,37 @@
 import type { z } from 'zod';
 import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
-import { adminRoutes, auditFromJson, budgetFromJson, camelField, entryFromJson, isLedgerCode, policyPatchToJson, policyToJson, RouteClient, tokenFromJson, TransportError, type Failure, type ForecastReport, type WireCode, type PreflightReport, type PreflightRequest, type RouteAnswer, type RouteInput, type RouteSpec } from '../contract/index.js';
-import { StoreUnavailableError, type AuditOptions, type LedgerQuery } from '../store/index.js';
-import { localActor, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
+import {
+  adminRoutes,
+  auditFromJson,
+  budgetFromJson,
+  camelField,
+  deliveryFromJson,
+  entryFromJson,
+  isLedgerCode,
+  policyPatchToJson,
+  policyToJson,
+  refusalFromJson,
+  RouteClient,
+  tokenFromJson,
+  TransportError,
+  webhookFromJson,
+  webhookIdPattern,
+  webhookTestFromJson,
+  type DeliveryView,
+  type Failure,
+  type ForecastReport,
+  type WireCode,
+  type PreflightReport,
+  type PreflightRequest,
+  type RouteAnswer,
+  type RouteInput,
+  type RouteSpec,
+  type WebhookTestResult,
+  type WebhookView,
+} from '../contract/index.js';
+import { StoreUnavailableError, type AuditOptions, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery } from '../store/index.js';
+import { unknownWebhook } from '../ops/index.js';
+import { localActor, type AddWebhookInput, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type ScopedLimit, type ScopedLimitOk, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
 import { cliLimits } from './limits.js';
 
@@ -12,6 +41,9 @@ const tokenIdPattern = /^tok_[A-Za-z0-9]{8,40}$/;
 /** Pre-flight failures a local database gives too; the rest (forbidden, unreachable) are thrown. */
 const planFailureCodes = ['bad_request', 'unknown_budget', 'unknown_token'] as const satisfies readonly WireCode[];
 const isPlanFailureCode = (code: string): code is (typeof planFailureCodes)[number] => (planFailureCodes as readonly string[]).includes(code);
+/** Webhook refusals a local database gives too. */
+const webhookFailureCodes: readonly WireCode[] = ['bad_request', 'unknown_webhook', 'webhook_limit'];
+const isWebhookFailureCode = (code: string): code is WireCode => (webhookFailureCodes as readonly string[]).includes(code);
 
 type Answer<S extends RouteSpec> = RouteAnswer<z.output<S['response']['schema']>>;
 
@@ -80,6 +112,18 @@ export class RemoteBackend implements CliBackend {
     return this.budgetWrite(await this.call(adminRoutes.resetBreaker, { params: { path: input.path }, body: { reason: input.reason } }));
   }
 
+  async setScopedLimit(input: ScopedLimit): Promise<ScopedLimitOk | Failure> {
+    const fields = { limit_micros: input.limitMicros, period: input.period, timezone: input.timezone, reason: input.reason };
+    const answer =
+      input.kind === 'model'
+        ? await this.call(adminRoutes.setModelLimit, { params: { path: input.under }, body: { model: input.model, ...fields } })
+        : input.kind === 'tag'
+          ? await this.call(adminRoutes.setTagLimit, { body: { tag: input.tag, ...fields } })
+          : await this.call(adminRoutes.setProviderLimit, { body: { provider: input.provider, ...fields } });
+    const written = this.value(answer, { limit_micros: 'limitMicros' });
+    return written.ok ? { ok: true, budget: budgetFromJson(written.value.budget), created: written.value.created } : written;
+  }
+
   async getBudget(path: string): Promise<BudgetView | undefined> {
     const answer = await this.call(adminRoutes.getBudget, { params: { path } });
     if (isMissingBudget(answer)) return undefined;
@@ -106,6 +150,12 @@ export class RemoteBackend implements CliBackend {
     return { entries: page.entries.map(entryFromJson), nextCursor: page.next_cursor };
   }
 
+  async refusals(query: RefusalQuery): Promise<RefusalPage> {
+    const q = { agent: query.agent, budget: query.budget, code: query.code, since: query.sinceMs, until: query.untilMs, cursor: query.cursor, limit: query.limit, order: query.order };
+    const page = this.expect(await this.call(adminRoutes.listRefusals, { query: q }));
+    return { refusals: page.refusals.map(refusalFromJson), nextCursor: page.next_cursor };
+  }
+
   async mintToken(input: MintTokenInput): Promise<MintedToken | Failure> {
     const body = {
       budget: input.path,
@@ -120,7 +170,9 @@ export class RemoteBackend implements CliBackend {
     };
     const answer = await this.call(adminRoutes.mintToken, { body });
     const minted = this.value(answer, mintFields);
-    return minted.ok ? { ok: true, token: tokenFromJson(minted.value.token), envelope: budgetFromJson(minted.value.envelope), secret: minted.value.secret } : minted;
+    if (!minted.ok) return minted;
+    const { token: secret, envelope, ...token } = minted.value;
+    return { ok: true, token: tokenFromJson(token), envelope: budgetFromJson(envelope), secret };
   }
 
   async listTokens(): Promise<TokenView[]> {
@@ -163,6 +215,34 @@ export class RemoteBackend implements CliBackend {
     return this.expect(await this.call(adminRoutes.forecast, { query: { budget: query.budget } }));
   }
 
+  async addWebhook(input: AddWebhookInput): Promise<{ ok: true; webhook: WebhookView; secret: string } | Failure> {
+    const added = this.webhookValue(await this.call(adminRoutes.addWebhook, { body: { url: input.url, events: input.events, secret: input.secret } }));
+    return added.ok ? { ok: true, webhook: webhookFromJson(added.value.webhook), secret: added.value.secret } : added;
+  }
+
+  async listWebhooks(): Promise<WebhookView[]> {
+    return this.expect(await this.call(adminRoutes.listWebhooks)).webhooks.map(webhookFromJson);
+  }
+
+  async removeWebhook(id: string): Promise<{ ok: true; dropped: number } | Failure> {
+    // What a local database answers for an id no webhook can have (the API would say 400).
+    if (!webhookIdPattern.test(id)) return unknownWebhook(id);
+    const removed = this.webhookValue(await this.call(adminRoutes.removeWebhook, { params: { id } }));
+    return removed.ok ? { ok: true, dropped: removed.value.dropped_pending } : removed;
+  }
+
+  async testWebhook(id: string): Promise<{ ok: true; result: WebhookTestResult } | Failure> {
+    if (!webhookIdPattern.test(id)) return unknownWebhook(id);
+    const tested = this.webhookValue(await this.call(adminRoutes.testWebhook, { params: { id } }));
+    return tested.ok ? { ok: true, result: webhookTestFromJson(tested.value) } : tested;
+  }
+
+  async webhookDeliveries(id: string, query: { state?: DeliveryState; limit?: number }): Promise<{ ok: true; deliveries: DeliveryView[] } | Failure> {
+    if (!webhookIdPattern.test(id)) return unknownWebhook(id);
+    const found = this.webhookValue(await this.call(adminRoutes.listWebhookDeliveries, { params: { id }, query: { state: query.state, limit: query.limit } }));
+    return found.ok ? { ok: true, deliveries: found.value.deliveries.map(deliveryFromJson) } : found;
+  }
+
   async audit(options: AuditOptions = {}): Promise<AuditReport> {
     return auditFromJson(this.expect(await this.call(adminRoutes.audit, { query: options.full ? { full: 'true' } : {} })));
   }
@@ -202,6 +282,14 @@ export class RemoteBackend implements CliBackend {
     if (e.budget !== undefined) refusal.budget = e.budget;
     if (e.remainingMicros !== undefined) refusal.remainingMicros = e.remainingMicros;
     return refusal;
+  }
+
+  /** A webhook route's answer, or its refusal as the local operations return it; anything else is thrown. */
+  private webhookValue<T>(answer: RouteAnswer<T>): { ok: true; value: T } | Failure {
+    if (answer.ok) return { ok: true, value: answer.value };
+    const e = answer.failure;
+    if (!isWebhookFailureCode(e.code)) return { ok: true, value: this.expect(answer) };
+    return e.field === undefined ? { ok: false, code: e.code, message: e.message } : { ok: false, code: e.code, message: e.message, field: e.field };
   }
 
   /** A write's answer: the budget, or the ledger's refusal as a result (as the local store returns it). */

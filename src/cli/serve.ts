@@ -4,6 +4,7 @@ import { alertThresholdsPctDefault, formatUsd, formatWindow, newSpendToken, type
 import type { Provider } from '../gateway/index.js';
 import { AdminKeyError, gatewayModes, serverLimits, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../server/index.js';
 import { loadToolPrices } from '../pricing/index.js';
+import { TelemetryConfigError } from '../telemetry/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap } from './errors.js';
@@ -25,15 +26,24 @@ interface ServeFlags {
   sync: 'normal' | 'full';
   quickstart?: boolean;
   drain: number;
+  corsOrigin?: string;
+  otelEndpoint?: string;
 }
 
 const quickstartAgent = 'demo/agents/assistant';
+
+/** The origins of `--cors-origin` (comma-separated); none when it is not given. */
+function corsOrigins(flag: string | undefined): string[] {
+  return (flag ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+}
 
 /** What to change, by the code of a configuration error, in the words of the command line. */
 const fixHints: Record<string, string> = {
   port_in_use: '; choose another port with --port or BURSAR_PORT (0 picks a free one)',
   port_not_permitted: '; choose a port from 1024 up with --port or BURSAR_PORT (0 picks a free one)',
   invalid_host: '; set --host or BURSAR_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  invalid_cors_origin: '; set --cors-origin or BURSAR_CORS_ORIGIN to origins like https://app.example.com, comma-separated, or *',
+  invalid_otel_endpoint: '; set --otel-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT to the collector\'s OTLP/HTTP base URL, or leave both unset',
 };
 
 /** On an empty database, a small demo tree: an org, a team and one agent with a daily limit. */
@@ -48,13 +58,14 @@ async function seedDemo(store: Store): Promise<boolean> {
   return true;
 }
 
-/** The guards the demo agent got by default, in a line: in-flight cap, burn limits, alert thresholds. */
+/** The guards the demo agent got by default, in a line: in-flight cap, burn limits, loop limit, alert thresholds. */
 async function demoGuards(store: Store): Promise<string> {
   const agent = await store.getBudget(quickstartAgent);
   const policy = agent?.policy ?? {};
   const burn = (policy.burnLimits ?? []).map((l) => `${formatUsd(l.amountMicros)} per ${formatWindow(l.windowMs)}`).join(', ') || 'none';
+  const loop = policy.loopLimit === undefined || policy.loopLimit === 'off' ? 'no loop limit' : `a loop limit of ${policy.loopLimit.repeats} repeats of one request per ${formatWindow(policy.loopLimit.windowMs)}`;
   const alerts = (policy.alertThresholdsPct ?? alertThresholdsPctDefault).join('/');
-  return `Its safe defaults: at most ${policy.inflightMax ?? 'unlimited'} calls in flight, a burn limit of ${burn}, alerts at ${alerts}% of each limit.`;
+  return `Its safe defaults: at most ${policy.inflightMax ?? 'unlimited'} calls in flight, a burn limit of ${burn}, ${loop}, alerts at ${alerts}% of each limit.`;
 }
 
 /** Mints a fresh day-long token on the demo agent (when it exists) and returns its secret. */
@@ -105,6 +116,8 @@ function banner(server: RunningServer, flags: ServeFlags, db: string): string {
     ...upstreamLines(server),
     ...sdkLines(server.url),
     `  admin     ${server.url}/api (OpenAPI at /api/openapi.json, metrics at /metrics)`,
+    `  mcp       ${server.url}/mcp (streamable HTTP; the spend token as the bearer)`,
+    ...(flags.otelEndpoint ? [`  otel      spans and metrics to ${flags.otelEndpoint} (OTLP/HTTP)`] : []),
     ...(server.generatedAdminKey ? [`  admin key ${server.generatedAdminKey}   (generated for this run; set BURSAR_ADMIN_KEY to keep one)`] : []),
   ].join('\n');
 }
@@ -140,6 +153,8 @@ export function registerServe(program: Command, context: CliContext): void {
     .addOption(new Option('--upstream-timeout <ms>', 'how long to wait for a provider').argParser(parseCountArg('--upstream-timeout', 3_600_000, 'invalid_timeout')))
     .addOption(new Option('--sync <mode>', 'SQLite durability: normal (survives a process crash) or full (also power loss)').choices(['normal', 'full']).default('normal'))
     .addOption(new Option('--drain <ms>', 'on SIGTERM or Ctrl-C, how long calls in flight may finish before they are cut and settled at what was generated').env('BURSAR_DRAIN_MS').argParser(parseCountArg('--drain', 3_600_000, 'invalid_drain')).default(serverLimits.drainMsDefault))
+    .addOption(new Option('--cors-origin <origins>', 'let browsers on these origins call the server (comma-separated, or *); off by default').env('BURSAR_CORS_ORIGIN'))
+    .addOption(new Option('--otel-endpoint <url>', 'OTLP/HTTP endpoint (a collector, e.g. http://127.0.0.1:4318) for a span per proxied call and spend metrics; off when unset').env('OTEL_EXPORTER_OTLP_ENDPOINT'))
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();
@@ -147,16 +162,16 @@ export function registerServe(program: Command, context: CliContext): void {
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {
-        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, upstream: flags.upstream, autoNeedsBaseUrl: flags.quickstart === true, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain });
+        server = await startServer({ port: flags.port, host: flags.host, db, mode: flags.mode, mockUpstream: flags.mockUpstream, upstream: flags.upstream, autoNeedsBaseUrl: flags.quickstart === true, pricingPath: flags.pricing, toolPrices: tools.prices, upstreamTimeoutMs: flags.upstreamTimeout, synchronous: flags.sync, plugins: servePlugins, env: context.env, drainMs: flags.drain, corsOrigins: corsOrigins(flags.corsOrigin), otelEndpoint: flags.otelEndpoint || undefined });
       } catch (error) {
-        if (error instanceof ServeConfigError || error instanceof AdminKeyError) throw new CliError({ code: error.code, message: `${error.message}${fixHints[error.code] ?? ''}` }, 2);
+        if (error instanceof ServeConfigError || error instanceof AdminKeyError || error instanceof TelemetryConfigError) throw new CliError({ code: error.code, message: `${error.message}${fixHints[error.code] ?? ''}` }, 2);
         throw error;
       }
       const seeded = flags.quickstart ? await seedDemo(server.store) : false;
       const token = flags.quickstart ? await quickstartToken(server.store) : undefined;
       const guards = seeded ? await demoGuards(server.store) : '';
       await context.emit(
-        () => ({ ok: true, url: server.url, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), base_urls: { openai: `${server.url}/v1`, anthropic: server.url, ai_sdk_anthropic: `${server.url}/v1` }, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
+        () => ({ ok: true, url: server.url, mcp_url: `${server.url}/mcp`, db, mode: flags.mode, mock_upstream: server.mock?.url ?? null, upstream: upstreamJson(server), base_urls: { openai: `${server.url}/v1`, anthropic: server.url, ai_sdk_anthropic: `${server.url}/v1` }, admin_key: server.generatedAdminKey ?? null, token: token?.secret ?? null, token_budget: token?.envelope.path ?? null }),
         () =>
           [
             banner(server, flags, db),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MintTokenInput } from './backend.js';
+import type { MintedToken, MintTokenInput } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { unwrap, usageError } from './errors.js';
@@ -32,9 +32,71 @@ export function parseExpires(text: string, nowMs: number): number {
   throw usageError('invalid_time', `--expires: ${JSON.stringify(text)} is not a span like 30m, 24h, 7d or a future ISO date-time`, '--expires');
 }
 
+/** What a minted token may do, as `tokens mint` echoes it: the limits it set, on the token and its envelope. */
+function mintedLimits(minted: MintedToken): { maxSpendMicros: number | null; expiresMs: number | null; models: string[] | null; requestCapMicros: number | null; inflightMax: number | null; scopes: string[] } {
+  const policy = minted.envelope.policy;
+  return {
+    maxSpendMicros: minted.envelope.limitMicros,
+    expiresMs: minted.token.expiresMs,
+    models: policy.models ?? null,
+    requestCapMicros: policy.requestCapMicros ?? null,
+    inflightMax: policy.inflightMax ?? null,
+    scopes: minted.token.scopes,
+  };
+}
+
+/**
+ * What an operator should know about a token it just minted: one without a spend limit or an
+ * expiry is bounded only by the budgets above it, for as long as it is not revoked.
+ *
+ * @example
+ * mintWarnings(minted, 'acme/bot') // ['no spend limit: …', 'no expiry: …']
+ */
+export function mintWarnings(minted: MintedToken, agent: string): string[] {
+  const out: string[] = [];
+  if (minted.envelope.limitMicros === null) out.push(`no spend limit: the token may spend whatever ${agent} and the budgets above it allow; set one with --max-spend`);
+  if (minted.token.expiresMs === null) out.push('no expiry: the token works until it is revoked; set one with --expires (24h, 7d, or a date)');
+  return out;
+}
+
+function mintedJson(minted: MintedToken, agent: string): Record<string, unknown> {
+  const l = mintedLimits(minted);
+  return {
+    ok: true,
+    id: minted.token.id,
+    token: minted.secret,
+    budget: minted.envelope.path,
+    agent,
+    max_spend_micros: l.maxSpendMicros,
+    expires_at: isoOrNull(l.expiresMs),
+    models: l.models,
+    request_cap_micros: l.requestCapMicros,
+    inflight_max: l.inflightMax,
+    scopes: l.scopes,
+    warnings: mintWarnings(minted, agent),
+  };
+}
+
+function mintedText(minted: MintedToken, agent: string): string {
+  const l = mintedLimits(minted);
+  return [
+    `Minted ${minted.token.id} for ${agent} (envelope ${minted.envelope.path}).`,
+    `  max spend    ${l.maxSpendMicros === null ? `none (only the budgets above it: ${agent} and up)` : usd(l.maxSpendMicros)}`,
+    `  expires      ${l.expiresMs === null ? 'never (until revoked)' : isoSeconds(l.expiresMs)}`,
+    `  models       ${l.models === null ? 'any the budgets above it allow' : l.models.join(', ')}`,
+    `  per request  ${l.requestCapMicros === null ? 'no cap of its own' : `at most ${usd(l.requestCapMicros)}`}`,
+    `  in flight    ${l.inflightMax === null ? 'as the budgets above it allow' : `at most ${l.inflightMax} at once`}`,
+    `  scopes       ${l.scopes.includes('delegate') ? 'delegate (may mint narrower child tokens: POST /v1/bursar/tokens)' : 'none (cannot delegate; --delegate allows it)'}`,
+    ...mintWarnings(minted, agent).map((w) => `⚠ ${w}`),
+    '',
+    'The token, shown only now (the API key for the gateway, with the base URL pointed at Bursar):',
+    `  ${minted.secret}`,
+  ].join('\n');
+}
+
 /**
  * Adds `bursar tokens mint|list|revoke`: spend tokens, each with its own envelope budget under
- * an agent. The secret is printed once, at mint time; only its hash is stored.
+ * an agent. The token is printed once, at mint time, with the limits it set; only its hash is stored.
  *
  * @example
  * registerTokens(program, context);
@@ -43,7 +105,7 @@ export function registerTokens(program: Command, context: CliContext): void {
   const tokens = program.command('tokens').description('spend tokens: the bearer credentials agents call the gateway with');
   tokens
     .command('mint')
-    .description('mint a spend token for an agent; prints the secret once')
+    .description('mint a spend token for an agent; prints the token once, with its limits')
     .requiredOption('--agent <path>', 'the agent the token spends from: its path, or its name when unique (any budget by path works too)', parsePathArg('--agent'))
     .option('--max-spend <usd>', 'most the token may ever spend, in USD', parseUsdArg('--max-spend'))
     .option('--models <list>', 'models the token may use, comma-separated (a trailing * matches a prefix)', parseModelsArg)
@@ -70,22 +132,13 @@ export function registerTokens(program: Command, context: CliContext): void {
       };
       const minted = unwrap(await backend.mintToken(input));
       await context.emit(
-        () => ({ ok: true, id: minted.token.id, token: minted.secret, budget: minted.envelope.path, agent: target.path, max_spend_micros: minted.envelope.limitMicros, expires_at: isoOrNull(minted.token.expiresMs), scopes: minted.token.scopes }),
-        () =>
-          [
-            `Minted ${minted.token.id} for ${target.path} (envelope ${minted.envelope.path}).`,
-            `  max spend  ${usd(minted.envelope.limitMicros)}`,
-            `  expires    ${isoSeconds(minted.token.expiresMs)}`,
-            `  scopes     ${minted.token.scopes.join(', ') || '-'}`,
-            '',
-            'The secret, shown only now (use it as the API key with baseURL pointed at Bursar):',
-            `  ${minted.secret}`,
-          ].join('\n'),
+        () => mintedJson(minted, target.path),
+        () => mintedText(minted, target.path),
       );
     });
   tokens
     .command('list')
-    .description('every token: id, envelope budget, status, expiry (never the secret)')
+    .description('every token: id, envelope budget, status, expiry (never the token itself)')
     .action(async () => {
       const list = await (await context.backend('read')).listTokens();
       await context.emit(

@@ -17,10 +17,14 @@ import {
   LedgerEntryJson,
   LedgerQuery,
   MintTokenBody,
+  ModelLimitBody,
   MoveBody,
   PathParams,
   PolicyJson,
+  ProviderLimitBody,
   ReasonBody,
+  RefusalJson,
+  RefusalsQuery,
   ReservationJson,
   ReservationParams,
   ReserveBody,
@@ -29,6 +33,7 @@ import {
   SessionQuery,
   SessionsQuery,
   SettleBody,
+  TagLimitBody,
   TokenJson,
   TokenParams,
   TokensQuery,
@@ -40,6 +45,8 @@ import {
   WriteHeaders,
 } from './schemas.js';
 import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, ReservationReportJson, usageMetrics } from './guard-schemas.js';
+import { AddWebhookBody, DeliveriesQuery, DeliveryJson, WebhookJson, WebhookParams, WebhookTestJson } from './webhook-schemas.js';
+import { webhookEventKinds } from '../core/index.js';
 
 /**
  * The admin API's routes (under `/api`, with an admin or viewer key, and `/healthz`, `/readyz`,
@@ -48,6 +55,12 @@ import { ForecastQuery, ForecastReportJson, PreflightBody, PreflightReportJson, 
  */
 
 export const BudgetResponse = z.object({ budget: BudgetJson });
+
+/** A freshly minted token: its record, flat as in every door's answer, with the token itself and its envelope. */
+export const MintedTokenJson = TokenJson.extend({
+  token: z.string().describe('the bearer token for the gateway (Authorization: Bearer bsr_…), shown in this response only'),
+  envelope: BudgetJson,
+});
 export const ReservationResponse = z.object({ reservation: ReservationJson });
 
 export const LedgerPageJson = z.object({
@@ -189,6 +202,52 @@ const resetBreaker = routeSpec({
   response: { status: 200, description: 'the budget with its breaker closed', schema: BudgetResponse },
 });
 
+const ScopedLimitResponse = z.object({ budget: BudgetJson, created: z.boolean().describe('true when this made the budget, false when it changed its limit') });
+
+const setModelLimit = routeSpec({
+  method: 'POST',
+  path: '/api/budgets/{path}/model-limits',
+  operationId: 'setModelLimit',
+  summary: 'Limit what the calls under a budget may spend on one model, or on models sharing a prefix',
+  description:
+    'Creates (or changes the limit of) the model budget <path>/model:<model>, an ordinary budget that every call under <path> for a matching model reserves on besides its chain, in the same transaction: gpt-4o* at 20 USD a day. A refusal names it like any budget. 400 when no priced model matches.',
+  tag: 'budgets',
+  access: 'admin',
+  params: PathParams,
+  body: ModelLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the model budget', schema: ScopedLimitResponse },
+  errors: [404],
+});
+
+const setTagLimit = routeSpec({
+  method: 'POST',
+  path: '/api/tags',
+  operationId: 'setTagLimit',
+  summary: 'Limit what calls carrying a tag may spend, whichever budget they come from',
+  description:
+    'Creates (or changes the limit of) the tag budget tags/<tag> (and the tags root the first time). A call whose x-bursar-tags (or reservation tags) carries the tag reserves on it besides its chain, in the same transaction. List them with GET /api/budgets?kind=tag.',
+  tag: 'budgets',
+  access: 'admin',
+  body: TagLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the tag budget', schema: ScopedLimitResponse },
+});
+
+const setProviderLimit = routeSpec({
+  method: 'POST',
+  path: '/api/providers',
+  operationId: 'setProviderLimit',
+  summary: 'Limit what every call one provider serves may spend, across the installation',
+  description:
+    'Creates (or changes the limit of) the provider budget providers/<provider> (and the providers root the first time). Every call the gateway sends to that provider reserves on it besides its chain, in the same transaction. 400 for a provider the price catalog does not know. List them with GET /api/budgets?kind=provider.',
+  tag: 'budgets',
+  access: 'admin',
+  body: ProviderLimitBody,
+  headers: ActorHeaders,
+  response: { status: 200, description: 'the provider budget', schema: ScopedLimitResponse },
+});
+
 const closedPeriods = routeSpec({
   method: 'GET',
   path: '/api/budgets/{path}/periods',
@@ -238,17 +297,17 @@ const mintToken = routeSpec({
   method: 'POST',
   path: '/api/tokens',
   operationId: 'mintToken',
-  summary: 'Mint a spend token; the secret is in this response only',
+  summary: 'Mint a spend token; the token itself (bsr_…) is in this response only',
   description:
-    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The secret (bsr_…) is returned once and never stored; keep it.',
+    'Under a budget (usually an agent) the token gets its own envelope budget whose limit is max_spend_micros. With parent_token_id an admin delegates from a token that has the delegate scope: the child\'s envelope nests in the parent\'s and can only narrow it. The answer is the token\'s record (as in GET /api/tokens/{id}) with `token`, the bearer token (bsr_…) itself, as every door names it (the agent route POST /v1/bursar/tokens, bursar tokens mint --json); it is returned once and never stored: keep it.',
   tag: 'tokens',
   access: 'admin',
   body: MintTokenBody,
   headers: ActorHeaders,
   response: {
     status: 201,
-    description: 'the token, its secret (shown once) and its envelope budget',
-    schema: z.object({ token: TokenJson, secret: z.string().describe('the bearer secret for the gateway: Authorization: Bearer bsr_…'), envelope: BudgetJson }),
+    description: 'the token\'s record, the token itself (shown once) and its envelope budget',
+    schema: MintedTokenJson,
   },
 });
 
@@ -356,6 +415,24 @@ const listAlerts = routeSpec({
   },
 });
 
+const listRefusals = routeSpec({
+  method: 'GET',
+  path: '/api/refusals',
+  operationId: 'listRefusals',
+  summary: 'Refused spend: who was refused what, where, and how often',
+  description:
+    'Every 402, 403 and 429 the gateway, the agent routes and tool reservations answer (and 503 store_unavailable, written once the store is back) is recorded here and sent on /api/events as `event: refusal`. Refusals are not ledger entries: they move no money and touch no balance. The same code on the same budget for the same agent within a minute is one row with a count and its first and last time. The table keeps the newest 10,000 rows and none older than 30 days. Paged by id.',
+  tag: 'refusals',
+  access: 'viewer',
+  query: RefusalsQuery,
+  response: {
+    status: 200,
+    description: 'a page of refusals',
+    schema: z.object({ refusals: z.array(RefusalJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+  },
+  errors: [404],
+});
+
 const usage = routeSpec({
   method: 'GET',
   path: '/api/usage',
@@ -412,6 +489,65 @@ const forecast = routeSpec({
   errors: [404],
 });
 
+const listWebhooks = routeSpec({
+  method: 'GET',
+  path: '/api/webhooks',
+  operationId: 'listWebhooks',
+  summary: 'Webhooks, with what became of their deliveries',
+  description: 'Never a secret, only its first characters. Admin only: a webhook URL (Slack\'s, for one) is often a credential itself.',
+  tag: 'webhooks',
+  access: 'admin',
+  response: { status: 200, description: 'the webhooks, oldest first', schema: z.object({ webhooks: z.array(WebhookJson) }) },
+});
+
+const addWebhook = routeSpec({
+  method: 'POST',
+  path: '/api/webhooks',
+  operationId: 'addWebhook',
+  summary: 'Add a webhook; its signing secret is in this response only',
+  description: `Events (${webhookEventKinds.join(', ')}) are queued in the transaction of the ledger entry that raised them and POSTed to the URL at least once, retried with exponential backoff while it fails, each with an Idempotency-Key (the event id) and a Bursar-Signature header (HMAC-SHA256 with the webhook's secret). At most ${contractLimits.webhooksMax} webhooks (webhook_limit).`,
+  tag: 'webhooks',
+  access: 'admin',
+  body: AddWebhookBody,
+  response: { status: 201, description: 'the webhook and its secret (shown once)', schema: z.object({ webhook: WebhookJson, secret: z.string().describe('the signing secret: verify Bursar-Signature with it') }) },
+});
+
+const removeWebhook = routeSpec({
+  method: 'DELETE',
+  path: '/api/webhooks/{id}',
+  operationId: 'removeWebhook',
+  summary: 'Remove a webhook and every delivery still queued for it',
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  response: { status: 200, description: 'what was removed', schema: z.object({ removed: z.string(), dropped_pending: z.int().describe('queued deliveries dropped with it') }) },
+});
+
+const testWebhook = routeSpec({
+  method: 'POST',
+  path: '/api/webhooks/{id}/test',
+  operationId: 'testWebhook',
+  summary: 'Send a signed test event to a webhook now and report the receiver\'s answer',
+  description: 'One attempt, not queued and not retried; kind is test. A receiver that fails is reported (delivered: false, with its status or error), not refused.',
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  response: { status: 200, description: 'what the receiver answered', schema: WebhookTestJson },
+});
+
+const listWebhookDeliveries = routeSpec({
+  method: 'GET',
+  path: '/api/webhooks/{id}/deliveries',
+  operationId: 'listWebhookDeliveries',
+  summary: 'A webhook\'s deliveries, newest first: pending, delivered and given up',
+  description: `Delivered and given-up deliveries are kept for ${contractLimits.webhookDeliveryRetentionMs / 86_400_000} days.`,
+  tag: 'webhooks',
+  access: 'admin',
+  params: WebhookParams,
+  query: DeliveriesQuery,
+  response: { status: 200, description: 'the deliveries', schema: z.object({ deliveries: z.array(DeliveryJson) }) },
+});
+
 const listSessions = routeSpec({
   method: 'GET',
   path: '/api/sessions',
@@ -449,9 +585,9 @@ const events = routeSpec({
   method: 'GET',
   path: '/api/events',
   operationId: 'events',
-  summary: 'Every committed ledger entry, live, as Server-Sent Events',
+  summary: 'Every committed ledger entry and every recorded refusal, live, as Server-Sent Events',
   description:
-    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed.',
+    'Each event is `id: <seq>`, `event: ledger`, `data: <entry as in GET /api/ledger>`. Reconnecting with Last-Event-ID (or ?last_event_id=) first replays the entries after it from the ledger. A comment line is sent every 15 s. `event: gap` names sequences skipped when too many were missed. Refused spend arrives as `event: refusal` (no id: refusals are not ledger entries and are not replayed), with the row as in GET /api/refusals, again as its count grows.',
   tag: 'events',
   access: 'viewer',
   query: EventsQuery,
@@ -503,7 +639,7 @@ const metrics = routeSpec({
   path: '/metrics',
   operationId: 'metrics',
   summary: 'Prometheus metrics (text exposition format 0.0.4)',
-  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams. Needs no key: it holds counts, never amounts per budget or names.',
+  description: 'Requests and refusals by surface, route and code; reservation and upstream latency histograms; ledger entries by kind; micros settled; open event streams; webhook delivery attempts by outcome and deliveries pending. Needs no key: it holds counts, never amounts per budget or names.',
   tag: 'system',
   access: 'public',
   response: { status: 200, description: 'metrics', schema: z.never(), alt: [{ contentType: 'text/plain; version=0.0.4', description: 'Prometheus text format' }] },
@@ -528,6 +664,9 @@ export const adminRoutes = {
   moveBudget,
   resetBreaker,
   closedPeriods,
+  setModelLimit,
+  setTagLimit,
+  setProviderLimit,
   listTokens,
   mintToken,
   getToken,
@@ -538,9 +677,15 @@ export const adminRoutes = {
   voidReservation,
   listLedger,
   listAlerts,
+  listRefusals,
   usage,
   preflight,
   forecast,
+  listWebhooks,
+  addWebhook,
+  removeWebhook,
+  testWebhook,
+  listWebhookDeliveries,
   listSessions,
   getSession,
   events,

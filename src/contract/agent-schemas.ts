@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { budgetKinds, limits, periods } from '../core/index.js';
 import { contractLimits } from './limits.js';
-import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, text, tokenLifetimeMs, ttlMs } from './schemas.js';
+import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, tag, text, tokenLifetimeMs, ttlMs } from './schemas.js';
 
 /**
  * Shapes of the agent routes, as zod schemas: the routes validate requests with them, the SDK
@@ -67,7 +67,7 @@ export const RevokedJson = z.object({ revoked: z.array(z.string()).describe('ids
 const paramsObject = z
   .record(z.string(), z.unknown())
   .refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax, { error: `must be at most ${contractLimits.toolParamsBytesMax} bytes as JSON` })
-  .describe('the tool\'s input; accepted for estimators that price by input (the bundled table is fixed-price), not stored');
+  .describe('the tool\'s input: hashed with the tool name into the request fingerprint loop detection counts (the same tool with the same params too often in a window trips the breaker); the params themselves are not stored');
 
 export const ToolReserveBody = z.strictObject({
   tool: labelText.describe('tool name, recorded as labels.tool (Read, Bash, WebFetch, Agent, mcp__server__tool, …)'),
@@ -75,6 +75,7 @@ export const ToolReserveBody = z.strictObject({
   params: paramsObject.optional(),
   ttl_ms: ttlMs.optional(),
   labels: z.strictObject({ session: labelText.optional(), task: labelText.optional() }).optional().describe('default: the x-bursar-session / x-bursar-task headers'),
+  tags: z.array(tag).max(limits.tagsPerCallMax).optional().describe('the spend\'s tags: it also reserves on tags/<tag> for each tag that has a budget (and meets a policy\'s required tags)'),
 });
 
 /** A reservation as the agent routes show it (the admin API's shape). */

@@ -76,8 +76,8 @@ export class RouteClient {
     if (status >= 400) {
       const failure = readFailure(status, body);
       if (!failure) throw new TransportError('bad_response', `the server at ${this.url} answered ${where} with HTTP ${status} and no Bursar error; is the URL a Bursar server?`);
-      // A burn-limit refusal says when the breaker lets a call through again, as the ledger's does.
-      if (failure.code === 'burn_limit' && /^\d{1,9}$/.test(retryAfter ?? '')) failure.retryAfterMs = Number(retryAfter) * 1_000;
+      // A breaker's refusal says when it lets a call through again, as the ledger's does.
+      if ((failure.code === 'burn_limit' || failure.code === 'loop_detected') && /^\d{1,9}$/.test(retryAfter ?? '')) failure.retryAfterMs = Number(retryAfter) * 1_000;
       return { ok: false, status, failure };
     }
     const parsed = spec.response.schema.safeParse(body);

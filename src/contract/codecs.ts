@@ -1,5 +1,7 @@
 import {
   microsPerUsd,
+  parseReservationId,
+  reservationId,
   type AlertView,
   type AuditProblem,
   type AuditReport,
@@ -7,18 +9,22 @@ import {
   type ExpiryRule,
   type BudgetStatus,
   type BudgetView,
+  type BrownoutTier,
   type BurnLimit,
   type ClosedPeriod,
+  type LoopLimit,
   type Labels,
   type LedgerEntry,
   type Period,
   type Policy,
+  type RefusalRecord,
+  type RefusalWrite,
   type ReservationView,
   type TokenView,
 } from '../core/index.js';
 import type { z } from 'zod';
-import type { BalanceJson, DelegatedJson } from './agent-schemas.js';
-import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue } from './schemas.js';
+import type { BalanceJson, DelegatedJson, SettleJson, ToolReservedJson } from './agent-schemas.js';
+import type { AlertJsonValue, BudgetJsonValue, LedgerEntryJsonValue, RefusalJsonValue } from './schemas.js';
 
 /**
  * The ledger's views in the admin API's JSON form: snake_case fields, integer micros, ISO 8601
@@ -86,11 +92,29 @@ const policyNames: Names = [
   ['maxOutputTokens', 'max_output_tokens'],
   ['alertThresholdsPct', 'alert_thresholds_pct'],
   ['onExpiry', 'on_expiry'],
+  ['requiredTags', 'required_tags'],
+  ['fallbacks', 'fallbacks'],
 ];
 
 export type BurnLimitJsonValue = { amount_micros: number; window_ms: number };
 
-export type PolicyJsonValue = { models?: string[]; request_cap_micros?: number; inflight_max?: number; max_output_tokens?: number; alert_thresholds_pct?: number[]; burn_limits?: BurnLimitJsonValue[]; on_expiry?: ExpiryRule };
+export type BrownoutTierJsonValue = { at_pct: number; from: string; to: string };
+
+export type LoopLimitJsonValue = { repeats: number; window_ms: number } | 'off';
+
+export type PolicyJsonValue = {
+  models?: string[];
+  request_cap_micros?: number;
+  inflight_max?: number;
+  max_output_tokens?: number;
+  alert_thresholds_pct?: number[];
+  burn_limits?: BurnLimitJsonValue[];
+  loop_limit?: LoopLimitJsonValue;
+  on_expiry?: ExpiryRule;
+  required_tags?: string[];
+  brownout?: BrownoutTierJsonValue[];
+  fallbacks?: { from: string; to: string[] }[];
+};
 
 /** A change to a policy: a value sets the field, null removes it, a missing key leaves it. */
 export type PolicyPatch = { [K in keyof Policy]?: Policy[K] | null };
@@ -105,7 +129,25 @@ export type PolicyPatchJsonValue = { [K in keyof PolicyJsonValue]?: PolicyJsonVa
 export function policyToJson(policy: Policy): PolicyJsonValue {
   const json = renamed<PolicyJsonValue>(policy, policyNames);
   if (policy.burnLimits !== undefined) json.burn_limits = policy.burnLimits.map(burnLimitToJson);
+  if (policy.loopLimit !== undefined) json.loop_limit = loopLimitToJson(policy.loopLimit);
+  if (policy.brownout !== undefined) json.brownout = policy.brownout.map(tierToJson);
   return json;
+}
+
+function tierToJson(t: BrownoutTier): BrownoutTierJsonValue {
+  return { at_pct: t.atPct, from: t.from, to: t.to };
+}
+
+function tierFromJson(t: BrownoutTierJsonValue): BrownoutTier {
+  return { atPct: t.at_pct, from: t.from, to: t.to };
+}
+
+function loopLimitToJson(l: LoopLimit | 'off'): LoopLimitJsonValue {
+  return l === 'off' ? 'off' : { repeats: l.repeats, window_ms: l.windowMs };
+}
+
+function loopLimitFromJson(l: LoopLimitJsonValue): LoopLimit | 'off' {
+  return l === 'off' ? 'off' : { repeats: l.repeats, windowMs: l.window_ms };
 }
 
 function burnLimitToJson(l: BurnLimit): BurnLimitJsonValue {
@@ -125,6 +167,8 @@ function burnLimitFromJson(l: BurnLimitJsonValue): BurnLimit {
 export function policyFromJson(json: PolicyJsonValue): Policy {
   const policy = renamed<Policy>(json, policyNames, true);
   if (json.burn_limits !== undefined) policy.burnLimits = json.burn_limits.map(burnLimitFromJson);
+  if (json.loop_limit !== undefined) policy.loopLimit = loopLimitFromJson(json.loop_limit);
+  if (json.brownout !== undefined) policy.brownout = json.brownout.map(tierFromJson);
   return policy;
 }
 
@@ -137,6 +181,8 @@ export function policyFromJson(json: PolicyJsonValue): Policy {
 export function policyPatchToJson(patch: PolicyPatch): PolicyPatchJsonValue {
   const json = renamed<PolicyPatchJsonValue>(patch, policyNames);
   if (patch.burnLimits !== undefined) json.burn_limits = patch.burnLimits === null ? null : patch.burnLimits.map(burnLimitToJson);
+  if (patch.loopLimit !== undefined) json.loop_limit = patch.loopLimit === null ? null : loopLimitToJson(patch.loopLimit);
+  if (patch.brownout !== undefined) json.brownout = patch.brownout === null ? null : patch.brownout.map(tierToJson);
   return json;
 }
 
@@ -150,6 +196,8 @@ export function policyPatchFromJson(json: PolicyPatchJsonValue | undefined): Pol
   if (json === undefined) return undefined;
   const patch = renamed<PolicyPatch>(json, policyNames, true);
   if (json.burn_limits !== undefined) patch.burnLimits = json.burn_limits === null ? null : json.burn_limits.map(burnLimitFromJson);
+  if (json.loop_limit !== undefined) patch.loopLimit = json.loop_limit === null ? null : loopLimitFromJson(json.loop_limit);
+  if (json.brownout !== undefined) patch.brownout = json.brownout === null ? null : json.brownout.map(tierFromJson);
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
@@ -185,8 +233,24 @@ export function budgetToJson(b: BudgetView): BudgetJsonValue {
     alert_committed_pct: b.alertCommittedPct,
     breaker: b.breaker,
     tripped_until: isoOrNull(b.trippedUntilMs),
+    breaker_code: b.breakerCode,
     burn: b.burn.map((w) => ({ amount_micros: w.amountMicros, window_ms: w.windowMs, burn_micros: w.burnMicros })),
+    loop: loopToJson(b.loop),
   };
+}
+
+function loopToJson(l: BudgetView['loop']): BudgetJsonValue['loop'] {
+  if (l === null) return null;
+  const top = l.mostRepeated;
+  const most = top && { fingerprint: top.fingerprint, count: top.count, first_request: reservationId({ seq: top.firstSeq }), last_request: reservationId({ seq: top.lastSeq }) };
+  return { repeats: l.repeats, window_ms: l.windowMs, tracked: l.tracked, most_repeated: most };
+}
+
+function loopFromJson(j: BudgetJsonValue['loop']): BudgetView['loop'] {
+  if (j === null) return null;
+  const top = j.most_repeated;
+  const most = top && { fingerprint: top.fingerprint, count: top.count, firstSeq: parseReservationId(top.first_request) ?? 0, lastSeq: parseReservationId(top.last_request) ?? 0 };
+  return { repeats: j.repeats, windowMs: j.window_ms, tracked: j.tracked, mostRepeated: most };
 }
 
 /**
@@ -220,7 +284,9 @@ export function budgetFromJson(j: BudgetJsonValue): BudgetView {
     alertCommittedPct: j.alert_committed_pct,
     breaker: j.breaker,
     trippedUntilMs: j.tripped_until === null ? null : Date.parse(j.tripped_until),
+    breakerCode: j.breaker_code,
     burn: j.burn.map((w) => ({ amountMicros: w.amount_micros, windowMs: w.window_ms, burnMicros: w.burn_micros })),
+    loop: loopFromJson(j.loop),
   };
 }
 
@@ -243,6 +309,58 @@ export function alertToJson(a: AlertView & { budget: string }): AlertJsonValue {
     spent_micros: a.spentMicros,
     reserved_micros: a.reservedMicros,
     period_start: iso(a.periodStartMs),
+  };
+}
+
+/**
+ * A refusal row (or the refusal an event announces before it has a row) in JSON.
+ *
+ * @example
+ * refusalToJson(row).amount_micros // 41_005
+ */
+export function refusalToJson(r: RefusalWrite): RefusalJsonValue {
+  return {
+    id: r.id,
+    code: r.code,
+    status: r.status,
+    budget: r.budget,
+    agent: r.agent,
+    token_id_prefix: r.tokenIdPrefix,
+    model: r.model,
+    tool: r.tool,
+    amount_micros: r.amountMicros,
+    message: r.message,
+    request_id: r.requestId,
+    route: r.route,
+    count: r.count,
+    first_at: iso(r.firstMs),
+    last_at: iso(r.lastMs),
+  };
+}
+
+/**
+ * A refusal row from JSON: the inverse of `refusalToJson` (an event's row without an id has id 0).
+ *
+ * @example
+ * refusalFromJson(refusalToJson(row)) // row
+ */
+export function refusalFromJson(j: RefusalJsonValue): RefusalRecord {
+  return {
+    id: j.id ?? 0,
+    code: j.code,
+    status: j.status,
+    budget: j.budget,
+    agent: j.agent,
+    tokenIdPrefix: j.token_id_prefix,
+    model: j.model,
+    tool: j.tool,
+    amountMicros: j.amount_micros,
+    message: j.message,
+    requestId: j.request_id,
+    route: j.route,
+    count: j.count,
+    firstMs: Date.parse(j.first_at),
+    lastMs: Date.parse(j.last_at),
   };
 }
 
@@ -578,6 +696,43 @@ export function delegatedToJson(minted: { token: TokenView; envelope: BudgetView
     labels: { session: token.labels.session, task: token.labels.task },
     created_at: iso(token.createdMs),
   };
+}
+
+/** A tool reservation as an agent gets it back: the reservation, how it was priced, and what is left. */
+export interface ToolReserved {
+  reservation: { reservation: ReservationView; remainingMicros: number | null; tightest: string };
+  estimate: { basis: 'given' | 'table' | 'unknown' };
+}
+
+/**
+ * A tool reservation in JSON (`POST /v1/bursar/reservations`, the MCP tool `reserve_spend`).
+ *
+ * @example
+ * toolReservedToJson(result).estimate_basis // 'table'
+ */
+export function toolReservedToJson(r: ToolReserved): z.input<typeof ToolReservedJson> {
+  return { reservation: reservationToJson(r.reservation.reservation), estimate_basis: r.estimate.basis, remaining_micros: r.reservation.remainingMicros, tightest: r.reservation.tightest };
+}
+
+/**
+ * A settlement in JSON: the reservation, any overrun, and whether it came after expiry.
+ *
+ * @example
+ * settledToJson(result).overrun_micros // 0
+ */
+export function settledToJson(r: { reservation: ReservationView; overrunMicros: number; lateCharge: boolean }): z.input<typeof SettleJson> {
+  return { reservation: reservationToJson(r.reservation), overrun_micros: r.overrunMicros, late_charge: r.lateCharge };
+}
+
+/**
+ * What a delegating token asks for, in the ledger's names (`delegate` in ops), from the JSON the
+ * delegation route and the MCP tool `delegate_budget` take; labels and actor are the door's.
+ *
+ * @example
+ * delegationFromJson({ max_spend_micros: 500_000, expires_in_ms: 60_000 }, 1_000) // { limitMicros: 500000, expiresMs: 61000, … }
+ */
+export function delegationFromJson(b: TokenLimitsJson & { max_spend_micros: number; expires_at?: string; expires_in_ms?: number; delegate?: boolean; reason?: string }, nowMs: number) {
+  return { ...tokenLimitsFromJson(b), limitMicros: b.max_spend_micros, expiresMs: expiryFromJson(b, nowMs), delegate: b.delegate, reason: b.reason };
 }
 
 /**

@@ -13,9 +13,12 @@ export type HttpCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_streams'
+  | 'too_many_auth_failures'
+  | 'request_timeout'
   | 'token_invalid'
   | 'model_unpriced'
-  | 'loop_detected'
+  | 'unknown_webhook'
+  | 'webhook_limit'
   | 'upstream_error'
   | 'upstream_timeout'
   | 'shutting_down'
@@ -69,7 +72,7 @@ const ledgerCodeTable: Record<Code, CodeSpec> = {
   ...each(invalid, ['invalid_amount', 'invalid_name', 'invalid_kind', 'invalid_path', 'invalid_ttl', 'invalid_period', 'invalid_timezone', 'invalid_policy', 'invalid_label', 'invalid_idempotency_key', 'invalid_reservation', 'invalid_token']),
   ...each(unauthenticated, ['token_expired', 'token_revoked']),
   ...each(overBudget, ['budget_exceeded', 'request_cost_cap']),
-  ...each(denied, ['budget_closed', 'budget_paused', 'model_not_allowed', 'policy_widens']),
+  ...each(denied, ['budget_closed', 'budget_paused', 'model_not_allowed', 'tag_required', 'policy_widens']),
   ...each(missing, ['unknown_budget', 'unknown_reservation', 'unknown_token']),
   ...each(conflict, ['invalid_status', 'parent_missing', 'budget_exists', 'tree_cycle', 'tree_too_deep', 'budget_unlimited', 'already_settled', 'already_voided', 'reservation_expired', 'idempotency_key_reused']),
   budget_busy: { ...conflict, retryable: true },
@@ -78,6 +81,8 @@ const ledgerCodeTable: Record<Code, CodeSpec> = {
   too_many_inflight: { ...limited, retryAfterSDefault: 1 },
   // A burn-limit refusal says when the breaker lets a call through again; one that does not asks for a minute.
   burn_limit: { ...limited, retryAfterSDefault: 60 },
+  // The breaker tripped by one request fingerprint repeated too often; the refusal says when it lets a call through again.
+  loop_detected: { ...limited, retryAfterSDefault: 60 },
   store_unavailable: unavailable,
 };
 
@@ -87,11 +92,15 @@ const httpCodeTable: Record<HttpCode, CodeSpec> = {
   ...each(unauthenticated, ['unauthorized', 'token_invalid']),
   ...each(denied, ['forbidden', 'model_unpriced']),
   not_found: missing,
+  unknown_webhook: missing,
+  webhook_limit: { status: 409, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   not_acceptable: { status: 406, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
+  // A client that sends its request too slowly (headers or body past the server's timeouts).
+  request_timeout: { status: 408, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
   payload_too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retryable: false },
   unsupported_media_type: { status: 415, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retryable: false },
-  // The burn-limit breaker tripped by one request fingerprint repeated too often.
-  loop_detected: { ...limited, retryAfterSDefault: 60 },
+  // An address that failed to authenticate too often is refused until its window ends (the Retry-After).
+  too_many_auth_failures: { ...limited, retryAfterSDefault: 60 },
   internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retryable: false },
   upstream_error: { status: 502, openai: 'api_error', anthropic: 'api_error', retryable: true },
   too_many_streams: unavailable,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Refusal } from '../core/index.js';
+import type { Refusal, TriedModel } from '../core/index.js';
 import { codeTable, type WireCode } from './codes.js';
 
 /** What a refusal may say besides its code and message. */
@@ -12,6 +12,8 @@ export interface WireErrorDetails {
   remainingMicros?: number | null;
   /** Seconds to wait before a retry, when the refusal knows (a burn-limit cool-down). */
   retryAfterS?: number;
+  /** The models a call was tried with (fallbacks) and why each was refused. */
+  tried?: TriedModel[];
 }
 
 /**
@@ -29,6 +31,7 @@ export class WireError extends Error implements WireErrorDetails {
   budget?: string;
   remainingMicros?: number | null;
   retryAfterS?: number;
+  tried?: TriedModel[];
 
   constructor(
     readonly code: WireCode,
@@ -41,6 +44,7 @@ export class WireError extends Error implements WireErrorDetails {
     if (details.budget !== undefined) this.budget = details.budget;
     if (details.remainingMicros !== undefined) this.remainingMicros = details.remainingMicros;
     if (details.retryAfterS !== undefined) this.retryAfterS = details.retryAfterS;
+    if (details.tried !== undefined) this.tried = details.tried;
   }
 }
 
@@ -100,6 +104,7 @@ export function wireErrorOf(failure: Omit<Failure, 'ok'>, fields: FieldNames = {
     budget: failure.budget,
     remainingMicros: failure.remainingMicros,
     retryAfterS: retryAfterSOf(failure),
+    tried: failure.tried,
   });
 }
 
@@ -128,6 +133,11 @@ export function ok<R extends { ok: true } | Failure>(result: R, fields: FieldNam
 /** Who an error body is for: Bursar's own API, or a provider-compatible route. */
 export type ErrorShape = 'bursar' | 'openai' | 'anthropic';
 
+/** The models a refused call was tried with, in order, and the refusal each got. */
+const TriedJson = z
+  .array(z.object({ model: z.string(), code: z.string(), budget: z.string().optional().describe('the budget that refused it') }))
+  .describe('the models the call was tried with (the one asked for, then its fallbacks) and why each was refused');
+
 /** The admin API's error body. */
 export const BursarErrorJson = z.object({
   error: z.object({
@@ -136,6 +146,7 @@ export const BursarErrorJson = z.object({
     field: z.string().optional().describe('the input field that failed'),
     budget: z.string().optional().describe('the budget that refused'),
     remaining_micros: z.int().nullable().optional().describe('what that budget can still take'),
+    tried: TriedJson.optional(),
   }),
 });
 
@@ -148,13 +159,14 @@ export const OpenaiErrorJson = z.object({
     code: z.string().describe('Bursar\'s stable code: bad_request, token_invalid, policy_widens, budget_exceeded, unknown_reservation, …'),
     budget: z.string().nullable().describe('the budget that refused'),
     remaining_micros: z.int().nullable().describe('what that budget can still take'),
+    tried: TriedJson.optional(),
   }),
 });
 
 /** Anthropic's error body with Bursar's code. */
 export const AnthropicErrorJson = z.object({
   type: z.literal('error'),
-  error: z.object({ type: z.string(), message: z.string(), code: z.string(), budget: z.string().nullable(), remaining_micros: z.int().nullable() }),
+  error: z.object({ type: z.string(), message: z.string(), code: z.string(), budget: z.string().nullable(), remaining_micros: z.int().nullable(), tried: TriedJson.optional() }),
 });
 
 /**
@@ -172,9 +184,10 @@ export function errorBody(shape: ErrorShape, e: WireError): Record<string, unkno
     if (e.field !== undefined) error.field = e.field;
     if (e.budget !== undefined) error.budget = e.budget;
     if (e.remainingMicros !== undefined) error.remaining_micros = e.remainingMicros;
+    if (e.tried !== undefined) error.tried = e.tried;
     return { error };
   }
-  const bursar = { code: e.code, budget: e.budget ?? null, remaining_micros: e.remainingMicros ?? null };
+  const bursar = { code: e.code, budget: e.budget ?? null, remaining_micros: e.remainingMicros ?? null, ...(e.tried === undefined ? {} : { tried: e.tried }) };
   if (shape === 'anthropic') return { type: 'error', error: { type: spec.anthropic, message: e.message, ...bursar } };
   return { error: { message: e.message, type: spec.openai, param: e.field ?? null, ...bursar } };
 }

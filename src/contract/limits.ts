@@ -7,6 +7,11 @@
  * z.record(z.string(), z.unknown()).refine((p) => Buffer.byteLength(JSON.stringify(p)) <= contractLimits.toolParamsBytesMax);
  */
 export const contractLimits = {
+  /**
+   * Deepest nesting of objects and arrays a request body may have: far above what a real request
+   * (tool schemas included) uses, far below what would overflow a recursive reader.
+   */
+  jsonDepthMax: 128,
   /** Largest `params` object of a tool reservation, serialised. */
   toolParamsBytesMax: 16 * 1024,
   /** Longest Idempotency-Key an agent sends; the store's key is this prefixed with the caller's token id. */
@@ -36,6 +41,8 @@ export const contractLimits = {
   planCallsMax: 1_000_000,
   /** Bytes of input text one plan may carry, over all its items (each is tokenized once). */
   planInputBytesMax: 1024 * 1024,
+  /** Bytes of input text one estimate (the MCP tool `estimate_cost`) counts. */
+  estimateInputBytesMax: 1024 * 1024,
   /** Largest plan request body (and plan file) read: more than other admin bodies take. */
   planBodyBytesMax: 2 * 1024 * 1024,
   /** Longest item or plan title. */
@@ -56,4 +63,20 @@ export const contractLimits = {
   reservationScanEntriesMax: 200_000,
   /** Rows one reservation-metrics report keeps; the rest are summed in `other`. */
   reservationRowsMax: 10_000,
+  /** Webhooks one Bursar keeps. */
+  webhooksMax: 100,
+  /** Longest webhook URL. */
+  webhookUrlCharsMax: 2_048,
+  /** A webhook secret a caller chooses: long enough to resist guessing, short enough to be a header key. */
+  webhookSecretCharsMin: 16,
+  webhookSecretCharsMax: 256,
+  /** Random base62 characters of a generated secret (about 190 bits), after `whsec_`. */
+  webhookSecretCharsGenerated: 32,
+  /** Characters of the secret a listing shows, so a person can tell secrets apart. */
+  webhookSecretPrefixChars: 10,
+  /** Deliveries one listing returns, by default and at most. */
+  webhookDeliveriesDefault: 50,
+  webhookDeliveriesMax: 500,
+  /** How long delivered and given-up deliveries stay listed before they are forgotten. */
+  webhookDeliveryRetentionMs: 7 * 86_400_000,
 } as const;

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { DateTime } from 'luxon';
-import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, reservationStatuses, tokenScopes } from '../core/index.js';
+import { alertThresholdsPctDefault, budgetKinds, entryKinds, expiryRules, isTimeZone, limits, parsePath, periods, providerPattern, reservationStatuses, tagPattern, tokenScopes } from '../core/index.js';
 import { contractLimits } from './limits.js';
+
+const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 
 /**
  * Every shape the admin API reads or writes, as zod schemas, and the pieces the agent routes
@@ -49,7 +51,6 @@ export const timezone = z
   .refine((s) => isTimeZone(s), { error: 'is not an IANA time zone (use UTC or a name like Europe/Amsterdam)' })
   .describe('IANA time zone, e.g. UTC or Europe/Amsterdam');
 
-const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 const modelList = z
   .array(z.string().regex(modelPattern, { error: 'is not a model id (letters, digits, . _ : @ / -, optional trailing *)' }))
   .max(limits.modelsPerPolicyMax)
@@ -69,6 +70,33 @@ const burnLimits = z
   .max(limits.burnLimitsPerPolicyMax)
   .refine((list) => new Set(list.map((l) => l.window_ms)).size === list.length, { error: 'two burn limits share a window; keep the tighter one' })
   .describe('rolling-window caps on this budget and everything under it; crossing one trips the budget\'s breaker (429 burn_limit). New agents get 2,000,000 micros per 60,000 ms unless they set their own ([] for none)');
+
+const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/, { error: 'is not a model id (letters, digits, . _ : @ / -, no *)' });
+const modelOrGlob = z.string().regex(modelPattern, { error: 'is not a model id or a prefix ending in *' });
+/** A call's tag, or a tag key a policy requires. */
+export const tag = z.string().regex(tagPattern, { error: 'is not a tag (letters, digits, . _ : -, at most 64; e.g. product:chat-bot)' });
+const requiredTags = z
+  .array(tag)
+  .max(limits.requiredTagsMax)
+  .describe('tags every call under this budget must carry (x-bursar-tags): a key such as product (met by product:…) or a whole tag; refused with tag_required (403)');
+const pctError = { error: 'must be a whole percentage of the budget from 1 to 100' };
+const brownout = z
+  .array(z.strictObject({ at_pct: z.int(pctError).min(1, pctError).max(100, pctError).describe('share of the limit (plus grants) committed, spent + reserved, from which the tier applies'), from: modelOrGlob.describe('model id or prefix ending in *'), to: modelId.describe('the cheaper model calls are sent to (must be priced)') }))
+  .max(limits.brownoutTiersMax)
+  .describe('brownout tiers: past at_pct of this budget, calls under it for from are sent to to (x-bursar-downgraded-from tells the client); the deepest tier reached applies, and tiers chain; a cycle is refused');
+const fallbacks = z
+  .array(z.strictObject({ from: modelOrGlob, to: z.array(modelId).min(1).max(limits.fallbackModelsMax).describe('models tried in order (each must be priced)') }))
+  .max(limits.fallbackRulesMax)
+  .describe('when the budgets cannot take a call for from (budget_exceeded, request_cost_cap, or its model budget paused or closed), it is tried with each of to in order; the refusal lists what was tried; a cycle is refused');
+const loopLimitInput = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      repeats: z.int().min(1).max(limits.loopRepeatsMax).describe(`most reservations of one request in the window, 1 to ${limits.loopRepeatsMax}; one more is a loop`),
+      window_ms: z.int().min(limits.loopWindowMsMin).max(limits.loopWindowMsMax).describe(`length of the window, ${limits.loopWindowMsMin} ms (1 s) to ${limits.loopWindowMsMax} ms (7 days), from a request's first repeat`),
+    }),
+  ], { error: 'must be "off" or { repeats, window_ms }: at most repeats of one request in a window of window_ms' })
+  .describe(`loop detection on this budget and everything under it: the same request (model and normalised messages; a tool and its params) more than repeats times in the window trips the budget's breaker (429 loop_detected). New agents get ${limits.loopLimitAgentDefault.repeats} per ${limits.loopLimitAgentDefault.windowMs} ms unless they set their own ("off" for none)`);
 
 const isoTimePattern = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
@@ -93,7 +121,7 @@ export function queryInt(min: number, max: number) {
     .pipe(z.int().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
 }
 
-const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
+export const isoTime = z.iso.datetime().describe('ISO 8601 UTC');
 const isoTimeOrNull = isoTime.nullable();
 
 /** A reservation's time to live, in milliseconds (durations are milliseconds on every route). */
@@ -116,7 +144,11 @@ export const PolicyJson = z
     max_output_tokens: z.int().optional(),
     alert_thresholds_pct: z.array(z.int()).optional(),
     burn_limits: z.array(z.object({ amount_micros: z.int(), window_ms: z.int() })).optional(),
+    loop_limit: z.union([z.literal('off'), z.object({ repeats: z.int(), window_ms: z.int() })]).optional(),
     on_expiry: z.enum(expiryRules).optional(),
+    required_tags: z.array(z.string()).optional(),
+    brownout: z.array(z.object({ at_pct: z.int(), from: z.string(), to: z.string() })).optional(),
+    fallbacks: z.array(z.object({ from: z.string(), to: z.array(z.string()) })).optional(),
   })
   .meta({ id: 'Policy', description: 'Spending policy; inherited down the tree, a child can only narrow it.' });
 
@@ -144,9 +176,22 @@ export const BudgetJson = z
     created_at: isoTime,
     alert_spent_pct: z.int().describe('highest alert threshold raised this period on spent; 0: none'),
     alert_committed_pct: z.int().describe('highest alert threshold raised this period on spent + reserved; 0: none'),
-    breaker: z.enum(['closed', 'open', 'half_open']).describe('the burn-limit breaker: open refuses until tripped_until, half_open lets one request through'),
+    breaker: z.enum(['closed', 'open', 'half_open']).describe('the breaker (burn limits and loop detection): open refuses until tripped_until, half_open lets one request through'),
     tripped_until: isoTimeOrNull.describe('end of the breaker\'s cool-down; null while closed'),
+    breaker_code: z.enum(['burn_limit', 'loop_detected']).nullable().describe('what tripped the breaker; null while closed'),
     burn: z.array(z.object({ amount_micros: z.int(), window_ms: z.int(), burn_micros: z.int().describe('committed in the window now') })).describe('the budget\'s own burn limits and what each window holds'),
+    loop: z
+      .object({
+        repeats: z.int(),
+        window_ms: z.int(),
+        tracked: z.int().describe('request fingerprints whose window is open'),
+        most_repeated: z
+          .object({ fingerprint: z.string(), count: z.int(), first_request: z.string().describe('rsv_…: its first reservation in the window'), last_request: z.string() })
+          .nullable()
+          .describe('the fingerprint with the most reservations in its window'),
+      })
+      .nullable()
+      .describe('the budget\'s own loop limit and what it counts now; null without one'),
   })
   .meta({ id: 'Budget', description: 'A budget as of now (a period that has ended reads as a fresh one).' });
 
@@ -250,6 +295,28 @@ export const AlertJson = z
 
 export type AlertJsonValue = z.output<typeof AlertJson>;
 
+export const RefusalJson = z
+  .object({
+    id: z.int().nullable().describe('the row; an event for a refusal the store could not yet record has null'),
+    code: z.string().describe('the stable code the caller got (budget_exceeded, burn_limit, store_unavailable, …)'),
+    status: z.int().describe('the HTTP status it was answered with: 402, 403, 429 or 503'),
+    budget: z.string().nullable().describe('the budget that refused, or the one the spend was for when no budget refused (an unpriced model)'),
+    agent: z.string().nullable().describe('the budget the spend was for without its token envelopes: usually the agent'),
+    token_id_prefix: z.string().nullable().describe('the first 12 characters of the spend token\'s id (never its secret)'),
+    model: z.string().nullable(),
+    tool: z.string().nullable(),
+    amount_micros: z.int().nullable().describe('what was asked for: the call\'s worst case, or the tool\'s estimate'),
+    message: z.string().describe('what the latest refusal said'),
+    request_id: z.string().nullable().describe('the latest refusal\'s request id (x-bursar-request-id)'),
+    route: z.string().nullable().describe('where it was refused'),
+    count: z.int().describe('refusals this row stands for: the same code, budget and agent within a minute of the first'),
+    first_at: isoTime,
+    last_at: isoTime,
+  })
+  .meta({ id: 'Refusal', description: 'Refused spend (402, 403, 429, or 503 store_unavailable) from the gateway, the agent routes and tool reservations. Refusals are not ledger entries: they move no money.' });
+
+export type RefusalJsonValue = z.output<typeof RefusalJson>;
+
 export const UsageRowJson = z
   .object({
     key: z.string().nullable().describe('the group: a path, session, model, or the ISO start of an hour/day; null when entries have none'),
@@ -310,7 +377,11 @@ export const PolicyInput = z.strictObject({
   max_output_tokens: maxOutputTokens.optional().describe('output tokens the gateway asks for when a request sets none'),
   alert_thresholds_pct: alertThresholds.optional(),
   burn_limits: burnLimits.optional(),
+  loop_limit: loopLimitInput.optional(),
   on_expiry: onExpiry.optional(),
+  required_tags: requiredTags.optional(),
+  brownout: brownout.optional(),
+  fallbacks: fallbacks.optional(),
 });
 
 export const PolicyPatchInput = z
@@ -321,7 +392,11 @@ export const PolicyPatchInput = z
     max_output_tokens: maxOutputTokens.nullable().optional(),
     alert_thresholds_pct: alertThresholds.nullable().optional(),
     burn_limits: burnLimits.nullable().optional(),
+    loop_limit: loopLimitInput.nullable().optional(),
     on_expiry: onExpiry.nullable().optional(),
+    required_tags: requiredTags.nullable().optional(),
+    brownout: brownout.nullable().optional(),
+    fallbacks: fallbacks.nullable().optional(),
   })
   .describe('fields to change: a value sets a field, null removes it, a missing field is left as it is');
 
@@ -347,6 +422,28 @@ export const UpdateBudgetBody = z
   .refine((b) => b.limit_micros !== undefined || b.period !== undefined || b.timezone !== undefined || b.policy !== undefined, {
     error: 'nothing to update: give limit_micros, period, timezone or policy',
   });
+
+const scopedLimitFields = {
+  limit_micros: micros.nullable().describe('limit per period; null: no limit (the budget only counts)'),
+  period: period.optional().describe('on creation the default is month with a limit, else none; on a change, left as it is unless given'),
+  timezone: timezone.optional(),
+  reason: reason.optional(),
+};
+
+export const ModelLimitBody = z.strictObject({
+  model: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9][A-Za-z0-9._:@-]{0,56}\*?|\*)$/, { error: 'is not a model id or a prefix ending in * (letters, digits, . _ : @ -, no /)' })
+    .describe('the model, or models sharing a prefix (gpt-4o*), whose calls under the budget this limits'),
+  ...scopedLimitFields,
+});
+
+export const TagLimitBody = z.strictObject({ tag: tag.describe('the tag whose calls this limits, from any budget (x-bursar-tags)'), ...scopedLimitFields });
+
+export const ProviderLimitBody = z.strictObject({
+  provider: z.string().regex(providerPattern, { error: 'is not a provider name (lower-case letters, digits, . _ -), like openai' }).describe('the provider whose calls this limits, from any budget'),
+  ...scopedLimitFields,
+});
 
 export const ReasonBody = z.strictObject({ reason: reason.optional() }).optional();
 
@@ -390,6 +487,7 @@ export const ReserveBody = z.strictObject({
   budget: budgetPath,
   amount_micros: positiveMicros,
   ttl_ms: ttlMs.optional(),
+  tags: z.array(tag).max(limits.tagsPerCallMax).optional().describe('the spend\'s tags: it also reserves on tags/<tag> for each tag that has a budget'),
   labels: z
     .strictObject({ model: label.optional(), session: label.optional(), task: label.optional(), request_id: label.optional(), tool: label.optional() })
     .optional(),
@@ -431,6 +529,17 @@ export const AlertsQuery = z.strictObject({
   basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
   since: timeParam.optional().describe('alerts raised at or after this time'),
   until: timeParam.optional().describe('alerts raised before this time'),
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+});
+
+export const RefusalsQuery = z.strictObject({
+  agent: z.string().min(1).max(contractLimits.agentRefCharsMax).optional().describe('only refusals of this agent: a path, or a bare agent name when unique'),
+  budget: budgetPath.optional().describe('only refusals by this budget or one under it'),
+  code: z.string().regex(/^[a-z_]{1,64}$/, { error: 'is not a code (budget_exceeded, burn_limit, …)' }).optional(),
+  since: timeParam.optional().describe('refusals at or after this time (a row counts when its latest refusal is)'),
+  until: timeParam.optional().describe('rows that began before this time'),
   cursor: cursor.optional(),
   limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
   order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),

@@ -1,19 +1,23 @@
 import { burnFreeInMs, burnInWindow, formatWindow, windowOf } from './burn.js';
 import { draft, json } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
-import type { ResetBreaker } from './commands.js';
+import type { Reserve, ResetBreaker } from './commands.js';
 import { limits } from './limits.js';
+import { loopClear, loopLimitOf, loopRepeat } from './loops.js';
 import { formatUsd } from './money.js';
-import type { BurnLimit } from './policy.js';
+import type { BurnLimit, LoopLimit } from './policy.js';
 import type { Tx } from './tx.js';
-import type { BudgetRecord, Labels, Ok, ReservationRecord } from './types.js';
-import { viewBudget, type BudgetView } from './view.js';
+import type { BreakerCode, BudgetRecord, Labels, LoopEntry, Ok, ReservationRecord } from './types.js';
+import { reservationId, viewBudget, type BudgetView } from './view.js';
 
 /**
- * The burn-limit breaker of a budget. Closed, it admits what fits in every burn window; a
- * reservation that would cross one is refused and trips it open for a cool-down (doubling on
- * each re-trip). After the cool-down it is half-open: one reservation goes through as a probe,
- * and when that settles within the limits the breaker closes; a breach re-opens it.
+ * The breaker of a budget, tripped by its burn limits and by its loop limit. Closed, it admits
+ * what fits in every burn window and does not repeat one request too often; a reservation that
+ * would cross a burn limit, or repeat a request past the loop limit, is refused and trips it
+ * open for a cool-down (doubling on each re-trip). After the cool-down it is half-open: one
+ * reservation goes through as a probe, and when that settles within the burn limits the
+ * breaker closes; a breach re-opens it. The breaker is the budget's: while it is open, every
+ * request on the budget (and under it) is refused, whatever it asks.
  */
 
 /** Why a budget's breaker refuses a reservation now. */
@@ -70,17 +74,69 @@ function seconds(ms: number): string {
   return `${Math.ceil(ms / 1_000)} s`;
 }
 
-/** The refusal a verdict gives, naming the budget and when to try again. */
+/**
+ * The refusal a verdict gives, naming the budget and when to try again. An open or half-open
+ * breaker answers with the code of the guard that tripped it.
+ */
 export function burnRefusal(v: BurnVerdict, amountMicros: number, remainingMicros: number | null): Refusal {
   const path = v.budget.path;
   const limit = v.limit;
+  const loop = v.budget.breakerCode === 'loop_detected';
+  const tripped = loop ? 'repeated one request more often than its loop limit allows' : 'crossed a burn limit';
   const messages: Record<BurnVerdict['why'], () => string> = {
-    open: () => `budget ${path} crossed a burn limit and is cooling down; it lets one request through in ${seconds(v.retryAfterMs)}`,
-    probing: () => `budget ${path} is letting one request through to test its burn rate; try again when that request has finished`,
+    open: () => `budget ${path} ${tripped} and is cooling down; it lets one request through in ${seconds(v.retryAfterMs)} (bursar budgets reset-breaker ${path} closes it now)`,
+    probing: () => `budget ${path} is letting one request through to test ${loop ? 'whether the loop has stopped' : 'its burn rate'}; try again when that request has finished`,
     breach: () => `budget ${path} would commit ${formatUsd((v.burnMicros ?? 0) + amountMicros)} within ${formatWindow(limit?.windowMs ?? 0)}, over its burn limit of ${limit ? per(limit) : ''}; it is stopped for ${seconds(cooldownMsOf(v.budget.breakerTrips + 1))}`,
     oversize: () => `this request needs ${formatUsd(amountMicros)}, more than budget ${path}'s burn limit of ${limit ? per(limit) : ''} allows at all`,
   };
-  return refuse('burn_limit', messages[v.why](), { budget: path, remainingMicros, retryAfterMs: v.retryAfterMs });
+  const code = loop && (v.why === 'open' || v.why === 'probing') ? 'loop_detected' : 'burn_limit';
+  return refuse(code, messages[v.why](), { budget: path, remainingMicros, retryAfterMs: v.retryAfterMs });
+}
+
+/** A budget whose loop limit this request would cross: its fingerprint's window is full. */
+export interface LoopVerdict {
+  budget: BudgetRecord;
+  limit: LoopLimit;
+  /** The fingerprint's entry: how often it came in its window, its first and last reservations. */
+  seen: LoopEntry;
+  retryAfterMs: number;
+}
+
+/**
+ * Whether a reservation with `fingerprint` would repeat a request past the budget's loop limit;
+ * undefined when it would not (or the breaker is open already, which `burnVerdict` answers).
+ */
+export function loopVerdict(b: BudgetRecord, fingerprint: string | undefined, nowMs: number): LoopVerdict | undefined {
+  if (fingerprint === undefined || b.loops === null) return undefined;
+  if (b.trippedUntilMs !== null && (nowMs < b.trippedUntilMs || b.probeSeq !== null)) return undefined;
+  const limit = loopLimitOf(b);
+  const seen = limit && loopRepeat(b.loops, limit, fingerprint, nowMs);
+  if (!limit || !seen) return undefined;
+  return { budget: b, limit, seen, retryAfterMs: cooldownMsOf(b.breakerTrips + 1) };
+}
+
+/** The root-most budget of a leaf-first chain whose loop limit a reservation with `fingerprint` would cross. */
+export function chainLoopVerdict(chain: readonly BudgetRecord[], fingerprint: string | undefined, nowMs: number): LoopVerdict | undefined {
+  if (fingerprint === undefined) return undefined;
+  for (let i = chain.length - 1; i >= 0; i -= 1) {
+    const b = chain[i];
+    const v = b && loopVerdict(b, fingerprint, nowMs);
+    if (v) return v;
+  }
+  return undefined;
+}
+
+/** What a loop trip says: how often the request came, in what window, and its first and last reservations there. */
+function loopText(v: LoopVerdict): string {
+  const { seen, limit } = v;
+  return `the same request came ${seen.count + 1} times within ${formatWindow(limit.windowMs)} (at most ${limit.repeats} allowed; fingerprint ${seen.fingerprint}, first ${reservationId({ seq: seen.firstSeq })}, last ${reservationId({ seq: seen.lastSeq })})`;
+}
+
+/** The refusal a loop verdict gives: the budget, the fingerprint's first and last reservations, when to try again. */
+export function loopRefusal(v: LoopVerdict, remainingMicros: number | null): Refusal {
+  const path = v.budget.path;
+  const message = `budget ${path} looks stuck in a loop: ${loopText(v)}; it is stopped for ${seconds(v.retryAfterMs)} (bursar budgets reset-breaker ${path} closes it now)`;
+  return refuse('loop_detected', message, { budget: path, remainingMicros, retryAfterMs: v.retryAfterMs });
 }
 
 /** The root-most budget of a leaf-first chain whose breaker refuses `amountMicros`. */
@@ -94,9 +150,11 @@ export function chainBurnVerdict(chain: readonly BudgetRecord[], amountMicros: n
 }
 
 interface TripFacts {
-  limit: BurnLimit;
-  burnMicros: number;
-  requestedMicros: number;
+  code: BreakerCode;
+  /** The entry's amount: what the window would hold (a burn limit), or what the refused request asked (a loop). */
+  amountMicros: number;
+  /** What tripped it, for the entry's data: the limit and what the window or the fingerprint held. */
+  facts: Record<string, unknown>;
   reservationSeq: number | null;
   labels?: Labels;
   reason: string;
@@ -109,7 +167,7 @@ function trip(tx: Tx, b: BudgetRecord, f: TripFacts): void {
   const untilMs = tx.nowMs + cooldownMs;
   const labels = f.labels ?? {};
   tx.append(
-    draft(tx, 'breaker_tripped', b.id, f.burnMicros + f.requestedMicros, {
+    draft(tx, 'breaker_tripped', b.id, f.amountMicros, {
       reservationSeq: f.reservationSeq,
       model: labels.model ?? null,
       requestId: labels.requestId ?? null,
@@ -117,22 +175,39 @@ function trip(tx: Tx, b: BudgetRecord, f: TripFacts): void {
       task: labels.task ?? null,
       actor: labels.actor ?? null,
       reason: f.reason,
-      data: json({ limitMicros: f.limit.amountMicros, windowMs: f.limit.windowMs, burnMicros: f.burnMicros, requestedMicros: f.requestedMicros, trips, cooldownMs, untilMs }),
+      data: json({ code: f.code, ...f.facts, trips, cooldownMs, untilMs }),
     }),
   );
   b.trippedUntilMs = untilMs;
   b.breakerTrips = trips;
   b.probeSeq = null;
+  b.breakerCode = f.code;
   tx.budgetChanged(b);
 }
 
-/** Trips every budget of the chain that `amountMicros` would take over a burn limit. */
-export function tripOnBreach(tx: Tx, chain: readonly BudgetRecord[], amountMicros: number, labels: Labels): void {
+function burnTrip(limit: BurnLimit, burnMicros: number, requestedMicros: number): Pick<TripFacts, 'code' | 'amountMicros' | 'facts'> {
+  return { code: 'burn_limit', amountMicros: burnMicros + requestedMicros, facts: { limitMicros: limit.amountMicros, windowMs: limit.windowMs, burnMicros, requestedMicros } };
+}
+
+/**
+ * Trips every budget of the chain whose guards the reservation crosses: a burn limit it would
+ * take over, else a loop limit its fingerprint would repeat past. Runs when the reservation was
+ * refused for one of them, in the same transaction.
+ */
+export function tripGuards(tx: Tx, chain: readonly BudgetRecord[], cmd: Reserve): void {
+  const labels = cmd.labels ?? {};
   for (const b of chain) {
-    const v = burnVerdict(b, amountMicros, tx.nowMs);
-    if (v?.why !== 'breach' || !v.limit) continue;
-    const reason = `would commit ${formatUsd((v.burnMicros ?? 0) + amountMicros)} within ${formatWindow(v.limit.windowMs)}, over the burn limit of ${per(v.limit)}`;
-    trip(tx, b, { limit: v.limit, burnMicros: v.burnMicros ?? 0, requestedMicros: amountMicros, reservationSeq: null, labels, reason });
+    const v = burnVerdict(b, cmd.amountMicros, tx.nowMs);
+    if (v?.why === 'breach' && v.limit) {
+      const reason = `would commit ${formatUsd((v.burnMicros ?? 0) + cmd.amountMicros)} within ${formatWindow(v.limit.windowMs)}, over the burn limit of ${per(v.limit)}`;
+      trip(tx, b, { ...burnTrip(v.limit, v.burnMicros ?? 0, cmd.amountMicros), reservationSeq: null, labels, reason });
+      continue;
+    }
+    const loop = loopVerdict(b, cmd.fingerprint, tx.nowMs);
+    if (!loop) continue;
+    const { seen, limit } = loop;
+    const facts = { fingerprint: seen.fingerprint, repeats: limit.repeats, windowMs: limit.windowMs, count: seen.count, firstMs: seen.firstMs, firstRequest: reservationId({ seq: seen.firstSeq }), lastRequest: reservationId({ seq: seen.lastSeq }), requestedMicros: cmd.amountMicros };
+    trip(tx, b, { code: 'loop_detected', amountMicros: cmd.amountMicros, facts, reservationSeq: null, labels, reason: loopText(loop) });
   }
 }
 
@@ -161,6 +236,7 @@ function close(tx: Tx, b: BudgetRecord, f: { reservationSeq: number | null; acto
   b.trippedUntilMs = null;
   b.breakerTrips = 0;
   b.probeSeq = null;
+  b.breakerCode = null;
   tx.budgetChanged(b);
 }
 
@@ -176,7 +252,7 @@ export function probeResolved(tx: Tx, chain: readonly BudgetRecord[], r: Reserva
     tx.budgetChanged(b);
     if (!settled) continue;
     const over = overLimit(b, tx.nowMs);
-    if (over) trip(tx, b, { ...over, requestedMicros: 0, reservationSeq: r.seq, labels: r.labels, reason: `the probe took the burn over ${per(over.limit)}` });
+    if (over) trip(tx, b, { ...burnTrip(over.limit, over.burnMicros, 0), reservationSeq: r.seq, labels: r.labels, reason: `the probe took the burn over ${per(over.limit)}` });
     else close(tx, b, { reservationSeq: r.seq, actor: null, reason: 'the probe settled within the burn limits', manual: false });
   }
 }
@@ -184,8 +260,9 @@ export function probeResolved(tx: Tx, chain: readonly BudgetRecord[], r: Reserva
 export type ResetBreakerOk = Ok<{ budget: BudgetView }>;
 
 /**
- * Closes a budget's breaker by hand and forgets the spend its burn windows hold: whoever resets
- * it vouches for what runs next. A closed breaker is left as it is.
+ * Closes a budget's breaker by hand and forgets the spend its burn windows hold and the requests
+ * its loop detection counted: whoever resets it vouches for what runs next. A closed breaker is
+ * left as it is.
  */
 export function resetBreaker(tx: Tx, cmd: ResetBreaker): ResetBreakerOk | Refusal {
   const b = tx.budgetByPath(cmd.path);
@@ -193,5 +270,6 @@ export function resetBreaker(tx: Tx, cmd: ResetBreaker): ResetBreakerOk | Refusa
   if (b.trippedUntilMs === null) return { ok: true, budget: viewBudget(b, tx.nowMs) };
   close(tx, b, { reservationSeq: null, actor: cmd.actor ?? null, reason: cmd.reason ?? 'reset by hand', manual: true });
   for (const w of b.burn ?? []) w.slots.length = 0;
+  loopClear(b.loops);
   return { ok: true, budget: viewBudget(b, tx.nowMs) };
 }

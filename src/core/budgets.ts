@@ -3,12 +3,14 @@ import { assert } from './assert.js';
 import { burnWindowsFor } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
+import { crossNameProblem, crossParentProblem, crossPolicyProblem, isCrossKind } from './crosscut.js';
 import type { Attribution, CreateBudget, Grant, MoveBudget, SetStatus, UpdateBudget } from './commands.js';
 import { limits } from './limits.js';
+import { loopStateFor } from './loops.js';
 import { isMicros } from './money.js';
 import { parentPath, parsePath } from './names.js';
 import { isPeriod, isTimeZone, periodWindow, type Period } from './period.js';
-import { agentBurnDefault, effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
+import { agentBurnDefault, agentLoopDefault, effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
 import type { Tx } from './tx.js';
 import { budgetKinds, type BudgetKind, type BudgetRecord, type Ok } from './types.js';
 import { checkIdempotencyKey, checkPositiveAmount, checkText, describe } from './validate.js';
@@ -43,7 +45,8 @@ export function validateCreate(cmd: CreateBudget): Refusal | undefined {
   if (cmd.kind !== undefined && !(budgetKinds as readonly string[]).includes(cmd.kind)) return refuse('invalid_kind', `kind must be one of ${budgetKinds.join(', ')}`, { field: 'kind' });
   if (cmd.period !== undefined && !isPeriod(cmd.period)) return refuse('invalid_period', `period must be one of none, hour, day, week, month; got ${String(cmd.period)}`, { field: 'period' });
   if (cmd.timezone !== undefined && !isTimeZone(cmd.timezone)) return refuse('invalid_timezone', `unknown time zone ${String(cmd.timezone)} (use an IANA name like UTC or Europe/Amsterdam)`, { field: 'timezone' });
-  return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
+  const kind = cmd.kind ?? 'budget';
+  return crossNameProblem(cmd.path, kind) ?? checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? crossPolicyProblem(kind, cmd.policy) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
 }
 
 function effectiveOf(tx: Tx, b: BudgetRecord | undefined): Policy {
@@ -66,20 +69,20 @@ function newBudget(tx: Tx, parent: BudgetRecord | undefined, name: string, spec:
     timezone: spec.timezone,
     periodStartMs: window.startMs,
     periodEndMs: window.endMs,
-    spentMicros: 0,
-    reservedMicros: 0,
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
     policy: spec.policy,
     createdMs: tx.nowMs,
-    ...freshGuards(spec.policy),
+    ...freshState(spec.policy),
   };
 }
 
 /** The guard state of a budget that has just been made: nothing raised, breaker closed, windows empty. */
-export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
-  return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
+/** The balances and guard state of a budget that has seen nothing yet. */
+export function freshState(policy: Policy): Pick<BudgetRecord, 'spentMicros' | 'reservedMicros' | 'grantedMicros' | 'overrunMicros' | 'inflight'> & ReturnType<typeof freshGuards> {
+  return { spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, inflight: 0, ...freshGuards(policy) };
+}
+
+export function freshGuards(policy: Policy): Pick<BudgetRecord, 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'breakerCode' | 'burn' | 'loops'> {
+  return { alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, breakerCode: null, burn: burnWindowsFor(policy, null), loops: loopStateFor(policy, null) };
 }
 
 /** Writes a new budget and its `budget_created` entry. */
@@ -106,49 +109,45 @@ export function insertBudget(tx: Tx, b: BudgetRecord, attribution: Attribution):
 }
 
 /**
- * Policy for a new budget: agents get the default in-flight cap and the default burn limit
- * unless they set their own (an empty list of burn limits is a choice), never above a parent's.
+ * Policy for a new budget: agents get the default in-flight cap, the default burn limit and the
+ * default loop limit unless they set their own (an empty list of burn limits, or a loop limit
+ * `off`, is a choice), never above a parent's.
  */
 function initialPolicy(kind: BudgetKind, own: Policy, parentEffective: Policy): Policy {
   if (kind !== 'agent') return own;
   const policy = { ...own };
   if (own.inflightMax === undefined) policy.inflightMax = Math.min(limits.inflightMaxAgentDefault, parentEffective.inflightMax ?? Infinity);
   if (own.burnLimits === undefined) policy.burnLimits = agentBurnDefault(parentEffective);
+  if (own.loopLimit === undefined) policy.loopLimit = agentLoopDefault(parentEffective);
   return policy;
 }
 
-/** Creates a budget at a path, refusing when its parent is missing unless asked to create it. */
+/**
+ * Creates a budget at a path, refusing when its parent is missing unless asked to create it.
+ * The `tags` and `providers` roots are made with the first tag or provider budget.
+ */
 export function createBudget(tx: Tx, cmd: CreateBudget, defaults: BudgetDefaults): BudgetOk | Refusal {
   if (tx.budgetByPath(cmd.path)) return refuse('budget_exists', `a budget already exists at ${cmd.path}`, { field: 'path', budget: cmd.path });
+  const kind = cmd.kind ?? 'budget';
   const parentAt = parentPath(cmd.path);
   let parent = parentAt === null ? undefined : tx.budgetByPath(parentAt);
   const names = cmd.path.split('/');
-  if (parentAt !== null && !parent && !cmd.createParents) {
+  const rootMade = kind === 'tag' || kind === 'provider';
+  if (parentAt !== null && !parent && !cmd.createParents && !rootMade) {
     return refuse('parent_missing', `parent budget ${parentAt} does not exist; create it first (or ask to create missing parents)`, { field: 'path' });
   }
+  const misplaced = parent && crossParentProblem(kind, parent);
+  if (misplaced) return misplaced;
   if (parent?.status === 'closed') return refuse('budget_closed', `parent budget ${parent.path} is closed`, { budget: parent.path });
   const parentEffective = effectiveOf(tx, parent);
-  const kind = cmd.kind ?? 'budget';
   const policy = initialPolicy(kind, cmd.policy ?? {}, parentEffective);
   const wide = widening(parentEffective, policy);
   if (wide) return refuse('policy_widens', wide.message, { field: `policy.${wide.field}`, budget: parent?.path });
   const timezone = cmd.timezone ?? defaults.timezone;
   if (!parent && parentAt !== null) {
-    // Create the missing ancestors, root first, as plain budgets without limits.
-    for (let depth = 1; depth < names.length; depth += 1) {
-      const at = names.slice(0, depth).join('/');
-      const existing = tx.budgetByPath(at);
-      if (existing) {
-        if (existing.status === 'closed') return refuse('budget_closed', `budget ${at} is closed`, { budget: at });
-        parent = existing;
-        continue;
-      }
-      // Like `bursar agents create --parents`: an org at the top, a team under it, plain budgets below.
-      const parentKind = depth === 1 ? 'org' : depth === 2 ? 'team' : 'budget';
-      const made = newBudget(tx, parent, names[depth - 1] ?? '', { kind: parentKind, limitMicros: null, period: 'none', timezone, policy: {} });
-      insertBudget(tx, made, { actor: cmd.actor, reason: `created as a parent of ${cmd.path}` });
-      parent = made;
-    }
+    const made = createParents(tx, cmd, rootMade ? kind : undefined, timezone);
+    if (!('id' in made)) return made;
+    parent = made;
   }
   const b = newBudget(tx, parent, names[names.length - 1] ?? '', {
     kind,
@@ -161,6 +160,31 @@ export function createBudget(tx: Tx, cmd: CreateBudget, defaults: BudgetDefaults
   return { ok: true, budget: viewBudget(b, tx.nowMs) };
 }
 
+/**
+ * Creates the missing ancestors of `cmd.path`, root first, as budgets without limits: like
+ * `bursar agents create --parents`, an org at the top, a team under it, plain budgets below (or
+ * all of `kind`, for the `tags` and `providers` roots). Returns the parent of the new budget.
+ */
+function createParents(tx: Tx, cmd: CreateBudget, kind: BudgetKind | undefined, timezone: string): BudgetRecord | Refusal {
+  const names = cmd.path.split('/');
+  let parent: BudgetRecord | undefined;
+  for (let depth = 1; depth < names.length; depth += 1) {
+    const at = names.slice(0, depth).join('/');
+    const existing = tx.budgetByPath(at);
+    if (existing) {
+      if (existing.status === 'closed') return refuse('budget_closed', `budget ${at} is closed`, { budget: at });
+      parent = existing;
+      continue;
+    }
+    const parentKind = kind ?? (depth === 1 ? 'org' : depth === 2 ? 'team' : 'budget');
+    const made = newBudget(tx, parent, names[depth - 1] ?? '', { kind: parentKind, limitMicros: null, period: 'none', timezone, policy: {} });
+    insertBudget(tx, made, { actor: cmd.actor, reason: `created as a parent of ${cmd.path}` });
+    parent = made;
+  }
+  assert(parent, `no parent made for ${cmd.path}`);
+  return parent;
+}
+
 export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   if (cmd.period !== undefined && !isPeriod(cmd.period)) return refuse('invalid_period', `period must be one of none, hour, day, week, month; got ${String(cmd.period)}`, { field: 'period' });
   if (cmd.timezone !== undefined && !isTimeZone(cmd.timezone)) return refuse('invalid_timezone', `unknown time zone ${String(cmd.timezone)}`, { field: 'timezone' });
@@ -168,7 +192,7 @@ export function validateUpdate(cmd: UpdateBudget): Refusal | undefined {
   return checkLimit(cmd.limitMicros) ?? checkPolicy(cmd.policy) ?? checkPatch(cmd.policyPatch) ?? checkIdempotencyKey(cmd.idempotencyKey) ?? checkAttribution(cmd);
 }
 
-const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'burnLimits', 'onExpiry'];
+const policyKeys = ['models', 'requestCapMicros', 'inflightMax', 'maxOutputTokens', 'alertThresholdsPct', 'burnLimits', 'loopLimit', 'onExpiry', 'requiredTags', 'brownout', 'fallbacks'];
 
 function checkPatch(patch: UpdateBudget['policyPatch']): Refusal | undefined {
   if (patch === undefined) return undefined;
@@ -198,6 +222,8 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
   if (!b) return refuse('unknown_budget', `no budget at ${cmd.path}`, { field: 'path' });
   if (b.status === 'closed') return refuse('budget_closed', `budget ${b.path} is closed`, { budget: b.path });
   const policy = cmd.policyPatch !== undefined ? applyPatch(b.policy, cmd.policyPatch) : cmd.policy;
+  const routed = crossPolicyProblem(b.kind, policy);
+  if (routed) return { ...routed, budget: b.path };
   if (policy !== undefined) {
     const parent = b.parentId === null ? undefined : tx.budgetById(b.parentId);
     const wide = widening(effectiveOf(tx, parent), policy);
@@ -227,6 +253,7 @@ export function updateBudget(tx: Tx, cmd: UpdateBudget): BudgetOk | Refusal {
     tx.append(draft(tx, 'policy_change', b.id, 0, { ...attribution, data: json({ policy }) }));
     b.policy = policy;
     b.burn = burnWindowsFor(policy, b.burn);
+    b.loops = loopStateFor(policy, b.loops);
   }
   tx.budgetChanged(b);
   raiseAlerts(tx, chain);
@@ -289,6 +316,10 @@ export function moveBudget(tx: Tx, cmd: MoveBudget): BudgetOk | Refusal {
     return refuse('tree_cycle', `cannot move ${b.path} under ${parent.path}: it lies inside ${b.path}`, { field: 'parent', budget: b.path });
   }
   if ((parent?.id ?? null) === b.parentId) return { ok: true, budget: viewBudget(b, tx.nowMs) };
+  if (isCrossKind(b.kind) || (parent && isCrossKind(parent.kind))) {
+    const which = isCrossKind(b.kind) ? b : (parent as BudgetRecord);
+    return refuse('invalid_path', `${which.path} is a ${which.kind} budget: model, tag and provider budgets stay where they are made, and nothing moves under them`, { field: 'parent', budget: which.path });
+  }
   if (parent?.status === 'closed') return refuse('budget_closed', `budget ${parent.path} is closed`, { budget: parent.path });
   if (b.inflight > 0) return refuse('budget_busy', `budget ${b.path} has ${b.inflight} open reservations; move it when they are resolved`, { budget: b.path });
   const newPath = parent ? `${parent.path}/${b.name}` : b.name;

@@ -6,8 +6,10 @@ export const refusalPrecedence = [
   'budget_closed',
   'budget_paused',
   'burn_limit',
+  'loop_detected',
   'token_expired',
   'model_not_allowed',
+  'tag_required',
   'request_cost_cap',
   'too_many_inflight',
   'budget_exceeded',
@@ -47,11 +49,11 @@ export type Code =
 
 /**
  * Whether a refusal may still have written to the ledger: a reservation refused for crossing a
- * burn limit trips the breaker (a `breaker_tripped` entry) in the same transaction. Every other
- * refusal leaves the transaction untouched.
+ * burn limit or a loop limit trips the breaker (a `breaker_tripped` entry) in the same
+ * transaction. Every other refusal leaves the transaction untouched.
  */
 export function refusalMayWrite(refusal: Refusal): boolean {
-  return refusal.code === 'burn_limit';
+  return refusal.code === 'burn_limit' || refusal.code === 'loop_detected';
 }
 
 /** A refused or invalid operation: the code, a message saying what to fix, and where. */
@@ -65,8 +67,17 @@ export interface Refusal {
   remainingMicros?: number | null;
   /** The input field that failed validation, when one did. */
   field?: string;
-  /** When trying again can succeed (a burn limit's cool-down or window), in milliseconds from now. */
+  /** When trying again can succeed (a breaker's cool-down, a burn limit's window), in milliseconds from now. */
   retryAfterMs?: number;
+  /** The models a call was tried with before it was refused (fallbacks), each with why it was refused. */
+  tried?: TriedModel[];
+}
+
+/** One model a refused call was tried with, and the refusal it got. */
+export interface TriedModel {
+  model: string;
+  code: Code | 'model_unpriced';
+  budget?: string;
 }
 
 /** Builds a refusal. */

@@ -69,6 +69,13 @@ export interface Reserve {
   idempotencyKey?: string;
   labels?: Labels;
   /**
+   * What the request is, hashed: the same fingerprint more often than a budget's loop limit
+   * allows trips its breaker. The gateway gives one for every model call (the model and the
+   * normalised conversation), tool spend for a tool called with its params. Recorded in the
+   * reserve entry.
+   */
+  fingerprint?: string;
+  /**
    * False only in shadow mode: admit even what the chain would refuse, and record (and return)
    * the refusal that enforcement would have given. Unknown budgets are still refused.
    */
@@ -78,6 +85,15 @@ export interface Reserve {
    * unset, the chain's policy decides (`charge` unless narrowed to it from `release`).
    */
   onExpiry?: ExpiryRule;
+  /** The call's tags: it also reserves on `tags/<tag>` for each tag that has a budget. */
+  tags?: string[];
+  /** The provider that serves the call: it also reserves on `providers/<provider>` when that budget exists. */
+  provider?: string;
+  /**
+   * What the call would reserve with each model it may be sent to instead of `labels.model`
+   * (brownout tiers and fallbacks of its chain). A model missing here is not tried.
+   */
+  modelAmounts?: Record<string, number>;
 }
 
 export interface Settle extends Attribution {

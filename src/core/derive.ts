@@ -68,6 +68,7 @@ interface ReserveData {
   onExpiry?: 'charge';
   tool?: string;
   tokenId?: string;
+  also?: number[];
 }
 
 interface ResolutionData {
@@ -106,7 +107,7 @@ export function reservationFromLedger(reserve: LedgerEntry, resolution?: LedgerE
   if (data.tokenId !== undefined) labels.tokenId = data.tokenId;
   const resolutionData = (resolution?.data && resolution.kind !== 'settle' ? JSON.parse(resolution.data) : {}) as ResolutionData;
   const status = statusOf(resolution, resolutionData);
-  return {
+  const record: ReservationRecord = {
     seq: reserve.seq,
     budgetId: reserve.budgetId,
     amountMicros: reserve.amountMicros,
@@ -118,4 +119,6 @@ export function reservationFromLedger(reserve: LedgerEntry, resolution?: LedgerE
     labels,
     onExpiry: data.onExpiry === 'charge' ? 'charge' : 'release',
   };
+  if (Array.isArray(data.also) && data.also.length > 0) record.also = data.also;
+  return record;
 }

@@ -34,6 +34,28 @@ export const limits = {
   breakerCooldownMsMax: 30 * 60_000,
   /** What a refusal says to wait while a half-open breaker's one probe is out. */
   breakerProbeRetryAfterMs: 1_000,
+  /** Tags one call may carry (`x-bursar-tags`), and tags one policy may require. */
+  tagsPerCallMax: 16,
+  requiredTagsMax: 16,
+  /** Brownout tiers and fallback rules one budget's policy may set, and models one fallback rule may list. */
+  brownoutTiersMax: 16,
+  fallbackRulesMax: 16,
+  fallbackModelsMax: 4,
+  /** Models one call may be routed through (brownout hops, then fallbacks) before it is refused. */
+  routeHopsMax: 8,
+  /** Most repeats of one request a loop limit may allow in its window. */
+  loopRepeatsMax: 100_000,
+  loopWindowMsMin: 1_000,
+  loopWindowMsMax: 7 * 24 * 60 * 60_000,
+  /** Default loop limit of a new agent budget: one request more than 20 times in 10 minutes is a loop. */
+  loopLimitAgentDefault: { repeats: 20, windowMs: 10 * 60_000 },
+  /**
+   * Request fingerprints a budget with a loop limit keeps, the least recently seen evicted first:
+   * a loop that cycles through more distinct requests than this between two repeats goes unseen.
+   */
+  loopFingerprintsPerBudgetMax: 32,
+  /** Longest request fingerprint a reservation may carry (the gateway's are 16 characters). */
+  fingerprintCharsMax: 64,
   /** Default number of reservations an agent budget may hold open at once. */
   inflightMaxAgentDefault: 4,
   inflightMax: 100_000,

@@ -1,6 +1,9 @@
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
+import { globMatches, modelPattern, routePolicyProblem, type BrownoutTier, type FallbackRule } from './route-policy.js';
 import { expiryRules, type ExpiryRule } from './types.js';
+
+export type { BrownoutTier, FallbackRule } from './route-policy.js';
 
 /**
  * Spending policy of a budget. Every field is optional; a budget's effective policy is the
@@ -29,11 +32,30 @@ export interface Policy {
    */
   burnLimits?: BurnLimit[];
   /**
+   * Loop detection: at most `repeats` reservations with one request fingerprint in `windowMs`
+   * on this budget and everything under it; one more trips the budget's breaker. `off`: this
+   * budget detects no loops of its own (an agent's default is 20 in 10 minutes). Each budget
+   * enforces its own, so a child adds a tighter one and never lifts a parent's.
+   */
+  loopLimit?: LoopLimit | 'off';
+  /**
    * What expiry does with a tool reservation's hold that was neither settled nor voided: charge
    * it (the default: a crashed agent may have run the tool) or release it. Calls the gateway
    * forwards are always charged. `charge` is the narrower rule.
    */
   onExpiry?: ExpiryRule;
+  /**
+   * Tags every call under this budget must carry (`x-bursar-tags`): a key (`product`, met by any
+   * `product:…` tag) or a whole tag. Each level requires its own.
+   */
+  requiredTags?: string[];
+  /**
+   * Past `atPct` of this budget (spent + reserved against limit + grants), calls under it for
+   * `from` are sent to `to` instead, decided in the reservation's own transaction.
+   */
+  brownout?: BrownoutTier[];
+  /** When the budgets cannot take a call for `from`, it is tried with each of `to`, in order. */
+  fallbacks?: FallbackRule[];
 }
 
 /** At most `amountMicros` committed in any `windowMs`. */
@@ -42,12 +64,16 @@ export interface BurnLimit {
   windowMs: number;
 }
 
+/** At most `repeats` reservations of one request fingerprint in any `windowMs`. */
+export interface LoopLimit {
+  repeats: number;
+  windowMs: number;
+}
+
 /** What expiry does when no budget of the chain sets `onExpiry`. */
 export const onExpiryDefault: ExpiryRule = 'charge';
 
 export const alertThresholdsPctDefault = [50, 75, 90, 100];
-
-const modelPattern = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}\*?$|^\*$/;
 
 /** Checks a policy's shape. Returns the name of the first bad field, or undefined. */
 export function policyProblem(policy: Policy): { field: string; message: string } | undefined {
@@ -74,12 +100,12 @@ export function policyProblem(policy: Policy): { field: string; message: string 
       return { field: 'alertThresholdsPct', message: `alert thresholds must be at most ${limits.alertThresholdsMax} whole percentages from 1 to ${limits.alertThresholdPctMax}` };
     }
   }
-  const burn = burnLimitsProblem(policy.burnLimits);
+  const burn = burnLimitsProblem(policy.burnLimits) ?? loopLimitProblem(policy.loopLimit);
   if (burn) return burn;
   if (policy.onExpiry !== undefined && !(expiryRules as readonly unknown[]).includes(policy.onExpiry)) {
     return { field: 'onExpiry', message: `onExpiry must be one of ${expiryRules.join(', ')}` };
   }
-  return undefined;
+  return routePolicyProblem(policy);
 }
 
 function burnLimitsProblem(burn: unknown): { field: string; message: string } | undefined {
@@ -104,9 +130,25 @@ function burnLimitsProblem(burn: unknown): { field: string; message: string } | 
   return undefined;
 }
 
+function loopLimitProblem(loop: unknown): { field: string; message: string } | undefined {
+  if (loop === undefined || loop === 'off') return undefined;
+  const shape = 'loopLimit must be off or { repeats, windowMs }: at most repeats of one request in a window';
+  if (typeof loop !== 'object' || loop === null || Array.isArray(loop)) return { field: 'loopLimit', message: shape };
+  const extra = Object.keys(loop).find((k) => k !== 'repeats' && k !== 'windowMs');
+  if (extra !== undefined) return { field: `loopLimit.${extra}`, message: `unknown loop limit field ${extra}; ${shape}` };
+  const { repeats, windowMs } = loop as Partial<LoopLimit>;
+  if (!(Number.isSafeInteger(repeats) && (repeats as number) >= 1 && (repeats as number) <= limits.loopRepeatsMax)) {
+    return { field: 'loopLimit.repeats', message: `a loop limit's repeats must be a whole number from 1 to ${limits.loopRepeatsMax}` };
+  }
+  if (!(Number.isSafeInteger(windowMs) && (windowMs as number) >= limits.loopWindowMsMin && (windowMs as number) <= limits.loopWindowMsMax)) {
+    return { field: 'loopLimit.windowMs', message: `a loop limit's window must be a whole number of milliseconds from ${limits.loopWindowMsMin} (1 s) to ${limits.loopWindowMsMax} (7 days)` };
+  }
+  return undefined;
+}
+
 /** True when `model` matches one of `patterns` (exact, or prefix ending in `*`). */
 export function modelAllowed(patterns: readonly string[], model: string): boolean {
-  return patterns.some((p) => (p.endsWith('*') ? model.startsWith(p.slice(0, -1)) : p === model));
+  return patterns.some((p) => globMatches(p, model));
 }
 
 /** True when every model that `child` allows is also allowed by `parent`. */
@@ -118,7 +160,8 @@ function patternWithin(parent: readonly string[], child: string): boolean {
 
 /**
  * Combines policies from root to leaf into the policy that applies at the leaf: allowed models
- * intersect (a model must be allowed on every level), caps take their minimum.
+ * intersect (a model must be allowed on every level), caps take their minimum, required tags add
+ * up. Brownout tiers and fallbacks stay each budget's own (each is measured on its budget).
  */
 export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
   const out: Policy = {};
@@ -130,7 +173,9 @@ export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
     out.maxOutputTokens = minDefined(out.maxOutputTokens, p.maxOutputTokens);
     if (p.alertThresholdsPct) out.alertThresholdsPct = p.alertThresholdsPct;
     if (p.burnLimits && p.burnLimits.length > 0) out.burnLimits = tightestBurn(out.burnLimits ?? [], p.burnLimits);
+    if (p.loopLimit !== undefined && p.loopLimit !== 'off') out.loopLimit = tightestLoop(out.loopLimit, p.loopLimit);
     if (p.onExpiry !== undefined && out.onExpiry !== 'charge') out.onExpiry = p.onExpiry;
+    if (p.requiredTags) out.requiredTags = [...new Set([...(out.requiredTags ?? []), ...p.requiredTags])];
   }
   if (modelLists.length > 0) {
     // The leaf-most list narrowed by every list above it.
@@ -158,7 +203,7 @@ export function widening(parentEffective: Policy, child: Policy): { field: strin
   if (child.onExpiry === 'release' && parentEffective.onExpiry === 'charge') {
     return { field: 'onExpiry', message: 'onExpiry release is wider than the parent\'s charge; a child can only narrow' };
   }
-  const burn = burnWidening(parentEffective.burnLimits ?? [], child.burnLimits ?? []);
+  const burn = burnWidening(parentEffective.burnLimits ?? [], child.burnLimits ?? []) ?? loopWidening(parentEffective.loopLimit, child.loopLimit);
   if (burn) return burn;
   for (const field of ['requestCapMicros', 'inflightMax', 'maxOutputTokens'] as const) {
     const parentValue = parentEffective[field];
@@ -190,6 +235,37 @@ function burnWidening(parent: readonly BurnLimit[], child: readonly BurnLimit[])
     }
   }
   return undefined;
+}
+
+/**
+ * Loop limits of two levels together: at least as strict as each, the fewest repeats in the
+ * longest window. Children may set only limits that narrow their parents', so along a chain
+ * this is the leaf-most limit.
+ */
+function tightestLoop(above: Policy['loopLimit'], own: LoopLimit): LoopLimit {
+  if (above === undefined || above === 'off') return { ...own };
+  return { repeats: Math.min(above.repeats, own.repeats), windowMs: Math.max(above.windowMs, own.windowMs) };
+}
+
+/**
+ * A child's loop limit that would let a loop through that the parent's catches: more repeats or
+ * a shorter window. `off` only stops the child's own detection; the parents' still counts the
+ * child's requests.
+ */
+function loopWidening(parent: Policy['loopLimit'], child: Policy['loopLimit']): { field: string; message: string } | undefined {
+  if (parent === undefined || parent === 'off' || child === undefined || child === 'off') return undefined;
+  const inWindow = `at most ${parent.repeats} repeats in at least ${parent.windowMs} ms`;
+  if (child.repeats > parent.repeats) return { field: 'loopLimit.repeats', message: `loop limit of ${child.repeats} repeats is above the parent's ${parent.repeats}; a child can only narrow (${inWindow})` };
+  if (child.windowMs < parent.windowMs) return { field: 'loopLimit.windowMs', message: `loop limit window of ${child.windowMs} ms is shorter than the parent's ${parent.windowMs} ms; a child can only narrow (${inWindow})` };
+  return undefined;
+}
+
+/**
+ * The loop limit a new agent gets when its policy sets none: the default, narrowed to what its
+ * parents allow.
+ */
+export function agentLoopDefault(parentEffective: Policy): LoopLimit {
+  return tightestLoop(parentEffective.loopLimit, limits.loopLimitAgentDefault);
 }
 
 /**

@@ -2,9 +2,10 @@ import { percentOf } from './alerts.js';
 import { burnAdd, burnAdjust, burnWindowsFor } from './burn.js';
 import { limits } from './limits.js';
 import { entryHash, genesisHash } from './hash.js';
+import { loopAdd, loopClear, loopLimitOf, loopStateFor, loopsText } from './loops.js';
 import type { Period } from './period.js';
 import type { Policy } from './policy.js';
-import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
+import type { BudgetRecord, ClosedPeriod, LedgerEntry, ReservationRecord } from './types.js';
 
 /** One discrepancy found by an audit: where, and what differs. */
 export interface AuditProblem {
@@ -33,41 +34,36 @@ export interface AuditReport {
 }
 
 /** A budget as the replay rebuilds it. */
-export interface ReplayBudget {
-  id: number;
-  parentId: number | null;
-  path: string;
-  status: BudgetRecord['status'];
-  limitMicros: number | null;
-  period: Period;
-  timezone: string;
-  periodStartMs: number;
-  periodEndMs: number | null;
-  spentMicros: number;
-  reservedMicros: number;
-  grantedMicros: number;
-  overrunMicros: number;
-  inflight: number;
-  policy: Policy;
-  alertSpentPct: number;
-  alertCommittedPct: number;
-  trippedUntilMs: number | null;
-  breakerTrips: number;
-  probeSeq: number | null;
-  burn: BurnWindow[] | null;
-}
+export type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
 
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {
   budgets: Map<number, ReplayBudget>;
-  open: Map<number, { budgetId: number; amountMicros: number; createdMs: number }>;
-  expired: Set<number>;
+  open: Map<number, ReplayHold>;
+  /** Reservations whose expiry released their hold (a late charge may follow), with their extra budgets. */
+  expired: Map<number, readonly number[]>;
   /** Reservations whose expiry charged their hold, until a settlement or void reconciles them. */
-  charged: Map<number, { budgetId: number; chargedMicros: number; createdMs: number }>;
+  charged: Map<number, ReplayCharge>;
   closed: Map<string, ClosedPeriod>;
   lastSeq: number;
   lastHash: string;
   entries: number;
+}
+
+/** An open reservation as the replay holds it: its leaf, hold, time and extra budgets. */
+export interface ReplayHold {
+  budgetId: number;
+  amountMicros: number;
+  createdMs: number;
+  also: readonly number[];
+}
+
+/** A reservation whose expiry charged its hold, until a settlement or void reconciles it. */
+export interface ReplayCharge {
+  budgetId: number;
+  chargedMicros: number;
+  createdMs: number;
+  also: readonly number[];
 }
 
 /**
@@ -80,9 +76,9 @@ export interface ReplayCheckpoint {
   hash: string;
   entries: number;
   budgets: ReplayBudget[];
-  open: [number, { budgetId: number; amountMicros: number; createdMs: number }][];
-  expired: number[];
-  charged: [number, { budgetId: number; chargedMicros: number; createdMs: number }][];
+  open: [number, ReplayHold][];
+  expired: [number, readonly number[]][];
+  charged: [number, ReplayCharge][];
   closed: ClosedPeriod[];
 }
 
@@ -98,11 +94,11 @@ export function anchored(checkpoint: { seq: number; hash: string }, entry: Ledge
 }
 
 function stateFrom(c: ReplayCheckpoint | undefined): ReplayState {
-  if (c === undefined) return { budgets: new Map(), open: new Map(), expired: new Set(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  if (c === undefined) return { budgets: new Map(), open: new Map(), expired: new Map(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
   return {
     budgets: new Map(c.budgets.map((b) => [b.id, b])),
     open: new Map(c.open),
-    expired: new Set(c.expired),
+    expired: new Map(c.expired),
     charged: new Map(c.charged),
     closed: new Map(c.closed.map((p) => [`${p.budgetId}:${p.startMs}`, p])),
     lastSeq: c.seq,
@@ -113,7 +109,8 @@ function stateFrom(c: ReplayCheckpoint | undefined): ReplayState {
 
 type Data = Record<string, unknown>;
 const problemsMax = 1_000;
-const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq'] as const;
+const noIds: readonly number[] = [];
+const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq', 'breakerCode'] as const;
 
 /**
  * Replays a ledger from its first entry (or from a checkpoint, with the entries after it) and
@@ -144,6 +141,23 @@ export function replayLedger(from?: ReplayCheckpoint) {
     return out;
   }
 
+  /** A reservation's budgets: its leaf's chain and, each once, the chains of the extra budgets its entry names. */
+  function scope(budgetId: number, also: readonly number[]): ReplayBudget[] {
+    const out = chain(budgetId);
+    for (const id of also) for (const x of chain(id)) if (!out.includes(x)) out.push(x);
+    return out;
+  }
+
+  /** The extra budgets a `reserve` entry names; each must exist and lie outside the entry's chain. */
+  function alsoOf(e: LedgerEntry, d: Data): readonly number[] {
+    if (d.also === undefined) return noIds;
+    const ids = Array.isArray(d.also) ? d.also.map(Number) : [];
+    const own = chain(e.budgetId);
+    const bad = ids.find((id) => !state.budgets.has(id) || own.some((x) => x.id === id));
+    if (ids.length === 0 || bad !== undefined) report({ seq: e.seq, field: 'data', message: `reserve entry ${e.seq} names extra budgets ${JSON.stringify(d.also)} that are missing or on its own chain` });
+    return ids.filter((id) => state.budgets.has(id));
+  }
+
   function closePeriod(b: ReplayBudget, e: LedgerEntry, d: Data) {
     const expect = { closedStartMs: b.periodStartMs, spentMicros: b.spentMicros, grantedMicros: b.grantedMicros, overrunMicros: b.overrunMicros };
     for (const [field, value] of Object.entries(expect)) {
@@ -154,28 +168,31 @@ export function replayLedger(from?: ReplayCheckpoint) {
     Object.assign(b, { spentMicros: 0, grantedMicros: 0, overrunMicros: 0, alertSpentPct: 0, alertCommittedPct: 0, periodStartMs: Number(d.startMs), periodEndMs: d.endMs === null ? null : Number(d.endMs) });
   }
 
-  /** Moves what a reservation made at `atMs` counts in the burn windows of a chain. */
-  function burnBy(budgetId: number, nowMs: number, atMs: number, deltaMicros: number) {
-    for (const x of chain(budgetId)) burnAdjust(x.burn, nowMs, atMs, deltaMicros);
+  /** Moves what a reservation made at `atMs` counts in the burn windows of its budgets. */
+  function burnBy(budgets: readonly ReplayBudget[], nowMs: number, atMs: number, deltaMicros: number) {
+    for (const x of budgets) burnAdjust(x.burn, nowMs, atMs, deltaMicros);
   }
 
   /** A reservation resolved: it is no longer any breaker's probe. */
-  function probeDone(budgetId: number, seq: number) {
-    for (const x of chain(budgetId)) if (x.probeSeq === seq) x.probeSeq = null;
+  function probeDone(budgets: readonly ReplayBudget[], seq: number) {
+    for (const x of budgets) if (x.probeSeq === seq) x.probeSeq = null;
   }
 
   /** A late charge follows a released expiry (the whole cost) or a charged one (the cost beyond the charge). */
   function lateCharge(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const seq = e.reservationSeq ?? 0;
     const charged = state.charged.get(seq);
+    const expired = state.expired.get(seq);
     if (charged) {
       state.charged.delete(seq);
       if (Number(d.actualMicros) - charged.chargedMicros !== e.amountMicros) report({ seq: e.seq, message: `late charge ${e.seq} adds ${e.amountMicros}, but the actual cost ${String(d.actualMicros)} exceeds the charged ${charged.chargedMicros} by another amount` });
-    } else if (!state.expired.delete(seq)) {
+    } else if (expired === undefined) {
       report({ seq: e.seq, message: `late charge ${e.seq} names reservation ${e.reservationSeq}, which had not expired` });
     }
-    burnBy(b.id, e.tsMs, e.tsMs, e.amountMicros);
-    for (const x of chain(b.id)) {
+    state.expired.delete(seq);
+    const budgets = scope(b.id, charged?.also ?? expired ?? noIds);
+    burnBy(budgets, e.tsMs, e.tsMs, e.amountMicros);
+    for (const x of budgets) {
       x.spentMicros += e.amountMicros;
       x.overrunMicros += e.amountMicros;
     }
@@ -188,8 +205,9 @@ export function replayLedger(from?: ReplayCheckpoint) {
     if (!charged || charged.budgetId !== b.id) return report({ seq: e.seq, message: `refund ${e.seq} names reservation ${e.reservationSeq}, whose expiry charged nothing` });
     state.charged.delete(seq);
     if (e.amountMicros > charged.chargedMicros - Number(d.actualMicros ?? 0)) report({ seq: e.seq, message: `refund ${e.seq} gives back ${e.amountMicros}, more than the charge ${charged.chargedMicros} above the actual ${String(d.actualMicros)}` });
-    for (const x of chain(b.id)) x.spentMicros -= e.amountMicros;
-    burnBy(b.id, e.tsMs, charged.createdMs, -e.amountMicros);
+    const budgets = scope(b.id, charged.also);
+    for (const x of budgets) x.spentMicros -= e.amountMicros;
+    burnBy(budgets, e.tsMs, charged.createdMs, -e.amountMicros);
   }
 
   /** An alert or breaker entry: each must follow from the state the ledger had before it. */
@@ -200,9 +218,11 @@ export function replayLedger(from?: ReplayCheckpoint) {
         return applyAlert(e, d, b, bad);
       case 'breaker_tripped':
         if (Number(d.trips) !== b.breakerTrips + 1) bad(`counts trip ${String(d.trips)}, the ledger counts ${b.breakerTrips + 1}`);
+        if (d.code === 'loop_detected') checkLoopTrip(d, b, bad);
         b.trippedUntilMs = Number(d.untilMs);
         b.breakerTrips = Number(d.trips);
         b.probeSeq = null;
+        b.breakerCode = d.code === 'loop_detected' ? 'loop_detected' : 'burn_limit';
         return;
       case 'breaker_probe': {
         const seq = e.reservationSeq ?? 0;
@@ -215,11 +235,23 @@ export function replayLedger(from?: ReplayCheckpoint) {
         b.trippedUntilMs = null;
         b.breakerTrips = 0;
         b.probeSeq = null;
-        if (d.manual === true) for (const w of b.burn ?? []) w.slots.length = 0;
+        b.breakerCode = null;
+        if (d.manual === true) {
+          for (const w of b.burn ?? []) w.slots.length = 0;
+          loopClear(b.loops);
+        }
         return;
       default:
         return;
     }
+  }
+
+  /** A loop trip names a fingerprint whose window the ledger had filled, and its first and last reservations there. */
+  function checkLoopTrip(d: Data, b: ReplayBudget, bad: (message: string) => void) {
+    const limit = loopLimitOf(b);
+    const seen = b.loops?.entries.find((e) => e.fingerprint === d.fingerprint);
+    const counted = seen && limit && seen.count >= limit.repeats && d.count === seen.count && d.firstRequest === `rsv_${seen.firstSeq}` && d.lastRequest === `rsv_${seen.lastSeq}`;
+    if (!counted) bad(`trips for fingerprint ${String(d.fingerprint)}, which the ledger had not counted ${limit?.repeats ?? 0} times in its window as the entry says`);
   }
 
   /** An alert is raised once per threshold, basis and period, and only when the balance reached it. */
@@ -236,30 +268,38 @@ export function replayLedger(from?: ReplayCheckpoint) {
     else b.alertCommittedPct = t;
   }
 
+  /** A `reserve` entry: the hold lands on its chain and on the extra budgets it names. */
+  function openReservation(e: LedgerEntry, d: Data, b: ReplayBudget) {
+    if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
+    const also = alsoOf(e, d);
+    state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs, also });
+    for (const x of scope(b.id, also)) {
+      x.reservedMicros += e.amountMicros;
+      x.inflight += 1;
+      if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
+      const loop = typeof d.fingerprint === 'string' ? loopLimitOf(x) : undefined;
+      if (loop && x.loops) loopAdd(x.loops, loop.windowMs, String(d.fingerprint), e.tsMs, e.seq);
+    }
+  }
+
   function applyBalances(e: LedgerEntry, d: Data, b: ReplayBudget) {
     const r = e.reservationSeq === null ? undefined : state.open.get(e.reservationSeq);
     switch (e.kind) {
       case 'reserve':
-        if (e.reservationSeq !== e.seq) report({ seq: e.seq, message: `reserve entry ${e.seq} names reservation ${e.reservationSeq}` });
-        state.open.set(e.seq, { budgetId: b.id, amountMicros: e.amountMicros, createdMs: e.tsMs });
-        for (const x of chain(b.id)) {
-          x.reservedMicros += e.amountMicros;
-          x.inflight += 1;
-          if (x.burn !== null) burnAdd(x.burn, e.tsMs, e.amountMicros);
-        }
-        return;
+        return openReservation(e, d, b);
       case 'settle':
       case 'void':
       case 'expire':
       case 'expire_charged': {
         if (!r || r.budgetId !== b.id) return report({ seq: e.seq, message: `${e.kind} entry ${e.seq} resolves reservation ${e.reservationSeq}, which is not open` });
         state.open.delete(e.reservationSeq ?? 0);
-        if (e.kind === 'expire') state.expired.add(e.reservationSeq ?? 0);
-        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros, createdMs: r.createdMs });
+        if (e.kind === 'expire') state.expired.set(e.reservationSeq ?? 0, r.also);
+        if (e.kind === 'expire_charged') state.charged.set(e.reservationSeq ?? 0, { budgetId: b.id, chargedMicros: e.amountMicros, createdMs: r.createdMs, also: r.also });
         if (e.kind !== 'settle' && e.amountMicros !== r.amountMicros) report({ seq: e.seq, message: `${e.kind} entry ${e.seq} releases ${e.amountMicros}, reservation held ${r.amountMicros}` });
         const spends = e.kind === 'settle' || e.kind === 'expire_charged';
         const excess = e.kind === 'settle' ? Math.max(0, e.amountMicros - r.amountMicros) : 0;
-        for (const x of chain(b.id)) {
+        const budgets = scope(b.id, r.also);
+        for (const x of budgets) {
           x.reservedMicros -= r.amountMicros;
           x.inflight -= 1;
           if (spends) {
@@ -267,8 +307,8 @@ export function replayLedger(from?: ReplayCheckpoint) {
             x.overrunMicros += excess;
           }
         }
-        burnBy(b.id, e.tsMs, r.createdMs, e.kind === 'settle' ? e.amountMicros - r.amountMicros : e.kind === 'expire_charged' ? 0 : -r.amountMicros);
-        probeDone(b.id, e.reservationSeq ?? 0);
+        burnBy(budgets, e.tsMs, r.createdMs, e.kind === 'settle' ? e.amountMicros - r.amountMicros : e.kind === 'expire_charged' ? 0 : -r.amountMicros);
+        probeDone(budgets, e.reservationSeq ?? 0);
         return;
       }
       case 'late_charge':
@@ -291,6 +331,7 @@ export function replayLedger(from?: ReplayCheckpoint) {
       case 'policy_change':
         b.policy = d.policy ?? {};
         b.burn = burnWindowsFor(b.policy, b.burn);
+        b.loops = loopStateFor(b.policy, b.loops);
         return;
       case 'alert':
       case 'breaker_tripped':
@@ -371,6 +412,8 @@ export function replayLedger(from?: ReplayCheckpoint) {
       }
       const burn = [JSON.stringify(r.burn), JSON.stringify(s.burn)];
       if (burn[0] !== burn[1]) report({ budget: s.path, field: 'burn', expected: burn[0] ?? null, actual: burn[1] ?? null, message: `budget ${s.path}: its burn windows differ from what the ledger adds up to` });
+      const loops = [loopsText(r.loops), loopsText(s.loops)];
+      if (loops[0] !== loops[1]) report({ budget: s.path, field: 'loops', expected: loops[0] ?? null, actual: loops[1] ?? null, message: `budget ${s.path}: the requests its loop detection counts differ from what the ledger adds up to` });
     }
     for (const r of state.budgets.values()) if (!seen.has(r.id)) report({ budget: r.path, message: `budget ${r.path} is in the ledger but missing from the store` });
     const storedClosed = new Map(stored.closedPeriods.map((p) => [`${p.budgetId}:${p.startMs}`, p]));
@@ -430,8 +473,8 @@ export function replayLedger(from?: ReplayCheckpoint) {
 }
 
 /** A budget's guard state when it is created: nothing raised, breaker closed, windows empty. */
-function replayGuards(policy: Policy): Pick<ReplayBudget, 'policy' | 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'burn'> {
-  return { policy, alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, burn: burnWindowsFor(policy, null) };
+function replayGuards(policy: Policy): Pick<ReplayBudget, 'policy' | 'alertSpentPct' | 'alertCommittedPct' | 'trippedUntilMs' | 'breakerTrips' | 'probeSeq' | 'breakerCode' | 'burn' | 'loops'> {
+  return { policy, alertSpentPct: 0, alertCommittedPct: 0, trippedUntilMs: null, breakerTrips: 0, probeSeq: null, breakerCode: null, burn: burnWindowsFor(policy, null), loops: loopStateFor(policy, null) };
 }
 
 function toCell(value: unknown): string | number | null {

@@ -1,16 +1,19 @@
 import { raiseAlerts } from './alerts.js';
 import { assert } from './assert.js';
-import { admitProbes, burnRefusal, chainBurnVerdict, probeResolved, tripOnBreach } from './breaker.js';
+import { admitProbes, burnRefusal, chainBurnVerdict, chainLoopVerdict, loopRefusal, probeResolved, tripGuards } from './breaker.js';
 import { burnAdd, burnAdjust } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
 import { refusalPrecedence, refuse, type Refusal } from './codes.js';
 import type { Reserve, Settle, Void } from './commands.js';
+import { reservationScope, type Scope } from './crosscut.js';
 import { limits } from './limits.js';
+import { loopAdd, loopLimitOf } from './loops.js';
 import { formatUsd } from './money.js';
 import { modelAllowed, onExpiryDefault } from './policy.js';
+import { planCall, type CallPlan } from './routing.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, EntryDraft, ExpiryRule, Ok, ReservationRecord } from './types.js';
-import { checkAmount, checkIdempotencyKey, checkLabels, checkPositiveAmount, checkText, checkTtl, checkUsage } from './validate.js';
+import { checkAmount, checkFingerprint, checkIdempotencyKey, checkLabels, checkModelAmounts, checkPositiveAmount, checkProvider, checkTags, checkText, checkTtl, checkUsage } from './validate.js';
 import { parseReservationId, remainingAt, viewReservation, type ReservationView } from './view.js';
 
 export type ReserveOk = Ok<{
@@ -21,6 +24,10 @@ export type ReserveOk = Ok<{
   remainingMicros: number | null;
   /** Path of that tightest budget (the leaf when no budget has a limit). */
   tightest: string;
+  /** Set when the call was sent to another model than it asked for (`reservation.labels.model`): the model it asked for. */
+  downgradedFrom?: string;
+  /** Why: a brownout tier in force, or a fallback after the budgets refused the model asked for. */
+  route?: 'brownout' | 'fallback';
 }>;
 export type SettleOk = Ok<{ reservation: ReservationView; overrunMicros: number; lateCharge: boolean }>;
 export type VoidOk = Ok<{ reservation: ReservationView }>;
@@ -30,7 +37,11 @@ export function validateReserve(cmd: Reserve): Refusal | undefined {
     checkPositiveAmount(cmd.amountMicros, 'amountMicros') ??
     checkTtl(cmd.ttlMs) ??
     checkIdempotencyKey(cmd.idempotencyKey) ??
-    checkLabels(cmd.labels)
+    checkLabels(cmd.labels) ??
+    checkTags(cmd.tags) ??
+    checkProvider(cmd.provider) ??
+    checkModelAmounts(cmd.modelAmounts) ??
+    checkFingerprint(cmd.fingerprint)
   );
 }
 
@@ -42,15 +53,27 @@ type AdmissionCheck = (chain: readonly BudgetRecord[], cmd: Reserve, nowMs: numb
 const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   budget_closed: (chain, _cmd, nowMs) => statusRefusal(chain, 'closed', nowMs),
   budget_paused: (chain, _cmd, nowMs) => statusRefusal(chain, 'paused', nowMs),
+  /** An open or half-open breaker (answered with the code of the guard that tripped it), then the burn limits. */
   burn_limit: (chain, cmd, nowMs) => {
     const v = chainBurnVerdict(chain, cmd.amountMicros, nowMs);
     return v && burnRefusal(v, cmd.amountMicros, remainingAt(v.budget, nowMs));
+  },
+  loop_detected: (chain, cmd, nowMs) => {
+    const v = chainLoopVerdict(chain, cmd.fingerprint, nowMs);
+    return v && loopRefusal(v, remainingAt(v.budget, nowMs));
   },
   model_not_allowed: (chain, cmd) => {
     const model = cmd.labels?.model;
     if (model === undefined) return undefined;
     const b = rootMost(chain, (x) => x.policy.models !== undefined && !modelAllowed(x.policy.models, model));
     return b && refuse('model_not_allowed', `model ${model} is not allowed by budget ${b.path} (allowed: ${(b.policy.models ?? []).join(', ') || 'none'})`, { budget: b.path });
+  },
+  tag_required: (chain, cmd) => {
+    let missing: string | undefined;
+    const b = rootMost(chain, (x) => x.policy.requiredTags !== undefined && (missing = missingTag(x.policy.requiredTags, cmd.tags)) !== undefined);
+    if (!b || missing === undefined) return undefined;
+    const example = missing.includes(':') ? missing : `${missing}:<value>`;
+    return refuse('tag_required', `budget ${b.path} requires every call to carry a ${missing} tag (x-bursar-tags: ${example}); this one carries ${cmd.tags?.length ? cmd.tags.join(', ') : 'none'}`, { budget: b.path, field: 'tags' });
   },
   /** Names the budget with the lowest cap this amount is over (the root-most of equals). */
   request_cost_cap: (chain, cmd, nowMs) => {
@@ -75,6 +98,11 @@ const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   },
 };
 
+/** The first required tag (a key, met by `key:…`, or a whole tag) that `tags` lacks. */
+function missingTag(required: readonly string[], tags: readonly string[] | undefined): string | undefined {
+  return required.find((r) => !(tags ?? []).some((t) => t === r || (t.length > r.length && t.startsWith(r) && t[r.length] === ':')));
+}
+
 function statusRefusal(chain: readonly BudgetRecord[], status: 'closed' | 'paused', nowMs: number): Refusal | undefined {
   const b = rootMost(chain, (x) => x.status === status);
   return b && refuse(`budget_${status}`, `budget ${b.path} is ${status}`, { budget: b.path, remainingMicros: remainingAt(b, nowMs) });
@@ -98,40 +126,44 @@ export function admissionRefusal(chain: readonly BudgetRecord[], cmd: Reserve, n
   return undefined;
 }
 
-/** Reserves `amountMicros` on a budget and every ancestor, or on none of them. */
+/**
+ * Reserves `amountMicros` on a budget and every ancestor, and on the model, tag and provider
+ * budgets the call reaches, or on none of them. A brownout tier in force or a fallback may send
+ * the call to another model (`modelAmounts`), decided on the same state as its admission.
+ */
 export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   const leaf = tx.budgetByPath(cmd.path);
   if (!leaf) return refuse('unknown_budget', `no budget at ${cmd.path}`, { field: 'path' });
-  const chain = chainOf(tx, leaf);
-  const refusal = admissionRefusal(chain, cmd, tx.nowMs);
+  const plan = planCall(tx, chainOf(tx, leaf), cmd, (budgets, ask) => admissionRefusal(budgets, ask, tx.nowMs));
+  const { scope, refusal } = plan;
+  const chain = scope.budgets;
+  const amount = plan.amountMicros;
   const enforce = cmd.enforce !== false;
   if (refusal && enforce) {
-    // The one refusal that writes: crossing a burn limit trips the breaker, in this transaction.
-    if (refusal.code === 'burn_limit') tripOnBreach(tx, chain, cmd.amountMicros, cmd.labels ?? {});
+    // The refusals that write: crossing a burn limit or a loop limit trips the breaker, in this transaction.
+    if (refusal.code === 'burn_limit' || refusal.code === 'loop_detected') tripGuards(tx, chain, { ...cmd, amountMicros: amount });
     return refusal;
   }
 
   rollPeriods(tx, chain);
-  const labels = cmd.labels ?? {};
+  const labels = plan.from === undefined ? (cmd.labels ?? {}) : { ...cmd.labels, model: plan.model };
   const expiresMs = tx.nowMs + (cmd.ttlMs ?? limits.reservationTtlMsDefault);
-  const onExpiry = cmd.onExpiry ?? expiryRuleOf(chain);
+  const onExpiry = cmd.onExpiry ?? expiryRuleOf(scope.chains[0] ?? chain);
   const seq = tx.nextSeq();
-  const entry = draft(tx, 'reserve', leaf.id, cmd.amountMicros);
+  const entry = draft(tx, 'reserve', leaf.id, amount);
   entry.reservationSeq = seq;
   entry.model = labels.model ?? null;
   entry.requestId = labels.requestId ?? null;
   entry.session = labels.session ?? null;
   entry.task = labels.task ?? null;
   entry.actor = labels.actor ?? null;
-  // A hold that expiry charges says so; one without the field is released (as before the rule existed).
-  const charge = onExpiry === 'charge' ? 'charge' : undefined;
-  entry.data = labels.tool === undefined && labels.tokenId === undefined && !refusal ? `{"expiresMs":${expiresMs}${charge ? ',"onExpiry":"charge"' : ''}}` : json({ expiresMs, onExpiry: charge, tool: labels.tool, tokenId: labels.tokenId, wouldRefuse: refusal?.code, wouldRefuseBudget: refusal?.budget });
+  entry.data = reserveData(cmd, plan, labels, { expiresMs, onExpiry, refusal });
   const appended = tx.append(entry);
   assert(appended === seq, 'ledger sequence moved during reserve');
   const record: ReservationRecord = {
     seq,
     budgetId: leaf.id,
-    amountMicros: cmd.amountMicros,
+    amountMicros: amount,
     status: 'open',
     createdMs: tx.nowMs,
     expiresMs,
@@ -140,21 +172,58 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
     labels,
     onExpiry,
   };
+  if (scope.also.length > 0) record.also = scope.also;
   tx.insertReservation(record);
+  const fp = cmd.fingerprint;
   for (const b of chain) {
-    b.reservedMicros += cmd.amountMicros;
+    b.reservedMicros += amount;
     b.inflight += 1;
-    if (b.burn !== null) burnAdd(b.burn, tx.nowMs, cmd.amountMicros);
+    if (b.burn !== null) burnAdd(b.burn, tx.nowMs, amount);
+    const loop = fp === undefined ? undefined : loopLimitOf(b);
+    if (loop && b.loops && fp !== undefined) loopAdd(b.loops, loop.windowMs, fp, tx.nowMs, seq);
     const remaining = remainingAt(b, tx.nowMs);
     assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);
   }
   if (enforce) admitProbes(tx, chain, record);
-  raiseAlerts(tx, chain);
+  raiseScopeAlerts(tx, scope);
   const tightest = tightestOf(chain, tx.nowMs, Infinity) ?? leaf;
   const result: ReserveOk = { ok: true, reservation: viewReservation(record, leaf.path), remainingMicros: remainingAt(tightest, tx.nowMs), tightest: tightest.path };
   if (refusal) result.wouldRefuse = refusal;
+  if (plan.from) Object.assign(result, { downgradedFrom: plan.from.model, route: plan.from.why });
   return result;
+}
+
+/**
+ * A `reserve` entry's data: when it expires and whether expiry charges it, and, when there are
+ * any, the tool, token, tags, provider, extra budgets, the model asked for, and the refusal
+ * shadow mode passed over.
+ */
+function reserveData(cmd: Reserve, plan: CallPlan, labels: Reserve['labels'] & object, f: { expiresMs: number; onExpiry: ExpiryRule; refusal: Refusal | undefined }): string {
+  // A hold that expiry charges says so; one without the field is released (as before the rule existed).
+  const charge = f.onExpiry === 'charge' ? 'charge' : undefined;
+  const fp = cmd.fingerprint;
+  const plain = labels.tool === undefined && labels.tokenId === undefined && !f.refusal && cmd.tags === undefined && cmd.provider === undefined && plan.scope.also.length === 0 && plan.from === undefined;
+  if (plain) return `{"expiresMs":${f.expiresMs}${charge ? ',"onExpiry":"charge"' : ''}${fp === undefined ? '' : `,"fingerprint":"${fp}"`}}`;
+  return json({
+    expiresMs: f.expiresMs,
+    onExpiry: charge,
+    tool: labels.tool,
+    tokenId: labels.tokenId,
+    fingerprint: fp,
+    wouldRefuse: f.refusal?.code,
+    wouldRefuseBudget: f.refusal?.budget,
+    tags: cmd.tags,
+    provider: cmd.provider,
+    also: plan.scope.also.length > 0 ? plan.scope.also : undefined,
+    requestedModel: plan.from?.model,
+    route: plan.from?.why,
+  });
+}
+
+/** Raises what every chain of a reservation's budgets has reached (each inherits its own thresholds). */
+function raiseScopeAlerts(tx: Tx, scope: Scope): void {
+  for (const chain of scope.chains) raiseAlerts(tx, chain);
 }
 
 function findReservation(tx: Tx, id: string): { record: ReservationRecord; leaf: BudgetRecord } | Refusal {
@@ -203,7 +272,8 @@ function expiryRuleOf(chain: readonly BudgetRecord[]): ExpiryRule {
  * a tool an agent may have run) is charged at its full amount, so the limit holds against the
  * provider's bill even when the settlement never comes; any other hold is released.
  */
-function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, chain: readonly BudgetRecord[]): void {
+function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, scope: Scope): void {
+  const chain = scope.budgets;
   const labelled = { reservationSeq: r.seq, model: r.labels.model ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null };
   if (r.onExpiry === 'charge') {
     rollPeriods(tx, chain);
@@ -221,7 +291,7 @@ function expireOne(tx: Tx, r: ReservationRecord, leaf: BudgetRecord, chain: read
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
   probeResolved(tx, chain, r, false);
-  raiseAlerts(tx, chain);
+  raiseScopeAlerts(tx, scope);
 }
 
 /** Adds spend (and the part of it beyond any reservation) to every budget of a chain. */
@@ -254,10 +324,11 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
   const { record: r, leaf } = found;
   if (r.status === 'settled' || r.status === 'late_settled') return refuse('already_settled', `reservation ${cmd.reservationId} was already settled at ${r.actualMicros} micros`, { budget: leaf.path });
   if (r.status === 'voided') return refuse('already_voided', `reservation ${cmd.reservationId} was voided; nothing to settle`, { budget: leaf.path });
-  const chain = chainOf(tx, leaf);
-  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
+  const scope = reservationScope(tx, leaf, r);
+  const chain = scope.budgets;
+  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, scope);
   rollPeriods(tx, chain);
-  if (r.status === 'charged') return reconcile(tx, cmd, r, leaf, chain);
+  if (r.status === 'charged') return reconcile(tx, cmd, r, leaf, scope);
   const late = r.status === 'expired';
   const held = late ? 0 : r.amountMicros;
   const excess = Math.max(0, cmd.actualMicros - held);
@@ -275,7 +346,7 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
   burnBy(tx, chain, r, late ? cmd.actualMicros : cmd.actualMicros - r.amountMicros);
   const result = resolved(tx, r, leaf, late ? 'late_settled' : 'settled', cmd.actualMicros, excess);
   if (!late) probeResolved(tx, chain, r, true);
-  raiseAlerts(tx, chain);
+  raiseScopeAlerts(tx, scope);
   return result;
 }
 
@@ -283,7 +354,8 @@ export function settle(tx: Tx, cmd: Settle): SettleOk | Refusal {
  * The truth about a charged expiry arrives: what was charged beyond the actual cost is refunded,
  * and cost beyond the charge is a late charge (an overrun: the hold was the worst case).
  */
-function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord, chain: readonly BudgetRecord[]): SettleOk {
+function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord, scope: Scope): SettleOk {
+  const chain = scope.budgets;
   const chargedMicros = r.actualMicros ?? r.amountMicros;
   const excess = Math.max(0, cmd.actualMicros - chargedMicros);
   const entry = usageEntry(tx, excess > 0 ? 'late_charge' : 'expiry_refund', leaf.id, excess, r, cmd);
@@ -292,11 +364,11 @@ function reconcile(tx: Tx, cmd: Settle, r: ReservationRecord, leaf: BudgetRecord
     tx.append(entry);
     charge(tx, chain, excess, excess);
     burnBy(tx, chain, r, excess);
-    raiseAlerts(tx, chain);
+    raiseScopeAlerts(tx, scope);
   } else {
     refund(tx, chain, r, entry, chargedMicros - cmd.actualMicros);
     // The settlement may have started a new period, where carried holds can reach a threshold.
-    raiseAlerts(tx, chain);
+    raiseScopeAlerts(tx, scope);
   }
   return resolved(tx, r, leaf, 'late_settled', cmd.actualMicros, excess);
 }
@@ -357,8 +429,9 @@ export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   const { record: r, leaf } = found;
   if (r.status === 'settled' || r.status === 'late_settled') return refuse('already_settled', `reservation ${cmd.reservationId} was already settled`, { budget: leaf.path });
   if (r.status === 'voided') return refuse('already_voided', `reservation ${cmd.reservationId} was already voided`, { budget: leaf.path });
-  const chain = chainOf(tx, leaf);
-  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, chain);
+  const scope = reservationScope(tx, leaf, r);
+  const chain = scope.budgets;
+  if (r.status === 'open' && r.expiresMs <= tx.nowMs) expireOne(tx, r, leaf, scope);
   if (r.status === 'expired') return refuse('reservation_expired', `reservation ${cmd.reservationId} expired and was already released`, { budget: leaf.path });
   const labelled = { reservationSeq: r.seq, actor: cmd.actor ?? r.labels.actor ?? null, reason: cmd.reason ?? null, requestId: r.labels.requestId ?? null, session: r.labels.session ?? null, task: r.labels.task ?? null, model: r.labels.model ?? null };
   if (r.status === 'charged') {
@@ -375,7 +448,7 @@ export function voidReservation(tx: Tx, cmd: Void): VoidOk | Refusal {
   r.resolvedMs = tx.nowMs;
   tx.reservationChanged(r);
   probeResolved(tx, chain, r, false);
-  raiseAlerts(tx, chain);
+  raiseScopeAlerts(tx, scope);
   return { ok: true, reservation: viewReservation(r, leaf.path) };
 }
 
@@ -385,7 +458,7 @@ export function expireDue(tx: Tx, max: number): number {
   for (const r of due) {
     const leaf = tx.budgetById(r.budgetId);
     assert(leaf, `reservation ${reservationIdOf(r)} points at a missing budget`);
-    expireOne(tx, r, leaf, chainOf(tx, leaf));
+    expireOne(tx, r, leaf, reservationScope(tx, leaf, r));
   }
   return due.length;
 }

@@ -13,6 +13,9 @@ export interface NewToken {
   hash: string;
 }
 
+/** What a token id looks like: `tok_` and base62 (12 characters when Bursar makes it). */
+export const tokenIdPattern = /^tok_[A-Za-z0-9]{8,40}$/;
+
 /**
  * A fresh spend token from a random source.
  *

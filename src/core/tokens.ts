@@ -2,10 +2,12 @@ import { assert } from './assert.js';
 import { chainOf, draft, json } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import { tokenScopes, type MintToken, type RevokeToken } from './commands.js';
-import { freshGuards, insertBudget } from './budgets.js';
+import { freshState, insertBudget } from './budgets.js';
+import { isCrossKind } from './crosscut.js';
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
 import { periodWindow } from './period.js';
+import { tokenIdPattern } from './token-secret.js';
 import { effectivePolicy, policyProblem, widening, type Policy } from './policy.js';
 import type { Tx } from './tx.js';
 import type { BudgetRecord, Ok, TokenRecord } from './types.js';
@@ -15,7 +17,6 @@ import { remainingAt, viewBudget, viewToken, type BudgetView, type TokenView } f
 export type MintOk = Ok<{ token: TokenView; envelope: BudgetView }>;
 export type RevokeOk = Ok<{ revoked: string[] }>;
 
-const tokenIdPattern = /^tok_[A-Za-z0-9]{8,40}$/;
 const hashPattern = /^[0-9a-f]{64}$/;
 
 export function validateMint(cmd: MintToken): Refusal | undefined {
@@ -48,6 +49,7 @@ function mintParent(tx: Tx, cmd: MintToken): { parent: BudgetRecord; parentToken
   if (cmd.parentTokenId === undefined) {
     const parent = cmd.path === undefined ? undefined : tx.budgetByPath(cmd.path);
     if (!parent) return refuse('unknown_budget', `no budget at ${String(cmd.path)}`, { field: 'path' });
+    if (isCrossKind(parent.kind)) return refuse('invalid_path', `${parent.path} is a ${parent.kind} budget; mint tokens under the budget the agent spends from`, { field: 'path', budget: parent.path });
     return { parent };
   }
   const parentToken = tx.token(cmd.parentTokenId);
@@ -130,14 +132,9 @@ export function mintToken(tx: Tx, cmd: MintToken): MintOk | Refusal {
     timezone: parent.timezone,
     periodStartMs: window.startMs,
     periodEndMs: window.endMs,
-    spentMicros: 0,
-    reservedMicros: 0,
-    grantedMicros: 0,
-    overrunMicros: 0,
-    inflight: 0,
     policy,
     createdMs: tx.nowMs,
-    ...freshGuards(policy),
+    ...freshState(policy),
   };
   insertBudget(tx, envelope, { actor: cmd.actor, reason: cmd.reason ?? `envelope of token ${cmd.tokenId}` });
   const token: TokenRecord = {

@@ -20,6 +20,8 @@ export interface Tx {
   budgetByPath(path: string): BudgetRecord | undefined;
   /** Direct children of a budget. */
   childrenOf(id: number): BudgetRecord[];
+  /** The model budgets (kind `model`) directly under a budget; undefined when it has none. */
+  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined;
   reservation(seq: number): ReservationRecord | undefined;
   /** Open reservations whose TTL ran out at or before `nowMs`, oldest first. */
   dueReservations(max: number): ReservationRecord[];

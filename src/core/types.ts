@@ -3,7 +3,12 @@ import type { Period } from './period.js';
 import type { Policy } from './policy.js';
 
 export type BudgetStatus = 'active' | 'paused' | 'closed';
-export const budgetKinds = ['org', 'team', 'agent', 'envelope', 'budget'] as const;
+/**
+ * `model`, `tag` and `provider` budgets cut across the tree: a call reserves on them besides its
+ * own chain (a model budget sits under the budget it sub-limits, as `model:<glob>`; tag and
+ * provider budgets under the `tags` and `providers` roots).
+ */
+export const budgetKinds = ['org', 'team', 'agent', 'envelope', 'budget', 'model', 'tag', 'provider'] as const;
 export type BudgetKind = (typeof budgetKinds)[number];
 
 /** A budget as stored: its place in the tree, its limit and period, and its balances. */
@@ -43,8 +48,39 @@ export interface BudgetRecord {
   breakerTrips: number;
   /** The reservation a half-open breaker let through as its one probe, until it resolves. */
   probeSeq: number | null;
+  /** What tripped the breaker: a burn limit or a loop; null while it is closed. */
+  breakerCode: BreakerCode | null;
   /** Recent spend for each burn-limit window of the budget's own policy; null when it has none. */
   burn: BurnWindow[] | null;
+  /** Request fingerprints recently reserved, for the budget's own loop limit; null without one. */
+  loops: LoopState | null;
+}
+
+/** The guards that trip a budget's breaker, by the code their refusals carry. */
+export type BreakerCode = 'burn_limit' | 'loop_detected';
+
+/**
+ * Request fingerprints recently reserved on a budget and everything under it, least recently
+ * seen first, at most `loopFingerprintsPerBudgetMax`. Stored as `[[fingerprint, count, firstMs,
+ * firstSeq, lastSeq], …]`; `text` caches that form (each entry caches its own), so a write
+ * serialises only the entry that changed and a settlement none.
+ */
+export interface LoopState {
+  entries: LoopEntry[];
+  text?: string;
+}
+
+/**
+ * One fingerprint: how many reservations carried it since its window opened (at the first of
+ * them, `firstMs`), and the first and last of those reservations.
+ */
+export interface LoopEntry {
+  fingerprint: string;
+  count: number;
+  firstMs: number;
+  firstSeq: number;
+  lastSeq: number;
+  text: string;
 }
 
 /**
@@ -106,6 +142,11 @@ export interface ReservationRecord {
   labels: Labels;
   /** What expiry does with the hold; fixed when the reservation is made. */
   onExpiry: ExpiryRule;
+  /**
+   * Model, tag and provider budgets the reservation holds on besides its chain (their ids; each
+   * with its own ancestors). Empty or absent for most.
+   */
+  also?: readonly number[];
 }
 
 export type TokenStatus = 'active' | 'revoked';

@@ -1,6 +1,8 @@
 import { refuse, type Refusal } from './codes.js';
 import { limits } from './limits.js';
 import { isMicros } from './money.js';
+import { providerPattern, tagPattern } from './names.js';
+import { modelPattern } from './route-policy.js';
 import type { Labels, Usage } from './types.js';
 
 const labelKeys = ['model', 'session', 'task', 'requestId', 'actor', 'tool', 'tokenId'] as const;
@@ -49,6 +51,45 @@ export function checkLabels(labels: Labels | undefined): Refusal | undefined {
     if (problem) return refuse('invalid_label', `label ${key} ${problem}`, { field: `labels.${key}` });
   }
   return undefined;
+}
+
+/** A call's tags: at most `tagsPerCallMax`, each a tag, none twice. */
+export function checkTags(tags: unknown): Refusal | undefined {
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags) || tags.length > limits.tagsPerCallMax) return refuse('invalid_label', `tags must be a list of at most ${limits.tagsPerCallMax} tags`, { field: 'tags' });
+  const bad = tags.findIndex((t, i) => typeof t !== 'string' || !tagPattern.test(t) || tags.indexOf(t) !== i);
+  if (bad < 0) return undefined;
+  const tag = tags[bad] as unknown;
+  const why = typeof tag === 'string' && tagPattern.test(tag) ? 'is given twice' : 'is not a tag (letters, digits, . _ : -, at most 64, e.g. product:chat-bot)';
+  return refuse('invalid_label', `tag ${describe(tag)} ${why}`, { field: `tags.${bad}` });
+}
+
+export function checkProvider(provider: unknown): Refusal | undefined {
+  if (provider === undefined || (typeof provider === 'string' && providerPattern.test(provider))) return undefined;
+  return refuse('invalid_label', `provider ${describe(provider)} is not a provider name (lower-case letters, digits, . _ -)`, { field: 'provider' });
+}
+
+/** The amounts a call would reserve with each model it may be routed to: model ids to positive micros. */
+export function checkModelAmounts(amounts: unknown): Refusal | undefined {
+  if (amounts === undefined) return undefined;
+  if (typeof amounts !== 'object' || amounts === null || Array.isArray(amounts)) return refuse('invalid_amount', 'modelAmounts must map model ids to micros', { field: 'modelAmounts' });
+  const entries = Object.entries(amounts as Record<string, unknown>);
+  if (entries.length > limits.routeHopsMax * limits.fallbackModelsMax) return refuse('invalid_amount', `modelAmounts may price at most ${limits.routeHopsMax * limits.fallbackModelsMax} models`, { field: 'modelAmounts' });
+  for (const [model, micros] of entries) {
+    if (!modelPattern.test(model) || model.endsWith('*')) return refuse('invalid_label', `modelAmounts: "${model.slice(0, 60)}" is not a model id`, { field: 'modelAmounts' });
+    const problem = checkPositiveAmount(micros, `modelAmounts.${model}`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+const fingerprintPattern = /^[A-Za-z0-9_-]+$/;
+
+/** Refuses a request fingerprint that is not short url-safe text. */
+export function checkFingerprint(value: unknown): Refusal | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && value.length <= limits.fingerprintCharsMax && fingerprintPattern.test(value)) return undefined;
+  return refuse('invalid_label', `fingerprint must be 1 to ${limits.fingerprintCharsMax} letters, digits, _ or -, got ${describe(value)}`, { field: 'fingerprint' });
 }
 
 export function checkText(value: unknown, field: string, maxBytes: number): Refusal | undefined {

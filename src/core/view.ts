@@ -1,40 +1,18 @@
 import { breakerState } from './breaker.js';
 import { burnInWindow, windowOf } from './burn.js';
-import type { Period } from './period.js';
-import type { Policy } from './policy.js';
-import type { BudgetKind, BudgetRecord, BudgetStatus, Labels, ReservationRecord, ReservationStatus, TokenRecord } from './types.js';
+import { loopView, type LoopView } from './loops.js';
+import type { BudgetRecord, Labels, ReservationRecord, TokenRecord } from './types.js';
 
 /** A budget as callers see it at a moment: a period that has ended reads as a fresh one. */
-export interface BudgetView {
-  id: number;
-  parentId: number | null;
-  name: string;
-  path: string;
-  kind: BudgetKind;
-  status: BudgetStatus;
-  limitMicros: number | null;
-  period: Period;
-  timezone: string;
-  periodStartMs: number;
-  periodEndMs: number | null;
-  spentMicros: number;
-  reservedMicros: number;
-  grantedMicros: number;
-  overrunMicros: number;
+export interface BudgetView extends Omit<BudgetRecord, 'breakerTrips' | 'probeSeq' | 'burn' | 'loops'> {
   /** `limit + granted - spent - reserved`; null without a limit. May be negative after an overrun. */
   remainingMicros: number | null;
-  inflight: number;
-  policy: Policy;
-  createdMs: number;
-  /** Highest alert threshold raised this period on spent (0: none). */
-  alertSpentPct: number;
-  /** Highest alert threshold raised this period on spent + reserved (0: none). */
-  alertCommittedPct: number;
-  /** The burn-limit breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
+  /** The breaker: `open` refuses until `trippedUntilMs`, then `half_open` lets one request through. */
   breaker: 'closed' | 'open' | 'half_open';
-  trippedUntilMs: number | null;
   /** Each of the budget's own burn limits, with what its window holds now. */
   burn: { amountMicros: number; windowMs: number; burnMicros: number }[];
+  /** The budget's own loop limit and what it counts now; null without one. */
+  loop: LoopView | null;
 }
 
 /** True when the budget's current period has ended at `nowMs`. */
@@ -54,33 +32,11 @@ export function remainingAt(b: BudgetRecord, nowMs: number): number | null {
  * the new period would: nothing spent or granted, open reservations still held.
  */
 export function viewBudget(b: BudgetRecord, nowMs: number): BudgetView {
-  const ended = periodEnded(b, nowMs);
-  return {
-    id: b.id,
-    parentId: b.parentId,
-    name: b.name,
-    path: b.path,
-    kind: b.kind,
-    status: b.status,
-    limitMicros: b.limitMicros,
-    period: b.period,
-    timezone: b.timezone,
-    periodStartMs: ended ? (b.periodEndMs ?? b.periodStartMs) : b.periodStartMs,
-    periodEndMs: b.periodEndMs,
-    spentMicros: ended ? 0 : b.spentMicros,
-    reservedMicros: b.reservedMicros,
-    grantedMicros: ended ? 0 : b.grantedMicros,
-    overrunMicros: ended ? 0 : b.overrunMicros,
-    remainingMicros: remainingAt(b, nowMs),
-    inflight: b.inflight,
-    policy: b.policy,
-    createdMs: b.createdMs,
-    alertSpentPct: ended ? 0 : b.alertSpentPct,
-    alertCommittedPct: ended ? 0 : b.alertCommittedPct,
-    breaker: breakerState(b, nowMs),
-    trippedUntilMs: b.trippedUntilMs,
-    burn: burnOf(b, nowMs),
-  };
+  const { breakerTrips: _trips, probeSeq: _probe, burn: _burn, loops: _loops, ...record } = b;
+  const guards = { remainingMicros: remainingAt(b, nowMs), breaker: breakerState(b, nowMs), burn: burnOf(b, nowMs), loop: loopView(b, nowMs) };
+  if (!periodEnded(b, nowMs)) return { ...record, ...guards };
+  const fresh = { periodStartMs: b.periodEndMs ?? b.periodStartMs, spentMicros: 0, grantedMicros: 0, overrunMicros: 0, alertSpentPct: 0, alertCommittedPct: 0 };
+  return { ...record, ...fresh, ...guards };
 }
 
 function burnOf(b: BudgetRecord, nowMs: number): BudgetView['burn'] {
@@ -93,16 +49,9 @@ function burnOf(b: BudgetRecord, nowMs: number): BudgetView['burn'] {
 }
 
 /** A reservation as callers see it; `id` is the handle to settle or void it with. */
-export interface ReservationView {
+export interface ReservationView extends Omit<ReservationRecord, 'seq' | 'budgetId' | 'onExpiry'> {
   id: string;
   budget: string;
-  amountMicros: number;
-  status: ReservationStatus;
-  createdMs: number;
-  expiresMs: number;
-  resolvedMs: number | null;
-  actualMicros: number | null;
-  labels: Labels;
 }
 
 /**

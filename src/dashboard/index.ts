@@ -107,14 +107,15 @@ const notBuilt = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Bu
 <h1>The dashboard is not built</h1><p>Run <code>npm run build</code> in the Bursar folder, then reload this page.
 The gateway (<code>/v1</code>) and the admin API (<code>/api</code>) work without it.</p></body></html>`;
 
+/** What every dashboard answer says about itself; a page also may not be framed and loads only its own files. */
+function securityHeaders(reply: FastifyReply, contentType: string): FastifyReply {
+  void reply.header('content-type', contentType).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+  if (contentType.startsWith('text/html')) void reply.header('content-security-policy', contentSecurityPolicy).header('x-frame-options', 'DENY');
+  return reply;
+}
+
 function send(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
-  void reply
-    .header('content-type', asset.contentType)
-    .header('cache-control', asset.cacheControl)
-    .header('etag', asset.etag)
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer');
-  if (asset.contentType.startsWith('text/html')) void reply.header('content-security-policy', contentSecurityPolicy).header('x-frame-options', 'DENY');
+  void securityHeaders(reply, asset.contentType).header('cache-control', asset.cacheControl).header('etag', asset.etag);
   if (asset.gzip) void reply.header('vary', 'accept-encoding');
   if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
   const gzip = asset.gzip && /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
@@ -142,13 +143,13 @@ export function dashboardPlugin(options: DashboardOptions = {}): (app: FastifyIn
   return async (app) => {
     const page = async (request: FastifyRequest, reply: FastifyReply) => {
       const index = load()?.get('/index.html');
-      if (!index) return reply.code(503).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
+      if (!index) return securityHeaders(reply.code(503), 'text/html; charset=utf-8').header('cache-control', 'no-store').send(notBuilt);
       return send(request, reply, index);
     };
     const file = async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?')[0] ?? '';
       const asset = load()?.get(path);
-      if (!asset) return reply.code(404).header('content-type', 'text/plain; charset=utf-8').send(`no dashboard file ${path}`);
+      if (!asset) return securityHeaders(reply.code(404), 'text/plain; charset=utf-8').send(`no dashboard file ${path}`);
       return send(request, reply, asset);
     };
     app.get('/', page);

@@ -1,5 +1,5 @@
-import { presentedSecret, wireErrorOf } from '../contract/index.js';
-import { authenticateToken, type Caller } from '../ops/index.js';
+import { wireErrorOf } from '../contract/index.js';
+import { authenticateRequest, type Caller } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import type { GatewayError } from './errors.js';
 
@@ -15,6 +15,6 @@ type Headers = Record<string, string | string[] | undefined>;
  * const caller = await authenticate(store, req.headers, Date.now());
  */
 export async function authenticate(store: Pick<Store, 'findTokenByHash'>, headers: Headers, nowMs: number): Promise<Caller | GatewayError> {
-  const caller = await authenticateToken(store, presentedSecret(headers), nowMs);
+  const caller = await authenticateRequest(store, headers, nowMs);
   return 'ok' in caller ? wireErrorOf(caller) : caller;
 }

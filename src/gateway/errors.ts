@@ -15,6 +15,7 @@ interface ErrorDetails {
   budget?: string;
   remainingMicros?: number | null;
   retryAfterS?: number;
+  tried?: Refusal['tried'];
   /** The request field that failed (OpenAI's `param`). */
   param?: string;
 }
@@ -38,7 +39,7 @@ export function gatewayError(code: GatewayCode, message: string, extra: ErrorDet
 /** A gateway error from a ledger refusal, keeping the refusing budget and what remains. */
 export function fromRefusal(refusal: Refusal): GatewayError {
   const code: GatewayCode = refusal.code === 'invalid_label' || refusal.code === 'invalid_amount' ? 'bad_request' : refusal.code;
-  return gatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field, retryAfterS: retryAfterSOf(refusal) });
+  return gatewayError(code, refusal.message, { budget: refusal.budget, remainingMicros: refusal.remainingMicros, param: refusal.field === 'tags' ? 'x-bursar-tags' : refusal.field, retryAfterS: retryAfterSOf(refusal), tried: refusal.tried });
 }
 
 /**

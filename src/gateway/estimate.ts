@@ -1,15 +1,12 @@
 import type { BudgetView } from '../core/index.js';
-import { effectiveOf } from '../ops/index.js';
-import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros, type PriceEntry } from '../pricing/index.js';
+import { effectiveOf, type PricedModel } from '../ops/index.js';
+import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros } from '../pricing/index.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { gatewayLimits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/index.js';
 
 /** A request's model as priced: its catalog id and its entry. */
-export interface PricedModel {
-  model: string;
-  entry: PriceEntry;
-}
+export type { PricedModel };
 
 /** The worst case of one call: what the gateway reserves before forwarding. */
 export interface Estimate {

@@ -8,7 +8,8 @@
  */
 import type { GatewayMode } from './proxy.js';
 
-export { buildServer } from './server.js';
+export { buildServer, type BuildOptions, type ConnectionBounds } from './server.js';
+export { corsOriginProblem, type AuthFailureLimit } from './edge.js';
 export { Upstream, type UpstreamConfig } from './upstream.js';
 export { gatewayLimits } from './limits.js';
 export { createGateway, reservationTtlMs, type CallOutcome, type Gateway, type GatewayMode, type GatewayNotice } from './proxy.js';

@@ -1,3 +1,5 @@
+import { limits as coreLimits } from '../core/index.js';
+
 /**
  * Bounds the gateway enforces, in one place; units last. The ledger's own are core's `limits`,
  * the wire's (labels, bodies of the API routes) `contractLimits`.
@@ -6,6 +8,11 @@
  * if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
  */
 export const gatewayLimits = {
+  /**
+   * Longest path parameter in a URL: the deepest budget path (16 names of 64 bytes, slashes
+   * encoded as %2F), with room to spare. Longer ones are refused with 400.
+   */
+  pathParamCharsMax: 3 * coreLimits.pathDepthMax * (coreLimits.nameBytesMax + 1),
   /** Largest request body accepted. */
   bodyBytesMax: 4 * 1024 * 1024,
   /** Largest single SSE event buffered while relaying a stream. */

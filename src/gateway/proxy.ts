@@ -1,24 +1,27 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
-import { labelPattern, labelRule } from '../contract/index.js';
+import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
+import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
+import { callFingerprint } from '../ops/index.js';
 import { authenticate, type Caller } from './auth.js';
-import { fromRefusal, gatewayError, isGatewayError, type GatewayError } from './errors.js';
+import { fromRefusal, gatewayError, isGatewayError, type GatewayError, type Provider } from './errors.js';
 import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { gatewayLimits } from './limits.js';
-import type { CallUsage, ParsedCall, RouteAdapter } from './providers/adapter.js';
+import type { CallUsage, ParsedCall, ReportedUsage, RouteAdapter, StreamObserver } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
-import { SseParser } from './sse.js';
+import { SseEventTooLargeError, SseParser } from './sse.js';
 import { upstreamFailure, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
+import { callTags, routeOptions, type RouteOption } from './routing.js';
 
 export type GatewayMode = 'enforce' | 'shadow' | 'dry-run';
 
-/** What happened to one call, for metrics and logs. */
+/** What happened to one call, for metrics, logs and traces. */
 export interface CallOutcome {
   route: string;
   status: number;
@@ -27,6 +30,19 @@ export interface CallOutcome {
   costMicros?: number;
   reserveMs?: number;
   upstreamMs?: number;
+  provider?: Provider;
+  /** The budget the call reserved on (its token's envelope), or the budget that refused it. */
+  budget?: string;
+  /** Set once the call was admitted: a call without one was refused before it was forwarded. */
+  reservationId?: string;
+  /** What the call was settled at. */
+  tokensIn?: number;
+  tokensOut?: number;
+  session?: string;
+  task?: string;
+  /** When the call arrived and when it ended, on the gateway's clock. */
+  startedMs?: number;
+  endedMs?: number;
 }
 
 /** Something an operator should know about that is not a refusal: logged by the server. */
@@ -48,6 +64,8 @@ export interface Gateway {
   resolver: Resolver;
   /** Calls in flight, for a graceful stop. */
   calls: CallTracker;
+  /** Where refused calls are recorded (`RefusalRecorder`). */
+  refusals?: { record(notice: RefusalNotice): void };
   onCall?(outcome: CallOutcome): void;
   onNotice?(notice: GatewayNotice): void;
 }
@@ -61,6 +79,14 @@ export interface Gateway {
  */
 export function createGateway(parts: Omit<Gateway, 'resolver' | 'calls'>, onDeferred?: (event: DeferredEvent) => void): Gateway {
   return { ...parts, resolver: new Resolver(parts.store, { now: parts.now, onEvent: onDeferred }), calls: new CallTracker() };
+}
+
+/** What is known about a call while it is being admitted: what a refusal is recorded with. */
+interface Attempt {
+  requestId: string;
+  caller?: Caller;
+  model?: string;
+  amountMicros?: number;
 }
 
 /** Everything known about a call once it is admitted. */
@@ -77,6 +103,10 @@ interface Admitted {
   startedMs: number;
   /** How long the reservation took (group commit included). */
   reserveMs: number;
+  session: string | undefined;
+  task: string | undefined;
+  /** The usage the call was settled at, once it is. */
+  usage?: CallUsage;
 }
 
 
@@ -90,16 +120,18 @@ function label(headers: IncomingHttpHeaders, name: string): string | undefined |
 function parseBody(raw: Buffer): Record<string, unknown> | GatewayError {
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return gatewayError('bad_request', 'the request body is not valid JSON');
+    body = parseJsonText(raw.toString('utf8'));
+  } catch (error) {
+    return isGatewayError(error) ? error : gatewayError('bad_request', 'the request body is not valid JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return gatewayError('bad_request', 'the request body must be a JSON object');
   return body as Record<string, unknown>;
 }
 
-function priceFor(g: Gateway, adapter: RouteAdapter, requested: string): PricedModel | GatewayError {
+/** The model's catalog entry, if this route serves it. `suggest`: name the nearest priced ids when it has none (the model a call asked for). */
+function priceFor(g: Gateway, adapter: RouteAdapter, requested: string, suggest = true): PricedModel | GatewayError {
   const resolved = resolveModel(requested, g.pricing);
+  if (!resolved.ok && !suggest) return gatewayError('model_unpriced', `model ${requested} has no price in the catalog`, { param: 'model' });
   if (!resolved.ok) {
     const suggestion = didYouMean(requested, [...g.pricing.models.keys(), ...g.pricing.aliases.keys()]);
     const listing = suggestion === '' ? '; see `bursar pricing list`' : `${suggestion} (\`bursar pricing list\` lists every priced model)`;
@@ -128,35 +160,47 @@ function withOutputHint(refusal: Refusal, call: ParsedCall, price: PricedModel, 
   return { ...refusal, message: refusal.message + hint };
 }
 
-/** Validates, prices and reserves a call. Returns what was admitted, or the refusal to send. */
-async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer): Promise<Admitted | GatewayError> {
+/** Validates, prices and reserves a call, noting in `attempt` what it learns. Returns what was admitted, or the refusal to send. */
+async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, attempt: Attempt): Promise<Admitted | GatewayError> {
   const startedMs = g.now();
   const caller = await authenticate(g.store, headers, startedMs);
   if (isGatewayError(caller)) return caller;
+  attempt.caller = caller;
   const session = label(headers, 'x-bursar-session');
   const task = label(headers, 'x-bursar-task');
+  const tags = callTags(headers);
   if (isGatewayError(session)) return session;
   if (isGatewayError(task)) return task;
+  if (isGatewayError(tags)) return tags;
   const body = parseBody(raw);
   if (isGatewayError(body)) return body;
   const call = adapter.parse(body);
   if (isGatewayError(call)) return call;
+  attempt.model = call.model;
   const price = priceFor(g, adapter, call.model);
   if (isGatewayError(price)) return price;
-  // The chain's policy only matters for the output cap of a request that sets none.
-  const chain = call.maxOutputTokens === undefined ? await g.store.chain(caller.envelope) : [];
+  attempt.model = price.model;
+  // The chain's policy sets the output cap of a request that sets none, and says where the call may be routed.
+  const chain = await g.store.chain(caller.envelope);
   const estimate = estimateCall(adapter, body, price, call, chain);
   if (isGatewayError(estimate)) return estimate;
-  const requestId = `req_${base62(g.random, 16)}`;
+  attempt.amountMicros = estimate.amountMicros;
+  const routes = routeOptions((model) => priceFor(g, adapter, model, false), adapter, body, call, chain, { price, estimate });
+  const requestId = attempt.requestId;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({
     path: caller.envelope,
     amountMicros: estimate.amountMicros,
     ttlMs: reservationTtlMs(g.upstream.config.timeoutMs),
     labels: { model: price.model, session, task, requestId, tokenId: caller.token.id },
+    // The same request over and over trips the budget's loop limit.
+    fingerprint: callFingerprint(price.model, body),
     enforce: g.mode !== 'shadow',
     // The call is forwarded next: if its settlement never arrives, the provider may have billed it all.
     onExpiry: 'charge',
+    tags,
+    provider: price.entry.provider,
+    modelAmounts: routes?.amounts,
   });
   const reserveMs = performance.now() - reserveStartedMs;
   if (!result.ok) return fromRefusal(withOutputHint(result, call, price, estimate));
@@ -164,7 +208,16 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   // Never negative: in shadow mode a call may be admitted past the limit.
   if (result.remainingMicros !== null) out['x-bursar-remaining-micros'] = Math.max(0, result.remainingMicros);
   if (result.wouldRefuse) out['x-bursar-would-refuse'] = result.wouldRefuse.code;
-  return { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs };
+  const admitted: Admitted = { adapter, caller, body, call, price, estimate, reservation: result, requestId, headers: out, startedMs, reserveMs, session, task };
+  const routed = result.downgradedFrom === undefined ? undefined : routes?.options.get(result.reservation.labels.model ?? '');
+  return routed ? rerouted(admitted, routed, result) : admitted;
+}
+
+/** An admitted call the ledger sent to another model: forwarded, estimated and priced as that model. */
+function rerouted(a: Admitted, to: RouteOption, result: ReserveOk): Admitted {
+  const model = result.reservation.labels.model ?? to.price.model;
+  const headers: HeaderMap = { ...a.headers, 'x-bursar-downgraded-from': result.downgradedFrom ?? '', 'x-bursar-route': result.route ?? '' };
+  return { ...a, body: { ...a.body, model }, call: { ...a.call, model }, price: to.price, estimate: to.estimate, headers };
 }
 
 /** What a call is settled at: its usage and cost, or the hold when the usage cannot be believed. */
@@ -181,18 +234,27 @@ function plausible(tokens: number): boolean {
   return Number.isSafeInteger(tokens) && tokens >= 0 && tokens <= coreLimits.tokensPerRequestMax;
 }
 
+/** The hold as a settlement: the worst case the call was admitted for. */
+function held(a: Admitted): Priced {
+  const usage = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
+  return { usage, costMicros: a.estimate.amountMicros };
+}
+
 /**
  * Prices what the provider reported (completed from the estimate and the streamed text). Usage
  * is input from outside: counts beyond any possible request are not priced but settled at the
- * reservation, the worst case the call was admitted for, and reported.
+ * reservation, the worst case the call was admitted for, and reported; a count that is not a
+ * whole number from 0 is not believed (the estimate and the text stand in) and reported.
  */
-function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, outputText: string): Priced {
+function priceCall(a: Admitted, reported: ReportedUsage | undefined, outputText: string): Priced {
   const usage = settleUsage(a.price, a.estimate, reported, outputText);
   const bad = usageFields.find((field) => !plausible(usage[field]));
-  if (bad === undefined) return { usage, costMicros: usageCost(a.price, usage) };
-  const anomaly = `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${coreLimits.tokensPerRequestMax}); settled at the reservation`;
-  const held = { inputTokens: a.estimate.inputTokens, outputTokens: a.estimate.maxOutputTokens * a.call.choices, cachedTokens: 0, cacheWriteTokens: 0, cacheWrite1hTokens: 0 };
-  return { usage: held, costMicros: a.estimate.amountMicros, anomaly };
+  if (bad !== undefined) {
+    return { ...held(a), anomaly: `the provider reported ${bad} ${usage[bad]}, beyond any request (at most ${coreLimits.tokensPerRequestMax}); settled at the reservation` };
+  }
+  const priced = { usage, costMicros: usageCost(a.price, usage) };
+  if (reported?.invalid === undefined) return priced;
+  return { ...priced, anomaly: `the provider reported ${reported.invalid}, which is not a token count; priced from the estimate and the answer's text instead` };
 }
 
 /**
@@ -201,6 +263,7 @@ function priceCall(a: Admitted, reported: Partial<CallUsage> | undefined, output
  */
 async function settle(g: Gateway, a: Admitted, priced: Priced, reason?: string): Promise<number> {
   const { usage, costMicros, anomaly } = priced;
+  a.usage = usage;
   if (anomaly !== undefined) g.onNotice?.({ event: 'usage_anomaly', reservationId: a.reservation.reservation.id, model: a.price.model, message: anomaly });
   const input = {
     reservationId: a.reservation.reservation.id,
@@ -224,8 +287,14 @@ function afterCost(a: Admitted, costMicros: number): HeaderMap {
   return headers;
 }
 
-function report(g: Gateway, a: Admitted | undefined, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
-  g.onCall?.({ route, status, code, model: a?.price.model, costMicros, upstreamMs, reserveMs: a?.reserveMs });
+/** Hands a refusal to the recorder with what the attempt learnt (it keeps only spend refusals). */
+function recordRefusal(g: Gateway, route: string, e: GatewayError, a: Attempt): void {
+  g.refusals?.record({ code: e.code, message: e.message, route, budget: e.budget, spendOn: a.caller?.envelope, tokenId: a.caller?.token.id, model: a.model, amountMicros: a.amountMicros, requestId: a.requestId });
+}
+
+function report(g: Gateway, a: Admitted, route: string, status: number, code: string, costMicros?: number, upstreamMs?: number): void {
+  const facts = { provider: a.adapter.provider, budget: a.caller.envelope, reservationId: a.reservation.reservation.id, session: a.session, task: a.task, startedMs: a.startedMs, endedMs: g.now() };
+  g.onCall?.({ route, status, code, model: a.price.model, costMicros, upstreamMs, reserveMs: a.reserveMs, tokensIn: a.usage?.inputTokens, tokensOut: a.usage?.outputTokens, ...facts });
 }
 
 /**
@@ -234,10 +303,13 @@ function report(g: Gateway, a: Admitted | undefined, route: string, status: numb
  * on an upstream error, or settled for what was generated when the client leaves mid-stream.
  */
 export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHeaders, raw: Buffer, res: ServerResponse): Promise<void> {
-  const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw);
+  const startedMs = g.now();
+  const attempt: Attempt = { requestId: `req_${base62(g.random, 16)}` };
+  const admitted = g.calls.draining ? gatewayError('shutting_down', 'the server is stopping; retry on another instance or in a moment', { retryAfterS: 1 }) : await admit(g, adapter, headers, raw, attempt);
   if (isGatewayError(admitted)) {
-    sendError(res, adapter.provider, admitted);
-    report(g, undefined, adapter.route, admitted.status, admitted.code);
+    sendError(res, adapter.provider, admitted, { 'x-bursar-request-id': attempt.requestId });
+    g.onCall?.({ route: adapter.route, status: admitted.status, code: admitted.code, provider: adapter.provider, budget: admitted.budget, startedMs, endedMs: g.now() });
+    recordRefusal(g, adapter.route, admitted, attempt);
     return;
   }
   if (g.mode === 'dry-run') return dryRun(g, admitted, res);
@@ -255,11 +327,7 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
 async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHeaders, res: ServerResponse, abort: AbortController): Promise<void> {
   const { adapter } = admitted;
   const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    abort.abort();
-  }, g.upstream.config.timeoutMs);
+  const timer = setTimeout(() => abort.abort(upstreamTimeout), g.upstream.config.timeoutMs);
   timer.unref();
   res.on('close', () => {
     clearTimeout(timer);
@@ -272,14 +340,28 @@ async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHead
   } catch (error) {
     await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
     const host = g.upstream.host(adapter.provider);
-    const e = gatewayError(timedOut ? 'upstream_timeout' : 'upstream_error', timedOut ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
+    const late = timedOut(abort.signal);
+    const e = gatewayError(late ? 'upstream_timeout' : 'upstream_error', late ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
   }
   if (upstream.statusCode >= 400) return relayUpstreamError(g, admitted, upstream, res);
-  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, g.now() - sentMs);
-  return relayJson(g, admitted, upstream, res, g.now() - sentMs);
+  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
+  return relayJson(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
+}
+
+/** Why a call is aborted when the upstream timeout fires (the client leaving or the server stopping abort it without one). */
+const upstreamTimeout = new Error('the upstream timeout fired');
+
+function timedOut(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason === upstreamTimeout;
+}
+
+/** How long the provider took to answer, and the call's abort signal (to tell a timeout from other ends). */
+interface Relay {
+  upstreamMs: number;
+  signal: AbortSignal;
 }
 
 type UpstreamResponse = Awaited<ReturnType<Upstream['send']>>;
@@ -306,18 +388,21 @@ async function readText(upstream: UpstreamResponse): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
+async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
   let text: string;
   let parsed: unknown;
   try {
     text = await readText(upstream);
     parsed = JSON.parse(text);
   } catch {
-    // The provider answered 2xx with something unreadable: it may have billed; charge the estimate.
-    const cost = await settle(g, a, priceCall(a, undefined, ''), 'unreadable upstream response');
-    const e = gatewayError('upstream_error', `the provider at ${g.upstream.host(a.adapter.provider)} sent an unreadable response`);
+    // A 2xx answer that cannot be read (cut, not JSON, too large, or still coming when the
+    // timeout fired): the provider may have billed all of it, so the hold is charged.
+    const late = timedOut(relay.signal);
+    const cost = await settle(g, a, held(a), late ? 'upstream timeout' : 'unreadable upstream response');
+    const host = g.upstream.host(a.adapter.provider);
+    const e = late ? gatewayError('upstream_timeout', `the provider at ${host} did not finish its answer within ${g.upstream.config.timeoutMs} ms`) : gatewayError('upstream_error', `the provider at ${host} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
-    report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
+    report(g, a, a.adapter.route, e.status, e.code, cost, relay.upstreamMs);
     return;
   }
   const reported = a.adapter.usageFromBody(parsed);
@@ -331,20 +416,34 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   if (g.store.kind !== 'sqlite') await settled;
   sendJson(res, upstream.statusCode, text, afterCost(a, priced.costMicros));
   const cost = await settled;
-  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
+  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, relay.upstreamMs);
 }
 
-/** Output text of a non-streamed answer, only needed when the provider reported no usage. */
+/** The elements of a field that should be a list, whatever the answer holds there. */
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * Output text of a non-streamed answer, only needed when the provider reported no usage: chat
+ * choices' messages, Anthropic content blocks, Responses output items' content parts.
+ */
 function outputOf(body: unknown): string {
-  const b = body as { choices?: { message?: { content?: unknown } }[]; content?: { text?: unknown }[]; output_text?: unknown } | null;
-  const pieces = [...(b?.choices ?? []).map((c) => c.message?.content), ...(b?.content ?? []).map((c) => c.text), b?.output_text];
+  const pieces = [
+    ...listOf(field(body, 'choices')).map((c) => field(field(c, 'message'), 'content')),
+    ...listOf(field(body, 'content')).map((c) => field(c, 'text')),
+    ...listOf(field(body, 'output')).flatMap((item) => listOf(field(item, 'content')).map((part) => field(part, 'text'))),
+  ];
   return pieces.filter((p): p is string => typeof p === 'string').join('');
 }
 
-async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, upstreamMs: number): Promise<void> {
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
+/** Relays a stream's events as they arrive, until it ends; true when it was cut for an event too large to hold. */
+async function pipeEvents(upstream: UpstreamResponse, observer: StreamObserver, res: ServerResponse): Promise<boolean> {
   const parser = new SseParser();
-  const observer = a.adapter.observe(a.body);
   const decoder = new StringDecoder('utf8');
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
@@ -353,13 +452,42 @@ async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, 
         if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
       }
     }
-  } catch {
-    // The client left (upstream aborted) or the provider broke off: settle what was generated.
+  } catch (error) {
+    // The client left (upstream aborted), the timeout fired, the provider broke off, or it sent
+    // an event too large to hold (leaving the loop closes the upstream connection).
+    return error instanceof SseEventTooLargeError;
   }
-  const complete = observer.finished();
-  const cost = await settle(g, a, priceCall(a, observer.usage(), observer.outputText()), complete ? undefined : res.destroyed ? 'client disconnected' : 'stream ended early');
-  if (!res.destroyed) res.end();
-  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, upstreamMs);
+  return false;
+}
+
+/** Why a stream stopped before its end marker, and the error event its client gets (none when the client left). */
+function streamCut(g: Gateway, a: Admitted, res: ServerResponse, signal: AbortSignal, oversized: boolean): { reason: string; error?: GatewayError } {
+  if (res.destroyed) return { reason: 'client disconnected' };
+  const host = g.upstream.host(a.adapter.provider);
+  if (oversized) return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} sent a stream event larger than ${gatewayLimits.sseEventBytesMax} bytes; the answer is cut there`) };
+  if (timedOut(signal)) return { reason: 'upstream timeout', error: gatewayError('upstream_timeout', `the provider at ${host} did not finish the stream within ${g.upstream.config.timeoutMs} ms; the answer is incomplete`) };
+  if (g.calls.draining) return { reason: 'server stopping', error: gatewayError('shutting_down', 'the server is stopping; the answer is incomplete') };
+  return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} ended the stream before its end; the answer is incomplete`) };
+}
+
+/**
+ * Relays a stream and settles it: at the usage the provider reported, else at what the text
+ * streamed so far counts; at the hold when what it generated cannot be read (an event not in
+ * the provider's format and no output count reported, or an event too large to hold). A
+ * stream that breaks off ends with an error event in the provider's shape, so the client's
+ * SDK raises it.
+ */
+async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
+  const observer = a.adapter.observe(a.body);
+  const oversized = await pipeEvents(upstream, observer, res);
+  const complete = observer.finished() && !oversized;
+  const unreadable = oversized || (observer.unreadable() && observer.usage()?.outputTokens === undefined);
+  const cut = complete ? undefined : streamCut(g, a, res, relay.signal, oversized);
+  const priced = unreadable ? held(a) : priceCall(a, observer.usage(), observer.outputText());
+  const cost = await settle(g, a, priced, unreadable ? 'unreadable upstream stream' : cut?.reason);
+  if (!res.destroyed) res.end(cut?.error ? a.adapter.streamError(cut.error) : undefined);
+  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, relay.upstreamMs);
 }
 
 /** Dry-run: nothing is forwarded; the estimate is recorded as the cost and a made-up answer sent. */

@@ -1,7 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { modelAllowed } from '../core/index.js';
-import { effectiveOf } from '../ops/index.js';
-import { listModels } from '../pricing/index.js';
+import { allowedModels } from '../ops/index.js';
 import { authenticate } from './auth.js';
 import { isGatewayError } from './errors.js';
 import type { Gateway } from './proxy.js';
@@ -15,8 +13,7 @@ export async function modelsRoute(g: Gateway, headers: IncomingHttpHeaders, res:
   const anthropic = typeof headers['anthropic-version'] === 'string';
   const caller = await authenticate(g.store, headers, g.now());
   if (isGatewayError(caller)) return sendError(res, anthropic ? 'anthropic' : 'openai', caller);
-  const allowed = effectiveOf(await g.store.chain(caller.envelope)).models;
-  const models = listModels(g.pricing).filter((m) => !allowed || modelAllowed(allowed, m.model));
+  const models = await allowedModels(g.store, g.pricing, caller.envelope);
   if (anthropic) {
     const data = models.filter((m) => m.entry.provider === 'anthropic').map((m) => ({ type: 'model', id: m.model, display_name: m.model, created_at: '1970-01-01T00:00:00Z' }));
     return sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null });

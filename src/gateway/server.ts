@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
@@ -9,6 +9,31 @@ import { serveFastRoutes, type RawRoute, type ServerTimeouts } from './fast-rout
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
+import { allowCors, AuthFailures, badUrl, limitAuthFailures, refuse, type AuthFailureLimit } from './edge.js';
+
+/** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
+export interface ConnectionBounds {
+  /** The request line and headers must arrive within this; else 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this; an answer (a stream) may take longer. */
+  requestTimeoutMs: number;
+  /** How often connections past those timeouts are looked for. */
+  connectionsCheckingIntervalMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Largest request head (request line and headers). */
+  headerBytesMax: number;
+}
+
+export interface BuildOptions {
+  onError?: ErrorLog;
+  /** Client connection bounds; Node's and fastify's defaults when absent. */
+  connections?: ConnectionBounds;
+  /** Failed authentications allowed per source address; no limit when absent. */
+  authFailures?: { limit: AuthFailureLimit; now: () => number };
+  /** Origins browsers may call from (`*` for any); none when absent or empty. */
+  corsOrigins?: readonly string[];
+}
 
 function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -43,7 +68,17 @@ function notFound(req: FastifyRequest): { provider: Provider; error: GatewayErro
   return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
 }
 
-/** The timeouts the framework gives a server it creates itself (its defaults filled in by then). */
+/** Why a connection is answered before any request could be read: too slow, too large a head, or not HTTP. */
+function clientError(error: NodeJS.ErrnoException, bounds: ConnectionBounds | undefined): GatewayError {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    const within = bounds ? `: its headers must arrive within ${bounds.headersTimeoutMs} ms and all of it within ${bounds.requestTimeoutMs} ms` : '';
+    return gatewayError('request_timeout', `the request did not arrive in time${within}`);
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') return gatewayError('bad_request', `the request's line and headers are larger than ${bounds?.headerBytesMax ?? 16 * 1024} bytes`);
+  return gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`);
+}
+
+/** The settings the framework gives a server it creates itself (its defaults filled in by then). */
 function frameworkTimeouts(options: unknown): ServerTimeouts {
   const o = options as Partial<ServerTimeouts>;
   return { keepAliveTimeout: o.keepAliveTimeout ?? 72_000, requestTimeout: o.requestTimeout ?? 0, connectionTimeout: o.connectionTimeout ?? 0 };
@@ -59,23 +94,33 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
  * API, the agent routes, the dashboard). Bodies of gateway routes arrive as raw bytes; the proxy
  * parses them itself so every refusal keeps the provider's error shape.
  */
-export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: { onError?: ErrorLog } = {}): Promise<FastifyInstance> {
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
+  const c = options.connections;
   // The provider routes by path: the framework's routes call them, and so does the server in
   // front of it, directly, for plain calls (see `serveFastRoutes`).
   const providerRoutes = new Map<string, RawRoute>();
   const app = Fastify({
-    serverFactory: (handler, options) => serveFastRoutes(providerRoutes, handler, gatewayLimits.bodyBytesMax, frameworkTimeouts(options)),
+    serverFactory: (handler, o) => serveFastRoutes(providerRoutes, handler, gatewayLimits.bodyBytesMax, frameworkTimeouts(o)),
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
+    routerOptions: { maxParamLength: gatewayLimits.pathParamCharsMax },
+    // A URL the router cannot read is refused like any bad request, in its door's shape.
+    frameworkErrors: (error, request, reply) => {
+      void refuse(reply, request.url, badUrl(error.code, gatewayLimits.pathParamCharsMax));
+    },
+    ...(c ? { requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, http: { headersTimeout: c.headersTimeoutMs, connectionsCheckingInterval: c.connectionsCheckingIntervalMs, maxHeaderSize: c.headerBytesMax } } : {}),
     // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
       if (!socket.writable) return socket.destroy();
-      const body = JSON.stringify(errorBody('openai', gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`)));
-      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const e = clientError(error, c);
+      const body = JSON.stringify(errorBody('openai', e));
+      socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-bursar-code: ${e.code}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
+  if (options.authFailures) limitAuthFailures(app, new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  allowCors(app, options.corsOrigins ?? []);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
@@ -83,7 +128,11 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
   const answered =
     (route: string, provider: (headers: IncomingHttpHeaders) => Provider, work: RawRoute): RawRoute =>
     async (headers, body, res) => {
-      const onRefused = (e: GatewayError) => g.onCall?.({ route, status: e.status, code: e.code });
+      const onRefused = (e: GatewayError) => {
+        g.onCall?.({ route, status: e.status, code: e.code });
+        // What fails here is the store (or a bug): nothing more than the route is known.
+        g.refusals?.record({ code: e.code, message: e.message, route });
+      };
       await answering(res, provider(headers), () => work(headers, body, res), { log, onRefused });
     };
   const hijacked = (route: RawRoute) => async (req: FastifyRequest, reply: FastifyReply) => {

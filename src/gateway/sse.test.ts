@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSse, SseParser } from './sse.js';
+import { formatSse, SseEventTooLargeError, SseParser } from './sse.js';
 
 describe('SseParser', () => {
   it('splits events across arbitrary chunk boundaries and keeps each event exact', () => {
@@ -30,7 +30,14 @@ describe('SseParser', () => {
   it('refuses an event larger than the buffer limit', () => {
     // Proves the relay buffer is bounded even if a provider misbehaves.
     const parser = new SseParser();
-    expect(() => parser.push(`data: ${'x'.repeat(2 * 1024 * 1024)}`)).toThrow(/oversized/);
+    expect(() => parser.push(`data: ${'x'.repeat(2 * 1024 * 1024)}`)).toThrow(SseEventTooLargeError);
+  });
+
+  it('marks an event with a line that is neither a comment nor an SSE field as malformed', () => {
+    // Proves garbage in a stream is told apart from the fields and comments providers send.
+    const parser = new SseParser();
+    const events = parser.push(': keep-alive\n\nid: 7\nretry: 100\nevent: ping\ndata: {}\n\n\u0000 not an event\n\n');
+    expect(events.map((e) => e.malformed)).toEqual([false, false, true]);
   });
 
   it('formats events the way providers send them', () => {

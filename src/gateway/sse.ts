@@ -6,12 +6,25 @@ export interface SseEvent {
   data: string;
   /** The event as received, including its terminating blank line. */
   raw: string;
+  /** True when a line is neither a comment nor an SSE field (`data`, `event`, `id`, `retry`): not a stream a provider sends. */
+  malformed: boolean;
 }
+
+/**
+ * Thrown by `SseParser.push` when an event grows past `sseEventBytesMax` without ending: the
+ * stream cannot be relayed further without holding more than that.
+ */
+export class SseEventTooLargeError extends Error {
+  override name = 'SseEventTooLargeError';
+}
+
+const sseFields = new Set(['data', 'event', 'id', 'retry']);
 
 /**
  * Incremental SSE parser, written once for every provider: feed it chunks as they arrive and
  * it returns the events completed so far, keeping the unfinished tail. Lines may end in `\n`
- * or `\r\n`. A tail longer than `sseEventBytesMax` is an error (a provider never sends one).
+ * or `\r\n`. A tail longer than `sseEventBytesMax` is an error (`SseEventTooLargeError`; a
+ * provider never sends one).
  *
  * @example
  * const parser = new SseParser();
@@ -28,10 +41,9 @@ export class SseParser {
       if (end < 0) break;
       const raw = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(end);
-      const parsed = parseEvent(raw);
-      if (parsed) events.push(parsed);
+      events.push(parseEvent(raw));
     }
-    if (this.buffer.length > gatewayLimits.sseEventBytesMax) throw new Error('upstream sent an oversized stream event');
+    if (this.buffer.length > gatewayLimits.sseEventBytesMax) throw new SseEventTooLargeError(`a stream event is larger than ${gatewayLimits.sseEventBytesMax} bytes`);
     return events;
   }
 
@@ -50,8 +62,9 @@ function eventEnd(text: string): number {
   return crlf + 4;
 }
 
-function parseEvent(raw: string): SseEvent | undefined {
+function parseEvent(raw: string): SseEvent {
   let event: string | undefined;
+  let malformed = false;
   const data: string[] = [];
   for (const line of raw.split(/\r?\n/)) {
     if (line === '' || line.startsWith(':')) continue;
@@ -60,9 +73,9 @@ function parseEvent(raw: string): SseEvent | undefined {
     const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
+    else if (!sseFields.has(field)) malformed = true;
   }
-  if (event === undefined && data.length === 0) return { event: undefined, data: '', raw };
-  return { event, data: data.join('\n'), raw };
+  return { event, data: data.join('\n'), raw, malformed };
 }
 
 /** Formats an event the way providers do. */

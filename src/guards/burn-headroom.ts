@@ -9,8 +9,8 @@ import type { PreflightBudget, PreflightCheck } from '../contract/index.js';
  * would cross a limit before it ends.
  */
 
-/** The burn-limit fields of a budget view. */
-export type BurnState = Pick<BudgetView, 'burn' | 'breaker' | 'trippedUntilMs'>;
+/** The burn-limit and breaker fields of a budget view. */
+export type BurnState = Pick<BudgetView, 'burn' | 'breaker' | 'trippedUntilMs' | 'breakerCode'>;
 
 /**
  * A window as people say it: `1m`, `10m`, `1h`, `1d`, else seconds.
@@ -35,7 +35,7 @@ function refusal(x: BurnLoad, nowMs: number): string | undefined {
   const { load, state, maxCallMicros } = x;
   if (state.breaker === 'open') {
     const until = state.trippedUntilMs === null ? '' : ` for ${Math.ceil((state.trippedUntilMs - nowMs) / 1_000)} s more`;
-    return `the breaker of ${load.budget} is open${until}: its calls are refused with burn_limit`;
+    return `the breaker of ${load.budget} is open${until}: its calls are refused with ${state.breakerCode ?? 'burn_limit'}`;
   }
   for (const w of state.burn) {
     const limit = `${formatUsd(w.amountMicros)} per ${windowText(w.windowMs)}`;

@@ -23,29 +23,45 @@ function requestFor(entry: PriceEntry, model: string, text: string): { route: In
   return { route: entry.provider === 'anthropic' ? 'messages' : 'chat', body };
 }
 
+/** What prices one model call: a plan item's model, input (a count or the text) and output cap. */
+export type ModelCall = Pick<PlanItem, 'model' | 'input' | 'input_tokens' | 'max_output_tokens'>;
+
 /**
- * One call of a plan item priced the way the gateway prices it (see src/gateway/estimate.ts):
- * input counted with the model's tokenizer and margin (or taken as given), the output cap (the
- * item's, else the chain's policy, else the gateway default, never above the model's maximum)
- * at the output price, at the dearest input-side price the provider may bill a plain request.
- * `chain` is the item's budget and its ancestors, leaf first. A model without a price, or an
- * output cap above the model's maximum, is a problem with the item's field (`items.N.model`).
+ * One call of a plan item priced the way the gateway prices it (see `estimateModelCall`). A
+ * problem names the item's field (`items.N.model`).
  *
  * @example
  * estimatePlanItem({ model: 'gpt-4o-mini', budget: 'acme', input_tokens: 1_000, max_output_tokens: 500 }, 0, catalog, chain)
  * // { model: 'gpt-4o-mini', inputTokens: 1000, maxOutputTokens: 500, callMicros: 450, … }
  */
 export function estimatePlanItem(item: PlanItem, index: number, catalog: PriceCatalog, chain: readonly BudgetView[]): ItemEstimate | InputProblem {
+  return estimateModelCall(item, catalog, chain, `items.${index}.`);
+}
+
+/**
+ * One model call priced the way the gateway prices it (see src/gateway/estimate.ts): input
+ * counted with the model's tokenizer and margin (or taken as given; none is 0), the output cap
+ * (the call's, else the chain's policy, else the gateway default, never above the model's
+ * maximum) at the output price, at the dearest input-side price the provider may bill a plain
+ * request. `chain` is the budget the call spends from and its ancestors, leaf first. A model
+ * without a price, or an output cap above the model's maximum, is a problem with its field,
+ * named after `fieldPrefix` (`items.3.` in a plan; nothing for a single call).
+ *
+ * @example
+ * estimateModelCall({ model: 'gpt-4o-mini', input: 'Summarise this page', max_output_tokens: 500 }, catalog, chain)
+ * // { model: 'gpt-4o-mini', inputTokens: 14, maxOutputTokens: 500, callMicros: 303, … }
+ */
+export function estimateModelCall(item: ModelCall, catalog: PriceCatalog, chain: readonly BudgetView[], fieldPrefix = ''): ItemEstimate | InputProblem {
   const resolved = resolveModel(item.model, catalog);
   if (!resolved.ok) {
-    const field = `items.${index}.model`;
+    const field = `${fieldPrefix}model`;
     const suggestion = didYouMean(item.model, [...catalog.models.keys(), ...catalog.aliases.keys()]);
     return { field, message: `${field}: model "${item.model}" has no price in the catalog, so its cost cannot be bounded${suggestion === '' ? '; see bursar pricing list' : suggestion}` };
   }
   const { model, entry } = resolved;
   const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : guardLimits.outputTokensAbsoluteMax;
   if (item.max_output_tokens !== undefined && item.max_output_tokens > modelMax && entry.kind !== 'embedding') {
-    const field = `items.${index}.max_output_tokens`;
+    const field = `${fieldPrefix}max_output_tokens`;
     return { field, message: `${field}: the output cap ${item.max_output_tokens} is above ${model}'s maximum of ${modelMax} tokens` };
   }
   const policyMax = effectivePolicy([...chain].reverse().map((b) => b.policy)).maxOutputTokens;

@@ -192,6 +192,8 @@ describe('pre-flight checks', () => {
     expect(check(huge, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('every such call is refused') as unknown });
     const open = run(plan([small]), withBurn(0, { breaker: 'open', trippedUntilMs: nowMs + 30_000 }));
     expect(check(open, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('is open for 30 s more') as unknown });
+    const looped = run(plan([small]), withBurn(0, { breaker: 'open', trippedUntilMs: nowMs + 30_000, breakerCode: 'loop_detected' }));
+    expect(check(looped, 'burn_limits')).toMatchObject({ status: 'fail', message: expect.stringContaining('refused with loop_detected') as unknown });
     expect(check(run(plan([small]), withBurn(0)), 'burn_limits')).toMatchObject({ status: 'pass', message: 'the plan fits every burn limit on its paths' });
   });
 

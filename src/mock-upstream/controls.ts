@@ -5,14 +5,35 @@ import { limits } from './limits.js';
 /**
  * Failures the mock can play, per server (`fault` option) or per request (`x-mock-fault`):
  * `500` and `429` (provider-shaped errors, 429 with retry-after), `timeout` (never answers),
- * `truncate` (cut halfway, no usage or end marker), `no-usage` (ends normally, no usage anywhere),
- * `slow-stream` (a delay before every content chunk), `huge-usage` (an ordinary answer whose usage
- * claims 200,000,000 output tokens, beyond any real request).
+ * `truncate` (cut halfway between two events, no usage or end marker), `cut-mid-chunk` (cut
+ * halfway through an event's bytes; a non-streamed body is cut like `truncate`), `stall` (half
+ * the answer, then nothing more until the client leaves), `garbage` (a 200 whose stream or body
+ * is not the provider's format after the first event), `no-usage` (ends normally, no usage
+ * anywhere), `slow-stream` (a delay before every content chunk), `huge-chunk` (the whole answer
+ * in one content chunk of `hugeChunkBytes`), `huge-usage` (usage claiming 200,000,000 output
+ * tokens, beyond any real request), `over-usage` (usage claiming twice the request's output cap
+ * and more: above what the request could have reserved), `negative-usage` and
+ * `fractional-usage` (output tokens reported as a negative or a non-whole number).
  *
  * @example
  * await fetch(url, { method: 'POST', headers: { 'x-mock-fault': mockFaults[0] }, body }); // a 500
  */
-export const mockFaults = ['500', '429', 'timeout', 'truncate', 'no-usage', 'slow-stream', 'huge-usage'] as const;
+export const mockFaults = [
+  '500',
+  '429',
+  'timeout',
+  'truncate',
+  'cut-mid-chunk',
+  'stall',
+  'garbage',
+  'no-usage',
+  'slow-stream',
+  'huge-chunk',
+  'huge-usage',
+  'over-usage',
+  'negative-usage',
+  'fractional-usage',
+] as const;
 /** One of `mockFaults`. */
 export type MockFault = (typeof mockFaults)[number];
 

@@ -106,6 +106,53 @@ describe('stream faults', () => {
     await expect(openai.chat.completions.create(chat, fault('truncate'))).rejects.toThrow(/terminated|aborted|closed/i);
   });
 
+  it('cut-mid-chunk cuts the connection inside an event, stall holds it open after half the answer', async () => {
+    // Proves the two other ways a stream dies can be played: a torn event, and silence until the client gives up.
+    const torn = await readAll(await post('/v1/chat/completions', { ...chat, stream: true }, { 'x-mock-fault': 'cut-mid-chunk', 'x-mock-chunks': '4' }));
+    expect(torn.cut).toBe(true);
+    expect(torn.text.endsWith('\n\n')).toBe(false);
+    expect(upstream.requests.at(-1)).toMatchObject({ outcome: 'truncated', chunksSent: 2 });
+    const controller = new AbortController();
+    const res = await fetch(`${upstream.url}/v1/messages`, { method: 'POST', signal: controller.signal, headers: { 'content-type': 'application/json', 'x-mock-fault': 'stall', 'x-mock-chunks': '4' }, body: JSON.stringify({ ...message, stream: true }) });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('content_block_delta')) text += new TextDecoder().decode((await reader.read()).value);
+    await vi.waitFor(() => expect(upstream.requests.at(-1)?.chunksSent).toBe(2));
+    expect(upstream.requests.at(-1)?.outcome).toBe('pending');
+    controller.abort();
+    await vi.waitFor(() => expect(upstream.requests.at(-1)?.outcome).toBe('client_closed'));
+  });
+
+  it('garbage answers 200 with a stream or a body that is not the provider format', async () => {
+    // Proves a provider speaking nonsense can be played, streamed and not.
+    const stream = await readAll(await post('/v1/chat/completions', { ...chat, stream: true }, { 'x-mock-fault': 'garbage' }));
+    expect(stream.cut).toBe(false);
+    expect(stream.text).toContain('502 Bad Gateway');
+    expect(stream.text).not.toContain('[DONE]');
+    const body = await post('/v1/responses', { model: 'gpt-4o-mini', input: 'hi' }, { 'x-mock-fault': 'garbage' });
+    expect(body.status).toBe(200);
+    await expect(body.json()).rejects.toThrow();
+  });
+
+  it('huge-chunk sends the whole answer as one content chunk of 20 MB', async () => {
+    // Proves the gateway's bound on one stream event can be tested against a real oversized chunk.
+    const stream = await readAll(await post('/v1/chat/completions', { ...chat, stream: true }, { 'x-mock-fault': 'huge-chunk' }));
+    const deltas = stream.text.split('\n\n').filter((e) => e.includes('"content":" hi'));
+    expect(deltas).toHaveLength(1);
+    expect(deltas[0]?.length).toBeGreaterThan(limits.hugeChunkBytes);
+  });
+
+  it('the usage faults report more than the cap, a negative count or a fraction', async () => {
+    // Proves each kind of unbelievable usage reaches the client as the provider would send it.
+    const capped = { ...chat, max_tokens: 10 };
+    const over = await openai.chat.completions.create(capped, fault('over-usage'));
+    expect(over.usage?.completion_tokens).toBe(2 * 10 + limits.overUsageExtraTokens);
+    const negative = await anthropic.messages.create(message, fault('negative-usage', { 'x-mock-output-tokens': '5' }));
+    expect(negative.usage.output_tokens).toBe(-5);
+    const fractional = await openai.responses.create({ model: 'gpt-4o-mini', input: 'hi' }, fault('fractional-usage', { 'x-mock-output-tokens': '5' }));
+    expect(fractional.usage?.output_tokens).toBe(5.5);
+  });
+
   it('no-usage ends a stream normally but without any usage', async () => {
     // Proves the gateway can be tested against a provider that reports no usage.
     const chatStream = await readAll(await post('/v1/chat/completions', { ...chat, stream: true, stream_options: { include_usage: true } }, { 'x-mock-fault': 'no-usage' }));

@@ -8,6 +8,7 @@
  * // point the gateway (or an SDK) at `${upstream.url}/v1`, then:
  * await upstream.close();
  */
+import { mockFaults } from './controls.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from './server.js';
 
 export type { MockBillByModel, MockBillLine } from './bill.js';
@@ -46,7 +47,7 @@ export async function runMockUpstream(options: RunMockUpstreamOptions = {}): Pro
   const upstream = await startMockUpstream({ requestLogMax: 0, ...options, port: options.port ?? mockUpstreamPortDefault, host: options.host ?? '127.0.0.1' });
   print(`mock upstream listening on ${upstream.url} (OpenAI and Anthropic shapes under /v1)`);
   print('per-request headers: x-mock-latency-ms, x-mock-chunks, x-mock-chunk-delay-ms, x-mock-output-tokens (n|max),');
-  print('  x-mock-cached-tokens, x-mock-cache-write-tokens, x-mock-fault (500|429|timeout|truncate|no-usage|slow-stream|huge-usage)');
+  print(`  x-mock-cached-tokens, x-mock-cache-write-tokens, x-mock-fault (${mockFaults.join('|')})`);
   if (options.handleSignals !== false) {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -36,4 +36,8 @@ export const limits = {
   retryAfterS: 1,
   /** Output tokens the `huge-usage` fault reports. */
   hugeUsageOutputTokens: 200_000_000,
+  /** Output tokens the `over-usage` fault reports beyond twice the request's cap. */
+  overUsageExtraTokens: 100,
+  /** Size of the one content chunk the `huge-chunk` fault sends. */
+  hugeChunkBytes: 20 * 1024 * 1024,
 } as const;

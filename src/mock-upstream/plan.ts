@@ -17,7 +17,10 @@ export interface CallPlan {
   cacheWriteTokens: number;
   /** Output tokens per choice. */
   outputTokens: number;
-  /** Output tokens per choice as the usage reports them (more than generated under `huge-usage`). */
+  /**
+   * Output tokens per choice as the usage reports them: what was generated, except under the
+   * usage faults (`huge-usage`, `over-usage`: more; `negative-usage`, `fractional-usage`: nonsense).
+   */
   reportedOutputTokens: number;
   /** True when generation stopped at the request's cap (finish_reason "length", "max_tokens"). */
   capped: boolean;
@@ -60,6 +63,27 @@ function pieceSizes(tokens: number, chunks: number): number[] {
   return Array.from({ length: count }, (_, k) => Math.floor(((k + 1) * tokens) / count) - Math.floor((k * tokens) / count));
 }
 
+/** What the usage claims was generated, per choice: the truth unless a usage fault says otherwise. */
+function reportedOutput(call: MockCall, controls: MockControls, outputTokens: number): number {
+  switch (controls.fault) {
+    case 'huge-usage':
+      return limits.hugeUsageOutputTokens;
+    case 'over-usage':
+      return 2 * (call.cap ?? outputTokens) + limits.overUsageExtraTokens;
+    case 'negative-usage':
+      return -Math.max(1, outputTokens);
+    case 'fractional-usage':
+      return outputTokens + 0.5;
+    default:
+      return outputTokens;
+  }
+}
+
+/** The `huge-chunk` text: " hi" repeated to `hugeChunkBytes`, sent as one piece. */
+function hugeText(): string {
+  return ` ${word}`.repeat(Math.floor(limits.hugeChunkBytes / (word.length + 1)));
+}
+
 function outputFor(call: MockCall, controls: MockControls): { outputTokens: number; capped: boolean } {
   if (call.route === 'embeddings') return { outputTokens: 0, capped: false };
   if (controls.outputTokens === 'max') {
@@ -82,8 +106,9 @@ export function planCall(call: MockCall, controls: MockControls, seq: number, no
   const cachedTokens = Math.min(controls.cachedTokens, promptTokens);
   const cacheWriteTokens = Math.min(controls.cacheWriteTokens, promptTokens - cachedTokens);
   const { outputTokens, capped } = outputFor(call, controls);
-  const pieces = splitTokens(outputTokens, controls.chunks);
-  const pieceTokens = pieceSizes(outputTokens, controls.chunks);
+  const huge = controls.fault === 'huge-chunk' && call.route !== 'embeddings';
+  const pieces = huge ? [hugeText()] : splitTokens(outputTokens, controls.chunks);
+  const pieceTokens = huge ? [outputTokens] : pieceSizes(outputTokens, controls.chunks);
   return {
     call,
     seq,
@@ -92,7 +117,7 @@ export function planCall(call: MockCall, controls: MockControls, seq: number, no
     cachedTokens,
     cacheWriteTokens,
     outputTokens,
-    reportedOutputTokens: controls.fault === 'huge-usage' ? limits.hugeUsageOutputTokens : outputTokens,
+    reportedOutputTokens: reportedOutput(call, controls, outputTokens),
     capped,
     pieces,
     pieceTokens,

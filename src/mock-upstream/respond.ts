@@ -135,22 +135,46 @@ const streamBuilders: Record<Exclude<MockRoute, 'embeddings'>, (plan: CallPlan) 
 };
 
 /**
- * Answers a call without streaming. Under `truncate`, half the body is sent and the connection
- * is cut (the declared content-length is never reached). Returns how it ended.
+ * How an answer is cut short on purpose: not at all, between two events (`truncate`), halfway
+ * through an event's bytes (`cut-mid-chunk`), or left hanging after half of it (`stall`).
+ */
+export type Cut = 'none' | 'between-events' | 'mid-event' | 'stall';
+
+/** How to send an answer: where to cut it, and the wait before each content chunk. */
+export interface AnswerMode {
+  cut: Cut;
+  delayMs: number;
+}
+
+/** How an answer ended, as the mock sent it. */
+export type Sent = 'completed' | 'truncated' | 'client_closed';
+
+/**
+ * Answers a call without streaming. When cut, half the body is sent and the connection is cut
+ * (the declared content-length is never reached), or, under `stall`, held open until the client
+ * leaves. Returns how it ended.
  *
  * @example
- * await sendAnswer(ex, plan, { truncate: false, delayMs: 0 }); // 'completed'
+ * await sendAnswer(ex, plan, { cut: 'none', delayMs: 0 }); // 'completed'
  */
-export async function sendAnswer(ex: Exchange, plan: CallPlan, mode: { truncate: boolean; delayMs: number }): Promise<'completed' | 'truncated' | 'client_closed'> {
+export async function sendAnswer(ex: Exchange, plan: CallPlan, mode: AnswerMode): Promise<Sent> {
   if (!(await pause(mode.delayMs * plan.pieces.length, ex.signal))) return 'client_closed';
   const text = JSON.stringify(jsonBuilders[plan.call.route](plan));
-  if (!mode.truncate) {
-    ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), [idHeader(ex.provider)]: ex.requestId });
+  ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), [idHeader(ex.provider)]: ex.requestId });
+  if (mode.cut === 'none') {
     ex.res.end(text);
     return 'completed';
   }
-  ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), [idHeader(ex.provider)]: ex.requestId });
   await writeFlushed(ex, text.slice(0, Math.floor(text.length / 2)));
+  return endCut(ex, mode.cut);
+}
+
+/** Ends an answer cut on purpose: hangs until the client leaves (`stall`), or cuts the connection. */
+async function endCut(ex: Exchange, cut: Exclude<Cut, 'none'>): Promise<Sent> {
+  if (cut === 'stall') {
+    await untilAborted(ex.signal);
+    return 'client_closed';
+  }
   ex.onTruncate();
   ex.res.destroy();
   return 'truncated';
@@ -166,32 +190,65 @@ function cutIndex(events: OutEvent[]): number {
 
 /**
  * Streams a call as server-sent events, waiting `delayMs` before each content chunk and
- * stopping as soon as the client goes away. Under `truncate` the stream stops halfway through
- * the content, without its usage or end marker, and the connection is cut.
+ * stopping as soon as the client goes away. A cut stream stops halfway through the content,
+ * without its usage or end marker: the connection is then cut after a whole event
+ * (`between-events`) or after half of the next one's bytes (`mid-event`), or held open with
+ * nothing more sent (`stall`).
  *
  * @example
- * await streamAnswer(ex, plan, { truncate: false, delayMs: 10 }); // 'completed'
+ * await streamAnswer(ex, plan, { cut: 'none', delayMs: 10 }); // 'completed'
  */
-export async function streamAnswer(ex: Exchange, plan: CallPlan, mode: { truncate: boolean; delayMs: number }): Promise<'completed' | 'truncated' | 'client_closed'> {
+export async function streamAnswer(ex: Exchange, plan: CallPlan, mode: AnswerMode): Promise<Sent> {
   const route = plan.call.route === 'embeddings' ? 'chat' : plan.call.route;
   const events = streamBuilders[route](plan);
-  const end = mode.truncate ? cutIndex(events) : events.length;
+  const end = mode.cut === 'none' ? events.length : cutIndex(events);
   ex.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', [idHeader(ex.provider)]: ex.requestId });
   ex.res.flushHeaders();
   for (let i = 0; i < end; i += 1) {
     const event = events[i] as OutEvent;
     if (event.content && !(await pause(mode.delayMs, ex.signal))) return 'client_closed';
     // Before a deliberate cut, wait until the last event has really left.
-    if (mode.truncate && i === end - 1) await writeFlushed(ex, event.text);
+    if (mode.cut === 'between-events' && i === end - 1) await writeFlushed(ex, event.text);
     else if (!(await write(ex, event.text))) return 'client_closed';
     if (ex.signal.aborted) return 'client_closed';
     if (event.content) ex.onChunk();
   }
-  if (mode.truncate) {
-    ex.onTruncate();
-    ex.res.destroy();
-    return 'truncated';
+  if (mode.cut === 'none') {
+    ex.res.end();
+    return 'completed';
   }
+  const next = events[end];
+  if (mode.cut === 'mid-event' && next) await writeFlushed(ex, next.text.slice(0, Math.ceil(next.text.length / 2)));
+  return endCut(ex, mode.cut);
+}
+
+/** What the `garbage` fault streams after a first good event: nothing a provider would send. */
+const garbageEvents = [
+  'data: {"choices":[{"delta":{"content":"hi\n\n',
+  '\u0000\u00ff\u00fe not an event at all\n\n',
+  'data: <html><body>502 Bad Gateway</body></html>\n\n',
+  'event: ???\ndata: {{{{\n\n',
+].join('');
+
+/** What the `garbage` fault answers instead of a JSON body. */
+const garbageBody = '<html><body><h1>502 Bad Gateway</h1></body></html>\u0000\u00ff';
+
+/**
+ * Answers 200 with what no provider sends: a stream whose first event is good and the rest is
+ * not SSE nor JSON, or a body that is not JSON, then ends the response normally.
+ *
+ * @example
+ * await sendGarbage(ex, plan); // 'completed'
+ */
+export async function sendGarbage(ex: Exchange, plan: CallPlan): Promise<Sent> {
+  if (!plan.call.stream || plan.call.route === 'embeddings') {
+    ex.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(garbageBody), [idHeader(ex.provider)]: ex.requestId });
+    ex.res.end(garbageBody);
+    return 'completed';
+  }
+  const first = streamBuilders[plan.call.route](plan)[0] as OutEvent;
+  ex.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', [idHeader(ex.provider)]: ex.requestId });
+  if (!(await write(ex, first.text + garbageEvents))) return 'client_closed';
   ex.res.end();
   return 'completed';
 }

@@ -5,7 +5,7 @@ import { controlsFor, controlsSchema, defaultControls, type MockControls, type M
 import { limits } from './limits.js';
 import { MockBill, type MockBillByModel } from './bill.js';
 import { planCall } from './plan.js';
-import { pause, sendAnswer, sendError, sendModels, streamAnswer, untilAborted, type Exchange } from './respond.js';
+import { pause, sendAnswer, sendError, sendGarbage, sendModels, streamAnswer, untilAborted, type Cut, type Exchange } from './respond.js';
 import { parseCall, routeByPath, type MockCall, type MockRoute, type Provider } from './requests.js';
 
 /** Server-wide defaults for every control, plus where to listen. Headers override per request. */
@@ -320,6 +320,9 @@ async function readCall(req: IncomingMessage, ex: Exchange, route: MockRoute): P
   return parsed.call;
 }
 
+/** The faults that cut an answer short, and how. */
+const cuts: Partial<Record<string, Cut>> = { truncate: 'between-events', 'cut-mid-chunk': 'mid-event', stall: 'stall' };
+
 async function answer(ctx: Context, ex: Exchange, entry: MockRequestRecord, call: MockCall, controls: MockControls): Promise<void> {
   if (!(await pause(controls.latencyMs, ex.signal))) return;
   if (controls.fault === '500') return sendError(ex, 500, 'The server had an error while processing your request. Sorry about that!');
@@ -328,9 +331,13 @@ async function answer(ctx: Context, ex: Exchange, entry: MockRequestRecord, call
   const plan = planCall(call, controls, entry.seq, ctx.now());
   Object.assign(entry, { promptTokens: plan.promptTokens, cachedTokens: plan.cachedTokens, cacheWriteTokens: plan.cacheWriteTokens, outputTokens: plan.outputTokens });
   const delayMs = controls.fault === 'slow-stream' ? Math.max(controls.chunkDelayMs, ctx.slowStreamDelayMs) : controls.chunkDelayMs;
-  const mode = { truncate: controls.fault === 'truncate', delayMs };
+  const mode = { cut: cuts[controls.fault ?? ''] ?? 'none', delayMs };
   const billed = ctx.bill.open(plan);
-  if (call.stream && call.route !== 'embeddings') {
+  if (controls.fault === 'garbage') {
+    // The provider produced an answer; the wire lost it.
+    billed.whole();
+    await sendGarbage(ex, plan);
+  } else if (call.stream && call.route !== 'embeddings') {
     ex.onChunk = () => billed.chunk((entry.chunksSent += 1));
     await streamAnswer(ex, plan, mode);
   } else if ((await sendAnswer(ex, plan, mode)) !== 'client_closed') {

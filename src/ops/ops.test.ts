@@ -109,3 +109,19 @@ describe('the tightest level', () => {
     expect(tightestOf(await store.chain('acme/other'))?.path).toBe('acme');
   });
 });
+
+describe('tool spend and loop detection', () => {
+  it('counts a tool called with the same params against the loop limit, and a tool without params not at all', async () => {
+    // Proves reserveTool passes the tool's fingerprint with the reservation (what the SDK's local mode and the agent routes use).
+    const limited = await store.updateBudget({ path: 'acme/bot', policyPatch: { loopLimit: { repeats: 2, windowMs: 60_000 } } });
+    if (!limited.ok) throw new Error(limited.message);
+    const prices = defaultToolPrices();
+    const call = (params?: Record<string, unknown>) => reserveTool(store, prices, { path: 'acme/bot', tool: 'WebFetch', estimateMicros: 10, params });
+    for (let i = 0; i < 3; i += 1) expect((await call()).ok).toBe(true);
+    expect((await call({ url: 'https://example.com/a' })).ok).toBe(true);
+    expect((await call({ url: 'https://example.com/b' })).ok).toBe(true);
+    expect((await call({ url: 'https://example.com/a' })).ok).toBe(true);
+    const looped = await call({ url: 'https://example.com/a' });
+    expect(looped.ok ? 'ok' : looped.code).toBe('loop_detected');
+  });
+});

@@ -4,7 +4,7 @@ import { BudgetIndex } from './budget-index.js';
 import { UsageAccumulator } from './reports.js';
 
 function budget(id: number, parentId: number | null, path: string, kind: BudgetView['kind']): BudgetView {
-  return { id, parentId, path, name: path.split('/').pop() ?? path, kind, status: 'active', limitMicros: null, period: 'none', timezone: 'UTC', periodStartMs: 0, periodEndMs: null, spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, remainingMicros: null, inflight: 0, policy: {}, createdMs: 0, alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, burn: [] };
+  return { id, parentId, path, name: path.split('/').pop() ?? path, kind, status: 'active', limitMicros: null, period: 'none', timezone: 'UTC', periodStartMs: 0, periodEndMs: null, spentMicros: 0, reservedMicros: 0, grantedMicros: 0, overrunMicros: 0, remainingMicros: null, inflight: 0, policy: {}, createdMs: 0, alertSpentPct: 0, alertCommittedPct: 0, breaker: 'closed', trippedUntilMs: null, breakerCode: null, burn: [], loop: null };
 }
 
 function entry(seq: number, kind: LedgerEntry['kind'], budgetId: number, amountMicros: number, tsMs: number, extra: Partial<LedgerEntry> = {}): LedgerEntry {

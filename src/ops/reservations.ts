@@ -1,8 +1,10 @@
-import type { Labels, ReserveOk, SettleOk, VoidOk } from '../core/index.js';
+import { limits, type Labels, type ReserveOk, type SettleOk, type VoidOk } from '../core/index.js';
 import { failure, type Failure } from '../contract/index.js';
 import { estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 import { withinEnvelope } from './chain.js';
+import { toolFingerprint } from './fingerprint.js';
+import { tokenScopedKey, type Caller } from './tokens.js';
 
 /**
  * Spend that is not an LLM call (a paid tool, a search API): reserve the worst case on a
@@ -15,15 +17,20 @@ export interface ToolReserve {
   path: string;
   tool: string;
   estimateMicros?: number;
+  /** The tool's input: with it, the same tool called with the same params counts toward loop detection. */
+  params?: Record<string, unknown>;
   ttlMs?: number;
   idempotencyKey?: string;
   /** Labels besides `tool`, which is recorded from `tool`. */
   labels?: Labels;
+  /** The spend's tags: it also reserves on the budgets of those tags. */
+  tags?: string[];
 }
 
 /**
  * Reserves what one tool call may cost: `estimateMicros`, else the table's price, else the
- * unknown-tool rule. The tool name is recorded as `labels.tool`.
+ * unknown-tool rule. The tool name is recorded as `labels.tool`; with params, the call carries
+ * the tool's fingerprint for loop detection.
  *
  * @example
  * const r = await reserveTool(store, prices, { path: 'acme/bot', tool: 'WebFetch' });
@@ -31,8 +38,38 @@ export interface ToolReserve {
  */
 export async function reserveTool(store: Pick<Store, 'reserve'>, prices: ToolPrices, input: ToolReserve): Promise<{ ok: true; reservation: ReserveOk; estimate: ToolEstimate } | Failure> {
   const estimate = estimateTool(prices, input.tool, input.estimateMicros);
-  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool } });
+  const fingerprint = toolFingerprint(input.tool, input.params);
+  const reservation = await store.reserve({ path: input.path, amountMicros: estimate.costMicros, ttlMs: input.ttlMs, idempotencyKey: input.idempotencyKey, labels: { ...input.labels, tool: input.tool }, tags: input.tags, fingerprint });
   return reservation.ok ? { ok: true, reservation, estimate } : reservation;
+}
+
+/** A tool call a spend token reserves for: on its envelope, labelled with it, its idempotency key scoped to it. */
+export interface TokenToolReserve {
+  tool: string;
+  estimateMicros?: number;
+  /** The tool's input, for loop detection. */
+  params?: Record<string, unknown>;
+  /** The spend's tags: it also reserves on the budgets of those tags. */
+  tags?: string[];
+  /** Default `limits.reservationTtlMsDefault`. */
+  ttlMs?: number;
+  /** The key as the token sent it. */
+  idempotencyKey?: string;
+  /** Session and task. */
+  labels?: Pick<Labels, 'session' | 'task'>;
+  actor: string;
+}
+
+/**
+ * Reserves for a tool call a spend token makes, as every agent door does: on the token's
+ * envelope, labelled with the token, the actor and the call's session and task.
+ *
+ * @example
+ * const r = await reserveToolAs(store, prices, caller, { tool: 'search', actor: `token:${caller.token.id}` });
+ */
+export async function reserveToolAs(store: Pick<Store, 'reserve'>, prices: ToolPrices, caller: Caller, input: TokenToolReserve): ReturnType<typeof reserveTool> {
+  const labels = { tokenId: caller.token.id, actor: input.actor, ...input.labels };
+  return reserveTool(store, prices, { path: caller.envelope, tool: input.tool, estimateMicros: input.estimateMicros, params: input.params, ttlMs: input.ttlMs ?? limits.reservationTtlMsDefault, idempotencyKey: tokenScopedKey(caller, input.idempotencyKey), labels, tags: input.tags });
 }
 
 /** The reservation is the caller's: at or under `within` (when given). */

@@ -1,5 +1,5 @@
 import { newSpendToken, sameHash, tokenHash, tokenSecretPattern, type Labels, type MintOk, type MintToken, type RandomBytes, type RevokeOk, type TokenRecord, type TokenView } from '../core/index.js';
-import { failure, type Failure } from '../contract/index.js';
+import { failure, presentedSecret, type Failure } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { tightestOf, withinEnvelope } from './chain.js';
 
@@ -43,6 +43,29 @@ export async function authenticateToken(store: Pick<Store, 'findTokenByHash'>, s
     return failure('token_expired', `token ${found.token.id} expired at ${new Date(found.token.expiresMs).toISOString()}`);
   }
   return { token: found.token, envelope: found.budgetPath };
+}
+
+/**
+ * The store's idempotency key for a key a token sent: scoped to the token, so two agents' keys
+ * can never collide.
+ *
+ * @example
+ * tokenScopedKey(caller, 'step-7') // 'tok_AbC…:step-7'
+ */
+export function tokenScopedKey(caller: Pick<Caller, 'token'>, key: string | undefined): string | undefined {
+  return key === undefined ? undefined : `${caller.token.id}:${key}`;
+}
+
+/**
+ * The caller of an HTTP request: the spend token it presents as `Authorization: Bearer bsr_…`
+ * or `x-api-key: bsr_…`, checked as `authenticateToken` checks it. Every door that takes a
+ * spend token over HTTP (the gateway, the agent routes, MCP) reads it this way.
+ *
+ * @example
+ * const caller = await authenticateRequest(store, req.headers, store.now(), 'resolve');
+ */
+export async function authenticateRequest(store: Pick<Store, 'findTokenByHash'>, headers: Record<string, string | string[] | undefined>, nowMs: number, use: TokenUse = 'active'): Promise<Caller | Failure> {
+  return authenticateToken(store, presentedSecret(headers), nowMs, use);
 }
 
 /** A token to mint, under a budget (`path`) or as a child of a token (`parentTokenId`): the ledger's command without the secret, which is made here. */

@@ -26,6 +26,7 @@ export { priceEntrySchema, overrideFileSchema } from './schema.js';
 export * from './tokens.js';
 export {
   defaultToolPrices,
+  emptyToolPrices,
   estimateTool,
   loadToolPrices,
   mergeToolPrices,

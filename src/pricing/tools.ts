@@ -113,22 +113,34 @@ export function mergeToolPrices(base: ToolPrices, json: unknown, source: string)
 }
 
 /**
- * The bundled table with an optional override file (`bursar serve --tools`, BURSAR_TOOL_PRICES)
- * merged over it.
+ * The bundled table (or `base`) with an optional override file (`bursar serve --tools`,
+ * BURSAR_TOOL_PRICES) merged over it.
  *
  * @example
  * const loaded = loadToolPrices({ path: './tools.json' });
  * if (!loaded.ok) console.error(loaded.message); // './tools.json: prices_micros.Search: must not be negative'
  */
-export function loadToolPrices(options: { path?: string } = {}): { ok: true; prices: ToolPrices } | ToolPricesError {
-  const base = defaultToolPrices();
+export function loadToolPrices(options: { path?: string; base?: ToolPrices } = {}): { ok: true; prices: ToolPrices } | ToolPricesError {
+  const base = options.base ?? defaultToolPrices();
   if (options.path === undefined || options.path === '') return { ok: true, prices: base };
   const path = options.path;
   const read = readJsonFile(path, toolLimits.fileBytesMax);
   if (!read.ok) return { ok: false, code: read.why === 'unreadable' ? 'tool_prices_unreadable' : 'tool_prices_invalid', message: read.message };
   const json = read.json;
-  const merged = mergeToolPrices(base, json, `bundled + ${path}`);
+  const merged = mergeToolPrices(base, json, `${base.source} + ${path}`);
   return merged.ok ? merged : { ...merged, message: `${path}: ${merged.message}` };
+}
+
+/**
+ * A table that lists no tool, with the bundled standard cost and markup: what a proxy in front
+ * of another MCP server starts from, since the bundled names (Read, Bash…) are not its tools.
+ *
+ * @example
+ * estimateTool(emptyToolPrices(), 'search').costMicros // 12_000 ($0.01 + 20%)
+ */
+export function emptyToolPrices(): ToolPrices {
+  const bundledTable = defaultToolPrices();
+  return { pricesMicros: new Map(), standardMicros: bundledTable.standardMicros, unknownMarkupPct: bundledTable.unknownMarkupPct, source: 'standard cost' };
 }
 
 /**

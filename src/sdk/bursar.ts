@@ -254,7 +254,7 @@ export class Bursar {
    * client that spends with it.
    *
    * @example
-   * const child = await bursar.delegate({ maxSpendMicros: 2_000_000, expiresInMs: 3_600_000, models: ['gpt-4o-mini'] });
+   * const child = await bursar.delegate({ maxSpendMicros: 500_000, expiresInMs: 3_600_000, models: ['gpt-4o-mini'] });
    * if (child.ok) spawnSubAgent({ token: child.token, bursar: child.bursar });
    */
   async delegate(options: DelegateOptions): Promise<BursarResult<DelegatedToken & { bursar: Bursar }>> {

@@ -19,7 +19,7 @@ export interface BursarRefusal {
   remainingMicros?: number | null;
   /** The input field that failed, when one did. */
   field?: string;
-  /** For `burn_limit`: how long until the budget's breaker lets a call through again, in ms. */
+  /** For `burn_limit` and `loop_detected`: how long until the budget's breaker lets a call through again, in ms. */
   retryAfterMs?: number;
 }
 
@@ -30,7 +30,7 @@ export type BursarResult<T> = ({ ok: true } & T) | BursarRefusal;
 export interface ToolCall {
   /** Tool name (`Read`, `Bash`, `WebFetch`, `Agent`, `mcp__search__query`, …), recorded as `labels.tool`. */
   tool: string;
-  /** The tool's input; passed to the server for estimators that price by input. */
+  /** The tool's input: the same tool with the same params counts toward the budget's loop limit. */
   params?: Record<string, unknown>;
   /** What to reserve; default the tool price table (an unknown tool: the standard cost plus 20%). */
   estimateMicros?: number;

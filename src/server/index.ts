@@ -6,7 +6,7 @@
  * import { startServer } from '../server/index.js';
  * const server = await startServer({ port: 0, db: './bursar.db' });
  */
-export { chooseUpstream, startServer, upstreamChoices, wantsMock, ServeConfigError, type PluginContext, type RunningServer, type ServeOptions, type UpstreamChoice, type UpstreamDecision } from './serve.js';
+export { chooseUpstream, startServer, stderrJsonLog, upstreamChoices, wantsMock, ServeConfigError, type PluginContext, type RunningServer, type ServeOptions, type UpstreamChoice, type UpstreamDecision } from './serve.js';
 export { serverLimits } from './limits.js';
 export { gatewayModes } from '../gateway/index.js';
 export { AdminKeyError } from '../api/index.js';

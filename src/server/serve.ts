@@ -2,17 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
+import { RefusalRecorder } from '../ops/index.js';
 import { dashboardPlugin } from '../dashboard/index.js';
-import { buildServer, createGateway, gatewayLimits, gatewayModes, Upstream, type CallOutcome, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
+import { buildServer, corsOriginProblem, createGateway, gatewayLimits, gatewayModes, Upstream, type AuthFailureLimit, type CallOutcome, type ConnectionBounds, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
+import { mcpPlugin } from '../mcp/index.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
+import { WebhookDeliverer } from '../ops/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
 import { serverLimits } from './limits.js';
 
 /**
  * Where Bursar's server is put together, and only here: the store, prices, the upstream (or the
- * mock), the gateway's provider routes, the admin API and the agent routes, metrics, and the
- * sweeper that expires overdue reservations.
+ * mock), the gateway's provider routes, the admin API and the agent routes, metrics, the
+ * sweeper that expires overdue reservations, and the deliverer that sends webhook events.
  */
 
 export interface ServeOptions {
@@ -51,13 +55,27 @@ export interface ServeOptions {
   drainMs?: number;
   /** Where operational events go (deferred settlements, implausible usage); default one JSON line each on stderr. */
   log?: (event: Record<string, unknown>) => void;
+  /** Origins browsers may call the server from (`*` for any); default none: CORS stays off. */
+  corsOrigins?: string[];
+  /** Client connection bounds over `serverLimits`' (header and request timeouts, keep-alive). */
+  connections?: Partial<ConnectionBounds>;
+  /** The failed-authentication limit per source address over `serverLimits`'. */
+  authFailureLimit?: Partial<AuthFailureLimit>;
+  /** How often the webhook deliverer looks for due deliveries (default `opsLimits.webhookPollMsDefault`). */
+  webhookPollMs?: number;
+  /**
+   * An OTLP/HTTP endpoint (a collector's base URL, e.g. http://127.0.0.1:4318): a span per
+   * proxied call and metrics for spend and refusals go there. None (the default) loads nothing.
+   */
+  otelEndpoint?: string;
 }
 
-/** What plugins get: the same store, catalog and gateway the proxy uses. */
+/** What plugins get: the same store, catalog and gateway the proxy uses, and where refusals are recorded. */
 export interface PluginContext {
   store: Store;
   pricing: PriceCatalog;
   gateway: Gateway;
+  refusals: RefusalRecorder;
 }
 
 export interface RunningServer {
@@ -71,14 +89,37 @@ export interface RunningServer {
   /** Why calls go where they go (the URLs are in `gateway.upstream`). */
   upstreamReason: string;
   metrics: Metrics;
+  /** Where every door records refused spend; `flush()` writes what it holds now. */
+  refusals: RefusalRecorder;
+  /** Sends the webhook outbox's deliveries (stopped with the server). */
+  deliverer: WebhookDeliverer;
   /** The admin key generated for this run when none was configured (print it once). */
   generatedAdminKey: string | undefined;
+  /** Where spans and metrics go, when an OTLP endpoint was given. */
+  telemetry: Telemetry | undefined;
   /**
    * Stops gracefully: refuses new calls, lets those in flight finish for up to `drainMs` (the
    * option's, else `ServeOptions.drainMs`), cuts the rest (each settles what was generated),
    * writes what settlements it still can, and closes the store.
    */
   close(options?: { drainMs?: number }): Promise<void>;
+}
+
+/**
+ * The server's default log: one JSON object per line on stderr, with the time.
+ *
+ * @example
+ * stderrJsonLog({ level: 'warn', event: 'settlement_deferred' })
+ */
+export function stderrJsonLog(event: Record<string, unknown>): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+}
+
+/** A gateway call as a span and metrics see it. */
+function callRecord(outcome: CallOutcome, nowMs: number): ModelCallRecord {
+  const { route, status, code, provider, model, costMicros, tokensIn, tokensOut, budget, reservationId, session, task } = outcome;
+  const endedMs = outcome.endedMs ?? nowMs;
+  return { route, status, code, provider, model, costMicros, tokensIn, tokensOut, budget, reservationId, session, task, operation: route.includes('embeddings') ? 'embeddings' : 'chat', refused: reservationId === undefined && code !== 'ok', startedMs: outcome.startedMs ?? endedMs, endedMs };
 }
 
 /** Thrown for configuration a person must fix (bad mode, unreadable price file). */
@@ -116,6 +157,30 @@ export type UpstreamChoice = (typeof upstreamChoices)[number];
 export interface UpstreamDecision {
   mock: boolean;
   reason: string;
+}
+
+/** The mode, once the options a person may get wrong (the mode, the CORS origins) are checked. */
+function checkedMode(options: ServeOptions): GatewayMode {
+  const mode = options.mode ?? 'enforce';
+  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
+  const corsProblem = corsOriginProblem(options.corsOrigins ?? []);
+  if (corsProblem !== undefined) throw new ServeConfigError('invalid_cors_origin', `CORS origin: ${corsProblem}`);
+  return mode;
+}
+
+/** The connection bounds, the failed-authentication limit and CORS: `serverLimits` unless the options say otherwise. */
+function edgeOptions(options: ServeOptions, now: () => number): Parameters<typeof buildServer>[2] {
+  const s = serverLimits;
+  const connections: ConnectionBounds = {
+    headersTimeoutMs: s.headersTimeoutMs,
+    requestTimeoutMs: s.requestTimeoutMs,
+    connectionsCheckingIntervalMs: s.connectionsCheckingIntervalMs,
+    keepAliveTimeoutMs: s.keepAliveTimeoutMs,
+    headerBytesMax: s.headerBytesMax,
+    ...options.connections,
+  };
+  const limit: AuthFailureLimit = { failuresMax: s.authFailuresMax, windowMs: s.authFailureWindowMs, addressesMax: s.authFailureAddressesMax, ...options.authFailureLimit };
+  return { connections, authFailures: { limit, now }, corsOrigins: options.corsOrigins ?? [] };
 }
 
 const keyVars = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const;
@@ -187,9 +252,19 @@ async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamC
 }
 
 /**
+ * The webhook deliverer of a server: it sends what the outbox holds, in every process (each
+ * delivery is leased to one at a time), and counts its attempts in the metrics.
+ */
+function startDeliverer(o: { store: Store; metrics: Metrics; random: RandomBytes; now?: () => number; pollMs?: number; log: (event: Record<string, unknown>) => void }): WebhookDeliverer {
+  const deliverer = new WebhookDeliverer({ store: o.store, random: o.random, now: o.now, pollMs: o.pollMs, log: o.log, onAttempt: (outcome) => o.metrics.observeWebhookAttempt(outcome) });
+  o.metrics.gauge('bursar_webhook_deliveries_pending', 'Webhook deliveries waiting in the outbox for their first or next attempt (all processes), as last counted.', () => deliverer.pending);
+  return deliverer.start();
+}
+
+/**
  * Starts Bursar: opens the store, loads prices, picks the upstream (the mock when no provider
- * is configured), builds the gateway with the admin API (and any other plugins), listens, and
- * expires overdue reservations every second.
+ * is configured), builds the gateway with the admin API (and any other plugins), listens,
+ * expires overdue reservations every second, and delivers webhook events.
  *
  * @example
  * const server = await startServer({ port: 0, db: './bursar.db' });
@@ -198,26 +273,30 @@ async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamC
  */
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
-  const mode = options.mode ?? 'enforce';
-  if (!(gatewayModes as readonly string[]).includes(mode)) throw new ServeConfigError('invalid_mode', `mode must be one of ${gatewayModes.join(', ')}`);
+  const mode = checkedMode(options);
   const pricing = loadCatalog(options.pricingPath);
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
+  const telemetry = options.otelEndpoint === undefined ? undefined : await startTelemetry({ endpoint: options.otelEndpoint, serviceName: 'bursar', metricIntervalMs: metricIntervalMsFrom(env) });
   const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background', writer: 'thread' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
-  const log = options.log ?? ((event: Record<string, unknown>) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`));
+  const log = options.log ?? stderrJsonLog;
+  const now = options.now ?? (() => store.now());
+  const refusals = new RefusalRecorder({ store, now, log });
   const gateway = createGateway(
     {
       store,
       pricing,
       upstream,
       mode,
-      now: options.now ?? (() => store.now()),
+      now,
       random,
+      refusals,
       onCall: (outcome) => {
         metrics.observeCall(outcome);
+        telemetry?.modelCall(callRecord(outcome, store.now()));
         options.onCall?.(outcome);
       },
       onNotice: (notice) => log({ level: 'warn', ...notice }),
@@ -229,17 +308,19 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   );
   metrics.gauge('bursar_deferred_settlements', 'Settlements and voids waiting for the store to come back.', () => gateway.resolver.waiting());
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
-  const context: PluginContext = { store, pricing, gateway };
+  const context: PluginContext = { store, pricing, gateway, refusals };
   const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
-  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)));
+  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), mcpPlugin({ toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
+  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, () => gateway.now()));
   try {
     await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
   } catch (error) {
     // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
     await app.close();
+    await refusals.close();
     await upstream.close();
     await mock?.close();
+    await telemetry?.close();
     if (options.store === undefined) await store.close();
     throw listenError(error, options.host ?? '127.0.0.1', options.port ?? serverLimits.portDefault);
   }
@@ -253,6 +334,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     store.sweep().catch(() => undefined);
   }, serverLimits.sweepIntervalMs);
   sweeper.unref();
+  const deliverer = startDeliverer({ store, metrics, random, now: options.now, pollMs: options.webhookPollMs, log });
   let closed: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -263,7 +345,10 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     mock,
     upstreamReason: plan.decision.reason,
     metrics,
+    refusals,
+    deliverer,
     generatedAdminKey: admin.generated,
+    telemetry,
     close: (closing = {}) =>
       (closed ??= (async () => {
         clearInterval(sweeper);
@@ -272,10 +357,14 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
         app.server.closeIdleConnections();
         const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? serverLimits.drainMsDefault);
         if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
+        // A delivery cut short stays leased; the next server to run sends it when the lease ends.
+        await deliverer.stop();
         await app.close();
         await gateway.resolver.close();
+        await refusals.close();
         await upstream.close();
         await mock?.close();
+        await telemetry?.close();
         await store.close();
       })()),
   };

@@ -16,7 +16,9 @@ import type {
   VoidOk,
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
+import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
 import type { AuditOptions, FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
+import type { WebhookStore } from './webhooks.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
 
@@ -26,6 +28,7 @@ type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'typ
  */
 export abstract class BaseStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
+  abstract readonly webhooks: WebhookStore;
   private readonly listeners = new Set<(entries: readonly LedgerEntry[]) => void>();
   protected readonly committer = new GroupCommitter(
     (cmds) => this.runBatch(cmds),
@@ -45,6 +48,8 @@ export abstract class BaseStore implements Store {
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;
   abstract audit(options?: AuditOptions): Promise<AuditReport>;
+  abstract writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]>;
+  abstract refusals(query: RefusalQuery): Promise<RefusalPage>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 

@@ -1,11 +1,11 @@
-import type { BudgetRecord, BurnWindow, ClosedPeriod, LedgerEntry, Period, Policy, TokenRecord } from '../core/index.js';
+import { loopsFromText, loopsText, type BudgetRecord, type BurnWindow, type ClosedPeriod, type LedgerEntry, type Period, type Policy, type TokenRecord } from '../core/index.js';
 
 /** Column values as drivers return them (PostgreSQL's int8 arrives as a string). */
 export type Row = Record<string, unknown>;
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function budgetFromRow(r: Row): BudgetRecord {
   return {
@@ -32,19 +32,21 @@ export function budgetFromRow(r: Row): BudgetRecord {
     trippedUntilMs: numOrNull(r.tripped_until_ms),
     breakerTrips: num(r.breaker_trips ?? 0),
     probeSeq: numOrNull(r.probe_seq),
+    breakerCode: r.breaker_code === 'loop_detected' ? 'loop_detected' : r.breaker_code === 'burn_limit' ? 'burn_limit' : null,
     burn: typeof r.burn === 'string' ? (JSON.parse(r.burn) as BurnWindow[]) : null,
+    loops: typeof r.loops === 'string' ? loopsFromText(r.loops) : null,
   };
 }
 
 /**
  * A budget's guard state in `guardColumns` order: what a reservation or settlement may change
- * besides the balances.
+ * besides the balances. The loop state keeps its own text, rebuilt only when it changed.
  */
 export function guardValues(b: BudgetRecord): unknown[] {
-  return [b.alertSpentPct, b.alertCommittedPct, b.trippedUntilMs, b.breakerTrips, b.probeSeq, b.burn === null ? null : JSON.stringify(b.burn)];
+  return [b.alertSpentPct, b.alertCommittedPct, b.trippedUntilMs, b.breakerTrips, b.probeSeq, b.burn === null ? null : JSON.stringify(b.burn), b.breakerCode, loopsText(b.loops)];
 }
 
-export const guardColumns = ['alert_spent_pct', 'alert_committed_pct', 'tripped_until_ms', 'breaker_trips', 'probe_seq', 'burn'] as const;
+export const guardColumns = ['alert_spent_pct', 'alert_committed_pct', 'tripped_until_ms', 'breaker_trips', 'probe_seq', 'burn', 'breaker_code', 'loops'] as const;
 
 /** Column values of a budget, in `budgetColumns` order. */
 export function budgetValues(b: BudgetRecord): unknown[] {

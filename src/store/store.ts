@@ -28,6 +28,8 @@ import type {
   VoidOk,
   Command,
 } from '../core/index.js';
+import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
+import type { WebhookStore } from './webhooks.js';
 
 export interface AuditOptions {
   /** Replay from the first entry, not from the last audit's checkpoint. */
@@ -89,6 +91,8 @@ export interface Store {
   revokeToken(input: Input<RevokeToken>): Promise<RevokeOk | Refusal>;
   /** Runs a transaction that only expires overdue reservations; returns how many. */
   sweep(): Promise<number>;
+  /** Webhooks and the outbox of events waiting for them (filled by the ledger's own transactions). */
+  readonly webhooks: WebhookStore;
 
   getBudget(path: string): Promise<BudgetView | undefined>;
   listBudgets(): Promise<BudgetView[]>;
@@ -108,6 +112,15 @@ export interface Store {
    * hash), or from the first entry with `full`; a successful audit leaves a checkpoint at the head.
    */
   audit(options?: AuditOptions): Promise<AuditReport>;
+
+  /**
+   * Writes refusal rows to the refusals table, outside the ledger (no entry, no balance), then
+   * deletes the rows `retention` no longer keeps. A row with an id rewrites that row (one that
+   * retention already deleted is inserted again). Answers each row's id, in order.
+   */
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]>;
+  /** A page of the refusals table, by id. */
+  refusals(query: RefusalQuery): Promise<RefusalPage>;
 
   /** Called with the entries of every committed transaction, in order. */
   subscribe(listener: (entries: readonly LedgerEntry[]) => void): () => void;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { adminApi, agentApi, Metrics } from '../../src/api/index.js';
 import { buildServer, createGateway, Upstream, type Gateway } from '../../src/gateway/index.js';
+import { RefusalRecorder } from '../../src/ops/index.js';
 import { bundledCatalog } from '../../src/pricing/index.js';
 import { openSqliteStore, type Clock, type Store } from '../../src/store/index.js';
 
@@ -63,8 +64,10 @@ export async function startApi(options: StartOptions = {}): Promise<ApiServer> {
   const store = openSqliteStore({ path: db, clock: options.clock });
   const upstream = new Upstream({ openaiBaseUrl: 'http://127.0.0.1:9/v1', anthropicBaseUrl: 'http://127.0.0.1:9', openaiApiKey: undefined, anthropicApiKey: undefined, timeoutMs: 1_000 });
   const metrics = new Metrics();
-  const gateway: Gateway = createGateway({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n), onCall: (o) => metrics.observeCall(o) });
-  const app = await buildServer(gateway, [adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] }, metrics, checkResponses: true, heartbeatMs: options.heartbeatMs }), agentApi({ store, metrics, checkResponses: true })]);
+  // One recorder for every door, as startServer wires it.
+  const refusals = new RefusalRecorder({ store, now: () => store.now() });
+  const gateway: Gateway = createGateway({ store, pricing: bundledCatalog(), upstream, mode: 'enforce', now: () => store.now(), random: (n) => randomBytes(n), refusals, onCall: (o) => metrics.observeCall(o) });
+  const app = await buildServer(gateway, [adminApi({ store, keys: { admin: [adminKey], viewer: [viewerKey] }, metrics, checkResponses: true, heartbeatMs: options.heartbeatMs, refusals }), agentApi({ store, metrics, checkResponses: true, refusals })]);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -97,6 +100,7 @@ export async function startApi(options: StartOptions = {}): Promise<ApiServer> {
     },
     close: async () => {
       await app.close();
+      await refusals.close();
       await upstream.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });

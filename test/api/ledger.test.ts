@@ -58,10 +58,10 @@ describe('ledger, usage and sessions', () => {
       const a = await s.call('POST', '/api/budgets', { body: { path, kind, policy: kind === 'agent' ? { inflight_max: 100, burn_limits: [] } : undefined } });
       expect(a.status, a.text).toBe(201);
     }
-    const token = await s.call<{ token: { budget: string } }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot' } });
+    const token = await s.call<{ budget: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot' } });
     for (const [i, amount] of amounts.entries()) {
       clock.ms = t0 + i * hourMs;
-      await spend(i % 2 === 0 ? token.json.token.budget : 'acme/sales/closer', amount, { session: i < 3 ? 'run-a' : 'run-b', task: `t${i}`, model: i % 2 === 0 ? 'gpt-4o' : 'claude-sonnet-4' }, { model: i % 2 === 0 ? 'gpt-4o' : 'claude-sonnet-4', tokens_in: 100 * (i + 1), tokens_out: 10 });
+      await spend(i % 2 === 0 ? token.json.budget : 'acme/sales/closer', amount, { session: i < 3 ? 'run-a' : 'run-b', task: `t${i}`, model: i % 2 === 0 ? 'gpt-4o' : 'claude-sonnet-4' }, { model: i % 2 === 0 ? 'gpt-4o' : 'claude-sonnet-4', tokens_in: 100 * (i + 1), tokens_out: 10 });
     }
     clock.ms = t0 + 30 * hourMs;
     await spend('acme/research/bot', 3, {});

@@ -95,13 +95,13 @@ describe('POST /api/preflight on the case study\'s tree', () => {
   });
 
   it('prices a token\'s calls on its envelope and fails a revoked token', async () => {
-    const minted = await s.call<{ token: { id: string; budget: string } }>('POST', '/api/tokens', { body: { budget: reviewer, max_spend_micros: 100_000, models: ['gpt-4o-mini'] } });
+    const minted = await s.call<{ id: string; budget: string }>('POST', '/api/tokens', { body: { budget: reviewer, max_spend_micros: 100_000, models: ['gpt-4o-mini'] } });
     expect(minted.status, minted.text).toBe(201);
-    const id = minted.json.token.id;
+    const id = minted.json.id;
     const body = { items: [{ token: id, model: 'gpt-4o', input_tokens: 1_000, max_output_tokens: 1_000 }] };
     const before = await s.call<PreflightReport>('POST', '/api/preflight', { body });
-    expect(before.json.items[0]).toMatchObject({ token: id, budget: minted.json.token.budget, tightest: { budget: minted.json.token.budget, remaining_micros: 100_000 } });
-    expect(checkOf(before.json, 'model_policy')).toMatchObject({ status: 'fail', budget: minted.json.token.budget });
+    expect(before.json.items[0]).toMatchObject({ token: id, budget: minted.json.budget, tightest: { budget: minted.json.budget, remaining_micros: 100_000 } });
+    expect(checkOf(before.json, 'model_policy')).toMatchObject({ status: 'fail', budget: minted.json.budget });
     await s.call('POST', `/api/tokens/${id}/revoke`);
     const after = await s.call<PreflightReport>('POST', '/api/preflight', { body });
     expect(checkOf(after.json, 'budget_status')).toMatchObject({ status: 'fail', message: expect.stringContaining(`token ${id} is revoked`) as unknown });

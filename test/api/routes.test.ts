@@ -37,9 +37,15 @@ async function reserve(s: ApiServer, amountMicros = 1_000): Promise<string> {
 }
 
 async function mint(s: ApiServer): Promise<{ id: string; secret: string }> {
-  const a = await s.call<{ token: { id: string }; secret: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
+  const a = await s.call<{ id: string; token: string }>('POST', '/api/tokens', { body: { budget: 'acme/research/bot', max_spend_micros: 1_000_000, scopes: ['delegate'] } });
   expect(a.status, a.text).toBe(201);
-  return { id: a.json.token.id, secret: a.json.secret };
+  return { id: a.json.id, secret: a.json.token };
+}
+
+async function webhook(s: ApiServer, url = 'https://example.com/hook'): Promise<string> {
+  const a = await s.call<{ webhook: { id: string } }>('POST', '/api/webhooks', { body: { url } });
+  expect(a.status, a.text).toBe(201);
+  return a.json.webhook.id;
 }
 
 const samples: Record<string, Sample> = {
@@ -117,6 +123,18 @@ const samples: Record<string, Sample> = {
     valid: async () => ({ path: '/api/budgets/acme/periods', status: 200, check: (a) => expect(a.json).toEqual({ budget: 'acme', periods: [] }) }),
     invalid: { path: '/api/budgets/-bad/periods', field: 'path' },
   },
+  setModelLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/budgets/acme%2Fresearch/model-limits', body: { model: 'gpt-4o*', limit_micros: 2_000_000, period: 'day' }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'acme/research/model:gpt-4o*', kind: 'model' } }) }),
+    invalid: { method: 'POST', path: '/api/budgets/acme/model-limits', body: { model: 'gpt-4o', limit_micros: -1 }, field: 'limit_micros' },
+  },
+  setTagLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/tags', body: { tag: 'product:chat-bot', limit_micros: 1_000_000 }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'tags/product:chat-bot', kind: 'tag', period: 'month' } }) }),
+    invalid: { method: 'POST', path: '/api/tags', body: { tag: 'no spaces', limit_micros: 1 }, field: 'tag' },
+  },
+  setProviderLimit: {
+    valid: async () => ({ method: 'POST', path: '/api/providers', body: { provider: 'anthropic', limit_micros: 5_000_000, period: 'week' }, status: 200, check: (a) => expect(a.json).toMatchObject({ created: true, budget: { path: 'providers/anthropic', kind: 'provider', period: 'week' } }) }),
+    invalid: { method: 'POST', path: '/api/providers', body: { provider: 'openai', limit_micros: 1, colour: 'red' }, field: 'colour' },
+  },
   listTokens: {
     valid: async () => ({ path: '/api/tokens?budget=acme&status=active', status: 200, check: (a) => expect((a.json.tokens as unknown[]).length).toBeGreaterThan(0) }),
     invalid: { path: '/api/tokens?status=gone', field: 'status' },
@@ -128,7 +146,9 @@ const samples: Record<string, Sample> = {
       body: { budget: 'acme/research/bot', max_spend_micros: 2_000_000, models: ['gpt-4o'], expires_in_ms: 3_600_000, labels: { task: 't1' } },
       status: 201,
       check: (a) => {
-        expect(a.json.secret).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json.token).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
+        expect(a.json).toMatchObject({ budget: expect.stringMatching(/^acme\/research\/bot\/tok_/) as unknown, scopes: [], labels: { task: 't1' } });
+        expect(a.json).not.toHaveProperty('secret');
         expect(a.json.envelope).toMatchObject({ kind: 'envelope', limit_micros: 2_000_000, policy: { models: ['gpt-4o'] } });
         expect(a.headers.get('cache-control')).toBe('no-store');
       },
@@ -187,6 +207,15 @@ const samples: Record<string, Sample> = {
     },
     invalid: { path: '/api/alerts?basis=forecast', field: 'basis' },
   },
+  listRefusals: {
+    valid: async (s) => {
+      await create(s, 'acme/refused1', { kind: 'agent', limit_micros: 1_000 });
+      const refused = await s.call('POST', '/api/reservations', { body: { budget: 'acme/refused1', amount_micros: 5_000, labels: { tool: 'Search' } } });
+      expect(refused.status, refused.text).toBe(402);
+      return { path: '/api/refusals?agent=refused1&code=budget_exceeded&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ refusals: [{ code: 'budget_exceeded', status: 402, budget: 'acme/refused1', agent: 'acme/refused1', tool: 'Search', amount_micros: 5_000, count: 1 }], next_cursor: null }) };
+    },
+    invalid: { path: '/api/refusals?code=Budget%20Exceeded', field: 'code' },
+  },
   usage: {
     valid: async () => ({ path: '/api/usage?group_by=model&since=2000-01-01', status: 200, check: (a) => expect(a.json).toMatchObject({ group_by: 'model', truncated: false }) }),
     invalid: { path: '/api/usage?group_by=planet', field: 'group_by' },
@@ -198,6 +227,30 @@ const samples: Record<string, Sample> = {
   forecast: {
     valid: async () => ({ path: '/api/forecast?budget=acme', status: 200, check: (a) => expect(a.json).toMatchObject({ truncated: false, budgets: expect.arrayContaining([expect.objectContaining({ budget: 'acme/research/bot' })]) as unknown }) }),
     invalid: { path: '/api/forecast?budget=a%20b', field: 'budget' },
+  },
+  listWebhooks: {
+    valid: async (s) => {
+      await webhook(s, 'https://example.com/listed');
+      return { path: '/api/webhooks', status: 200, check: (a) => expect(a.json.webhooks).toEqual(expect.arrayContaining([expect.objectContaining({ url: 'https://example.com/listed', events: null })])) };
+    },
+    invalid: { path: '/api/webhooks?x=1', field: 'x' },
+  },
+  addWebhook: {
+    valid: async () => ({ method: 'POST', path: '/api/webhooks', body: { url: 'https://example.com/added', events: ['alert'] }, status: 201, check: (a) => expect(a.json).toMatchObject({ webhook: { url: 'https://example.com/added', events: ['alert'] }, secret: expect.stringMatching(/^whsec_/) as unknown }) }),
+    invalid: { method: 'POST', path: '/api/webhooks', body: { url: 'ftp://example.com/x' }, field: 'url' },
+  },
+  removeWebhook: {
+    valid: async (s) => ({ method: 'DELETE', path: `/api/webhooks/${await webhook(s)}`, status: 200, check: (a) => expect(a.json).toMatchObject({ dropped_pending: 0 }) }),
+    invalid: { method: 'DELETE', path: '/api/webhooks/nope', field: 'id' },
+  },
+  testWebhook: {
+    // Port 1 is one fetch never connects to: the receiver's failure is reported, fast.
+    valid: async (s) => ({ method: 'POST', path: `/api/webhooks/${await webhook(s, 'http://127.0.0.1:1/hook')}/test`, status: 200, check: (a) => expect(a.json).toMatchObject({ delivered: false, status: null }) }),
+    invalid: { method: 'POST', path: '/api/webhooks/nope/test', field: 'id' },
+  },
+  listWebhookDeliveries: {
+    valid: async (s) => ({ path: `/api/webhooks/${await webhook(s)}/deliveries?state=failed&limit=5`, status: 200, check: (a) => expect(a.json).toEqual({ deliveries: [] }) }),
+    invalid: { path: '/api/webhooks/wh_AAAAAAAAAAAA/deliveries?state=lost', field: 'state' },
   },
   listSessions: {
     valid: async () => ({ path: '/api/sessions?last=5', status: 200, check: (a) => expect(a.json.sessions).toMatchObject([{ id: 's1' }]) }),
@@ -248,7 +301,8 @@ function anyUrl(path: string): string {
     .replace('{path}', 'acme')
     .replace(/\/api\/tokens\/\{id\}/, '/api/tokens/tok_AAAAAAAAAAAA')
     .replace(/\/api\/reservations\/\{id\}/, '/api/reservations/rsv_1')
-    .replace(/\/api\/sessions\/\{id\}/, '/api/sessions/s1');
+    .replace(/\/api\/sessions\/\{id\}/, '/api/sessions/s1')
+    .replace(/\/api\/webhooks\/\{id\}/, '/api/webhooks/wh_AAAAAAAAAAAA');
 }
 
 describe('admin API routes', () => {

@@ -93,8 +93,8 @@ describe('admin API writes', () => {
     await create({ path: 'acme', kind: 'agent', limit_micros: 1_000_000, policy: { models: ['gpt-4o'], request_cap_micros: 500 } });
     const first = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { policy: { inflight_max: 2, models: null } } });
     expect(first.status).toBe(200);
-    // An agent keeps the default burn limit it was created with.
-    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] });
+    // An agent keeps the default burn limit and loop limit it was created with.
+    expect(first.json.budget.policy).toEqual({ request_cap_micros: 500, inflight_max: 2, burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }], loop_limit: { repeats: 20, window_ms: 600_000 } });
     const limitless = await s.call<BudgetAnswer>('PATCH', '/api/budgets/acme', { body: { limit_micros: null, period: 'day' } });
     expect(limitless.json.budget).toMatchObject({ limit_micros: null, remaining_micros: null });
     const empty = await s.call('PATCH', '/api/budgets/acme', { body: {} });
@@ -158,35 +158,36 @@ describe('admin API writes', () => {
   });
 
   it('mints tokens under a budget and delegates from a token, only narrowing', async () => {
-    // Proves token minting by an admin: the secret once, delegation needs the delegate scope and cannot widen.
+    // Proves token minting by an admin: the token once, delegation needs the delegate scope and cannot widen.
     await create({ path: 'acme/bot', kind: 'agent', limit_micros: 5_000_000, create_parents: true });
-    const parent = await s.call<{ token: { id: string }; secret: string }>('POST', '/api/tokens', { body: { budget: 'acme/bot', max_spend_micros: 2_000_000, scopes: ['delegate'], expires_in_ms: 3_600_000 } });
+    const parent = await s.call<{ id: string; token: string }>('POST', '/api/tokens', { body: { budget: 'acme/bot', max_spend_micros: 2_000_000, scopes: ['delegate'], expires_in_ms: 3_600_000 } });
     expect(parent.status).toBe(201);
-    const plain = await s.call<{ token: { id: string } }>('POST', '/api/tokens', { body: { budget: 'acme/bot', max_spend_micros: 1_000 } });
+    const plain = await s.call<{ id: string }>('POST', '/api/tokens', { body: { budget: 'acme/bot', max_spend_micros: 1_000 } });
 
-    const child = await s.call<{ token: { parent_token_id: string; budget: string }; envelope: { limit_micros: number } }>('POST', '/api/tokens', {
-      body: { parent_token_id: parent.json.token.id, max_spend_micros: 500_000, expires_in_ms: 60_000 },
+    const child = await s.call<{ parent_token_id: string; budget: string; envelope: { limit_micros: number } }>('POST', '/api/tokens', {
+      body: { parent_token_id: parent.json.id, max_spend_micros: 500_000, expires_in_ms: 60_000 },
     });
     expect(child.status, child.text).toBe(201);
-    expect(child.json.token.parent_token_id).toBe(parent.json.token.id);
-    expect(child.json.token.budget.startsWith(`acme/bot/${parent.json.token.id}/`)).toBe(true);
+    expect(child.json.parent_token_id).toBe(parent.json.id);
+    expect(child.json.budget.startsWith(`acme/bot/${parent.json.id}/`)).toBe(true);
 
-    const greedy = await s.call('POST', '/api/tokens', { body: { parent_token_id: parent.json.token.id, max_spend_micros: 3_000_000, expires_in_ms: 60_000 } });
+    const greedy = await s.call('POST', '/api/tokens', { body: { parent_token_id: parent.json.id, max_spend_micros: 3_000_000, expires_in_ms: 60_000 } });
     expect(greedy.status).toBe(403);
     expect(greedy.json.error).toMatchObject({ code: 'policy_widens', field: 'max_spend_micros', remaining_micros: 2_000_000 });
 
-    const noScope = await s.call('POST', '/api/tokens', { body: { parent_token_id: plain.json.token.id, max_spend_micros: 1 } });
+    const noScope = await s.call('POST', '/api/tokens', { body: { parent_token_id: plain.json.id, max_spend_micros: 1 } });
     expect(noScope.status).toBe(400);
     expect(noScope.json.error).toMatchObject({ code: 'invalid_token', field: 'parent_token_id' });
 
-    const both = await s.call('POST', '/api/tokens', { body: { budget: 'acme/bot', parent_token_id: parent.json.token.id } });
+    const both = await s.call('POST', '/api/tokens', { body: { budget: 'acme/bot', parent_token_id: parent.json.id } });
     expect(both.json.error).toMatchObject({ code: 'bad_request', field: 'budget' });
 
-    const revoked = await s.call<{ revoked: string[] }>('POST', `/api/tokens/${parent.json.token.id}/revoke`);
+    const revoked = await s.call<{ revoked: string[] }>('POST', `/api/tokens/${parent.json.id}/revoke`);
     expect(revoked.json.revoked).toHaveLength(2);
     const listed = await s.call<{ tokens: { status: string }[] }>('GET', '/api/tokens?status=revoked');
     expect(listed.json.tokens).toHaveLength(2);
-    expect(listed.text).not.toContain(parent.json.secret);
+    expect(parent.json.token).toMatch(/^bsr_/);
+    expect(listed.text).not.toContain(parent.json.token);
   });
 
   it('runs a tool reservation through reserve, settle with an overrun, and refuses a second settlement', async () => {

@@ -7,8 +7,9 @@ import { startMockUpstream, type MockUpstream } from '../../src/mock-upstream/in
 import { openSqliteStore } from '../../src/store/index.js';
 import { billMicros, limitMicros, seedAgent, slowProvider, spendUntilRefused, startGatewayProcess, startStreams, until } from './gateway-process.js';
 
-const streams = 30;
-const maxTokens = 4_000;
+// 50 streams of 1,800 output tokens each hold about $0.054, well inside the agent's $0.10.
+const streams = 50;
+const maxTokens = 1_800;
 const upstreamTimeoutMs = 4_000;
 
 let dir: string;
@@ -43,6 +44,8 @@ describe('a gateway killed with calls in flight', () => {
     try {
       // The restarted server's sweeper charges every orphaned hold once its TTL passes, with no call needed.
       await until(async () => (await reader.ledger({ kinds: ['expire_charged'] })).entries.length === streams, 30_000);
+      // A read handle checks for other processes' commits once per event-loop turn: read the balances in the next one.
+      await new Promise((resolve) => setImmediate(resolve));
       const agent = await reader.getBudget('acme/bot');
       expect([agent?.reservedMicros, agent?.inflight]).toEqual([0, 0]);
       mock.configure({ chunkDelayMs: 0 });

@@ -18,6 +18,8 @@ const mainPath = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)
 export interface GatewayProcess {
   url: string;
   child: ChildProcess;
+  /** Everything it printed on stdout (its banner). */
+  stdout(): string;
   /** Everything it printed on stderr (its operational log). */
   stderr(): string;
   /** Resolves with the exit code (or signal) once the process has ended. */
@@ -49,7 +51,7 @@ export async function startGatewayProcess(options: { db: string; upstreamUrl: st
     });
     void exited.then(({ code }) => reject(new Error(`gateway exited (${code}) before listening: ${err}`)));
   });
-  return { url, child, stderr: () => err, exited };
+  return { url, child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** The provider's bill in micros, priced at the catalog (the provider's price list). */
@@ -117,7 +119,8 @@ export async function seedAgent(store: Store): Promise<string> {
     return r;
   };
   must(await store.createBudget({ path: 'acme', kind: 'org' }));
-  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100 } }));
+  // The tests race one request many times; the agent's loop limit (tested on its own) would stop them first.
+  must(await store.createBudget({ path: 'acme/bot', kind: 'agent', limitMicros, policy: { inflightMax: 100, loopLimit: 'off' } }));
   const token = newSpendToken((n) => randomBytes(n));
   must(await store.mintToken({ path: 'acme/bot', tokenId: token.id, hash: token.hash }));
   return token.secret;

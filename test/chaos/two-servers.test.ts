@@ -45,8 +45,15 @@ describe('two servers on one SQLite file', () => {
       // One call learns what a call holds; the limit is then set so that exactly 37 more fit.
       const probe = await clients[0]!.chat.completions.create(call).withResponse();
       const holdMicros = Number(probe.response.headers.get('x-bursar-cost-micros'));
+      // The answer can reach the client before its settlement is written: wait until nothing is held.
       const reader = openSqliteStore({ path: db });
-      const spent = (await reader.getBudget('acme/bot'))?.spentMicros ?? 0;
+      let spent = 0;
+      for (let held = 1; held !== 0; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const b = await reader.getBudget('acme/bot');
+        held = b?.reservedMicros ?? 0;
+        spent = b?.spentMicros ?? 0;
+      }
       await reader.close();
       const set = await runInProcess(['--db', db, 'agents', 'update', 'acme/bot', '--budget-limit', usd(spent + 37 * holdMicros + holdMicros - 1)]);
       expect(set.code, set.stderr).toBe(0);
@@ -57,6 +64,8 @@ describe('two servers on one SQLite file', () => {
       expect((await runInProcess(['--db', db, 'agents', 'pause', 'acme/bot'])).code).toBe(0);
       expect(await Promise.all(clients.map(outcome))).toEqual(['budget_paused', 'budget_paused']);
       expect((await runInProcess(['--db', db, 'agents', 'resume', 'acme/bot'])).code).toBe(0);
+      // Resumed, the budget is still spent to its limit: only the limit change lets the next calls through.
+      expect(await Promise.all(clients.map(outcome))).toEqual(['budget_exceeded', 'budget_exceeded']);
       expect((await runInProcess(['--db', db, 'agents', 'update', 'acme/bot', '--budget-limit', '50.00'])).code).toBe(0);
       expect(await Promise.all(clients.map(outcome))).toEqual(['ok', 'ok']);
       const audit = await runInProcess(['--db', db, 'audit', 'verify']);

@@ -46,7 +46,8 @@ describe('bursar agents', () => {
     // Proves update semantics: flags not given keep their values, --no-* flags remove them.
     await t.ok('agents', 'create', 'acme/bot', '--budget-limit', '1', '--models', 'gpt-4o', '--parents');
     const first = await t.json<{ budget: BudgetJson }>('agents', 'update', 'acme/bot', '--request-cap', '0.25');
-    const burn = { burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }] };
+    // The agent's default burn limit and loop limit stay as they were.
+    const burn = { burn_limits: [{ amount_micros: 2_000_000, window_ms: 60_000 }], loop_limit: { repeats: 20, window_ms: 600_000 } };
     expect(first.budget.policy).toEqual({ models: ['gpt-4o'], inflight_max: 4, request_cap_micros: 250_000, ...burn });
     const second = await t.json<{ budget: BudgetJson }>('agents', 'update', 'acme/bot', '--no-models', '--no-limit');
     expect(second.budget.policy).toEqual({ inflight_max: 4, request_cap_micros: 250_000, ...burn });

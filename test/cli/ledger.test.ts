@@ -90,9 +90,14 @@ describe('bursar credits history, ledger export, audit verify', () => {
     expect(records.some((r) => r[col('task')] === 'crawl, "pricing" pages')).toBe(true);
     expect(records.some((r) => r[col('reason')] === 'top-up, "urgent"')).toBe(true);
 
-    const json = JSON.parse((await t.ok('ledger', 'export', '--format', 'json')).stdout) as LedgerRowJson[];
+    const json = JSON.parse((await t.ok('ledger', 'export', '--format', 'json')).stdout) as (Omit<LedgerRowJson, 'data'> & { data: unknown })[];
     expect(json.map((r) => [r.seq, r.amount_micros])).toEqual(expected);
     for (const r of json) expect(microsOf(r.amount_usd)).toBe(r.amount_micros);
+    // data is the object itself in JSON, and its hashed JSON text in CSV.
+    const created = json.find((r) => r.kind === 'budget_created' && r.budget === 'acme/bot');
+    expect(created?.data).toMatchObject({ name: 'bot', path: 'acme/bot', kind: 'agent' });
+    const csvCreated = records.find((r) => r[col('seq')] === String(created?.seq));
+    expect(JSON.parse(csvCreated?.[col('data')] ?? 'null')).toEqual(created?.data);
 
     const jsonl = (await t.ok('ledger', 'export', '--format', 'jsonl', '--budget', 'acme/bot', '--since', '24h')).stdout;
     const rows = jsonl.trimEnd().split('\n').map((line) => JSON.parse(line) as LedgerRowJson);

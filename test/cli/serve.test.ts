@@ -59,7 +59,7 @@ describe('npm start', () => {
     const proc = startCli(['--db', join(dir, 'defaults.db'), 'serve', '--port', '0', '--quickstart']);
     try {
       const printed = await proc.waitFor(/Its safe defaults: .*$/m);
-      expect(printed).toBe('Its safe defaults: at most 4 calls in flight, a burn limit of $2.00 per 1m, alerts at 50/75/90/100% of each limit.');
+      expect(printed).toBe('Its safe defaults: at most 4 calls in flight, a burn limit of $2.00 per 1m, a loop limit of 20 repeats of one request per 10m, alerts at 50/75/90/100% of each limit.');
     } finally {
       await proc.stop();
     }

@@ -372,6 +372,13 @@ describe('bursar demo', () => {
     expect([runaway?.calls, runaway?.cost_micros, runaway?.agents]).toEqual([d.runaway.admitted, d.runaway.spent_micros, [researcher]]);
     expect(sessions.sessions.find((s) => s.id === 'code-review')?.agents).toEqual(['dennis/tech-talent/code-reviewer']);
 
+    // Why it stopped is on record: every refused call, by code, in the refusals the demo points to.
+    const refusals = JSON.parse((await cli('--json', 'refusals', 'list', '--agent', 'market-researcher')).stdout) as { refusals: { code: string; count: number; agent: string }[] };
+    const byCode: Record<string, number> = {};
+    for (const r of refusals.refusals) byCode[r.code] = (byCode[r.code] ?? 0) + r.count;
+    expect(byCode).toEqual(d.runaway.refused_by_code);
+    expect(new Set(refusals.refusals.map((r) => r.agent))).toEqual(new Set([researcher]));
+
     const again = await runOffline(['--db', db, 'demo']);
     expect([again.code, again.stdout]).toEqual([1, '']);
     expect(again.stderr).toBe('bursar: budget_exists: this ledger already has the demo\'s tree (dennis); run bursar demo without --db, or on an empty ledger\n');

@@ -15,14 +15,18 @@ beforeAll(async () => {
 afterAll(() => t.remove());
 
 describe('bursar tokens', () => {
-  it('mints a token, prints its secret once, lists it without the secret, and revokes it', async () => {
-    // Proves the token lifecycle from the CLI: the secret is shown at mint and never again.
+  it('mints a token, prints it once, lists it without the token itself, and revokes it', async () => {
+    // Proves the token lifecycle from the CLI: the token is shown at mint, with the limits it set, and never again.
     const minted = await cli('--json', 'tokens', 'mint', '--agent', 'acme/research/bot', '--max-spend', '2.00', '--models', 'gpt-4o-mini', '--expires', '24h', '--per-request-cap', '0.50', '--max-inflight', '3', '--delegate');
     expect(minted.code).toBe(0);
-    const out = JSON.parse(minted.stdout) as { id: string; token: string; budget: string; max_spend_micros: number; scopes: string[] };
+    const out = JSON.parse(minted.stdout) as { id: string; token: string; budget: string; max_spend_micros: number; expires_at: string; scopes: string[]; models: string[]; request_cap_micros: number; inflight_max: number; warnings: string[] };
     expect(out.token).toMatch(/^bsr_[A-Za-z0-9]{24}$/);
     expect(out.budget).toBe(`acme/research/bot/${out.id}`);
-    expect([out.max_spend_micros, out.scopes]).toEqual([2_000_000, ['delegate']]);
+    expect([out.max_spend_micros, out.scopes, out.models, out.request_cap_micros, out.inflight_max, out.warnings]).toEqual([2_000_000, ['delegate'], ['gpt-4o-mini'], 500_000, 3, []]);
+    expect(Date.parse(out.expires_at) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    const echoed = await cli('tokens', 'mint', '--agent', 'bot', '--max-spend', '1.50', '--models', 'gpt-4o-mini,claude-*', '--expires', '7d', '--per-request-cap', '0.25', '--max-inflight', '2', '--delegate');
+    expect(echoed.stdout).toMatch(/max spend\s+\$1\.50\n\s+expires\s+\d{4}-\d\d-\d\dT[\d:]+Z\n\s+models\s+gpt-4o-mini, claude-\*\n\s+per request\s+at most \$0\.25\n\s+in flight\s+at most 2 at once\n\s+scopes\s+delegate/);
+    expect(echoed.stdout).not.toContain('⚠');
     const list = await cli('tokens', 'list');
     expect(list.stdout).toContain(out.id);
     expect(list.stdout).not.toContain(out.token);
@@ -30,6 +34,11 @@ describe('bursar tokens', () => {
     expect(human.stdout).toMatch(/bsr_[A-Za-z0-9]{24}/);
     expect(human.stdout).toContain('for acme/research/bot (envelope acme/research/bot/tok_');
     expect(human.stdout).toContain('shown only now');
+    // A token without a spend limit or an expiry says so.
+    expect(human.stdout).toContain('⚠ no spend limit: the token may spend whatever acme/research/bot and the budgets above it allow; set one with --max-spend\n');
+    expect(human.stdout).toContain('⚠ no expiry: the token works until it is revoked; set one with --expires');
+    const unbounded = JSON.parse((await cli('--json', 'tokens', 'mint', '--agent', 'bot', '--expires', '1h')).stdout) as { warnings: string[]; max_spend_micros: null };
+    expect([unbounded.max_spend_micros, unbounded.warnings.map((w) => w.split(':')[0])]).toEqual([null, ['no spend limit']]);
     const revoked = await cli('--json', 'tokens', 'revoke', out.id, '--reason', 'done');
     expect(JSON.parse(revoked.stdout)).toEqual({ ok: true, revoked: [out.id] });
     expect((await cli('--json', 'tokens', 'list')).stdout).toContain('"status": "revoked"');

@@ -36,6 +36,10 @@ export interface HarnessOptions {
   agentPolicy?: Policy;
   tokenLimitMicros?: number | null;
   upstreamTimeoutMs?: number;
+  /** Told of every proxied call's outcome (route, status, code, cost). */
+  onCall?: ServeOptions['onCall'];
+  /** Client connection bounds over the server's defaults (header and request timeouts). */
+  connections?: ServeOptions['connections'];
 }
 
 /**
@@ -47,7 +51,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = new OffsetClock();
   const store = openSqliteStore({ path: join(dir, 'gw.db'), clock });
   const logs: Record<string, unknown>[] = [];
-  const server = await startServer({ port: 0, store, mockUpstream: true, mode: options.mode ?? 'enforce', env: {}, upstreamTimeoutMs: options.upstreamTimeoutMs, log: (event) => logs.push(event) });
+  const server = await startServer({ port: 0, store, mockUpstream: true, mode: options.mode ?? 'enforce', env: {}, upstreamTimeoutMs: options.upstreamTimeoutMs, onCall: options.onCall, connections: options.connections, log: (event) => logs.push(event) });
   const must = <T extends { ok: boolean }>(r: T) => {
     if (!r.ok) throw new Error(JSON.stringify(r));
     return r;

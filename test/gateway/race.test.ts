@@ -6,7 +6,8 @@ import { startHarness, type Harness } from './harness.js';
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // The racing calls all ask the same thing; the agent's loop limit (tested on its own) would stop them first.
+  h = await startHarness({ agentPolicy: { inflightMax: 1_000, loopLimit: 'off' } });
 });
 
 afterAll(async () => {

@@ -1,7 +1,8 @@
 /**
- * One OS process of the burn-limit test: on "go", many concurrent callers reserve and settle
- * small calls on one agent until the breaker refuses each of them a few times in a row.
- * Reports what was admitted and refused over IPC.
+ * One OS process of the breaker tests (burn limits, loop detection): on "go", many concurrent
+ * callers reserve and settle small calls on one agent (all with one request fingerprint when
+ * given) until the breaker refuses each of them a few times in a row. Reports what was
+ * admitted and refused over IPC.
  */
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 
@@ -13,6 +14,8 @@ export interface BurnWorkerConfig {
   amountMicros: number;
   /** Refusals in a row after which a caller stops. */
   refusalsToStop: number;
+  /** The request fingerprint every call carries (the same request over and over), if any. */
+  fingerprint?: string;
 }
 
 export interface BurnWorkerReport {
@@ -20,7 +23,7 @@ export interface BurnWorkerReport {
   /** Reservation ids admitted (and settled) by this process. */
   admitted: string[];
   refusals: Record<string, number>;
-  /** Retry-after of every burn_limit refusal, in ms. */
+  /** Retry-after of every burn_limit or loop_detected refusal, in ms. */
   retryAfterMs: number[];
 }
 
@@ -30,11 +33,11 @@ const store = await openPostgresStore({ url: config.url, schema: config.schema }
 async function caller(report: BurnWorkerReport): Promise<void> {
   let inRow = 0;
   while (inRow < config.refusalsToStop) {
-    const r = await store.reserve({ path: config.path, amountMicros: config.amountMicros, ttlMs: 60_000 });
+    const r = await store.reserve({ path: config.path, amountMicros: config.amountMicros, ttlMs: 60_000, fingerprint: config.fingerprint });
     if (!r.ok) {
       inRow += 1;
       report.refusals[r.code] = (report.refusals[r.code] ?? 0) + 1;
-      if (r.code === 'burn_limit') report.retryAfterMs.push(r.retryAfterMs ?? -1);
+      if (r.code === 'burn_limit' || r.code === 'loop_detected') report.retryAfterMs.push(r.retryAfterMs ?? -1);
       await new Promise((resolve) => setImmediate(resolve));
       continue;
     }

@@ -12,6 +12,10 @@ export interface WorkerConfig {
   url: string;
   schema: string;
   path: string;
+  /** When given, caller i reserves on paths[i % paths.length] instead of `path`. */
+  paths?: string[];
+  /** Tags every reservation carries. */
+  tags?: string[];
   callers: number;
   /** TTL of reservations left to expire. */
   expireTtlMs: number;
@@ -62,11 +66,12 @@ store.subscribe((entries: readonly LedgerEntry[]) => {
 });
 const next = random(config.seed);
 
-async function caller(made: Made[], refusals: Record<string, number>): Promise<void> {
+async function caller(made: Made[], refusals: Record<string, number>, index: number): Promise<void> {
+  const path = config.paths?.[index % config.paths.length] ?? config.path;
   for (;;) {
     const action = actions[Math.floor(next() * actions.length)] ?? 'void';
     const amountMicros = 500 + Math.floor(next() * 4_500);
-    const r = await store.reserve({ path: config.path, amountMicros, ttlMs: action === 'expire' ? config.expireTtlMs : 60_000, onExpiry: 'release' });
+    const r = await store.reserve({ path, amountMicros, ttlMs: action === 'expire' ? config.expireTtlMs : 60_000, onExpiry: 'release', tags: config.tags });
     if (!r.ok) {
       refusals[r.code] = (refusals[r.code] ?? 0) + 1;
       if (r.code === 'budget_exceeded') return;
@@ -97,7 +102,7 @@ process.on('message', (message: { type: 'go' | 'close' }) => {
   }
   const made: Made[] = [];
   const refusals: Record<string, number> = {};
-  void Promise.all(Array.from({ length: config.callers }, () => caller(made, refusals))).then(
+  void Promise.all(Array.from({ length: config.callers }, (_, i) => caller(made, refusals, i))).then(
     () => process.send?.({ type: 'report', made, refusals, seen } satisfies WorkerReport),
     (error: unknown) => process.send?.({ type: 'error', message: String(error) }),
   );

@@ -129,6 +129,10 @@ describe('the live dashboard', () => {
     expect(refused).toBeInstanceOf(OpenAI.APIError);
     expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(403);
     expect((refused as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_paused');
+    // The refusal reaches the overview from the event stream, with the budget that refused.
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await expect.poll(() => page.getByRole('region', { name: 'Refusals' }).locator('li.alert-item').allTextContents()).toEqual([expect.stringMatching(/^budget_paused acme\/research\/bot budget acme\/research\/bot is paused/)]);
+    await page.getByRole('link', { name: 'Agents' }).click();
     await bot.getByRole('button', { name: `Resume ${agent}` }).click();
     await expect.poll(() => bot.locator('.badge').textContent()).toBe('active');
     await call(client);

@@ -13,7 +13,7 @@ function budget(path: string, over: Partial<Budget> = {}): Budget {
   return {
     id: 1, parent_id: null, path, name: path.split('/').at(-1) ?? path, kind: 'agent', status: 'active', limit_micros: 1_000, spent_micros: 0, reserved_micros: 0, granted_micros: 0, overrun_micros: 0,
     remaining_micros: 1_000, used_pct: 0, inflight: 0, period: 'day', timezone: 'UTC', period_start: '2026-01-01T00:00:00.000Z', period_end: null, policy: {}, created_at: '2026-01-01T00:00:00.000Z',
-    alert_spent_pct: 0, alert_committed_pct: 0, breaker: 'closed', tripped_until: null, burn: [], ...over,
+    alert_spent_pct: 0, alert_committed_pct: 0, breaker: 'closed', tripped_until: null, breaker_code: null, burn: [], loop: null, ...over,
   };
 }
 

@@ -9,16 +9,23 @@ import { openEventStream, type SseEvent, type StreamState } from './sse.js';
  * at a time, at most every `flushMs`), so balances always come from the server.
  */
 
-/** Kinds shown in the activity feed: changes a person made or should notice. */
-export const notableKinds = ['pause', 'resume', 'close', 'overrun', 'expire', 'limit_change', 'policy_change', 'grant', 'token_minted', 'token_revoked', 'budget_created', 'budget_moved'] as const;
+/** Kinds shown in the activity feed: changes a person made or should notice, threshold alerts and the burn-limit breaker. */
+export const notableKinds = ['pause', 'resume', 'close', 'overrun', 'expire', 'limit_change', 'policy_change', 'grant', 'token_minted', 'token_revoked', 'budget_created', 'budget_moved', 'alert', 'breaker_tripped', 'breaker_closed'] as const;
 
-/** A server-side notice (threshold alert, refusal) sent on the event stream as `event: alert` or `event: refusal`. */
+/**
+ * A server-side notice sent on the event stream as `event: alert` or `event: refusal`. A
+ * refusal row is sent again as its count grows: the notice with its id is replaced.
+ */
 export interface Notice {
   kind: 'alert' | 'refusal';
+  /** The refusal row's id, when it has one. */
+  id: number | undefined;
   ts: string;
   code: string;
   budget: string | undefined;
   message: string;
+  /** Refusals the row stands for. */
+  count: number;
 }
 
 export const liveLimits = {
@@ -30,12 +37,21 @@ export const liveLimits = {
   chainReadsParallel: 4,
   feedItemsMax: 50,
   noticesMax: 100,
+  /** Refusals read at start (GET /api/refusals), newest first. */
+  refusalsLoaded: 20,
   burnMinutes: 60,
   /** Relative times ("12 s ago") and the burn window move on this often. */
   tickMs: 10_000,
 } as const;
 
 type Listener = () => void;
+
+/** A notice from an event's body (or a row of GET /api/refusals), whatever it lacks filled in. */
+function noticeOf(kind: 'alert' | 'refusal', body: Record<string, unknown>, nowMs: number): Notice {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const ts = text(body.last_at) ?? text(body.ts) ?? new Date(nowMs).toISOString();
+  return { kind, id: typeof body.id === 'number' ? body.id : undefined, ts, code: text(body.code) ?? kind, budget: text(body.budget), message: text(body.message) ?? '', count: typeof body.count === 'number' ? body.count : 1 };
+}
 
 export class Live {
   readonly budgets = new Map<string, Budget>();
@@ -85,7 +101,7 @@ export class Live {
 
   /** Loads everything, then follows the event stream from the newest entry loaded. */
   async start(): Promise<void> {
-    await Promise.all([this.loadBudgets(), this.loadActivity(), this.loadFeed()]);
+    await Promise.all([this.loadBudgets(), this.loadActivity(), this.loadFeed(), this.loadRefusals()]);
     if (this.stopped) return;
     this.loaded = true;
     this.changed();
@@ -177,6 +193,12 @@ export class Live {
     this.feed = entries;
   }
 
+  /** The latest refusals, so the page shows what was refused before it was opened. */
+  private async loadRefusals(): Promise<void> {
+    const { refusals } = await this.api.get<{ refusals: Record<string, unknown>[] }>(`/api/refusals?order=desc&limit=${liveLimits.refusalsLoaded}`);
+    this.notices = refusals.map((r) => noticeOf('refusal', r, this.nowMs()));
+  }
+
   private onEvent(e: SseEvent): void {
     if (e.event === 'ledger') return this.onEntry(JSON.parse(e.data) as Entry);
     if (e.event === 'gap') return void this.resync().catch(() => undefined);
@@ -211,9 +233,9 @@ export class Live {
     } catch {
       body = { message: data };
     }
-    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const notice: Notice = { kind, ts: text(body.ts) ?? new Date(this.nowMs()).toISOString(), code: text(body.code) ?? kind, budget: text(body.budget), message: text(body.message) ?? '' };
-    this.notices = [notice, ...this.notices].slice(0, liveLimits.noticesMax);
+    const notice = noticeOf(kind, body, this.nowMs());
+    const others = notice.id === undefined ? this.notices : this.notices.filter((n) => n.kind !== kind || n.id !== notice.id);
+    this.notices = [notice, ...others].slice(0, liveLimits.noticesMax);
     this.changed();
   }
 

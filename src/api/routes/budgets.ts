@@ -1,17 +1,21 @@
 import { route, type Route } from '../deps.js';
-import { adminRoutes, ok, budgetDetailToJson, budgetFieldsFromJson, budgetToJson, closedPeriodToJson, policyFromJson, policyPatchFromJson, type TreeNodeValue } from '../../contract/index.js';
-import { budgetDetail, budgetTree, closedPeriods as closedPeriodsOp, listBudgets as listBudgetsOp, type BudgetNode } from '../../ops/index.js';
+import { adminRoutes, ok, wireErrorOf, budgetDetailToJson, budgetFieldsFromJson, budgetToJson, closedPeriodToJson, policyFromJson, policyPatchFromJson, type TreeNodeValue } from '../../contract/index.js';
+import { budgetDetail, budgetTree, closedPeriods as closedPeriodsOp, listBudgets as listBudgetsOp, setScopedLimit, unpricedRoute, type BudgetNode, type ScopedLimit } from '../../ops/index.js';
+import type { ApiDeps } from '../deps.js';
 
 
 const listBudgets = route(adminRoutes.listBudgets, async ({ query, deps }) => ({ budgets: ok(await listBudgetsOp(deps.store, query)).budgets.map(budgetToJson) }));
 
 const createBudget = route(adminRoutes.createBudget, async ({ body, headers, actor, deps }) => {
+  const policy = body.policy && policyFromJson(body.policy);
+  const unpriced = unpricedRoute(policy, deps.pricing);
+  if (unpriced) throw wireErrorOf(unpriced);
   const { budget } = ok(
     await deps.store.createBudget({
       path: body.path,
       kind: body.kind,
       ...budgetFieldsFromJson(body),
-      policy: body.policy && policyFromJson(body.policy),
+      policy,
       createParents: body.create_parents,
       actor,
       idempotencyKey: headers['idempotency-key'],
@@ -23,11 +27,14 @@ const createBudget = route(adminRoutes.createBudget, async ({ body, headers, act
 const getBudget = route(adminRoutes.getBudget, async ({ params, deps }) => budgetDetailToJson(ok(await budgetDetail(deps.store, params.path)), budgetToJson));
 
 const updateBudget = route(adminRoutes.updateBudget, async ({ params, body, headers, actor, deps }) => {
+  const policyPatch = policyPatchFromJson(body.policy);
+  const unpriced = unpricedRoute(policyPatch && { brownout: policyPatch.brownout ?? undefined, fallbacks: policyPatch.fallbacks ?? undefined }, deps.pricing);
+  if (unpriced) throw wireErrorOf(unpriced);
   const { budget } = ok(
     await deps.store.updateBudget({
       path: params.path,
       ...budgetFieldsFromJson(body),
-      policyPatch: policyPatchFromJson(body.policy),
+      policyPatch,
       actor,
       idempotencyKey: headers['idempotency-key'],
     }),
@@ -56,6 +63,24 @@ const resetBreaker = route(adminRoutes.resetBreaker, async ({ params, body, acto
   const { budget } = ok(await deps.store.resetBreaker({ path: params.path, reason: body?.reason, actor }));
   return { budget: budgetToJson(budget) };
 });
+
+/** Sets a model, tag or provider limit; the budget's JSON and whether it was made. */
+async function scopedLimit(deps: ApiDeps, limit: ScopedLimit, field: string) {
+  const { budget, created } = ok(await setScopedLimit(deps.store, deps.pricing, limit), { limitMicros: 'limit_micros', path: field });
+  return { budget: budgetToJson(budget), created };
+}
+
+const setModelLimit = route(adminRoutes.setModelLimit, async ({ params, body, actor, deps }) =>
+  scopedLimit(deps, { kind: 'model', under: params.path, model: body.model, limitMicros: body.limit_micros, period: body.period, timezone: body.timezone, reason: body.reason, actor }, 'model'),
+);
+
+const setTagLimit = route(adminRoutes.setTagLimit, async ({ body, actor, deps }) =>
+  scopedLimit(deps, { kind: 'tag', tag: body.tag, limitMicros: body.limit_micros, period: body.period, timezone: body.timezone, reason: body.reason, actor }, 'tag'),
+);
+
+const setProviderLimit = route(adminRoutes.setProviderLimit, async ({ body, actor, deps }) =>
+  scopedLimit(deps, { kind: 'provider', provider: body.provider, limitMicros: body.limit_micros, period: body.period, timezone: body.timezone, reason: body.reason, actor }, 'provider'),
+);
 
 const closedPeriods = route(adminRoutes.closedPeriods, async ({ params, deps }) => ({ budget: params.path, periods: ok(await closedPeriodsOp(deps.store, params.path)).periods.map(closedPeriodToJson) }));
 
@@ -87,4 +112,7 @@ export const budgetRoutes: Route[] = [
   moveBudget,
   resetBreaker,
   closedPeriods,
+  setModelLimit,
+  setTagLimit,
+  setProviderLimit,
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { spendKinds, spendOf, type LedgerEntry } from '../../core/index.js';
+import { isCrossKind, spendKinds, spendOf, type LedgerEntry } from '../../core/index.js';
 import type { Store } from '../../store/index.js';
 import { contractLimits, isoOrNull, queryInt, routeSpec } from '../../contract/index.js';
 import { addSpend, BudgetIndex, emptyTotals, scanNewestFirst } from '../../ops/index.js';
@@ -83,7 +83,7 @@ class AgentAccumulator {
 }
 
 /**
- * Each agent's recent activity and the spend per minute of every root budget, from one scan of
+ * Each agent's recent activity and the spend per minute of every org (root budget), from one scan of
  * settlements newest first (back to the oldest agent period start, at most
  * `activityLimits.scanEntriesMax` entries).
  *
@@ -101,7 +101,7 @@ export async function activityReport(store: Store, o: { minutes: number }): Prom
   let sinceMs = burnStartMs;
   for (const startMs of periodStart.values()) sinceMs = Math.min(sinceMs, startMs);
   const agents = new Map<string, AgentAccumulator>();
-  const burn = new Map<string, number[]>(budgets.filter((b) => b.parentId === null).map((b) => [b.path, new Array<number>(o.minutes).fill(0)]));
+  const burn = new Map<string, number[]>(budgets.filter((b) => b.parentId === null && !isCrossKind(b.kind)).map((b) => [b.path, new Array<number>(o.minutes).fill(0)]));
   const stats = await scanNewestFirst(store, { kinds: [...spendKinds], sinceMs }, activityLimits.scanEntriesMax, (e) => {
     if (e.seq > headSeq) return true;
     const path = index.pathOf(e.budgetId);

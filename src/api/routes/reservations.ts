@@ -1,6 +1,5 @@
 import { route, type Route } from '../deps.js';
 import { adminRoutes, WireError, ok, labelsFromJson, reservationToJson, usageFromJson } from '../../contract/index.js';
-
 import { settle as settleOp, voidReservation as voidReservationOp } from '../../ops/index.js';
 
 
@@ -11,7 +10,12 @@ import { settle as settleOp, voidReservation as voidReservationOp } from '../../
 
 const reserve = route(adminRoutes.reserve, async ({ body, headers, actor, deps }) => {
   const labels = { ...labelsFromJson(body.labels), actor };
-  const result = ok(await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels }), { path: 'budget' });
+  const reserved = await deps.store.reserve({ path: body.budget, amountMicros: body.amount_micros, ttlMs: body.ttl_ms, idempotencyKey: headers['idempotency-key'], labels, tags: body.tags });
+  if (!reserved.ok) {
+    const spend = { route: adminRoutes.reserve.path, spendOn: body.budget, model: labels.model, tool: labels.tool, amountMicros: body.amount_micros, requestId: labels.requestId };
+    deps.refusals.record({ ...spend, code: reserved.code, message: reserved.message, budget: reserved.budget });
+  }
+  const result = ok(reserved, { path: 'budget' });
   return { reservation: reservationToJson(result.reservation), remaining_micros: result.remainingMicros, tightest: result.tightest };
 });
 

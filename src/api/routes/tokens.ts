@@ -34,7 +34,7 @@ const mintToken = route(adminRoutes.mintToken, async ({ body, actor, deps, reply
     { path: 'budget', limitMicros: 'max_spend_micros', expiresMs: body.expires_at !== undefined ? 'expires_at' : 'expires_in_ms', tokenId: 'id' },
   );
   void reply.header('cache-control', 'no-store');
-  return { token: tokenToJson(minted.token), secret: minted.secret, envelope: budgetToJson(minted.envelope) };
+  return { ...tokenToJson(minted.token), token: minted.secret, envelope: budgetToJson(minted.envelope) };
 });
 
 const revokeToken = route(adminRoutes.revokeToken, async ({ params, body, actor, deps }) => {

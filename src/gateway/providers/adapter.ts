@@ -29,16 +29,24 @@ export interface ParsedCall {
   writesCache: boolean | '1h' | undefined;
 }
 
+/**
+ * Usage as a provider reported it, as far as it could be read: a count that is negative or not a
+ * whole number is left out and named in `invalid` (`output_tokens -5`).
+ */
+export type ReportedUsage = Partial<CallUsage> & { invalid?: string };
+
 /** Watches a relayed stream: decides what the client sees and collects usage on the way. */
 export interface StreamObserver {
   /** The text to send the client for this event (usually `event.raw`), or null to drop it. */
   forward(event: SseEvent): string | null;
   /** Usage the provider reported, as far as it has. */
-  usage(): Partial<CallUsage> | undefined;
+  usage(): ReportedUsage | undefined;
   /** Output text streamed so far (for pricing a stream that reported no usage). */
   outputText(): string;
   /** True once the provider's end-of-stream marker arrived. */
   finished(): boolean;
+  /** True when an event was not the provider's format (not relayed): what the stream held cannot be known. */
+  unreadable(): boolean;
 }
 
 /**
@@ -56,8 +64,10 @@ export interface RouteAdapter {
   parse(body: Record<string, unknown>): ParsedCall | GatewayError;
   /** The body to send upstream: output cap set, usage requested on streams. */
   upstreamBody(body: Record<string, unknown>, call: ParsedCall, maxOutputTokens: number): Record<string, unknown>;
-  usageFromBody(body: unknown): Partial<CallUsage> | undefined;
+  usageFromBody(body: unknown): ReportedUsage | undefined;
   observe(body: Record<string, unknown>): StreamObserver;
+  /** The event that tells a stream's client its answer broke off, in the provider's error shape. */
+  streamError(error: GatewayError): string;
   /** A made-up answer for dry-run mode, carrying the estimated usage. */
   synthetic(call: ParsedCall, usage: CallUsage): { json: Record<string, unknown>; events: string[] };
 }
@@ -68,12 +78,33 @@ export interface RouteAdapter {
  * Each provider's observer only reads its events (`forward`).
  */
 export abstract class TextObserver implements StreamObserver {
-  protected reported: Partial<CallUsage> | undefined;
+  protected reported: ReportedUsage | undefined;
   protected done = false;
   private readonly text: string[] = [];
   private textBytes = 0;
+  private unreadableEvents = 0;
 
   abstract forward(event: SseEvent): string | null;
+
+  /**
+   * The event's data as a JSON object; null when it carries none (a comment, a keep-alive). An
+   * event no provider sends (a line that is no SSE field, data that is not a JSON object) gives
+   * undefined and is counted: it is not relayed, and what the stream cost can no longer be read
+   * from it.
+   */
+  protected json(event: SseEvent): Record<string, unknown> | null | undefined {
+    if (!event.malformed && event.data === '') return null;
+    if (!event.malformed) {
+      try {
+        const value: unknown = JSON.parse(event.data);
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+      } catch {
+        // Counted below.
+      }
+    }
+    this.unreadableEvents += 1;
+    return undefined;
+  }
 
   /** Keeps a piece of output text while the kept text is under its bound. */
   protected keep(piece: string): void {
@@ -82,8 +113,12 @@ export abstract class TextObserver implements StreamObserver {
     this.textBytes += piece.length;
   }
 
-  usage(): Partial<CallUsage> | undefined {
+  usage(): ReportedUsage | undefined {
     return this.reported;
+  }
+
+  unreadable(): boolean {
+    return this.unreadableEvents > 0;
   }
 
   outputText(): string {
@@ -160,4 +195,23 @@ export function messagesMissing(body: Record<string, unknown>): GatewayError | u
 /** Reads a non-negative whole number field, or undefined. */
 export function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Reads token counts from a usage object: each name's value when it is a whole number from 0,
+ * and, in `invalid`, the first one present that is not (a provider reporting nonsense).
+ *
+ * @example
+ * counts({ input_tokens: 9, output_tokens: -5 }, ['input_tokens', 'output_tokens']) // { values: { input_tokens: 9 }, invalid: 'output_tokens -5' }
+ */
+export function counts<K extends string>(usage: Record<string, unknown>, names: readonly K[]): { values: Partial<Record<K, number>>; invalid?: string } {
+  const values: Partial<Record<K, number>> = {};
+  let invalid: string | undefined;
+  for (const name of names) {
+    const value = usage[name];
+    const read = count(value);
+    if (read !== undefined) values[name] = read;
+    else if (value !== undefined && value !== null) invalid ??= `${name} ${String(JSON.stringify(value)).slice(0, 40)}`;
+  }
+  return invalid === undefined ? { values } : { values, invalid };
 }

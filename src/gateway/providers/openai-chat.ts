@@ -1,8 +1,8 @@
-import { gatewayError, isGatewayError, type GatewayError } from '../errors.js';
+import { errorBody, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { collectText } from '../../pricing/index.js';
-import { count, messagesMissing, readGenerating, dryRunText, TextObserver, usageField, type CallUsage, type ParsedCall, type RouteAdapter } from './adapter.js';
+import { counts, messagesMissing, readGenerating, dryRunText, TextObserver, usageField, type ParsedCall, type ReportedUsage, type RouteAdapter } from './adapter.js';
 
 function parse(body: Record<string, unknown>): ParsedCall | GatewayError {
   const read = readGenerating(body, ['max_completion_tokens', 'max_tokens'], messagesMissing);
@@ -13,14 +13,29 @@ function parse(body: Record<string, unknown>): ParsedCall | GatewayError {
 }
 
 /** Usage in OpenAI's shape, whichever names the route gives its fields (chat: prompt/completion; responses: input/output). */
-export function openaiUsage(value: unknown, names: { input: string; output: string; details: string }): Partial<CallUsage> | undefined {
+export function openaiUsage(value: unknown, names: { input: string; output: string; details: string }): ReportedUsage | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const u = value as Record<string, unknown>;
-  const details = (u[names.details] ?? {}) as Record<string, unknown>;
-  const inputTokens = count(u[names.input]);
-  const outputTokens = count(u[names.output]);
-  if (inputTokens === undefined && outputTokens === undefined) return undefined;
-  return { inputTokens, outputTokens, cachedTokens: count(details.cached_tokens) ?? 0, cacheWriteTokens: count(details.cache_write_tokens) ?? 0, cacheWrite1hTokens: 0 };
+  const totals = counts(u, [names.input, names.output]);
+  const detailsValue = u[names.details];
+  const details = counts(typeof detailsValue === 'object' && detailsValue !== null ? (detailsValue as Record<string, unknown>) : {}, ['cached_tokens', 'cache_write_tokens']);
+  const invalid = totals.invalid ?? details.invalid;
+  const inputTokens = totals.values[names.input];
+  const outputTokens = totals.values[names.output];
+  if (inputTokens === undefined && outputTokens === undefined) return invalid === undefined ? undefined : { invalid };
+  const usage: ReportedUsage = { inputTokens, outputTokens, cachedTokens: details.values.cached_tokens ?? 0, cacheWriteTokens: details.values.cache_write_tokens ?? 0, cacheWrite1hTokens: 0 };
+  return invalid === undefined ? usage : { ...usage, invalid };
+}
+
+/**
+ * The event that ends a Chat Completions stream that broke off: `data: {"error": …}`, which the
+ * `openai` SDK raises as an `APIError` carrying Bursar's code.
+ *
+ * @example
+ * openaiStreamError(gatewayError('upstream_error', 'the provider ended the stream early')) // 'data: {"error":{…"code":"upstream_error"…}}\n\n'
+ */
+export function openaiStreamError(error: GatewayError): string {
+  return formatSse(JSON.stringify(errorBody('openai', error)));
 }
 
 const chatUsage = (value: unknown) => openaiUsage(value, { input: 'prompt_tokens', output: 'completion_tokens', details: 'prompt_tokens_details' });
@@ -35,12 +50,9 @@ class ChatObserver extends TextObserver {
       this.done = true;
       return event.raw;
     }
-    let chunk: Record<string, unknown>;
-    try {
-      chunk = JSON.parse(event.data) as Record<string, unknown>;
-    } catch {
-      return event.raw;
-    }
+    const chunk = this.json(event);
+    if (chunk === undefined) return null;
+    if (chunk === null) return event.raw;
     const usage = chatUsage(chunk.usage);
     if (usage) this.reported = usage;
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
@@ -75,6 +87,7 @@ export const openaiChat: RouteAdapter = {
     const options = body.stream_options as { include_usage?: unknown } | undefined;
     return new ChatObserver(options?.include_usage === true);
   },
+  streamError: openaiStreamError,
   synthetic(call, usage) {
     const id = `chatcmpl-dryrun-${Date.now().toString(36)}`;
     const created = Math.floor(Date.now() / 1000);

@@ -1,6 +1,7 @@
 import { gatewayLimits } from '../limits.js';
 import { gatewayError } from '../errors.js';
 import { count, readModel, usageField, type ParsedCall, type RouteAdapter, type StreamObserver } from './adapter.js';
+import { openaiStreamError } from './openai-chat.js';
 
 /** A string, a list of strings, a token array or a list of token arrays (what OpenAI accepts). */
 function validInput(input: unknown): boolean {
@@ -15,6 +16,7 @@ const noStream: StreamObserver = {
   usage: () => undefined,
   outputText: () => '',
   finished: () => true,
+  unreadable: () => false,
 };
 
 /** `POST /v1/embeddings`: input tokens only, never streamed. */
@@ -41,6 +43,7 @@ export const openaiEmbeddings: RouteAdapter = {
   observe() {
     return noStream;
   },
+  streamError: openaiStreamError,
   synthetic(call, usage) {
     const json = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: new Array<number>(8).fill(0) }], model: call.model, usage: { prompt_tokens: usage.inputTokens, total_tokens: usage.inputTokens } };
     return { json, events: [] };

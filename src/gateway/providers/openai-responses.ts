@@ -1,4 +1,4 @@
-import { gatewayError, isGatewayError } from '../errors.js';
+import { errorBody, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { formatSse, type SseEvent } from '../sse.js';
 import { readGenerating, dryRunText, TextObserver, usageField, type RouteAdapter } from './adapter.js';
 import { openaiUsage } from './openai-chat.js';
@@ -10,19 +10,24 @@ const terminal = new Set(['response.completed', 'response.incomplete', 'response
 class ResponsesObserver extends TextObserver {
   forward(event: SseEvent): string | null {
     const type = event.event ?? '';
-    if (type.endsWith('.delta') || terminal.has(type)) {
-      try {
-        const data = JSON.parse(event.data) as { delta?: unknown; response?: { usage?: unknown } };
-        if (typeof data.delta === 'string') this.keep(data.delta);
-        const usage = responsesUsage(data.response?.usage);
-        if (usage) this.reported = usage;
-      } catch {
-        // Not JSON: relay it untouched; the stream's usage just stays unknown.
-      }
+    const data = this.json(event);
+    if (data === undefined) return null;
+    if (data !== null && (type.endsWith('.delta') || terminal.has(type))) {
+      if (typeof data.delta === 'string') this.keep(data.delta);
+      const usage = responsesUsage((data.response as { usage?: unknown } | null | undefined)?.usage);
+      if (usage) this.reported = usage;
     }
     if (terminal.has(type)) this.done = true;
     return event.raw;
   }
+}
+
+/**
+ * The event that ends a Responses stream that broke off: an `error` event as OpenAI sends one,
+ * also carrying `error`, which the `openai` SDK raises as an `APIError` with Bursar's code.
+ */
+function streamError(error: GatewayError): string {
+  return formatSse(JSON.stringify({ type: 'error', code: error.code, message: error.message, param: null, ...errorBody('openai', error) }), 'error');
 }
 
 /** `POST /v1/responses` (OpenAI Responses API). Usage always arrives in its final event. */
@@ -45,6 +50,7 @@ export const openaiResponses: RouteAdapter = {
   observe() {
     return new ResponsesObserver();
   },
+  streamError,
   synthetic(call, usage) {
     const id = `resp_dryrun${Date.now().toString(36)}`;
     const text = dryRunText;

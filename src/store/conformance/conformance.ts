@@ -1,8 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runCrossConformance } from './crosscut.js';
 import { runGuardConformance } from './guards.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
+import { runLoopConformance } from './loops.js';
+import { runRefusalConformance } from './refusals.js';
+import { runWebhookConformance } from './webhooks.js';
+import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, storePerTest, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
@@ -17,15 +21,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
   describe(`store conformance: ${target.name}`, () => {
     let clock: SimClock;
     let store: Store;
-
-    beforeEach(async () => {
-      clock = new SimClock(conformanceStartMs);
-      store = await target.open(clock);
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
 
     /** A tree for the ledger's own rules: its agent opts out of the default burn limit (tested on its own). */
     async function org(): Promise<void> {
@@ -650,4 +646,8 @@ export function runStoreConformance(target: ConformanceTarget): void {
     });
   });
   runGuardConformance(target);
+  runCrossConformance(target);
+  runLoopConformance(target);
+  runRefusalConformance(target);
+  runWebhookConformance(target);
 }

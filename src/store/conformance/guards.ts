@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerEntry, Policy } from '../../core/index.js';
 import type { Store } from '../store.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
+import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, storePerTest, usd } from './helpers.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
 
@@ -30,15 +30,7 @@ export function runGuardConformance(target: ConformanceTarget): void {
   describe(`store guards: ${target.name}`, () => {
     let clock: SimClock;
     let store: Store;
-
-    beforeEach(async () => {
-      clock = new SimClock(conformanceStartMs);
-      store = await target.open(clock);
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
 
     /** An agent whose only guard is a burn limit of `amountMicros` per `windowMs`. */
     async function burner(amountMicros = 1_000, windowMs = minuteMs, extra: Policy = {}): Promise<void> {

@@ -1,6 +1,8 @@
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { BudgetView, CommandResult, LedgerEntry, Refusal } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { SimClock } from './sim-clock.js';
+import type { ConformanceTarget } from './target.js';
 
 /** Shared steps of the conformance suites. */
 
@@ -43,3 +45,21 @@ export async function expectAuditOk(store: Store): Promise<void> {
   expect(report.ok).toBe(true);
 }
 
+
+/**
+ * Opens a fresh store on a simulated clock before each test of the suite it is called in, and
+ * closes whichever store `current()` names after it (a test may reopen it).
+ *
+ * @example
+ * let clock: SimClock; let store: Store;
+ * storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
+ */
+export function storePerTest(target: ConformanceTarget, opened: (fresh: { clock: SimClock; store: Store }) => void, current: () => Store): void {
+  beforeEach(async () => {
+    const clock = new SimClock(conformanceStartMs);
+    opened({ clock, store: await target.open(clock) });
+  });
+  afterEach(async () => {
+    await current().close();
+  });
+}

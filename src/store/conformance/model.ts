@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { CommandResult, LedgerEntry, Policy } from '../../core/index.js';
+import type { BudgetView, CommandResult, LedgerEntry, Policy } from '../../core/index.js';
 import type { Store } from '../store.js';
 import { SimClock } from './sim-clock.js';
 
@@ -19,12 +19,15 @@ const cooldownFirstMs = 60_000;
 const cooldownMaxMs = 30 * 60_000;
 /** A burn window is counted in 60 slices. */
 const slicesPerWindow = 60;
+/** Agents get a loop limit of 20 repeats in 10 minutes; a budget keeps 32 fingerprints, the least recently seen dropped first. */
+const agentLoopDefault = { repeats: 20, windowMs: 10 * 60_000 };
+const fingerprintsKept = 32;
 
 interface MBudget {
   path: string;
   name: string;
   parent: MBudget | null;
-  kind: 'org' | 'team' | 'agent' | 'envelope';
+  kind: 'org' | 'team' | 'agent' | 'envelope' | 'model' | 'tag';
   limit: number | null;
   period: ModelPeriod;
   periodStart: number;
@@ -43,11 +46,17 @@ interface MBudget {
   trips: number;
   /** The reservation a half-open breaker let through. */
   probe: string | null;
+  /** What tripped the breaker. */
+  cause: 'burn_limit' | 'loop_detected' | null;
+  /** Per fingerprint, least recently seen first: reservations since its window opened, and when it opened. */
+  loops: Map<string, { count: number; first: number }>;
 }
 
 interface MReservation {
   id: string;
   budget: MBudget;
+  /** The model and tag budgets it reached besides its chain. */
+  extras: MBudget[];
   amount: number;
   expires: number;
   status: 'open' | 'settled' | 'voided' | 'expired' | 'charged' | 'late_settled';
@@ -82,7 +91,7 @@ class Model {
     const at = path.lastIndexOf('/');
     const parent = at < 0 ? null : (this.get(path.slice(0, at)) ?? null);
     const burn = new Map((policy.burnLimits ?? []).map((l) => [l.windowMs, new Map<number, number>()]));
-    const b: MBudget = { path, name: path.slice(at + 1), parent, kind, limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false, burn, trippedUntil: null, trips: 0, probe: null };
+    const b: MBudget = { path, name: path.slice(at + 1), parent, kind, limit, period, periodStart: windowStart(period, now, now), status: 'active', spent: 0, reserved: 0, granted: 0, overrun: 0, inflight: 0, policy, lowered: false, burn, trippedUntil: null, trips: 0, probe: null, cause: null, loops: new Map() };
     this.all.push(b);
     return b;
   }
@@ -94,6 +103,22 @@ class Model {
   chain(b: MBudget | undefined): MBudget[] {
     const out: MBudget[] = [];
     for (let x = b; x; x = x.parent ?? undefined) out.push(x);
+    return out;
+  }
+
+  /** The model budgets (`model:<glob>`) under a budget of `b`'s chain whose glob matches, then each tag's budget. */
+  reach(b: MBudget, modelName: string, tags: readonly string[]): MBudget[] {
+    const matches = (glob: string) => (glob.endsWith('*') ? modelName.startsWith(glob.slice(0, -1)) : glob === modelName);
+    const extras: MBudget[] = [];
+    for (const level of this.chain(b)) for (const m of this.all) if (m.kind === 'model' && m.parent === level && matches(m.name.slice('model:'.length))) extras.push(m);
+    for (const tag of tags) extras.push(...this.all.filter((x) => x.kind === 'tag' && x.path === `tags/${tag}`));
+    return extras;
+  }
+
+  /** What a reservation holds on: its budget's chain as it is now, then each extra budget's chain, every budget once. */
+  held(b: MBudget, extras: readonly MBudget[]): MBudget[] {
+    const out = this.chain(b);
+    for (const x of extras) if (!out.includes(x)) for (const y of this.chain(x)) if (!out.includes(y)) out.push(y);
     return out;
   }
 
@@ -119,7 +144,7 @@ class Model {
       if (r.status === 'open' && r.expires <= now) {
         r.status = r.charge ? 'charged' : 'expired';
         r.charged = r.charge ? r.amount : 0;
-        for (const b of this.chain(r.budget)) {
+        for (const b of this.held(r.budget, r.extras)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
           if (r.charge) b.spent += r.amount;
@@ -146,7 +171,7 @@ class Model {
   /** More money lands now; less is taken from the slice the hold was made in, while that slice is in the window. */
   burnBy(r: MReservation, now: number, delta: number): void {
     if (delta === 0) return;
-    for (const b of this.chain(r.budget)) {
+    for (const b of this.held(r.budget, r.extras)) {
       for (const [windowMs, slices] of b.burn) {
         if (delta > 0) {
           const slice = this.sliceOf(windowMs, now);
@@ -169,23 +194,60 @@ class Model {
     return limits.some((l) => this.burnSum(b, l.windowMs, now) + amount > l.amountMicros) ? 'breach' : undefined;
   }
 
-  trip(b: MBudget, now: number): void {
+  trip(b: MBudget, now: number, cause: MBudget['cause'] = 'burn_limit'): void {
     b.trips += 1;
     let cooldown = cooldownFirstMs;
     for (let i = 1; i < b.trips; i += 1) cooldown = Math.min(cooldownMaxMs, cooldown * 2);
     b.trippedUntil = now + cooldown;
     b.probe = null;
+    b.cause = cause;
   }
 
   closeBreaker(b: MBudget): void {
     b.trippedUntil = null;
     b.trips = 0;
     b.probe = null;
+    b.cause = null;
+  }
+
+  // Loop detection, counted plainly: per fingerprint a count since its window opened.
+
+  loopLimit(b: MBudget): { repeats: number; windowMs: number } | undefined {
+    const l = b.policy.loopLimit;
+    return l === undefined || l === 'off' ? undefined : l;
+  }
+
+  /** Whether one more reservation with `fp` would repeat a request past the budget's loop limit (its breaker closed, or half-open and free). */
+  loops(b: MBudget, fp: string | undefined, now: number): boolean {
+    const limit = this.loopLimit(b);
+    if (fp === undefined || !limit || (b.trippedUntil !== null && (now < b.trippedUntil || b.probe !== null))) return false;
+    const seen = b.loops.get(fp);
+    return seen !== undefined && now < seen.first + limit.windowMs && seen.count >= limit.repeats;
+  }
+
+  /** Counts an admitted reservation with `fp` on every budget it holds with a loop limit. */
+  countLoop(held: readonly MBudget[], fp: string | undefined, now: number): void {
+    if (fp === undefined) return;
+    for (const b of held) {
+      const limit = this.loopLimit(b);
+      if (!limit) continue;
+      const seen = b.loops.get(fp);
+      b.loops.delete(fp);
+      if (seen && now < seen.first + limit.windowMs) {
+        b.loops.set(fp, { count: seen.count + 1, first: seen.first });
+        continue;
+      }
+      if (!seen && b.loops.size >= fingerprintsKept) {
+        for (const [k, v] of b.loops) if (now >= v.first + limit.windowMs) b.loops.delete(k);
+        for (const k of b.loops.keys()) if (b.loops.size >= fingerprintsKept) b.loops.delete(k);
+      }
+      b.loops.set(fp, { count: 1, first: now });
+    }
   }
 
   /** A probe settled within every burn limit closes its breaker; beyond one, it trips again. Unsettled, it proves nothing. */
   probeDone(r: MReservation, now: number, settled: boolean): void {
-    for (const b of this.chain(r.budget)) {
+    for (const b of this.held(r.budget, r.extras)) {
       if (b.probe !== r.id) continue;
       b.probe = null;
       if (!settled) continue;
@@ -210,7 +272,7 @@ class Model {
 
   /** Gives back up to `wanted` of a charged expiry, never taking a budget's spend below zero. */
   refund(r: MReservation, wanted: number, now: number): void {
-    const chain = this.chain(r.budget);
+    const chain = this.held(r.budget, r.extras);
     const amount = Math.min(wanted, ...chain.map((b) => b.spent));
     for (const b of chain) b.spent -= amount;
     this.burnBy(r, now, -amount);
@@ -220,16 +282,20 @@ class Model {
     return b.limit === null ? null : b.limit + b.granted - b.spent - b.reserved;
   }
 
-  /** The code (and budget) a reservation gets, or undefined when admitted. */
-  refusal(budget: MBudget, amount: number, model: string | undefined, now: number): { code: string; budget?: string } | undefined {
-    const chain = this.chain(budget);
+  /** The code (and budget) a reservation holding on `chain` (`reach`'s order) gets, or undefined when admitted. */
+  refusal(chain: readonly MBudget[], amount: number, model: string | undefined, now: number, fp?: string): { code: string; budget?: string } | undefined {
     const rootFirst = [...chain].reverse();
     const closed = rootFirst.find((b) => b.status === 'closed');
     if (closed) return { code: 'budget_closed', budget: closed.path };
     const paused = rootFirst.find((b) => b.status === 'paused');
     if (paused) return { code: 'budget_paused', budget: paused.path };
     const burning = rootFirst.find((b) => this.burnVerdict(b, amount, now) !== undefined);
-    if (burning) return { code: 'burn_limit', budget: burning.path };
+    if (burning) {
+      const held = this.burnVerdict(burning, amount, now) === 'open' || this.burnVerdict(burning, amount, now) === 'probing';
+      return { code: held && burning.cause === 'loop_detected' ? 'loop_detected' : 'burn_limit', budget: burning.path };
+    }
+    const looping = rootFirst.find((b) => this.loops(b, fp, now));
+    if (looping) return { code: 'loop_detected', budget: looping.path };
     if (model !== undefined) {
       const no = rootFirst.find((b) => b.policy.models && !b.policy.models.some((m) => (m.endsWith('*') ? model.startsWith(m.slice(0, -1)) : m === model)));
       if (no) return { code: 'model_not_allowed', budget: no.path };
@@ -249,12 +315,12 @@ class Model {
 }
 
 interface Spec {
-  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy; kind: 'org' | 'team' | 'agent' }[];
+  budgets: { path: string; limit: number | null; period: ModelPeriod; policy: Policy; kind: 'org' | 'team' | 'agent' | 'model' | 'tag' }[];
   ops: Op[];
 }
 
 type Op =
-  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null; rule: number }
+  | { t: 'reserve'; b: number; amount: number; ttl: number; model: number; key: number | null; rule: number; tag?: boolean; fp: number }
   | { t: 'settle'; r: number; factor: number; key: number | null }
   | { t: 'void'; r: number }
   | { t: 'tick'; ms: number }
@@ -270,19 +336,28 @@ type Op =
   | { t: 'burst'; b: number; amount: number; n: number };
 
 const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
+/** Request fingerprints: a few, so that they repeat, and none (a reservation without one). */
+const fingerprints = ['fpAlpha', 'fpBravo', 'fpCharlie', undefined];
+/** A team's loop limit, when it has one; agents narrow it (fewer repeats, a longer window). */
+const teamLoop = { repeats: 5, windowMs: 60_000 };
 const expiryAsks = [undefined, 'charge', 'release'] as const;
 
 function specArbitrary(): fc.Arbitrary<Spec> {
   const limit = fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: null, freq: 3 });
   const period = fc.constantFrom<ModelPeriod>('none', 'hour', 'day');
   const agentBurn = fc.option(fc.integer({ min: 500, max: 4_000 }), { nil: undefined, freq: 2 });
-  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean(), burn: agentBurn, alerts: fc.boolean() }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
-  // Teams may cap a ten-minute window (agents cap minutes), and set their own alert thresholds.
-  const teamGuards = fc.record({ burn: fc.option(fc.integer({ min: 3_000, max: 20_000 }), { nil: undefined, freq: 2 }), alerts: fc.constantFrom<number[] | undefined>(undefined, [5, 95], [20, 40, 60, 80, 100, 120]) });
+  // An agent's loop limit: the default (undefined), off, or a few repeats in two minutes.
+  const agentLoop = fc.option(fc.oneof(fc.constant('off' as const), fc.integer({ min: 1, max: 4 })), { nil: undefined, freq: 2 });
+  const teams = fc.array(fc.array(fc.record({ limit, period, cap: fc.option(fc.integer({ min: 500, max: 8_000 }), { nil: undefined }), inflight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), gptOnly: fc.boolean(), release: fc.boolean(), burn: agentBurn, alerts: fc.boolean(), loop: agentLoop }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 });
+  // Teams may cap a ten-minute window (agents cap minutes), set their own alert thresholds, and detect loops across their agents.
+  // A team may sub-limit some models (a model budget), and calls may carry a tag with a budget.
+  const modelBudget = fc.option(fc.record({ glob: fc.constantFrom('gpt-*', 'gpt-4o', 'claude-*'), limit: fc.integer({ min: 0, max: 12_000 }), period }), { nil: undefined, freq: 2 });
+  const teamGuards = fc.record({ burn: fc.option(fc.integer({ min: 3_000, max: 20_000 }), { nil: undefined, freq: 2 }), alerts: fc.constantFrom<number[] | undefined>(undefined, [5, 95], [20, 40, 60, 80, 100, 120]), loop: fc.boolean(), modelBudget });
   const orgAlerts = fc.constantFrom<number[] | undefined>(undefined, [10, 60], [25, 50, 75, 100, 150]);
-  const tree = fc.record({ orgLimit: limit, orgPeriod: period, orgAlerts, teamLimits: fc.array(fc.tuple(limit, period, teamGuards), { minLength: 3, maxLength: 3 }), teams });
+  const tagBudget = fc.option(fc.record({ limit: fc.integer({ min: 500, max: 15_000 }), period }), { nil: undefined, freq: 2 });
+  const tree = fc.record({ orgLimit: limit, orgPeriod: period, orgAlerts, teamLimits: fc.array(fc.tuple(limit, period, teamGuards), { minLength: 3, maxLength: 3 }), teams, tagBudget });
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat() }) },
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('reserve' as const), b: fc.nat(), amount: fc.integer({ min: 1, max: 6_000 }), ttl: fc.constantFrom(1_000, 60_000, 30 * 60_000), model: fc.nat(), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }), rule: fc.nat(), tag: fc.boolean(), fp: fc.nat() }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('settle' as const), r: fc.nat(), factor: fc.constantFrom(0, 50, 100, 150, 300), key: fc.option(fc.integer({ min: 0, max: 5 }), { nil: null, freq: 2 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('void' as const), r: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 40 * 60_000 }) }) },
@@ -302,10 +377,11 @@ function specArbitrary(): fc.Arbitrary<Spec> {
   return fc.record({ tree, ops: fc.array(op, { minLength: 10, maxLength: 60 }) }).map(({ tree: t, ops }) => {
     const budgets: Spec['budgets'] = [{ path: 'org', limit: t.orgLimit, period: t.orgPeriod, policy: t.orgAlerts ? { alertThresholdsPct: t.orgAlerts } : {}, kind: 'org' }];
     t.teams.forEach((agents, i) => {
-      const [teamLimit, teamPeriod, guards] = t.teamLimits[i] ?? [null, 'none', { burn: undefined, alerts: undefined }];
+      const [teamLimit, teamPeriod, guards] = t.teamLimits[i] ?? [null, 'none', { burn: undefined, alerts: undefined, loop: false, modelBudget: undefined }];
       const teamPolicy: Policy = {};
       if (guards.burn !== undefined) teamPolicy.burnLimits = [{ amountMicros: guards.burn, windowMs: 10 * 60_000 }];
       if (guards.alerts) teamPolicy.alertThresholdsPct = guards.alerts;
+      if (guards.loop) teamPolicy.loopLimit = teamLoop;
       budgets.push({ path: `org/t${i}`, limit: teamLimit, period: teamPeriod, policy: teamPolicy, kind: 'team' });
       agents.forEach((a, j) => {
         const policy: Policy = {};
@@ -315,9 +391,13 @@ function specArbitrary(): fc.Arbitrary<Spec> {
         if (a.release) policy.onExpiry = 'release';
         if (a.burn !== undefined) policy.burnLimits = [{ amountMicros: a.burn, windowMs: 60_000 }];
         if (a.alerts) policy.alertThresholdsPct = [30];
+        if (a.loop !== undefined) policy.loopLimit = a.loop === 'off' ? 'off' : { repeats: a.loop, windowMs: 2 * 60_000 };
         budgets.push({ path: `org/t${i}/a${j}`, limit: a.limit, period: a.period, policy, kind: 'agent' });
       });
+      const m = guards.modelBudget;
+      if (m) budgets.push({ path: `org/t${i}/model:${m.glob}`, limit: m.limit, period: m.period, policy: {}, kind: 'model' });
     });
+    if (t.tagBudget) budgets.push({ path: 'tags/x', limit: t.tagBudget.limit, period: t.tagBudget.period, policy: {}, kind: 'tag' });
     return { budgets, ops };
   });
 }
@@ -336,16 +416,18 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   const planned = () => model.all.filter((b) => b.kind !== 'envelope');
   const pick = <T>(list: readonly T[], n: number): T | undefined => list[n % Math.max(1, list.length)];
   /** The budget whose chain the step reserved or settled on: every alert it reached is raised. */
-  let touched: MBudget | undefined;
+  let touched: readonly MBudget[] = [];
   try {
     for (const b of spec.budgets) {
       // Agents get the default burn limit from the store when they set none; the model is told.
       const made = await store.createBudget({ path: b.path, kind: b.kind, limitMicros: b.limit, period: b.period, policy: b.kind === 'agent' ? { inflightMax: 4, ...b.policy } : b.policy });
       expect(made.ok, `create ${b.path}`).toBe(true);
-      model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, burnLimits: [agentBurnDefault], ...b.policy } : b.policy, clock.now(), b.kind);
+      // The store makes the tags root with the first tag budget.
+      if (b.kind === 'tag') model.add('tags', null, 'none', {}, clock.now(), 'tag');
+      model.add(b.path, b.limit, b.period, b.kind === 'agent' ? { inflightMax: 4, burnLimits: [agentBurnDefault], loopLimit: loopDefaultUnder(b.path), ...b.policy } : b.policy, clock.now(), b.kind);
     }
     for (const op of spec.ops) {
-      touched = undefined;
+      touched = [];
       await step(op);
       await store.sweep();
       model.settleTime(clock.now());
@@ -373,37 +455,54 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
     return { key: k, prior: model.keyed.get(k) };
   }
 
-  /** A reservation, checked against the model's answer; a burn-limit refusal trips what it crosses. */
+  /** An agent's default loop limit: 20 in 10 minutes, or fewer repeats in a longer window when its team's is stricter. */
+  function loopDefaultUnder(path: string): { repeats: number; windowMs: number } {
+    const team = model.get(path.slice(0, path.lastIndexOf('/')));
+    const cap = team && model.loopLimit(team);
+    return cap ? { repeats: Math.min(agentLoopDefault.repeats, cap.repeats), windowMs: Math.max(agentLoopDefault.windowMs, cap.windowMs) } : agentLoopDefault;
+  }
+
+  /** A reservation, checked against the model's answer; a burn-limit or loop refusal trips what it crosses. */
   async function reserveStep(op: Extract<Op, { t: 'reserve' }>): Promise<void> {
     const budget = pick(model.all, op.b);
     if (!budget) return;
     const path = budget.path;
     const modelName = models[op.model % models.length];
     const onExpiry = expiryAsks[op.rule % expiryAsks.length];
-    const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry]);
+    const tags = op.tag === true ? ['x'] : undefined;
+    const fingerprint = fingerprints[op.fp % fingerprints.length];
+    const print = JSON.stringify([path, op.amount, op.ttl, modelName, onExpiry, tags, fingerprint]);
     const { key, prior } = keyed('r', op.key);
     if (prior) {
-      const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry });
+      const again = await store.reserve({ path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, tags, fingerprint });
       if (prior.print === print) expect(again).toEqual(prior.result);
       else expect(describeResult(again)).toBe('idempotency_key_reused');
       return;
     }
     const now = clock.now();
-    const no = model.refusal(budget, op.amount, modelName, now);
-    const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
-    // Crossing a burn limit trips every budget of the chain whose window it would overfill.
-    if (no?.code === 'burn_limit') for (const b of model.chain(budget)) if (model.burnVerdict(b, op.amount, now) === 'breach') model.trip(b, now);
+    const extras = model.reach(budget, modelName ?? '', tags ?? []);
+    const held = model.held(budget, extras);
+    const no = model.refusal(held, op.amount, modelName, now, fingerprint);
+    const result = await run({ type: 'reserve', path, amountMicros: op.amount, ttlMs: op.ttl, labels: { model: modelName }, idempotencyKey: key, onExpiry, tags, fingerprint }, no ? `${no.code}${no.budget ? `@${no.budget}` : ''}` : 'ok');
+    // Crossing a burn limit trips every budget it holds on whose window it would overfill; repeating a request past a loop limit trips every budget whose limit it crosses.
+    if (no?.code === 'burn_limit' || no?.code === 'loop_detected') {
+      for (const b of held) {
+        if (model.burnVerdict(b, op.amount, now) === 'breach') model.trip(b, now, 'burn_limit');
+        else if (model.loops(b, fingerprint, now)) model.trip(b, now, 'loop_detected');
+      }
+    }
     if (result.ok && 'reservation' in result) {
       ids.push(result.reservation.id);
-      const r: MReservation = { id: result.reservation.id, budget, amount: op.amount, expires: now + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0, created: now };
+      const r: MReservation = { id: result.reservation.id, budget, extras, amount: op.amount, expires: now + op.ttl, status: 'open', charge: model.chargesOnExpiry(budget, onExpiry), charged: 0, created: now };
       model.reservations.push(r);
-      for (const b of model.chain(budget)) {
+      for (const b of held) {
         b.reserved += op.amount;
         b.inflight += 1;
         if (b.trippedUntil !== null && now >= b.trippedUntil && b.probe === null) b.probe = r.id;
       }
       model.burnBy(r, now, op.amount);
-      touched = budget;
+      model.countLoop(held, fingerprint, now);
+      touched = held;
       if (key) model.keyed.set(key, { print, result });
     }
   }
@@ -417,7 +516,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         // Calls in quick succession on one agent, as a runaway loop makes them.
         const agent = pick(planned().filter((x) => x.kind === 'agent'), op.b);
         if (!agent) return;
-        for (let i = 0; i < op.n; i += 1) await reserveStep({ t: 'reserve', b: model.all.indexOf(agent), amount: op.amount, ttl: 60_000, model: 0, key: null, rule: 0 });
+        for (let i = 0; i < op.n; i += 1) await reserveStep({ t: 'reserve', b: model.all.indexOf(agent), amount: op.amount, ttl: 60_000, model: 0, key: null, rule: 0, fp: 0 });
         return;
       }
       case 'settle': {
@@ -435,11 +534,11 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const expected = r.status === 'settled' || r.status === 'late_settled' ? 'already_settled' : r.status === 'voided' ? 'already_voided' : 'ok';
         const result = await run({ type: 'settle', reservationId: r.id, actualMicros: actual, idempotencyKey: key }, (res) => expect(describeResult(res).split('@')[0]).toBe(expected));
         if (!result.ok) return;
-        touched = r.budget;
+        touched = model.held(r.budget, r.extras);
         if (r.status === 'charged') {
           // The truth after a charged expiry: refund the difference, or charge the rest late.
           const extra = Math.max(0, actual - r.charged);
-          for (const b of model.chain(r.budget)) {
+          for (const b of model.held(r.budget, r.extras)) {
             b.spent += extra;
             b.overrun += extra;
           }
@@ -451,7 +550,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         }
         const late = r.status === 'expired';
         const excess = late ? actual : Math.max(0, actual - r.amount);
-        for (const b of model.chain(r.budget)) {
+        for (const b of model.held(r.budget, r.extras)) {
           if (!late) {
             b.reserved -= r.amount;
             b.inflight -= 1;
@@ -474,7 +573,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const wasCharged = r.status === 'charged';
         r.status = 'voided';
         if (wasCharged) return model.refund(r, r.charged, clock.now());
-        for (const b of model.chain(r.budget)) {
+        for (const b of model.held(r.budget, r.extras)) {
           b.reserved -= r.amount;
           b.inflight -= 1;
         }
@@ -517,7 +616,11 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         const to = pick(planned().filter((x) => x.kind === 'team'), op.to);
         if (!b || !to) return;
         const clash = to !== b.parent && model.all.some((x) => x.parent === to && x.name === b.name);
-        const expected = to === b.parent ? 'ok' : b.inflight > 0 ? 'budget_busy' : clash ? 'budget_exists' : 'ok';
+        // A child's loop limit may have no more repeats, and no shorter a window, than its new parent's.
+        const own = model.loopLimit(b);
+        const cap = model.loopLimit(to);
+        const wide = own !== undefined && cap !== undefined && (own.repeats > cap.repeats || own.windowMs < cap.windowMs);
+        const expected = to === b.parent ? 'ok' : b.inflight > 0 ? 'budget_busy' : clash ? 'budget_exists' : wide ? 'policy_widens' : 'ok';
         const result = await run({ type: 'moveBudget', path: b.path, parent: to.path }, expected);
         if (result.ok && to !== b.parent) model.move(b, to);
         return;
@@ -548,6 +651,7 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
         if (b.trippedUntil === null) return;
         model.closeBreaker(b);
         for (const slices of b.burn.values()) slices.clear();
+        b.loops.clear();
         return;
       }
       case 'retry': {
@@ -573,10 +677,23 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
       if (m.limit !== null && !m.lowered) expect(v.spentMicros + v.reservedMicros, `${m.path} over its limit`).toBeLessThanOrEqual(m.limit + m.granted + m.overrun);
       const now = clock.now();
       const breaker = m.trippedUntil === null ? 'closed' : now < m.trippedUntil ? 'open' : 'half_open';
-      expect([v.breaker, v.trippedUntilMs], `${m.path} breaker`).toEqual([breaker, m.trippedUntil]);
+      expect([v.breaker, v.trippedUntilMs, v.breakerCode], `${m.path} breaker`).toEqual([breaker, m.trippedUntil, m.cause]);
       expect(v.burn, `${m.path} burn`).toEqual((m.policy.burnLimits ?? []).map((l) => ({ ...l, burnMicros: model.burnSum(m, l.windowMs, now) })));
+      expect(loopFigures(v.loop), `${m.path} loops`).toEqual(modelLoopFigures(m, now));
     }
-    for (const m of model.chain(touched)) if (m.limit !== null) await noAlertPending(m);
+    for (const m of touched) if (m.limit !== null) await noAlertPending(m);
+  }
+
+  /** What a budget's loop detection shows that the model can say plainly: the limit, fingerprints in their window, the highest count. */
+  function loopFigures(loop: BudgetView['loop']): unknown {
+    return loop === null ? null : [loop.repeats, loop.windowMs, loop.tracked, loop.mostRepeated?.count ?? 0];
+  }
+
+  function modelLoopFigures(m: MBudget, now: number): unknown {
+    const limit = model.loopLimit(m);
+    if (!limit) return null;
+    const open = [...m.loops.values()].filter((x) => now < x.first + limit.windowMs);
+    return [limit.repeats, limit.windowMs, open.length, Math.max(0, ...open.map((x) => x.count))];
   }
 
   /** After a reservation or settlement, every threshold its chain's balances reached has been raised. */

@@ -20,6 +20,8 @@ export class PgCache {
   readonly byPath = new Map<string, BudgetRecord>();
   private readonly children = new Map<number, Set<BudgetRecord>>();
   private readonly indexed = new Map<number, { path: string; parentId: number | null }>();
+  /** Model budgets by the budget they sit under: a reservation looks its chain up here. */
+  private readonly modelBudgets = new Map<number, BudgetRecord[]>();
   head: PgHead = { seq: 0, hash: genesisHash, tsMs: 0, version: -1, budgetIdMax: 0 };
 
   /** Adds a budget, or brings a cached one up to date with a fresher row. */
@@ -38,6 +40,11 @@ export class PgCache {
     this.byPath.set(b.path, b);
     this.childSet(b.parentId).add(b);
     this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
+    if (b.kind === 'model' && b.parentId !== null) {
+      const siblings = this.modelBudgets.get(b.parentId) ?? [];
+      siblings.push(b);
+      this.modelBudgets.set(b.parentId, siblings);
+    }
     if (b.id > this.head.budgetIdMax) this.head.budgetIdMax = b.id;
   }
 
@@ -56,6 +63,11 @@ export class PgCache {
 
   childrenOf(id: number): BudgetRecord[] {
     return [...(this.children.get(id) ?? [])];
+  }
+
+  /** The model budgets directly under a budget (they never move), or undefined. */
+  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
+    return this.modelBudgets.get(id);
   }
 
   private childSet(parentId: number | null): Set<BudgetRecord> {

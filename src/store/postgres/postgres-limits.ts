@@ -19,6 +19,8 @@ export const postgresLimits = {
   idleInTransactionTimeoutMs: 10_000,
   /** Connections for reads (budgets, ledger pages, audit, event catch-up). */
   readPoolSize: 4,
+  /** Connections for webhooks and their outbox (management and the deliverer's claims). */
+  webhookPoolSize: 2,
   /** Times a batch is re-run after loading state the machine asked for and was not preloaded. */
   needDataRetriesMax: 3,
   /** Ledger rows read per page by the audit and by event catch-up. */

@@ -14,6 +14,7 @@ import {
 import { assert, parseReservationId, reservationFromLedger, resolutionKindsSql, idempotencyKeyOf, limits, type BudgetRecord, type Command, type IdempotencyRecord, type LedgerEntry, type ReservationRecord, type TokenRecord } from '../../core/index.js';
 import type { PgHead } from './postgres-cache.js';
 import type { PgLoaded, PgTx } from './postgres-tx.js';
+import { outboxEventsOf } from '../webhooks.js';
 
 /** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
 export const resolvedKinds = resolutionKindsSql;
@@ -60,6 +61,7 @@ const closedColumns = ['budget_id', 'start_ms', 'end_ms', 'spent_micros', 'grant
 /**
  * A batch's writes as one statement: each table's rows arrive as one JSON array, the head
  * moves, and `pg_notify` tells other processes (delivered only if the transaction commits).
+ * Events among the entries go to the webhook outbox, one row per subscribed webhook.
  */
 export const writeSql = `
 WITH
@@ -72,6 +74,9 @@ WITH
   tu AS (UPDATE tokens t SET status = u.status, revoked_ms = u.revoked_ms FROM json_populate_recordset(NULL::tokens, $7::json) u WHERE t.id = u.id),
   ii AS (INSERT INTO idempotency (key, fingerprint, result) SELECT key, fingerprint, result FROM json_populate_recordset(NULL::idempotency, $8::json)),
   cp AS (INSERT INTO budget_periods (${columnList(closedColumns)}) SELECT ${columnList(closedColumns)} FROM json_populate_recordset(NULL::budget_periods, $9::json)),
+  wo AS (INSERT INTO webhook_outbox (webhook_id, event_id, kind, facts, created_ms, next_attempt_ms)
+    SELECT w.id, e.event_id, e.kind, e.facts, e.created_ms, e.created_ms FROM json_populate_recordset(NULL::webhook_outbox, $16::json) e
+    JOIN webhooks w ON w.events IS NULL OR e.kind = ANY(w.events) ON CONFLICT DO NOTHING),
   h AS (UPDATE ledger_head SET seq = $10, hash = $11, ts_ms = $12, version = $13, budget_id_max = $14 WHERE id = 1)
 SELECT pg_notify($15, $10::text)`;
 
@@ -191,5 +196,6 @@ export function writeParams(tx: PgTx, head: PgHead, channel: string): unknown[] 
     head.version,
     head.budgetIdMax,
     channel,
+    JSON.stringify(outboxEventsOf(tx.entries, (id) => tx.budgetById(id)).map((e) => ({ event_id: e.eventId, kind: e.kind, facts: e.facts, created_ms: e.createdMs }))),
   ];
 }

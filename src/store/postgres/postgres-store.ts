@@ -22,6 +22,7 @@ import {
 import { BaseStore } from '../base.js';
 import type { BatchOutcome, BatchResult } from '../batcher.js';
 import { tokenFromRow, type Row } from '../rows.js';
+import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
 import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { PgCache, type PgHead } from './postgres-cache.js';
 import { asStoreError, isUnavailable } from './postgres-errors.js';
@@ -31,6 +32,7 @@ import { migrate } from './postgres-migrations.js';
 import { allBudgets, auditLedger, budgetAt, chainAt, closedPeriodsAt, entriesBetween, ledgerPage, reservationAt, type Queryable } from './postgres-reads.js';
 import { loadParams, loadSql, lockHeadSql, needsOf, parseLoaded, writeParams, writeSql, type BatchNeeds } from './postgres-sql.js';
 import { PgTx } from './postgres-tx.js';
+import { PgWebhooks } from './postgres-webhooks.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; `?schema=name` picks the schema. */
@@ -52,6 +54,8 @@ export interface PostgresTimeouts {
   lockTimeoutMs: number;
   idleInTransactionTimeoutMs: number;
 }
+
+const refusalSql = refusalWriteSql((i) => `$${i + 1}`);
 
 const schemaPattern = /^[a-z_][a-z0-9_]*$/;
 const int8Oid = 20;
@@ -142,6 +146,9 @@ export class PostgresStore extends BaseStore {
   readonly schema: string;
   private readonly config: pg.ClientConfig;
   private readonly pool: pg.Pool;
+  /** Delivery bookkeeping has connections of its own: it never waits behind, or holds up, the gateway's reads. */
+  private readonly webhookPool: pg.Pool;
+  readonly webhooks: PgWebhooks;
   private readonly clock: Clock;
   private readonly timezone: string;
   private readonly channel: string;
@@ -164,6 +171,9 @@ export class PostgresStore extends BaseStore {
     this.pool = new pg.Pool({ ...this.config, max: postgresLimits.readPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle connection that breaks is dropped by the pool; it must not crash the process.
     this.pool.on('error', () => undefined);
+    this.webhookPool = new pg.Pool({ ...this.config, max: postgresLimits.webhookPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    this.webhookPool.on('error', () => undefined);
+    this.webhooks = new PgWebhooks(this.webhookPool, () => this.closed);
     this.events = new PgEvents(
       {
         deliver: (entries) => super.emit(entries),
@@ -379,6 +389,39 @@ export class PostgresStore extends BaseStore {
     });
   }
 
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
+    return this.read(async () => {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const ids: number[] = [];
+        for (const r of rows) {
+          const values = refusalValues(r);
+          const updated = r.id === null ? 0 : ((await client.query(refusalSql.update, [...values, r.id])).rowCount ?? 0);
+          ids.push(updated > 0 && r.id !== null ? r.id : Number((await client.query<Row>(refusalSql.insert, values)).rows[0]?.id));
+        }
+        await client.query(refusalSql.pruneAge, [retention.keepSinceMs]);
+        await client.query(refusalSql.pruneCount, [retention.rowsMax]);
+        await client.query('COMMIT');
+        return ids;
+      } catch (error) {
+        // A connection that cannot roll back is dropped rather than returned to the pool.
+        broken = await client.query('ROLLBACK').then(() => false, () => true);
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.read(async (q) => {
+      const { sql, args, limit } = refusalQuerySql(query, (i) => `$${i + 1}`, limits.ledgerPageMax);
+      return refusalPageOf((await q.query(sql, args)).rows, limit);
+    });
+  }
+
   /**
    * True once subscribers get every entry committed by any process: the feed listens. Entries
    * committed elsewhere before the first subscriber's feed listened are not delivered.
@@ -414,7 +457,7 @@ export class PostgresStore extends BaseStore {
     await this.events.close();
     const writer = this.writer;
     this.writer = undefined;
-    await Promise.all([writer?.end().catch(() => undefined), this.pool.end().catch(() => undefined)]);
+    await Promise.all([writer?.end().catch(() => undefined), this.pool.end().catch(() => undefined), this.webhookPool.end().catch(() => undefined)]);
   }
 }
 

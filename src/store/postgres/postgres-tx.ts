@@ -62,6 +62,10 @@ export class PgTx implements Tx {
     return this.cache.childrenOf(id);
   }
 
+  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
+    return this.cache.modelBudgetsUnder(id);
+  }
+
   reservation(seq: number): ReservationRecord | undefined {
     const made = this.created.get(seq);
     if (made) return made;

@@ -17,6 +17,8 @@ export class SqliteCache {
   readonly byPath = new Map<string, BudgetRecord>();
   private readonly children = new Map<number, Set<BudgetRecord>>();
   private readonly indexed = new Map<number, { path: string; parentId: number | null }>();
+  /** Model budgets by the budget they sit under: a reservation looks its chain up here. */
+  private readonly modelBudgets = new Map<number, BudgetRecord[]>();
   /** Each budget's fields other than its balances, as last written to the database. */
   private readonly written = new Map<number, BudgetShape>();
   /** Open reservations by sequence; insertion order is sequence order. */
@@ -38,6 +40,11 @@ export class SqliteCache {
     this.byPath.set(b.path, b);
     this.childSet(b.parentId).add(b);
     this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
+    if (b.kind === 'model' && b.parentId !== null) {
+      const siblings = this.modelBudgets.get(b.parentId) ?? [];
+      siblings.push(b);
+      this.modelBudgets.set(b.parentId, siblings);
+    }
     this.written.set(b.id, shapeOf(b));
     this.maxBudgetId = Math.max(this.maxBudgetId, b.id);
   }
@@ -82,6 +89,11 @@ export class SqliteCache {
 
   childrenOf(id: number): BudgetRecord[] {
     return [...(this.children.get(id) ?? [])];
+  }
+
+  /** The model budgets directly under a budget (they never move), or undefined. */
+  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
+    return this.modelBudgets.get(id);
   }
 
   private childSet(parentId: number | null): Set<BudgetRecord> {

@@ -99,6 +99,69 @@ export const sqliteMigrations: readonly string[] = [
   ALTER TABLE budgets ADD COLUMN probe_seq INTEGER;
   ALTER TABLE budgets ADD COLUMN burn TEXT;
   `,
+  // Loop detection: what tripped the breaker, and the request fingerprints counted lately.
+  `
+  ALTER TABLE budgets ADD COLUMN breaker_code TEXT;
+  ALTER TABLE budgets ADD COLUMN loops TEXT;
+  `,
+  // Refusals: beside the ledger, not in it (no money moved); bounded by count and age.
+  `
+  CREATE TABLE refusals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    budget TEXT,
+    agent TEXT,
+    token_id_prefix TEXT,
+    model TEXT,
+    tool TEXT,
+    amount_micros INTEGER,
+    message TEXT NOT NULL,
+    request_id TEXT,
+    route TEXT
+  );
+  CREATE INDEX refusals_last ON refusals (last_ms);
+  CREATE INDEX refusals_agent ON refusals (agent, id);
+  `,
+  // Webhooks and their outbox: one row per event and webhook, written with the entry that raised it.
+  `
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT,
+    secret TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    delivered_count INTEGER NOT NULL DEFAULT 0,
+    failed_count INTEGER NOT NULL DEFAULT 0,
+    last_attempt_ms INTEGER,
+    last_status INTEGER,
+    last_error TEXT,
+    last_delivered_ms INTEGER
+  );
+  CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    facts TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    locked_until_ms INTEGER,
+    claim TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    done_ms INTEGER,
+    UNIQUE (webhook_id, event_id)
+  );
+  CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_ms, id) WHERE state = 'pending';
+  CREATE INDEX webhook_outbox_claim ON webhook_outbox (claim) WHERE claim IS NOT NULL;
+  CREATE INDEX webhook_outbox_done ON webhook_outbox (done_ms) WHERE state <> 'pending';
+  `,
   // The resolution index's condition as ORs (`resolutionKindsSqlOr`): an IN list made SQLite build
   // a temporary table on every ledger insert.
   `

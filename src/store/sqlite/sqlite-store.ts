@@ -46,12 +46,15 @@ import {
   tokenValues,
   type Row,
 } from '../rows.js';
+import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
 import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
 import { checkpointIntervalMsDefault, startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
+import { outboxInsertSql, SqliteWebhooks } from './sqlite-webhooks.js';
 import { SqliteWriter, type WriteOp, type WriteOutcome, type WritePart } from './sqlite-writer.js';
+import { outboxEventsOf } from '../webhooks.js';
 
 export interface SqliteStoreOptions {
   /** Database file (created when missing), or `:memory:`. */
@@ -124,6 +127,8 @@ const writeSql = {
   insertIdempotency: 'INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)',
   insertClosed: 'INSERT INTO budget_periods (budget_id, start_ms, end_ms, spent_micros, granted_micros, overrun_micros) VALUES (?, ?, ?, ?, ?, ?)',
   setLowSeq: "UPDATE meta SET value = ? WHERE key = 'open_low_seq'",
+  /** Named parameters: an `OutboxEvent`. */
+  insertOutbox: outboxInsertSql,
 } as const;
 const writeNames = Object.keys(writeSql) as (keyof typeof writeSql)[];
 const op = Object.fromEntries(writeNames.map((name, i) => [name, i])) as Record<keyof typeof writeSql, number>;
@@ -160,6 +165,8 @@ interface InflightBatch {
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
 
+const refusalSql = refusalWriteSql(() => '?');
+
 export class SqliteStore extends BaseStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -185,6 +192,7 @@ export class SqliteStore extends BaseStore {
   /** What batches in flight decided that the file does not hold yet. */
   private readonly pending = { keys: new Map<string, IdempotencyRecord>(), resolved: new Map<number, ReservationRecord>() };
   private readonly stmt;
+  readonly webhooks: SqliteWebhooks;
 
   constructor(options: SqliteStoreOptions) {
     super();
@@ -247,7 +255,12 @@ export class SqliteStore extends BaseStore {
       lastCheckpoint: db.prepare('SELECT seq, hash, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
       insertCheckpoint: db.prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, hash, state, created_ms) VALUES (?, ?, ?, ?)'),
       pruneCheckpoints: db.prepare('DELETE FROM audit_checkpoints WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 2))'),
+      refusalInsert: db.prepare(refusalSql.insert).pluck(),
+      refusalUpdate: db.prepare(refusalSql.update),
+      refusalPruneAge: db.prepare(refusalSql.pruneAge),
+      refusalPruneCount: db.prepare(refusalSql.pruneCount),
     };
+    this.webhooks = new SqliteWebhooks(db, (fn) => this.guarded(fn));
   }
 
   private migrate(): void {
@@ -458,6 +471,8 @@ export class SqliteStore extends BaseStore {
     for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) ops.push([op.updateToken, [t.status, t.revokedMs, t.id]]);
     for (const r of tx.idempotencyRecords.values()) ops.push([op.insertIdempotency, [r.key, r.fingerprint, r.result]]);
     for (const p of tx.closedPeriods) ops.push([op.insertClosed, [p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros]]);
+    // The outbox: events leave with the entries that raised them (the whole batch's), or not at all.
+    for (const e of outboxEventsOf(tx.entries, (id) => cache.budgets.get(id))) ops.push([op.insertOutbox, { ...e }]);
     // Where a reload starts looking for open reservations. It only ever moves up, and a stored
     // value that lags is still correct (the reload scans a few more entries), so it is written
     // once it has moved far, not on every settlement.
@@ -486,11 +501,19 @@ export class SqliteStore extends BaseStore {
   }
 
   private read<T>(fn: (cache: SqliteCache) => T): Promise<T> {
+    return this.guarded(
+      () => fn(this.freshForRead()),
+      () => (this.cache = undefined),
+    );
+  }
+
+  /** Runs `fn` on the open database; a database that cannot answer is `StoreUnavailableError`. */
+  private guarded<T>(fn: () => T, onError?: () => void): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     try {
-      return Promise.resolve(fn(this.freshForRead()));
+      return Promise.resolve(fn());
     } catch (error) {
-      this.cache = undefined;
+      onError?.();
       return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
     }
   }
@@ -654,6 +677,33 @@ export class SqliteStore extends BaseStore {
     } catch (error) {
       if (!isUnavailable(error)) throw error;
     }
+  }
+
+  writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    const s = this.stmt;
+    const write = this.db.transaction((): number[] => {
+      const ids = rows.map((r) => {
+        const values = refusalValues(r);
+        if (r.id !== null && s.refusalUpdate.run(...values, r.id).changes > 0) return r.id;
+        return Number(s.refusalInsert.get(...values));
+      });
+      s.refusalPruneAge.run(retention.keepSinceMs);
+      s.refusalPruneCount.run(retention.rowsMax);
+      return ids;
+    });
+    try {
+      return Promise.resolve(write());
+    } catch (error) {
+      return Promise.reject(isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : (error as Error));
+    }
+  }
+
+  refusals(query: RefusalQuery): Promise<RefusalPage> {
+    return this.read(() => {
+      const { sql, args, limit } = refusalQuerySql(query, () => '?', limits.ledgerPageMax);
+      return refusalPageOf(this.db.prepare(sql).all(...args) as Row[], limit);
+    });
   }
 
   async ping(): Promise<void> {

@@ -54,6 +54,10 @@ export class SqliteTx implements Tx {
     return this.cache.childrenOf(id);
   }
 
+  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
+    return this.cache.modelBudgetsUnder(id);
+  }
+
   reservation(seq: number): ReservationRecord | undefined {
     const cached = this.cache.open.get(seq) ?? this.loadedReservations.get(seq);
     if (cached) return cached;

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from '../store.js';
 
-/** One statement run: its index in the writer's statement list and its parameters. */
-export type WriteOp = readonly [statement: number, params: readonly unknown[]];
+/** One statement run: its index in the writer's statement list and its parameters (a list, or an object of named ones). */
+export type WriteOp = readonly [statement: number, params: readonly unknown[] | Readonly<Record<string, unknown>>];
 
 /**
  * Rows for the writer: ledger entries as the texts their hashes were computed over, joined by

@@ -222,7 +222,7 @@ function RefusalsPanel({ live }: { live: Live }) {
         <ul class="alerts">
           {refusals.slice(0, 20).map((n) => (
             <li class="alert-item">
-              <code>{n.code}</code> {n.budget && <strong>{n.budget}</strong>} {n.message} <span class="muted">{formatTime(n.ts)}</span>
+              <code>{n.code}</code>{n.count > 1 && <span class="muted"> ×{n.count}</span>} {n.budget && <strong>{n.budget}</strong>} {n.message} <span class="muted">{formatTime(n.ts)}</span>
             </li>
           ))}
         </ul>
@@ -244,9 +244,12 @@ const feedVerbs: Record<string, string> = {
   token_revoked: 'token revoked',
   budget_created: 'created',
   budget_moved: 'moved',
+  alert: 'reached an alert threshold:',
+  breaker_tripped: 'crossed a burn limit; its breaker tripped at',
+  breaker_closed: 'breaker closed',
 };
 
-const withAmount = new Set(['overrun', 'expire', 'limit_change', 'grant', 'token_minted']);
+const withAmount = new Set(['overrun', 'expire', 'limit_change', 'grant', 'token_minted', 'alert', 'breaker_tripped']);
 
 function FeedItem({ e, nowMs }: { e: Entry; nowMs: number }) {
   return (
@@ -263,7 +266,7 @@ function FeedItem({ e, nowMs }: { e: Entry; nowMs: number }) {
 
 export function OverviewPage() {
   const live = useLive();
-  const roots = useMemo(() => [...live.budgets.values()].filter((b) => b.parent_id === null).sort((a, b) => (a.path < b.path ? -1 : 1)), [live.budgetsVersion]);
+  const roots = useMemo(() => [...live.budgets.values()].filter((b) => b.parent_id === null && b.kind !== 'tag' && b.kind !== 'provider').sort((a, b) => (a.path < b.path ? -1 : 1)), [live.budgetsVersion]);
   const nowMs = live.nowMs();
   return (
     <div class="page overview">

@@ -77,8 +77,8 @@ function MintDialog({ agents, onClose, onMinted }: { agents: string[]; onClose: 
     e.preventDefault();
     setError(undefined);
     try {
-      const minted = await live.api.send<{ secret: string }>('POST', '/api/tokens', mintBody(d, unit));
-      setSecret(minted.secret);
+      const minted = await live.api.send<{ token: string }>('POST', '/api/tokens', mintBody(d, unit));
+      setSecret(minted.token);
       onMinted();
     } catch (problem) {
       setError(problem instanceof ApiFailure ? `${problem.message} (${problem.code})` : (problem as Error).message);
