@@ -15,8 +15,7 @@ const server = serveFastRoutes(
     req.resume();
     req.on('end', () => res.end('framework'));
   },
-  64,
-  { keepAliveTimeout: 5_000, requestTimeout: 0, connectionTimeout: 0 },
+  { bodyBytesMax: 64, timeouts: { keepAliveTimeout: 5_000, requestTimeout: 0, connectionTimeout: 0 } },
 );
 let port = 0;
 

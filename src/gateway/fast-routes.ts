@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { refuseRaw, type EdgeCheck } from './edge.js';
 
 /** A provider route's handler, given the request's headers and its whole body. */
 export type RawRoute = (headers: IncomingHttpHeaders, body: Buffer, res: ServerResponse) => Promise<void>;
@@ -8,6 +9,15 @@ export interface ServerTimeouts {
   keepAliveTimeout: number;
   requestTimeout: number;
   connectionTimeout: number;
+  /** `node:http` server options (headers timeout, its checking interval, largest head). */
+  http?: ServerOptions;
+}
+
+export interface FastRouteOptions {
+  bodyBytesMax: number;
+  timeouts: ServerTimeouts;
+  /** What each request meets before its route, in the order the framework's hooks run them (see `edge.ts`). */
+  edge?: readonly EdgeCheck[];
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`). */
@@ -44,21 +54,34 @@ function readBody(req: IncomingMessage, length: number, done: (body: Buffer) => 
   });
 }
 
+/** The first refusal of the edge checks, each run in turn (they may set headers on the answer). */
+function edgeRefusal(checks: readonly EdgeCheck[], req: IncomingMessage, res: ServerResponse): ReturnType<EdgeCheck> {
+  for (const check of checks) {
+    const refusal = check(req, res);
+    if (refusal) return refusal;
+  }
+  return undefined;
+}
+
 /**
  * The HTTP server in front of the framework: the provider routes' plain calls go straight to
- * their handlers on `node:http` (the same handlers the framework's routes call), which spares
+ * their handlers on `node:http` (the same handlers the framework's routes call), after the same
+ * edge checks the framework's hooks run (the failed-authentication limit, CORS), which spares
  * each call the framework's routing, hooks and body parsing; every other request is the
- * framework's. Built as the framework's server factory, so listening, closing and connection
- * tracking stay the framework's.
+ * framework's. Built as the framework's server factory, so listening, closing, connection
+ * tracking and the answers to malformed or slow requests (408) stay the framework's.
  *
  * @example
- * Fastify({ serverFactory: (handler, options) => serveFastRoutes(routes, handler, bodyBytesMax, options) });
+ * Fastify({ serverFactory: (handler, options) => serveFastRoutes(routes, handler, { bodyBytesMax, timeouts: options }) });
  */
-export function serveFastRoutes(routes: ReadonlyMap<string, RawRoute>, framework: (req: IncomingMessage, res: ServerResponse) => void, bodyBytesMax: number, timeouts: ServerTimeouts): Server {
-  const server = createServer((req, res) => {
+export function serveFastRoutes(routes: ReadonlyMap<string, RawRoute>, framework: (req: IncomingMessage, res: ServerResponse) => void, options: FastRouteOptions): Server {
+  const { bodyBytesMax, timeouts, edge = [] } = options;
+  const server = createServer(timeouts.http ?? {}, (req, res) => {
     const route = routes.get(req.url ?? '');
     const length = route && plainCall(req, bodyBytesMax);
     if (route === undefined || length === undefined) return framework(req, res);
+    const refusal = edgeRefusal(edge, req, res);
+    if (refusal) return refuseRaw(res, req.url ?? '', refusal);
     // The route answers every failure itself (see `answering`); should that fail too, the
     // connection is closed rather than left waiting.
     readBody(req, length, (body) => {

@@ -9,7 +9,7 @@ import { serveFastRoutes, type RawRoute, type ServerTimeouts } from './fast-rout
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
-import { allowCors, AuthFailures, badUrl, limitAuthFailures, refuse, type AuthFailureLimit } from './edge.js';
+import { allowCors, authFailureCheck, AuthFailures, badUrl, checkAtEdge, corsHeaders, refuse, type AuthFailureLimit, type EdgeCheck } from './edge.js';
 
 /** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
 export interface ConnectionBounds {
@@ -81,12 +81,28 @@ function clientError(error: NodeJS.ErrnoException, bounds: ConnectionBounds | un
 /** The settings the framework gives a server it creates itself (its defaults filled in by then). */
 function frameworkTimeouts(options: unknown): ServerTimeouts {
   const o = options as Partial<ServerTimeouts>;
-  return { keepAliveTimeout: o.keepAliveTimeout ?? 72_000, requestTimeout: o.requestTimeout ?? 0, connectionTimeout: o.connectionTimeout ?? 0 };
+  return { keepAliveTimeout: o.keepAliveTimeout ?? 72_000, requestTimeout: o.requestTimeout ?? 0, connectionTimeout: o.connectionTimeout ?? 0, http: o.http };
 }
 
 /** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
 function frameworkError(error: unknown, log: ErrorLog): GatewayError {
   return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
+}
+
+/**
+ * The checks every request meets before its route: the failed-authentication limit (one count
+ * shared by both paths), then CORS headers. `fast` lists them for the provider routes' direct
+ * path in the order the framework's hooks run them.
+ */
+function edgeChecks(options: BuildOptions): { auth: EdgeCheck | undefined; fast: EdgeCheck[] } {
+  const auth = options.authFailures && authFailureCheck(new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  const cors = corsHeaders(options.corsOrigins ?? []);
+  const fast: EdgeCheck[] = auth ? [auth] : [];
+  fast.push((req, res) => {
+    cors(req, res);
+    return undefined;
+  });
+  return { auth, fast };
 }
 
 /**
@@ -97,10 +113,11 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
 export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
   const c = options.connections;
   // The provider routes by path: the framework's routes call them, and so does the server in
-  // front of it, directly, for plain calls (see `serveFastRoutes`).
+  // front of it, directly, for plain calls (see `serveFastRoutes`), after the same edge checks.
   const providerRoutes = new Map<string, RawRoute>();
+  const edge = edgeChecks(options);
   const app = Fastify({
-    serverFactory: (handler, o) => serveFastRoutes(providerRoutes, handler, gatewayLimits.bodyBytesMax, frameworkTimeouts(o)),
+    serverFactory: (handler, o) => serveFastRoutes(providerRoutes, handler, { bodyBytesMax: gatewayLimits.bodyBytesMax, timeouts: frameworkTimeouts(o), edge: edge.fast }),
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
@@ -119,7 +136,7 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
       socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-bursar-code: ${e.code}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
-  if (options.authFailures) limitAuthFailures(app, new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  if (edge.auth) checkAtEdge(app, edge.auth);
   allowCors(app, options.corsOrigins ?? []);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
