@@ -67,11 +67,19 @@ export interface ReplayCharge {
 }
 
 /**
+ * The layout of the checkpoints this replay leaves and resumes from. Raised whenever the replay's
+ * state gains or changes a field: a checkpoint of another layout lacks what this replay tracks,
+ * so the audit replays from the first entry instead of resuming from it.
+ */
+export const checkpointFormat = 2;
+
+/**
  * A replay's whole state at an entry, as a successful audit leaves it for the next: the next
  * audit checks that the ledger still holds that entry with that hash, then replays only what
  * came after. Plain data (JSON).
  */
 export interface ReplayCheckpoint {
+  format: number;
   seq: number;
   hash: string;
   entries: number;
@@ -91,6 +99,61 @@ export interface ReplayCheckpoint {
  */
 export function anchored(checkpoint: { seq: number; hash: string }, entry: LedgerEntry | undefined, prevHash: string): boolean {
   return entry !== undefined && entry.seq === checkpoint.seq && entry.hash === checkpoint.hash && entryHash(prevHash, entry.seq, entry) === checkpoint.hash;
+}
+
+/**
+ * Every field of a replayed budget, spelled out so that a field added to the budget record fails
+ * to compile until it is listed here: a checkpoint's budgets must carry each of them.
+ */
+const budgetFieldSet: Record<keyof ReplayBudget, true> = {
+  id: true,
+  parentId: true,
+  path: true,
+  status: true,
+  limitMicros: true,
+  period: true,
+  timezone: true,
+  periodStartMs: true,
+  periodEndMs: true,
+  spentMicros: true,
+  reservedMicros: true,
+  grantedMicros: true,
+  overrunMicros: true,
+  inflight: true,
+  policy: true,
+  alertSpentPct: true,
+  alertCommittedPct: true,
+  trippedUntilMs: true,
+  breakerTrips: true,
+  probeSeq: true,
+  breakerCode: true,
+  burn: true,
+  loops: true,
+};
+const budgetFields = Object.keys(budgetFieldSet);
+
+/**
+ * A stored checkpoint's state, or undefined when it is not one this replay can resume from: of
+ * another layout (`checkpointFormat`), or missing a field the replay tracks. The audit then
+ * replays from the first entry.
+ *
+ * @example
+ * const from = checkpointFromText(row.state); // undefined: replay everything
+ */
+export function checkpointFromText(text: string): ReplayCheckpoint | undefined {
+  let c: Partial<ReplayCheckpoint>;
+  try {
+    c = JSON.parse(text) as Partial<ReplayCheckpoint>;
+  } catch {
+    return undefined;
+  }
+  if (c === null || typeof c !== 'object' || c.format !== checkpointFormat) return undefined;
+  const lists = [c.budgets, c.open, c.expired, c.charged, c.closed];
+  if (!lists.every(Array.isArray) || typeof c.seq !== 'number' || typeof c.hash !== 'string' || typeof c.entries !== 'number') return undefined;
+  const whole = (c.budgets ?? []).every((b) => budgetFields.every((f) => b !== null && typeof b === 'object' && f in b));
+  const held = [...(c.open ?? []), ...(c.charged ?? [])].every((pair) => Array.isArray(pair) && Array.isArray(pair[1]?.also));
+  const expired = (c.expired ?? []).every((pair) => Array.isArray(pair) && Array.isArray(pair[1]));
+  return whole && held && expired ? (c as ReplayCheckpoint) : undefined;
 }
 
 function stateFrom(c: ReplayCheckpoint | undefined): ReplayState {
@@ -453,6 +516,7 @@ export function replayLedger(from?: ReplayCheckpoint) {
   function checkpoint(): ReplayCheckpoint {
     const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
     return copy({
+      format: checkpointFormat,
       seq: state.lastSeq,
       hash: state.lastHash,
       entries: state.entries,

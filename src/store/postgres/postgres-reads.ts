@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import {
   anchored,
+  checkpointFromText,
   genesisHash,
   limits,
   replayLedger,
@@ -137,7 +138,7 @@ export async function auditLedger(client: Queryable, o: { full: boolean; nowMs: 
     throw error;
   }
   if (checkpoint) {
-    await client.query('INSERT INTO audit_checkpoints (seq, hash, state, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING', [checkpoint.seq, checkpoint.hash, JSON.stringify(checkpoint), o.nowMs]);
+    await client.query('INSERT INTO audit_checkpoints (seq, hash, state, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO UPDATE SET hash = EXCLUDED.hash, state = EXCLUDED.state, created_ms = EXCLUDED.created_ms', [checkpoint.seq, checkpoint.hash, JSON.stringify(checkpoint), o.nowMs]);
     await client.query('DELETE FROM audit_checkpoints WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 2) AS kept)');
   }
   return report;
@@ -154,7 +155,7 @@ async function replayFrom(client: Queryable, full: boolean): Promise<{ report: A
   const entry = around.find((r) => Number(r.seq) === mark?.seq);
   const previous = around.find((r) => Number(r.seq) === (mark?.seq ?? 0) - 1);
   const holds = mark !== undefined && anchored(mark, entry && entryFromRow(entry), previous ? entryFromRow(previous).hash : genesisHash);
-  const from = holds ? (JSON.parse(String(saved?.state)) as ReplayCheckpoint) : undefined;
+  const from = holds ? checkpointFromText(String(saved?.state)) : undefined;
   const replay = replayLedger(from);
   if (mark !== undefined && !holds) replay.unanchored(mark, entry ? String(entry.hash) : null);
   const pageRows = postgresLimits.ledgerFetchRowsMax;

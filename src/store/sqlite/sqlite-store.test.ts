@@ -148,4 +148,49 @@ describe('sqlite store specifics', () => {
     expect(await b.getBudget('x')).toBeDefined();
     await Promise.all([a.close(), b.close()]);
   });
+
+  it('migrates a database at schema 6 (webhooks) on to the resolution index and audit checkpoints', async () => {
+    // Proves the migrations after the released ones apply on a database those made: 7 and 8 run once, and audits resume.
+    const path = join(dir, 'from-6.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const sql of sqliteMigrations.slice(0, 6)) old.exec(sql);
+    old.pragma('user_version = 6');
+    old.close();
+    const store = openSqliteStore({ path });
+    expect((await store.createBudget({ path: 'a', limitMicros: 1_000 })).ok).toBe(true);
+    const first = await store.audit();
+    expect((await store.reserve({ path: 'a', amountMicros: 10 })).ok).toBe(true);
+    const next = await store.audit();
+    expect([first.ok, next.ok, next.verifiedFromSeq]).toEqual([true, true, first.entries]);
+    await store.close();
+    const db = new Database(path);
+    expect([db.pragma('user_version', { simple: true }), sqliteMigrations.length]).toEqual([8, 8]);
+    db.close();
+  });
+
+  it('replays from the first entry instead of resuming from a checkpoint of an earlier layout', async () => {
+    // Proves a checkpoint that lacks what the replay now tracks (its layout mark, the extra
+    // budgets of expiries) is passed over, not trusted or crashed on, and a current one replaces it.
+    const path = join(dir, 'old-checkpoint.db');
+    const clock = new SimClock(Date.UTC(2026, 0, 1));
+    const store = openSqliteStore({ path, clock });
+    expect((await store.createBudget({ path: 'a', limitMicros: 1_000 })).ok).toBe(true);
+    expect((await store.reserve({ path: 'a', amountMicros: 10, ttlMs: 1_000, onExpiry: 'release' })).ok).toBe(true);
+    clock.advance(2_000);
+    await store.sweep();
+    const first = await store.audit();
+    expect(first.ok).toBe(true);
+    const db = new Database(path);
+    const saved = db.prepare('SELECT seq, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; state: string };
+    const state = JSON.parse(saved.state) as { format?: number; expired: [number, number[]][] };
+    expect(state.expired).toHaveLength(1);
+    const earlier = { ...state, format: undefined, expired: state.expired.map(([seq]) => seq) };
+    db.prepare('UPDATE audit_checkpoints SET state = ? WHERE seq = ?').run(JSON.stringify(earlier), saved.seq);
+    db.close();
+    const replayed = await store.audit();
+    expect([replayed.ok, replayed.verifiedFromSeq, replayed.problems]).toEqual([true, 0, []]);
+    expect((await store.audit()).verifiedFromSeq).toBe(first.entries);
+    await store.close();
+  });
 });

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import {
   anchored,
+  checkpointFromText,
   applyCommand,
   assert,
   refusalMayWrite,
@@ -654,7 +655,7 @@ export class SqliteStore extends BaseStore {
     const entry = mark && (this.stmt.entryAt.get(mark.seq) as Row | undefined);
     const prevHash = mark && (this.stmt.entryHash.get(mark.seq - 1) as string | undefined);
     const holds = mark !== undefined && anchored(mark, entry && entryFromRow(entry), prevHash ?? genesisHash);
-    const from = holds ? (JSON.parse(String(saved?.state)) as ReplayCheckpoint) : undefined;
+    const from = holds ? checkpointFromText(String(saved?.state)) : undefined;
     const replay = replayLedger(from);
     if (mark !== undefined && !holds) replay.unanchored(mark, entry ? String(entry.hash) : null);
     for (const row of this.stmt.ledgerAfter.iterate(from?.seq ?? 0) as Iterable<Row>) replay.apply(entryFromRow(row));
