@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runCheckpointConformance } from './checkpoints.js';
 import { runCrossConformance } from './crosscut.js';
 import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
@@ -650,4 +651,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
   runLoopConformance(target);
   runRefusalConformance(target);
   runWebhookConformance(target);
+  runCheckpointConformance(target);
 }
