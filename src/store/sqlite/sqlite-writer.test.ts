@@ -119,6 +119,35 @@ describe('the sqlite writer thread', () => {
     await store.close();
   });
 
+  it('writes the outbox rows of a batch\'s events with its entries through the thread: none for a batch that failed, one per event for one that committed', async () => {
+    // Proves webhook events stay transactional with the writer thread: the rows are among the
+    // batch's writes there, so a refused batch leaves none and a committed one leaves each once.
+    const path = join(dir, 'outbox.db');
+    const store = openSqliteStore({ path, busyTimeoutMs: 50, writer: 'thread', inlineBatchOpsMax: 0 });
+    expect(await store.webhooks.add({ id: 'wh_all', url: 'http://127.0.0.1:9/wh', events: null, secret: 'whsec_outbox_0123456789abcdef', createdMs: 0 }, 10)).toBe(true);
+    await store.createBudget({ path: 'a', limitMicros: 1_000 });
+    const outbox = (): { kind: string; facts: string }[] => {
+      const db = new Database(path, { readonly: true });
+      const rows = db.prepare('SELECT kind, facts FROM webhook_outbox ORDER BY id').all() as { kind: string; facts: string }[];
+      db.close();
+      return rows;
+    };
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const refused = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 80 })));
+    expect(new Set(refused.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['store_unavailable']));
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect(outbox()).toEqual([]);
+    const admitted = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 80 })));
+    expect(admitted.every((r) => r.ok)).toBe(true);
+    const alerts = (await store.ledger({ kinds: ['alert'], limit: 100 })).entries;
+    expect(alerts.length).toBeGreaterThan(0);
+    const rows = outbox();
+    expect(rows.map((r) => [r.kind, (JSON.parse(r.facts) as { entry: { seq: number } }).entry.seq])).toEqual(alerts.map((e) => ['alert', e.seq]));
+    await store.close();
+  });
+
   it('writes a batch larger than one part in order, each entry with its text intact, so the file replays', async () => {
     // Proves the hand-over in parts: 150 reservations in one batch (three parts) with labels that
     // need escaping arrive in sequence, field for field, and a fresh handle audits them clean.
