@@ -11,6 +11,7 @@
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
  *   npm run bench:gateway -- --warmup 1        (less warm-up: a server in its first seconds)
  *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
+ *   npm run bench:gateway -- --memory-only      (only the 1,000 streams, on a fresh server)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { Pool } from 'undici';
 import { nodeFlags } from '../src/cli/node-flags.js';
 import { percentile, positive } from './common.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, warmup: { type: 'string', default: '5' }, rounds: { type: 'string', default: '10' }, targets: { type: 'string', default: 'direct,forwarder,bursar,portkey' }, streams: { type: 'string', default: '1000' }, 'node-flags': { type: 'string', default: nodeFlags.join(' ') }, 'memory-only': { type: 'boolean', default: false } } });
 /** V8 flags for the Bursar server (and the forwarder): the executable's unless `--node-flags` says otherwise. */
 const serverFlags = values['node-flags'].split(' ').filter(Boolean);
 const seconds = positive('seconds', values.seconds);
@@ -49,28 +50,73 @@ async function freePort(): Promise<number> {
 
 interface Tally {
   latenciesUs: number[];
+  /** Time to the first byte of the answer's body (streamed rounds). */
+  firstByteUs: number[];
   elapsedS: number;
   errors: number;
+  ok: number;
+  /** Server-sent events received (streamed rounds): checks every target streamed the same answer. */
+  events: number;
+}
+
+/** What one round sends: a plain chat completion, or a streamed one of `streamChunks` chunks. */
+type Kind = 'json' | 'stream';
+
+/** Chunks of a streamed answer; the mock sends them back to back, so a round measures relaying, not waiting. */
+const streamChunks = 30;
+const streamBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 64, stream: true, stream_options: { include_usage: true } });
+
+/** One call; resolves with its latency and time to first body byte (µs), or undefined when it failed. */
+async function call(pool: Pool, target: Target, kind: Kind): Promise<{ totalUs: number; firstUs: number; events: number } | undefined> {
+  const t0 = performance.now();
+  const headers = kind === 'stream' ? { 'content-type': 'application/json', 'x-mock-chunks': String(streamChunks), 'x-mock-output-tokens': '60', ...target.headers } : { 'content-type': 'application/json', ...target.headers };
+  try {
+    const res = await pool.request({ method: 'POST', path: target.path, headers, body: kind === 'stream' ? streamBody : body });
+    let firstUs = 0;
+    let text = '';
+    for await (const chunk of res.body) {
+      if (firstUs === 0) firstUs = (performance.now() - t0) * 1000;
+      text += (chunk as Buffer).toString();
+    }
+    if (res.statusCode !== 200 || (kind === 'stream' && !text.includes('[DONE]'))) return undefined;
+    return { totalUs: (performance.now() - t0) * 1000, firstUs, events: kind === 'stream' ? text.split('data: ').length - 1 : 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keeps `connections` requests in flight against one target until `until`, recording each latency. */
-async function drive(pool: Pool, target: Target, connections: number, until: number, tally: Tally | undefined): Promise<void> {
+async function drive(pool: Pool, target: Target, kind: Kind, connections: number, until: number, tally: Tally | undefined): Promise<void> {
   const started = performance.now();
   const one = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
-      try {
-        const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', ...target.headers }, body });
-        await res.body.text();
-        if (res.statusCode !== 200 && tally) tally.errors += 1;
-      } catch {
-        if (tally) tally.errors += 1;
+      const done = await call(pool, target, kind);
+      if (!tally) continue;
+      if (done === undefined) {
+        tally.errors += 1;
+        tally.latenciesUs.push((performance.now() - t0) * 1000);
+        continue;
       }
-      tally?.latenciesUs.push((performance.now() - t0) * 1000);
+      tally.ok += 1;
+      tally.events += done.events;
+      tally.latenciesUs.push(done.totalUs);
+      tally.firstByteUs.push(done.firstUs);
     }
   };
   await Promise.all(Array.from({ length: connections }, one));
   if (tally) tally.elapsedS += (performance.now() - started) / 1000;
+}
+
+interface Measured {
+  rps: number;
+  p50Us: number;
+  p99Us: number;
+  firstP50Us: number;
+  firstP99Us: number;
+  errors: number;
+  ok: number;
+  eventsPerCall: number;
 }
 
 /**
@@ -80,18 +126,19 @@ async function drive(pool: Pool, target: Target, connections: number, until: num
  * keeps optimising a server's code through its first few thousand calls, and the figures are
  * for a server that has been running, not one that has just started.
  */
-async function measure(list: Target[], connections: number, durationS: number, rounds: number, warmS: number): Promise<Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>> {
+async function measure(list: Target[], kind: Kind, connections: number, durationS: number, rounds: number, warmS: number): Promise<Map<string, Measured>> {
   const pools = new Map(list.map((t) => [t.name, new Pool(t.origin, { connections, pipelining: 1 })]));
-  const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], elapsedS: 0, errors: 0 }]));
-  for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + warmS * 1000, undefined);
+  const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], firstByteUs: [], elapsedS: 0, errors: 0, ok: 0, events: 0 }]));
+  for (const t of list) await drive(pools.get(t.name) as Pool, t, kind, connections, performance.now() + warmS * 1000, undefined);
   for (let round = 0; round < rounds; round += 1) {
-    for (const t of list) await drive(pools.get(t.name) as Pool, t, connections, performance.now() + (durationS * 1000) / rounds, tallies.get(t.name));
+    for (const t of list) await drive(pools.get(t.name) as Pool, t, kind, connections, performance.now() + (durationS * 1000) / rounds, tallies.get(t.name));
   }
   await Promise.all([...pools.values()].map((p) => p.close()));
-  const out = new Map<string, { rps: number; p50Us: number; p99Us: number; errors: number }>();
+  const out = new Map<string, Measured>();
   for (const [name, tally] of tallies) {
     const sorted = tally.latenciesUs.sort((a, b) => a - b);
-    out.set(name, { rps: sorted.length / tally.elapsedS, p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), errors: tally.errors });
+    const first = tally.firstByteUs.sort((a, b) => a - b);
+    out.set(name, { rps: sorted.length / tally.elapsedS, p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), firstP50Us: percentile(first, 50), firstP99Us: percentile(first, 99), errors: tally.errors, ok: tally.ok, eventsPerCall: tally.ok ? tally.events / tally.ok : 0 });
   }
   return out;
 }
@@ -130,10 +177,10 @@ async function holdStreams(target: Target, count: number, pid: number | undefine
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
-  const streamBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream slowly.' }], max_tokens: 64, stream: true });
+  const slowStreamBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Stream slowly.' }], max_tokens: 64, stream: true });
   const results = await Promise.allSettled(
     Array.from({ length: count }, async () => {
-      const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', 'x-mock-chunks': '30', 'x-mock-chunk-delay-ms': '100', 'x-mock-output-tokens': '60', ...target.headers }, body: streamBody });
+      const res = await pool.request({ method: 'POST', path: target.path, headers: { 'content-type': 'application/json', 'x-mock-chunks': '30', 'x-mock-chunk-delay-ms': '100', 'x-mock-output-tokens': '60', ...target.headers }, body: slowStreamBody });
       const text = await res.body.text();
       if (res.statusCode !== 200 || !text.includes('[DONE]')) throw new Error(`status ${res.statusCode}`);
     }),
@@ -149,7 +196,7 @@ async function holdStreams(target: Target, count: number, pid: number | undefine
 }
 
 const mockPort = await freePort();
-const mockChild = spawn(process.execPath, ['dist/cli/mock-upstream-main.js', String(mockPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const mockChild = spawn(process.execPath, ['bench/mock-server.mjs', String(mockPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
 const children: ChildProcess[] = [mockChild];
 const stopAll = () => children.forEach((c) => c.kill('SIGKILL'));
 process.on('exit', stopAll);
@@ -161,6 +208,7 @@ interface BursarServer {
   url: string;
   token: string;
   rss: () => Promise<number>;
+  ledger: () => Promise<Record<string, unknown>>;
   stop: () => void;
 }
 
@@ -174,7 +222,12 @@ async function startBursar(): Promise<BursarServer> {
       child.once('message', (m: { rss: number }) => resolve(m.rss));
       child.send('rss');
     });
-  return { pid: child.pid, url, token, rss, stop: () => child.send('stop') };
+  const ledger = () =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      child.once('message', (m: { ledger: Record<string, unknown> }) => resolve(m.ledger));
+      child.send('ledger');
+    });
+  return { pid: child.pid, url, token, rss, ledger, stop: () => child.send('stop') };
 }
 
 const bursar = await startBursar();
@@ -197,22 +250,55 @@ if (wanted.has('portkey')) {
   targets.push({ name: 'portkey', origin: `http://127.0.0.1:${portkeyPort}`, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockUrl}/v1` } });
 }
 
-for (const connections of [1, 64]) {
-  const measured = await measure(targets.filter((t) => t.name === 'direct' || wanted.has(t.name)), connections, seconds, rounds, warmupS);
-  const direct = measured.get('direct');
-  for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
-    const r = measured.get(name);
-    if (!r || !wanted.has(name) || !direct) continue;
-    console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
-  }
-}
-
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const memory = async (server: BursarServer, label: string) => {
   const idle = await server.rss();
   const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.pid, server.rss);
   console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
 };
+if (values['memory-only']) {
+  bursar.stop();
+  const fresh = await startBursar();
+  await memory(fresh, 'fresh');
+  fresh.stop();
+  stopAll();
+  process.exit(0);
+}
+
+const ratio = (a: number, b: number | undefined): number | undefined => (b ? Math.round((a / b) * 100) / 100 : undefined);
+const chosen = targets.filter((t) => t.name === 'direct' || wanted.has(t.name));
+let bursarOk = 0;
+for (const connections of [1, 64]) {
+  const measured = await measure(chosen, 'json', connections, seconds, rounds, warmupS);
+  const direct = measured.get('direct');
+  const forwarder = measured.get('forwarder');
+  bursarOk += measured.get('bursar')?.ok ?? 0;
+  for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
+    const r = measured.get(name);
+    if (!r || !wanted.has(name) || !direct) continue;
+    console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), ratio_to_forwarder: ratio(r.rps, forwarder?.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
+  }
+}
+
+// Streamed calls at 64 connections: what relaying 30 chunks costs, and the time to the first one.
+{
+  const connections = 64;
+  const measured = await measure(chosen, 'stream', connections, seconds, rounds, warmupS);
+  const direct = measured.get('direct');
+  const forwarder = measured.get('forwarder');
+  const portkey = measured.get('portkey');
+  bursarOk += measured.get('bursar')?.ok ?? 0;
+  for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
+    const r = measured.get(name);
+    if (!r || !wanted.has(name) || !direct) continue;
+    const line = { bench: 'gateway_stream', target: name, connections, chunks: streamChunks, requests_per_s: Math.round(r.rps), ratio_to_forwarder: ratio(r.rps, forwarder?.rps), ratio_to_portkey: ratio(r.rps, portkey?.rps) };
+    console.log(JSON.stringify({ ...line, ttfb_p50_us: Math.round(r.firstP50Us), ttfb_p99_us: Math.round(r.firstP99Us), added_ttfb_p50_us: Math.round(r.firstP50Us - direct.firstP50Us), added_ttfb_p99_us: Math.round(r.firstP99Us - direct.firstP99Us), events_per_call: Math.round(r.eventsPerCall * 10) / 10, errors: r.errors }));
+  }
+}
+
+// Every call Bursar answered was reserved, settled and is in the ledger, which replays.
+if (wanted.has('bursar')) console.log(JSON.stringify({ bench: 'gateway_ledger', target: 'bursar', ...(await bursar.ledger()), measured_calls_ok: bursarOk }));
+
 // A server that has done nothing else, then the one that just ran the load above.
 const fresh = await startBursar();
 await memory(fresh, 'fresh');

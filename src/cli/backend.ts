@@ -29,7 +29,7 @@ import {
   type SessionSummary,
 } from '../ops/index.js';
 import { bundledCatalog, type PriceCatalog } from '../pricing/index.js';
-import { openStore, StoreUnavailableError, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
+import { openStore, StoreUnavailableError, type AuditOptions, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery, type Store } from '../store/index.js';
 
 /** A ledger entry as the CLI shows it: the stored entry plus the current path of its budget. */
 export type CliLedgerEntry = PathedEntry;
@@ -156,7 +156,7 @@ export interface CliBackend {
   /** One page of the ledger. A `budget` filter includes everything under that budget. */
   ledgerPage(query: LedgerQuery): Promise<CliLedgerPage>;
   /** Replays the whole ledger and compares it with the stored balances. */
-  audit(): Promise<AuditReport>;
+  audit(options?: AuditOptions): Promise<AuditReport>;
   /** One page of recorded refusals (the API's `GET /api/refusals`); `agent` is a budget path. */
   refusals(query: RefusalQuery): Promise<RefusalPage>;
   mintToken(input: MintTokenInput): Promise<MintedToken | Failure>;
@@ -269,8 +269,8 @@ export class LocalBackend implements CliBackend {
     return page;
   }
 
-  audit(): Promise<AuditReport> {
-    return this.store.audit();
+  audit(options?: AuditOptions): Promise<AuditReport> {
+    return this.store.audit(options);
   }
 
   refusals(query: RefusalQuery): Promise<RefusalPage> {

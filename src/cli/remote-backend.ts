@@ -29,7 +29,7 @@ import {
   type WebhookTestResult,
   type WebhookView,
 } from '../contract/index.js';
-import { StoreUnavailableError, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery } from '../store/index.js';
+import { StoreUnavailableError, type AuditOptions, type DeliveryState, type LedgerQuery, type RefusalPage, type RefusalQuery } from '../store/index.js';
 import { unknownWebhook } from '../ops/index.js';
 import { localActor, type AddWebhookInput, type CliBackend, type CliLedgerPage, type CreateBudgetInput, type GrantInput, type MintedToken, type MintTokenInput, type MoveInput, type ScopedLimit, type ScopedLimitOk, type SessionsQuery, type SessionsReport, type SessionSummary, type SetStatusInput, type UpdateBudgetInput, type UsageAnswer, type UsageQueryInput } from './backend.js';
 import { CliError } from './errors.js';
@@ -243,8 +243,8 @@ export class RemoteBackend implements CliBackend {
     return found.ok ? { ok: true, deliveries: found.value.deliveries.map(deliveryFromJson) } : found;
   }
 
-  async audit(): Promise<AuditReport> {
-    return auditFromJson(this.expect(await this.call(adminRoutes.audit)));
+  async audit(options: AuditOptions = {}): Promise<AuditReport> {
+    return auditFromJson(this.expect(await this.call(adminRoutes.audit, { query: options.full ? { full: 'true' } : {} })));
   }
 
   async close(): Promise<void> {

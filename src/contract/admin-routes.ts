@@ -73,6 +73,7 @@ const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z
 export const AuditJson = z.object({
   ok: z.boolean(),
   entries: z.int(),
+  verified_from_seq: z.int().describe('the replay began after this entry: 0 from the first, else where an earlier audit left its checkpoint'),
   budgets: z.int(),
   closed_periods: z.int(),
   open_reservations: z.int(),
@@ -598,10 +599,12 @@ const audit = routeSpec({
   method: 'GET',
   path: '/api/audit',
   operationId: 'audit',
-  summary: 'Replay the whole ledger and compare it with the stored balances',
-  description: 'Checks the hash chain, every entry against the ones before it, and every balance, closed period and open reservation. Reads the whole ledger, so it is admin only.',
+  summary: 'Replay the ledger and compare it with the stored balances',
+  description:
+    'Checks the hash chain, every entry against the ones before it, and every balance, closed period and open reservation. Replays from the checkpoint the last successful audit left, once it has checked the ledger still holds that entry with that hash; full=true replays from the first entry. Admin only.',
   tag: 'audit',
   access: 'admin',
+  query: z.strictObject({ full: z.enum(['true', 'false']).optional().describe('true: replay from the first entry, not from the last audit\'s checkpoint') }),
   response: {
     status: 200,
     description: 'the audit report (ok false lists each problem)',

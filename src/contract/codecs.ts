@@ -583,6 +583,7 @@ export function auditToJson(r: AuditReport) {
   return {
     ok: r.ok,
     entries: r.entries,
+    verified_from_seq: r.verifiedFromSeq,
     budgets: r.budgets,
     closed_periods: r.closedPeriods,
     open_reservations: r.openReservations,
@@ -741,7 +742,7 @@ export function delegationFromJson(b: TokenLimitsJson & { max_spend_micros: numb
  * auditFromJson(auditToJson(report)) // deep-equals report
  */
 export function auditFromJson(j: ReturnType<typeof auditToJson>): AuditReport {
-  return { ok: j.ok, entries: j.entries, budgets: j.budgets, closedPeriods: j.closed_periods, openReservations: j.open_reservations, headHash: j.head_hash, problems: j.problems.map(problemToJson) };
+  return { ok: j.ok, entries: j.entries, verifiedFromSeq: j.verified_from_seq, budgets: j.budgets, closedPeriods: j.closed_periods, openReservations: j.open_reservations, headHash: j.head_hash, problems: j.problems.map(problemToJson) };
 }
 
 /**

@@ -18,6 +18,15 @@ export const resolutionKindsSql = `kind IN (${Object.keys(resolutionKinds)
   .map((k) => `'${k}'`)
   .join(', ')})`;
 
+/**
+ * The same condition as equalities joined by OR: `(kind = 'settle' OR …)`. SQLite evaluates an
+ * `IN` list of more than two values by building a temporary table, and it evaluates a partial
+ * index's condition on every insert, so its `ledger_resolution` index is declared with this form.
+ */
+export const resolutionKindsSqlOr = `(${Object.keys(resolutionKinds)
+  .map((k) => `kind = '${k}'`)
+  .join(' OR ')})`;
+
 /** What one entry does to spend, as usage reports count it. */
 export interface SpendEffect {
   /** Added to spend (negative for a refund). */

@@ -7,29 +7,39 @@ export const genesisHash = '0'.repeat(64);
 /**
  * The hash of a ledger entry: SHA-256 over the previous entry's hash and every stored field of
  * this one, in a fixed order, so editing any field or removing an entry breaks the chain.
+ *
+ * The text hashed is `JSON.stringify([prevHash, seq, tsMs, kind, budgetId, amountMicros,
+ * reservationSeq, model, tokensIn, tokensOut, tokensCached, tokensCacheWrite, requestId,
+ * session, task, actor, reason, data])`, written out field by field: the same bytes without
+ * building the array (`entryHashText` below is held equal to it by a test).
  */
 export function entryHash(prevHash: string, seq: number, e: EntryDraft): string {
-  const fields = [
-    prevHash,
-    seq,
-    e.tsMs,
-    e.kind,
-    e.budgetId,
-    e.amountMicros,
-    e.reservationSeq,
-    e.model,
-    e.tokensIn,
-    e.tokensOut,
-    e.tokensCached,
-    e.tokensCacheWrite,
-    e.requestId,
-    e.session,
-    e.task,
-    e.actor,
-    e.reason,
-    e.data,
-  ];
-  return sha256Hex(JSON.stringify(fields));
+  return sha256Hex(entryHashText(prevHash, seq, e));
+}
+
+/** The hash of an entry from its `entryHashText`. */
+export function hashOfEntryText(text: string): string {
+  return sha256Hex(text);
+}
+
+/** The text `entryHash` hashes. */
+export function entryHashText(prevHash: string, seq: number, e: EntryDraft): string {
+  return (
+    '[' + str(prevHash) + ',' + num(seq) + ',' + num(e.tsMs) + ',' + str(e.kind) + ',' + num(e.budgetId) + ',' + num(e.amountMicros) + ',' +
+    num(e.reservationSeq) + ',' + str(e.model) + ',' + num(e.tokensIn) + ',' + num(e.tokensOut) + ',' + num(e.tokensCached) + ',' +
+    num(e.tokensCacheWrite) + ',' + str(e.requestId) + ',' + str(e.session) + ',' + str(e.task) + ',' + str(e.actor) + ',' +
+    str(e.reason) + ',' + str(e.data) + ']'
+  );
+}
+
+/** A number field as `JSON.stringify` writes it (non-finite numbers become null, as in JSON). */
+function num(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? 'null' : String(value);
+}
+
+/** A text field as `JSON.stringify` writes it. */
+function str(value: string | null): string {
+  return value === null ? 'null' : JSON.stringify(value);
 }
 
 type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;

@@ -26,5 +26,5 @@ export * from './view.js';
 export { expireDue, type ReserveOk, type SettleOk, type VoidOk } from './reservations.js';
 export { applyPatch, subtreeOf, type BudgetOk, type BudgetDefaults } from './budgets.js';
 export type { MintOk, RevokeOk } from './tokens.js';
-export { replayLedger, type ReplayState, type AuditProblem, type AuditReport } from './replay.js';
+export { anchored, checkpointFromText, replayLedger, type ReplayCheckpoint, type ReplayState, type AuditProblem, type AuditReport } from './replay.js';
 export * from './webhook-events.js';

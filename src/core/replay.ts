@@ -19,7 +19,13 @@ export interface AuditProblem {
 
 export interface AuditReport {
   ok: boolean;
+  /** Entries in the ledger (those before `verifiedFromSeq` were verified by an earlier audit). */
   entries: number;
+  /**
+   * The replay began after this entry: 0 when it began at the first, else the sequence of the
+   * checkpoint an earlier audit left (which this one found anchored in the ledger).
+   */
+  verifiedFromSeq: number;
   budgets: number;
   closedPeriods: number;
   openReservations: number;
@@ -27,20 +33,141 @@ export interface AuditReport {
   problems: AuditProblem[];
 }
 
-type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
+/** A budget as the replay rebuilds it. */
+export type ReplayBudget = Omit<BudgetRecord, 'name' | 'kind' | 'createdMs'>;
 
 /** What the ledger says the state is, rebuilt entry by entry. */
 export interface ReplayState {
   budgets: Map<number, ReplayBudget>;
-  open: Map<number, { budgetId: number; amountMicros: number; createdMs: number; also: readonly number[] }>;
+  open: Map<number, ReplayHold>;
   /** Reservations whose expiry released their hold (a late charge may follow), with their extra budgets. */
   expired: Map<number, readonly number[]>;
   /** Reservations whose expiry charged their hold, until a settlement or void reconciles them. */
-  charged: Map<number, { budgetId: number; chargedMicros: number; createdMs: number; also: readonly number[] }>;
+  charged: Map<number, ReplayCharge>;
   closed: Map<string, ClosedPeriod>;
   lastSeq: number;
   lastHash: string;
   entries: number;
+}
+
+/** An open reservation as the replay holds it: its leaf, hold, time and extra budgets. */
+export interface ReplayHold {
+  budgetId: number;
+  amountMicros: number;
+  createdMs: number;
+  also: readonly number[];
+}
+
+/** A reservation whose expiry charged its hold, until a settlement or void reconciles it. */
+export interface ReplayCharge {
+  budgetId: number;
+  chargedMicros: number;
+  createdMs: number;
+  also: readonly number[];
+}
+
+/**
+ * The layout of the checkpoints this replay leaves and resumes from. Raised whenever the replay's
+ * state gains or changes a field: a checkpoint of another layout lacks what this replay tracks,
+ * so the audit replays from the first entry instead of resuming from it.
+ */
+export const checkpointFormat = 2;
+
+/**
+ * A replay's whole state at an entry, as a successful audit leaves it for the next: the next
+ * audit checks that the ledger still holds that entry with that hash, then replays only what
+ * came after. Plain data (JSON).
+ */
+export interface ReplayCheckpoint {
+  format: number;
+  seq: number;
+  hash: string;
+  entries: number;
+  budgets: ReplayBudget[];
+  open: [number, ReplayHold][];
+  expired: [number, readonly number[]][];
+  charged: [number, ReplayCharge][];
+  closed: ClosedPeriod[];
+}
+
+/**
+ * Whether the ledger still holds a checkpoint's entry as the audit that left it saw it: with
+ * that hash, which its stored fields (and the hash before it) still produce.
+ *
+ * @example
+ * anchored({ seq: 41, hash }, entry41, entry40.hash) // true unless entry 41 changed since
+ */
+export function anchored(checkpoint: { seq: number; hash: string }, entry: LedgerEntry | undefined, prevHash: string): boolean {
+  return entry !== undefined && entry.seq === checkpoint.seq && entry.hash === checkpoint.hash && entryHash(prevHash, entry.seq, entry) === checkpoint.hash;
+}
+
+/**
+ * Every field of a replayed budget, spelled out so that a field added to the budget record fails
+ * to compile until it is listed here: a checkpoint's budgets must carry each of them.
+ */
+const budgetFieldSet: Record<keyof ReplayBudget, true> = {
+  id: true,
+  parentId: true,
+  path: true,
+  status: true,
+  limitMicros: true,
+  period: true,
+  timezone: true,
+  periodStartMs: true,
+  periodEndMs: true,
+  spentMicros: true,
+  reservedMicros: true,
+  grantedMicros: true,
+  overrunMicros: true,
+  inflight: true,
+  policy: true,
+  alertSpentPct: true,
+  alertCommittedPct: true,
+  trippedUntilMs: true,
+  breakerTrips: true,
+  probeSeq: true,
+  breakerCode: true,
+  burn: true,
+  loops: true,
+};
+const budgetFields = Object.keys(budgetFieldSet);
+
+/**
+ * A stored checkpoint's state, or undefined when it is not one this replay can resume from: of
+ * another layout (`checkpointFormat`), or missing a field the replay tracks. The audit then
+ * replays from the first entry.
+ *
+ * @example
+ * const from = checkpointFromText(row.state); // undefined: replay everything
+ */
+export function checkpointFromText(text: string): ReplayCheckpoint | undefined {
+  let c: Partial<ReplayCheckpoint>;
+  try {
+    c = JSON.parse(text) as Partial<ReplayCheckpoint>;
+  } catch {
+    return undefined;
+  }
+  if (c === null || typeof c !== 'object' || c.format !== checkpointFormat) return undefined;
+  const lists = [c.budgets, c.open, c.expired, c.charged, c.closed];
+  if (!lists.every(Array.isArray) || typeof c.seq !== 'number' || typeof c.hash !== 'string' || typeof c.entries !== 'number') return undefined;
+  const whole = (c.budgets ?? []).every((b) => budgetFields.every((f) => b !== null && typeof b === 'object' && f in b));
+  const held = [...(c.open ?? []), ...(c.charged ?? [])].every((pair) => Array.isArray(pair) && Array.isArray(pair[1]?.also));
+  const expired = (c.expired ?? []).every((pair) => Array.isArray(pair) && Array.isArray(pair[1]));
+  return whole && held && expired ? (c as ReplayCheckpoint) : undefined;
+}
+
+function stateFrom(c: ReplayCheckpoint | undefined): ReplayState {
+  if (c === undefined) return { budgets: new Map(), open: new Map(), expired: new Map(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+  return {
+    budgets: new Map(c.budgets.map((b) => [b.id, b])),
+    open: new Map(c.open),
+    expired: new Map(c.expired),
+    charged: new Map(c.charged),
+    closed: new Map(c.closed.map((p) => [`${p.budgetId}:${p.startMs}`, p])),
+    lastSeq: c.seq,
+    lastHash: c.hash,
+    entries: c.entries,
+  };
 }
 
 type Data = Record<string, unknown>;
@@ -49,17 +176,19 @@ const noIds: readonly number[] = [];
 const balanceFields = ['spentMicros', 'reservedMicros', 'grantedMicros', 'overrunMicros', 'inflight', 'limitMicros', 'periodStartMs', 'periodEndMs', 'status', 'parentId', 'path', 'period', 'timezone', 'alertSpentPct', 'alertCommittedPct', 'trippedUntilMs', 'breakerTrips', 'probeSeq', 'breakerCode'] as const;
 
 /**
- * Replays a ledger from its first entry and checks it against what a store holds: the hash
- * chain, the sequence, each entry's consistency with the ones before it, and at the end every
- * budget's balances, every closed period, and the set of open reservations.
+ * Replays a ledger from its first entry (or from a checkpoint, with the entries after it) and
+ * checks it against what a store holds: the hash chain, the sequence, each entry's consistency
+ * with the ones before it, and at the end every budget's balances, every closed period, and the
+ * set of open reservations. `checkpoint()` gives the state reached, for the next audit.
  *
  * @example
  * const replay = replayLedger();
  * for (const entry of entries) replay.apply(entry);
  * const report = replay.finish({ budgets, closedPeriods, openReservations });
  */
-export function replayLedger() {
-  const state: ReplayState = { budgets: new Map(), open: new Map(), expired: new Map(), charged: new Map(), closed: new Map(), lastSeq: 0, lastHash: genesisHash, entries: 0 };
+export function replayLedger(from?: ReplayCheckpoint) {
+  const state = stateFrom(from);
+  const verifiedFromSeq = state.lastSeq;
   const problems: AuditProblem[] = [];
   const report = (p: AuditProblem) => {
     if (problems.length < problemsMax) problems.push(p);
@@ -374,6 +503,7 @@ export function replayLedger() {
     return {
       ok: problems.length === 0,
       entries: state.entries,
+      verifiedFromSeq,
       budgets: state.budgets.size,
       closedPeriods: state.closed.size,
       openReservations: state.open.size,
@@ -382,7 +512,28 @@ export function replayLedger() {
     };
   }
 
-  return { apply, finish, state };
+  /** The state reached so far, as plain data (copied: replaying on does not change it). */
+  function checkpoint(): ReplayCheckpoint {
+    const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    return copy({
+      format: checkpointFormat,
+      seq: state.lastSeq,
+      hash: state.lastHash,
+      entries: state.entries,
+      budgets: [...state.budgets.values()],
+      open: [...state.open],
+      expired: [...state.expired],
+      charged: [...state.charged],
+      closed: [...state.closed.values()],
+    });
+  }
+
+  /** Reports that a checkpoint was found but does not match the ledger (the replay then starts at the first entry). */
+  function unanchored(c: { seq: number; hash: string }, actual: string | null) {
+    report({ seq: c.seq, field: 'hash', expected: c.hash, actual, message: `entry ${c.seq}, where an earlier audit verified the ledger up to, no longer has the hash that audit saw: the ledger up to it was altered since` });
+  }
+
+  return { apply, finish, state, checkpoint, unanchored };
 }
 
 /** A budget's guard state when it is created: nothing raised, breaker closed, windows empty. */

@@ -75,8 +75,14 @@ const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
     const example = missing.includes(':') ? missing : `${missing}:<value>`;
     return refuse('tag_required', `budget ${b.path} requires every call to carry a ${missing} tag (x-bursar-tags: ${example}); this one carries ${cmd.tags?.length ? cmd.tags.join(', ') : 'none'}`, { budget: b.path, field: 'tags' });
   },
+  /** Names the budget with the lowest cap this amount is over (the root-most of equals). */
   request_cost_cap: (chain, cmd, nowMs) => {
-    const cap = minBy([...chain].reverse().filter((x) => x.policy.requestCapMicros !== undefined && cmd.amountMicros > x.policy.requestCapMicros), (x) => x.policy.requestCapMicros ?? 0);
+    let cap: BudgetRecord | undefined;
+    for (let i = chain.length - 1; i >= 0; i -= 1) {
+      const x = chain[i] as BudgetRecord;
+      const capMicros = x.policy.requestCapMicros;
+      if (capMicros !== undefined && cmd.amountMicros > capMicros && (cap === undefined || capMicros < (cap.policy.requestCapMicros ?? 0))) cap = x;
+    }
     return cap && refuse('request_cost_cap', `a single request may reserve at most ${usd(cap.policy.requestCapMicros ?? 0)} on budget ${cap.path}; this one needs ${usd(cmd.amountMicros)}`, { budget: cap.path, remainingMicros: remainingAt(cap, nowMs) });
   },
   too_many_inflight: (chain, _cmd, nowMs) => {
@@ -85,11 +91,7 @@ const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
   },
   /** Names the budget with the least left (the leaf-most of equals). */
   budget_exceeded: (chain, cmd, nowMs) => {
-    const short = chain.filter((x) => {
-      const remaining = remainingAt(x, nowMs);
-      return remaining !== null && cmd.amountMicros > remaining;
-    });
-    const tightest = minBy(short, (x) => remainingAt(x, nowMs) ?? 0);
+    const tightest = tightestOf(chain, nowMs, cmd.amountMicros);
     if (!tightest) return undefined;
     const remaining = Math.max(0, remainingAt(tightest, nowMs) ?? 0);
     return refuse('budget_exceeded', `budget ${tightest.path} has ${usd(remaining)} left; this reservation needs ${usd(cmd.amountMicros)}`, { budget: tightest.path, remainingMicros: remaining });
@@ -185,8 +187,7 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
   }
   if (enforce) admitProbes(tx, chain, record);
   raiseScopeAlerts(tx, scope);
-  const limited = chain.filter((b) => b.limitMicros !== null);
-  const tightest = minBy(limited, (b) => remainingAt(b, tx.nowMs) ?? 0) ?? leaf;
+  const tightest = tightestOf(chain, tx.nowMs, Infinity) ?? leaf;
   const result: ReserveOk = { ok: true, reservation: viewReservation(record, leaf.path), remainingMicros: remainingAt(tightest, tx.nowMs), tightest: tightest.path };
   if (refusal) result.wouldRefuse = refusal;
   if (plan.from) Object.assign(result, { downgradedFrom: plan.from.model, route: plan.from.why });
@@ -471,15 +472,19 @@ function rootMost(chain: readonly BudgetRecord[], match: (b: BudgetRecord) => bo
   return undefined;
 }
 
-function minBy<T>(items: readonly T[], key: (item: T) => number): T | undefined {
-  let best: T | undefined;
-  let bestKey = Infinity;
-  for (const item of items) {
-    const k = key(item);
-    if (k < bestKey) {
-      best = item;
-      bestKey = k;
-    }
+/**
+ * The budget of a leaf-first chain with the least remaining among those with a limit and less
+ * remaining than `belowMicros` (the leaf-most of equals), without building a list: this runs
+ * on every reservation.
+ */
+function tightestOf(chain: readonly BudgetRecord[], nowMs: number, belowMicros: number): BudgetRecord | undefined {
+  let best: BudgetRecord | undefined;
+  let bestRemaining = Infinity;
+  for (const b of chain) {
+    const remaining = remainingAt(b, nowMs);
+    if (remaining === null || !(belowMicros > remaining) || !(remaining < bestRemaining)) continue;
+    best = b;
+    bestRemaining = remaining;
   }
   return best;
 }

@@ -1,11 +1,13 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorBody, errorHeaders, WireError, type ErrorShape } from '../contract/index.js';
 
 /*
  * What every request meets before its route, whichever door it knocks on (the provider routes,
  * the agent routes, the admin API, the dashboard): the limit on failed authentication per
- * source address, and CORS.
+ * source address, and CORS. Each works on the raw request and answer, so the framework's hooks
+ * and the provider routes' direct path (`serveFastRoutes`) run the same code.
  */
 
 /** How many failed authentications an address may make, and in what window. */
@@ -96,8 +98,8 @@ function shapeOf(url: string): ErrorShape {
   return url.startsWith('/v1/') ? 'openai' : 'bursar';
 }
 
-function presentsCredential(request: FastifyRequest): boolean {
-  return request.headers.authorization !== undefined || request.headers['x-api-key'] !== undefined;
+function presentsCredential(headers: IncomingHttpHeaders): boolean {
+  return headers.authorization !== undefined || headers['x-api-key'] !== undefined;
 }
 
 /**
@@ -108,6 +110,18 @@ function presentsCredential(request: FastifyRequest): boolean {
  */
 export function refuse(reply: FastifyReply, url: string, e: WireError): FastifyReply {
   return reply.code(e.status).headers(errorHeaders(e)).header('cache-control', 'no-store').send(errorBody(shapeOf(url), e));
+}
+
+/**
+ * The same refusal as `refuse`, written on the raw answer (for requests the framework never sees).
+ *
+ * @example
+ * refuseRaw(res, '/v1/messages', new WireError('too_many_auth_failures', 'try again in 30 s', { retryAfterS: 30 }));
+ */
+export function refuseRaw(res: ServerResponse, url: string, e: WireError): void {
+  const body = JSON.stringify(errorBody(shapeOf(url), e));
+  res.writeHead(e.status, { ...errorHeaders(e), 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /**
@@ -122,24 +136,40 @@ export function badUrl(code: string | undefined, pathParamCharsMax: number): Wir
   return new WireError('bad_request', 'the URL is not valid: a % must begin an escape like %2F (encode a budget path with encodeURIComponent)');
 }
 
+/** What a request meets before its route: a refusal to answer with, or undefined to go on (headers may have been set). */
+export type EdgeCheck = (req: IncomingMessage, res: ServerResponse) => WireError | undefined;
+
 /**
  * Counts every 401 answered to a request that presented a credential (an admin key or a spend
  * token, right or wrong) against its source address, and refuses requests presenting one from
  * an address past its limit with 429 `too_many_auth_failures` and `Retry-After`. Requests
  * without a credential pass (they cannot guess anything).
+ *
+ * @example
+ * const check = authFailureCheck(new AuthFailures(limit, now));
+ * check(req, res); // a WireError once the address has failed too often
  */
-export function limitAuthFailures(app: FastifyInstance, failures: AuthFailures): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (!presentsCredential(request)) return;
-    const address = request.socket.remoteAddress ?? 'unknown';
+export function authFailureCheck(failures: AuthFailures): EdgeCheck {
+  return (req, res) => {
+    if (!presentsCredential(req.headers)) return undefined;
+    const address = req.socket.remoteAddress ?? 'unknown';
     const waitMs = failures.blockedForMs(address);
     if (waitMs > 0) {
       const retryAfterS = Math.max(1, Math.ceil(waitMs / 1_000));
-      return refuse(reply, request.url, new WireError('too_many_auth_failures', `too many failed authentications from this address; try again in ${retryAfterS} s with a valid credential`, { retryAfterS }));
+      return new WireError('too_many_auth_failures', `too many failed authentications from this address; try again in ${retryAfterS} s with a valid credential`, { retryAfterS });
     }
-    reply.raw.once('finish', () => {
-      if (reply.raw.statusCode === 401) failures.fail(address);
+    res.once('finish', () => {
+      if (res.statusCode === 401) failures.fail(address);
     });
+    return undefined;
+  };
+}
+
+/** Runs an edge check on every request the framework routes. */
+export function checkAtEdge(app: FastifyInstance, check: EdgeCheck): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = check(request.raw, reply.raw);
+    if (refusal) return refuse(reply, request.url, refusal);
   });
 }
 
@@ -184,22 +214,38 @@ export function corsOriginProblem(origins: readonly string[]): string | undefine
 }
 
 /**
- * Opens the server to browsers on the given origins (`*` for any): their requests get
+ * Opens answers to browsers on the given origins (`*` for any): their requests get
  * `Access-Control-Allow-Origin` (the origin itself, with `Vary: Origin`) and the Bursar headers
- * exposed, and their preflights a 204 allowing the methods and the headers asked for. Without
- * origins nothing is added, and browsers on other sites cannot read any answer.
+ * exposed, set on the raw answer so that routes answering it themselves (the proxy, streams)
+ * carry them too. Without origins nothing is added, and browsers on other sites cannot read any
+ * answer. Returns whether the request's origin is allowed.
+ *
+ * @example
+ * const cors = corsHeaders(['https://app.example.com']);
+ * cors(req, res); // true, and the headers set, for a request from https://app.example.com
+ */
+export function corsHeaders(origins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const any = origins.includes('*');
+  const allowed = new Set(origins);
+  return (req, res) => {
+    const origin = req.headers.origin;
+    if (origins.length === 0 || typeof origin !== 'string' || (!any && !allowed.has(origin))) return false;
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-expose-headers', exposedHeaders);
+    return true;
+  };
+}
+
+/**
+ * Opens the server to browsers on the given origins (`corsHeaders`), and answers their
+ * preflights with a 204 allowing the methods and the headers asked for.
  */
 export function allowCors(app: FastifyInstance, origins: readonly string[]): void {
   if (origins.length === 0) return;
-  const any = origins.includes('*');
-  const allowed = new Set(origins);
+  const cors = corsHeaders(origins);
   app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (typeof origin !== 'string' || (!any && !allowed.has(origin))) return;
-    // Set on the raw response so that routes answering it themselves (the proxy, streams) carry them too.
-    reply.raw.setHeader('access-control-allow-origin', origin);
-    reply.raw.setHeader('vary', 'Origin');
-    reply.raw.setHeader('access-control-expose-headers', exposedHeaders);
+    if (!cors(request.raw, reply.raw)) return;
     const asked = request.headers['access-control-request-method'];
     if (request.method !== 'OPTIONS' || typeof asked !== 'string') return;
     const headers = request.headers['access-control-request-headers'];

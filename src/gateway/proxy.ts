@@ -405,7 +405,9 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
     report(g, a, a.adapter.route, e.status, e.code, cost, relay.upstreamMs);
     return;
   }
-  const priced = priceCall(a, a.adapter.usageFromBody(parsed), outputOf(parsed));
+  const reported = a.adapter.usageFromBody(parsed);
+  // The answer's text is only counted when the provider reported no output tokens.
+  const priced = priceCall(a, reported, reported?.outputTokens === undefined ? outputOf(parsed) : '');
   // SQLite: the settlement is queued before the answer is written and committed in the same
   // event-loop turn, before any new request is read, so the client does not wait for the commit
   // yet a balance read sent after this answer already sees the cost. PostgreSQL commits over the

@@ -1,14 +1,15 @@
-import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';
 import { adapters } from './providers/index.js';
+import { serveFastRoutes, type RawRoute, type ServerTimeouts } from './fast-routes.js';
 import { proxyCall, type Gateway } from './proxy.js';
 import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
 import { modelsRoute } from './routes.js';
-import { allowCors, AuthFailures, badUrl, limitAuthFailures, refuse, type AuthFailureLimit } from './edge.js';
+import { allowCors, authFailureCheck, AuthFailures, badUrl, checkAtEdge, corsHeaders, refuse, type AuthFailureLimit, type EdgeCheck } from './edge.js';
 
 /** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
 export interface ConnectionBounds {
@@ -77,9 +78,31 @@ function clientError(error: NodeJS.ErrnoException, bounds: ConnectionBounds | un
   return gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`);
 }
 
+/** The settings the framework gives a server it creates itself (its defaults filled in by then). */
+function frameworkTimeouts(options: unknown): ServerTimeouts {
+  const o = options as Partial<ServerTimeouts>;
+  return { keepAliveTimeout: o.keepAliveTimeout ?? 72_000, requestTimeout: o.requestTimeout ?? 0, connectionTimeout: o.connectionTimeout ?? 0, http: o.http };
+}
+
 /** Framework errors (body too large, wrong content type, unparseable) as provider-shaped refusals, by the one mapping. */
 function frameworkError(error: unknown, log: ErrorLog): GatewayError {
   return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
+}
+
+/**
+ * The checks every request meets before its route: the failed-authentication limit (one count
+ * shared by both paths), then CORS headers. `fast` lists them for the provider routes' direct
+ * path in the order the framework's hooks run them.
+ */
+function edgeChecks(options: BuildOptions): { auth: EdgeCheck | undefined; fast: EdgeCheck[] } {
+  const auth = options.authFailures && authFailureCheck(new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  const cors = corsHeaders(options.corsOrigins ?? []);
+  const fast: EdgeCheck[] = auth ? [auth] : [];
+  fast.push((req, res) => {
+    cors(req, res);
+    return undefined;
+  });
+  return { auth, fast };
 }
 
 /**
@@ -89,7 +112,12 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
  */
 export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
   const c = options.connections;
+  // The provider routes by path: the framework's routes call them, and so does the server in
+  // front of it, directly, for plain calls (see `serveFastRoutes`), after the same edge checks.
+  const providerRoutes = new Map<string, RawRoute>();
+  const edge = edgeChecks(options);
   const app = Fastify({
+    serverFactory: (handler, o) => serveFastRoutes(providerRoutes, handler, { bodyBytesMax: gatewayLimits.bodyBytesMax, timeouts: frameworkTimeouts(o), edge: edge.fast }),
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
@@ -108,26 +136,33 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
       socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-bursar-code: ${e.code}\r\nconnection: close\r\n\r\n${body}`);
     },
   });
-  if (options.authFailures) limitAuthFailures(app, new AuthFailures(options.authFailures.limit, options.authFailures.now));
+  if (edge.auth) checkAtEdge(app, edge.auth);
   allowCors(app, options.corsOrigins ?? []);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
   const log = options.onError ?? stderrLog;
-  const hijacked = (route: string, provider: (req: FastifyRequest) => Provider, work: (req: FastifyRequest, res: ServerResponse) => Promise<void>) => async (req: FastifyRequest, reply: FastifyReply) => {
-    reply.hijack();
-    const onRefused = (e: GatewayError) => {
-      g.onCall?.({ route, status: e.status, code: e.code });
-      // What fails here is the store (or a bug): nothing more than the route is known.
-      g.refusals?.record({ code: e.code, message: e.message, route });
+  const answered =
+    (route: string, provider: (headers: IncomingHttpHeaders) => Provider, work: RawRoute): RawRoute =>
+    async (headers, body, res) => {
+      const onRefused = (e: GatewayError) => {
+        g.onCall?.({ route, status: e.status, code: e.code });
+        // What fails here is the store (or a bug): nothing more than the route is known.
+        g.refusals?.record({ code: e.code, message: e.message, route });
+      };
+      await answering(res, provider(headers), () => work(headers, body, res), { log, onRefused });
     };
-    await answering(reply.raw, provider(req), () => work(req, reply.raw), { log, onRefused });
+  const hijacked = (route: RawRoute) => async (req: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await route(req.headers, req.body as Buffer, reply.raw);
   };
   for (const adapter of adapters) {
-    app.post(adapter.route, hijacked(adapter.route, () => adapter.provider, (req, res) => proxyCall(g, adapter, req.headers, req.body as Buffer, res)));
+    const route = answered(adapter.route, () => adapter.provider, (headers, body, res) => proxyCall(g, adapter, headers, body, res));
+    providerRoutes.set(adapter.route, route);
+    app.post(adapter.route, hijacked(route));
   }
-  const modelsProvider = (req: FastifyRequest): Provider => (typeof req.headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
-  app.get('/v1/models', hijacked('/v1/models', modelsProvider, (req, res) => modelsRoute(g, req.headers, res)));
+  const modelsProvider = (headers: IncomingHttpHeaders): Provider => (typeof headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
+  app.get('/v1/models', hijacked(answered('/v1/models', modelsProvider, (headers, _body, res) => modelsRoute(g, headers, res))));
   app.setErrorHandler((error, req, reply) => {
     const e = frameworkError(error, log);
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));

@@ -1,6 +1,13 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import type { Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';
+
+// undici's connection pool and its request function only: the package's index also loads fetch,
+// WebSocket, caches and mocks, which this server never uses (several MB of memory for nothing).
+const requireUndici = createRequire(import.meta.url);
+const Agent = requireUndici('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
+const dispatchRequest = requireUndici('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 
 export interface UpstreamConfig {
   /** OpenAI base URL including `/v1` (as the OpenAI SDK takes it). */
@@ -22,7 +29,7 @@ const passThrough = ['anthropic-version', 'anthropic-beta', 'openai-organization
  * the client's spend token) and a timeout.
  */
 export class Upstream {
-  private readonly agent: Agent;
+  private readonly agent: UndiciAgent;
 
   constructor(readonly config: UpstreamConfig) {
     this.agent = new Agent({ connections: gatewayLimits.upstreamConnectionsMax, keepAliveTimeout: gatewayLimits.upstreamKeepAliveMs, headersTimeout: config.timeoutMs, bodyTimeout: config.timeoutMs });
@@ -72,8 +79,23 @@ export class Upstream {
 
   /** Sends one call; the caller reads (or discards) the body. */
   send(provider: Provider, route: string, incoming: Record<string, string | string[] | undefined>, body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    return request(this.url(provider, route), { method: 'POST', headers: this.headers(provider, incoming), body, signal, dispatcher: this.agent });
+    const { origin, path } = this.target(provider, route);
+    return dispatchRequest.call(this.agent, { origin, path, method: 'POST', headers: this.headers(provider, incoming), body, signal });
   }
+
+  /** Origin and path of a route's URL, parsed once per URL (there is one per provider route). */
+  private target(provider: Provider, route: string): { origin: string; path: string } {
+    const url = this.url(provider, route);
+    let target = this.targets.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      this.targets.set(url, target);
+    }
+    return target;
+  }
+
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   async close(): Promise<void> {
     await this.agent.close();

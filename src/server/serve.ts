@@ -279,7 +279,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
   const telemetry = options.otelEndpoint === undefined ? undefined : await startTelemetry({ endpoint: options.otelEndpoint, serviceName: 'bursar', metricIntervalMs: metricIntervalMsFrom(env) });
-  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background' }));
+  const store = options.store ?? (await openStore({ db: options.db ?? './bursar.db', synchronous: options.synchronous, checkpoints: 'background', writer: 'thread' }));
   const { upstream, mock } = await upstreamFor(plan);
   const metrics = new Metrics();
   const log = options.log ?? stderrJsonLog;

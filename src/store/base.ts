@@ -17,7 +17,7 @@ import type {
 } from '../core/index.js';
 import { GroupCommitter, type BatchOutcome } from './batcher.js';
 import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
-import type { FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
+import type { AuditOptions, FoundToken, LedgerPage, LedgerQuery, Store } from './store.js';
 import type { WebhookStore } from './webhooks.js';
 
 type Input<C extends Command['type']> = Omit<Extract<Command, { type: C }>, 'type'>;
@@ -47,7 +47,7 @@ export abstract class BaseStore implements Store {
   abstract listTokens(): Promise<TokenView[]>;
   abstract ledger(query: LedgerQuery): Promise<LedgerPage>;
   abstract closedPeriods(path: string): Promise<ClosedPeriod[]>;
-  abstract audit(): Promise<AuditReport>;
+  abstract audit(options?: AuditOptions): Promise<AuditReport>;
   abstract writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]>;
   abstract refusals(query: RefusalQuery): Promise<RefusalPage>;
   abstract ping(): Promise<void>;

@@ -32,9 +32,19 @@ const resolving: ReadonlySet<Command['type']> = new Set(['settle', 'void', 'revo
  * instead of waiting behind a store that cannot keep up.
  */
 export class GroupCommitter {
+  /**
+   * Batches that may be committing at once. One (the default) when a batch runs on the calling
+   * thread; a store that commits elsewhere computes the next batch while earlier ones commit.
+   */
+  maxInFlight = 1;
+  /**
+   * Whether a batch of this many queued operations may start while others are still committing
+   * (default: always, up to `maxInFlight`); otherwise it waits for them.
+   */
+  overlaps: (queued: number) => boolean = () => true;
   private queue: Pending[] = [];
   private scheduled = false;
-  private running = false;
+  private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -60,11 +70,11 @@ export class GroupCommitter {
   }
 
   private idle(): boolean {
-    return !this.running && !this.scheduled && this.queue.length === 0;
+    return this.inFlight === 0 && !this.scheduled && this.queue.length === 0;
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -74,13 +84,14 @@ export class GroupCommitter {
   }
 
   private async flush(): Promise<void> {
-    if (this.running || this.queue.length === 0) return;
-    this.running = true;
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    if (this.inFlight > 0 && !this.overlaps(this.queue.length)) return;
+    this.inFlight += 1;
     const batch = this.queue.splice(0, limits.batchOpsMax);
     try {
       await this.runAndAnswer(batch);
     } finally {
-      this.running = false;
+      this.inFlight -= 1;
       if (this.queue.length > 0) this.schedule();
       else if (this.idle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }

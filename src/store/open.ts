@@ -10,6 +10,8 @@ export interface OpenStoreOptions {
   synchronous?: 'normal' | 'full';
   /** SQLite only: checkpoint the write-ahead log from a background thread (servers). */
   checkpoints?: 'inline' | 'background';
+  /** SQLite only: write the ledger from a thread of its own (servers). */
+  writer?: 'inline' | 'thread';
 }
 
 /**
@@ -25,5 +27,5 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<Store> 
   if (/^postgres(ql)?:\/\//.test(db)) {
     return openPostgresStore({ url: db, clock: options.clock, timezone: options.timezone });
   }
-  return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous, checkpoints: options.checkpoints });
+  return openSqliteStore({ path: db, clock: options.clock, timezone: options.timezone, synchronous: options.synchronous, checkpoints: options.checkpoints, writer: options.writer });
 }

@@ -31,6 +31,11 @@ import type {
 import type { RefusalPage, RefusalQuery, RefusalRetention, RefusalWrite } from './refusals.js';
 import type { WebhookStore } from './webhooks.js';
 
+export interface AuditOptions {
+  /** Replay from the first entry, not from the last audit's checkpoint. */
+  full?: boolean;
+}
+
 /** Time source; tests pass a simulated one. */
 export interface Clock {
   now(): number;
@@ -101,8 +106,12 @@ export interface Store {
   listTokens(): Promise<TokenView[]>;
   ledger(query: LedgerQuery): Promise<LedgerPage>;
   closedPeriods(path: string): Promise<ClosedPeriod[]>;
-  /** Replays the whole ledger and compares it with the stored balances. */
-  audit(): Promise<AuditReport>;
+  /**
+   * Replays the ledger and compares it with the stored balances. Starts from the checkpoint the
+   * last successful audit left (once the ledger is found to still hold that entry with that
+   * hash), or from the first entry with `full`; a successful audit leaves a checkpoint at the head.
+   */
+  audit(options?: AuditOptions): Promise<AuditReport>;
 
   /**
    * Writes refusal rows to the refusals table, outside the ledger (no entry, no balance), then

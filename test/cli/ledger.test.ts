@@ -120,11 +120,14 @@ describe('bursar credits history, ledger export, audit verify', () => {
   });
 
   it('verifies an intact ledger and fails, naming the entry, after a row is altered', async () => {
-    // Proves audit verify: exit 0 on a clean ledger; after editing one stored amount, exit 1 with the seq and budget named.
+    // Proves audit verify: exit 0 on a clean ledger, then from where that audit left off; after
+    // editing one stored amount, --full (from the first entry) exits 1 with the seq and budget named.
     await seedHistory(t);
     const clean = await t.ok('audit', 'verify');
     expect(clean.stdout).toMatch(/^Audit OK: replaying the ledger reproduces every balance\.\n\d+ entries, 2 budgets/);
-    expect((await t.json<{ ok: boolean; problems: unknown[] }>('audit', 'verify')).ok).toBe(true);
+    expect(clean.stdout).toContain('replayed from the first entry');
+    const again = await t.json<{ ok: boolean; entries: number; verified_from_seq: number }>('audit', 'verify');
+    expect([again.ok, again.verified_from_seq]).toEqual([true, again.entries]);
 
     const store = t.store();
     const settle = (await store.ledger({ kinds: ['settle'], order: 'desc', limit: 1 })).entries[0];
@@ -135,14 +138,14 @@ describe('bursar credits history, ledger export, audit verify', () => {
     db.prepare('UPDATE ledger SET amount_micros = ? WHERE seq = ?').run(1, settle.seq);
     db.close();
 
-    const failed = await t.cli('audit', 'verify');
+    const failed = await t.cli('audit', 'verify', '--full');
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^Audit FAILED: \d+ problems? found/);
     expect(failed.stdout).toContain(`seq ${settle.seq}: entry ${settle.seq} does not match its hash`);
     expect(failed.stdout).toMatch(/budget acme\/bot: .*\[spentMicros: expected \d+, found \d+\]/);
     expect(failed.stderr).toMatch(/^bursar: audit_failed: /);
 
-    const failedJson = await t.cli('--json', 'audit', 'verify');
+    const failedJson = await t.cli('--json', 'audit', 'verify', '--full');
     expect(failedJson.code).toBe(1);
     const report = JSON.parse(failedJson.stdout) as { ok: boolean; code: string; problems: { seq: number | null; field: string | null }[] };
     expect(report).toMatchObject({ ok: false, code: 'audit_failed' });

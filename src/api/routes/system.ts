@@ -16,7 +16,7 @@ const events = route(adminRoutes.events, async ({ query, headers, deps, request,
   return sent;
 });
 
-const audit = route(adminRoutes.audit, async ({ deps }) => auditToJson(await deps.store.audit()));
+const audit = route(adminRoutes.audit, async ({ query, deps }) => auditToJson(await deps.store.audit({ full: query.full === 'true' })));
 
 const openapi = route(adminRoutes.openapi, async ({ deps }) => deps.openapi());
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../core/index.js';
 import type { Store } from '../store.js';
+import { runCheckpointConformance } from './checkpoints.js';
 import { runCrossConformance } from './crosscut.js';
 import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
@@ -551,7 +552,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect(seen.map((e) => e.kind)).toEqual(['budget_created', 'budget_created', 'budget_created', 'reserve', 'settle']);
       });
 
-      it('fails the audit, naming the entry, when a stored ledger row is altered', async () => {
+      it('fails the full audit, naming the entry, when a stored ledger row is altered', async () => {
         // Proves tamper evidence: editing one amount breaks that entry's hash and the replayed balance.
         await org();
         const r = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 1_000 }));
@@ -560,10 +561,49 @@ export function runStoreConformance(target: ConformanceTarget): void {
         const settle = (await store.ledger({ kinds: ['settle'] })).entries[0];
         if (!settle) throw new Error('no settle entry');
         await target.tamperLedgerAmount(store, settle.seq, 1);
-        const report = await store.audit();
-        expect(report.ok).toBe(false);
+        const report = await store.audit({ full: true });
+        expect([report.ok, report.verifiedFromSeq]).toEqual([false, 0]);
         expect(report.problems.some((p) => p.seq === settle.seq && p.field === 'hash')).toBe(true);
         expect(report.problems.some((p) => p.budget === 'acme/research/bot' && p.field === 'spentMicros')).toBe(true);
+      });
+
+      it('replays from the first entry, and says why, when the entry the last audit verified up to was altered since', async () => {
+        // Proves the checkpoint is anchored: it is used only while its entry still has the hash
+        // that audit saw and that its stored fields produce.
+        await org();
+        const r = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 1_000 }));
+        ok(await store.settle({ reservationId: r.reservation.id, actualMicros: 900 }));
+        const clean = await store.audit();
+        expect(clean.ok).toBe(true);
+        await target.tamperLedgerAmount(store, clean.entries, 1);
+        const report = await store.audit();
+        expect([report.ok, report.verifiedFromSeq]).toEqual([false, 0]);
+        expect(report.problems.some((p) => p.seq === clean.entries && p.field === 'hash' && p.message.includes('earlier audit'))).toBe(true);
+      });
+
+      it('replays only what came after the last successful audit, still checking every balance and every later entry', async () => {
+        // Proves the audit checkpoint: the second audit starts where the first verified the ledger
+        // up to, a full one from the first entry, and an entry altered after the checkpoint is found.
+        await org();
+        const first = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 1_000 }));
+        ok(await store.settle({ reservationId: first.reservation.id, actualMicros: 900 }));
+        const before = await store.audit();
+        expect([before.ok, before.verifiedFromSeq]).toEqual([true, 0]);
+        const second = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 2_000 }));
+        ok(await store.settle({ reservationId: second.reservation.id, actualMicros: 1_200 }));
+        const after = await store.audit();
+        expect([after.ok, after.verifiedFromSeq, after.entries]).toEqual([true, before.entries, before.entries + 2]);
+        expect((await store.audit()).verifiedFromSeq).toBe(after.entries);
+        const full = await store.audit({ full: true });
+        expect([full.ok, full.verifiedFromSeq, full.entries]).toEqual([true, 0, after.entries]);
+        const third = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 3_000 }));
+        ok(await store.settle({ reservationId: third.reservation.id, actualMicros: 2_500 }));
+        const settle = (await store.ledger({ kinds: ['settle'], order: 'desc', limit: 1 })).entries[0];
+        if (!settle) throw new Error('no settle entry');
+        await target.tamperLedgerAmount(store, settle.seq, 1);
+        const tampered = await store.audit();
+        expect([tampered.ok, tampered.verifiedFromSeq]).toEqual([false, after.entries]);
+        expect(tampered.problems.some((p) => p.seq === settle.seq && p.field === 'hash')).toBe(true);
       });
 
       it('keeps balances and open reservations across a restart', async () => {
@@ -611,4 +651,5 @@ export function runStoreConformance(target: ConformanceTarget): void {
   runLoopConformance(target);
   runRefusalConformance(target);
   runWebhookConformance(target);
+  runCheckpointConformance(target);
 }

@@ -197,6 +197,16 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX webhook_outbox_claim ON webhook_outbox (claim) WHERE claim IS NOT NULL;
   CREATE INDEX webhook_outbox_done ON webhook_outbox (done_ms) WHERE state <> 'pending';
   `,
+  // Where the last audits verified the ledger up to, with the replay's state there: the next
+  // audit replays only the entries after it.
+  `
+  CREATE TABLE audit_checkpoints (
+    seq bigint PRIMARY KEY,
+    hash text NOT NULL,
+    state text NOT NULL,
+    created_ms bigint NOT NULL
+  );
+  `,
 ];
 
 /** Advisory lock namespace for migrations ("burs"); the second key is the schema's hash. */

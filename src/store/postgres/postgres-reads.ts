@@ -1,9 +1,13 @@
 import type pg from 'pg';
 import {
+  anchored,
+  checkpointFromText,
+  genesisHash,
   limits,
   replayLedger,
   reservationFromLedger,
   type AuditReport,
+  type ReplayCheckpoint,
   type BudgetRecord,
   type ClosedPeriod,
   type LedgerEntry,
@@ -122,28 +126,53 @@ export async function closedPeriodsAt(q: Queryable, path: string): Promise<Close
  * @example
  * const report = await auditLedger(client); // report.ok, report.problems
  */
-export async function auditLedger(client: Queryable): Promise<AuditReport> {
+export async function auditLedger(client: Queryable, o: { full: boolean; nowMs: number }): Promise<AuditReport> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  let report: AuditReport;
+  let checkpoint: ReplayCheckpoint | undefined;
   try {
-    const replay = replayLedger();
-    const pageRows = postgresLimits.ledgerFetchRowsMax;
-    for (let after = 0; ; ) {
-      const page = await rows(client, 'SELECT * FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageRows]);
-      for (const row of page) replay.apply(entryFromRow(row));
-      const last = page[page.length - 1];
-      if (!last || page.length < pageRows) break;
-      after = Number(last.seq);
-    }
-    const budgets = (await rows(client, 'SELECT * FROM budgets')).map(budgetFromRow);
-    const closedPeriods = (await rows(client, 'SELECT * FROM budget_periods')).map(closedFromRow);
-    const openReservations = (await rows(client, 'SELECT * FROM open_reservations')).map(openFromRow);
-    const [head] = await rows(client, 'SELECT seq, hash FROM ledger_head WHERE id = 1');
+    ({ report, checkpoint } = await replayFrom(client, o.full));
     await client.query('COMMIT');
-    return replay.finish({ budgets, closedPeriods, openReservations, headSeq: Number(head?.seq), headHash: String(head?.hash) });
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+  if (checkpoint) {
+    await client.query('INSERT INTO audit_checkpoints (seq, hash, state, created_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO UPDATE SET hash = EXCLUDED.hash, state = EXCLUDED.state, created_ms = EXCLUDED.created_ms', [checkpoint.seq, checkpoint.hash, JSON.stringify(checkpoint), o.nowMs]);
+    await client.query('DELETE FROM audit_checkpoints WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 2) AS kept)');
+  }
+  return report;
+}
+
+/**
+ * Replays the ledger, inside the caller's snapshot, from the last audit's checkpoint (when the
+ * ledger still holds that entry with that hash) or from the first entry.
+ */
+async function replayFrom(client: Queryable, full: boolean): Promise<{ report: AuditReport; checkpoint: ReplayCheckpoint | undefined }> {
+  const [saved] = full ? [] : await rows(client, 'SELECT seq, hash, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1');
+  const mark = saved && { seq: Number(saved.seq), hash: String(saved.hash) };
+  const around = mark ? await rows(client, 'SELECT * FROM ledger WHERE seq IN ($1, $2) ORDER BY seq', [mark.seq - 1, mark.seq]) : [];
+  const entry = around.find((r) => Number(r.seq) === mark?.seq);
+  const previous = around.find((r) => Number(r.seq) === (mark?.seq ?? 0) - 1);
+  const holds = mark !== undefined && anchored(mark, entry && entryFromRow(entry), previous ? entryFromRow(previous).hash : genesisHash);
+  const from = holds ? checkpointFromText(String(saved?.state)) : undefined;
+  const replay = replayLedger(from);
+  if (mark !== undefined && !holds) replay.unanchored(mark, entry ? String(entry.hash) : null);
+  const pageRows = postgresLimits.ledgerFetchRowsMax;
+  for (let after = from?.seq ?? 0; ; ) {
+    const page = await rows(client, 'SELECT * FROM ledger WHERE seq > $1 ORDER BY seq LIMIT $2', [after, pageRows]);
+    for (const row of page) replay.apply(entryFromRow(row));
+    const last = page[page.length - 1];
+    if (!last || page.length < pageRows) break;
+    after = Number(last.seq);
+  }
+  const budgets = (await rows(client, 'SELECT * FROM budgets')).map(budgetFromRow);
+  const closedPeriods = (await rows(client, 'SELECT * FROM budget_periods')).map(closedFromRow);
+  const openReservations = (await rows(client, 'SELECT * FROM open_reservations')).map(openFromRow);
+  const [head] = await rows(client, 'SELECT seq, hash FROM ledger_head WHERE id = 1');
+  const report = replay.finish({ budgets, closedPeriods, openReservations, headSeq: Number(head?.seq), headHash: String(head?.hash) });
+  const moved = report.ok && report.entries > (from?.entries ?? 0);
+  return { report, checkpoint: moved ? replay.checkpoint() : undefined };
 }
 
 /** An open reservation as the `open_reservations` index stores it (no labels: those are in the ledger). */

@@ -23,7 +23,7 @@ import { BaseStore } from '../base.js';
 import type { BatchOutcome, BatchResult } from '../batcher.js';
 import { tokenFromRow, type Row } from '../rows.js';
 import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
-import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
+import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { PgCache, type PgHead } from './postgres-cache.js';
 import { asStoreError, isUnavailable } from './postgres-errors.js';
 import { PgEvents } from './postgres-events.js';
@@ -378,11 +378,11 @@ export class PostgresStore extends BaseStore {
     return this.read((q) => closedPeriodsAt(q, path));
   }
 
-  audit(): Promise<AuditReport> {
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
     return this.read(async () => {
       const client = await this.pool.connect();
       try {
-        return await auditLedger(client);
+        return await auditLedger(client, { full: options.full === true, nowMs: this.clock.now() });
       } finally {
         client.release();
       }

@@ -162,4 +162,20 @@ export const sqliteMigrations: readonly string[] = [
   CREATE INDEX webhook_outbox_claim ON webhook_outbox (claim) WHERE claim IS NOT NULL;
   CREATE INDEX webhook_outbox_done ON webhook_outbox (done_ms) WHERE state <> 'pending';
   `,
+  // The resolution index's condition as ORs (`resolutionKindsSqlOr`): an IN list made SQLite build
+  // a temporary table on every ledger insert.
+  `
+  DROP INDEX ledger_resolution;
+  CREATE INDEX ledger_resolution ON ledger (reservation_seq) WHERE (kind = 'settle' OR kind = 'void' OR kind = 'expire' OR kind = 'expire_charged' OR kind = 'expiry_refund' OR kind = 'late_charge');
+  `,
+  // Where the last audits verified the ledger up to, with the replay's state there: the next
+  // audit replays only the entries after it.
+  `
+  CREATE TABLE audit_checkpoints (
+    seq INTEGER PRIMARY KEY,
+    hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  `,
 ];

@@ -4,45 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newSpendToken, resolutionKindsSql } from '../../core/index.js';
+import { newSpendToken, resolutionKindsSqlOr } from '../../core/index.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { runStoreConformance, SimClock } from '../conformance/index.js';
-import type { Store } from '../store.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { checkpointedAndReplays, sqliteTarget } from '../conformance/sqlite-target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-'));
-const files = new WeakMap<Store, string>();
-let counter = 0;
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function open(path: string, clock: SimClock): Store {
-  const store = openSqliteStore({ path, clock });
-  files.set(store, path);
-  return store;
-}
-
-function fileOf(store: Store): string {
-  const path = files.get(store);
-  if (!path) throw new Error('unknown store');
-  return path;
-}
-
-runStoreConformance({
-  name: 'sqlite',
-  open: async (clock) => open(join(dir, `c${(counter += 1)}.db`), clock),
-  reopen: async (store, clock) => {
-    await store.close();
-    return open(fileOf(store), clock);
-  },
-  openSecond: async (store, clock) => open(fileOf(store), clock),
-  tamperLedgerAmount: async (store, seq, amountMicros) => {
-    const db = new Database(fileOf(store));
-    db.exec('DROP TRIGGER ledger_no_update');
-    db.prepare('UPDATE ledger SET amount_micros = ? WHERE seq = ?').run(amountMicros, seq);
-    db.close();
-  },
-});
+runStoreConformance(sqliteTarget('sqlite', dir, {}));
 
 describe('sqlite store specifics', () => {
   it('finds what resolved a reservation through the partial resolution index', async () => {
@@ -51,11 +23,26 @@ describe('sqlite store specifics', () => {
     const store = openSqliteStore({ path });
     await store.createBudget({ path: 'a' });
     const db = new Database(path);
-    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ledger WHERE reservation_seq = ? AND ${resolutionKindsSql} ORDER BY seq DESC LIMIT 1`).all(1) as { detail: string }[];
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT * FROM ledger WHERE reservation_seq = ? AND ${resolutionKindsSqlOr} ORDER BY seq DESC LIMIT 1`).all(1) as { detail: string }[];
     expect(plan.map((p) => p.detail).join(' ')).toContain('ledger_resolution');
-    expect(sqliteMigrations.findLast((m) => m.includes('ledger_resolution'))).toContain(`WHERE ${resolutionKindsSql};`);
+    expect(sqliteMigrations.findLast((m) => m.includes('ledger_resolution'))).toContain(`WHERE ${resolutionKindsSqlOr};`);
     db.close();
     await store.close();
+  });
+
+  it('appends a ledger row without building a temporary table for the resolution index', async () => {
+    // Proves the index condition is plain comparisons: with `kind IN (…)` of more than two values
+    // SQLite built an ephemeral table of the kinds on every insert.
+    const path = join(dir, 'insert-plan.db');
+    const store = openSqliteStore({ path });
+    await store.createBudget({ path: 'a' });
+    await store.close();
+    const db = new Database(path);
+    const columns = (db.prepare('PRAGMA table_info(ledger)').all() as { name: string }[]).map((c) => c.name);
+    const program = db.prepare(`EXPLAIN INSERT INTO ledger (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).all(...columns.map(() => null)) as { opcode: string }[];
+    expect(program.map((op) => op.opcode)).toContain('IdxInsert');
+    expect(program.map((op) => op.opcode)).not.toContain('OpenEphemeral');
+    db.close();
   });
 
   it('refuses to edit or delete ledger rows through SQL', () => {
@@ -98,16 +85,7 @@ describe('sqlite store specifics', () => {
       if (r.ok) await store.settle({ reservationId: r.reservation.id, actualMicros: 5 });
     }
     // Only a checkpoint writes to the main file; nothing here runs one but the background thread.
-    let grown = false;
-    for (let i = 0; i < 100 && !grown; i += 1) {
-      grown = statSync(path).size > sizeBefore;
-      if (!grown) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(grown).toBe(true);
-    await store.close();
-    const reopened = openSqliteStore({ path });
-    expect((await reopened.audit()).ok).toBe(true);
-    await reopened.close();
+    expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
   });
 
   it('still expires a reservation left open behind thousands of entries after another connection writes', async () => {
@@ -169,5 +147,50 @@ describe('sqlite store specifics', () => {
     expect((await a.createBudget({ path: 'x' })).ok).toBe(true);
     expect(await b.getBudget('x')).toBeDefined();
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('migrates a database at schema 6 (webhooks) on to the resolution index and audit checkpoints', async () => {
+    // Proves the migrations after the released ones apply on a database those made: 7 and 8 run once, and audits resume.
+    const path = join(dir, 'from-6.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const sql of sqliteMigrations.slice(0, 6)) old.exec(sql);
+    old.pragma('user_version = 6');
+    old.close();
+    const store = openSqliteStore({ path });
+    expect((await store.createBudget({ path: 'a', limitMicros: 1_000 })).ok).toBe(true);
+    const first = await store.audit();
+    expect((await store.reserve({ path: 'a', amountMicros: 10 })).ok).toBe(true);
+    const next = await store.audit();
+    expect([first.ok, next.ok, next.verifiedFromSeq]).toEqual([true, true, first.entries]);
+    await store.close();
+    const db = new Database(path);
+    expect([db.pragma('user_version', { simple: true }), sqliteMigrations.length]).toEqual([8, 8]);
+    db.close();
+  });
+
+  it('replays from the first entry instead of resuming from a checkpoint of an earlier layout', async () => {
+    // Proves a checkpoint that lacks what the replay now tracks (its layout mark, the extra
+    // budgets of expiries) is passed over, not trusted or crashed on, and a current one replaces it.
+    const path = join(dir, 'old-checkpoint.db');
+    const clock = new SimClock(Date.UTC(2026, 0, 1));
+    const store = openSqliteStore({ path, clock });
+    expect((await store.createBudget({ path: 'a', limitMicros: 1_000 })).ok).toBe(true);
+    expect((await store.reserve({ path: 'a', amountMicros: 10, ttlMs: 1_000, onExpiry: 'release' })).ok).toBe(true);
+    clock.advance(2_000);
+    await store.sweep();
+    const first = await store.audit();
+    expect(first.ok).toBe(true);
+    const db = new Database(path);
+    const saved = db.prepare('SELECT seq, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1').get() as { seq: number; state: string };
+    const state = JSON.parse(saved.state) as { format?: number; expired: [number, number[]][] };
+    expect(state.expired).toHaveLength(1);
+    const earlier = { ...state, format: undefined, expired: state.expired.map(([seq]) => seq) };
+    db.prepare('UPDATE audit_checkpoints SET state = ? WHERE seq = ?').run(JSON.stringify(earlier), saved.seq);
+    db.close();
+    const replayed = await store.audit();
+    expect([replayed.ok, replayed.verifiedFromSeq, replayed.problems]).toEqual([true, 0, []]);
+    expect((await store.audit()).verifiedFromSeq).toBe(first.entries);
+    await store.close();
   });
 });

@@ -1,24 +1,29 @@
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import {
+  anchored,
+  checkpointFromText,
   applyCommand,
   assert,
   refusalMayWrite,
   expireDue,
+  genesisHash,
   limits,
   parseReservationId,
   reservationFromLedger,
-  resolutionKindsSql,
+  resolutionKindsSqlOr,
   replayLedger,
   viewBudget,
   viewReservation,
   viewToken,
   type AuditReport,
+  type ReplayCheckpoint,
   type BudgetRecord,
   type BudgetView,
   type ClosedPeriod,
   type Command,
   type IdempotencyRecord,
+  type LedgerEntry,
   type ReservationRecord,
   type ReservationView,
   type TokenView,
@@ -43,12 +48,13 @@ import {
   type Row,
 } from '../rows.js';
 import { refusalPageOf, refusalQuerySql, refusalValues, refusalWriteSql, type RefusalPage, type RefusalQuery, type RefusalRetention, type RefusalWrite } from '../refusals.js';
-import { StoreUnavailableError, systemClock, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
+import { StoreUnavailableError, systemClock, type AuditOptions, type Clock, type FoundToken, type LedgerPage, type LedgerQuery } from '../store.js';
 import { SqliteCache } from './sqlite-cache.js';
-import { startCheckpointer } from './sqlite-checkpointer.js';
+import { checkpointIntervalMsDefault, startCheckpointer } from './sqlite-checkpointer.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
-import { SqliteWebhooks } from './sqlite-webhooks.js';
+import { outboxInsertSql, SqliteWebhooks } from './sqlite-webhooks.js';
+import { SqliteWriter, type WriteOp, type WriteOutcome, type WritePart } from './sqlite-writer.js';
 import { outboxEventsOf } from '../webhooks.js';
 
 export interface SqliteStoreOptions {
@@ -66,6 +72,18 @@ export interface SqliteStoreOptions {
    * worker thread does it, keeping those pauses off the writer (what a server wants).
    */
   checkpoints?: 'inline' | 'background';
+  /**
+   * `inline` (default): ledger writes run on the calling thread. `thread`: a worker thread with its
+   * own connection inserts each batch's rows while the next part of the batch is computed, and
+   * commits; the event loop stays free for callers meanwhile (what a server wants). Ignored for
+   * `:memory:`.
+   */
+  writer?: 'inline' | 'thread';
+  /**
+   * With `writer: 'thread'`: a batch of at most this many operations is committed on the calling
+   * thread when the writer thread has nothing in hand (default 64; 0 sends every batch there).
+   */
+  inlineBatchOpsMax?: number;
 }
 
 const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PROTOCOL']);
@@ -77,8 +95,8 @@ function isUnavailable(error: unknown): boolean {
 
 const requireDriver = createRequire(import.meta.url);
 
-/** Entry kinds that resolve a reservation (must match the `ledger_resolution` index). */
-const resolved = resolutionKindsSql;
+/** Entry kinds that resolve a reservation (exactly the condition of the `ledger_resolution` index). */
+const resolved = resolutionKindsSqlOr;
 
 function placeholders(n: number): string {
   return Array.from({ length: n }, () => '?').join(', ');
@@ -98,6 +116,53 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 /** `alert_spent_pct = ?, …`: the guard columns every budget update writes. */
 const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
 
+/** Every statement a ledger write runs, by name; a write is a list of `[index, params]`. */
+const writeSql = {
+  insertEntry: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`,
+  insertBudget: `INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`,
+  updateBudget: `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
+     spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
+  updateBalances: `UPDATE budgets SET spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, ${guardSet} WHERE id = ?`,
+  insertToken: `INSERT INTO tokens (${tokenColumns.join(', ')}) VALUES (${placeholders(tokenColumns.length)})`,
+  updateToken: 'UPDATE tokens SET status = ?, revoked_ms = ? WHERE id = ?',
+  insertIdempotency: 'INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)',
+  insertClosed: 'INSERT INTO budget_periods (budget_id, start_ms, end_ms, spent_micros, granted_micros, overrun_micros) VALUES (?, ?, ?, ?, ?, ?)',
+  setLowSeq: "UPDATE meta SET value = ? WHERE key = 'open_low_seq'",
+  /** Named parameters: an `OutboxEvent`. */
+  insertOutbox: outboxInsertSql,
+} as const;
+const writeNames = Object.keys(writeSql) as (keyof typeof writeSql)[];
+const op = Object.fromEntries(writeNames.map((name, i) => [name, i])) as Record<keyof typeof writeSql, number>;
+
+function entryOp(e: LedgerEntry): WriteOp {
+  return [op.insertEntry, entryValues(e)];
+}
+
+/** Commands whose rows are handed to the writer thread together while the rest of the batch is computed. */
+const commandsPerPart = 64;
+
+/** Times a batch is computed again after another process wrote first, before it is refused. */
+const conflictAttemptsMax = 8;
+
+/** Batches the writer thread may be committing while the next is computed. */
+const inflightBatchesMax = 8;
+
+/**
+ * Operations a batch may hold and still be committed on the calling thread when the writer
+ * thread is idle: below this, handing a batch over costs the two threads' wake-ups and messages
+ * more than its rows cost here (16 callers: 38,000 pairs/s inline against 15,000 handed over; a
+ * gateway at 64 connections: about 10% less CPU per call inline).
+ */
+const inlineBatchOpsMaxDefault = 64;
+
+interface InflightBatch {
+  tx: SqliteTx;
+  results: BatchResult[];
+  /** `seq:hash` of the ledger head once this batch is written. */
+  head: string;
+  written: Promise<WriteOutcome>;
+}
+
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
 
@@ -114,6 +179,19 @@ export class SqliteStore extends BaseStore {
   private readChecked = false;
   private closed = false;
   private readonly checkpointer: { stop(): Promise<void> } | undefined;
+  private readonly writer: SqliteWriter | undefined;
+  private readonly writeStatements: Database.Statement[];
+  /** The ledger head as last committed by this store's writer thread (`writer: 'thread'`). */
+  private committedHead = { seq: -1, hash: '' };
+  /** The heads batches in flight will leave (`seq:hash`): the file's head may be any of them. */
+  private readonly inflightHeads = new Set<string>();
+  /** Moves on whenever computed state is dropped; the writer refuses batches of an older one. */
+  private epoch = 0;
+  /** Batches handed to the writer thread and not answered yet. */
+  private writing = 0;
+  private readonly inlineBatchOpsMax: number;
+  /** What batches in flight decided that the file does not hold yet. */
+  private readonly pending = { keys: new Map<string, IdempotencyRecord>(), resolved: new Map<number, ReservationRecord>() };
   private readonly stmt;
   readonly webhooks: SqliteWebhooks;
 
@@ -121,36 +199,44 @@ export class SqliteStore extends BaseStore {
     super();
     this.clock = options.clock ?? systemClock;
     this.timezone = options.timezone ?? 'UTC';
+    this.inlineBatchOpsMax = options.inlineBatchOpsMax ?? inlineBatchOpsMaxDefault;
     try {
       this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.migrate();
-      if (options.checkpoints === 'background' && options.path !== ':memory:') {
-        this.db.pragma('wal_autocheckpoint = 0');
+      const background = options.checkpoints === 'background' && options.path !== ':memory:';
+      if (background) this.db.pragma('wal_autocheckpoint = 0');
+      if (options.writer === 'thread' && options.path !== ':memory:') {
+        // One thread does both: each costs about 10 MB of memory (a V8 instance of its own).
+        this.writer = new SqliteWriter({
+          path: options.path,
+          driver: requireDriver.resolve('better-sqlite3'),
+          sql: writeNames.map((name) => writeSql[name]),
+          insertEntry: op.insertEntry,
+          synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
+          busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
+          checkpointIntervalMs: background ? checkpointIntervalMsDefault : undefined,
+          genesisHash,
+          isUnavailable: (code) => code !== undefined && isUnavailable({ code }),
+        });
+        this.committer.maxInFlight = inflightBatchesMax;
+        // A small batch waits for the writer to finish, then commits inline: handing it over
+        // too would keep the writer busy, and every later batch with it, under a steady trickle.
+        this.committer.overlaps = (queued) => queued > this.inlineBatchOpsMax;
+      } else if (background) {
         this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
       }
     } catch (error) {
       throw new StoreUnavailableError(`cannot open SQLite database ${options.path}: ${(error as Error).message}`, { cause: error });
     }
     const db = this.db;
+    this.writeStatements = writeNames.map((name) => db.prepare(writeSql[name]));
     this.stmt = {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
       rollback: db.prepare('ROLLBACK'),
-      insertEntry: db.prepare(`INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`),
-      insertBudget: db.prepare(`INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`),
-      updateBudget: db.prepare(
-        `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
-         spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
-      ),
-      updateBalances: db.prepare(`UPDATE budgets SET spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, ${guardSet} WHERE id = ?`),
-      insertToken: db.prepare(`INSERT INTO tokens (${tokenColumns.join(', ')}) VALUES (${placeholders(tokenColumns.length)})`),
-      updateToken: db.prepare('UPDATE tokens SET status = ?, revoked_ms = ? WHERE id = ?'),
-      insertIdempotency: db.prepare('INSERT INTO idempotency (key, fingerprint, result) VALUES (?, ?, ?)'),
-      insertClosed: db.prepare('INSERT INTO budget_periods (budget_id, start_ms, end_ms, spent_micros, granted_micros, overrun_micros) VALUES (?, ?, ?, ?, ?, ?)'),
-      setLowSeq: db.prepare("UPDATE meta SET value = ? WHERE key = 'open_low_seq'"),
       getLowSeq: db.prepare("SELECT value FROM meta WHERE key = 'open_low_seq'").pluck(),
       reserveEntry: db.prepare("SELECT * FROM ledger WHERE seq = ? AND kind = 'reserve'"),
       resolution: db.prepare(`SELECT * FROM ledger WHERE reservation_seq = ? AND ${resolved} ORDER BY seq DESC LIMIT 1`),
@@ -158,12 +244,18 @@ export class SqliteStore extends BaseStore {
       allBudgets: db.prepare('SELECT * FROM budgets ORDER BY id'),
       openReservations: db.prepare(
         `SELECT * FROM ledger l WHERE l.seq >= ? AND l.kind = 'reserve'
-         AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reservation_seq = l.seq AND r.${resolved}) ORDER BY l.seq`,
+         AND NOT EXISTS (SELECT 1 FROM ledger r WHERE r.reservation_seq = l.seq AND ${resolved}) ORDER BY l.seq`,
       ),
       allTokens: db.prepare('SELECT * FROM tokens ORDER BY created_ms, id'),
       head: db.prepare('SELECT seq, hash, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1'),
       entryTs: db.prepare('SELECT ts_ms FROM ledger WHERE seq = ?').pluck(),
       closedOf: db.prepare('SELECT * FROM budget_periods WHERE budget_id = ? ORDER BY start_ms'),
+      ledgerAfter: db.prepare('SELECT * FROM ledger WHERE seq > ? ORDER BY seq'),
+      entryHash: db.prepare('SELECT hash FROM ledger WHERE seq = ?').pluck(),
+      entryAt: db.prepare('SELECT * FROM ledger WHERE seq = ?'),
+      lastCheckpoint: db.prepare('SELECT seq, hash, state FROM audit_checkpoints ORDER BY seq DESC LIMIT 1'),
+      insertCheckpoint: db.prepare('INSERT OR REPLACE INTO audit_checkpoints (seq, hash, state, created_ms) VALUES (?, ?, ?, ?)'),
+      pruneCheckpoints: db.prepare('DELETE FROM audit_checkpoints WHERE seq < (SELECT min(seq) FROM (SELECT seq FROM audit_checkpoints ORDER BY seq DESC LIMIT 2))'),
       refusalInsert: db.prepare(refusalSql.insert).pluck(),
       refusalUpdate: db.prepare(refusalSql.update),
       refusalPruneAge: db.prepare(refusalSql.pruneAge),
@@ -199,9 +291,27 @@ export class SqliteStore extends BaseStore {
     const version = Number(this.stmt.dataVersion.get());
     if (this.cache && version === this.dataVersion) return this.cache;
     this.dataVersion = version;
-    this.cache = this.load();
+    // This connection also sees the writer thread's commits: only a head that is not this
+    // store's own means another process wrote.
+    if (this.cache && this.writer) {
+      if (this.ownHead(this.cache)) return this.cache;
+      // Another process wrote: batches in flight were computed without it and will be refused.
+      this.dropState();
+    }
+    this.cache = this.loadSnapshot();
     return this.cache;
   }
+
+  /** Whether the ledger's head is the one this store last committed, or the one its batch in flight will leave. */
+  private ownHead(cache: SqliteCache): boolean {
+    const head = this.stmt.head.get() as Row | undefined;
+    const seq = head ? Number(head.seq) : 0;
+    const hash = head ? String(head.hash) : genesisHash;
+    return (seq === cache.headSeq && hash === cache.headHash) || (seq === this.committedHead.seq && hash === this.committedHead.hash) || this.inflightHeads.has(`${seq}:${hash}`);
+  }
+
+  /** Loads the cache from one consistent snapshot of the file (a savepoint inside a write transaction). */
+  private readonly loadSnapshot = (): SqliteCache => this.db.transaction(() => this.load())();
 
   private load(): SqliteCache {
     const cache = new SqliteCache();
@@ -219,8 +329,11 @@ export class SqliteStore extends BaseStore {
     return cache;
   }
 
-  protected runBatch(cmds: readonly (Command | null)[]): BatchOutcome {
+  protected runBatch(cmds: readonly (Command | null)[]): BatchOutcome | Promise<BatchOutcome> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
+    // A small batch with nothing being written is committed here at once: handing it to the
+    // writer thread and waiting for its answer would only add the two threads' wake-ups.
+    if (this.writer && (this.writing > 0 || cmds.length > this.inlineBatchOpsMax)) return this.runBatchOnWriter(this.writer, cmds);
     try {
       this.stmt.begin.run();
     } catch (error) {
@@ -229,16 +342,10 @@ export class SqliteStore extends BaseStore {
     try {
       const cache = this.fresh();
       const tx = new SqliteTx(cache, this.reads, Math.max(this.clock.now(), cache.headTsMs));
-      const expired = expireDue(tx, limits.expirePerBatchMax);
-      const results: BatchResult[] = cmds.map((cmd) => {
-        if (cmd === null) return { ok: true, expired };
-        const before = tx.entries.length;
-        const result = applyCommand(tx, cmd, { timezone: this.timezone });
-        assert(result.ok || refusalMayWrite(result) || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
-        return result;
-      });
-      this.write(tx);
+      const results = this.apply(tx, cmds);
+      for (const [index, params] of this.writeOps(tx, cache, 0)) this.writeStatements[index]?.run(params);
       this.stmt.commit.run();
+      this.committedHead = { seq: cache.headSeq, hash: cache.headHash };
       return { results, entries: tx.entries };
     } catch (error) {
       if (this.db.inTransaction) this.stmt.rollback.run();
@@ -247,43 +354,135 @@ export class SqliteStore extends BaseStore {
     }
   }
 
+  /** Runs the batch's commands in one transaction; `onPart` is called after every `commandsPerPart`. */
+  private apply(tx: SqliteTx, cmds: readonly (Command | null)[], onPart?: () => void): BatchResult[] {
+    const expired = expireDue(tx, limits.expirePerBatchMax);
+    return cmds.map((cmd, i) => {
+      if (onPart && i > 0 && i % commandsPerPart === 0) onPart();
+      if (cmd === null) return { ok: true, expired };
+      const before = tx.entries.length;
+      const result = applyCommand(tx, cmd, { timezone: this.timezone });
+      assert(result.ok || refusalMayWrite(result) || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
+      return result;
+    });
+  }
+
+  /**
+   * A batch through the writer thread: computed here on the cache at once (even while earlier
+   * batches are being written), its rows handed over part by part, committed there. A batch
+   * computed on state that did not last (another process wrote first, or an earlier batch did
+   * not commit) is computed again on fresh state: nothing of it was answered.
+   */
+  private async runBatchOnWriter(writer: SqliteWriter, cmds: readonly (Command | null)[]): Promise<BatchOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      const batch = this.computeForWriter(writer, cmds);
+      this.writing += 1;
+      const outcome = await batch.written;
+      this.writing -= 1;
+      this.inflightHeads.delete(batch.head);
+      if (outcome.ok) {
+        this.committed(batch);
+        return { results: batch.results, entries: batch.tx.entries };
+      }
+      if (outcome.epoch === this.epoch) this.dropState();
+      if (!outcome.retry) throw outcome.error;
+      if (attempt >= conflictAttemptsMax) throw new StoreUnavailableError(`the ledger kept changing under this store's writes (${attempt} attempts)`);
+    }
+  }
+
+  private computeForWriter(writer: SqliteWriter, cmds: readonly (Command | null)[]): InflightBatch {
+    let cache: SqliteCache;
+    try {
+      cache = this.freshForRead();
+    } catch (error) {
+      throw isUnavailable(error) ? new StoreUnavailableError((error as Error).message, { cause: error }) : error;
+    }
+    const batch = writer.begin(this.epoch, cache.headSeq, cache.headHash);
+    const tx = new SqliteTx(cache, this.reads, Math.max(this.clock.now(), cache.headTsMs));
+    let sent = 0;
+    const part = (): WritePart => {
+      const hashes = tx.entries.slice(sent).map((e) => e.hash);
+      const texts = tx.entryTexts.slice(sent).join(',');
+      sent = tx.entries.length;
+      return { texts, hashes: hashes.join('') };
+    };
+    let results: BatchResult[];
+    let last: WritePart;
+    try {
+      results = this.apply(tx, cmds, () => batch.send(part()));
+      last = part();
+      last.ops = this.writeOps(tx, cache, tx.entries.length);
+    } catch (error) {
+      batch.abort();
+      this.dropState();
+      throw error;
+    }
+    // Until it commits, what this batch decided is only in memory: later batches look here first.
+    for (const r of tx.idempotencyRecords.values()) this.pending.keys.set(r.key, r);
+    for (const r of tx.resolved) this.pending.resolved.set(r.seq, r);
+    const head = `${cache.headSeq}:${cache.headHash}`;
+    this.inflightHeads.add(head);
+    return { tx, results, head, written: batch.end(last) };
+  }
+
+  /** A batch committed: the file now holds what it decided. */
+  private committed(batch: InflightBatch): void {
+    const [seq, hash] = batch.head.split(':');
+    this.committedHead = { seq: Number(seq), hash: hash ?? '' };
+    for (const r of batch.tx.idempotencyRecords.values()) if (this.pending.keys.get(r.key) === r) this.pending.keys.delete(r.key);
+    for (const r of batch.tx.resolved) if (this.pending.resolved.get(r.seq) === r) this.pending.resolved.delete(r.seq);
+  }
+
+  /** Forgets everything computed and not committed: batches in flight will be computed again. */
+  private dropState(): void {
+    this.epoch += 1;
+    this.cache = undefined;
+    this.pending.keys.clear();
+    this.pending.resolved.clear();
+    this.inflightHeads.clear();
+  }
+
   private readonly reads = {
     reservation: (seq: number): ReservationRecord | undefined => {
+      const pending = this.pending.resolved.get(seq);
+      if (pending) return pending;
       const reserve = this.stmt.reserveEntry.get(seq) as Row | undefined;
       if (!reserve) return undefined;
       const resolution = this.stmt.resolution.get(seq) as Row | undefined;
       return reservationFromLedger(entryFromRow(reserve), resolution ? entryFromRow(resolution) : undefined);
     },
-    idempotency: (key: string): IdempotencyRecord | undefined => this.stmt.idempotency.get(key) as IdempotencyRecord | undefined,
+    idempotency: (key: string): IdempotencyRecord | undefined => this.pending.keys.get(key) ?? (this.stmt.idempotency.get(key) as IdempotencyRecord | undefined),
   };
 
-  private write(tx: SqliteTx): void {
-    const s = this.stmt;
-    const cache = this.cache;
-    assert(cache, 'cache vanished during a write');
-    for (const e of tx.entries) s.insertEntry.run(entryValues(e));
-    for (const b of tx.newBudgets) s.insertBudget.run(budgetValues(b));
+  /**
+   * The statements that write a transaction's changes, entries from `fromEntry` on (earlier ones
+   * were handed to the writer already).
+   */
+  private writeOps(tx: SqliteTx, cache: SqliteCache, fromEntry: number): WriteOp[] {
+    const ops: WriteOp[] = [];
+    for (let i = fromEntry; i < tx.entries.length; i += 1) ops.push(entryOp(tx.entries[i] as LedgerEntry));
+    for (const b of tx.newBudgets) ops.push([op.insertBudget, budgetValues(b)]);
     for (const b of tx.dirtyBudgets) {
       if (tx.newBudgets.has(b)) continue;
       // A reservation or settlement moves balances only: the row's other columns stay.
-      if (!cache.reshaped(b)) s.updateBalances.run(b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, ...guardValues(b), b.id);
-      else s.updateBudget.run(b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), ...guardValues(b), b.id);
+      if (!cache.reshaped(b)) ops.push([op.updateBalances, [b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, ...guardValues(b), b.id]]);
+      else ops.push([op.updateBudget, [b.parentId, b.path, b.status, b.limitMicros, b.period, b.timezone, b.periodStartMs, b.periodEndMs, b.spentMicros, b.reservedMicros, b.grantedMicros, b.overrunMicros, b.inflight, JSON.stringify(b.policy), ...guardValues(b), b.id]]);
     }
-    for (const t of tx.newTokens) s.insertToken.run(tokenValues(t));
-    for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) s.updateToken.run(t.status, t.revokedMs, t.id);
-    for (const r of tx.idempotencyRecords.values()) s.insertIdempotency.run(r.key, r.fingerprint, r.result);
-    for (const p of tx.closedPeriods) s.insertClosed.run(p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros);
-    // The outbox: events leave with the entries that raised them, or not at all.
-    const events = outboxEventsOf(tx.entries, (id) => cache.budgets.get(id));
-    if (events.length > 0) this.webhooks.enqueue(events);
+    for (const t of tx.newTokens) ops.push([op.insertToken, tokenValues(t)]);
+    for (const t of tx.dirtyTokens) if (!tx.newTokens.has(t)) ops.push([op.updateToken, [t.status, t.revokedMs, t.id]]);
+    for (const r of tx.idempotencyRecords.values()) ops.push([op.insertIdempotency, [r.key, r.fingerprint, r.result]]);
+    for (const p of tx.closedPeriods) ops.push([op.insertClosed, [p.budgetId, p.startMs, p.endMs, p.spentMicros, p.grantedMicros, p.overrunMicros]]);
+    // The outbox: events leave with the entries that raised them (the whole batch's), or not at all.
+    for (const e of outboxEventsOf(tx.entries, (id) => cache.budgets.get(id))) ops.push([op.insertOutbox, { ...e }]);
     // Where a reload starts looking for open reservations. It only ever moves up, and a stored
     // value that lags is still correct (the reload scans a few more entries), so it is written
     // once it has moved far, not on every settlement.
     const low = cache.openLowSeq();
     if (low - cache.storedLowSeq >= lowSeqStep) {
-      s.setLowSeq.run(low);
+      ops.push([op.setLowSeq, [low]]);
       cache.storedLowSeq = low;
     }
+    return ops;
   }
 
   /**
@@ -437,19 +636,48 @@ export class SqliteStore extends BaseStore {
     });
   }
 
-  audit(): Promise<AuditReport> {
+  audit(options: AuditOptions = {}): Promise<AuditReport> {
     return this.read(() => {
-      const run = this.db.transaction((): AuditReport => {
-        const replay = replayLedger();
-        for (const row of this.db.prepare('SELECT * FROM ledger ORDER BY seq').iterate() as Iterable<Row>) replay.apply(entryFromRow(row));
-        return replay.finish({
-          budgets: (this.stmt.allBudgets.all() as Row[]).map(budgetFromRow),
-          closedPeriods: (this.db.prepare('SELECT * FROM budget_periods').all() as Row[]).map(closedFromRow),
-          openReservations: (this.stmt.openReservations.all(0) as Row[]).map((row) => reservationFromLedger(entryFromRow(row))),
-        });
-      });
-      return run();
+      const { report, checkpoint } = this.db.transaction(() => this.replay(options.full === true))();
+      if (checkpoint) this.saveCheckpoint(checkpoint);
+      return report;
     });
+  }
+
+  /**
+   * Replays the ledger from the last audit's checkpoint (when the ledger still holds that entry
+   * with that hash) or from the first entry, in one read transaction. Open reservations are
+   * looked for from the stored hint on, as a reload finds them.
+   */
+  private replay(full: boolean): { report: AuditReport; checkpoint: ReplayCheckpoint | undefined } {
+    const saved = full ? undefined : (this.stmt.lastCheckpoint.get() as Row | undefined);
+    const mark = saved && { seq: Number(saved.seq), hash: String(saved.hash) };
+    const entry = mark && (this.stmt.entryAt.get(mark.seq) as Row | undefined);
+    const prevHash = mark && (this.stmt.entryHash.get(mark.seq - 1) as string | undefined);
+    const holds = mark !== undefined && anchored(mark, entry && entryFromRow(entry), prevHash ?? genesisHash);
+    const from = holds ? checkpointFromText(String(saved?.state)) : undefined;
+    const replay = replayLedger(from);
+    if (mark !== undefined && !holds) replay.unanchored(mark, entry ? String(entry.hash) : null);
+    for (const row of this.stmt.ledgerAfter.iterate(from?.seq ?? 0) as Iterable<Row>) replay.apply(entryFromRow(row));
+    const report = replay.finish({
+      budgets: (this.stmt.allBudgets.all() as Row[]).map(budgetFromRow),
+      closedPeriods: (this.db.prepare('SELECT * FROM budget_periods').all() as Row[]).map(closedFromRow),
+      openReservations: (this.stmt.openReservations.all(Number(this.stmt.getLowSeq.get() ?? 0)) as Row[]).map((row) => reservationFromLedger(entryFromRow(row))),
+    });
+    const moved = report.ok && report.entries > (from?.entries ?? 0);
+    return { report, checkpoint: moved ? replay.checkpoint() : undefined };
+  }
+
+  /** Keeps a successful audit's state for the next one (and the one before it); skipped if the file is busy. */
+  private saveCheckpoint(c: ReplayCheckpoint): void {
+    try {
+      this.db.transaction(() => {
+        this.stmt.insertCheckpoint.run(c.seq, c.hash, JSON.stringify(c), this.clock.now());
+        this.stmt.pruneCheckpoints.run();
+      }).immediate();
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+    }
   }
 
   writeRefusals(rows: readonly RefusalWrite[], retention: RefusalRetention): Promise<number[]> {
@@ -487,6 +715,7 @@ export class SqliteStore extends BaseStore {
     if (this.closed) return;
     await this.committer.drain();
     this.closed = true;
+    await this.writer?.stop();
     await this.checkpointer?.stop();
     this.db.close();
   }

@@ -1,5 +1,6 @@
 import {
-  entryHash,
+  entryHashText,
+  hashOfEntryText,
   type BudgetRecord,
   type ClosedPeriod,
   type EntryDraft,
@@ -23,12 +24,16 @@ export interface SqliteReads {
  */
 export class SqliteTx implements Tx {
   readonly entries: LedgerEntry[] = [];
+  /** The text each entry's hash was computed over (`entryHashText`), in entry order. */
+  readonly entryTexts: string[] = [];
   readonly newBudgets = new Set<BudgetRecord>();
   readonly dirtyBudgets = new Set<BudgetRecord>();
   readonly newTokens = new Set<TokenRecord>();
   readonly dirtyTokens = new Set<TokenRecord>();
   readonly idempotencyRecords = new Map<string, IdempotencyRecord>();
   readonly closedPeriods: ClosedPeriod[] = [];
+  /** Reservations this transaction resolved (settled, voided, expired). */
+  readonly resolved: ReservationRecord[] = [];
   private readonly loadedReservations = new Map<number, ReservationRecord>();
 
   constructor(
@@ -101,7 +106,9 @@ export class SqliteTx implements Tx {
   }
 
   reservationChanged(record: ReservationRecord): void {
-    if (record.status !== 'open') this.cache.open.delete(record.seq);
+    if (record.status === 'open') return;
+    this.cache.open.delete(record.seq);
+    this.resolved.push(record);
   }
 
   insertToken(record: TokenRecord): void {
@@ -126,8 +133,10 @@ export class SqliteTx implements Tx {
     // Drafts from `draft()` already have the entry's shape: fill it in place, no copy.
     const entry = d as LedgerEntry;
     entry.seq = seq;
-    entry.hash = entryHash(this.cache.headHash, seq, d);
+    const text = entryHashText(this.cache.headHash, seq, d);
+    entry.hash = hashOfEntryText(text);
     this.entries.push(entry);
+    this.entryTexts.push(text);
     this.cache.headSeq = seq;
     this.cache.headHash = entry.hash;
     this.cache.headTsMs = d.tsMs;

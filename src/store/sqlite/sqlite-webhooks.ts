@@ -8,7 +8,6 @@ import {
   type ClaimRequest,
   type Delivery,
   type DeliveryState,
-  type OutboxEvent,
   type StoredWebhook,
   type WebhookRecord,
   type WebhookStore,
@@ -29,9 +28,18 @@ function eventsOf(value: unknown): string[] | null {
 }
 
 /**
- * The webhooks and outbox of a SQLite store, on the store's own connection. `enqueue` runs
- * inside the ledger's write transaction; everything else runs on its own, between batches
- * (a batch never yields the event loop).
+ * Queues one event (an `OutboxEvent`, as named parameters) for every webhook that wants it. The
+ * store runs it among the writes of the ledger transaction that wrote the event's entry, on
+ * whichever connection commits that transaction (its own, or the writer thread's).
+ */
+export const outboxInsertSql = `INSERT OR IGNORE INTO webhook_outbox (webhook_id, event_id, kind, facts, created_ms, next_attempt_ms)
+  SELECT w.id, @eventId, @kind, @facts, @createdMs, @createdMs FROM webhooks w
+  WHERE w.events IS NULL OR EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = @kind)`;
+
+/**
+ * The webhooks and outbox of a SQLite store, on the store's own connection, each in a
+ * transaction of its own (the outbox rows of ledger events are written by the store with their
+ * entries, `outboxInsertSql`).
  */
 export class SqliteWebhooks implements WebhookStore {
   private readonly stmt;
@@ -42,11 +50,6 @@ export class SqliteWebhooks implements WebhookStore {
     private readonly run: <T>(fn: () => T) => Promise<T>,
   ) {
     this.stmt = {
-      enqueue: db.prepare(
-        `INSERT OR IGNORE INTO webhook_outbox (webhook_id, event_id, kind, facts, created_ms, next_attempt_ms)
-         SELECT w.id, @eventId, @kind, @facts, @createdMs, @createdMs FROM webhooks w
-         WHERE w.events IS NULL OR EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value = @kind)`,
-      ),
       count: db.prepare('SELECT count(*) FROM webhooks').pluck(),
       insert: db.prepare('INSERT INTO webhooks (id, url, events, secret, created_ms) VALUES (?, ?, ?, ?, ?)'),
       list: db.prepare(`${withPending} ORDER BY w.created_ms, w.id`),
@@ -74,11 +77,6 @@ export class SqliteWebhooks implements WebhookStore {
       pending: db.prepare("SELECT count(*) FROM webhook_outbox WHERE state = 'pending'").pluck(),
       prune: db.prepare("DELETE FROM webhook_outbox WHERE state <> 'pending' AND done_ms < ?"),
     };
-  }
-
-  /** Queues events for their subscribers; called inside the ledger transaction that wrote their entries. */
-  enqueue(events: readonly OutboxEvent[]): void {
-    for (const e of events) this.stmt.enqueue.run(e);
   }
 
   add(record: WebhookRecord, max: number): Promise<boolean> {

@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { entryHash, entryHashText, genesisHash } from './hash.js';
+import type { EntryDraft } from './types.js';
+
+const fields = (prevHash: string, seq: number, e: EntryDraft): unknown[] => [
+  prevHash, seq, e.tsMs, e.kind, e.budgetId, e.amountMicros, e.reservationSeq, e.model, e.tokensIn, e.tokensOut, e.tokensCached,
+  e.tokensCacheWrite, e.requestId, e.session, e.task, e.actor, e.reason, e.data,
+];
+
+const text = fc.oneof(fc.constant(null), fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u2028', '\ud800', '\udc00', 'é', '😀') }));
+const int = fc.oneof(fc.constant(null), fc.integer(), fc.maxSafeInteger());
+const draftArb: fc.Arbitrary<EntryDraft> = fc.record({
+  tsMs: fc.maxSafeNat(),
+  kind: fc.constantFrom<EntryDraft['kind']>('reserve', 'settle', 'void', 'grant'),
+  budgetId: fc.nat(),
+  amountMicros: fc.maxSafeInteger(),
+  reservationSeq: int,
+  model: text,
+  tokensIn: int,
+  tokensOut: int,
+  tokensCached: int,
+  tokensCacheWrite: int,
+  requestId: text,
+  session: text,
+  task: text,
+  actor: text,
+  reason: text,
+  data: text,
+});
+
+describe('entry hash', () => {
+  it('hashes exactly the JSON array of the previous hash and every field, for any text and any integer', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.maxSafeNat(), draftArb, (prev, seq, e) => {
+        expect(entryHashText(prev, seq, e)).toBe(JSON.stringify(fields(prev, seq, e)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives a ledger written before the text was built field by field the same hashes', () => {
+    const e: EntryDraft = { tsMs: 1764763200000, kind: 'reserve', budgetId: 3, amountMicros: 1_000, reservationSeq: 7, model: 'gpt-4o-mini', tokensIn: null, tokensOut: null, tokensCached: null, tokensCacheWrite: null, requestId: 'req_1', session: 's "1"', task: null, actor: null, reason: null, data: '{"expiresMs":1764763800000,"onExpiry":"charge"}' };
+    expect(entryHash(genesisHash, 7, e)).toBe('216f78e20a5691baefc7feb030e1839bb69bdc1adf24264dbc902e226e3807f1');
+  });
+});

@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runStoreConformance } from '../conformance/index.js';
+import { openSqliteStore } from './sqlite-store.js';
+import { checkpointedAndReplays, sqliteTarget } from '../conformance/sqlite-target.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bursar-sqlite-writer-'));
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Every batch through the thread, however small.
+runStoreConformance(sqliteTarget('sqlite with a writer thread', dir, { writer: 'thread', inlineBatchOpsMax: 0 }, { propertyRuns: 15 }));
+
+describe('the sqlite writer thread', () => {
+  it('admits exactly what fits when another process took part of the budget since the last batch', async () => {
+    // Proves the writer thread's own commits are told apart from another connection's: the
+    // second handle's reservation is read before the next batch, none over the limit is admitted.
+    const path = join(dir, 'two-writers.db');
+    const server = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    const cli = openSqliteStore({ path });
+    await server.createBudget({ path: 'a', limitMicros: 1_000 });
+    expect((await server.reserve({ path: 'a', amountMicros: 100 })).ok).toBe(true);
+    // The server's state now says 900 remain; the other handle takes 850 of them.
+    expect((await cli.reserve({ path: 'a', amountMicros: 850 })).ok).toBe(true);
+    const racing = await Promise.all(Array.from({ length: 6 }, () => server.reserve({ path: 'a', amountMicros: 20 })));
+    expect(racing.filter((r) => r.ok)).toHaveLength(2);
+    expect(racing.filter((r) => !r.ok).map((r) => (r.ok ? '' : r.code))).toEqual(Array(4).fill('budget_exceeded'));
+    const a = await cli.getBudget('a');
+    expect([a?.reservedMicros, a?.remainingMicros]).toEqual([990, 10]);
+    expect((await server.audit()).ok).toBe(true);
+    await Promise.all([server.close(), cli.close()]);
+  });
+
+  it('computes a batch again when another process commits after it was computed and before it is written', async () => {
+    // Proves the writer checks the ledger head it was given: a batch admitted against state that
+    // another connection changed in between is not committed on top of that change.
+    const path = join(dir, 'late-foreign-write.db');
+    const server = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    await server.createBudget({ path: 'a', limitMicros: 1_000 });
+    expect((await server.reserve({ path: 'a', amountMicros: 100 })).ok).toBe(true);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const racing = Array.from({ length: 12 }, () => server.reserve({ path: 'a', amountMicros: 20 }));
+    // The batch is computed (900 left: all twelve fit; reads show it) and handed to the writer, which waits for the lock.
+    for (let turn = 0; turn < 100 && (await server.getBudget('a'))?.reservedMicros !== 340; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect((await server.getBudget('a'))?.reservedMicros).toBe(340);
+    const head = other.prepare('SELECT seq, ts_ms FROM ledger ORDER BY seq DESC LIMIT 1').get() as { seq: number; ts_ms: number };
+    const budget = other.prepare("SELECT id FROM budgets WHERE path = 'a'").get() as { id: number };
+    other.prepare('UPDATE budgets SET reserved_micros = reserved_micros + 850, inflight = inflight + 1 WHERE id = ?').run(budget.id);
+    // Written past the sequence numbers the batch will use, so only the head check can catch it.
+    const foreignSeq = head.seq + 100;
+    other
+      .prepare("INSERT INTO ledger (seq, ts_ms, kind, budget_id, amount_micros, reservation_seq, data, hash) VALUES (?, ?, 'reserve', ?, 850, ?, ?, ?)")
+      .run(foreignSeq, head.ts_ms, budget.id, foreignSeq, JSON.stringify({ expiresMs: head.ts_ms + 600_000 }), 'f'.repeat(64));
+    other.exec('COMMIT');
+    other.close();
+    const results = await Promise.all(racing);
+    expect(results.filter((r) => r.ok)).toHaveLength(2);
+    expect((await server.getBudget('a'))?.reservedMicros).toBe(990);
+    const first = results.find((r) => r.ok);
+    expect(first?.ok && first.reservation.id).toBe(`rsv_${foreignSeq + 1}`);
+    await server.close();
+  });
+
+  it('computes later batches while earlier ones wait to be written, seeing their idempotency keys and settlements', async () => {
+    // Proves batches in flight count for the ones computed after them: a retried key answers
+    // like the first call, a second settlement is refused, and reads show the computed state.
+    const path = join(dir, 'in-flight.db');
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000 });
+    const held = await store.reserve({ path: 'a', amountMicros: 100 });
+    if (!held.ok) throw new Error(held.message);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const first = store.reserve({ path: 'a', amountMicros: 30, idempotencyKey: 'k1' });
+    const settled = store.settle({ reservationId: held.reservation.id, actualMicros: 80 });
+    const others = Array.from({ length: 10 }, () => store.reserve({ path: 'a', amountMicros: 1 }));
+    for (let i = 0; i < 100 && (await store.getBudget('a'))?.spentMicros !== 80; i += 1) await turn();
+    // The first batch is computed (reads show it) and waits for the lock; these come after it.
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(40);
+    const again = store.reserve({ path: 'a', amountMicros: 30, idempotencyKey: 'k1' });
+    const twice = store.settle({ reservationId: held.reservation.id, actualMicros: 80 });
+    for (let i = 0; i < 5; i += 1) await turn();
+    other.exec('COMMIT');
+    other.close();
+    const [a, b, c, d] = await Promise.all([first, again, settled, twice]);
+    expect((await Promise.all(others)).every((r) => r.ok)).toBe(true);
+    expect(a.ok && b.ok && a.reservation.id === b.reservation.id).toBe(true);
+    expect([c.ok, d.ok ? 'ok' : d.code]).toEqual([true, 'already_settled']);
+    const budget = await store.getBudget('a');
+    expect([budget?.reservedMicros, budget?.spentMicros, budget?.inflight]).toEqual([40, 80, 11]);
+    await store.close();
+    const reopened = openSqliteStore({ path });
+    expect((await reopened.ledger({ kinds: ['reserve'], limit: 20 })).entries).toHaveLength(12);
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('answers store_unavailable when the writer cannot take the lock, and writes again once it can', async () => {
+    // Proves fail-closed through the thread: a write that cannot be recorded is refused, the
+    // state computed for it is dropped, and the next write commits from the file's truth.
+    const path = join(dir, 'locked.db');
+    const store = openSqliteStore({ path, busyTimeoutMs: 50, writer: 'thread', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000 });
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const refused = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 10 })));
+    expect(new Set(refused.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['store_unavailable']));
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(0);
+    expect((await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 10 })))).every((r) => r.ok)).toBe(true);
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(120);
+    expect((await store.audit()).ok).toBe(true);
+    await store.close();
+  });
+
+  it('writes the outbox rows of a batch\'s events with its entries through the thread: none for a batch that failed, one per event for one that committed', async () => {
+    // Proves webhook events stay transactional with the writer thread: the rows are among the
+    // batch's writes there, so a refused batch leaves none and a committed one leaves each once.
+    const path = join(dir, 'outbox.db');
+    const store = openSqliteStore({ path, busyTimeoutMs: 50, writer: 'thread', inlineBatchOpsMax: 0 });
+    expect(await store.webhooks.add({ id: 'wh_all', url: 'http://127.0.0.1:9/wh', events: null, secret: 'whsec_outbox_0123456789abcdef', createdMs: 0 }, 10)).toBe(true);
+    await store.createBudget({ path: 'a', limitMicros: 1_000 });
+    const outbox = (): { kind: string; facts: string }[] => {
+      const db = new Database(path, { readonly: true });
+      const rows = db.prepare('SELECT kind, facts FROM webhook_outbox ORDER BY id').all() as { kind: string; facts: string }[];
+      db.close();
+      return rows;
+    };
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    const refused = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 80 })));
+    expect(new Set(refused.map((r) => (r.ok ? 'ok' : r.code)))).toEqual(new Set(['store_unavailable']));
+    blocker.exec('ROLLBACK');
+    blocker.close();
+    expect(outbox()).toEqual([]);
+    const admitted = await Promise.all(Array.from({ length: 12 }, () => store.reserve({ path: 'a', amountMicros: 80 })));
+    expect(admitted.every((r) => r.ok)).toBe(true);
+    const alerts = (await store.ledger({ kinds: ['alert'], limit: 100 })).entries;
+    expect(alerts.length).toBeGreaterThan(0);
+    const rows = outbox();
+    expect(rows.map((r) => [r.kind, (JSON.parse(r.facts) as { entry: { seq: number } }).entry.seq])).toEqual(alerts.map((e) => ['alert', e.seq]));
+    await store.close();
+  });
+
+  it('writes a batch larger than one part in order, each entry with its text intact, so the file replays', async () => {
+    // Proves the hand-over in parts: 150 reservations in one batch (three parts) with labels that
+    // need escaping arrive in sequence, field for field, and a fresh handle audits them clean.
+    const path = join(dir, 'parts.db');
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
+    const session = (i: number): string => `s"${i}\\\u00e9\u{1f600}`;
+    const reserved = await Promise.all(Array.from({ length: 150 }, (_, i) => store.reserve({ path: 'a', amountMicros: 100 + i, labels: { session: session(i), model: 'gpt-4o-mini' } })));
+    expect(reserved.every((r) => r.ok)).toBe(true);
+    await store.close();
+    const reopened = openSqliteStore({ path });
+    const page = await reopened.ledger({ kinds: ['reserve'], limit: 200 });
+    expect(page.entries.map((e) => [e.amountMicros, e.session, e.model])).toEqual(Array.from({ length: 150 }, (_, i) => [100 + i, session(i), 'gpt-4o-mini']));
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('checkpoints the write-ahead log from the writer thread when asked to', async () => {
+    // Proves the server's mode with one thread doing both: commits never checkpoint on the
+    // caller's thread, yet pages reach the database file, and the file replays.
+    const path = join(dir, 'checkpoints.db');
+    const store = openSqliteStore({ path, writer: 'thread', checkpoints: 'background', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    const sizeBefore = statSync(path).size;
+    for (let i = 0; i < 30; i += 1) {
+      const held = await Promise.all(Array.from({ length: 10 }, () => store.reserve({ path: 'a', amountMicros: 10 })));
+      await Promise.all(held.flatMap((r) => (r.ok ? [store.settle({ reservationId: r.reservation.id, actualMicros: 5 })] : [])));
+    }
+    // Only a checkpoint writes to the main file; nothing here runs one but the writer thread.
+    expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
+  });
+});
