@@ -140,7 +140,8 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number, extr
   // inline` and `--writer inline` show the difference.
   const store = openSqliteStore({ path: join(dir, 'bench.db'), synchronous: sync, checkpoints, writer });
   const leaf = await makeChain(store, depth, extras);
-  const labels = extras > 0 ? { model: 'gpt-4o' } : undefined;
+  // Every call through the gateway names its model (and so do these), with or without model budgets to reach.
+  const labels = { model: 'gpt-4o' };
   const latencies: number[] = [];
   let made = 0;
   /** Callers loop reserve → settle until the slice ends; latencies are kept when `record`. */
