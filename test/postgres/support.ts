@@ -136,3 +136,22 @@ export async function burstFromProcesses(o: ProcessBurst, check: (store: Postgre
     await store.close();
   }
 }
+
+/**
+ * Checks what every process of a burst saw once the breaker tripped: only `code` refusals (at
+ * least `refusalsMin` each, each with a Retry-After), one trip in the ledger with no reservation
+ * after it, and an audit that replays. Returns the trip's entry.
+ */
+export async function expectTrippedOnce(store: Store, reports: readonly BurnWorkerReport[], code: string, refusalsMin: number): Promise<LedgerEntry | undefined> {
+  for (const r of reports) {
+    expect(Object.keys(r.refusals)).toEqual([code]);
+    expect(r.refusals[code]).toBeGreaterThanOrEqual(refusalsMin);
+    for (const ms of r.retryAfterMs) expect(ms).toBeGreaterThan(0);
+  }
+  const tripped = (await store.ledger({ kinds: ['breaker_tripped'] })).entries;
+  expect(tripped).toHaveLength(1);
+  const lastReserve = (await store.ledger({ kinds: ['reserve'], order: 'desc', limit: 1 })).entries[0];
+  expect(lastReserve?.seq ?? 0).toBeLessThan(tripped[0]?.seq ?? 0);
+  expect((await store.audit()).problems).toEqual([]);
+  return tripped[0];
+}
