@@ -4,9 +4,8 @@ import { alertToJson } from '../contract/index.js';
 import type { CliBackend } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
-import { cliLimits } from './limits.js';
 import { isoSeconds, table, usd } from './output.js';
-import { readCapped } from './paging.js';
+import { readHistory } from './paging.js';
 import { historyOptions, parsePathArg } from './parse.js';
 
 type PathedAlert = AlertView & { budget: string };
@@ -34,9 +33,9 @@ export function registerAlerts(program: Command, context: CliContext): void {
     .action((flags: AlertFlags) => listAlerts(context, flags));
 }
 
-/** Up to `max` alerts, read from the ledger's `alert` entries; says whether more remained. */
-function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promise<{ items: PathedAlert[]; more: boolean }> {
-  return readCapped(async ({ cursor, limit, order }) => {
+/** The alerts `--limit` and `--since` ask for, read from the ledger's `alert` entries. */
+function readAlerts(backend: CliBackend, flags: AlertFlags): Promise<{ items: PathedAlert[]; more: boolean; footer: string }> {
+  return readHistory(async ({ cursor, limit, order }) => {
     const page = await backend.ledgerPage({ kinds: ['alert'], budget: flags.budget, sinceMs: flags.since, cursor, limit, order });
     const items: PathedAlert[] = [];
     for (const e of page.entries) {
@@ -44,7 +43,7 @@ function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promis
       if (alert && (flags.basis === undefined || alert.basis === flags.basis)) items.push({ ...alert, budget: e.budget });
     }
     return { items, nextCursor: page.nextCursor };
-  }, flags.since !== undefined, max);
+  }, flags);
 }
 
 function alertRows(alerts: readonly PathedAlert[]): string {
@@ -64,11 +63,9 @@ function alertRows(alerts: readonly PathedAlert[]): string {
 async function listAlerts(context: CliContext, flags: AlertFlags): Promise<void> {
   const backend = await context.backend('read');
   if (flags.budget !== undefined) await findBudget(backend, flags.budget);
-  const max = flags.limit ?? cliLimits.historyLimitDefault;
-  const { items: alerts, more } = await readAlerts(backend, flags, max);
-  const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
+  const { items: alerts, more, footer } = await readAlerts(backend, flags);
   await context.emit(
     () => ({ ok: true, alerts: alerts.map(alertToJson), more }),
-    () => (alerts.length === 0 ? 'No alerts. A budget raises one when its spend reaches 50, 75, 90 or 100 % of its limit (or its own alert thresholds).' : `${alertRows(alerts)}${cut}`),
+    () => (alerts.length === 0 ? 'No alerts. A budget raises one when its spend reaches 50, 75, 90 or 100 % of its limit (or its own alert thresholds).' : `${alertRows(alerts)}${footer}`),
   );
 }
