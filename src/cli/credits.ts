@@ -10,8 +10,6 @@ import { cliLimits } from './limits.js';
 /** Entry kinds whose amount is not money (pause, move, …): their amount column is blank. */
 const plainKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['policy_change', 'budget_moved', 'pause', 'resume', 'close', 'token_revoked', 'breaker_closed']);
 
-const reasonCellMax = 48;
-
 /**
  * Adds `bursar credits history`: what an agent (and everything under it) spent and why.
  *
@@ -71,9 +69,9 @@ function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): st
       relativePath(agent, e.budget),
       e.model ?? '',
       tokensCell(e),
-      clip(e.task, 24),
-      clip(e.session, 24),
-      clip(e.reason, reasonCellMax),
+      clip(e.task, cliLimits.labelCellCharsMax),
+      clip(e.session, cliLimits.labelCellCharsMax),
+      clip(e.reason, cliLimits.reasonCellCharsMax),
     ]),
   );
 }

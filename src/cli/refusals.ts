@@ -3,6 +3,7 @@ import type { RefusalRecord } from '../core/index.js';
 import { refusalToJson } from '../contract/index.js';
 import type { CliBackend } from './backend.js';
 import type { CliContext } from './context.js';
+import { cliLimits } from './limits.js';
 import { clip, isoSeconds, table, usd } from './output.js';
 import { readHistory } from './paging.js';
 import { historyOptions, parsePathArg } from './parse.js';
@@ -15,8 +16,6 @@ interface RefusalFlags {
   code?: string;
   limit?: number;
 }
-
-const messageCellMax = 96;
 
 /**
  * Adds `bursar refusals list`: the spend the gateway, the agent routes and tool reservations
@@ -56,7 +55,7 @@ function refusalRows(refusals: readonly RefusalRecord[]): string {
       r.model ?? r.tool ?? '-',
       usd(r.amountMicros),
       r.tokenIdPrefix === null ? '-' : `${r.tokenIdPrefix}…`,
-      clip(r.message, messageCellMax),
+      clip(r.message, cliLimits.messageCellCharsMax),
     ]),
   );
 }
