@@ -6,15 +6,14 @@ import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
 import { isoSeconds, table, usd } from './output.js';
 import { readHistory } from './paging.js';
-import { historyOptions, parsePathArg } from './parse.js';
+import { historyListCommand } from './list-command.js';
+import { parsePathArg, type HistoryFlags } from './parse.js';
 
 type PathedAlert = AlertView & { budget: string };
 
-interface AlertFlags {
-  since?: number;
+interface AlertFlags extends HistoryFlags {
   budget?: string;
   basis?: AlertBasis;
-  limit?: number;
 }
 
 /**
@@ -25,9 +24,7 @@ interface AlertFlags {
  * registerAlerts(program, context);
  */
 export function registerAlerts(program: Command, context: CliContext): void {
-  const alerts = program.command('alerts').description('threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)');
-  historyOptions(alerts.command('list'), context.nowMs, 'alerts')
-    .description('alerts oldest first: the latest ones, or every one since --since')
+  historyListCommand(program, context, 'alerts', 'threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)')
     .option('--budget <path>', 'only this budget and everything under it', parsePathArg('--budget'))
     .addOption(new Option('--basis <basis>', 'spent, or committed (spent + reserved)').choices(['spent', 'committed']))
     .action((flags: AlertFlags) => listAlerts(context, flags));

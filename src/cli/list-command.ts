@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliBackend } from './backend.js';
 import type { CliContext } from './context.js';
+import { historyOptions } from './parse.js';
 
 /** What `<group> list` shows: every item the backend holds, as JSON under `key` or as a table. */
 export interface ListCommand<T> {
@@ -32,4 +33,16 @@ export function addListCommand<T>(group: Command, context: CliContext, list: Lis
         () => (items.length === 0 ? list.none : list.table(items)),
       );
     });
+}
+
+/**
+ * Adds `bursar <what> list` under a command group of its own: the latest rows of a history,
+ * oldest first, or every one since `--since`. Returns the list command for its filters and action.
+ *
+ * @example
+ * historyListCommand(program, context, 'alerts', 'threshold alerts').option('--budget <path>', '…').action(…);
+ */
+export function historyListCommand(program: Command, context: CliContext, what: string, about: string): Command {
+  const group = program.command(what).description(about);
+  return historyOptions(group.command('list'), context.nowMs, what).description(`${what} oldest first: the latest ones, or every one since --since`);
 }

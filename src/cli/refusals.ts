@@ -6,15 +6,14 @@ import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { clip, isoSeconds, table, usd } from './output.js';
 import { readHistory } from './paging.js';
-import { historyOptions, parsePathArg } from './parse.js';
+import { historyListCommand } from './list-command.js';
+import { parsePathArg, type HistoryFlags } from './parse.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 
-interface RefusalFlags {
+interface RefusalFlags extends HistoryFlags {
   agent?: string;
-  since?: number;
   budget?: string;
   code?: string;
-  limit?: number;
 }
 
 /**
@@ -26,9 +25,7 @@ interface RefusalFlags {
  * registerRefusals(program, context);
  */
 export function registerRefusals(program: Command, context: CliContext): void {
-  const refusals = program.command('refusals').description('refused spend: who was refused what, where and how often (not ledger entries: no money moved)');
-  historyOptions(refusals.command('list'), context.nowMs, 'refusals')
-    .description('refusals oldest first: the latest ones, or every one since --since')
+  historyListCommand(program, context, 'refusals', 'refused spend: who was refused what, where and how often (not ledger entries: no money moved)')
     .option('--agent <path>', 'only this agent\'s refusals: its path, or its bare name when unique')
     .option('--budget <path>', 'only refusals by this budget or one under it', parsePathArg('--budget'))
     .option('--code <code>', 'only this code (budget_exceeded, burn_limit, too_many_inflight, …)')
