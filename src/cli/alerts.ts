@@ -4,18 +4,16 @@ import { alertToJson } from '../contract/index.js';
 import type { CliBackend } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
-import { cliLimits } from './limits.js';
 import { isoSeconds, table, usd } from './output.js';
-import { readCapped } from './paging.js';
-import { historyOptions, parsePathArg } from './parse.js';
+import { readHistory } from './paging.js';
+import { historyListCommand } from './list-command.js';
+import { parsePathArg, type HistoryFlags } from './parse.js';
 
 type PathedAlert = AlertView & { budget: string };
 
-interface AlertFlags {
-  since?: number;
+interface AlertFlags extends HistoryFlags {
   budget?: string;
   basis?: AlertBasis;
-  limit?: number;
 }
 
 /**
@@ -26,17 +24,15 @@ interface AlertFlags {
  * registerAlerts(program, context);
  */
 export function registerAlerts(program: Command, context: CliContext): void {
-  const alerts = program.command('alerts').description('threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)');
-  historyOptions(alerts.command('list'), context.nowMs, 'alerts')
-    .description('alerts oldest first: the latest ones, or every one since --since')
+  historyListCommand(program, context, 'alerts', 'threshold alerts: when a budget\'s spend reached 50, 75, 90, 100 % (or its own thresholds)')
     .option('--budget <path>', 'only this budget and everything under it', parsePathArg('--budget'))
     .addOption(new Option('--basis <basis>', 'spent, or committed (spent + reserved)').choices(['spent', 'committed']))
     .action((flags: AlertFlags) => listAlerts(context, flags));
 }
 
-/** Up to `max` alerts, read from the ledger's `alert` entries; says whether more remained. */
-function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promise<{ items: PathedAlert[]; more: boolean }> {
-  return readCapped(async ({ cursor, limit, order }) => {
+/** The alerts `--limit` and `--since` ask for, read from the ledger's `alert` entries. */
+function readAlerts(backend: CliBackend, flags: AlertFlags): Promise<{ items: PathedAlert[]; more: boolean; footer: string }> {
+  return readHistory(async ({ cursor, limit, order }) => {
     const page = await backend.ledgerPage({ kinds: ['alert'], budget: flags.budget, sinceMs: flags.since, cursor, limit, order });
     const items: PathedAlert[] = [];
     for (const e of page.entries) {
@@ -44,7 +40,7 @@ function readAlerts(backend: CliBackend, flags: AlertFlags, max: number): Promis
       if (alert && (flags.basis === undefined || alert.basis === flags.basis)) items.push({ ...alert, budget: e.budget });
     }
     return { items, nextCursor: page.nextCursor };
-  }, flags.since !== undefined, max);
+  }, flags);
 }
 
 function alertRows(alerts: readonly PathedAlert[]): string {
@@ -64,11 +60,9 @@ function alertRows(alerts: readonly PathedAlert[]): string {
 async function listAlerts(context: CliContext, flags: AlertFlags): Promise<void> {
   const backend = await context.backend('read');
   if (flags.budget !== undefined) await findBudget(backend, flags.budget);
-  const max = flags.limit ?? cliLimits.historyLimitDefault;
-  const { items: alerts, more } = await readAlerts(backend, flags, max);
-  const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
+  const { items: alerts, more, footer } = await readAlerts(backend, flags);
   await context.emit(
     () => ({ ok: true, alerts: alerts.map(alertToJson), more }),
-    () => (alerts.length === 0 ? 'No alerts. A budget raises one when its spend reaches 50, 75, 90 or 100 % of its limit (or its own alert thresholds).' : `${alertRows(alerts)}${cut}`),
+    () => (alerts.length === 0 ? 'No alerts. A budget raises one when its spend reaches 50, 75, 90 or 100 % of its limit (or its own alert thresholds).' : `${alertRows(alerts)}${footer}`),
   );
 }

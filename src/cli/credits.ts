@@ -4,13 +4,11 @@ import type { CliBackend, CliLedgerEntry } from './backend.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { clip, isoSeconds, ledgerRow, table, usd } from './output.js';
-import { historyOptions } from './parse.js';
+import { historyOptions, type HistoryFlags } from './parse.js';
 import { cliLimits } from './limits.js';
 
 /** Entry kinds whose amount is not money (pause, move, …): their amount column is blank. */
 const plainKinds: ReadonlySet<EntryKind> = new Set<EntryKind>(['policy_change', 'budget_moved', 'pause', 'resume', 'close', 'token_revoked', 'breaker_closed']);
-
-const reasonCellMax = 48;
 
 /**
  * Adds `bursar credits history`: what an agent (and everything under it) spent and why.
@@ -23,7 +21,7 @@ export function registerCredits(program: Command, context: CliContext): void {
   historyOptions(credits.command('history'), context.nowMs, 'entries')
     .description('ledger entries of an agent and everything under it (its envelopes), newest first')
     .requiredOption('--agent <path>', 'agent path (or any budget path), or an agent\'s bare name when unique')
-    .action((flags: { agent: string; since?: number; limit?: number }) => history(context, flags));
+    .action((flags: HistoryFlags & { agent: string }) => history(context, flags));
 }
 
 
@@ -71,14 +69,14 @@ function historyTable(agent: BudgetView, entries: readonly CliLedgerEntry[]): st
       relativePath(agent, e.budget),
       e.model ?? '',
       tokensCell(e),
-      clip(e.task, 24),
-      clip(e.session, 24),
-      clip(e.reason, reasonCellMax),
+      clip(e.task, cliLimits.labelCellCharsMax),
+      clip(e.session, cliLimits.labelCellCharsMax),
+      clip(e.reason, cliLimits.reasonCellCharsMax),
     ]),
   );
 }
 
-async function history(context: CliContext, flags: { agent: string; since?: number; limit?: number }): Promise<void> {
+async function history(context: CliContext, flags: HistoryFlags & { agent: string }): Promise<void> {
   const backend = await context.backend('read');
   const agent = await resolveAgentRefSuggesting(backend, flags.agent);
   const max = flags.limit ?? cliLimits.historyLimitDefault;

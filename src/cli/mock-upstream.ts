@@ -1,20 +1,13 @@
 import { Option, type Command } from 'commander';
+import { firstEvent } from '../core/index.js';
 import { mockFaults, mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
 import { parsePortArg } from './parse.js';
 
 /** Resolves on the first Ctrl-C or SIGTERM. */
-export function untilInterrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+export async function untilInterrupted(): Promise<void> {
+  await firstEvent(process, ['SIGINT', 'SIGTERM']);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatUsd, formatWindow, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
+import { firstEvent, formatUsd, formatWindow, type AuditProblem, type BudgetView, type Policy } from '../core/index.js';
 import { budgetToJson, ledgerRow as apiLedgerRow, usedPctOf, type LedgerRow } from '../contract/index.js';
 import type { CliLedgerEntry } from './backend.js';
 
@@ -19,19 +19,7 @@ export function writeChunk(stream: NodeJS.WritableStream, chunk: string): Promis
   const writable = stream as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
   if (writable.destroyed === true || writable.writableEnded === true) return Promise.resolve(false);
   if (stream.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      stream.removeListener('drain', onDrain);
-      stream.removeListener('close', onClose);
-      stream.removeListener('error', onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    stream.once('drain', onDrain);
-    stream.once('close', onClose);
-    stream.once('error', onClose);
-  });
+  return firstEvent(stream, ['drain', 'close', 'error']).then((event) => event === 'drain');
 }
 
 export type Align = 'left' | 'right';

@@ -1,4 +1,6 @@
 import { limits } from '../core/index.js';
+import { cliLimits } from './limits.js';
+import type { HistoryFlags } from './parse.js';
 
 /** One page as a listing command reads it: its items (already filtered) and the cursor of the next. */
 export interface ItemPage<T> {
@@ -26,4 +28,18 @@ export async function readCapped<T>(read: (q: { cursor: string | undefined; limi
     }
     cursor = page.nextCursor;
   }
+}
+
+/**
+ * A history listing (`--since`, `--limit`) read with `readCapped`, and the footer that says
+ * when more remained and how to see it.
+ *
+ * @example
+ * const { items, more, footer } = await readHistory((q) => readPage(q), flags);
+ */
+export async function readHistory<T>(read: (q: { cursor: string | undefined; limit: number; order: 'asc' | 'desc' }) => Promise<ItemPage<T>>, flags: HistoryFlags): Promise<{ items: T[]; more: boolean; footer: string }> {
+  const max = flags.limit ?? cliLimits.historyLimitDefault;
+  const { items, more } = await readCapped(read, flags.since !== undefined, max);
+  const footer = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
+  return { items, more, footer };
 }

@@ -307,6 +307,12 @@ export function parseUrlArg(text: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/** The flags `historyOptions` adds, as commander hands them to the action. */
+export interface HistoryFlags {
+  since?: number;
+  limit?: number;
+}
+
 /**
  * Adds the `--since` and `--limit` options of a history listing, naming what it lists.
  *

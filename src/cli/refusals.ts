@@ -5,19 +5,16 @@ import type { CliBackend } from './backend.js';
 import type { CliContext } from './context.js';
 import { cliLimits } from './limits.js';
 import { clip, isoSeconds, table, usd } from './output.js';
-import { readCapped } from './paging.js';
-import { historyOptions, parsePathArg } from './parse.js';
+import { readHistory } from './paging.js';
+import { historyListCommand } from './list-command.js';
+import { parsePathArg, type HistoryFlags } from './parse.js';
 import { resolveAgentRefSuggesting } from './suggest.js';
 
-interface RefusalFlags {
+interface RefusalFlags extends HistoryFlags {
   agent?: string;
-  since?: number;
   budget?: string;
   code?: string;
-  limit?: number;
 }
-
-const messageCellMax = 96;
 
 /**
  * Adds `bursar refusals list`: the spend the gateway, the agent routes and tool reservations
@@ -28,21 +25,19 @@ const messageCellMax = 96;
  * registerRefusals(program, context);
  */
 export function registerRefusals(program: Command, context: CliContext): void {
-  const refusals = program.command('refusals').description('refused spend: who was refused what, where and how often (not ledger entries: no money moved)');
-  historyOptions(refusals.command('list'), context.nowMs, 'refusals')
-    .description('refusals oldest first: the latest ones, or every one since --since')
+  historyListCommand(program, context, 'refusals', 'refused spend: who was refused what, where and how often (not ledger entries: no money moved)')
     .option('--agent <path>', 'only this agent\'s refusals: its path, or its bare name when unique')
     .option('--budget <path>', 'only refusals by this budget or one under it', parsePathArg('--budget'))
     .option('--code <code>', 'only this code (budget_exceeded, burn_limit, too_many_inflight, …)')
     .action((flags: RefusalFlags) => listRefusals(context, flags));
 }
 
-/** Up to `max` rows; says whether more remained. */
-function readRefusals(backend: CliBackend, flags: RefusalFlags & { agentPath?: string }, max: number): Promise<{ items: RefusalRecord[]; more: boolean }> {
-  return readCapped(async ({ cursor, limit, order }) => {
+/** The rows `--limit` and `--since` ask for. */
+function readRefusals(backend: CliBackend, flags: RefusalFlags & { agentPath?: string }): Promise<{ items: RefusalRecord[]; more: boolean; footer: string }> {
+  return readHistory(async ({ cursor, limit, order }) => {
     const page = await backend.refusals({ agent: flags.agentPath, budget: flags.budget, code: flags.code, sinceMs: flags.since, cursor, limit, order });
     return { items: page.refusals, nextCursor: page.nextCursor };
-  }, flags.since !== undefined, max);
+  }, flags);
 }
 
 function refusalRows(refusals: readonly RefusalRecord[]): string {
@@ -57,7 +52,7 @@ function refusalRows(refusals: readonly RefusalRecord[]): string {
       r.model ?? r.tool ?? '-',
       usd(r.amountMicros),
       r.tokenIdPrefix === null ? '-' : `${r.tokenIdPrefix}…`,
-      clip(r.message, messageCellMax),
+      clip(r.message, cliLimits.messageCellCharsMax),
     ]),
   );
 }
@@ -65,12 +60,10 @@ function refusalRows(refusals: readonly RefusalRecord[]): string {
 async function listRefusals(context: CliContext, flags: RefusalFlags): Promise<void> {
   const backend = await context.backend('read');
   const agentPath = flags.agent === undefined ? undefined : (await resolveAgentRefSuggesting(backend, flags.agent)).path;
-  const max = flags.limit ?? cliLimits.historyLimitDefault;
-  const { items: refusals, more } = await readRefusals(backend, { ...flags, agentPath }, max);
-  const cut = more ? `\n(the ${max} ${flags.since === undefined ? 'latest' : 'first'}; --limit shows more, --since narrows)` : '';
+  const { items: refusals, more, footer } = await readRefusals(backend, { ...flags, agentPath });
   const whose = agentPath === undefined ? '' : ` for ${agentPath}`;
   await context.emit(
     () => ({ ok: true, refusals: refusals.map(refusalToJson), more }),
-    () => (refusals.length === 0 ? `No refusals${whose}${flags.since === undefined ? '' : ' in that time'}: no call or tool spend was refused (402, 403, 429, or 503 while the store was down).` : `${refusalRows(refusals)}${cut}`),
+    () => (refusals.length === 0 ? `No refusals${whose}${flags.since === undefined ? '' : ' in that time'}: no call or tool spend was refused (402, 403, 429, or 503 while the store was down).` : `${refusalRows(refusals)}${footer}`),
   );
 }

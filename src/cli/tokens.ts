@@ -4,7 +4,9 @@ import { resolveAgentRefSuggesting } from './suggest.js';
 import type { CliContext } from './context.js';
 import { unwrap, usageError } from './errors.js';
 import { isoSeconds, table, usd } from './output.js';
+import type { TokenView } from '../core/index.js';
 import { isoOrNull, tokenToJson } from '../contract/index.js';
+import { addListCommand } from './list-command.js';
 import { parseMaxInflightArg, parseModelsArg, parsePathArg, parseUsdArg } from './parse.js';
 
 interface MintFlags {
@@ -94,6 +96,13 @@ function mintedText(minted: MintedToken, agent: string): string {
   ].join('\n');
 }
 
+function tokenRows(list: readonly TokenView[]): string {
+  return table(
+    [{ header: 'ID' }, { header: 'BUDGET' }, { header: 'STATUS' }, { header: 'EXPIRES' }, { header: 'SCOPES' }, { header: 'PARENT' }],
+    list.map((t) => [t.id, t.budget, t.status, isoSeconds(t.expiresMs), t.scopes.join(',') || '-', t.parentTokenId ?? '-']),
+  );
+}
+
 /**
  * Adds `bursar tokens mint|list|revoke`: spend tokens, each with its own envelope budget under
  * an agent. The token is printed once, at mint time, with the limits it set; only its hash is stored.
@@ -136,22 +145,14 @@ export function registerTokens(program: Command, context: CliContext): void {
         () => mintedText(minted, target.path),
       );
     });
-  tokens
-    .command('list')
-    .description('every token: id, envelope budget, status, expiry (never the token itself)')
-    .action(async () => {
-      const list = await (await context.backend('read')).listTokens();
-      await context.emit(
-        () => ({ tokens: list.map(tokenToJson) }),
-        () =>
-          list.length === 0
-            ? 'No tokens yet. Mint one with: bursar tokens mint --agent <path> --max-spend 2.00'
-            : table(
-                [{ header: 'ID' }, { header: 'BUDGET' }, { header: 'STATUS' }, { header: 'EXPIRES' }, { header: 'SCOPES' }, { header: 'PARENT' }],
-                list.map((t) => [t.id, t.budget, t.status, isoSeconds(t.expiresMs), t.scopes.join(',') || '-', t.parentTokenId ?? '-']),
-              ),
-      );
-    });
+  addListCommand(tokens, context, {
+    description: 'every token: id, envelope budget, status, expiry (never the token itself)',
+    read: (backend) => backend.listTokens(),
+    key: 'tokens',
+    toJson: tokenToJson,
+    table: tokenRows,
+    none: 'No tokens yet. Mint one with: bursar tokens mint --agent <path> --max-spend 2.00',
+  });
   tokens
     .command('revoke')
     .description('revoke a token and every token delegated from it; their envelopes close')

@@ -4,6 +4,7 @@ import { contractLimits, deliveryToJson, webhookTestToJson, webhookToJson, type 
 import type { DeliveryState } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap } from './errors.js';
+import { addListCommand } from './list-command.js';
 import { isoSeconds, table } from './output.js';
 import { parseCountArg } from './parse.js';
 
@@ -80,11 +81,13 @@ function registerAdd(webhooks: Command, context: CliContext): void {
     });
 }
 
+/** `bursar webhooks <name> <id>`: a command on one webhook. */
+function webhookCommand(webhooks: Command, name: string, description: string): Command {
+  return webhooks.command(name).description(description).argument('<id>', 'webhook id (wh_…)');
+}
+
 function registerTest(webhooks: Command, context: CliContext): void {
-  webhooks
-    .command('test')
-    .description('send a signed test event to a webhook now and show what the receiver answered (exit 1 unless 2xx)')
-    .argument('<id>', 'webhook id (wh_…)')
+  webhookCommand(webhooks, 'test', 'send a signed test event to a webhook now and show what the receiver answered (exit 1 unless 2xx)')
     .action(async (id: string) => {
       const { result } = value(await (await context.backend('write')).testWebhook(id));
       if (!result.delivered) context.setExitCode(1);
@@ -99,10 +102,7 @@ function registerTest(webhooks: Command, context: CliContext): void {
 }
 
 function registerDeliveries(webhooks: Command, context: CliContext): void {
-  webhooks
-    .command('deliveries')
-    .description('a webhook\'s deliveries, newest first: pending, delivered and given up')
-    .argument('<id>', 'webhook id (wh_…)')
+  webhookCommand(webhooks, 'deliveries', 'a webhook\'s deliveries, newest first: pending, delivered and given up')
     .addOption(new Option('--state <state>', 'only deliveries in this state').choices(['pending', 'delivered', 'failed']))
     .option('--limit <n>', `how many (default ${contractLimits.webhookDeliveriesDefault}, at most ${contractLimits.webhookDeliveriesMax})`, parseCountArg('--limit', contractLimits.webhookDeliveriesMax, 'invalid_limit'))
     .action(async (id: string, flags: { state?: DeliveryState; limit?: number }) => {
@@ -123,20 +123,15 @@ function registerDeliveries(webhooks: Command, context: CliContext): void {
 export function registerWebhooks(program: Command, context: CliContext): void {
   const webhooks = program.command('webhooks').description('URLs that receive threshold alerts and breaker trips, signed, retried until delivered');
   registerAdd(webhooks, context);
-  webhooks
-    .command('list')
-    .description('every webhook with its deliveries: pending, delivered, given up, and the last attempt (never the secret)')
-    .action(async () => {
-      const list = await (await context.backend('read')).listWebhooks();
-      await context.emit(
-        () => ({ webhooks: list.map(webhookToJson) }),
-        () => (list.length === 0 ? 'No webhooks yet. Add one with: bursar webhooks add https://example.com/bursar' : webhookRows(list)),
-      );
-    });
-  webhooks
-    .command('remove')
-    .description('remove a webhook; deliveries still queued for it are dropped')
-    .argument('<id>', 'webhook id (wh_…)')
+  addListCommand(webhooks, context, {
+    description: 'every webhook with its deliveries: pending, delivered, given up, and the last attempt (never the secret)',
+    read: (backend) => backend.listWebhooks(),
+    key: 'webhooks',
+    toJson: webhookToJson,
+    table: webhookRows,
+    none: 'No webhooks yet. Add one with: bursar webhooks add https://example.com/bursar',
+  });
+  webhookCommand(webhooks, 'remove', 'remove a webhook; deliveries still queued for it are dropped')
     .action(async (id: string) => {
       const { dropped } = value(await (await context.backend('write')).removeWebhook(id));
       await context.emit(

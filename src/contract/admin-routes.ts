@@ -28,6 +28,7 @@ import {
   ReservationJson,
   ReservationParams,
   ReserveBody,
+  scanFields,
   SessionJson,
   SessionParams,
   SessionQuery,
@@ -63,9 +64,11 @@ export const MintedTokenJson = TokenJson.extend({
 });
 export const ReservationResponse = z.object({ reservation: ReservationJson });
 
+const nextCursor = z.string().nullable().describe('pass as cursor for the next page; null after the last one');
+
 export const LedgerPageJson = z.object({
   entries: z.array(LedgerEntryJson),
-  next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one'),
+  next_cursor: nextCursor,
 });
 
 const totalsJson = z.object({ cost_micros: z.int(), calls: z.int(), tokens_in: z.int(), tokens_out: z.int(), tokens_cached: z.int() });
@@ -411,7 +414,7 @@ const listAlerts = routeSpec({
   response: {
     status: 200,
     description: 'a page of alerts',
-    schema: z.object({ alerts: z.array(AlertJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+    schema: z.object({ alerts: z.array(AlertJson), next_cursor: nextCursor }),
   },
 });
 
@@ -428,7 +431,7 @@ const listRefusals = routeSpec({
   response: {
     status: 200,
     description: 'a page of refusals',
-    schema: z.object({ refusals: z.array(RefusalJson), next_cursor: z.string().nullable().describe('pass as cursor for the next page; null after the last one') }),
+    schema: z.object({ refusals: z.array(RefusalJson), next_cursor: nextCursor }),
   },
   errors: [404],
 });
@@ -453,9 +456,7 @@ const usage = routeSpec({
       rows: z.array(UsageRowJson).describe('time buckets oldest first; other groups by cost, highest first'),
       other: UsageRowJson.nullable().describe(`groups beyond the first ${contractLimits.usageGroupsMax}, summed`),
       totals: totalsJson,
-      scanned_entries: z.int(),
-      scan_limit: z.int(),
-      truncated: z.boolean(),
+      ...scanFields,
       complete_since: z.string().nullable().describe('figures include every entry from this time on (null: from the beginning)'),
       reservations: ReservationReportJson.optional().describe('with metrics=reservations'),
     }),
@@ -560,7 +561,7 @@ const listSessions = routeSpec({
   response: {
     status: 200,
     description: 'sessions, most recently active first',
-    schema: z.object({ sessions: z.array(SessionJson), scanned_entries: z.int(), scan_limit: z.int(), truncated: z.boolean() }),
+    schema: z.object({ sessions: z.array(SessionJson), ...scanFields }),
   },
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { budgetKinds, limits, periods } from '../core/index.js';
 import { contractLimits } from './limits.js';
-import { budgetPath, text, tokenId } from './schemas.js';
+import { budgetPath, scanFields, text, tokenId } from './schemas.js';
 
 /**
  * The wire shapes of the guards that look ahead: a pre-flight plan (what `POST /api/preflight`
@@ -194,9 +194,7 @@ export const ForecastReportJson = z
     windows: z.array(z.object({ window: z.string(), ms: z.int() })),
     budgets: z.array(ForecastBudgetJson).describe('soonest to run out first'),
     budgets_omitted: z.int().describe(`budgets beyond the first ${contractLimits.forecastBudgetsMax}`),
-    scanned_entries: z.int(),
-    scan_limit: z.int(),
-    truncated: z.boolean(),
+    ...scanFields,
     complete_since: z.string().nullable().describe('spend is counted from this time on (null: over every window)'),
   })
   .meta({ id: 'Forecast' });
@@ -225,9 +223,7 @@ export const ReservationReportJson = z.object({
   rows: z.array(ReservationRowJson).describe('per group and model, most reservations first'),
   other: ReservationStatsJson.nullable().describe(`rows beyond the first ${contractLimits.reservationRowsMax}, summed`),
   totals: ReservationStatsJson,
-  scanned_entries: z.int(),
-  scan_limit: z.int(),
-  truncated: z.boolean(),
+  ...scanFields,
   complete_since: z.string().nullable(),
 });
 export type ReservationReport = z.output<typeof ReservationReportJson>;

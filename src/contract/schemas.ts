@@ -522,6 +522,22 @@ const kindList = z
   .describe(`entry kinds, comma-separated: ${entryKinds.join(', ')}`);
 
 const cursor = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'is not a cursor from a previous page' }).describe('next_cursor of the previous page');
+/** The query parameters of a paged list: where to go on from, how many, and which way. */
+const pageParams = {
+  cursor: cursor.optional(),
+  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
+  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+};
+
+/**
+ * The fields of a report that reads a bounded number of ledger entries: how many it read, the
+ * bound, and whether it stopped at the bound.
+ *
+ * @example
+ * const UsageJson = z.object({ rows: z.array(UsageRowJson), ...scanFields });
+ */
+export const scanFields = { scanned_entries: z.int(), scan_limit: z.int(), truncated: z.boolean() };
+
 export const formatParam = z.enum(['json', 'csv']).describe('csv streams every matching entry (all pages); also chosen by "Accept: text/csv"');
 
 export const AlertsQuery = z.strictObject({
@@ -529,9 +545,7 @@ export const AlertsQuery = z.strictObject({
   basis: z.enum(['spent', 'committed']).optional().describe('spent, or committed (spent + reserved)'),
   since: timeParam.optional().describe('alerts raised at or after this time'),
   until: timeParam.optional().describe('alerts raised before this time'),
-  cursor: cursor.optional(),
-  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
-  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+  ...pageParams,
 });
 
 export const RefusalsQuery = z.strictObject({
@@ -540,9 +554,7 @@ export const RefusalsQuery = z.strictObject({
   code: z.string().regex(/^[a-z_]{1,64}$/, { error: 'is not a code (budget_exceeded, burn_limit, …)' }).optional(),
   since: timeParam.optional().describe('refusals at or after this time (a row counts when its latest refusal is)'),
   until: timeParam.optional().describe('rows that began before this time'),
-  cursor: cursor.optional(),
-  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
-  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+  ...pageParams,
 });
 
 export const LedgerQuery = z.strictObject({
@@ -554,9 +566,7 @@ export const LedgerQuery = z.strictObject({
   kind: kindList.optional(),
   since: timeParam.optional().describe('entries at or after this time'),
   until: timeParam.optional().describe('entries before this time'),
-  cursor: cursor.optional(),
-  limit: queryInt(1, limits.ledgerPageMax).optional().describe(`page size (default ${limits.ledgerPageDefault})`),
-  order: z.enum(['asc', 'desc']).optional().describe('default asc (oldest first)'),
+  ...pageParams,
   format: formatParam.optional(),
 });
 

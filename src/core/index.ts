@@ -10,6 +10,7 @@ export * from './commands.js';
 export { isCrossKind, modelBudgetPath, modelGlobOf, modelNamePrefix, providerRoot, scopedBudgetPath, tagRoot } from './crosscut.js';
 export { cycleIn, globMatches, routeTargets } from './route-policy.js';
 export { brownoutTarget } from './routing.js';
+export * from './first-event.js';
 export * from './hash.js';
 export * from './ids.js';
 export * from './limits.js';

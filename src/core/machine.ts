@@ -9,59 +9,44 @@ import type { Tx } from './tx.js';
 export type CommandOk = BudgetOk | ResetBreakerOk | ReserveOk | SettleOk | VoidOk | MintOk | RevokeOk;
 export type CommandResult = CommandOk | Refusal;
 
-/** Checks a command's own fields, before any state is read. */
-export function validateCommand(cmd: Command): Refusal | undefined {
-  switch (cmd.type) {
-    case 'createBudget':
-      return validateCreate(cmd);
-    case 'updateBudget':
-      return validateUpdate(cmd);
-    case 'grant':
-      return validateGrant(cmd);
-    case 'reserve':
-      return validateReserve(cmd);
-    case 'settle':
-      return validateSettle(cmd);
-    case 'void':
-      return validateVoid(cmd);
-    case 'mintToken':
-      return validateMint(cmd);
-    case 'resetBreaker':
-      return checkAttribution(cmd);
-    case 'setStatus':
-    case 'moveBudget':
-    case 'revokeToken':
-      return undefined;
-    default:
-      return refuse('invalid_status', `unknown operation ${String((cmd as { type?: unknown }).type)}`);
-  }
+type CommandOf<T extends Command['type']> = Extract<Command, { type: T }>;
+
+/** How one kind of command is checked on its own fields, then run against the ledger. */
+interface CommandHandler<T extends Command['type']> {
+  validate(cmd: CommandOf<T>): Refusal | undefined;
+  run(tx: Tx, cmd: CommandOf<T>, defaults: BudgetDefaults): CommandResult;
 }
 
-function run(tx: Tx, cmd: Command, defaults: BudgetDefaults): CommandResult {
-  switch (cmd.type) {
-    case 'createBudget':
-      return createBudget(tx, cmd, defaults);
-    case 'updateBudget':
-      return updateBudget(tx, cmd);
-    case 'setStatus':
-      return setStatus(tx, cmd);
-    case 'grant':
-      return grant(tx, cmd);
-    case 'moveBudget':
-      return moveBudget(tx, cmd);
-    case 'resetBreaker':
-      return resetBreaker(tx, cmd);
-    case 'reserve':
-      return reserve(tx, cmd);
-    case 'settle':
-      return settle(tx, cmd);
-    case 'void':
-      return voidReservation(tx, cmd);
-    case 'mintToken':
-      return mintToken(tx, cmd);
-    case 'revokeToken':
-      return revokeToken(tx, cmd);
-  }
+const noFieldChecks = (): undefined => undefined;
+
+/** Every command the ledger runs, with its own checks (before any state is read) and its work. */
+const handlers: { [T in Command['type']]: CommandHandler<T> } = {
+  createBudget: { validate: validateCreate, run: createBudget },
+  updateBudget: { validate: validateUpdate, run: updateBudget },
+  setStatus: { validate: noFieldChecks, run: setStatus },
+  grant: { validate: validateGrant, run: grant },
+  moveBudget: { validate: noFieldChecks, run: moveBudget },
+  resetBreaker: { validate: checkAttribution, run: resetBreaker },
+  reserve: { validate: validateReserve, run: reserve },
+  settle: { validate: validateSettle, run: settle },
+  void: { validate: validateVoid, run: voidReservation },
+  mintToken: { validate: validateMint, run: mintToken },
+  revokeToken: { validate: noFieldChecks, run: revokeToken },
+};
+
+/** The handler of a command's type, typed for that command (a type the table lacks has none). */
+function handlerOf<T extends Command['type']>(type: T): CommandHandler<T> | undefined {
+  return Object.hasOwn(handlers, type) ? handlers[type] : undefined;
+}
+
+function unknownOperation(cmd: Command): Refusal {
+  return refuse('invalid_status', `unknown operation ${String((cmd as { type?: unknown }).type)}`);
+}
+
+/** Checks a command's own fields, before any state is read. */
+export function validateCommand(cmd: Command): Refusal | undefined {
+  const handler = handlerOf(cmd.type);
+  return handler ? handler.validate(cmd) : unknownOperation(cmd);
 }
 
 /** The key a command's idempotency record is stored under, or undefined without one. */
@@ -98,7 +83,7 @@ export function applyCommand(tx: Tx, cmd: Command, defaults: BudgetDefaults): Co
       return JSON.parse(previous.result) as CommandResult;
     }
   }
-  const result = run(tx, cmd, defaults);
+  const result = handlerOf(cmd.type)?.run(tx, cmd, defaults) ?? unknownOperation(cmd);
   if (result.ok && key !== undefined) tx.putIdempotency({ key, fingerprint: print, result: JSON.stringify(result) });
   return result;
 }

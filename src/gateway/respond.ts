@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { errorHeaders } from '../contract/index.js';
+import { firstEvent } from '../core/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 
@@ -19,16 +20,8 @@ export function sendError(res: ServerResponse, provider: Provider, error: Gatewa
 }
 
 /** Resolves when the response can take more data, or the client is gone. */
-export function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+export async function drained(res: ServerResponse): Promise<void> {
+  await firstEvent(res, ['drain', 'close']);
 }
 
 /** Where a handler's unexpected errors are logged (default: a line on stderr). */

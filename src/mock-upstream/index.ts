@@ -8,6 +8,7 @@
  * // point the gateway (or an SDK) at `${upstream.url}/v1`, then:
  * await upstream.close();
  */
+import { firstEvent } from '../core/index.js';
 import { mockFaults } from './controls.js';
 import { startMockUpstream, type MockUpstream, type MockUpstreamOptions } from './server.js';
 
@@ -49,13 +50,9 @@ export async function runMockUpstream(options: RunMockUpstreamOptions = {}): Pro
   print('per-request headers: x-mock-latency-ms, x-mock-chunks, x-mock-chunk-delay-ms, x-mock-output-tokens (n|max),');
   print(`  x-mock-cached-tokens, x-mock-cache-write-tokens, x-mock-fault (${mockFaults.join('|')})`);
   if (options.handleSignals !== false) {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void upstream.close().then(() => print('mock upstream stopped'));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    void firstEvent(process, ['SIGINT', 'SIGTERM'])
+      .then(() => upstream.close())
+      .then(() => print('mock upstream stopped'));
   }
   return upstream;
 }

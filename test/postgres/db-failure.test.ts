@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { OffsetClock } from '../support/offset-clock.js';
 import { startCutProxy } from './cut-proxy.js';
 import { startThrowawayServer, type ThrowawayServer } from './pg-server.js';
-import { sleep } from './support.js';
+import { allEntries, sleep } from './support.js';
 
 // This test kills its own server, so it never uses the shared one (or DATABASE_URL).
 let server: ThrowawayServer;
@@ -58,18 +57,6 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boo
   const until = Date.now() + timeoutMs;
   while (!condition() && Date.now() < until) await sleep(25);
   return condition();
-}
-
-async function allEntries(store: PostgresStore): Promise<LedgerEntry[]> {
-  const out: LedgerEntry[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 10_000; page += 1) {
-    const got = await store.ledger({ cursor, limit: 1000 });
-    out.push(...got.entries);
-    if (!got.nextCursor) break;
-    cursor = got.nextCursor;
-  }
-  return out;
 }
 
 describe('postgres store when the database fails', () => {

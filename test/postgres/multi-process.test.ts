@@ -4,7 +4,7 @@ import type { BudgetView, LedgerEntry } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import { OffsetClock } from '../support/offset-clock.js';
-import { dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild } from './support.js';
+import { allEntries, dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild } from './support.js';
 import type { Made, WorkerConfig, WorkerReport } from './worker.js';
 
 const url = inject('pgUrl');
@@ -16,18 +16,6 @@ const callersPerProcess = 150;
 const expireTtlMs = 1_000;
 const workerTimeoutMs = 60_000;
 const agent = 'org/team/agent';
-
-async function allEntries(store: Store): Promise<LedgerEntry[]> {
-  const out: LedgerEntry[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 10_000; page += 1) {
-    const got = await store.ledger({ cursor, limit: 1000 });
-    out.push(...got.entries);
-    if (!got.nextCursor) break;
-    cursor = got.nextCursor;
-  }
-  return out;
-}
 
 /** The invariant on one level: overruns (settlements above their reservation) are the only way past. */
 function withinLimit(b: BudgetView): boolean {

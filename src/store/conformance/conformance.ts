@@ -7,7 +7,7 @@ import { runGuardConformance } from './guards.js';
 import { runLoopConformance } from './loops.js';
 import { runRefusalConformance } from './refusals.js';
 import { runWebhookConformance } from './webhooks.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, storePerTest, usd } from './helpers.js';
+import { acmeTree, allEntries, allPages, budget, conformanceStartMs, expectAuditOk, ok, refused, storePerTest, usd } from './helpers.js';
 import { runModelProperty } from './model.js';
 import { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
@@ -26,9 +26,7 @@ export function runStoreConformance(target: ConformanceTarget): void {
 
     /** A tree for the ledger's own rules: its agent opts out of the default burn limit (tested on its own). */
     async function org(): Promise<void> {
-      ok(await store.createBudget({ path: 'acme', kind: 'org', limitMicros: usd(100), period: 'month' }));
-      ok(await store.createBudget({ path: 'acme/research', kind: 'team', limitMicros: usd(10) }));
-      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', limitMicros: usd(5), policy: { inflightMax: 50, burnLimits: [] } }));
+      await acmeTree(store, { limitMicros: usd(10) }, { limitMicros: usd(5), policy: { inflightMax: 50, burnLimits: [] } });
     }
 
     describe('budgets', () => {
@@ -521,13 +519,10 @@ export function runStoreConformance(target: ConformanceTarget): void {
         }
         const all = await allEntries(store);
         expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
-        const pages: number[] = [];
-        let cursor: string | undefined;
-        do {
+        const pages = await allPages(async (cursor) => {
           const page = await store.ledger({ cursor, limit: 7 });
-          pages.push(...page.entries.map((e) => e.seq));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+          return { items: page.entries.map((e) => e.seq), nextCursor: page.nextCursor };
+        });
         expect(pages).toEqual(all.map((e) => e.seq));
         const research = await store.ledger({ budget: 'acme/research', kinds: ['settle'], limit: 1000 });
         expect(research.entries).toHaveLength(20);

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LedgerEntry, Policy, Reserve } from '../../core/index.js';
 import type { Store } from '../store.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, refused, usd } from './helpers.js';
-import { SimClock } from './sim-clock.js';
+import { acmeTree, allEntries, budget, expectAuditOk, ok, refused, storePerTest, usd } from './helpers.js';
+import type { SimClock } from './sim-clock.js';
 import type { ConformanceTarget } from './target.js';
 
 const hourMs = 3_600_000;
@@ -28,21 +28,11 @@ export function runCrossConformance(target: ConformanceTarget): void {
   describe(`store cross-cutting budgets: ${target.name}`, () => {
     let clock: SimClock;
     let store: Store;
-
-    beforeEach(async () => {
-      clock = new SimClock(conformanceStartMs);
-      store = await target.open(clock);
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ clock, store } = opened), () => store);
 
     /** acme (100 USD) > research (50 USD) > bot, and the bot's reservation for a model. */
     async function tree(): Promise<void> {
-      ok(await store.createBudget({ path: 'acme', kind: 'org', limitMicros: usd(100), period: 'month' }));
-      ok(await store.createBudget({ path: 'acme/research', kind: 'team', limitMicros: usd(50) }));
-      ok(await store.createBudget({ path: 'acme/research/bot', kind: 'agent', policy: { inflightMax: 1_000, burnLimits: [] } }));
+      await acmeTree(store, { limitMicros: usd(50) }, { policy: { inflightMax: 1_000, burnLimits: [] } });
     }
 
     const call = (model: string, amountMicros: number, extra: Partial<Reserve> = {}) => store.reserve({ path: 'acme/research/bot', amountMicros, labels: { model }, ...extra });

@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import type { BudgetView, CommandResult, LedgerEntry, Policy } from '../../core/index.js';
 import type { Store } from '../store.js';
 import { SimClock } from './sim-clock.js';
+import { allPages } from './helpers.js';
 
 /**
  * A deliberately plain reference model of budgets and reservations, written without the core's
@@ -711,16 +712,15 @@ async function runOne(open: (clock: SimClock) => Promise<Store>, spec: Spec): Pr
   /** No alert is raised twice for one budget, basis, threshold and period. */
   async function alertsOncePerPeriod(): Promise<void> {
     const seen = new Set<string>();
-    let cursor: string | undefined;
-    do {
+    const alerts = await allPages(async (cursor) => {
       const page = await store.ledger({ kinds: ['alert'], cursor, limit: 1000 });
-      for (const e of page.entries) {
-        const key = alertKey(e);
-        expect(seen.has(key), key).toBe(false);
-        seen.add(key);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+      return { items: page.entries, nextCursor: page.nextCursor };
+    });
+    for (const e of alerts) {
+      const key = alertKey(e);
+      expect(seen.has(key), key).toBe(false);
+      seen.add(key);
+    }
   }
 }
 

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RefusalWrite } from '../refusals.js';
 import type { Store } from '../store.js';
-import { allEntries, budget, conformanceStartMs, expectAuditOk, ok, usd } from './helpers.js';
-import { SimClock } from './sim-clock.js';
+import { allEntries, allPages, budget, conformanceStartMs, expectAuditOk, ok, storePerTest, usd } from './helpers.js';
 import type { ConformanceTarget } from './target.js';
 
 /** A refusal row to write, `over` changing what a test needs. */
@@ -36,14 +35,7 @@ const keepAll = { rowsMax: 1_000, keepSinceMs: 0 };
 export function runRefusalConformance(target: ConformanceTarget): void {
   describe(`store refusals: ${target.name}`, () => {
     let store: Store;
-
-    beforeEach(async () => {
-      store = await target.open(new SimClock(conformanceStartMs));
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
+    storePerTest(target, (opened) => ({ store } = opened), () => store);
 
     it('writes rows outside the ledger and rewrites a row by its id', async () => {
       // Proves refusals move no money and write no entry, and that a coalesced row is updated in place.
@@ -79,13 +71,10 @@ export function runRefusalConformance(target: ConformanceTarget): void {
       expect(await idsOf({ sinceMs: 4_000 })).toEqual([ids[2], ids[3], ids[4]]);
       expect(await idsOf({ untilMs: 3_000 })).toEqual([ids[0], ids[1]]);
       expect(await idsOf({ order: 'desc', limit: 2 })).toEqual([ids[4], ids[3]]);
-      const paged: number[] = [];
-      let cursor: string | undefined;
-      do {
+      const paged = await allPages(async (cursor) => {
         const page = await store.refusals({ cursor, limit: 2 });
-        paged.push(...page.refusals.map((r) => r.id));
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+        return { items: page.refusals.map((r) => r.id), nextCursor: page.nextCursor };
+      });
       expect(paged).toEqual(ids);
     });
 
