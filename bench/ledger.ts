@@ -20,7 +20,8 @@
  *
  * After the chain runs, one more line: depth 3, normal, 256 callers, with each reservation also
  * holding on 2 model budgets beside its chain (what budgets across the tree cost). With extra
- * budgets the naive floor updates as many more rows.
+ * budgets the naive floor updates as many more rows, and the same chain without them takes its
+ * turn in the same slices: `ratio_to_no_extras` is what the extra budgets cost.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -133,8 +134,8 @@ async function makeChain(store: Store, depth: number, extras: number): Promise<s
 /** Measured slices of each side, alternating, so both see the same machine (it is shared and busy). */
 const sliceMs = 250;
 
-async function run(depth: number, sync: 'normal' | 'full', callers: number, extras = 0): Promise<void> {
-  const naive = naiveLedger(depth + extras);
+/** A Bursar store on a fresh file with the chain (and `extras` model budgets), and callers to drive it. */
+async function bursarLedger(depth: number, sync: 'normal' | 'full', callers: number, extras: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bursar-bench-'));
   // Servers checkpoint the WAL and write the ledger from threads of their own; `--checkpoints
   // inline` and `--writer inline` show the difference.
@@ -164,25 +165,49 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number, extr
     await Promise.all(Array.from({ length: callers }, caller));
     return { pairs, ms: performance.now() - start };
   }
+  /** Audits the ledger, closes the store and removes its file. */
+  async function close(): Promise<boolean> {
+    const audit = await store.audit();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    return audit.ok;
+  }
+  return { slice, latencies, close };
+}
+
+const perSecond = (t: Tally) => t.pairs / (t.ms / 1000);
+
+/**
+ * One line: Bursar against the naive floor, in alternating slices. With extra budgets, the same
+ * chain without them takes its turn too (`ratio_to_no_extras`: what the extra budgets cost).
+ */
+async function run(depth: number, sync: 'normal' | 'full', callers: number, extras = 0): Promise<void> {
+  const naive = naiveLedger(depth + extras);
+  const bursar = await bursarLedger(depth, sync, callers, extras);
+  const plain = extras > 0 ? await bursarLedger(depth, sync, callers, 0) : undefined;
   naive.runFor(300);
-  await slice(300, false);
-  const bursar: Tally = { pairs: 0, ms: 0 };
+  await bursar.slice(300, false);
+  await plain?.slice(300, false);
+  const measured: Tally = { pairs: 0, ms: 0 };
   const floor: Tally = { pairs: 0, ms: 0 };
+  const without: Tally = { pairs: 0, ms: 0 };
+  const add = (to: Tally, t: Tally) => {
+    to.pairs += t.pairs;
+    to.ms += t.ms;
+  };
   for (let i = 0; i < Math.max(2, Math.round((seconds * 1000) / sliceMs)); i += 1) {
-    const n = naive.runFor(sliceMs);
-    const b = await slice(sliceMs, true);
-    floor.pairs += n.pairs;
-    floor.ms += n.ms;
-    bursar.pairs += b.pairs;
-    bursar.ms += b.ms;
+    add(floor, naive.runFor(sliceMs));
+    // The two stores swap turns, so neither always follows the other's writes.
+    if (plain && i % 2 === 1) add(without, await plain.slice(sliceMs, false));
+    add(measured, await bursar.slice(sliceMs, true));
+    if (plain && i % 2 === 0) add(without, await plain.slice(sliceMs, false));
   }
   naive.close();
-  const pairsPerS = bursar.pairs / (bursar.ms / 1000);
-  const naivePerS = floor.pairs / (floor.ms / 1000);
-  const sorted = Float64Array.from(latencies).sort();
-  const audit = await store.audit();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  const pairsPerS = perSecond(measured);
+  const naivePerS = perSecond(floor);
+  const sorted = Float64Array.from(bursar.latencies).sort();
+  const auditOk = (await bursar.close()) && (plain ? await plain.close() : true);
+  const extraFigures = plain ? { pairs_per_s_no_extras: Math.round(perSecond(without)), ratio_to_no_extras: Math.round((pairsPerS / perSecond(without)) * 100) / 100 } : {};
   console.log(
     JSON.stringify({
       bench: 'ledger',
@@ -197,10 +222,11 @@ async function run(depth: number, sync: 'normal' | 'full', callers: number, extr
       pairs_per_s: Math.round(pairsPerS),
       naive_pairs_per_s: Math.round(naivePerS),
       ratio_to_naive: Math.round((pairsPerS / naivePerS) * 100) / 100,
+      ...extraFigures,
       reserve_p50_us: Math.round(percentile(sorted, 50)),
       reserve_p99_us: Math.round(percentile(sorted, 99)),
-      pairs_total: bursar.pairs,
-      audit_ok: audit.ok,
+      pairs_total: measured.pairs,
+      audit_ok: auditOk,
     }),
   );
 }

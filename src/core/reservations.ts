@@ -200,25 +200,22 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
  * shadow mode passed over.
  */
 function reserveData(cmd: Reserve, plan: CallPlan, labels: Reserve['labels'] & object, f: { expiresMs: number; onExpiry: ExpiryRule; refusal: Refusal | undefined }): string {
+  // Written field by field, in the order (and to the bytes) JSON.stringify would give the object:
+  // this runs for every call, and an object of a dozen mostly-absent fields costs more to build.
   // A hold that expiry charges says so; one without the field is released (as before the rule existed).
-  const charge = f.onExpiry === 'charge' ? 'charge' : undefined;
-  const fp = cmd.fingerprint;
-  const plain = labels.tool === undefined && labels.tokenId === undefined && !f.refusal && cmd.tags === undefined && cmd.provider === undefined && plan.scope.also.length === 0 && plan.from === undefined;
-  if (plain) return `{"expiresMs":${f.expiresMs}${charge ? ',"onExpiry":"charge"' : ''}${fp === undefined ? '' : `,"fingerprint":"${fp}"`}}`;
-  return json({
-    expiresMs: f.expiresMs,
-    onExpiry: charge,
-    tool: labels.tool,
-    tokenId: labels.tokenId,
-    fingerprint: fp,
-    wouldRefuse: f.refusal?.code,
-    wouldRefuseBudget: f.refusal?.budget,
-    tags: cmd.tags,
-    provider: cmd.provider,
-    also: plan.scope.also.length > 0 ? plan.scope.also : undefined,
-    requestedModel: plan.from?.model,
-    route: plan.from?.why,
-  });
+  let out = `{"expiresMs":${f.expiresMs}`;
+  if (f.onExpiry === 'charge') out += ',"onExpiry":"charge"';
+  out += jsonField('tool', labels.tool) + jsonField('tokenId', labels.tokenId) + jsonField('fingerprint', cmd.fingerprint);
+  if (f.refusal) out += jsonField('wouldRefuse', f.refusal.code) + jsonField('wouldRefuseBudget', f.refusal.budget);
+  out += jsonField('tags', cmd.tags) + jsonField('provider', cmd.provider);
+  if (plan.scope.also.length > 0) out += `,"also":[${plan.scope.also.join(',')}]`;
+  if (plan.from) out += jsonField('requestedModel', plan.from.model) + jsonField('route', plan.from.why);
+  return `${out}}`;
+}
+
+/** `,"name":value` as JSON writes it, or nothing when the value is absent. */
+function jsonField(name: string, value: string | readonly string[] | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
 }
 
 /** Raises what every chain of a reservation's budgets has reached (each inherits its own thresholds). */
