@@ -128,7 +128,7 @@ const getBudget = routeSpec({
   path: '/api/budgets/{path}',
   operationId: 'getBudget',
   summary: 'Read a budget with its chain',
-  description: 'The budget, every budget above it (root first), what the tightest level can still take, and the policy in force.',
+  description: 'The budget, every budget above it (root first), what the tightest level can still take, the policy in force, and the model, tag and provider budgets its calls may also reserve on.',
   tag: 'budgets',
   access: 'viewer',
   params: PathParams,
@@ -141,6 +141,7 @@ const getBudget = routeSpec({
       remaining_micros: z.int().nullable().describe('what the budget can spend now: the least any level has left; null when no level has a limit'),
       tightest: z.string().nullable(),
       effective_policy: PolicyJson,
+      across: z.array(BudgetJson).describe('budgets across the tree its calls may also reserve on, by their model and tags: the model budgets under the chain, the tag budgets of the tags its policy requires, every provider budget (model, then tag, then provider); not counted in remaining_micros'),
     }),
   },
 });
