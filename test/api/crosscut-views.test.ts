@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type ApiServer } from './api-harness.js';
+import { startApi, type ApiServer, type ErrorAnswer } from './api-harness.js';
 
 /** Model, tag and provider budgets where a user looks and plans: balances, budget views, pre-flight, forecast and usage. */
 
@@ -62,5 +62,66 @@ describe('balances list the budgets across the tree beside the chain', () => {
       ['acme/sales/model:gpt-4o*', 'model', 1_000_000],
       ['providers/openai', 'provider', 50_000_000],
     ]);
+  });
+});
+
+interface Report {
+  items: { model: string; requested_model: string | null; route: string | null; across: string[]; call_micros: number }[];
+  budgets: { budget: string; kind: string; planned_micros: number }[];
+  checks: { name: string; status: string; message: string; budget?: string }[];
+  proceed: boolean;
+}
+
+const preflight = (items: unknown[]) => s.call<Report & ErrorAnswer>('POST', '/api/preflight', { body: { items } });
+
+describe('pre-flight checks each item against the budgets across the tree its calls would reserve on', () => {
+  it('fails a plan whose gpt-4o calls fit the agent but not acme/research/model:gpt-4o*, naming that budget', async () => {
+    // Proves the model, tag and provider budgets of each call join the plan's budgets and its ✗ names the model budget.
+    const item = { budget: 'acme/research/bot', model: 'gpt-4o', input_tokens: 1_000, max_output_tokens: 1_000, tags: ['product:chat-bot'] };
+    const r = await preflight([{ ...item, count: 400 }]);
+    expect(r.status).toBe(200);
+    expect(r.json.items[0]?.across).toEqual(['acme/research/model:gpt-4o*', 'tags/product:chat-bot', 'providers/openai']);
+    expect(r.json.budgets.map((b) => b.budget)).toEqual(expect.arrayContaining(['acme/research/model:gpt-4o*', 'tags', 'tags/product:chat-bot', 'providers', 'providers/openai']));
+    const availability = r.json.checks.find((c) => c.name === 'budget_availability');
+    expect([availability?.status, availability?.budget, r.json.proceed]).toEqual(['fail', 'acme/research/model:gpt-4o*', false]);
+    expect(availability?.message).toContain('acme/research/model:gpt-4o*, which has $3.00 left');
+    // The other models of the team are not held by the gpt-4o* budget.
+    const mini = await preflight([{ ...item, model: 'gpt-4.1-mini', count: 400 }]);
+    expect(mini.json.items[0]?.across).toEqual(['tags/product:chat-bot', 'providers/openai']);
+    expect(mini.json.checks.find((c) => c.name === 'budget_availability')?.status).not.toBe('fail');
+  });
+
+  it('fails an item without a tag its chain requires, and a tag budget that cannot take the plan', async () => {
+    // Proves required tags and tag budgets are checked as the reservation would: tag_required, then the tag budget's room.
+    const untagged = await preflight([{ budget: 'acme/research/bot', model: 'gpt-4o-mini', input_tokens: 100 }]);
+    const policy = untagged.json.checks.find((c) => c.name === 'model_policy');
+    expect([policy?.status, policy?.budget]).toEqual(['fail', 'acme/research']);
+    expect(policy?.message).toContain('carries no product tag');
+    const tagged = await preflight([{ budget: 'acme/research/bot', model: 'gpt-4o-mini', input_tokens: 10_000, max_output_tokens: 4_000, count: 1_000, tags: ['product:x', 'customer:42'] }]);
+    expect(tagged.json.checks.find((c) => c.name === 'budget_availability')?.budget).toBe('tags/customer:42');
+  });
+
+  it('answers a malformed tag in a plan item with a 400 naming it', async () => {
+    // Proves plan tags are read at the edge with the gateway's tag rule.
+    const bad = await preflight([{ budget: 'acme/research/bot', model: 'gpt-4o', input_tokens: 1, tags: ['product:chat-bot', 'not a tag'] }]);
+    expect([bad.status, bad.json.error.code, bad.json.error.field]).toEqual([400, 'bad_request', 'items.0.tags.1']);
+  });
+
+  it('says when a brownout tier or a fallback would send an item\'s calls to another model now, and prices them there', async () => {
+    // Proves the item names the model asked for and the route, and its budgets are those of the model it goes to.
+    expect((await s.call('POST', '/api/budgets', { body: { path: 'acme/ops', kind: 'team', limit_micros: 10_000_000, policy: { brownout: [{ at_pct: 10, from: 'gpt-4o', to: 'gpt-4o-mini' }] } } })).status).toBe(201);
+    const item = { model: 'gpt-4o', input_tokens: 1_000, max_output_tokens: 1_000 };
+    const below = await preflight([{ ...item, budget: 'acme/ops' }]);
+    expect([below.json.items[0]?.model, below.json.items[0]?.route]).toEqual(['gpt-4o', null]);
+    expect((await s.call('POST', '/api/reservations', { body: { budget: 'acme/ops', amount_micros: 2_000_000 } })).status).toBe(201);
+    const past = await preflight([{ ...item, budget: 'acme/ops' }]);
+    expect([past.json.items[0]?.model, past.json.items[0]?.requested_model, past.json.items[0]?.route]).toEqual(['gpt-4o-mini', 'gpt-4o', 'brownout']);
+    expect(past.json.items[0]?.call_micros).toBeLessThan(below.json.items[0]?.call_micros ?? 0);
+
+    expect((await s.call('PATCH', '/api/budgets/acme%2Fsales', { body: { policy: { fallbacks: [{ from: 'gpt-4o', to: ['gpt-4o-mini', 'gpt-4.1-mini'] }] } } })).status).toBe(200);
+    expect((await s.call('POST', '/api/reservations', { body: { budget: 'acme/sales', amount_micros: 1_000_000, labels: { model: 'gpt-4o' } } })).status).toBe(201);
+    const fallback = await preflight([{ ...item, budget: 'acme/sales' }]);
+    expect([fallback.json.items[0]?.model, fallback.json.items[0]?.route, fallback.json.items[0]?.across]).toEqual(['gpt-4.1-mini', 'fallback', ['providers/openai']]);
+    expect(fallback.json.checks.find((c) => c.name === 'budget_availability')?.status).not.toBe('fail');
   });
 });
