@@ -73,7 +73,7 @@ export class LocalBackend implements SdkBackend {
     const labels: Labels = { actor: this.o.actor };
     if (r.session !== undefined) labels.session = r.session;
     if (r.task !== undefined) labels.task = r.task;
-    const result = await this.use((s) => reserveTool(s, this.o.toolPrices, { path: this.o.budget, tool: r.tool, estimateMicros: r.estimateMicros, params: r.params, ttlMs: r.ttlMs, labels }));
+    const result = await this.use((s) => reserveTool(s, this.o.toolPrices, { path: this.o.budget, tool: r.tool, estimateMicros: r.estimateMicros, params: r.params, ttlMs: r.ttlMs, labels, tags: r.tags === undefined ? undefined : [...r.tags] }));
     if (!result.ok) return refusalOf(result);
     const { reservation: v, remainingMicros, tightest } = result.reservation;
     return { ok: true as const, reservation: { id: v.id, budget: v.budget, amountMicros: v.amountMicros, basis: result.estimate.basis, expiresMs: v.expiresMs, remainingMicros, tightest } };
