@@ -452,6 +452,9 @@ const usage = routeSpec({
       timezone: z.string(),
       rows: z.array(UsageRowJson).describe('time buckets oldest first; other groups by cost, highest first'),
       other: UsageRowJson.nullable().describe(`groups beyond the first ${contractLimits.usageGroupsMax}, summed`),
+      across: z
+        .array(UsageRowJson.extend({ kind: z.enum(['model', 'tag', 'provider']) }))
+        .describe('spend in the range on the model, tag and provider budgets its calls also reserved on (key: the budget\'s path), by cost; these repeat spend the rows already count, so they are not in totals'),
       totals: totalsJson,
       scanned_entries: z.int(),
       scan_limit: z.int(),

@@ -125,3 +125,50 @@ describe('pre-flight checks each item against the budgets across the tree its ca
     expect(fallback.json.checks.find((c) => c.name === 'budget_availability')?.status).not.toBe('fail');
   });
 });
+
+interface ForecastRow {
+  budget: string;
+  kind: string;
+  windows: { window: string; spent_micros: number; rate_micros_per_hour: number; outlook: string }[];
+}
+
+interface UsageRow {
+  key: string;
+  kind?: string;
+  cost_micros: number;
+  calls: number;
+}
+
+describe('forecast and usage count spend on the budgets across the tree', () => {
+  beforeAll(async () => {
+    const held = await s.store.reserve({ path: 'acme/sales', amountMicros: 50_000, labels: { model: 'gpt-4.1-mini' }, provider: 'openai', tags: ['customer:42'] });
+    if (!held.ok) throw new Error(held.message);
+    const settled = await s.store.settle({ reservationId: held.reservation.id, actualMicros: 30_000 });
+    if (!settled.ok) throw new Error(settled.message);
+  });
+
+  it('rates providers/openai and the tag budget from the spend of the calls that reserved on them', async () => {
+    // Proves a settlement counts on its reservation's extra budgets (from the reserve entry), so burn rate and run-out time show for a provider.
+    const all = await s.call<{ budgets: ForecastRow[] }>('GET', '/api/forecast');
+    const row = (path: string) => all.json.budgets.find((b) => b.budget === path);
+    expect([row('providers/openai')?.kind, row('providers/openai')?.windows[0]?.spent_micros, row('providers/openai')?.windows[0]?.rate_micros_per_hour]).toEqual(['provider', 30_000, 360_000]);
+    expect([row('tags/customer:42')?.kind, row('tags/customer:42')?.windows[2]?.spent_micros]).toEqual(['tag', 30_000]);
+    expect(row('tags/product:chat-bot')?.windows[2]?.spent_micros).toBe(0);
+    const one = await s.call<{ budgets: ForecastRow[] }>('GET', '/api/forecast?budget=providers%2Fopenai');
+    expect(one.json.budgets.map((b) => [b.budget, b.windows[1]?.spent_micros])).toEqual([['providers/openai', 30_000]]);
+  });
+
+  it('lists usage on the budgets across the tree beside the groups, and reads a provider budget\'s own usage', async () => {
+    // Proves usage shows spend per model, tag and provider budget (with its kind) without counting it twice in totals.
+    const usage = await s.call<{ rows: UsageRow[]; across: UsageRow[]; totals: UsageRow }>('GET', '/api/usage?group_by=budget');
+    expect(usage.json.across.map((r) => [r.key, r.kind, r.cost_micros, r.calls])).toEqual([
+      ['providers/openai', 'provider', 30_000, 1],
+      ['tags/customer:42', 'tag', 30_000, 1],
+    ]);
+    expect(usage.json.totals.cost_micros).toBe(30_000);
+    const provider = await s.call<{ totals: UsageRow }>('GET', '/api/usage?group_by=model&budget=providers%2Fopenai');
+    expect([provider.json.totals.cost_micros, provider.json.totals.calls]).toEqual([30_000, 1]);
+    const quiet = await s.call<{ totals: UsageRow }>('GET', '/api/usage?group_by=model&budget=tags%2Fproduct%3Achat-bot');
+    expect(quiet.json.totals.cost_micros).toBe(0);
+  });
+});
