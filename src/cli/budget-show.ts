@@ -1,5 +1,5 @@
 import { formatWindow, reservationId, type BudgetView } from '../core/index.js';
-import { budgetDetail, type BudgetDetail } from '../ops/index.js';
+import { appliesTo, budgetDetail, type BudgetDetail } from '../ops/index.js';
 import type { CliContext } from './context.js';
 import { unwrap } from './errors.js';
 import { budgetJson, isoSeconds, policyText, table, usageBar, usd } from './output.js';
@@ -32,6 +32,16 @@ function chainTable(rootFirst: readonly BudgetView[], tightest: BudgetView | und
       b.period,
     ]),
   );
+}
+
+/** The model, tag and provider budgets beside the chain, with what each limits and has left. */
+function acrossLines(across: readonly BudgetView[]): string[] {
+  if (across.length === 0) return [];
+  const rows = table(
+    [{ header: 'ACROSS THE TREE' }, { header: 'KIND' }, { header: 'FOR' }, { header: 'STATUS' }, { header: 'LIMIT', align: 'right' }, { header: 'SPENT', align: 'right' }, { header: 'RESERVED', align: 'right' }, { header: 'REMAINING', align: 'right' }, { header: 'PERIOD' }],
+    across.map((b) => [b.path, b.kind, appliesTo(b), b.status, usd(b.limitMicros), usd(b.spentMicros), usd(b.reservedMicros), b.remainingMicros === null ? 'unlimited' : usd(b.remainingMicros), b.period]),
+  );
+  return ['', 'Calls also reserve on these when their model, tags or provider match:', rows];
 }
 
 function periodLine(b: BudgetView): string {
@@ -79,6 +89,7 @@ function humanShow(d: BudgetDetail): string {
     ...guardLines(leaf),
     `Own policy: ${policyText(leaf.policy)}`,
     `Effective policy: ${policyText(d.effectivePolicy)}`,
+    ...acrossLines(d.across),
   ].join('\n');
 }
 

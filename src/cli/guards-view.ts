@@ -41,6 +41,13 @@ function itemsTable(r: PreflightReport): string {
   );
 }
 
+/** A line for each item whose calls would be sent to another model now (brownout or fallback). */
+function routeLines(r: PreflightReport): string[] {
+  const why = { brownout: 'a brownout tier of its chain is reached', fallback: 'its model\'s budgets cannot take a call; the fallback can' };
+  const routed = r.items.filter((i) => i.route !== null).slice(0, preflightItemsShownMax);
+  return routed.map((i) => `Item ${i.index} asks for ${i.requested_model ?? '?'}: its calls would go to ${i.model} now (${i.route === null ? '' : why[i.route]}).`);
+}
+
 function budgetsTable(r: PreflightReport): string {
   return table(
     [{ header: 'BUDGET' }, { header: 'LIMIT', align: 'right' }, { header: 'LEFT', align: 'right' }, { header: 'PLAN', align: 'right' }, { header: 'SHARE', align: 'right' }, { header: 'AT ONCE', align: 'right' }, { header: 'STATUS' }],
@@ -76,6 +83,7 @@ export function preflightText(r: PreflightReport): string {
     `Pre-flight${r.title === null ? '' : `: ${r.title}`}`,
     '',
     itemsTable(r),
+    ...routeLines(r),
     '',
     `Estimated ${formatUsd(r.total_micros)} at most for ${count(r.calls)} call${r.calls === 1 ? '' : 's'}, ${count(r.concurrency)} at once (each call at its worst case: input plus its whole output cap).`,
     '',

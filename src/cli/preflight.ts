@@ -32,7 +32,10 @@ A plan is a JSON object (or just its list of items):
                { "token": "tok_…", "model": "claude-sonnet-4-5", "input": "the prompt text", "count": 3 } ] }
 Each item: budget (a path) or token (a token id); model; input_tokens or input (text, counted
 with the model's tokenizer); max_output_tokens (default: policy, else 4,096); count (default 1);
-title. Each call is priced at what the gateway would reserve for it: its worst case.
+title; tags (what x-bursar-tags would carry). Each call is priced at what the gateway would
+reserve for it: its worst case, on its chain and on the model, tag and provider budgets it
+reaches; an item whose calls a brownout tier or a fallback would send to another model now is
+priced at that model and says so.
 
 Checks: queue size, test-like titles, budget and token status, models and per-request caps,
 budget availability (every level of every path), in-flight caps against the concurrency, burn

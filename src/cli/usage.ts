@@ -37,6 +37,11 @@ function usageText(r: UsageAnswer): string {
   if (r.other) rows.push([`(${r.other.calls} calls in further groups)`, count(r.other.calls), count(r.other.tokens_in), count(r.other.tokens_out), usd(r.other.cost_micros)]);
   rows.push(['TOTAL', count(r.totals.calls), count(r.totals.tokens_in), count(r.totals.tokens_out), usd(r.totals.cost_micros)]);
   const parts = [table([{ header: r.group_by.toUpperCase() }, { header: 'CALLS', align: 'right' }, { header: 'TOKENS IN', align: 'right' }, { header: 'TOKENS OUT', align: 'right' }, { header: 'COST', align: 'right' }], rows)];
+  if (r.across.length > 0) {
+    const across = r.across.map((row) => [row.key ?? '-', row.kind, count(row.calls), count(row.tokens_in), count(row.tokens_out), usd(row.cost_micros)]);
+    parts.push('', 'Across the tree (the same spend, on the model, tag and provider budgets its calls reserved on):');
+    parts.push(table([{ header: 'BUDGET' }, { header: 'KIND' }, { header: 'CALLS', align: 'right' }, { header: 'TOKENS IN', align: 'right' }, { header: 'TOKENS OUT', align: 'right' }, { header: 'COST', align: 'right' }], across));
+  }
   if (r.truncated) parts.push(`Only the newest ${r.scan_limit} settlement entries were read; the figures are complete since ${r.complete_since ?? '?'} (narrow with --since/--until).`);
   if (r.reservations) {
     parts.push('', 'Reservations:', reservationsText(r.reservations.rows, r.group_by));

@@ -132,7 +132,7 @@ const getBudget = routeSpec({
   path: '/api/budgets/{path}',
   operationId: 'getBudget',
   summary: 'Read a budget with its chain',
-  description: 'The budget, every budget above it (root first), what the tightest level can still take, and the policy in force.',
+  description: 'The budget, every budget above it (root first), what the tightest level can still take, the policy in force, and the model, tag and provider budgets its calls may also reserve on.',
   tag: 'budgets',
   access: 'viewer',
   params: PathParams,
@@ -145,6 +145,7 @@ const getBudget = routeSpec({
       remaining_micros: z.int().nullable().describe('what the budget can spend now: the least any level has left; null when no level has a limit'),
       tightest: z.string().nullable(),
       effective_policy: PolicyJson,
+      across: z.array(BudgetJson).describe('budgets across the tree its calls may also reserve on, by their model and tags: the model budgets under the chain, the tag budgets of the tags its policy requires, every provider budget (model, then tag, then provider); not counted in remaining_micros'),
     }),
   },
 });
@@ -455,6 +456,9 @@ const usage = routeSpec({
       timezone: z.string(),
       rows: z.array(UsageRowJson).describe('time buckets oldest first; other groups by cost, highest first'),
       other: UsageRowJson.nullable().describe(`groups beyond the first ${contractLimits.usageGroupsMax}, summed`),
+      across: z
+        .array(UsageRowJson.extend({ kind: z.enum(['model', 'tag', 'provider']) }))
+        .describe('spend in the range on the model, tag and provider budgets its calls also reserved on (key: the budget\'s path), by cost; these repeat spend the rows already count, so they are not in totals'),
       totals: totalsJson,
       ...scanFields,
       complete_since: z.string().nullable().describe('figures include every entry from this time on (null: from the beginning)'),

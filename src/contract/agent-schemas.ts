@@ -100,24 +100,28 @@ export const ToolPricesJson = z.object({
 
 // ---- Balance (GET /v1/bursar/balance, served by routes.ts) -------------------------------------
 
+const BalanceLevelJson = z.object({
+  budget: z.string(),
+  kind: z.enum(budgetKinds),
+  status: z.enum(['active', 'paused', 'closed']),
+  limit_micros: z.int().nullable(),
+  spent_micros: z.int(),
+  reserved_micros: z.int(),
+  remaining_micros: z.int().nullable(),
+  period: z.enum(periods),
+  period_end_ms: z.int().nullable(),
+});
+
 export const BalanceJson = z.object({
   token: z.string(),
   expires_ms: z.int().nullable(),
-  remaining_micros: z.int().nullable().describe('what the tightest level can still take; null when no level has a limit'),
+  remaining_micros: z.int().nullable().describe('what the tightest level of the chain can still take; null when no level has a limit'),
   tightest: z.string().nullable(),
-  chain: z.array(
-    z.object({
-      budget: z.string(),
-      kind: z.enum(budgetKinds),
-      status: z.enum(['active', 'paused', 'closed']),
-      limit_micros: z.int().nullable(),
-      spent_micros: z.int(),
-      reserved_micros: z.int(),
-      remaining_micros: z.int().nullable(),
-      period: z.enum(periods),
-      period_end_ms: z.int().nullable(),
-    }),
-  ),
+  chain: z.array(BalanceLevelJson).describe('leaf first: the token\'s envelope, its agent, team and org'),
+  across: z
+    .array(BalanceLevelJson.extend({ applies_to: z.string().describe('the model glob (gpt-4o*), the tag or the provider the budget limits') }))
+    .optional()
+    .describe('budgets across the tree a call may also reserve on, by its model and tags: the model budgets under the chain, the tag budgets of the tags its policy requires, every provider budget (model, then tag, then provider). A call holds only on those of its model, tags and provider; they do not count in remaining_micros'),
 });
 
 // ---- Shared pieces --------------------------------------------------------------------------

@@ -616,6 +616,12 @@ export interface BalanceLevel {
   periodEndMs: number | null;
 }
 
+/** A model, tag or provider budget beside a chain, and what it applies to. */
+export interface AcrossLevel extends BalanceLevel {
+  /** The model glob (`gpt-4o*`), the tag (`product:chat-bot`) or the provider (`openai`). */
+  appliesTo: string;
+}
+
 /** What can still be spent on a chain: every level, leaf first, and the tightest. */
 export interface Balance {
   /** What the tightest level can still take (never below zero); null when no level has a limit. */
@@ -624,6 +630,12 @@ export interface Balance {
   /** False when any level is paused or closed: nothing can be reserved. */
   active: boolean;
   chain: BalanceLevel[];
+  /**
+   * Budgets across the tree a call may also hold on, depending on its model and tags: model
+   * budgets under the chain, tag budgets of the tags its policy requires, every provider budget.
+   * They do not count in `remainingMicros` (a call reaches only those of its model and tags).
+   */
+  across: AcrossLevel[];
 }
 
 type BalanceJsonValue = z.input<typeof BalanceJson>;
@@ -640,17 +652,36 @@ export function balanceToJson(token: { id: string; expiresMs: number | null }, b
     expires_ms: token.expiresMs,
     remaining_micros: b.remainingMicros,
     tightest: b.tightest,
-    chain: b.chain.map((l) => ({
-      budget: l.budget,
-      kind: l.kind,
-      status: l.status,
-      limit_micros: l.limitMicros,
-      spent_micros: l.spentMicros,
-      reserved_micros: l.reservedMicros,
-      remaining_micros: l.remainingMicros,
-      period: l.period,
-      period_end_ms: l.periodEndMs,
-    })),
+    chain: b.chain.map(levelToJson),
+    across: b.across.map((l) => ({ ...levelToJson(l), applies_to: l.appliesTo })),
+  };
+}
+
+function levelToJson(l: BalanceLevel): BalanceJsonValue['chain'][number] {
+  return {
+    budget: l.budget,
+    kind: l.kind,
+    status: l.status,
+    limit_micros: l.limitMicros,
+    spent_micros: l.spentMicros,
+    reserved_micros: l.reservedMicros,
+    remaining_micros: l.remainingMicros,
+    period: l.period,
+    period_end_ms: l.periodEndMs,
+  };
+}
+
+function levelFromJson(l: BalanceJsonValue['chain'][number]): BalanceLevel {
+  return {
+    budget: l.budget,
+    kind: l.kind,
+    status: l.status,
+    limitMicros: l.limit_micros,
+    spentMicros: l.spent_micros,
+    reservedMicros: l.reserved_micros,
+    remainingMicros: l.remaining_micros,
+    period: l.period,
+    periodEndMs: l.period_end_ms,
   };
 }
 
@@ -661,18 +692,10 @@ export function balanceToJson(token: { id: string; expiresMs: number | null }, b
  * balanceFromJson(json).active // false when a level is paused
  */
 export function balanceFromJson(j: BalanceJsonValue): Balance {
-  const chain = j.chain.map((l) => ({
-    budget: l.budget,
-    kind: l.kind,
-    status: l.status,
-    limitMicros: l.limit_micros,
-    spentMicros: l.spent_micros,
-    reservedMicros: l.reserved_micros,
-    remainingMicros: l.remaining_micros,
-    period: l.period,
-    periodEndMs: l.period_end_ms,
-  }));
-  return { remainingMicros: j.remaining_micros, tightest: j.tightest, active: chain.every((l) => l.status === 'active'), chain };
+  const chain = j.chain.map(levelFromJson);
+  // A server older than the across list sends none.
+  const across = (j.across ?? []).map((l) => ({ ...levelFromJson(l), appliesTo: l.applies_to }));
+  return { remainingMicros: j.remaining_micros, tightest: j.tightest, active: chain.every((l) => l.status === 'active'), chain, across };
 }
 
 /**
@@ -762,12 +785,13 @@ export function budgetFieldsFromJson(b: { limit_micros?: number | null; period?:
  * @example
  * budgetDetailToJson(detail, budgetToJson).tightest // 'acme/research'
  */
-export function budgetDetailToJson<J>(d: { budget: BudgetView; chain: readonly BudgetView[]; tightest: BudgetView | undefined; effectivePolicy: Policy }, toJson: (b: BudgetView) => J) {
+export function budgetDetailToJson<J>(d: { budget: BudgetView; chain: readonly BudgetView[]; tightest: BudgetView | undefined; effectivePolicy: Policy; across: readonly BudgetView[] }, toJson: (b: BudgetView) => J) {
   return {
     budget: toJson(d.budget),
     chain: d.chain.map(toJson),
     remaining_micros: d.tightest?.remainingMicros ?? null,
     tightest: d.tightest?.path ?? null,
     effective_policy: policyToJson(d.effectivePolicy),
+    across: d.across.map(toJson),
   };
 }

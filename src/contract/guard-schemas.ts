@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { budgetKinds, limits, periods } from '../core/index.js';
 import { contractLimits } from './limits.js';
-import { budgetPath, scanFields, text, tokenId } from './schemas.js';
+import { budgetPath, scanFields, tag, text, tokenId } from './schemas.js';
 
 /**
  * The wire shapes of the guards that look ahead: a pre-flight plan (what `POST /api/preflight`
@@ -32,6 +32,7 @@ export const PlanItemJson = z
     input: z.string().optional().describe('or the input text of one call, counted with the model\'s tokenizer as the gateway counts it'),
     max_output_tokens: wholeNumber(0, limits.tokensPerRequestMax).optional().describe('output cap per call; default: the chain\'s policy, else 4,096, never above the model\'s maximum'),
     count: wholeNumber(1, contractLimits.planCallsMax).optional().describe('how many such calls (default 1)'),
+    tags: z.array(tag).max(limits.tagsPerCallMax).optional().describe('the tags each call carries (x-bursar-tags): it also reserves on tags/<tag> for each tag that has a budget, and meets a policy\'s required tags'),
   })
   .superRefine((item, ctx) => {
     if ((item.budget === undefined) === (item.token === undefined)) {
@@ -108,6 +109,9 @@ const PreflightItemJson = z.object({
   call_micros: z.int().describe('what the gateway would reserve for one call: its worst case'),
   total_micros: z.int(),
   tightest: z.object({ budget: z.string(), remaining_micros: z.int() }).nullable().describe('the level of the item\'s chain with the least left now'),
+  requested_model: z.string().nullable().describe('the model the item asks for when its calls would be sent to another one now (model is that one); else null'),
+  route: z.enum(['brownout', 'fallback']).nullable().describe('why: a brownout tier of the chain is reached, or the requested model\'s budgets cannot take a call and a fallback can'),
+  across: z.array(z.string()).describe('the model, tag and provider budgets each call would also reserve on (the gateway\'s rule, for the model, tags and provider of the call)'),
 });
 export type PreflightItem = z.output<typeof PreflightItemJson>;
 

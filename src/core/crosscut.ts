@@ -23,7 +23,7 @@ export const tagRoot = 'tags';
 export const providerRoot = 'providers';
 export const modelNamePrefix = 'model:';
 const modelGlobPattern = /^(?:[A-Za-z0-9][A-Za-z0-9._:@-]*\*?|\*)$/;
-const none: readonly BudgetRecord[] = Object.freeze([]);
+const none: readonly never[] = Object.freeze([]);
 const noTags: readonly string[] = Object.freeze([]);
 const noIds: readonly number[] = Object.freeze([]);
 
@@ -114,12 +114,27 @@ export interface Scope {
   also: readonly number[];
 }
 
+/** What `extrasFor` reads of a budget: a ledger record, or a view of one outside a transaction. */
+export type CrossBudget = Pick<BudgetRecord, 'id' | 'name' | 'kind'>;
+
+/** Where `extrasFor` finds budgets: a transaction (`Tx`), or a lookup over budgets read from a store. */
+export interface BudgetLookup<B extends CrossBudget> {
+  budgetByPath(path: string): B | undefined;
+  /** The model budgets directly under a budget; undefined when it has none. */
+  modelBudgetsUnder(id: number): readonly B[] | undefined;
+}
+
 /**
  * The model, tag and provider budgets a call for `model` with `tags` served by `provider`
  * reaches from `tree` (its chain, leaf first). Costs a map lookup per level when there are none.
+ * The reservation asks its transaction; pre-flight asks a lookup over the budgets as they stand.
+ *
+ * @example
+ * extrasFor(tx, tree, { model: 'gpt-4o', tags: ['product:chat-bot'], provider: 'openai' }).map((b) => b.path)
+ * // ['acme/research/model:gpt-4o*', 'tags/product:chat-bot', 'providers/openai']
  */
-export function extrasFor(tx: Tx, tree: readonly BudgetRecord[], call: { model?: string; tags?: readonly string[]; provider?: string }): readonly BudgetRecord[] {
-  let out: BudgetRecord[] | undefined;
+export function extrasFor<B extends CrossBudget>(tx: BudgetLookup<B>, tree: readonly B[], call: { model?: string; tags?: readonly string[]; provider?: string }): readonly B[] {
+  let out: B[] | undefined;
   const model = call.model;
   if (model !== undefined) {
     for (const b of tree) {

@@ -100,7 +100,18 @@ const admissionChecks: Record<AdmissionCode, AdmissionCheck> = {
 
 /** The first required tag (a key, met by `key:…`, or a whole tag) that `tags` lacks. */
 function missingTag(required: readonly string[], tags: readonly string[] | undefined): string | undefined {
-  return required.find((r) => !(tags ?? []).some((t) => t === r || (t.length > r.length && t.startsWith(r) && t[r.length] === ':')));
+  return required.find((r) => !(tags ?? []).some((t) => tagMeets(t, r)));
+}
+
+/**
+ * True when a call's tag meets a required tag: the same tag, or a tag under a required key.
+ *
+ * @example
+ * tagMeets('product:chat-bot', 'product') // true
+ * tagMeets('production', 'product') // false
+ */
+export function tagMeets(tag: string, required: string): boolean {
+  return tag === required || (tag.length > required.length && tag.startsWith(required) && tag[required.length] === ':');
 }
 
 function statusRefusal(chain: readonly BudgetRecord[], status: 'closed' | 'paused', nowMs: number): Refusal | undefined {

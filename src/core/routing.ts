@@ -48,24 +48,42 @@ function askFor(cmd: Reserve, model: string | undefined, amountMicros: number): 
   return { ...cmd, amountMicros, labels: { ...cmd.labels, model } };
 }
 
-/** Follows the brownout tiers that apply now, hop by hop, to the model the call is sent to. */
+/** Sends the call to the model the brownout tiers in force route it to, if any. */
 function brownout(tx: Tx, tree: readonly BudgetRecord[], cmd: Reserve, plan: CallPlan, scopeFor: (model: string) => Scope): CallPlan {
-  const seen = [plan.model ?? ''];
-  let out = plan;
+  const requested = plan.model ?? '';
+  const next = brownoutModel(tree, requested, cmd.modelAmounts ?? {}, tx.nowMs);
+  if (next === undefined) return plan;
+  return { scope: scopeFor(next), model: next, amountMicros: cmd.modelAmounts?.[next] ?? cmd.amountMicros, refusal: undefined, from: { model: requested, why: 'brownout' } };
+}
+
+/** What brownout reads of a budget on the chain: its tiers and how much of it is committed. */
+export type RouteBudget = Pick<BudgetRecord, 'policy' | 'limitMicros' | 'periodEndMs' | 'spentMicros' | 'reservedMicros' | 'grantedMicros'>;
+
+/**
+ * The model the brownout tiers in force send `model` to, following them hop by hop (at most
+ * `limits.routeHopsMax`, never back to a model already passed), or undefined when none applies.
+ * Only models in `amounts` (those priced for the call) are targets.
+ *
+ * @example
+ * brownoutModel(chain, 'gpt-4o', { 'gpt-4o-mini': 1_200 }, nowMs) // 'gpt-4o-mini' once a 90 % tier is reached
+ */
+export function brownoutModel(tree: readonly RouteBudget[], model: string, amounts: Readonly<Record<string, number>>, nowMs: number): string | undefined {
+  const seen = [model];
+  let to: string | undefined;
   for (let hop = 0; hop < limits.routeHopsMax; hop += 1) {
-    const next = brownoutTarget(tree, out.model ?? '', cmd.modelAmounts ?? {}, tx.nowMs);
+    const next = brownoutTarget(tree, to ?? model, amounts, nowMs);
     if (next === undefined || seen.includes(next)) break;
     seen.push(next);
-    out = { scope: scopeFor(next), model: next, amountMicros: cmd.modelAmounts?.[next] ?? cmd.amountMicros, refusal: undefined, from: { model: seen[0] ?? '', why: 'brownout' } };
+    to = next;
   }
-  return out;
+  return to;
 }
 
 /**
  * The model the deepest brownout tier in force sends `model` to: of every budget on the chain,
  * the tier with the highest share its budget has reached, for a priced model other than this one.
  */
-export function brownoutTarget(tree: readonly BudgetRecord[], model: string, amounts: Readonly<Record<string, number>>, nowMs: number): string | undefined {
+export function brownoutTarget(tree: readonly RouteBudget[], model: string, amounts: Readonly<Record<string, number>>, nowMs: number): string | undefined {
   let best: { atPct: number; to: string } | undefined;
   for (const b of tree) {
     const tiers = b.policy.brownout;
@@ -87,8 +105,13 @@ function fallsBack(tx: Tx, refusal: Refusal): boolean {
   return refusal.budget !== undefined && tx.budgetByPath(refusal.budget)?.kind === 'model';
 }
 
-/** The nearest fallback rule on the chain for `model`: its models, in order. */
-function fallbacksOf(tree: readonly BudgetRecord[], model: string): readonly string[] {
+/**
+ * The nearest fallback rule on the chain (leaf first) for `model`: its models, in order.
+ *
+ * @example
+ * fallbacksOf(chain, 'gpt-4o') // ['gpt-4o-mini', 'gpt-4.1-nano']
+ */
+export function fallbacksOf(tree: readonly Pick<BudgetRecord, 'policy'>[], model: string): readonly string[] {
   for (const b of tree) {
     const rule = b.policy.fallbacks?.find((r) => globMatches(r.from, model));
     if (rule) return rule.to;

@@ -16,7 +16,7 @@ export interface BudgetView extends Omit<BudgetRecord, 'breakerTrips' | 'probeSe
 }
 
 /** True when the budget's current period has ended at `nowMs`. */
-export function periodEnded(b: BudgetRecord, nowMs: number): boolean {
+export function periodEnded(b: Pick<BudgetRecord, 'periodEndMs'>, nowMs: number): boolean {
   return b.periodEndMs !== null && nowMs >= b.periodEndMs;
 }
 

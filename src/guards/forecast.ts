@@ -48,12 +48,17 @@ export class BurnMeter {
     return ids;
   }
 
-  /** Counts one entry; entries that are not spend, or older than the longest window, count nothing. */
-  add(e: Pick<LedgerEntry, 'kind' | 'amountMicros' | 'data' | 'budgetId' | 'tsMs'>): void {
+  /**
+   * Counts one entry on its budget's chain and, for a reservation that also held on model, tag
+   * or provider budgets (`also`, their ids), on theirs, each budget once. Entries that are not
+   * spend, or older than the longest window, count nothing.
+   */
+  add(e: Pick<LedgerEntry, 'kind' | 'amountMicros' | 'data' | 'budgetId' | 'tsMs'>, also: readonly number[] = []): void {
     const effect = spendOf(e);
     const ageMs = this.nowMs - e.tsMs;
     if (!effect || effect.micros === 0 || ageMs >= longestWindowMs) return;
-    for (const id of this.chainIds(e.budgetId)) {
+    const ids = also.length === 0 ? this.chainIds(e.budgetId) : new Set([e.budgetId, ...also].flatMap((id) => this.chainIds(id)));
+    for (const id of ids) {
       let slots = this.spend.get(id);
       if (!slots) {
         slots = burnWindows.map(() => 0);

@@ -1,4 +1,4 @@
-import { assert, formatUsd, limits, modelAllowed, type BudgetView } from '../core/index.js';
+import { assert, formatUsd, limits, modelAllowed, tagMeets, type BudgetView } from '../core/index.js';
 import type { CheckStatus, Plan, PreflightBudget, PreflightCheck, PreflightItem, PreflightReport } from '../contract/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
 import { burnHeadroomCheck } from './burn-headroom.js';
@@ -21,6 +21,17 @@ export interface PlanTarget {
   chain: readonly BudgetView[];
   /** The token the item names, when it names one. */
   token?: { id: string; status: 'active' | 'revoked'; expiresMs: number | null };
+  /** Paths of the model, tag and provider budgets each call also reserves on. */
+  extras?: readonly string[];
+  /** Those budgets and their ancestors that are not on the chain, each once, as they stand now. */
+  across?: readonly BudgetView[];
+  /** When the calls would be sent to another model now: that model, and why. */
+  route?: { model: string; why: 'brownout' | 'fallback' };
+}
+
+/** Every budget an item's calls hold on: the chain, then the budgets across the tree. */
+function heldBy(t: PlanTarget): readonly BudgetView[] {
+  return t.across === undefined || t.across.length === 0 ? t.chain : [...t.chain, ...t.across];
 }
 
 export interface PreflightOptions {
@@ -109,7 +120,7 @@ function estimateAll(plan: Plan, targets: readonly PlanTarget[], catalog: PriceC
   for (const [i, item] of plan.items.entries()) {
     const target = targets[i];
     assert(target !== undefined && target.chain.length > 0, `plan item ${i} has no budget chain`);
-    const estimate = estimatePlanItem(item, i, catalog, target.chain);
+    const estimate = estimatePlanItem(target.route === undefined ? item : { ...item, model: target.route.model }, i, catalog, target.chain);
     if ('field' in estimate) return estimate;
     totalMicros += estimate.callMicros * (item.count ?? 1);
     if (totalMicros > limits.amountMicrosMax) {
@@ -139,8 +150,23 @@ function price(plan: Plan, targets: readonly PlanTarget[], estimates: ItemEstima
     const count = item.count ?? 1;
     const totalMicros = estimate.callMicros * count;
     assert(Number.isSafeInteger(totalMicros), `plan item ${index} costs more than a safe integer of micros`);
-    items.push({ index, title: item.title ?? null, budget: target.path, token: target.token?.id ?? null, model: estimate.model, count, input_tokens: estimate.inputTokens, max_output_tokens: estimate.maxOutputTokens, call_micros: estimate.callMicros, total_micros: totalMicros, tightest: tightestOf(target.chain) });
-    for (const b of target.chain) {
+    items.push({
+      index,
+      title: item.title ?? null,
+      budget: target.path,
+      token: target.token?.id ?? null,
+      model: estimate.model,
+      count,
+      input_tokens: estimate.inputTokens,
+      max_output_tokens: estimate.maxOutputTokens,
+      call_micros: estimate.callMicros,
+      total_micros: totalMicros,
+      tightest: tightestOf(target.chain),
+      requested_model: target.route === undefined ? null : item.model,
+      route: target.route?.why ?? null,
+      across: [...(target.extras ?? [])],
+    });
+    for (const b of heldBy(target)) {
       views.set(b.path, b);
       const l = load.get(b.path) ?? { micros: 0, calls: 0 };
       l.micros += totalMicros;
@@ -223,7 +249,7 @@ function statusCheck(p: Priced): PreflightCheck {
   const problems: { text: string; items: number[]; budget?: string }[] = [];
   for (const b of p.budgets) {
     if (b.status === 'active') continue;
-    const items = p.targets.flatMap((t, i) => (t.chain.some((c) => c.path === b.budget) ? [i] : []));
+    const items = p.targets.flatMap((t, i) => (heldBy(t).some((c) => c.path === b.budget) ? [i] : []));
     problems.push({ text: `budget ${b.budget} is ${b.status}`, items, budget: b.budget });
   }
   for (const [i, t] of p.targets.entries()) {
@@ -241,12 +267,17 @@ function statusCheck(p: Priced): PreflightCheck {
 
 /** The first reason the chain's policy refuses every call of an item, or undefined. */
 function policyRefusal(p: Priced, index: number): { text: string; budget: string } | undefined {
-  const chain = (p.targets[index] as PlanTarget).chain;
+  const target = p.targets[index] as PlanTarget;
   const estimate = p.estimates[index] as ItemEstimate;
-  // Root-most first, as the ledger names the budget that refuses.
-  const rootFirst = [...chain].reverse();
+  // Root-most first, as the ledger names the budget that refuses; then the budgets across the tree.
+  const rootFirst = [...target.chain].reverse().concat(target.across ?? []);
   const banning = rootFirst.find((b) => b.policy.models !== undefined && !modelAllowed(b.policy.models, estimate.model));
   if (banning) return { budget: banning.path, text: `${itemName(p, index)} uses ${estimate.model}, which budget ${banning.path} does not allow (allowed: ${(banning.policy.models ?? []).join(', ') || 'none'})` };
+  const tags = p.plan.items[index]?.tags ?? [];
+  for (const b of rootFirst) {
+    const missing = b.policy.requiredTags?.find((r) => !tags.some((t) => tagMeets(t, r)));
+    if (missing !== undefined) return { budget: b.path, text: `${itemName(p, index)} carries no ${missing} tag, which budget ${b.path} requires (tag_required)` };
+  }
   const capped = rootFirst
     .filter((b) => b.policy.requestCapMicros !== undefined && estimate.callMicros > b.policy.requestCapMicros)
     .sort((a, b) => (a.policy.requestCapMicros ?? 0) - (b.policy.requestCapMicros ?? 0))[0];
@@ -304,7 +335,7 @@ function inflightCheck(p: Priced): PreflightCheck {
 
 function burnCheck(p: Priced): PreflightCheck {
   const loads = p.budgets.map((load) => {
-    const maxCallMicros = p.items.reduce((most, item, i) => ((p.targets[i] as PlanTarget).chain.some((b) => b.path === load.budget) ? Math.max(most, item.call_micros) : most), 0);
+    const maxCallMicros = p.items.reduce((most, item, i) => (heldBy(p.targets[i] as PlanTarget).some((b) => b.path === load.budget) ? Math.max(most, item.call_micros) : most), 0);
     return { load, state: p.views.get(load.budget) as BudgetView, maxCallMicros };
   });
   return burnHeadroomCheck(loads, p.nowMs);

@@ -29,7 +29,7 @@ import {
   type FieldNames,
 } from '../contract/index.js';
 import { formatUsd, type Labels, type RandomBytes } from '../core/index.js';
-import { allowedModels, balanceOf, delegate, estimateModelCallOn, reserveToolAs, settle, tokenScopedKey, voidReservation, type Caller, type TokenUse } from '../ops/index.js';
+import { allowedModels, balanceAt, balanceOf, delegate, estimateModelCallOn, reserveToolAs, settle, tokenScopedKey, voidReservation, type Caller, type TokenUse } from '../ops/index.js';
 import { estimateTool, listModels, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
 
@@ -100,7 +100,9 @@ const usd = (micros: number | null) => (micros === null ? 'no limit' : formatUsd
 function balanceText(b: Balance): string {
   const levels = b.chain.map((l) => `${l.budget}: ${l.limitMicros === null ? 'no limit' : `${usd(l.remainingMicros)} of ${usd(l.limitMicros)} left`}${l.status === 'active' ? '' : ` (${l.status})`}`);
   const head = b.remainingMicros === null ? 'No budget of the chain has a limit.' : `You can spend ${usd(b.remainingMicros)} more; the tightest budget is ${b.tightest}.`;
-  return `${head}${b.active ? '' : ' A budget of the chain is not active, so nothing can be spent now.'}\n${levels.join('\n')}`;
+  const across = b.across.map((l) => `${l.budget} (${l.kind} budget, for ${l.appliesTo}): ${l.limitMicros === null ? 'no limit' : `${usd(l.remainingMicros)} of ${usd(l.limitMicros)} left`}${l.status === 'active' ? '' : ` (${l.status})`}`);
+  const acrossHead = across.length === 0 ? [] : ['Calls also reserve on these when their model, tags or provider match:'];
+  return [`${head}${b.active ? '' : ' A budget of the chain is not active, so nothing can be spent now.'}`, ...levels, ...acrossHead, ...across].join('\n');
 }
 
 const budgetBalance = tool({
@@ -112,7 +114,7 @@ const budgetBalance = tool({
   use: 'active',
   readOnly: true,
   run: async ({ caller, deps }) => {
-    const balance = balanceOf(await deps.store.chain(caller.envelope));
+    const balance = (await balanceAt(deps.store, caller.envelope)) ?? balanceOf([]);
     return { json: balanceToJson(caller.token, balance), text: balanceText(balance) };
   },
 });

@@ -30,6 +30,11 @@ export class BudgetIndex {
     return this.byId.get(id)?.path ?? `#${id}`;
   }
 
+  /** The budget's kind, or undefined for one this index has not seen. */
+  kindOf(id: number): BudgetView['kind'] | undefined {
+    return this.byId.get(id)?.kind;
+  }
+
   /** Path of the nearest budget of kind `agent` at or above this one, or null (a loop bounded by depth). */
   agentOf(id: number): string | null {
     const known = this.agents.get(id);

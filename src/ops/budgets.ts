@@ -2,6 +2,7 @@ import type { BudgetKind, BudgetStatus, BudgetView, ClosedPeriod, Policy } from 
 import { failure, type Failure } from '../contract/index.js';
 import type { Store } from '../store/index.js';
 import { effectiveOf, tightestOf, withinEnvelope } from './chain.js';
+import { acrossOf } from './crosscut.js';
 
 /**
  * Reading budgets the way every door shows them: a budget with its chain and what it can still
@@ -31,6 +32,8 @@ export interface BudgetDetail {
   tightest: BudgetView | undefined;
   /** Its own policy narrowed by every ancestor's. */
   effectivePolicy: Policy;
+  /** The model, tag and provider budgets its calls may also reserve on (`acrossOf`). */
+  across: BudgetView[];
 }
 
 /**
@@ -40,11 +43,13 @@ export interface BudgetDetail {
  * const d = await budgetDetail(store, 'acme/research/bot');
  * if (d.ok) console.log(d.tightest?.path, d.effectivePolicy.inflightMax);
  */
-export async function budgetDetail(store: Pick<Store, 'chain'>, path: string): Promise<BudgetDetail | Failure> {
+export async function budgetDetail(store: Pick<Store, 'chain' | 'listBudgets'>, path: string): Promise<BudgetDetail | Failure> {
   const leafFirst = await store.chain(path);
   const leaf = leafFirst[0];
   if (!leaf) return unknownBudget(path);
-  return { ok: true, budget: leaf, chain: [...leafFirst].reverse(), tightest: tightestOf(leafFirst), effectivePolicy: effectiveOf(leafFirst) };
+  const effectivePolicy = effectiveOf(leafFirst);
+  const across = acrossOf(await store.listBudgets(), leafFirst, effectivePolicy.requiredTags);
+  return { ok: true, budget: leaf, chain: [...leafFirst].reverse(), tightest: tightestOf(leafFirst), effectivePolicy, across };
 }
 
 /** Which budgets to list: under a budget (itself included), of a kind, with a status. */

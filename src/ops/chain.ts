@@ -1,7 +1,9 @@
 import { effectivePolicy, type BudgetView, type Policy } from '../core/index.js';
-import type { Balance } from '../contract/index.js';
+import type { AcrossLevel, Balance, BalanceLevel } from '../contract/index.js';
+import type { Store } from '../store/index.js';
+import { acrossOf, appliesTo } from './crosscut.js';
 
-export type { Balance, BalanceLevel } from '../contract/index.js';
+export type { AcrossLevel, Balance, BalanceLevel } from '../contract/index.js';
 
 /**
  * What every door asks of a budget's chain: who may reach what (a token reaches its own
@@ -46,14 +48,8 @@ export function effectiveOf(chainLeafFirst: readonly BudgetView[]): Policy {
   return effectivePolicy([...chainLeafFirst].reverse().map((b) => b.policy));
 }
 
-/**
- * The balance of a chain given leaf first.
- *
- * @example
- * balanceOf(await store.chain(envelope)).tightest // 'acme/research'
- */
-export function balanceOf(chainLeafFirst: readonly BudgetView[]): Balance {
-  const chain = chainLeafFirst.map((b) => ({
+function levelOf(b: BudgetView): BalanceLevel {
+  return {
     budget: b.path,
     kind: b.kind,
     status: b.status,
@@ -63,12 +59,38 @@ export function balanceOf(chainLeafFirst: readonly BudgetView[]): Balance {
     remainingMicros: b.remainingMicros === null ? null : Math.max(0, b.remainingMicros),
     period: b.period,
     periodEndMs: b.periodEndMs,
-  }));
+  };
+}
+
+/**
+ * The balance of a chain given leaf first, with the budgets across the tree beside it (none
+ * unless given; `balanceAt` finds them).
+ *
+ * @example
+ * balanceOf(await store.chain(envelope)).tightest // 'acme/research'
+ */
+export function balanceOf(chainLeafFirst: readonly BudgetView[], across: readonly BudgetView[] = []): Balance {
+  const chain = chainLeafFirst.map(levelOf);
   const tightest = tightestOf(chainLeafFirst);
   return {
     remainingMicros: tightest?.remainingMicros === undefined || tightest.remainingMicros === null ? null : Math.max(0, tightest.remainingMicros),
     tightest: tightest?.path ?? null,
     active: chain.every((l) => l.status === 'active'),
     chain,
+    across: across.map((b): AcrossLevel => ({ ...levelOf(b), appliesTo: appliesTo(b) })),
   };
+}
+
+/**
+ * The balance of the budget at `path` (a token's envelope, an agent): its chain and the model,
+ * tag and provider budgets beside it (`acrossOf`); undefined when no budget is there.
+ *
+ * @example
+ * (await balanceAt(store, 'acme/research/bot/tok_A'))?.across[0] // { budget: 'acme/research/model:gpt-4o*', appliesTo: 'gpt-4o*', … }
+ */
+export async function balanceAt(store: Pick<Store, 'chain' | 'listBudgets'>, path: string): Promise<Balance | undefined> {
+  const chain = await store.chain(path);
+  if (chain.length === 0) return undefined;
+  const across = acrossOf(await store.listBudgets(), chain, effectiveOf(chain).requiredTags);
+  return balanceOf(chain, across);
 }

@@ -1,4 +1,4 @@
-import { globMatches, modelBudgetPath, scopedBudgetPath, type BudgetOk, type BudgetView, type Period, type Policy } from '../core/index.js';
+import { globMatches, isCrossKind, modelBudgetPath, modelGlobOf, scopedBudgetPath, tagMeets, type BudgetLookup, type BudgetOk, type BudgetView, type Period, type Policy } from '../core/index.js';
 import { failure, type Failure } from '../contract/index.js';
 import { resolveModel, type PriceCatalog } from '../pricing/index.js';
 import type { Store } from '../store/index.js';
@@ -101,4 +101,50 @@ export function unpricedRoute(policy: Pick<Policy, 'brownout' | 'fallbacks'> | u
   const [model, field] = found;
   const kind = field.includes('brownout') ? 'brownout tier' : 'fallback';
   return failure('invalid_policy', `the ${kind} model ${model} has no price in the catalog, so a call sent there could not be bounded${didYouMean(model, [...pricing.models.keys()])}`, { field });
+}
+
+/**
+ * A lookup over budgets read from a store, so that `extrasFor` finds outside a transaction the
+ * same extra budgets a reservation would hold on.
+ *
+ * @example
+ * extrasFor(budgetLookup(await store.listBudgets()), chain, { model: 'gpt-4o', provider: 'openai' })
+ */
+export function budgetLookup(budgets: readonly BudgetView[]): BudgetLookup<BudgetView> {
+  const byPath = new Map(budgets.map((b) => [b.path, b]));
+  const models = new Map<number, BudgetView[]>();
+  for (const b of budgets) {
+    if (b.kind !== 'model' || b.parentId === null) continue;
+    const under = models.get(b.parentId) ?? [];
+    under.push(b);
+    models.set(b.parentId, under);
+  }
+  return { budgetByPath: (path) => byPath.get(path), modelBudgetsUnder: (id) => models.get(id) };
+}
+
+/** What a model, tag or provider budget applies to: its model glob, its tag or its provider. */
+export function appliesTo(b: Pick<BudgetView, 'kind' | 'name'>): string {
+  return b.kind === 'model' ? modelGlobOf(b) : b.name;
+}
+
+/**
+ * The budgets across the tree a chain's calls may reach, as a balance lists them beside the
+ * chain: the model budgets under any level (whatever the model), the tag budgets of the tags its
+ * policy requires (a required key covers its tags: `product` covers `tags/product:chat-bot`), and
+ * every provider budget. Model budgets first, then tags, then providers, each by path; closed
+ * ones left out. Which of them a call holds on depends on its model and tags (`extrasFor`).
+ *
+ * @example
+ * acrossOf(await store.listBudgets(), chain, ['product']).map((b) => b.path)
+ * // ['acme/research/model:gpt-4o*', 'tags/product:chat-bot', 'providers/openai']
+ */
+export function acrossOf(budgets: readonly BudgetView[], chainLeafFirst: readonly BudgetView[], requiredTags: readonly string[] = []): BudgetView[] {
+  const levels = new Set(chainLeafFirst.map((b) => b.id));
+  const shown = budgets.filter((b) => {
+    if (!isCrossKind(b.kind) || b.parentId === null || b.status === 'closed') return false;
+    if (b.kind === 'model') return levels.has(b.parentId);
+    return b.kind === 'provider' || requiredTags.some((r) => tagMeets(b.name, r));
+  });
+  const rank = { model: 0, tag: 1, provider: 2 } as Record<string, number>;
+  return shown.sort((a, b) => (rank[a.kind] ?? 0) - (rank[b.kind] ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

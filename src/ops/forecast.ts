@@ -1,8 +1,8 @@
 import { burnWindows, contractLimits, type ForecastReport } from '../contract/index.js';
-import { spendKinds, type BudgetView } from '../core/index.js';
+import { limits, spendKinds, type BudgetView } from '../core/index.js';
 import { BurnMeter, sortForecast } from '../guards/index.js';
 import type { Store } from '../store/index.js';
-import { scanNewestFirst } from './reports.js';
+import { extrasOfReservations, hasCrossBudgets, scanNewestFirst, spendFilter } from './reports.js';
 
 /**
  * The forecast over a store: the last 24 hours of spend entries, read newest first up to a
@@ -33,8 +33,14 @@ export async function forecastReport(store: Pick<Store, 'ledger' | 'listBudgets'
   const budgets = await store.listBudgets();
   const meter = new BurnMeter(budgets, nowMs);
   const longestMs = Math.max(...burnWindows.map((w) => w.ms));
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: nowMs - longestMs + 1 }, contractLimits.forecastScanEntriesMax, (e) => {
-    meter.add(e);
+  const sinceMs = nowMs - longestMs + 1;
+  const root = o.budget === undefined ? undefined : budgets.find((b) => b.path === o.budget);
+  const budget = root ? spendFilter(root) : o.budget;
+  // Spend on a reservation's model, tag and provider budgets: their ids are on its reserve
+  // entry, made at most a reservation's longest TTL before the spend.
+  const held = hasCrossBudgets(budgets) ? await extrasOfReservations(store, { budget, sinceMs: sinceMs - limits.reservationTtlMsMax }, contractLimits.forecastScanEntriesMax) : undefined;
+  const stats = await scanNewestFirst(store, { budget, kinds: [...spendKinds], sinceMs }, contractLimits.forecastScanEntriesMax, (e) => {
+    meter.add(e, (e.reservationSeq === null ? undefined : held?.get(e.reservationSeq)) ?? []);
     return true;
   });
   // Entries at the oldest time read may be only partly counted; the figures are whole after it.

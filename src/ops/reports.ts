@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { limits, spendKinds, spendOf, type LedgerEntry } from '../core/index.js';
+import { isCrossKind, limits, parentPath, reservationFromLedger, spendKinds, spendOf, type BudgetView, type LedgerEntry } from '../core/index.js';
 import type { LedgerQuery, Store } from '../store/index.js';
 import type { BudgetIndex } from './budget-index.js';
 import { isoOrNull, type GroupBy, contractLimits } from '../contract/index.js';
@@ -160,6 +160,87 @@ export async function scanNewestFirst(store: Pick<Store, 'ledger'>, query: Ledge
   }
 }
 
+/**
+ * The ledger filter that finds the spend a budget sees: entries under it, except that a model
+ * budget's spend is on its parent's subtree and a tag's or provider's anywhere (undefined: no filter).
+ *
+ * @example
+ * spendFilter({ path: 'acme/research/model:gpt-4o*', kind: 'model' }) // 'acme/research'
+ */
+export function spendFilter(root: Pick<BudgetView, 'path' | 'kind'> | undefined): string | undefined {
+  if (root === undefined) return undefined;
+  if (root.kind === 'model') return parentPath(root.path) ?? undefined;
+  return root.kind === 'tag' || root.kind === 'provider' ? undefined : root.path;
+}
+
+/** True when some budget cuts across the tree, so spend entries may count on more than their chain. */
+export function hasCrossBudgets(budgets: readonly BudgetView[]): boolean {
+  return budgets.some((b) => isCrossKind(b.kind) && b.parentId !== null);
+}
+
+/**
+ * The extra budgets (model, tag, provider) of the reservations made since `sinceMs`, by
+ * reservation sequence, from their `reserve` entries (read newest first, at most `max`).
+ * Settlements carry only the reservation's sequence; this is where their extra budgets are.
+ *
+ * @example
+ * const held = await extrasOfReservations(store, { sinceMs }, 200_000);
+ * held.get(settle.reservationSeq ?? 0) // [12, 14]: ids of acme/research/model:gpt-4o* and providers/openai
+ */
+export async function extrasOfReservations(store: Pick<Store, 'ledger'>, query: Pick<LedgerQuery, 'budget' | 'sinceMs' | 'untilMs'>, max: number): Promise<Map<number, readonly number[]>> {
+  const held = new Map<number, readonly number[]>();
+  await scanNewestFirst(store, { ...query, kinds: ['reserve'] }, max, (e) => {
+    if (e.data?.includes('"also"')) {
+      const also = reservationFromLedger(e).also;
+      if (also) held.set(e.seq, also);
+    }
+    return true;
+  });
+  return held;
+}
+
+/** A usage row of a model, tag or provider budget. */
+export interface AcrossRow extends UsageRow {
+  kind: 'model' | 'tag' | 'provider';
+}
+
+/**
+ * Spend on the model, tag and provider budgets: each entry on the extra budgets its reservation
+ * held on (not their roots). With a `root` of those kinds, only entries that reached it (or a
+ * budget under it) count at all.
+ */
+class AcrossUsage {
+  private readonly byId = new Map<number, AcrossRow>();
+
+  constructor(
+    private readonly index: BudgetIndex,
+    private readonly root: BudgetView | undefined,
+  ) {}
+
+  /** Adds the entry to the rows of its extra budgets; false when a cross-cutting root excludes it. */
+  add(e: LedgerEntry, also: readonly number[]): boolean {
+    const root = this.root;
+    const reached = root === undefined || also.some((id) => { const p = this.index.pathOf(id); return p === root.path || p.startsWith(`${root.path}/`); });
+    if (!reached) return false;
+    for (const id of also) {
+      let row = this.byId.get(id);
+      if (!row) {
+        const kind = this.index.kindOf(id);
+        if (kind !== 'model' && kind !== 'tag' && kind !== 'provider') continue;
+        row = { key: this.index.pathOf(id), kind, ...emptyTotals() };
+        this.byId.set(id, row);
+      }
+      addSpend(row, e);
+    }
+    return true;
+  }
+
+  /** By cost, highest first, then by path. */
+  rows(): AcrossRow[] {
+    return [...this.byId.values()].sort((a, b) => b.cost_micros - a.cost_micros || ((a.key ?? '') < (b.key ?? '') ? -1 : 1));
+  }
+}
+
 export interface UsageOptions {
   groupBy: GroupBy;
   sinceMs?: number;
@@ -178,8 +259,17 @@ export interface UsageOptions {
  */
 export async function usageReport(store: Pick<Store, 'ledger'>, index: BudgetIndex, o: UsageOptions) {
   const acc = new UsageAccumulator(o.groupBy, index, o.timezone);
-  const stats = await scanNewestFirst(store, { budget: o.budget, kinds: [...spendKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, contractLimits.usageScanEntriesMax, (e) => {
-    acc.add(e);
+  const budgets = index.all();
+  const root = o.budget === undefined ? undefined : budgets.find((b) => b.path === o.budget);
+  const budget = root ? spendFilter(root) : o.budget;
+  // Spend on model, tag and provider budgets: the reserve entries name them, at most a
+  // reservation's longest TTL before the spend.
+  const sinceReserveMs = o.sinceMs === undefined ? undefined : o.sinceMs - limits.reservationTtlMsMax;
+  const held = hasCrossBudgets(budgets) ? await extrasOfReservations(store, { budget, sinceMs: sinceReserveMs, untilMs: o.untilMs }, contractLimits.usageScanEntriesMax) : undefined;
+  const across = new AcrossUsage(index, root !== undefined && isCrossKind(root.kind) ? root : undefined);
+  const stats = await scanNewestFirst(store, { budget, kinds: [...spendKinds], sinceMs: o.sinceMs, untilMs: o.untilMs }, contractLimits.usageScanEntriesMax, (e) => {
+    const also = (e.reservationSeq === null ? undefined : held?.get(e.reservationSeq)) ?? [];
+    if (across.add(e, also)) acc.add(e);
     return true;
   });
   // Entries at the oldest time read may be only partly counted; the figures are whole after it.
@@ -191,6 +281,7 @@ export async function usageReport(store: Pick<Store, 'ledger'>, index: BudgetInd
     timezone: o.timezone,
     rows: acc.rows(),
     other: acc.other,
+    across: across.rows(),
     totals: acc.totals,
     scanned_entries: stats.scanned_entries,
     scan_limit: contractLimits.usageScanEntriesMax,

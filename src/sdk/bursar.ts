@@ -5,7 +5,7 @@ import type OpenAI from 'openai';
 import type { ClientOptions as OpenAIOptions } from 'openai';
 import { z } from 'zod';
 import { base62, isMicros, limits, pooledRandom, type RandomBytes } from '../core/index.js';
-import { contractLimits, labelText, PolicyInput, positiveMicros, reason } from '../contract/index.js';
+import { contractLimits, labelText, PolicyInput, positiveMicros, reason, tag } from '../contract/index.js';
 import { defaultToolPrices, estimateTool, type ToolEstimate, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
 import type { SdkBackend } from './backend.js';
@@ -22,6 +22,11 @@ export interface Labels {
   session?: string;
   /** Names the task the calls are for: sent as x-bursar-task. */
   task?: string;
+  /**
+   * Tags the calls carry (`product:chat-bot`, `customer:42`): sent as x-bursar-tags. Each call
+   * also reserves on `tags/<tag>` for each tag that has a budget, and meets a policy's required tags.
+   */
+  tags?: readonly string[];
 }
 
 /** A client of a running Bursar server, with a spend token. */
@@ -64,6 +69,7 @@ const ToolCallSchema = z.object({
   ttlMs: z.int().min(limits.reservationTtlMsMin).max(limits.reservationTtlMsMax).optional(),
   session: labelText.optional(),
   task: labelText.optional(),
+  tags: z.array(tag).max(limits.tagsPerCallMax).optional(),
 });
 
 /** Delegation options, checked with the server's own rules for the same fields (both modes). */
@@ -127,7 +133,7 @@ export class Bursar {
    */
   static remote(o: RemoteOptions): Bursar {
     const backend = new RemoteBackend({ url: o.url, token: o.token, fetch: o.fetch });
-    return new Bursar(backend, { session: o.session, task: o.task, random: o.random ?? pooledRandom((n) => randomBytes(n)), now: o.now ?? (() => Date.now()) });
+    return new Bursar(backend, { session: o.session, task: o.task, tags: o.tags, random: o.random ?? pooledRandom((n) => randomBytes(n)), now: o.now ?? (() => Date.now()) });
   }
 
   /**
@@ -143,7 +149,7 @@ export class Bursar {
     const open = given ? async () => given : () => openStore({ db: o.db ?? './bursar.db' });
     const random = o.random ?? pooledRandom((n) => randomBytes(n));
     const backend = new LocalBackend({ open, ownsStore: given === undefined, budget: o.budget, toolPrices: o.toolPrices ?? defaultToolPrices(), actor: o.actor ?? 'sdk', random });
-    return new Bursar(backend, { session: o.session, task: o.task, random, now: o.now ?? (() => Date.now()) });
+    return new Bursar(backend, { session: o.session, task: o.task, tags: o.tags, random, now: o.now ?? (() => Date.now()) });
   }
 
   /** `remote` (a server and a spend token) or `local` (a ledger in this process). */
@@ -155,7 +161,7 @@ export class Bursar {
    * The same client with other default labels (calls in progress are unaffected).
    *
    * @example
-   * const step = bursar.withLabels({ session: 'run-43', task: 'summarize' });
+   * const step = bursar.withLabels({ session: 'run-43', task: 'summarize', tags: ['product:chat-bot'] });
    */
   withLabels(labels: Labels): Bursar {
     return new Bursar(this.backend, { ...this.defaults, ...labels });
@@ -221,9 +227,10 @@ export class Bursar {
    * if (r.ok) await bursar.settle(r.reservation.id, 180_000);
    */
   async reserve(call: ToolCall): Promise<BursarResult<{ reservation: Reservation }>> {
-    const bad = badCall(call);
+    const labelled = { ...call, session: call.session ?? this.defaults.session, task: call.task ?? this.defaults.task, tags: call.tags ?? this.defaults.tags };
+    const bad = badCall(labelled);
     if (bad) return bad;
-    return this.backend.reserve({ ...call, session: call.session ?? this.defaults.session, task: call.task ?? this.defaults.task, idempotencyKey: this.key() });
+    return this.backend.reserve({ ...labelled, idempotencyKey: this.key() });
   }
 
   /**
@@ -313,6 +320,7 @@ export class Bursar {
     const out: Record<string, string> = {};
     if (this.defaults.session !== undefined) out['x-bursar-session'] = this.defaults.session;
     if (this.defaults.task !== undefined) out['x-bursar-task'] = this.defaults.task;
+    if (this.defaults.tags !== undefined && this.defaults.tags.length > 0) out['x-bursar-tags'] = this.defaults.tags.join(',');
     return out;
   }
 

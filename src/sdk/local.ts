@@ -1,6 +1,6 @@
 import type { Labels, RandomBytes } from '../core/index.js';
 import type { Failure } from '../contract/index.js';
-import { balanceOf, delegate, reserveTool, revokeToken, settle, voidReservation } from '../ops/index.js';
+import { balanceAt, delegate, reserveTool, revokeToken, settle, voidReservation } from '../ops/index.js';
 import type { ToolPrices } from '../pricing/index.js';
 import { StoreUnavailableError, type Store } from '../store/index.js';
 import type { ReserveRequest, SdkBackend } from './backend.js';
@@ -73,7 +73,7 @@ export class LocalBackend implements SdkBackend {
     const labels: Labels = { actor: this.o.actor };
     if (r.session !== undefined) labels.session = r.session;
     if (r.task !== undefined) labels.task = r.task;
-    const result = await this.use((s) => reserveTool(s, this.o.toolPrices, { path: this.o.budget, tool: r.tool, estimateMicros: r.estimateMicros, params: r.params, ttlMs: r.ttlMs, labels }));
+    const result = await this.use((s) => reserveTool(s, this.o.toolPrices, { path: this.o.budget, tool: r.tool, estimateMicros: r.estimateMicros, params: r.params, ttlMs: r.ttlMs, labels, tags: r.tags === undefined ? undefined : [...r.tags] }));
     if (!result.ok) return refusalOf(result);
     const { reservation: v, remainingMicros, tightest } = result.reservation;
     return { ok: true as const, reservation: { id: v.id, budget: v.budget, amountMicros: v.amountMicros, basis: result.estimate.basis, expiresMs: v.expiresMs, remainingMicros, tightest } };
@@ -91,9 +91,9 @@ export class LocalBackend implements SdkBackend {
   }
 
   async balance() {
-    const chain = await this.use((s) => s.chain(this.o.budget));
-    if (chain.length === 0) return { ok: false as const, code: 'unknown_budget', message: `no budget at ${this.o.budget}`, field: 'budget' };
-    return { ok: true as const, balance: balanceOf(chain) };
+    const balance = await this.use((s) => balanceAt(s, this.o.budget));
+    if (!balance) return { ok: false as const, code: 'unknown_budget', message: `no budget at ${this.o.budget}`, field: 'budget' };
+    return { ok: true as const, balance };
   }
 
   async delegate(d: DelegateOptions, nowMs: number): Promise<BursarResult<{ delegated: DelegatedToken; backend: SdkBackend }>> {

@@ -69,6 +69,7 @@ export class RemoteBackend implements SdkBackend {
       params: r.params,
       ttl_ms: r.ttlMs,
       labels: r.session === undefined && r.task === undefined ? undefined : { session: r.session, task: r.task },
+      tags: r.tags === undefined ? undefined : [...r.tags],
     };
     const answer = await this.request(agentRoutes.reserveTool, { body, headers: { 'idempotency-key': r.idempotencyKey } });
     if (!answer.ok) return answer;

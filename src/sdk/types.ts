@@ -40,6 +40,8 @@ export interface ToolCall {
   session?: string;
   /** Task label for this call (default: the client's). */
   task?: string;
+  /** Tags of this call (default: the client's): it also reserves on `tags/<tag>` for each tag that has a budget. */
+  tags?: readonly string[];
 }
 
 /** An open reservation. */

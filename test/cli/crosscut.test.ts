@@ -32,6 +32,12 @@ describe('bursar limits across the tree and routing flags', () => {
     expect((await store.getBudget('tags/customer:42'))?.reservedMicros).toBe(1_000);
     await store.close();
     expect((await t.cli('audit', 'verify')).code).toBe(0);
+    // budgets show lists the model and provider budgets beside the chain, with what each limits.
+    const shown = (await t.ok('budgets', 'show', 'acme/research/bot')).stdout;
+    expect(shown).toContain('Calls also reserve on these when their model, tags or provider match:');
+    expect(shown).toMatch(/acme\/research\/model:gpt-4o\*\s+model\s+gpt-4o\*\s+active\s+-\s+\$0\.00\s+\$0\.001\s+unlimited/);
+    expect(shown).toMatch(/providers\/anthropic\s+provider\s+anthropic\s+active\s+\$100\.00/);
+    expect(shown).not.toContain('tags/customer:42');
   });
 
   it('refuses a bad model glob, tag or provider, and limits that could never apply', async () => {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bursar, BursarError, type BursarResult } from '../../src/index.js';
+import { setScopedLimit } from '../../src/ops/index.js';
+import { bundledCatalog } from '../../src/pricing/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { mintToken } from '../gateway/agent-harness.js';
 import { expectedCost, type Harness, useHarness } from '../gateway/harness.js';
@@ -37,15 +39,15 @@ interface Subject {
  * agent itself; remote with a delegate-scope token that has no limit of its own, so the agent is
  * the tightest level in both modes and the numbers are the same.
  */
-async function subject(mode: Mode, o: { limitMicros?: number; session?: string; task?: string } = {}): Promise<Subject> {
+async function subject(mode: Mode, o: { limitMicros?: number; session?: string; task?: string; tags?: string[] } = {}): Promise<Subject> {
   made += 1;
   const agent = `acme/research/sdk-${mode}-${made}`;
   const created = await h.server.store.createBudget({ path: agent, kind: 'agent', limitMicros: o.limitMicros ?? 1_000_000, policy: { inflightMax: 1_000 } });
   if (!created.ok) throw new Error(created.message);
   const above = [agent, 'acme/research', 'acme'];
-  if (mode === 'local') return { bursar: Bursar.local({ store: h.server.store, budget: agent, session: o.session, task: o.task }), agent, leaf: agent, chain: above };
+  if (mode === 'local') return { bursar: Bursar.local({ store: h.server.store, budget: agent, session: o.session, task: o.task, tags: o.tags }), agent, leaf: agent, chain: above };
   const token = await mintToken(h.server.store, { path: agent, limitMicros: null, scopes: ['delegate'] });
-  return { bursar: Bursar.remote({ url: h.server.url, token: token.secret, session: o.session, task: o.task }), agent, leaf: token.envelope, chain: [token.envelope, ...above] };
+  return { bursar: Bursar.remote({ url: h.server.url, token: token.secret, session: o.session, task: o.task, tags: o.tags }), agent, leaf: token.envelope, chain: [token.envelope, ...above] };
 }
 
 /** Spent and reserved of each budget, in the order given. */
@@ -315,7 +317,43 @@ describe.each(modes)('Bursar.%s', (mode) => {
   });
 });
 
+/** A tag budget of `limitMicros` (made the first time, its limit set after). */
+async function tagLimit(tag: string, limitMicros: number): Promise<void> {
+  const set = await setScopedLimit(h.server.store, bundledCatalog(), { kind: 'tag', tag, limitMicros });
+  if (!set.ok) throw new Error(set.message);
+}
+
+describe.each(modes)('Bursar.%s with tags', (mode) => {
+  it('carries the client\'s tags (or a call\'s own) to the reservation: a tag budget refuses past its limit, naming itself', async () => {
+    // Proves tags reach the ledger in both modes: the tag budget holds each call, refuses the one past its limit, and a call's own tags replace the client's.
+    const tag = `team:sdk-${mode}`;
+    await tagLimit(tag, 15_000);
+    const s = await subject(mode, { tags: [tag] });
+    expect(must(await s.bursar.guard.run({ tool: 'WebFetch' }, () => 'first')).settled).toBe(true);
+    expect((await h.server.store.getBudget(`tags/${tag}`))?.spentMicros).toBe(10_000);
+    let ran = false;
+    expect(refusal(await s.bursar.guard.run({ tool: 'WebFetch' }, () => (ran = true)))).toMatchObject({ ok: false, code: 'budget_exceeded', budget: `tags/${tag}` });
+    expect(ran).toBe(false);
+    const untagged = must(await s.bursar.reserve({ tool: 'WebFetch', tags: [`other:sdk-${mode}`] }));
+    must(await s.bursar.void(untagged.reservation.id));
+    const bad = await s.bursar.reserve({ tool: 'WebFetch', tags: ['not a tag'] });
+    expect(refusal(bad)).toMatchObject({ ok: false, code: 'bad_request', field: 'tags.0' });
+  });
+});
+
 describe('Bursar.remote only', () => {
+  it('openai() sends the client\'s tags as x-bursar-tags: a spent tag budget refuses the call with 402 naming it, before the provider sees it', async () => {
+    // Proves the official client built by the SDK carries the tags to the gateway's reservation.
+    await tagLimit('product:sdk-chat', 1);
+    const s = await subject('remote', { tags: ['product:sdk-chat', 'customer:7'] });
+    const openai = await s.bursar.openai({ maxRetries: 0 });
+    const seen = h.server.mock?.requests.length;
+    const error = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }], max_tokens: 16 }).catch((e: unknown) => e)) as { status?: number; error?: unknown };
+    expect(error.status).toBe(402);
+    expect(JSON.stringify(error.error)).toContain('tags/product:sdk-chat');
+    expect(h.server.mock?.requests.length).toBe(seen);
+  });
+
   it('openai() is the official client through the gateway, charged to the token with the session label', async () => {
     // Proves LLM calls made with the SDK's client are metered on the token's envelope and labelled from Bursar.remote({ session }).
     const s = await subject('remote', { session: 'sdk-chat-1', task: 'answer' });

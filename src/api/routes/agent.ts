@@ -1,6 +1,6 @@
 import { agentRoutes, balanceToJson, delegatedToJson, delegationFromJson, reservationToJson, settledToJson, toolReservedToJson, wireErrorOf, type FieldNames } from '../../contract/index.js';
 import type { Labels } from '../../core/index.js';
-import { balanceOf, delegate, reserveToolAs, revokeToken, settle, tokenScopedKey, voidReservation, type Caller, type RefusalNotice } from '../../ops/index.js';
+import { balanceAt, balanceOf, delegate, reserveToolAs, revokeToken, settle, tokenScopedKey, voidReservation, type Caller, type RefusalNotice } from '../../ops/index.js';
 import { estimateTool, toolPricesToJson } from '../../pricing/index.js';
 import { agentRoute, publicAgentRoute, type AgentDeps, type AgentRoute } from '../deps.js';
 
@@ -32,7 +32,7 @@ function refused(failure: Parameters<typeof wireErrorOf>[0], fields: FieldNames,
 
 const resolveFields: FieldNames = { reservationId: 'id', idempotencyKey: 'idempotency-key' };
 
-const balance = agentRoute(agentRoutes.balance, async ({ caller, deps }) => balanceToJson(caller.token, balanceOf(await deps.store.chain(caller.envelope))));
+const balance = agentRoute(agentRoutes.balance, async ({ caller, deps }) => balanceToJson(caller.token, (await balanceAt(deps.store, caller.envelope)) ?? balanceOf([])));
 
 const toolPrices = publicAgentRoute(agentRoutes.toolPrices, async ({ deps }) => toolPricesToJson(deps.toolPrices));
 
