@@ -151,6 +151,8 @@ export interface CliBackend {
   getBudget(path: string): Promise<BudgetView | undefined>;
   /** Every budget, sorted by path. */
   listBudgets(): Promise<BudgetView[]>;
+  /** The model, tag and provider budgets, sorted by path. */
+  crossBudgets(): Promise<BudgetView[]>;
   /** The budget and its ancestors, leaf first; empty when the budget does not exist. */
   chain(path: string): Promise<BudgetView[]>;
   /** One page of the ledger. A `budget` filter includes everything under that budget. */
@@ -257,6 +259,10 @@ export class LocalBackend implements CliBackend {
 
   listBudgets(): Promise<BudgetView[]> {
     return this.store.listBudgets();
+  }
+
+  crossBudgets(): Promise<BudgetView[]> {
+    return this.store.crossBudgets();
   }
 
   chain(path: string): Promise<BudgetView[]> {

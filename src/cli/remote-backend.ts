@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AuditReport, BudgetOk, BudgetView, RevokeOk, TokenView } from '../core/index.js';
+import { isCrossKind, type AuditReport, type BudgetOk, type BudgetView, type RevokeOk, type TokenView } from '../core/index.js';
 import {
   adminRoutes,
   auditFromJson,
@@ -132,6 +132,10 @@ export class RemoteBackend implements CliBackend {
 
   async listBudgets(): Promise<BudgetView[]> {
     return this.expect(await this.call(adminRoutes.listBudgets)).budgets.map(budgetFromJson);
+  }
+
+  async crossBudgets(): Promise<BudgetView[]> {
+    return (await this.listBudgets()).filter((b) => isCrossKind(b.kind));
   }
 
   async chain(path: string): Promise<BudgetView[]> {

@@ -43,12 +43,12 @@ export interface BudgetDetail {
  * const d = await budgetDetail(store, 'acme/research/bot');
  * if (d.ok) console.log(d.tightest?.path, d.effectivePolicy.inflightMax);
  */
-export async function budgetDetail(store: Pick<Store, 'chain' | 'listBudgets'>, path: string): Promise<BudgetDetail | Failure> {
+export async function budgetDetail(store: Pick<Store, 'chain' | 'crossBudgets'>, path: string): Promise<BudgetDetail | Failure> {
   const leafFirst = await store.chain(path);
   const leaf = leafFirst[0];
   if (!leaf) return unknownBudget(path);
   const effectivePolicy = effectiveOf(leafFirst);
-  const across = acrossOf(await store.listBudgets(), leafFirst, effectivePolicy.requiredTags);
+  const across = acrossOf(await store.crossBudgets(), leafFirst, effectivePolicy.requiredTags);
   return { ok: true, budget: leaf, chain: [...leafFirst].reverse(), tightest: tightestOf(leafFirst), effectivePolicy, across };
 }
 

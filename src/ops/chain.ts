@@ -88,9 +88,9 @@ export function balanceOf(chainLeafFirst: readonly BudgetView[], across: readonl
  * @example
  * (await balanceAt(store, 'acme/research/bot/tok_A'))?.across[0] // { budget: 'acme/research/model:gpt-4o*', appliesTo: 'gpt-4o*', … }
  */
-export async function balanceAt(store: Pick<Store, 'chain' | 'listBudgets'>, path: string): Promise<Balance | undefined> {
+export async function balanceAt(store: Pick<Store, 'chain' | 'crossBudgets'>, path: string): Promise<Balance | undefined> {
   const chain = await store.chain(path);
   if (chain.length === 0) return undefined;
-  const across = acrossOf(await store.listBudgets(), chain, effectiveOf(chain).requiredTags);
+  const across = acrossOf(await store.crossBudgets(), chain, effectiveOf(chain).requiredTags);
   return balanceOf(chain, across);
 }

@@ -135,7 +135,7 @@ export function appliesTo(b: Pick<BudgetView, 'kind' | 'name'>): string {
  * ones left out. Which of them a call holds on depends on its model and tags (`extrasFor`).
  *
  * @example
- * acrossOf(await store.listBudgets(), chain, ['product']).map((b) => b.path)
+ * acrossOf(await store.crossBudgets(), chain, ['product']).map((b) => b.path)
  * // ['acme/research/model:gpt-4o*', 'tags/product:chat-bot', 'providers/openai']
  */
 export function acrossOf(budgets: readonly BudgetView[], chainLeafFirst: readonly BudgetView[], requiredTags: readonly string[] = []): BudgetView[] {

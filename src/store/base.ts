@@ -40,6 +40,7 @@ export abstract class BaseStore implements Store {
   abstract now(): number;
   abstract getBudget(path: string): Promise<BudgetView | undefined>;
   abstract listBudgets(): Promise<BudgetView[]>;
+  abstract crossBudgets(): Promise<BudgetView[]>;
   abstract chain(path: string): Promise<BudgetView[]>;
   abstract getReservation(id: string): Promise<ReservationView | undefined>;
   abstract findTokenByHash(hash: string): Promise<FoundToken | undefined>;

@@ -96,6 +96,8 @@ export interface Store {
 
   getBudget(path: string): Promise<BudgetView | undefined>;
   listBudgets(): Promise<BudgetView[]>;
+  /** The model, tag and provider budgets (the budgets across the tree), sorted by path: what a balance lists beside a chain, without reading every budget. */
+  crossBudgets(): Promise<BudgetView[]>;
   /** The budget and its ancestors, leaf first; empty when it does not exist. */
   chain(path: string): Promise<BudgetView[]>;
   getReservation(id: string): Promise<ReservationView | undefined>;

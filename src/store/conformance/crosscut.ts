@@ -157,6 +157,24 @@ export function runCrossConformance(target: ConformanceTarget): void {
         await expectAuditOk(store);
       });
 
+      it('lists the model, tag and provider budgets, and only those, sorted by path', async () => {
+        // Proves crossBudgets reads what a balance shows beside a chain without the rest of the tree.
+        await tree();
+        ok(await store.createBudget({ path: 'providers/openai', kind: 'provider', limitMicros: 5_000, period: 'day' }));
+        ok(await store.createBudget({ path: 'tags/product:chat', kind: 'tag', limitMicros: 5_000, period: 'day' }));
+        ok(await store.createBudget({ path: 'acme/research/model:gpt-4o*', kind: 'model', limitMicros: 5_000, period: 'day' }));
+        const cross = await store.crossBudgets();
+        expect(cross.map((b) => [b.path, b.kind])).toEqual([
+          ['acme/research/model:gpt-4o*', 'model'],
+          ['providers', 'provider'],
+          ['providers/openai', 'provider'],
+          ['tags', 'tag'],
+          ['tags/product:chat', 'tag'],
+        ]);
+        const all = await store.listBudgets();
+        expect(cross).toEqual(all.filter((b) => ['model', 'tag', 'provider'].includes(b.kind)));
+      });
+
       it('refuses a call without a tag its chain requires, naming the budget', async () => {
         // Proves required tags: a key is met by key:value, a whole tag only by itself, each level by its own.
         await tree();

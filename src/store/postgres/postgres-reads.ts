@@ -44,6 +44,12 @@ export async function allBudgets(q: Queryable): Promise<BudgetRecord[]> {
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/** The model, tag and provider budgets, sorted by path. */
+export async function crossBudgetsIn(q: Queryable): Promise<BudgetRecord[]> {
+  const out = (await rows(q, "SELECT * FROM budgets WHERE kind IN ('model', 'tag', 'provider')")).map(budgetFromRow);
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
 /** The budget at `path` and its ancestors, leaf first (a path's prefixes are its ancestors). */
 export async function chainAt(q: Queryable, path: string): Promise<BudgetRecord[]> {
   const names = path.split('/');

@@ -29,7 +29,7 @@ import { asStoreError, isUnavailable } from './postgres-errors.js';
 import { PgEvents } from './postgres-events.js';
 import { postgresLimits } from './postgres-limits.js';
 import { migrate } from './postgres-migrations.js';
-import { allBudgets, auditLedger, budgetAt, chainAt, closedPeriodsAt, entriesBetween, ledgerPage, reservationAt, type Queryable } from './postgres-reads.js';
+import { allBudgets, auditLedger, crossBudgetsIn, budgetAt, chainAt, closedPeriodsAt, entriesBetween, ledgerPage, reservationAt, type Queryable } from './postgres-reads.js';
 import { loadParams, loadSql, lockHeadSql, needsOf, parseLoaded, writeParams, writeSql, type BatchNeeds } from './postgres-sql.js';
 import { PgTx } from './postgres-tx.js';
 import { PgWebhooks } from './postgres-webhooks.js';
@@ -335,6 +335,10 @@ export class PostgresStore extends BaseStore {
 
   listBudgets(): Promise<BudgetView[]> {
     return this.read(async (q) => (await allBudgets(q)).map((b) => viewBudget(b, this.now())));
+  }
+
+  crossBudgets(): Promise<BudgetView[]> {
+    return this.read(async (q) => (await crossBudgetsIn(q)).map((b) => viewBudget(b, this.now())));
   }
 
   chain(path: string): Promise<BudgetView[]> {

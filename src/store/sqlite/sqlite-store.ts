@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import {
   anchored,
+  isCrossKind,
   checkpointFromText,
   applyCommand,
   assert,
@@ -530,6 +531,14 @@ export class SqliteStore extends BaseStore {
     return this.read((cache) => {
       const now = this.now();
       return [...cache.budgets.values()].sort((a, b) => (a.path < b.path ? -1 : 1)).map((b) => viewBudget(b, now));
+    });
+  }
+
+  crossBudgets(): Promise<BudgetView[]> {
+    return this.read((cache) => {
+      const now = this.now();
+      const cross = [...cache.budgets.values()].filter((b) => isCrossKind(b.kind));
+      return cross.sort((a, b) => (a.path < b.path ? -1 : 1)).map((b) => viewBudget(b, now));
     });
   }
 
