@@ -4,7 +4,7 @@ import type { BudgetView, LedgerEntry } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import { OffsetClock } from '../support/offset-clock.js';
-import { allEntries, dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild } from './support.js';
+import { allEntries, dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild, withinLimit } from './support.js';
 import type { Made, WorkerConfig, WorkerReport } from './worker.js';
 
 const url = inject('pgUrl');
@@ -17,10 +17,6 @@ const expireTtlMs = 1_000;
 const workerTimeoutMs = 60_000;
 const agent = 'org/team/agent';
 
-/** The invariant on one level: overruns (settlements above their reservation) are the only way past. */
-function withinLimit(b: BudgetView): boolean {
-  return b.limitMicros === null || b.spentMicros + b.reservedMicros <= b.limitMicros + b.grantedMicros + b.overrunMicros;
-}
 
 async function setUp(store: Store): Promise<void> {
   const made = [

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { expect } from 'vitest';
-import type { LedgerEntry, Policy } from '../../src/core/index.js';
+import type { BudgetView, LedgerEntry, Policy } from '../../src/core/index.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
 import type { BurnWorkerConfig, BurnWorkerReport } from './burn-worker.js';
@@ -154,4 +154,9 @@ export async function expectTrippedOnce(store: Store, reports: readonly BurnWork
   expect(lastReserve?.seq ?? 0).toBeLessThan(tripped[0]?.seq ?? 0);
   expect((await store.audit()).problems).toEqual([]);
   return tripped[0];
+}
+
+/** The invariant on one budget: overruns (settlements above their reservation) are the only way past its limit. */
+export function withinLimit(b: BudgetView | undefined): boolean {
+  return b !== undefined && (b.limitMicros === null || b.spentMicros + b.reservedMicros <= b.limitMicros + b.grantedMicros + b.overrunMicros);
 }

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { BudgetView } from '../../src/core/index.js';
 import { openPostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { OffsetClock } from '../support/offset-clock.js';
-import { dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild } from './support.js';
+import { dropSchemas, forkScript, freshSchema, nextMessage, sleep, stopChild, withinLimit } from './support.js';
 import type { WorkerConfig, WorkerReport } from './worker.js';
 
 const url = inject('pgUrl');
@@ -16,10 +16,6 @@ const workerTimeoutMs = 60_000;
 const tagLimitMicros = 600_000;
 const agents = ['alpha/ops/bot', 'beta/ops/bot'];
 
-/** The invariant on one budget: overruns (settlements above their reservation) are the only way past. */
-function withinLimit(b: BudgetView | undefined): boolean {
-  return b !== undefined && (b.limitMicros === null || b.spentMicros + b.reservedMicros <= b.limitMicros + b.grantedMicros + b.overrunMicros);
-}
 
 describe('a tag budget on postgres across OS processes', () => {
   it('holds a tag budget shared by agents of two orgs while 4 processes race for it, and the audit replays it', { timeout: 120_000 }, async () => {
