@@ -8,7 +8,7 @@
  * await calls.drain(20_000); // on SIGTERM
  */
 export class CallTracker {
-  private readonly calls = new Set<AbortController>();
+  private readonly calls = new Set<{ abort(): void }>();
   private waiters: (() => void)[] = [];
   private stopping = false;
 
@@ -18,7 +18,7 @@ export class CallTracker {
   }
 
   /** Registers a call until the returned function is called. */
-  track(abort: AbortController): () => void {
+  track(abort: { abort(): void }): () => void {
     this.calls.add(abort);
     return () => {
       this.calls.delete(abort);

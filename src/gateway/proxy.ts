@@ -14,7 +14,7 @@ import { gatewayLimits } from './limits.js';
 import type { CallUsage, ParsedCall, ReportedUsage, RouteAdapter, StreamObserver } from './providers/adapter.js';
 import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
 import { SseEventTooLargeError, SseParser } from './sse.js';
-import { upstreamFailure, type Upstream } from './upstream.js';
+import { upstreamFailure, UpstreamCall, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
 import { callTags, routeOptions, type RouteOption } from './routing.js';
@@ -313,62 +313,55 @@ export async function proxyCall(g: Gateway, adapter: RouteAdapter, headers: Inco
     return;
   }
   if (g.mode === 'dry-run') return dryRun(g, admitted, res);
-  // One controller for every way a call ends early: the client leaves, the timeout fires, the server stops.
-  const abort = new AbortController();
-  const untrack = g.calls.track(abort);
+  // One call object for every way a call ends early: the client leaves, the timeout fires, the server stops.
+  const call = new UpstreamCall();
+  const untrack = g.calls.track(call);
   try {
-    await forward(g, admitted, headers, res, abort);
+    await forward(g, admitted, headers, res, call);
   } finally {
     untrack();
   }
 }
 
 /** Sends an admitted call upstream and relays the answer; every path resolves its reservation. */
-async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHeaders, res: ServerResponse, abort: AbortController): Promise<void> {
+async function forward(g: Gateway, admitted: Admitted, headers: IncomingHttpHeaders, res: ServerResponse, call: UpstreamCall): Promise<void> {
   const { adapter } = admitted;
   const upstreamBody = adapter.upstreamBody(admitted.body, admitted.call, admitted.estimate.maxOutputTokens);
-  const timer = setTimeout(() => abort.abort(upstreamTimeout), g.upstream.config.timeoutMs);
+  const timer = setTimeout(() => call.abort(upstreamTimeout), g.upstream.config.timeoutMs);
   timer.unref();
   res.on('close', () => {
     clearTimeout(timer);
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) call.abort();
   });
   const sentMs = g.now();
   let upstream;
   try {
-    upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), abort.signal);
+    upstream = await g.upstream.send(adapter.provider, adapter.route, headers, JSON.stringify(upstreamBody), call);
   } catch (error) {
     await voidCall(g, admitted, `upstream unreachable: ${(error as Error).name}`);
     const host = g.upstream.host(adapter.provider);
-    const late = timedOut(abort.signal);
+    const late = timedOut(call);
     const e = gatewayError(late ? 'upstream_timeout' : 'upstream_error', late ? `the provider at ${host} did not answer within ${g.upstream.config.timeoutMs} ms` : `the provider at ${host} could not be reached: ${upstreamFailure(error)}`);
     sendError(res, adapter.provider, e, admitted.headers);
     report(g, admitted, adapter.route, e.status, e.code);
     return;
   }
   if (upstream.statusCode >= 400) return relayUpstreamError(g, admitted, upstream, res);
-  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
-  return relayJson(g, admitted, upstream, res, { upstreamMs: g.now() - sentMs, signal: abort.signal });
+  const upstreamMs = g.now() - sentMs;
+  if (admitted.call.stream) return relayStream(g, admitted, upstream, res, upstreamMs);
+  return relayJson(g, admitted, upstream, res, upstreamMs);
 }
 
 /** Why a call is aborted when the upstream timeout fires (the client leaving or the server stopping abort it without one). */
 const upstreamTimeout = new Error('the upstream timeout fired');
 
-function timedOut(signal: AbortSignal): boolean {
-  return signal.aborted && signal.reason === upstreamTimeout;
+function timedOut(call: UpstreamCall): boolean {
+  return call.aborted && call.reason === upstreamTimeout;
 }
-
-/** How long the provider took to answer, and the call's abort signal (to tell a timeout from other ends). */
-interface Relay {
-  upstreamMs: number;
-  signal: AbortSignal;
-}
-
-type UpstreamResponse = Awaited<ReturnType<Upstream['send']>>;
 
 /** A provider error: nothing is billed, so the reservation is voided and the error relayed as is. */
-async function relayUpstreamError(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse): Promise<void> {
-  const text = await readText(upstream).catch(() => '');
+async function relayUpstreamError(g: Gateway, a: Admitted, upstream: UpstreamCall, res: ServerResponse): Promise<void> {
+  const text = await upstream.text().catch(() => '');
   await voidCall(g, a, `upstream ${upstream.statusCode}`);
   const headers: HeaderMap = { ...a.headers, 'x-bursar-cost-micros': 0 };
   const retryAfter = upstream.headers['retry-after'];
@@ -377,32 +370,21 @@ async function relayUpstreamError(g: Gateway, a: Admitted, upstream: UpstreamRes
   report(g, a, a.adapter.route, upstream.statusCode, 'upstream_error', 0);
 }
 
-async function readText(upstream: UpstreamResponse): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > gatewayLimits.upstreamBodyBytesMax) throw new Error('upstream response too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
+async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamCall, res: ServerResponse, upstreamMs: number): Promise<void> {
   let text: string;
   let parsed: unknown;
   try {
-    text = await readText(upstream);
+    text = await upstream.text();
     parsed = JSON.parse(text);
   } catch {
     // A 2xx answer that cannot be read (cut, not JSON, too large, or still coming when the
     // timeout fired): the provider may have billed all of it, so the hold is charged.
-    const late = timedOut(relay.signal);
+    const late = timedOut(upstream);
     const cost = await settle(g, a, held(a), late ? 'upstream timeout' : 'unreadable upstream response');
     const host = g.upstream.host(a.adapter.provider);
     const e = late ? gatewayError('upstream_timeout', `the provider at ${host} did not finish its answer within ${g.upstream.config.timeoutMs} ms`) : gatewayError('upstream_error', `the provider at ${host} sent an unreadable response`);
     sendError(res, a.adapter.provider, e, afterCost(a, cost));
-    report(g, a, a.adapter.route, e.status, e.code, cost, relay.upstreamMs);
+    report(g, a, a.adapter.route, e.status, e.code, cost, upstreamMs);
     return;
   }
   const reported = a.adapter.usageFromBody(parsed);
@@ -416,7 +398,7 @@ async function relayJson(g: Gateway, a: Admitted, upstream: UpstreamResponse, re
   if (g.store.kind !== 'sqlite') await settled;
   sendJson(res, upstream.statusCode, text, afterCost(a, priced.costMicros));
   const cost = await settled;
-  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, relay.upstreamMs);
+  report(g, a, a.adapter.route, upstream.statusCode, 'ok', cost, upstreamMs);
 }
 
 /** The elements of a field that should be a list, whatever the answer holds there. */
@@ -442,11 +424,11 @@ function outputOf(body: unknown): string {
 }
 
 /** Relays a stream's events as they arrive, until it ends; true when it was cut for an event too large to hold. */
-async function pipeEvents(upstream: UpstreamResponse, observer: StreamObserver, res: ServerResponse): Promise<boolean> {
+async function pipeEvents(upstream: UpstreamCall, observer: StreamObserver, res: ServerResponse): Promise<boolean> {
   const parser = new SseParser();
   const decoder = new StringDecoder('utf8');
   try {
-    for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+    for await (const chunk of upstream) {
       for (const event of parser.push(decoder.write(chunk))) {
         const out = observer.forward(event);
         if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
@@ -461,11 +443,11 @@ async function pipeEvents(upstream: UpstreamResponse, observer: StreamObserver, 
 }
 
 /** Why a stream stopped before its end marker, and the error event its client gets (none when the client left). */
-function streamCut(g: Gateway, a: Admitted, res: ServerResponse, signal: AbortSignal, oversized: boolean): { reason: string; error?: GatewayError } {
+function streamCut(g: Gateway, a: Admitted, res: ServerResponse, upstream: UpstreamCall, oversized: boolean): { reason: string; error?: GatewayError } {
   if (res.destroyed) return { reason: 'client disconnected' };
   const host = g.upstream.host(a.adapter.provider);
   if (oversized) return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} sent a stream event larger than ${gatewayLimits.sseEventBytesMax} bytes; the answer is cut there`) };
-  if (timedOut(signal)) return { reason: 'upstream timeout', error: gatewayError('upstream_timeout', `the provider at ${host} did not finish the stream within ${g.upstream.config.timeoutMs} ms; the answer is incomplete`) };
+  if (timedOut(upstream)) return { reason: 'upstream timeout', error: gatewayError('upstream_timeout', `the provider at ${host} did not finish the stream within ${g.upstream.config.timeoutMs} ms; the answer is incomplete`) };
   if (g.calls.draining) return { reason: 'server stopping', error: gatewayError('shutting_down', 'the server is stopping; the answer is incomplete') };
   return { reason: 'stream ended early', error: gatewayError('upstream_error', `the provider at ${host} ended the stream before its end; the answer is incomplete`) };
 }
@@ -477,17 +459,17 @@ function streamCut(g: Gateway, a: Admitted, res: ServerResponse, signal: AbortSi
  * stream that breaks off ends with an error event in the provider's shape, so the client's
  * SDK raises it.
  */
-async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamResponse, res: ServerResponse, relay: Relay): Promise<void> {
+async function relayStream(g: Gateway, a: Admitted, upstream: UpstreamCall, res: ServerResponse, upstreamMs: number): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...a.headers });
   const observer = a.adapter.observe(a.body);
   const oversized = await pipeEvents(upstream, observer, res);
   const complete = observer.finished() && !oversized;
   const unreadable = oversized || (observer.unreadable() && observer.usage()?.outputTokens === undefined);
-  const cut = complete ? undefined : streamCut(g, a, res, relay.signal, oversized);
+  const cut = complete ? undefined : streamCut(g, a, res, upstream, oversized);
   const priced = unreadable ? held(a) : priceCall(a, observer.usage(), observer.outputText());
   const cost = await settle(g, a, priced, unreadable ? 'unreadable upstream stream' : cut?.reason);
   if (!res.destroyed) res.end(cut?.error ? a.adapter.streamError(cut.error) : undefined);
-  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, relay.upstreamMs);
+  report(g, a, a.adapter.route, 200, complete ? 'ok' : 'stream_incomplete', cost, upstreamMs);
 }
 
 /** Dry-run: nothing is forwarded; the estimate is recorded as the cost and a made-up answer sent. */

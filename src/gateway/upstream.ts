@@ -3,11 +3,13 @@ import type { Agent as UndiciAgent, Dispatcher } from 'undici';
 import type { Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';
 
-// undici's connection pool and its request function only: the package's index also loads fetch,
-// WebSocket, caches and mocks, which this server never uses (several MB of memory for nothing).
+// undici's connection pool only: the package's index also loads fetch, WebSocket, caches and
+// mocks, which this server never uses (several MB of memory for nothing). Answers are read
+// through the pool's dispatch handler directly (`UpstreamCall`): undici's `request` wraps each
+// one in a stream, an abort signal's listeners and an async resource, a third of a bare
+// forwarder's CPU per call.
 const requireUndici = createRequire(import.meta.url);
 const Agent = requireUndici('undici/lib/dispatcher/agent.js') as typeof UndiciAgent;
-const dispatchRequest = requireUndici('undici/lib/api/api-request.js') as (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 
 export interface UpstreamConfig {
   /** OpenAI base URL including `/v1` (as the OpenAI SDK takes it). */
@@ -77,10 +79,13 @@ export class Upstream {
     return out;
   }
 
-  /** Sends one call; the caller reads (or discards) the body. */
-  send(provider: Provider, route: string, incoming: Record<string, string | string[] | undefined>, body: string, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  /**
+   * Sends one call. Resolves once the provider's status and headers arrive (rejects when it
+   * cannot be reached or `call` was aborted first); the caller then reads the body from `call`.
+   */
+  send(provider: Provider, route: string, incoming: Record<string, string | string[] | undefined>, body: string, call: UpstreamCall): Promise<UpstreamCall> {
     const { origin, path } = this.target(provider, route);
-    return dispatchRequest.call(this.agent, { origin, path, method: 'POST', headers: this.headers(provider, incoming), body, signal });
+    return call.dispatch(this.agent, { origin, path, method: 'POST', headers: this.headers(provider, incoming), body });
   }
 
   /** Origin and path of a route's URL, parsed once per URL (there is one per provider route). */
@@ -127,4 +132,154 @@ export function upstreamFailure(error: unknown): string {
   if (code !== undefined) return causes[code] ?? `${code}${e?.message ? `: ${e.message}` : ''}`;
   if (e?.name === 'AbortError') return 'the call was aborted';
   return e ? `${e.name}: ${e.message}` : String(error);
+}
+
+/** Chunks an answer may queue before its connection is paused until the reader catches up. */
+const queuedChunksMax = 16;
+
+/**
+ * One call to a provider and its answer, read from undici's dispatch handler: no stream, abort
+ * signal or async resource per call. `abort(reason)` ends it from anywhere (the client left, the
+ * timeout fired, the server is stopping); the reader then gets the error undici raises, and
+ * `reason` says why. The answer's body is read once: `text()` whole (a JSON answer), or chunk
+ * by chunk with `for await` (a stream), with the connection paused while chunks wait. A body
+ * larger than `gatewayLimits.upstreamBodyBytesMax` ends the call with an error.
+ *
+ * @example
+ * const call = new UpstreamCall();
+ * setTimeout(() => call.abort(timeout), 60_000);
+ * const answer = await upstream.send('openai', '/v1/chat/completions', headers, body, call);
+ * const text = await answer.text();
+ */
+export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchHandler {
+  statusCode = 0;
+  /** The answer's headers, names in lower case (the last of repeated ones). */
+  headers: Record<string, string> = {};
+  aborted = false;
+  reason: unknown;
+  private cancel: ((error: Error) => void) | undefined;
+  private resume: (() => void) | undefined;
+  private paused = false;
+  /** Set by `text()`: the body is wanted whole, so the connection is never paused. */
+  private whole = false;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private ended = false;
+  private error: Error | undefined;
+  private answered: { resolve(call: UpstreamCall): void; reject(error: Error): void } | undefined;
+  private wake: (() => void) | undefined;
+
+  /** Ends the call early; `reason` is kept for the reader to tell why. */
+  abort(reason?: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.cancel?.(abortError(reason));
+  }
+
+  /** Dispatches the request with this call as its handler; resolves with it once headers arrive. */
+  dispatch(agent: Dispatcher, options: Dispatcher.DispatchOptions): Promise<UpstreamCall> {
+    return new Promise((resolve, reject) => {
+      this.answered = { resolve, reject };
+      if (this.aborted) reject(abortError(this.reason));
+      else agent.dispatch(options, this);
+    });
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.cancel = abort;
+    if (this.aborted) abort(abortError(this.reason));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.statusCode = statusCode;
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) this.headers[rawHeaders[i]!.toString('latin1').toLowerCase()] = rawHeaders[i + 1]!.toString('latin1');
+    this.resume = resume;
+    this.answered?.resolve(this);
+    this.answered = undefined;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length;
+    if (this.size > gatewayLimits.upstreamBodyBytesMax) {
+      this.cancel?.(new Error('upstream response too large'));
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.notify();
+    // A reader of the whole body takes every chunk as it comes (the size limit bounds it).
+    this.paused = !this.whole && this.chunks.length >= queuedChunksMax;
+    return !this.paused;
+  }
+
+  onComplete(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  onError(error: Error): void {
+    this.error ??= error;
+    this.answered?.reject(error);
+    this.answered = undefined;
+    this.notify();
+  }
+
+  /** The whole body as UTF-8 text, once it has arrived. */
+  async text(): Promise<string> {
+    this.whole = true;
+    while (!this.ended) {
+      if (this.error) throw this.error;
+      await this.next();
+    }
+    if (this.error) throw this.error;
+    const text = this.chunks.length === 1 ? this.chunks[0]!.toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    this.chunks.length = 0;
+    return text;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const chunk = this.chunks.shift();
+        if (chunk !== undefined) {
+          yield chunk;
+        } else if (this.error) {
+          throw this.error;
+        } else if (this.ended) {
+          return;
+        } else {
+          await this.next();
+        }
+      }
+    } finally {
+      // A reader that stops early (an event too large, an error of its own) closes the connection.
+      if (!this.ended) this.abort();
+    }
+  }
+
+  private unpause(): void {
+    this.paused = false;
+    this.resume?.();
+  }
+
+  /** Waits for more of the answer. Resuming may read what is buffered at once, so the waiter is set first. */
+  private next(): Promise<void> {
+    const more = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    if (this.paused) this.unpause();
+    return more;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error(reason instanceof Error ? reason.message : 'the call was aborted'), { name: 'AbortError' });
 }
