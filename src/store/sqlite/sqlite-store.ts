@@ -89,8 +89,8 @@ export interface SqliteStoreOptions {
   /**
    * With `writer: 'thread'`: the thread (a V8 instance of its own, about 10 MB) starts once more
    * than this many operations were committed on the calling thread within one second (default
-   * 2,000; 0 starts it with the store). Until then every batch commits on the calling thread and,
-   * with `checkpoints: 'background'`, the write-ahead log is checkpointed there on a timer.
+   * 2,000; 0 starts it with the store). Until then every batch commits on the calling thread,
+   * and SQLite checkpoints the write-ahead log there as with `checkpoints: 'inline'`.
    */
   writerStartOpsPerSecond?: number;
 }
@@ -200,10 +200,6 @@ export class SqliteStore extends BaseStore {
   private writerOptions: WriterOptions | undefined;
   /** Until the writer thread starts: operations committed here in the current one-second window, and when it began. */
   private readonly inlineLoad = { ops: 0, windowStartMs: 0, startOpsPerSecond: writerStartOpsPerSecondDefault };
-  /** Until the writer thread starts (with `checkpoints: 'background'`): the timer checkpointing on this connection. */
-  private inlineCheckpoints: NodeJS.Timeout | undefined;
-  /** Commits made on this connection, and how many of them the last checkpoint here came after. */
-  private readonly inlineCommits = { made: 0, checkpointed: 0 };
   private readonly writeStatements: Database.Statement[];
   /** The ledger head as last committed by this store's writer thread (`writer: 'thread'`). */
   private committedHead = { seq: -1, hash: '' };
@@ -230,7 +226,6 @@ export class SqliteStore extends BaseStore {
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.migrate();
       const background = options.checkpoints === 'background' && options.path !== ':memory:';
-      if (background) this.db.pragma('wal_autocheckpoint = 0');
       if (options.writer === 'thread' && options.path !== ':memory:') {
         // One thread does both: each costs about 10 MB of memory (a V8 instance of its own).
         this.writerOptions = {
@@ -246,12 +241,12 @@ export class SqliteStore extends BaseStore {
         };
         this.inlineLoad.startOpsPerSecond = options.writerStartOpsPerSecond ?? writerStartOpsPerSecondDefault;
         if (this.inlineBatchOpsMax === 0 || this.inlineLoad.startOpsPerSecond === 0) this.startWriter();
-        else if (background) this.inlineCheckpoints = setInterval(() => this.checkpointInline(), checkpointIntervalMsDefault).unref();
         this.committer.maxInFlight = inflightBatchesMax;
         // A small batch waits for the writer to finish, then commits inline: handing it over
         // too would keep the writer busy, and every later batch with it, under a steady trickle.
         this.committer.overlaps = (queued) => queued > this.inlineBatchOpsMax;
       } else if (background) {
+        this.db.pragma('wal_autocheckpoint = 0');
         this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
       }
     } catch (error) {
@@ -356,14 +351,16 @@ export class SqliteStore extends BaseStore {
     return cache;
   }
 
-  /** Starts the writer thread; from now on it checkpoints (when asked to), not a timer here. */
+  /**
+   * Starts the writer thread. Until now SQLite checkpointed during this connection's commits (a
+   * pause of a few milliseconds every thousand pages); from now on, when asked to, the thread does.
+   */
   private startWriter(): SqliteWriter {
     const options = this.writerOptions;
     assert(options !== undefined && this.writer === undefined, 'the writer thread starts once');
+    if (options.checkpointIntervalMs !== undefined) this.db.pragma('wal_autocheckpoint = 0');
     this.writer = new SqliteWriter(options);
     this.writerOptions = undefined;
-    clearInterval(this.inlineCheckpoints);
-    this.inlineCheckpoints = undefined;
     return this.writer;
   }
 
@@ -387,17 +384,6 @@ export class SqliteStore extends BaseStore {
     return this.inlineLoad.ops > this.inlineLoad.startOpsPerSecond;
   }
 
-  /** A PASSIVE checkpoint on this connection between transactions, when something was committed since the last. */
-  private checkpointInline(): void {
-    if (this.closed || this.db.inTransaction || this.inlineCommits.made === this.inlineCommits.checkpointed) return;
-    this.inlineCommits.checkpointed = this.inlineCommits.made;
-    try {
-      this.db.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // Busy or failing: the next tick tries again; commits do not depend on it.
-    }
-  }
-
   protected runBatch(cmds: readonly (Command | null)[]): BatchOutcome | Promise<BatchOutcome> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
     if (this.sustainedLoad(cmds.length)) this.startWriter();
@@ -415,7 +401,6 @@ export class SqliteStore extends BaseStore {
       const results = this.apply(tx, cmds);
       for (const [index, params] of this.writeOps(tx, cache, 0)) this.writeStatements[index]?.run(params);
       this.stmt.commit.run();
-      this.inlineCommits.made += 1;
       this.committedHead = { seq: cache.headSeq, hash: cache.headHash };
       return { results, entries: tx.entries };
     } catch (error) {
@@ -794,7 +779,6 @@ export class SqliteStore extends BaseStore {
     if (this.closed) return;
     await this.committer.drain();
     this.closed = true;
-    clearInterval(this.inlineCheckpoints);
     await this.writer?.stop();
     await this.checkpointer?.stop();
     this.db.close();
