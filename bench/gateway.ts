@@ -3,9 +3,9 @@
  * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
  * run, and a bare Node forwarder (bench/forwarder.mjs) as the floor any Node proxy pays here; the
  * targets are measured in interleaved rounds after a warm-up. Then Bursar's peak RSS while it
- * holds 1,000 concurrent streams (the kernel's high-water mark on Linux), and the forwarder's. Bursar runs from dist/
- * with the V8 flags of the `bursar` executable. Every process runs on 127.0.0.1 and everything
- * stops by itself. Prints one JSON line per figure; asserts nothing.
+ * holds 1,000 concurrent streams (the kernel's high-water mark on Linux), and the forwarder's
+ * holding the same streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable.
+ * Every process runs on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
