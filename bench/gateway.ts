@@ -3,15 +3,16 @@
  * provider directly, at 1 and 64 connections, next to Portkey's open-source gateway in the same
  * run, and a bare Node forwarder (bench/forwarder.mjs) as the floor any Node proxy pays here; the
  * targets are measured in interleaved rounds after a warm-up. Then Bursar's peak RSS while it
- * holds 1,000 concurrent streams (the kernel's high-water mark on Linux). Bursar runs from dist/
- * with the V8 flags of the `bursar` executable. Every process runs on 127.0.0.1 and everything
- * stops by itself. Prints one JSON line per figure; asserts nothing.
+ * holds 1,000 concurrent streams (the kernel's high-water mark on Linux), and the forwarder's
+ * holding the same streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable.
+ * Every process runs on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
  *   npm run bench:gateway -- --warmup 1        (less warm-up: a server in its first seconds)
  *   npm run bench:gateway -- --node-flags="--max-semi-space-size=16"   (the server with other V8 flags)
- *   npm run bench:gateway -- --memory-only      (only the 1,000 streams, on a fresh server)
+ *   npm run bench:gateway -- --memory-only      (only the 1,000 streams, on a fresh server;
+ *                                               with the forwarder in --targets, it too)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -236,9 +237,11 @@ const targets: Target[] = [
   { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } },
   { name: 'bursar', origin: bursar.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${bursar.token}` } },
 ];
+let forwarderPid: number | undefined;
 if (wanted.has('forwarder')) {
   const forwarder = spawn(process.execPath, [...serverFlags, 'bench/forwarder.mjs', `${mockUrl}/v1`], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(forwarder);
+  forwarderPid = forwarder.pid;
   const { url } = JSON.parse(await waitForLine(forwarder, /"url"/)) as { url: string };
   targets.push({ name: 'forwarder', origin: url, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } });
 }
@@ -256,8 +259,19 @@ const memory = async (server: BursarServer, label: string) => {
   const held = await holdStreams({ ...(targets[1] as Target), origin: server.url, headers: { authorization: `Bearer ${server.token}` } }, streams, server.pid, server.rss);
   console.log(JSON.stringify({ bench: 'gateway_memory', target: 'bursar', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
 };
+/** The bare forwarder holding the same streams: the floor a Node proxy's peak is judged against. */
+const forwarderMemory = async (label: string) => {
+  const target = targets.find((t) => t.name === 'forwarder');
+  if (!target || forwarderPid === undefined) return;
+  const status = `/proc/${forwarderPid}/status`;
+  const rss = () => Promise.resolve(existsSync(status) ? Number(/VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(status, 'utf8'))?.[1] ?? 0) * 1024 : 0);
+  const idle = await rss();
+  const held = await holdStreams(target, streams, forwarderPid, rss);
+  console.log(JSON.stringify({ bench: 'gateway_memory', target: 'forwarder', server: label, concurrent_streams: streams, completed: held.completed, rss_before_mb: mb(idle), rss_peak_mb: mb(held.peakRss), peak_by: held.method }));
+};
 if (values['memory-only']) {
   bursar.stop();
+  await forwarderMemory('fresh');
   const fresh = await startBursar();
   await memory(fresh, 'fresh');
   fresh.stop();
@@ -304,6 +318,7 @@ const fresh = await startBursar();
 await memory(fresh, 'fresh');
 fresh.stop();
 await memory(bursar, 'after_load');
+await forwarderMemory('after_load');
 bursar.stop();
 stopAll();
 process.exit(0);

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import {
   applyCommand,
   assert,
@@ -66,9 +67,15 @@ function parseInt8(text: string): number {
   return n;
 }
 
+/** The pg driver, loaded when a PostgreSQL store opens: a process on SQLite never loads it (about 2 MB). */
+const driver = (() => {
+  let loaded: typeof pg | undefined;
+  return (): typeof pg => (loaded ??= createRequire(import.meta.url)('pg') as typeof pg);
+})();
+
 // int8 columns (sequences, micros, times) arrive as exact JavaScript numbers.
 const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((text: string) => unknown) => (oid === int8Oid ? parseInt8 : (pg.types.getTypeParser(oid, format) as (text: string) => unknown))) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((text: string) => unknown) => (oid === int8Oid ? parseInt8 : (driver().types.getTypeParser(oid, format) as (text: string) => unknown))) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
@@ -168,10 +175,10 @@ export class PostgresStore extends BaseStore {
     this.timezone = options.timezone ?? 'UTC';
     this.channel = `bursar_ledger_${schema}`;
     this.config = clientConfig(url, { ...pickTimeouts(postgresLimits), ...options.timeouts });
-    this.pool = new pg.Pool({ ...this.config, max: postgresLimits.readPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    this.pool = new (driver().Pool)({ ...this.config, max: postgresLimits.readPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
     // An idle connection that breaks is dropped by the pool; it must not crash the process.
     this.pool.on('error', () => undefined);
-    this.webhookPool = new pg.Pool({ ...this.config, max: postgresLimits.webhookPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+    this.webhookPool = new (driver().Pool)({ ...this.config, max: postgresLimits.webhookPoolSize, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
     this.webhookPool.on('error', () => undefined);
     this.webhooks = new PgWebhooks(this.webhookPool, () => this.closed);
     this.events = new PgEvents(
@@ -211,7 +218,7 @@ export class PostgresStore extends BaseStore {
    */
   private async connectClient(writer = false): Promise<pg.Client> {
     const options = writer ? `${this.config.options ?? ''} -c enable_seqscan=off` : this.config.options;
-    const client = new pg.Client({ ...this.config, options, pipeline: writer });
+    const client = new (driver().Client)({ ...this.config, options, pipeline: writer });
     client.on('error', () => undefined);
     try {
       await client.connect();

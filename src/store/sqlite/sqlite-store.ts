@@ -55,7 +55,7 @@ import { checkpointIntervalMsDefault, startCheckpointer } from './sqlite-checkpo
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { SqliteTx } from './sqlite-tx.js';
 import { outboxInsertSql, SqliteWebhooks } from './sqlite-webhooks.js';
-import { SqliteWriter, type WriteOp, type WriteOutcome, type WritePart } from './sqlite-writer.js';
+import { SqliteWriter, type WriteOp, type WriteOutcome, type WritePart, type WriterOptions } from './sqlite-writer.js';
 import { outboxEventsOf } from '../webhooks.js';
 
 export interface SqliteStoreOptions {
@@ -82,9 +82,17 @@ export interface SqliteStoreOptions {
   writer?: 'inline' | 'thread';
   /**
    * With `writer: 'thread'`: a batch of at most this many operations is committed on the calling
-   * thread when the writer thread has nothing in hand (default 64; 0 sends every batch there).
+   * thread when the writer thread has nothing in hand (default 64; 0 sends every batch there,
+   * and starts the thread with the store).
    */
   inlineBatchOpsMax?: number;
+  /**
+   * With `writer: 'thread'`: the thread (a V8 instance of its own, about 10 MB) starts once more
+   * than this many operations were committed on the calling thread within one second (default
+   * 2,000; 0 starts it with the store). Until then every batch commits on the calling thread,
+   * and SQLite checkpoints the write-ahead log there as with `checkpoints: 'inline'`.
+   */
+  writerStartOpsPerSecond?: number;
 }
 
 const unavailableCodes = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PROTOCOL']);
@@ -164,6 +172,13 @@ interface InflightBatch {
   written: Promise<WriteOutcome>;
 }
 
+/**
+ * Operations committed on the calling thread within one second past which the writer thread
+ * starts: about 1,000 calls a second (a reservation and a settlement each). A server below it
+ * spends a few percent of a core on its commits and never pays for the thread's memory.
+ */
+const writerStartOpsPerSecondDefault = 2_000;
+
 /** How far the lowest open reservation moves before the stored hint follows it. */
 const lowSeqStep = 1024;
 
@@ -180,7 +195,11 @@ export class SqliteStore extends BaseStore {
   private readChecked = false;
   private closed = false;
   private readonly checkpointer: { stop(): Promise<void> } | undefined;
-  private readonly writer: SqliteWriter | undefined;
+  /** The writer thread once started; `writerOptions` while it may still start. */
+  private writer: SqliteWriter | undefined;
+  private writerOptions: WriterOptions | undefined;
+  /** Until the writer thread starts: operations committed here in the current one-second window, and when it began. */
+  private readonly inlineLoad = { ops: 0, windowStartMs: 0, startOpsPerSecond: writerStartOpsPerSecondDefault };
   private readonly writeStatements: Database.Statement[];
   /** The ledger head as last committed by this store's writer thread (`writer: 'thread'`). */
   private committedHead = { seq: -1, hash: '' };
@@ -207,10 +226,9 @@ export class SqliteStore extends BaseStore {
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.migrate();
       const background = options.checkpoints === 'background' && options.path !== ':memory:';
-      if (background) this.db.pragma('wal_autocheckpoint = 0');
       if (options.writer === 'thread' && options.path !== ':memory:') {
         // One thread does both: each costs about 10 MB of memory (a V8 instance of its own).
-        this.writer = new SqliteWriter({
+        this.writerOptions = {
           path: options.path,
           driver: requireDriver.resolve('better-sqlite3'),
           sql: writeNames.map((name) => writeSql[name]),
@@ -220,12 +238,15 @@ export class SqliteStore extends BaseStore {
           checkpointIntervalMs: background ? checkpointIntervalMsDefault : undefined,
           genesisHash,
           isUnavailable: (code) => code !== undefined && isUnavailable({ code }),
-        });
+        };
+        this.inlineLoad.startOpsPerSecond = options.writerStartOpsPerSecond ?? writerStartOpsPerSecondDefault;
+        if (this.inlineBatchOpsMax === 0 || this.inlineLoad.startOpsPerSecond === 0) this.startWriter();
         this.committer.maxInFlight = inflightBatchesMax;
         // A small batch waits for the writer to finish, then commits inline: handing it over
         // too would keep the writer busy, and every later batch with it, under a steady trickle.
         this.committer.overlaps = (queued) => queued > this.inlineBatchOpsMax;
       } else if (background) {
+        this.db.pragma('wal_autocheckpoint = 0');
         this.checkpointer = startCheckpointer(options.path, requireDriver.resolve('better-sqlite3'));
       }
     } catch (error) {
@@ -330,8 +351,42 @@ export class SqliteStore extends BaseStore {
     return cache;
   }
 
+  /**
+   * Starts the writer thread. Until now SQLite checkpointed during this connection's commits (a
+   * pause of a few milliseconds every thousand pages); from now on, when asked to, the thread does.
+   */
+  private startWriter(): SqliteWriter {
+    const options = this.writerOptions;
+    assert(options !== undefined && this.writer === undefined, 'the writer thread starts once');
+    this.writer = new SqliteWriter(options);
+    this.writerOptions = undefined;
+    if (options.checkpointIntervalMs !== undefined) this.db.pragma('wal_autocheckpoint = 0');
+    return this.writer;
+  }
+
+  /** Whether the writer thread is running (it starts under sustained load, see `writerStartOpsPerSecond`). */
+  get writerStarted(): boolean {
+    return this.writer !== undefined;
+  }
+
+  /**
+   * Counts a batch committed here while the writer thread has not started; true once the
+   * operations of the current one-second window pass the point where the thread starts.
+   */
+  private sustainedLoad(ops: number): boolean {
+    if (this.writerOptions === undefined) return false;
+    const now = performance.now();
+    if (now - this.inlineLoad.windowStartMs >= 1_000) {
+      this.inlineLoad.windowStartMs = now;
+      this.inlineLoad.ops = 0;
+    }
+    this.inlineLoad.ops += ops;
+    return this.inlineLoad.ops > this.inlineLoad.startOpsPerSecond;
+  }
+
   protected runBatch(cmds: readonly (Command | null)[]): BatchOutcome | Promise<BatchOutcome> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
+    if (this.sustainedLoad(cmds.length)) this.startWriter();
     // A small batch with nothing being written is committed here at once: handing it to the
     // writer thread and waiting for its answer would only add the two threads' wake-ups.
     if (this.writer && (this.writing > 0 || cmds.length > this.inlineBatchOpsMax)) return this.runBatchOnWriter(this.writer, cmds);

@@ -180,3 +180,65 @@ describe('the sqlite writer thread', () => {
     expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
   });
 });
+
+describe('the writer thread under a server that starts it on demand', () => {
+  const clock = { now: () => 1_800_000_000_000 };
+  const rows = (path: string): unknown[] => {
+    const db = new Database(path, { readonly: true });
+    const all = db.prepare('SELECT * FROM ledger ORDER BY seq').all();
+    db.close();
+    return all;
+  };
+  /** Small batches one at a time, then batches larger than one committed inline, each reserved and settled. */
+  const work = async (store: ReturnType<typeof openSqliteStore>, started: boolean[]): Promise<void> => {
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    for (let i = 0; i < 5; i += 1) {
+      const held = await store.reserve({ path: 'a', amountMicros: 100 + i, labels: { session: `s${i}` } });
+      if (held.ok) await store.settle({ reservationId: held.reservation.id, actualMicros: 50 + i });
+      started.push(store.writerStarted);
+    }
+    for (let round = 0; round < 3; round += 1) {
+      const held = await Promise.all(Array.from({ length: 100 }, (_, i) => store.reserve({ path: 'a', amountMicros: 10 + i, labels: { session: `r${round}` } })));
+      await Promise.all(held.flatMap((r, i) => (r.ok ? [store.settle({ reservationId: r.reservation.id, actualMicros: 5 + i })] : [])));
+      started.push(store.writerStarted);
+    }
+  };
+
+  it('commits on the calling thread until the load passes the threshold, then starts the thread, and writes the same ledger as an inline writer', async () => {
+    // Proves the lazy start: no thread while a trickle commits inline; once more operations than
+    // the threshold arrive within a second the thread starts, and the file it leaves is row for
+    // row (hashes included) the one a store without a thread writes for the same calls.
+    const lazyPath = join(dir, 'lazy.db');
+    const inlinePath = join(dir, 'lazy-reference.db');
+    const lazy = openSqliteStore({ path: lazyPath, clock, writer: 'thread', writerStartOpsPerSecond: 50 });
+    const inline = openSqliteStore({ path: inlinePath, clock });
+    const started: boolean[] = [];
+    expect(lazy.writerStarted).toBe(false);
+    await work(lazy, started);
+    await work(inline, []);
+    expect(started).toEqual([false, false, false, false, false, true, true, true]);
+    await Promise.all([lazy.close(), inline.close()]);
+    // Every reservation and settlement (and the budget's own entry) is in the file.
+    expect(rows(lazyPath).length).toBeGreaterThan(5 * 2 + 3 * 200);
+    expect(rows(lazyPath)).toEqual(rows(inlinePath));
+    const reopened = openSqliteStore({ path: lazyPath });
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('checkpoints the write-ahead log during commits while the writer thread has not started', async () => {
+    // Proves a server that never needs the thread still moves its pages into the database file
+    // (SQLite's own checkpoints, every thousand pages of log, until the thread takes them over).
+    const path = join(dir, 'lazy-checkpoints.db');
+    const store = openSqliteStore({ path, writer: 'thread', checkpoints: 'background' });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+    const sizeBefore = statSync(path).size;
+    // One call at a time: a commit each, a few pages of log each, past a thousand pages in all.
+    for (let i = 0; i < 400; i += 1) {
+      const held = await store.reserve({ path: 'a', amountMicros: 10 });
+      if (held.ok) await store.settle({ reservationId: held.reservation.id, actualMicros: 5 });
+    }
+    expect(store.writerStarted).toBe(false);
+    expect(await checkpointedAndReplays(store, path, sizeBefore)).toBe(true);
+  });
+});
