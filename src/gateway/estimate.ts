@@ -1,5 +1,4 @@
-import type { BudgetView } from '../core/index.js';
-import { effectiveOf, type PricedModel } from '../ops/index.js';
+import type { PricedModel } from '../ops/index.js';
 import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros } from '../pricing/index.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { gatewayLimits } from './limits.js';
@@ -20,15 +19,14 @@ export interface Estimate {
  * Input counted by the tokenizer (with the margin for models whose tokenizer is not public, and
  * a fixed size per image or file), plus the full output allowance at the output price, at the
  * dearest input-side price the provider may bill. The output cap is the request's own, else
- * the chain's policy default, else a default — never above the model's maximum.
+ * the chain's policy default (`policyMax`), else a default — never above the model's maximum.
  */
-export function estimateCall(adapter: RouteAdapter, body: Record<string, unknown>, priced: PricedModel, call: ParsedCall, chain: readonly BudgetView[]): Estimate | GatewayError {
+export function estimateCall(adapter: RouteAdapter, body: Record<string, unknown>, priced: PricedModel, call: ParsedCall, policyMax: number | undefined): Estimate | GatewayError {
   const { entry, model } = priced;
   const modelMax = entry.maxOutputTokens > 0 ? entry.maxOutputTokens : gatewayLimits.maxOutputTokensAbsolute;
   if (call.maxOutputTokens !== undefined && call.maxOutputTokens > modelMax) {
     return gatewayError('bad_request', `the output cap ${call.maxOutputTokens} is above ${model}'s maximum of ${modelMax} tokens`, { param: 'max_tokens' });
   }
-  const policyMax = effectiveOf(chain).maxOutputTokens;
   const maxOutputTokens = entry.kind === 'embedding' ? 0 : Math.min(call.maxOutputTokens ?? policyMax ?? gatewayLimits.maxOutputTokensDefault, modelMax);
   const inputTokens = countChatInputTokens(adapter.inputRoute, body, model).tokens;
   const amountMicros = Math.max(1, worstCaseMicros(entry, { inputTokens, maxOutputTokens: maxOutputTokens * call.choices, cacheWrite: call.writesCache }));

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { base62, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
+import { base62, effectivePolicy, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
 import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
@@ -181,11 +181,12 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   if (isGatewayError(price)) return price;
   attempt.model = price.model;
   // The chain's policy sets the output cap of a request that sets none, and says where the call may be routed.
-  const chain = await g.store.chain(caller.envelope);
-  const estimate = estimateCall(adapter, body, price, call, chain);
+  const leafFirst = await g.store.chainPolicies(caller.envelope);
+  const maxOutputTokens = effectivePolicy(leafFirst.slice().reverse()).maxOutputTokens;
+  const estimate = estimateCall(adapter, body, price, call, maxOutputTokens);
   if (isGatewayError(estimate)) return estimate;
   attempt.amountMicros = estimate.amountMicros;
-  const routes = routeOptions((model) => priceFor(g, adapter, model, false), adapter, body, call, chain, { price, estimate });
+  const routes = routeOptions((model) => priceFor(g, adapter, model, false), adapter, body, call, { leafFirst, maxOutputTokens }, { price, estimate });
   const requestId = attempt.requestId;
   const reserveStartedMs = performance.now();
   const result = await g.store.reserve({

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { limits, routeTargets, tagPattern, type BudgetView } from '../core/index.js';
+import { limits, routeTargets, tagPattern, type Policy } from '../core/index.js';
 import { gatewayError, isGatewayError, type GatewayError } from './errors.js';
 import { estimateCall, type Estimate, type PricedModel } from './estimate.js';
 import type { ParsedCall, RouteAdapter } from './providers/index.js';
@@ -46,15 +46,15 @@ export function callTags(headers: IncomingHttpHeaders): string[] | undefined | G
  * provider or kind, unpriced, or below the request's output cap) is left out, so the ledger
  * passes over it.
  */
-export function routeOptions(priceFor: (model: string) => PricedModel | GatewayError, adapter: RouteAdapter, body: Record<string, unknown>, call: ParsedCall, chain: readonly BudgetView[], asked: RouteOption): RouteOptions | undefined {
-  const targets = routeTargets(chain.map((b) => b.policy), asked.price.model);
+export function routeOptions(priceFor: (model: string) => PricedModel | GatewayError, adapter: RouteAdapter, body: Record<string, unknown>, call: ParsedCall, policies: { leafFirst: readonly Policy[]; maxOutputTokens: number | undefined }, asked: RouteOption): RouteOptions | undefined {
+  const targets = routeTargets(policies.leafFirst, asked.price.model);
   if (targets.length === 0) return undefined;
   const amounts: Record<string, number> = { [asked.price.model]: asked.estimate.amountMicros };
   const options = new Map<string, RouteOption>();
   for (const model of targets) {
     const price = priceFor(model);
     if (isGatewayError(price)) continue;
-    const estimate = estimateCall(adapter, body, price, { ...call, model }, chain);
+    const estimate = estimateCall(adapter, body, price, { ...call, model }, policies.maxOutputTokens);
     if (isGatewayError(estimate)) continue;
     amounts[model] = estimate.amountMicros;
     options.set(model, { price, estimate });

@@ -86,7 +86,7 @@ describe('estimates', () => {
       const call = adapter.parse(body);
       const resolved = resolveModel(model, catalog);
       if ('code' in call || !resolved.ok) throw new Error('setup');
-      const gateway = estimateCall(adapter, body, { model: resolved.model, entry: resolved.entry }, call, []);
+      const gateway = estimateCall(adapter, body, { model: resolved.model, entry: resolved.entry }, call, undefined);
       const ours = estimatePlanItem({ budget: 'a', model, input: text, max_output_tokens: 2_000 }, 0, catalog, []);
       expect(ours).toMatchObject({ inputTokens: (gateway as { inputTokens: number }).inputTokens, callMicros: (gateway as { amountMicros: number }).amountMicros });
     }

@@ -32,6 +32,8 @@ import { opsLimits } from './limits.js';
 export const fingerprintFields = ['system', 'instructions', 'messages', 'input', 'prompt', 'previous_response_id', 'tools'] as const;
 
 const whitespaceRun = /\s+/g;
+/** Whether a text changes when normalised: a whitespace run, whitespace other than a space, or whitespace at either end. */
+const unnormal = /\s\s|[^\S ]|^\s|\s$/;
 
 /** One value to hash, with the object key it sits under (if any). */
 interface Pending {
@@ -54,7 +56,7 @@ function writeText(walk: Walk, text: string): void {
     return;
   }
   if (text.length <= max) {
-    const normal = text.replace(whitespaceRun, ' ').trim();
+    const normal = unnormal.test(text) ? text.replace(whitespaceRun, ' ').trim() : text;
     walk.chars += normal.length;
     walk.out += `t${normal.length}:${normal};`;
     return;
@@ -88,7 +90,8 @@ function canonicalText(root: unknown): string {
       walk.out += `[${v.length};`;
       pushItems(stack, v);
     } else if (typeof v === 'object' && v !== null) {
-      const keys = Object.keys(v).sort();
+      const keys = Object.keys(v);
+      if (keys.length > 1) keys.sort();
       walk.out += `{${keys.length};`;
       for (let i = keys.length - 1; i >= 0; i -= 1) {
         const key = keys[i] ?? '';

@@ -2,6 +2,7 @@ import type {
   AuditReport,
   BudgetOk,
   BudgetView,
+  Policy,
   ClosedPeriod,
   Command,
   CommandResult,
@@ -42,6 +43,11 @@ export abstract class BaseStore implements Store {
   abstract listBudgets(): Promise<BudgetView[]>;
   abstract crossBudgets(): Promise<BudgetView[]>;
   abstract chain(path: string): Promise<BudgetView[]>;
+
+  async chainPolicies(path: string): Promise<Policy[]> {
+    return (await this.chain(path)).map((b) => b.policy);
+  }
+
   abstract getReservation(id: string): Promise<ReservationView | undefined>;
   abstract findTokenByHash(hash: string): Promise<FoundToken | undefined>;
   abstract getToken(id: string): Promise<TokenView | undefined>;

@@ -2,6 +2,7 @@ import type {
   AuditReport,
   BudgetOk,
   BudgetView,
+  Policy,
   ClosedPeriod,
   CommandResult,
   CreateBudget,
@@ -100,6 +101,8 @@ export interface Store {
   crossBudgets(): Promise<BudgetView[]>;
   /** The budget and its ancestors, leaf first; empty when it does not exist. */
   chain(path: string): Promise<BudgetView[]>;
+  /** The policies of the budget and its ancestors, leaf first (empty when it does not exist): what a call's options depend on, without the balances. */
+  chainPolicies(path: string): Promise<Policy[]>;
   getReservation(id: string): Promise<ReservationView | undefined>;
   /** The token with this secret hash and the path of its envelope budget. */
   findTokenByHash(hash: string): Promise<FoundToken | undefined>;

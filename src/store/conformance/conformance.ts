@@ -46,6 +46,18 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect((await store.chain('acme/research/bot')).map((b) => b.path)).toEqual(['acme/research/bot', 'acme/research', 'acme']);
       });
 
+      it('reads a chain\'s policies leaf first, as the chain has them, and sees a policy change at once', async () => {
+        // Proves chainPolicies, what the gateway reads on every call, agrees with chain and follows updates.
+        await org();
+        ok(await store.updateBudget({ path: 'acme/research', policyPatch: { maxOutputTokens: 300 } }));
+        const policies = await store.chainPolicies('acme/research/bot');
+        expect(policies).toEqual((await store.chain('acme/research/bot')).map((b) => b.policy));
+        expect(policies[1]).toMatchObject({ maxOutputTokens: 300 });
+        ok(await store.updateBudget({ path: 'acme/research', policyPatch: { maxOutputTokens: 200 } }));
+        expect((await store.chainPolicies('acme/research/bot'))[1]).toMatchObject({ maxOutputTokens: 200 });
+        expect(await store.chainPolicies('acme/nowhere')).toEqual([]);
+      });
+
       it('refuses bad names and paths with a clear code and writes nothing', async () => {
         // Proves edge validation of budget names: empty, slashes, spaces, too long, too deep.
         for (const path of ['', 'acme//bot', '/acme', 'acme/', 'has space', 'émoji', 'a'.repeat(65), Array(17).fill('x').join('/')]) {

@@ -20,6 +20,7 @@ import {
   type AuditReport,
   type ReplayCheckpoint,
   type BudgetRecord,
+  type Policy,
   type BudgetView,
   type ClosedPeriod,
   type Command,
@@ -606,6 +607,14 @@ export class SqliteStore extends BaseStore {
         out.push(viewBudget(b, now));
         b = b.parentId === null ? undefined : cache.budgets.get(b.parentId);
       }
+      return out;
+    });
+  }
+
+  override chainPolicies(path: string): Promise<Policy[]> {
+    return this.read((cache) => {
+      const out: Policy[] = [];
+      for (let b = cache.byPath.get(path); b; b = b.parentId === null ? undefined : cache.budgets.get(b.parentId)) out.push(b.policy);
       return out;
     });
   }
