@@ -126,3 +126,13 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
   if (!/^s[0-9a-z]{1,12}$/.test(cursor)) return Number.NaN;
   return parseInt(cursor.slice(1), 36);
 }
+
+/** The columns every entry fills (`ledgerColumns` less the usage, request and attribution fields). */
+export const bareLedgerColumns = ['seq', 'ts_ms', 'kind', 'budget_id', 'amount_micros', 'reservation_seq', 'model', 'data', 'hash'] as const;
+
+/** Whether an entry has no usage, request or attribution field: its row is `bareLedgerColumns` and NULLs. */
+export function isBareEntry(e: LedgerEntry): boolean {
+  return (
+    e.tokensIn === null && e.tokensOut === null && e.tokensCached === null && e.tokensCacheWrite === null && e.requestId === null && e.session === null && e.task === null && e.actor === null && e.reason === null
+  );
+}
