@@ -24,11 +24,19 @@ export function hashOfEntryText(text: string): string {
 
 /** The text `entryHash` hashes. */
 export function entryHashText(prevHash: string, seq: number, e: EntryDraft): string {
+  const head = '[' + str(prevHash) + ',' + num(seq) + ',' + num(e.tsMs) + ',' + str(e.kind) + ',' + num(e.budgetId) + ',' + num(e.amountMicros) + ',' + num(e.reservationSeq) + ',' + str(e.model) + ',';
+  // Most entries (reservations, settlements without usage) have none of these nine fields.
+  if (isBareEntry(e)) return head + 'null,null,null,null,null,null,null,null,null,' + str(e.data) + ']';
   return (
-    '[' + str(prevHash) + ',' + num(seq) + ',' + num(e.tsMs) + ',' + str(e.kind) + ',' + num(e.budgetId) + ',' + num(e.amountMicros) + ',' +
-    num(e.reservationSeq) + ',' + str(e.model) + ',' + num(e.tokensIn) + ',' + num(e.tokensOut) + ',' + num(e.tokensCached) + ',' +
-    num(e.tokensCacheWrite) + ',' + str(e.requestId) + ',' + str(e.session) + ',' + str(e.task) + ',' + str(e.actor) + ',' +
-    str(e.reason) + ',' + str(e.data) + ']'
+    head + num(e.tokensIn) + ',' + num(e.tokensOut) + ',' + num(e.tokensCached) + ',' + num(e.tokensCacheWrite) + ',' + str(e.requestId) + ',' +
+    str(e.session) + ',' + str(e.task) + ',' + str(e.actor) + ',' + str(e.reason) + ',' + str(e.data) + ']'
+  );
+}
+
+/** Whether an entry has none of the usage, request and attribution fields (tokens, request id, session, task, actor, reason). */
+export function isBareEntry(e: EntryDraft): boolean {
+  return (
+    e.tokensIn === null && e.tokensOut === null && e.tokensCached === null && e.tokensCacheWrite === null && e.requestId === null && e.session === null && e.task === null && e.actor === null && e.reason === null
   );
 }
 

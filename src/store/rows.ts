@@ -1,4 +1,4 @@
-import { loopsFromText, loopsText, type BudgetRecord, type BurnWindow, type ClosedPeriod, type LedgerEntry, type Period, type Policy, type TokenRecord } from '../core/index.js';
+import { loopsFromText, loopsText, isBareEntry, type BudgetRecord, type BurnWindow, type ClosedPeriod, type LedgerEntry, type Period, type Policy, type TokenRecord } from '../core/index.js';
 
 /** Column values as drivers return them (PostgreSQL's int8 arrives as a string). */
 export type Row = Record<string, unknown>;
@@ -127,12 +127,6 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
   return parseInt(cursor.slice(1), 36);
 }
 
-/** The columns every entry fills (`ledgerColumns` less the usage, request and attribution fields). */
+/** The columns an entry fills when `isBareEntry` (`ledgerColumns` less the usage, request and attribution fields). */
 export const bareLedgerColumns = ['seq', 'ts_ms', 'kind', 'budget_id', 'amount_micros', 'reservation_seq', 'model', 'data', 'hash'] as const;
 
-/** Whether an entry has no usage, request or attribution field: its row is `bareLedgerColumns` and NULLs. */
-export function isBareEntry(e: LedgerEntry): boolean {
-  return (
-    e.tokensIn === null && e.tokensOut === null && e.tokensCached === null && e.tokensCacheWrite === null && e.requestId === null && e.session === null && e.task === null && e.actor === null && e.reason === null
-  );
-}
