@@ -1,4 +1,4 @@
-import { loopsFromText, loopsText, isBareEntry, type BudgetRecord, type BurnWindow, type ClosedPeriod, type LedgerEntry, type Period, type Policy, type TokenRecord } from '../core/index.js';
+import { loopsFromText, loopsText, type BudgetRecord, type BurnWindow, type ClosedPeriod, type LedgerEntry, type Period, type Policy, type TokenRecord } from '../core/index.js';
 
 /** Column values as drivers return them (PostgreSQL's int8 arrives as a string). */
 export type Row = Record<string, unknown>;
