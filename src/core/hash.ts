@@ -24,13 +24,13 @@ export function hashOfEntryText(text: string): string {
 
 /** The text `entryHash` hashes. */
 export function entryHashText(prevHash: string, seq: number, e: EntryDraft): string {
-  const head = '[' + str(prevHash) + ',' + num(seq) + ',' + num(e.tsMs) + ',' + str(e.kind) + ',' + num(e.budgetId) + ',' + num(e.amountMicros) + ',' + num(e.reservationSeq) + ',' + str(e.model) + ',';
-  // Most entries (reservations, settlements without usage) have none of these nine fields.
-  if (isBareEntry(e)) return head + 'null,null,null,null,null,null,null,null,null,' + str(e.data) + ']';
-  return (
-    head + num(e.tokensIn) + ',' + num(e.tokensOut) + ',' + num(e.tokensCached) + ',' + num(e.tokensCacheWrite) + ',' + str(e.requestId) + ',' +
-    str(e.session) + ',' + str(e.task) + ',' + str(e.actor) + ',' + str(e.reason) + ',' + str(e.data) + ']'
-  );
+  // Joined from its parts: one string, where concatenation would leave a chain of partial ones
+  // for the collector. Most entries (reservations, settlements without usage) have none of the
+  // nine usage, request and attribution fields.
+  const middle = isBareEntry(e)
+    ? 'null,null,null,null,null,null,null,null,null'
+    : [num(e.tokensIn), num(e.tokensOut), num(e.tokensCached), num(e.tokensCacheWrite), str(e.requestId), str(e.session), str(e.task), str(e.actor), str(e.reason)].join(',');
+  return ['[' + str(prevHash), num(seq), num(e.tsMs), str(e.kind), num(e.budgetId), num(e.amountMicros), num(e.reservationSeq), str(e.model), middle, str(e.data) + ']'].join(',');
 }
 
 /** Whether an entry has none of the usage, request and attribution fields (tokens, request id, session, task, actor, reason). */
