@@ -7,3 +7,11 @@ export class InvariantError extends Error {
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/**
+ * Throws an `InvariantError`. On hot paths `if (!condition) fail(\`…\`)` builds its message only
+ * when the invariant breaks, where `assert` builds it on every call.
+ */
+export function fail(message: string): never {
+  throw new InvariantError(message);
+}

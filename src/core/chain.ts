@@ -1,4 +1,4 @@
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { limits } from './limits.js';
 import { periodWindow } from './period.js';
 import type { Tx } from './tx.js';
@@ -10,8 +10,8 @@ export function chainOf(tx: Tx, leaf: BudgetRecord): BudgetRecord[] {
   let parentId = leaf.parentId;
   while (parentId !== null) {
     const parent = tx.budgetById(parentId);
-    assert(parent, `budget ${leaf.path} has a missing ancestor ${parentId}`);
-    assert(chain.length < limits.pathDepthMax, `budget ${leaf.path} sits in a cycle`);
+    if (!parent) fail(`budget ${leaf.path} has a missing ancestor ${parentId}`);
+    if (chain.length >= limits.pathDepthMax) fail(`budget ${leaf.path} sits in a cycle`);
     chain.push(parent);
     parentId = parent.parentId;
   }
@@ -93,5 +93,5 @@ export function rollPeriods(tx: Tx, chain: readonly BudgetRecord[], actor: strin
 
 /** Checks `spent + reserved <= limit + granted + overrun` after an admitted change. */
 export function assertWithinLimit(b: BudgetRecord): void {
-  assert(b.reservedMicros >= 0 && b.inflight >= 0 && b.spentMicros >= 0, `budget ${b.path} has a negative balance`);
+  if (b.reservedMicros < 0 || b.inflight < 0 || b.spentMicros < 0) fail(`budget ${b.path} has a negative balance`);
 }

@@ -1,4 +1,4 @@
-import { assert } from './assert.js';
+import { fail } from './assert.js';
 import { chainOf } from './chain.js';
 import { refuse, type Refusal } from './codes.js';
 import { nameProblem, parentPath, providerPattern, tagPattern } from './names.js';
@@ -176,7 +176,7 @@ export function reservationScope(tx: Tx, leaf: BudgetRecord, r: ReservationRecor
   if (r.also === undefined || r.also.length === 0) return { budgets: tree, chains: [tree], also: noIds };
   const extras = r.also.map((id) => {
     const b = tx.budgetById(id);
-    assert(b, `reservation rsv_${r.seq} holds on a missing budget ${id}`);
+    if (!b) fail(`reservation rsv_${r.seq} holds on a missing budget ${id}`);
     return b;
   });
   return scopeOf(tx, tree, extras);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { entryHash, entryHashText, genesisHash } from './hash.js';
+import { entryHash, entryHashText, genesisHash, isBareEntry } from './hash.js';
 import type { EntryDraft } from './types.js';
 
 const fields = (prevHash: string, seq: number, e: EntryDraft): unknown[] => [
@@ -37,6 +37,36 @@ describe('entry hash', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('hashes exactly the JSON array for an entry with no usage, request or attribution field (the common shape)', () => {
+    const bare = { tokensIn: null, tokensOut: null, tokensCached: null, tokensCacheWrite: null, requestId: null, session: null, task: null, actor: null, reason: null };
+    fc.assert(
+      fc.property(fc.string(), fc.maxSafeNat(), draftArb, (prev, seq, drawn) => {
+        const e: EntryDraft = { ...drawn, ...bare };
+        expect(isBareEntry(e)).toBe(true);
+        expect(entryHashText(prev, seq, e)).toBe(JSON.stringify(fields(prev, seq, e)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hashes each entry of a chain, after the hash just computed, exactly as the JSON array', () => {
+    fc.assert(
+      fc.property(fc.array(draftArb, { minLength: 2, maxLength: 8 }), (drafts) => {
+        let prev = genesisHash;
+        drafts.forEach((e, i) => {
+          expect(entryHashText(prev, i + 1, e)).toBe(JSON.stringify(fields(prev, i + 1, e)));
+          prev = entryHash(prev, i + 1, e);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives a settlement without usage written before the text was built field by field the same hash', () => {
+    const e: EntryDraft = { tsMs: 1764763200000, kind: 'settle', budgetId: 3, amountMicros: 900, reservationSeq: 7, model: 'gpt-4o-mini', tokensIn: null, tokensOut: null, tokensCached: null, tokensCacheWrite: null, requestId: null, session: null, task: null, actor: null, reason: null, data: '{"reservedMicros":1000}' };
+    expect(entryHash(genesisHash, 8, e)).toBe('5e6ae7ff5ad01e40fc96e0a3021da0202710c1e28614216c81012fe6c8951eef');
   });
 
   it('gives a ledger written before the text was built field by field the same hashes', () => {

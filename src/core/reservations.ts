@@ -1,5 +1,5 @@
 import { raiseAlerts } from './alerts.js';
-import { assert } from './assert.js';
+import { assert, fail } from './assert.js';
 import { admitProbes, burnRefusal, chainBurnVerdict, chainLoopVerdict, loopRefusal, probeResolved, tripGuards } from './breaker.js';
 import { burnAdd, burnAdjust } from './burn.js';
 import { chainOf, draft, json, rollPeriods } from './chain.js';
@@ -193,7 +193,7 @@ export function reserve(tx: Tx, cmd: Reserve): ReserveOk | Refusal {
     const loop = fp === undefined ? undefined : loopLimitOf(b);
     if (loop && b.loops && fp !== undefined) loopAdd(b.loops, loop.windowMs, fp, tx.nowMs, seq);
     const remaining = remainingAt(b, tx.nowMs);
-    assert(!enforce || remaining === null || remaining >= 0, `reserve took ${b.path} past its limit`);
+    if (enforce && remaining !== null && remaining < 0) fail(`reserve took ${b.path} past its limit`);
     tx.budgetChanged(b);
   }
   if (enforce) admitProbes(tx, chain, record);
@@ -240,7 +240,7 @@ function findReservation(tx: Tx, id: string): { record: ReservationRecord; leaf:
   const record = tx.reservation(seq);
   if (!record) return refuse('unknown_reservation', `no reservation ${id}`, { field: 'reservationId' });
   const leaf = tx.budgetById(record.budgetId);
-  assert(leaf, `reservation ${id} points at a missing budget`);
+  if (!leaf) fail(`reservation ${id} points at a missing budget`);
   return { record, leaf };
 }
 
@@ -248,7 +248,7 @@ function release(tx: Tx, chain: readonly BudgetRecord[], r: ReservationRecord): 
   for (const b of chain) {
     b.reservedMicros -= r.amountMicros;
     b.inflight -= 1;
-    assert(b.reservedMicros >= 0 && b.inflight >= 0, `releasing ${reservationIdOf(r)} made ${b.path} negative`);
+    if (b.reservedMicros < 0 || b.inflight < 0) fail(`releasing ${reservationIdOf(r)} made ${b.path} negative`);
     tx.budgetChanged(b);
   }
 }

@@ -126,3 +126,7 @@ export function decodeCursor(cursor: string | undefined): number | undefined {
   if (!/^s[0-9a-z]{1,12}$/.test(cursor)) return Number.NaN;
   return parseInt(cursor.slice(1), 36);
 }
+
+/** The columns an entry fills when `isBareEntry` (`ledgerColumns` less the usage, request and attribution fields). */
+export const bareLedgerColumns = ['seq', 'ts_ms', 'kind', 'budget_id', 'amount_micros', 'reservation_seq', 'model', 'data', 'hash'] as const;
+

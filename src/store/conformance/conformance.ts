@@ -546,6 +546,26 @@ export function runStoreConformance(target: ConformanceTarget): void {
         expect((await store.ledger({ budget: 'acme/none', limit: 10 })).entries).toEqual([]);
       });
 
+      it('stores entries with and without usage, request and attribution fields exactly as recorded, and the full audit verifies them', async () => {
+        // Proves both row shapes (an entry that fills every column, and one that leaves the optional ones empty) keep every field and its hash.
+        const delivered: LedgerEntry[] = [];
+        const stop = store.subscribe((entries) => delivered.push(...entries));
+        await org();
+        const bare = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 10, labels: { model: 'gpt-4o' } }));
+        ok(await store.settle({ reservationId: bare.reservation.id, actualMicros: 7 }));
+        const labels = { model: 'gpt-4o', session: 's "1"', task: 'triage', requestId: 'req_9', actor: 'ops' };
+        const full = ok(await store.reserve({ path: 'acme/research/bot', amountMicros: 10, labels }));
+        const usage = { tokensIn: 12, tokensOut: 34, tokensCached: 5, tokensCacheWrite: 6 };
+        ok(await store.settle({ reservationId: full.reservation.id, actualMicros: 9, usage }));
+        stop();
+        const stored = await allEntries(store);
+        expect(stored).toEqual(delivered);
+        expect(stored.at(-1)).toMatchObject({ kind: 'settle', ...usage });
+        expect(stored.at(-2)).toMatchObject({ kind: 'reserve', session: 's "1"', task: 'triage', requestId: 'req_9', actor: 'ops' });
+        expect(stored.at(-3)).toMatchObject({ kind: 'settle', tokensIn: null, session: null, requestId: null, actor: null, reason: null });
+        expect((await store.audit({ full: true })).ok).toBe(true);
+      });
+
       it('delivers every committed entry to subscribers, in order', async () => {
         // Proves the event feed: each ledger entry reaches a subscriber once, after commit.
         const seen: LedgerEntry[] = [];

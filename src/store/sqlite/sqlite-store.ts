@@ -5,10 +5,11 @@ import {
   isCrossKind,
   checkpointFromText,
   applyCommand,
-  assert,
+  fail,
   refusalMayWrite,
   expireDue,
   genesisHash,
+  isBareEntry,
   limits,
   parseReservationId,
   reservationFromLedger,
@@ -43,6 +44,7 @@ import {
   entryValues,
   guardColumns,
   guardValues,
+  bareLedgerColumns,
   ledgerColumns,
   tokenColumns,
   tokenFromRow,
@@ -129,6 +131,8 @@ const guardSet = guardColumns.map((c) => `${c} = ?`).join(', ');
 /** Every statement a ledger write runs, by name; a write is a list of `[index, params]`. */
 const writeSql = {
   insertEntry: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`,
+  /** An entry without usage, request or attribution fields: the columns left out are NULL, the same row. */
+  insertBareEntry: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES (${placeholders(bareLedgerColumns.length)})`,
   insertBudget: `INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`,
   updateBudget: `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
      spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
@@ -144,8 +148,21 @@ const writeSql = {
 const writeNames = Object.keys(writeSql) as (keyof typeof writeSql)[];
 const op = Object.fromEntries(writeNames.map((name, i) => [name, i])) as Record<keyof typeof writeSql, number>;
 
-function entryOp(e: LedgerEntry): WriteOp {
-  return [op.insertEntry, entryValues(e)];
+/**
+ * Writes an entry on this thread. Parameters are bound one by one (an array costs the driver
+ * about 0.8 µs more a row), and an entry without usage, request or attribution fields binds only
+ * the nine columns it fills.
+ */
+function insertEntry(statements: readonly Database.Statement[], e: LedgerEntry): void {
+  if (isBareEntry(e)) statements[op.insertBareEntry]?.run(e.seq, e.tsMs, e.kind, e.budgetId, e.amountMicros, e.reservationSeq, e.model, e.data, e.hash);
+  else statements[op.insertEntry]?.run(...entryValues(e));
+}
+
+/** Runs one write statement, its parameters bound one by one when they are a list. */
+function runOp(statements: readonly Database.Statement[], [index, params]: WriteOp): void {
+  const statement = statements[index];
+  if (Array.isArray(params)) statement?.run(...(params as unknown[]));
+  else statement?.run(params);
 }
 
 /** Commands whose rows are handed to the writer thread together while the rest of the batch is computed. */
@@ -234,6 +251,7 @@ export class SqliteStore extends BaseStore {
           driver: requireDriver.resolve('better-sqlite3'),
           sql: writeNames.map((name) => writeSql[name]),
           insertEntry: op.insertEntry,
+          insertBareEntry: op.insertBareEntry,
           synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
           busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
           checkpointIntervalMs: background ? checkpointIntervalMsDefault : undefined,
@@ -400,7 +418,8 @@ export class SqliteStore extends BaseStore {
       const cache = this.fresh();
       const tx = new SqliteTx(cache, this.reads, Math.max(this.clock.now(), cache.headTsMs));
       const results = this.apply(tx, cmds);
-      for (const [index, params] of this.writeOps(tx, cache, 0)) this.writeStatements[index]?.run(params);
+      for (const e of tx.entries) insertEntry(this.writeStatements, e);
+      for (const writeOp of this.writeOps(tx, cache)) runOp(this.writeStatements, writeOp);
       this.stmt.commit.run();
       this.committedHead = { seq: cache.headSeq, hash: cache.headHash };
       return { results, entries: tx.entries };
@@ -419,7 +438,7 @@ export class SqliteStore extends BaseStore {
       if (cmd === null) return { ok: true, expired };
       const before = tx.entries.length;
       const result = applyCommand(tx, cmd, { timezone: this.timezone });
-      assert(result.ok || refusalMayWrite(result) || tx.entries.length === before, `a refused ${cmd.type} wrote to the ledger`);
+      if (!result.ok && !refusalMayWrite(result) && tx.entries.length !== before) fail(`a refused ${cmd.type} wrote to the ledger`);
       return result;
     });
   }
@@ -468,7 +487,7 @@ export class SqliteStore extends BaseStore {
     try {
       results = this.apply(tx, cmds, () => batch.send(part()));
       last = part();
-      last.ops = this.writeOps(tx, cache, tx.entries.length);
+      last.ops = this.writeOps(tx, cache);
     } catch (error) {
       batch.abort();
       this.dropState();
@@ -511,13 +530,9 @@ export class SqliteStore extends BaseStore {
     idempotency: (key: string): IdempotencyRecord | undefined => this.pending.keys.get(key) ?? (this.stmt.idempotency.get(key) as IdempotencyRecord | undefined),
   };
 
-  /**
-   * The statements that write a transaction's changes, entries from `fromEntry` on (earlier ones
-   * were handed to the writer already).
-   */
-  private writeOps(tx: SqliteTx, cache: SqliteCache, fromEntry: number): WriteOp[] {
+  /** The statements that write a transaction's changes besides its entries (written first, on their own). */
+  private writeOps(tx: SqliteTx, cache: SqliteCache): WriteOp[] {
     const ops: WriteOp[] = [];
-    for (let i = fromEntry; i < tx.entries.length; i += 1) ops.push(entryOp(tx.entries[i] as LedgerEntry));
     for (const b of tx.newBudgets) ops.push([op.insertBudget, budgetValues(b)]);
     for (const b of tx.dirtyBudgets) {
       if (tx.newBudgets.has(b)) continue;

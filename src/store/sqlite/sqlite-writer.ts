@@ -48,6 +48,7 @@ db.pragma('synchronous = ' + workerData.synchronous);
 if (workerData.checkpointIntervalMs !== undefined) db.pragma('wal_autocheckpoint = 0');
 const statements = workerData.sql.map((sql) => db.prepare(sql));
 const insertEntry = statements[workerData.insertEntry];
+const insertBareEntry = statements[workerData.insertBareEntry];
 const head = db.prepare('SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1');
 const begin = db.prepare('BEGIN IMMEDIATE');
 const commit = db.prepare('COMMIT');
@@ -60,18 +61,25 @@ let open = null;
 // Failures of batches whose end has not arrived yet: answered when it does.
 const failed = new Map();
 // Entries arrive as the text their hash was computed over ([prevHash, seq, ..., data]) and their
-// hashes: the row is that array without its first element, then the hash.
+// hashes: the row is that array without its first element, then the hash. Parameters are bound
+// one by one (an array costs the driver more a row); an entry whose usage, request and
+// attribution fields (8 to 16) are all null binds only the columns it fills.
+function insertRow(r, hash) {
+  if (r[8] === null && r[9] === null && r[10] === null && r[11] === null && r[12] === null && r[13] === null && r[14] === null && r[15] === null && r[16] === null) {
+    insertBareEntry.run(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[17], hash);
+  } else {
+    insertEntry.run(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16], r[17], hash);
+  }
+}
 function write(m) {
   if (m.texts) {
     const rows = JSON.parse('[' + m.texts + ']');
-    for (let i = 0; i < rows.length; i += 1) {
-      const row = rows[i];
-      row[0] = m.hashes.slice(i * 64, i * 64 + 64);
-      row.push(row.shift());
-      insertEntry.run(row);
-    }
+    for (let i = 0; i < rows.length; i += 1) insertRow(rows[i], m.hashes.slice(i * 64, i * 64 + 64));
   }
-  if (m.ops) for (const op of m.ops) statements[op[0]].run(op[1]);
+  if (m.ops) for (const op of m.ops) {
+    if (Array.isArray(op[1])) statements[op[0]].run(...op[1]);
+    else statements[op[0]].run(op[1]);
+  }
 }
 function errorReply(m, error) {
   return { id: m.id, epoch: m.epoch, ok: false, code: error && error.code, message: String(error && error.message) };
@@ -162,6 +170,8 @@ export interface WriterOptions {
   sql: readonly string[];
   /** Index in `sql` of the ledger insert, whose parameters are the entry columns in `ledgerColumns` order. */
   insertEntry: number;
+  /** Index in `sql` of the insert of an entry without usage, request or attribution fields (`bareLedgerColumns`). */
+  insertBareEntry: number;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
   /** Checkpoint the write-ahead log this often (between transactions); undefined leaves it to SQLite. */
@@ -186,8 +196,8 @@ export class SqliteWriter {
   private dead: Error | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    const { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, checkpointIntervalMs } = options;
-    const workerData = { path, driver, sql, insertEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax };
+    const { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs } = options;
+    const workerData = { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax };
     this.worker = new Worker(workerSource, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.answer(reply));
