@@ -376,7 +376,7 @@ export class SqliteStore extends BaseStore {
    */
   private startWriter(): SqliteWriter {
     const options = this.writerOptions;
-    assert(options !== undefined && this.writer === undefined, 'the writer thread starts once');
+    if (options === undefined || this.writer !== undefined) fail('the writer thread starts once');
     this.writer = new SqliteWriter(options);
     this.writerOptions = undefined;
     if (options.checkpointIntervalMs !== undefined) this.db.pragma('wal_autocheckpoint = 0');
