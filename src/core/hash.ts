@@ -14,12 +14,12 @@ export const genesisHash = '0'.repeat(64);
  * building the array (`entryHashText` below is held equal to it by a test).
  */
 export function entryHash(prevHash: string, seq: number, e: EntryDraft): string {
-  return sha256Hex(entryHashText(prevHash, seq, e));
+  return entryHashOf(entryHashText(prevHash, seq, e));
 }
 
 /** The hash of an entry from its `entryHashText`. */
 export function hashOfEntryText(text: string): string {
-  return sha256Hex(text);
+  return entryHashOf(text);
 }
 
 /** The text `entryHash` hashes. */
@@ -80,8 +80,13 @@ type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
 // `crypto.hash` (Node 20.12+) skips the Hash object: about a third faster per entry.
 const oneShot = (crypto as { hash?: OneShotHash }).hash;
 
-function sha256Hex(text: string): string {
-  const hash = oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+/** SHA-256 of a text, as hex; one-shot where Node has it (no Hash object per text). */
+export function sha256Hex(text: string): string {
+  return oneShot ? oneShot('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+}
+
+function entryHashOf(text: string): string {
+  const hash = sha256Hex(text);
   lastHash = hash;
   return hash;
 }

@@ -186,6 +186,19 @@ export function effectivePolicy(chainRootFirst: readonly Policy[]): Policy {
   return out;
 }
 
+/**
+ * A cap as the effective policy has it (the least any level sets), without building the rest:
+ * what the gateway reads on every call.
+ *
+ * @example
+ * chainCap([{ maxOutputTokens: 500 }, {}, { maxOutputTokens: 2_000 }], 'maxOutputTokens') // 500
+ */
+export function chainCap(policies: readonly Policy[], cap: 'maxOutputTokens' | 'requestCapMicros' | 'inflightMax'): number | undefined {
+  let out: number | undefined;
+  for (const p of policies) out = minDefined(out, p[cap]);
+  return out;
+}
+
 /** True when a model is allowed by every level of a chain's policies. */
 export function modelAllowedOnChain(chainPolicies: readonly Policy[], model: string): Policy | undefined {
   return chainPolicies.find((p) => p.models !== undefined && !modelAllowed(p.models, model));

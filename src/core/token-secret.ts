@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Hex } from './hash.js';
 import { base62, type RandomBytes } from './ids.js';
 
 /** Spend tokens: `bsr_` and 24 base62 characters (about 143 random bits). */
@@ -29,7 +30,7 @@ export function newSpendToken(random: RandomBytes): NewToken {
 
 /** The stored form of a token secret. */
 export function tokenHash(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return sha256Hex(secret);
 }
 
 /**

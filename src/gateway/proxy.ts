@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { base62, effectivePolicy, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
+import { base62, chainCap, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
 import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
@@ -182,7 +182,7 @@ async function admit(g: Gateway, adapter: RouteAdapter, headers: IncomingHttpHea
   attempt.model = price.model;
   // The chain's policy sets the output cap of a request that sets none, and says where the call may be routed.
   const leafFirst = await g.store.chainPolicies(caller.envelope);
-  const maxOutputTokens = effectivePolicy(leafFirst.slice().reverse()).maxOutputTokens;
+  const maxOutputTokens = chainCap(leafFirst, 'maxOutputTokens');
   const estimate = estimateCall(adapter, body, price, call, maxOutputTokens);
   if (isGatewayError(estimate)) return estimate;
   attempt.amountMicros = estimate.amountMicros;
