@@ -430,10 +430,10 @@ async function pipeEvents(upstream: UpstreamCall, observer: StreamObserver, res:
   const decoder = new StringDecoder('utf8');
   try {
     for await (const chunk of upstream) {
-      for (const event of parser.push(decoder.write(chunk))) {
-        const out = observer.forward(event);
-        if (out !== null && !res.destroyed && !res.write(out)) await drained(res);
-      }
+      // The events that arrived together leave together: one write (one system call) per chunk, not per event.
+      let out = '';
+      for (const event of parser.push(decoder.write(chunk))) out += observer.forward(event) ?? '';
+      if (out !== '' && !res.destroyed && !res.write(out)) await drained(res);
     }
   } catch (error) {
     // The client left (upstream aborted), the timeout fired, the provider broke off, or it sent

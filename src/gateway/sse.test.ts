@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatSse, SseEventTooLargeError, SseParser } from './sse.js';
 
@@ -5,7 +6,7 @@ describe('SseParser', () => {
   it('splits events across arbitrary chunk boundaries and keeps each event exact', () => {
     // Proves relaying is byte-faithful: events come out whole, in order, however the bytes arrived.
     const text = 'event: message_start\ndata: {"a":1}\n\ndata: {"b":\n\n: comment\ndata: x\r\ndata: y\r\n\r\ndata: [DONE]\n\n';
-    for (let size = 1; size <= text.length; size += 7) {
+    for (let size = 1; size <= text.length; size += 1) {
       const parser = new SseParser();
       const events = [];
       for (let i = 0; i < text.length; i += size) events.push(...parser.push(text.slice(i, i + size)));
@@ -18,6 +19,28 @@ describe('SseParser', () => {
       ]);
       expect(parser.rest()).toBe('');
     }
+  });
+
+  it('finds the same events however a stream of mixed line ends is cut, as when it arrives whole', () => {
+    // Proves the incremental search for blank lines misses none that straddle two chunks.
+    const line = fc.constantFrom('data: {"a":1}', 'data: x', 'event: e', ': c', 'data:', 'id: 7');
+    const event = fc.tuple(fc.array(line, { minLength: 1, maxLength: 3 }), fc.constantFrom('\n', '\r\n')).map(([lines, eol]) => `${lines.join(eol)}${eol}${eol}`);
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 8 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 40 }), (events, cuts) => {
+        const text = events.join('');
+        const whole = new SseParser().push(text);
+        const parser = new SseParser();
+        const pieces = [];
+        for (let i = 0, k = 0; i < text.length; k += 1) {
+          const size = cuts[k % cuts.length] ?? 1;
+          pieces.push(...parser.push(text.slice(i, i + size)));
+          i += size;
+        }
+        expect(pieces).toEqual(whole);
+        expect(whole.map((e) => e.raw)).toEqual(events);
+        expect(parser.rest()).toBe('');
+      }),
+    );
   });
 
   it('keeps an unfinished event as the rest of a truncated stream', () => {

@@ -34,15 +34,16 @@ export class SseParser {
   private buffer = '';
 
   push(chunk: string): SseEvent[] {
+    // A blank line may straddle the previous chunk and this one; nothing before that is looked at again.
+    let scan = Math.max(0, this.buffer.length - 3);
     this.buffer += chunk;
     const events: SseEvent[] = [];
-    for (;;) {
-      const end = eventEnd(this.buffer);
-      if (end < 0) break;
-      const raw = this.buffer.slice(0, end);
-      this.buffer = this.buffer.slice(end);
-      events.push(parseEvent(raw));
+    let start = 0;
+    for (let end = eventEnd(this.buffer, scan); end >= 0; end = eventEnd(this.buffer, scan)) {
+      events.push(parseEvent(this.buffer.slice(start, end)));
+      start = scan = end;
     }
+    if (start > 0) this.buffer = this.buffer.slice(start);
     if (this.buffer.length > gatewayLimits.sseEventBytesMax) throw new SseEventTooLargeError(`a stream event is larger than ${gatewayLimits.sseEventBytesMax} bytes`);
     return events;
   }
@@ -53,24 +54,28 @@ export class SseParser {
   }
 }
 
-/** Index just past the blank line that ends the first event, or -1. */
-function eventEnd(text: string): number {
-  const lf = text.indexOf('\n\n');
-  const crlf = text.indexOf('\r\n\r\n');
-  if (lf < 0 && crlf < 0) return -1;
-  if (crlf < 0 || (lf >= 0 && lf < crlf)) return lf + 2;
-  return crlf + 4;
+/**
+ * Index just past the blank line (`\n\n` or `\r\n\r\n`) that ends the first event at or after
+ * `from`, or -1: one pass over the line ends, whichever kind the provider uses.
+ */
+function eventEnd(text: string, from: number): number {
+  for (let i = text.indexOf('\n', from); i >= 0; i = text.indexOf('\n', i + 1)) {
+    const next = text.charCodeAt(i + 1);
+    if (next === 10) return i + 2;
+    if (next === 13 && text.charCodeAt(i + 2) === 10 && text.charCodeAt(i - 1) === 13) return i + 3;
+  }
+  return -1;
 }
 
 function parseEvent(raw: string): SseEvent {
   let event: string | undefined;
   let malformed = false;
   const data: string[] = [];
-  for (const line of raw.split(/\r?\n/)) {
+  for (const line of raw.includes('\r') ? raw.split(/\r?\n/) : raw.split('\n')) {
     if (line === '' || line.startsWith(':')) continue;
     const colon = line.indexOf(':');
     const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    const value = colon < 0 ? '' : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1);
     if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
     else if (!sseFields.has(field)) malformed = true;
