@@ -6,6 +6,9 @@
  * holds 1,000 concurrent streams (the kernel's high-water mark on Linux), and the forwarder's
  * holding the same streams. Bursar runs from dist/ with the V8 flags of the `bursar` executable.
  * Every process runs on 127.0.0.1 and everything stops by itself. Prints one JSON line per figure; asserts nothing.
+ * On Linux each line also carries the answering process's CPU per call (`server_cpu_us_per_call`,
+ * all its threads) and its ratio to the forwarder's (`cpu_ratio_to_forwarder`): the steadiest
+ * figure on a shared machine, as it leaves out the time other processes take.
  *
  *   npm run bench:gateway                                  (builds dist/ first; measures the build)
  *   npm run bench:gateway -- --seconds 10 --rounds 20 --targets direct,bursar
@@ -36,6 +39,17 @@ interface Target {
   origin: string;
   path: string;
   headers: Record<string, string>;
+  /** The process that answers (for its CPU per call; the mock's for `direct`). */
+  pid?: number;
+}
+
+/** CPU time a process has used so far, in µs (all its threads; Linux only, else undefined). */
+function cpuUs(pid: number | undefined): number | undefined {
+  const stat = pid === undefined ? undefined : `/proc/${pid}/stat`;
+  if (stat === undefined || !existsSync(stat)) return undefined;
+  const fields = readFileSync(stat, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // utime and stime, in clock ticks of 10 ms (USER_HZ 100 on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
@@ -54,6 +68,8 @@ interface Tally {
   /** Time to the first byte of the answer's body (streamed rounds). */
   firstByteUs: number[];
   elapsedS: number;
+  /** CPU the target's process used during the measured rounds, in µs (undefined where it cannot be read). */
+  cpuUs: number | undefined;
   errors: number;
   ok: number;
   /** Server-sent events received (streamed rounds): checks every target streamed the same answer. */
@@ -89,6 +105,7 @@ async function call(pool: Pool, target: Target, kind: Kind): Promise<{ totalUs: 
 /** Keeps `connections` requests in flight against one target until `until`, recording each latency. */
 async function drive(pool: Pool, target: Target, kind: Kind, connections: number, until: number, tally: Tally | undefined): Promise<void> {
   const started = performance.now();
+  const cpuBefore = cpuUs(target.pid);
   const one = async () => {
     while (performance.now() < until) {
       const t0 = performance.now();
@@ -107,6 +124,8 @@ async function drive(pool: Pool, target: Target, kind: Kind, connections: number
   };
   await Promise.all(Array.from({ length: connections }, one));
   if (tally) tally.elapsedS += (performance.now() - started) / 1000;
+  const cpuAfter = cpuUs(target.pid);
+  if (tally && tally.cpuUs !== undefined) tally.cpuUs = cpuBefore === undefined || cpuAfter === undefined ? undefined : tally.cpuUs + cpuAfter - cpuBefore;
 }
 
 interface Measured {
@@ -115,6 +134,8 @@ interface Measured {
   p99Us: number;
   firstP50Us: number;
   firstP99Us: number;
+  /** The target process's CPU per answered call, in µs. */
+  cpuPerCallUs: number | undefined;
   errors: number;
   ok: number;
   eventsPerCall: number;
@@ -129,7 +150,7 @@ interface Measured {
  */
 async function measure(list: Target[], kind: Kind, connections: number, durationS: number, rounds: number, warmS: number): Promise<Map<string, Measured>> {
   const pools = new Map(list.map((t) => [t.name, new Pool(t.origin, { connections, pipelining: 1 })]));
-  const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], firstByteUs: [], elapsedS: 0, errors: 0, ok: 0, events: 0 }]));
+  const tallies = new Map<string, Tally>(list.map((t) => [t.name, { latenciesUs: [], firstByteUs: [], elapsedS: 0, cpuUs: 0, errors: 0, ok: 0, events: 0 }]));
   for (const t of list) await drive(pools.get(t.name) as Pool, t, kind, connections, performance.now() + warmS * 1000, undefined);
   for (let round = 0; round < rounds; round += 1) {
     for (const t of list) await drive(pools.get(t.name) as Pool, t, kind, connections, performance.now() + (durationS * 1000) / rounds, tallies.get(t.name));
@@ -139,7 +160,7 @@ async function measure(list: Target[], kind: Kind, connections: number, duration
   for (const [name, tally] of tallies) {
     const sorted = tally.latenciesUs.sort((a, b) => a - b);
     const first = tally.firstByteUs.sort((a, b) => a - b);
-    out.set(name, { rps: sorted.length / tally.elapsedS, p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), firstP50Us: percentile(first, 50), firstP99Us: percentile(first, 99), errors: tally.errors, ok: tally.ok, eventsPerCall: tally.ok ? tally.events / tally.ok : 0 });
+    out.set(name, { rps: sorted.length / tally.elapsedS, p50Us: percentile(sorted, 50), p99Us: percentile(sorted, 99), firstP50Us: percentile(first, 50), firstP99Us: percentile(first, 99), cpuPerCallUs: tally.cpuUs === undefined || tally.ok === 0 ? undefined : tally.cpuUs / tally.ok, errors: tally.errors, ok: tally.ok, eventsPerCall: tally.ok ? tally.events / tally.ok : 0 });
   }
   return out;
 }
@@ -234,8 +255,8 @@ async function startBursar(): Promise<BursarServer> {
 const bursar = await startBursar();
 
 const targets: Target[] = [
-  { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } },
-  { name: 'bursar', origin: bursar.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${bursar.token}` } },
+  { name: 'direct', origin: mockUrl, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' }, pid: mockChild.pid },
+  { name: 'bursar', origin: bursar.url, path: '/v1/chat/completions', headers: { authorization: `Bearer ${bursar.token}` }, pid: bursar.pid },
 ];
 let forwarderPid: number | undefined;
 if (wanted.has('forwarder')) {
@@ -243,14 +264,14 @@ if (wanted.has('forwarder')) {
   children.push(forwarder);
   forwarderPid = forwarder.pid;
   const { url } = JSON.parse(await waitForLine(forwarder, /"url"/)) as { url: string };
-  targets.push({ name: 'forwarder', origin: url, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' } });
+  targets.push({ name: 'forwarder', origin: url, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key' }, pid: forwarder.pid });
 }
 if (wanted.has('portkey')) {
   const portkeyPort = await freePort();
   const portkey = spawn(process.execPath, ['node_modules/@portkey-ai/gateway/build/start-server.js', `--port=${portkeyPort}`, '--headless'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(portkey);
   await waitForLine(portkey, /Ready|running/);
-  targets.push({ name: 'portkey', origin: `http://127.0.0.1:${portkeyPort}`, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockUrl}/v1` } });
+  targets.push({ name: 'portkey', origin: `http://127.0.0.1:${portkeyPort}`, path: '/v1/chat/completions', headers: { authorization: 'Bearer bench-key', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${mockUrl}/v1` }, pid: portkey.pid });
 }
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
@@ -280,6 +301,13 @@ if (values['memory-only']) {
 }
 
 const ratio = (a: number, b: number | undefined): number | undefined => (b ? Math.round((a / b) * 100) / 100 : undefined);
+/**
+ * The answering process's CPU per call (µs; all its threads, from /proc) and its ratio to the
+ * forwarder's: steadier than requests/s on a shared machine, since it does not count the time
+ * other processes take. For `direct` it is the mock's own.
+ */
+const cpuFields = (r: Measured, forwarder: Measured | undefined) =>
+  r.cpuPerCallUs === undefined ? {} : { server_cpu_us_per_call: Math.round(r.cpuPerCallUs), cpu_ratio_to_forwarder: forwarder?.cpuPerCallUs ? Math.round((r.cpuPerCallUs / forwarder.cpuPerCallUs) * 100) / 100 : undefined };
 const chosen = targets.filter((t) => t.name === 'direct' || wanted.has(t.name));
 let bursarOk = 0;
 for (const connections of [1, 64]) {
@@ -290,7 +318,7 @@ for (const connections of [1, 64]) {
   for (const name of ['direct', 'forwarder', 'bursar', 'portkey']) {
     const r = measured.get(name);
     if (!r || !wanted.has(name) || !direct) continue;
-    console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), ratio_to_forwarder: ratio(r.rps, forwarder?.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), errors: r.errors }));
+    console.log(JSON.stringify({ bench: 'gateway', target: name, connections, requests_per_s: Math.round(r.rps), ratio_to_forwarder: ratio(r.rps, forwarder?.rps), p50_us: Math.round(r.p50Us), p99_us: Math.round(r.p99Us), added_p50_us: Math.round(r.p50Us - direct.p50Us), added_p99_us: Math.round(r.p99Us - direct.p99Us), ...cpuFields(r, forwarder), errors: r.errors }));
   }
 }
 
@@ -306,7 +334,7 @@ for (const connections of [1, 64]) {
     const r = measured.get(name);
     if (!r || !wanted.has(name) || !direct) continue;
     const line = { bench: 'gateway_stream', target: name, connections, chunks: streamChunks, requests_per_s: Math.round(r.rps), ratio_to_forwarder: ratio(r.rps, forwarder?.rps), ratio_to_portkey: ratio(r.rps, portkey?.rps) };
-    console.log(JSON.stringify({ ...line, ttfb_p50_us: Math.round(r.firstP50Us), ttfb_p99_us: Math.round(r.firstP99Us), added_ttfb_p50_us: Math.round(r.firstP50Us - direct.firstP50Us), added_ttfb_p99_us: Math.round(r.firstP99Us - direct.firstP99Us), events_per_call: Math.round(r.eventsPerCall * 10) / 10, errors: r.errors }));
+    console.log(JSON.stringify({ ...line, ttfb_p50_us: Math.round(r.firstP50Us), ttfb_p99_us: Math.round(r.firstP99Us), added_ttfb_p50_us: Math.round(r.firstP50Us - direct.firstP50Us), added_ttfb_p99_us: Math.round(r.firstP99Us - direct.firstP99Us), events_per_call: Math.round(r.eventsPerCall * 10) / 10, ...cpuFields(r, forwarder), errors: r.errors }));
   }
 }
 
