@@ -104,7 +104,13 @@ async function assemble(g: Gateway, plugins: ((app: FastifyInstance) => Promise<
     const { provider, error } = notFound(req);
     void reply.code(404).header('x-bursar-code', error.code).send(errorBody(provider, error));
   });
-  for (const plugin of plugins) await plugin(app);
+  try {
+    for (const plugin of plugins) await plugin(app);
+  } catch (error) {
+    // What the plugins before opened is closed: a build that failed holds nothing.
+    await Promise.resolve(app.close()).catch(() => undefined);
+    throw error;
+  }
   return app;
 }
 
@@ -135,7 +141,12 @@ export async function buildBehind(g: Gateway, plugins: ((app: FastifyInstance) =
     handler = h;
     return createServer();
   });
-  await app.ready();
+  try {
+    await app.ready();
+  } catch (error) {
+    await Promise.resolve(app.close()).catch(() => undefined);
+    throw error;
+  }
   if (!handler) throw new Error('the framework made no request handler');
   return { app, handler };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { mintToken } from './agent-harness.js';
@@ -88,6 +88,41 @@ describe('the admin API on first use', () => {
       expect(seen(framework.statusCode, (n) => framework.headers[n], framework.body)).toEqual(direct);
     } finally {
       await s.close().catch(() => undefined);
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+
+  it('answers 500 in the door\'s shape when the framework cannot be built, and builds it on the next request', async () => {
+    // Proves a failed build is a coded refusal, not a hang, and is tried again: a plugin fails once, then the same route answers.
+    let failures = 1;
+    const d = mkdtempSync(join(tmpdir(), 'bursar-lazy-admin-fail-'));
+    const s = await startServer({
+      port: 0,
+      db: join(d, 'fail.db'),
+      mockUpstream: true,
+      env: {},
+      dashboard: false,
+      log: () => undefined,
+      adminKeys: { admin: [adminKey], viewer: [] },
+      plugins: [
+        async () => {
+          if (failures-- > 0) throw new Error('plugin failed to start');
+        },
+      ],
+    });
+    const errors = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const first = await fetch(`${s.url}/api/budgets`, { headers: { authorization: `Bearer ${adminKey}` } });
+      expect(first.status).toBe(500);
+      expect(first.headers.get('x-bursar-code')).toBe('internal');
+      expect(((await first.json()) as { error: { code: string } }).error.code).toBe('internal');
+      expect(s.adminLoaded).toBe(false);
+      const second = await fetch(`${s.url}/api/budgets`, { headers: { authorization: `Bearer ${adminKey}` } });
+      expect(second.status).toBe(200);
+      expect(s.adminLoaded).toBe(true);
+    } finally {
+      errors.mockRestore();
+      await s.close();
       rmSync(d, { recursive: true, force: true });
     }
   });
