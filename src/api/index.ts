@@ -17,6 +17,7 @@ import { EventHub } from './events.js';
 import { apiLimits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { gaugeEventStreams } from './probes.js';
 import { declaredBodyBytesMax, registerRoutes, type Identity } from './registry.js';
 import { adminApiRoutes as adminBound, agentApiRoutes } from './routes/index.js';
 import { packageVersion } from '../version.js';
@@ -62,6 +63,8 @@ export interface AdminApiOptions {
   onError?: (error: unknown) => void;
   /** Where refused spend is recorded and read back from (default: one over the store, closed with the server). */
   refusals?: RefusalRecorder;
+  /** The metrics already count the store's ledger entries (the caller ran `metrics.attach`): not counted twice. */
+  ledgerCounted?: boolean;
 }
 
 const stderrLog = (error: unknown) => process.stderr.write(`bursar API: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
@@ -145,8 +148,8 @@ export function adminApi(options: AdminApiOptions): (app: FastifyInstance) => Pr
     const log = options.onError ?? stderrLog;
     const refusals = options.refusals ?? ownRecorder(app, options.store, () => options.store.now());
     const hub = new EventHub(options.store, { heartbeatMs: options.heartbeatMs, refusals });
-    const detach = metrics.attach(options.store);
-    metrics.gauge('bursar_event_streams', 'Open event streams (GET /api/events).', () => hub.size);
+    const detach = options.ledgerCounted === true ? () => undefined : metrics.attach(options.store);
+    gaugeEventStreams(metrics, () => hub.size);
     let document: Record<string, unknown> | undefined;
     const deps: ApiDeps = {
       store: options.store,

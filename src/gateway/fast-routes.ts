@@ -4,6 +4,9 @@ import { refuseRaw, type EdgeCheck } from './edge.js';
 /** A provider route's handler, given the request's headers and its whole body. */
 export type RawRoute = (headers: IncomingHttpHeaders, body: Buffer, res: ServerResponse) => Promise<void>;
 
+/** A GET route answered on `node:http` directly (it answers every failure itself). */
+export type DirectRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
 /** Server settings the framework would have applied to a server it created itself. */
 export interface ServerTimeouts {
   keepAliveTimeout: number;
@@ -18,6 +21,8 @@ export interface FastRouteOptions {
   timeouts: ServerTimeouts;
   /** What each request meets before its route, in the order the framework's hooks run them (see `edge.ts`). */
   edge?: readonly EdgeCheck[];
+  /** GET routes answered directly, after the edge checks, by exact URL (no query string). */
+  direct?: ReadonlyMap<string, DirectRoute>;
 }
 
 /** `application/json`, with or without parameters (`; charset=utf-8`). */
@@ -75,8 +80,13 @@ function edgeRefusal(checks: readonly EdgeCheck[], req: IncomingMessage, res: Se
  * Fastify({ serverFactory: (handler, options) => serveFastRoutes(routes, handler, { bodyBytesMax, timeouts: options }) });
  */
 export function serveFastRoutes(routes: ReadonlyMap<string, RawRoute>, framework: (req: IncomingMessage, res: ServerResponse) => void, options: FastRouteOptions): Server {
-  const { bodyBytesMax, timeouts, edge = [] } = options;
+  const { bodyBytesMax, timeouts, edge = [], direct } = options;
   const server = createServer(timeouts.http ?? {}, (req, res) => {
+    const get = direct !== undefined && req.method === 'GET' ? direct.get(req.url ?? '') : undefined;
+    if (get !== undefined) {
+      const refusal = edgeRefusal(edge, req, res);
+      return refusal ? refuseRaw(res, req.url ?? '', refusal) : get(req, res);
+    }
     const route = routes.get(req.url ?? '');
     const length = route && plainCall(req, bodyBytesMax);
     if (route === undefined || length === undefined) return framework(req, res);

@@ -6,21 +6,12 @@
  * import { buildServer, Upstream } from '../gateway/index.js';
  * const app = await buildServer({ store, pricing, upstream: new Upstream(config), mode: 'enforce', now: () => store.now(), random });
  */
-import type { GatewayMode } from './proxy.js';
-
-export { buildServer, type BuildOptions, type ConnectionBounds } from './server.js';
+export { buildServer, buildBehind, type BuildOptions, type ConnectionBounds } from './server.js';
+export { edgeChecks, frontServer, lazy, providerRoutes, type Front, type Lazy } from './front.js';
+export { gatewayModes } from './modes.js';
 export { corsOriginProblem, type AuthFailureLimit } from './edge.js';
 export { Upstream, type UpstreamConfig } from './upstream.js';
 export { gatewayLimits } from './limits.js';
 export { createGateway, reservationTtlMs, type CallOutcome, type Gateway, type GatewayMode, type GatewayNotice } from './proxy.js';
 export type { DeferredEvent, DeferredOutcome, Resolution } from './settlements.js';
 export type { Provider } from './errors.js';
-
-/**
- * The modes a gateway runs in: `enforce` refuses, `shadow` forwards and reports what it would
- * have refused, `dry-run` forwards nothing.
- *
- * @example
- * gatewayModes.includes('shadow') // true
- */
-export const gatewayModes = ['enforce', 'shadow', 'dry-run'] as const satisfies readonly GatewayMode[];

@@ -1,39 +1,17 @@
-import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import { wireErrorOfThrown } from '../contract/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';
-import { adapters } from './providers/index.js';
 import { serveFastRoutes, type RawRoute, type ServerTimeouts } from './fast-routes.js';
-import { proxyCall, type Gateway } from './proxy.js';
-import { answering, sendError, stderrLog, type ErrorLog } from './respond.js';
-import { modelsRoute } from './routes.js';
-import { allowCors, authFailureCheck, AuthFailures, badUrl, checkAtEdge, corsHeaders, refuse, type AuthFailureLimit, type EdgeCheck } from './edge.js';
+import { answerClientError, edgeChecks, providerRoutes, type BuildOptions, type FrontParts } from './front.js';
+import type { Gateway } from './proxy.js';
+import { sendError, stderrLog, type ErrorLog } from './respond.js';
+import { allowCors, badUrl, checkAtEdge, refuse } from './edge.js';
 
-/** How long a client may take to send a request, and how long an idle connection is kept (see `serverLimits`). */
-export interface ConnectionBounds {
-  /** The request line and headers must arrive within this; else 408 and the connection is closed. */
-  headersTimeoutMs: number;
-  /** The whole request (headers and body) must arrive within this; an answer (a stream) may take longer. */
-  requestTimeoutMs: number;
-  /** How often connections past those timeouts are looked for. */
-  connectionsCheckingIntervalMs: number;
-  /** An idle keep-alive connection is closed after this. */
-  keepAliveTimeoutMs: number;
-  /** Largest request head (request line and headers). */
-  headerBytesMax: number;
-}
-
-export interface BuildOptions {
-  onError?: ErrorLog;
-  /** Client connection bounds; Node's and fastify's defaults when absent. */
-  connections?: ConnectionBounds;
-  /** Failed authentications allowed per source address; no limit when absent. */
-  authFailures?: { limit: AuthFailureLimit; now: () => number };
-  /** Origins browsers may call from (`*` for any); none when absent or empty. */
-  corsOrigins?: readonly string[];
-}
+export type { BuildOptions, ConnectionBounds } from './front.js';
 
 function providerOf(url: string): Provider {
   return url.startsWith('/v1/messages') ? 'anthropic' : 'openai';
@@ -68,16 +46,6 @@ function notFound(req: FastifyRequest): { provider: Provider; error: GatewayErro
   return { provider, error: gatewayError('not_found', `no route ${req.method} ${path}: the gateway's routes are under /v1/, so call ${req.method} /v1${path}; ${sdks}`) };
 }
 
-/** Why a connection is answered before any request could be read: too slow, too large a head, or not HTTP. */
-function clientError(error: NodeJS.ErrnoException, bounds: ConnectionBounds | undefined): GatewayError {
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    const within = bounds ? `: its headers must arrive within ${bounds.headersTimeoutMs} ms and all of it within ${bounds.requestTimeoutMs} ms` : '';
-    return gatewayError('request_timeout', `the request did not arrive in time${within}`);
-  }
-  if (error.code === 'HPE_HEADER_OVERFLOW') return gatewayError('bad_request', `the request's line and headers are larger than ${bounds?.headerBytesMax ?? 16 * 1024} bytes`);
-  return gatewayError('bad_request', `malformed HTTP request (${error.code ?? 'parse error'})`);
-}
-
 /** The settings the framework gives a server it creates itself (its defaults filled in by then). */
 function frameworkTimeouts(options: unknown): ServerTimeouts {
   const o = options as Partial<ServerTimeouts>;
@@ -89,80 +57,45 @@ function frameworkError(error: unknown, log: ErrorLog): GatewayError {
   return wireErrorOfThrown(error, { bodyBytesMax: gatewayLimits.bodyBytesMax, isStoreDown: (e) => e instanceof StoreUnavailableError, log });
 }
 
-/**
- * The checks every request meets before its route: the failed-authentication limit (one count
- * shared by both paths), then CORS headers. `fast` lists them for the provider routes' direct
- * path in the order the framework's hooks run them.
- */
-function edgeChecks(options: BuildOptions): { auth: EdgeCheck | undefined; fast: EdgeCheck[] } {
-  const auth = options.authFailures && authFailureCheck(new AuthFailures(options.authFailures.limit, options.authFailures.now));
-  const cors = corsHeaders(options.corsOrigins ?? []);
-  const fast: EdgeCheck[] = auth ? [auth] : [];
-  fast.push((req, res) => {
-    cors(req, res);
-    return undefined;
-  });
-  return { auth, fast };
-}
-
-/**
- * The Bursar HTTP server: the provider-compatible routes, and whatever `plugins` add (the admin
- * API, the agent routes, the dashboard). Bodies of gateway routes arrive as raw bytes; the proxy
- * parses them itself so every refusal keeps the provider's error shape.
- */
-export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
+/** The framework's settings: its server made by `serverFactory`, and what it answers before any route. */
+function frameworkOptions(options: BuildOptions, serverFactory: FastifyServerFactory) {
   const c = options.connections;
-  // The provider routes by path: the framework's routes call them, and so does the server in
-  // front of it, directly, for plain calls (see `serveFastRoutes`), after the same edge checks.
-  const providerRoutes = new Map<string, RawRoute>();
-  const edge = edgeChecks(options);
-  const app = Fastify({
-    serverFactory: (handler, o) => serveFastRoutes(providerRoutes, handler, { bodyBytesMax: gatewayLimits.bodyBytesMax, timeouts: frameworkTimeouts(o), edge: edge.fast }),
+  return {
+    serverFactory,
     bodyLimit: gatewayLimits.bodyBytesMax,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: true,
     routerOptions: { maxParamLength: gatewayLimits.pathParamCharsMax },
     // A URL the router cannot read is refused like any bad request, in its door's shape.
-    frameworkErrors: (error, request, reply) => {
+    frameworkErrors: (error: { code?: string }, request: FastifyRequest, reply: FastifyReply) => {
       void refuse(reply, request.url, badUrl(error.code, gatewayLimits.pathParamCharsMax));
     },
     ...(c ? { requestTimeout: c.requestTimeoutMs, keepAliveTimeout: c.keepAliveTimeoutMs, http: { headersTimeout: c.headersTimeoutMs, connectionsCheckingInterval: c.connectionsCheckingIntervalMs, maxHeaderSize: c.headerBytesMax } } : {}),
     // Malformed HTTP (CR/LF in a header, bad framing): a JSON 400, never a crash.
-    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return socket.destroy();
-      const e = clientError(error, c);
-      const body = JSON.stringify(errorBody('openai', e));
-      socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-bursar-code: ${e.code}\r\nconnection: close\r\n\r\n${body}`);
-    },
-  });
-  if (edge.auth) checkAtEdge(app, edge.auth);
+    clientErrorHandler: answerClientError(c),
+  } as const;
+}
+
+/**
+ * The framework with the provider routes, the edge checks, the error and not-found answers, and
+ * whatever `plugins` add. `serverFactory` makes its server; the provider routes and edge checks
+ * are given, being shared with the server in front of it.
+ */
+async function assemble(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[], options: BuildOptions, shared: FrontParts, serverFactory: FastifyServerFactory): Promise<FastifyInstance> {
+  const app = Fastify(frameworkOptions(options, serverFactory));
+  if (shared.edge.auth) checkAtEdge(app, shared.edge.auth);
   allowCors(app, options.corsOrigins ?? []);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // Hijacked routes answer through `answering`, so a failure (the store gone) is a refusal, never a hang.
-  const log = options.onError ?? stderrLog;
-  const answered =
-    (route: string, provider: (headers: IncomingHttpHeaders) => Provider, work: RawRoute): RawRoute =>
-    async (headers, body, res) => {
-      const onRefused = (e: GatewayError) => {
-        g.onCall?.({ route, status: e.status, code: e.code });
-        // What fails here is the store (or a bug): nothing more than the route is known.
-        g.refusals?.record({ code: e.code, message: e.message, route });
-      };
-      await answering(res, provider(headers), () => work(headers, body, res), { log, onRefused });
-    };
   const hijacked = (route: RawRoute) => async (req: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     await route(req.headers, req.body as Buffer, reply.raw);
   };
-  for (const adapter of adapters) {
-    const route = answered(adapter.route, () => adapter.provider, (headers, body, res) => proxyCall(g, adapter, headers, body, res));
-    providerRoutes.set(adapter.route, route);
-    app.post(adapter.route, hijacked(route));
-  }
-  const modelsProvider = (headers: IncomingHttpHeaders): Provider => (typeof headers['anthropic-version'] === 'string' ? 'anthropic' : 'openai');
-  app.get('/v1/models', hijacked(answered('/v1/models', modelsProvider, (headers, _body, res) => modelsRoute(g, headers, res))));
+  for (const [path, route] of shared.routes.posts) app.post(path, hijacked(route));
+  app.get('/v1/models', hijacked(shared.routes.models));
+  const log = options.onError ?? stderrLog;
   app.setErrorHandler((error, req, reply) => {
     const e = frameworkError(error, log);
     void reply.code(e.status).header('x-bursar-code', e.code).send(errorBody(providerOf(req.url), e));
@@ -171,8 +104,51 @@ export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) =
     const { provider, error } = notFound(req);
     void reply.code(404).header('x-bursar-code', error.code).send(errorBody(provider, error));
   });
-  for (const plugin of plugins) await plugin(app);
+  try {
+    for (const plugin of plugins) await plugin(app);
+  } catch (error) {
+    // What the plugins before opened is closed: a build that failed holds nothing.
+    await Promise.resolve(app.close()).catch(() => undefined);
+    throw error;
+  }
   return app;
+}
+
+/**
+ * The Bursar HTTP server: the provider-compatible routes, and whatever `plugins` add (the admin
+ * API, the agent routes, the dashboard). Bodies of gateway routes arrive as raw bytes; the proxy
+ * parses them itself so every refusal keeps the provider's error shape.
+ */
+export async function buildServer(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[] = [], options: BuildOptions = {}): Promise<FastifyInstance> {
+  // The provider routes by path: the framework's routes call them, and so does the server in
+  // front of it, directly, for plain calls (see `serveFastRoutes`), after the same edge checks.
+  const shared = { routes: providerRoutes(g, options.onError), edge: edgeChecks(options) };
+  return assemble(g, plugins, options, shared, (handler, o) => serveFastRoutes(shared.routes.posts, handler, { bodyBytesMax: gatewayLimits.bodyBytesMax, timeouts: frameworkTimeouts(o), edge: shared.edge.fast }));
+}
+
+/**
+ * The framework behind a server already listening (`frontServer`): the same routes and plugins
+ * as `buildServer`, sharing that server's provider routes and edge checks, answering what it is
+ * handed. Closing it closes what the plugins opened; the front server's connections are its own.
+ *
+ * @example
+ * const admin = lazy(() => buildBehind(g, plugins, options, shared));
+ */
+export async function buildBehind(g: Gateway, plugins: ((app: FastifyInstance) => Promise<void>)[], options: BuildOptions, shared: FrontParts): Promise<{ app: FastifyInstance; handler: (req: IncomingMessage, res: ServerResponse) => void }> {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  // The framework's own server never listens: it only hands over the request handler.
+  const app = await assemble(g, plugins, options, shared, (h) => {
+    handler = h;
+    return createServer();
+  });
+  try {
+    await app.ready();
+  } catch (error) {
+    await Promise.resolve(app.close()).catch(() => undefined);
+    throw error;
+  }
+  if (!handler) throw new Error('the framework made no request handler');
+  return { app, handler };
 }
 
 export { sendError };

@@ -8,5 +8,5 @@
  */
 export { chooseUpstream, startServer, stderrJsonLog, upstreamChoices, wantsMock, ServeConfigError, type PluginContext, type RunningServer, type ServeOptions, type UpstreamChoice, type UpstreamDecision } from './serve.js';
 export { serverLimits } from './limits.js';
-export { gatewayModes } from '../gateway/index.js';
-export { AdminKeyError } from '../api/index.js';
+export { gatewayModes } from '../gateway/modes.js';
+export { AdminKeyError } from '../api/auth.js';

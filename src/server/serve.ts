@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { adminKeysFromEnv, apiPlugin, Metrics, type ApiKeys } from '../api/index.js';
+// The parts a server needs from its start come from their modules, not their packages' indexes:
+// the framework, the admin API's routes, MCP and the dashboard are loaded on first use (`adminFor`).
+import type { ApiKeys } from '../api/index.js';
+import { adminKeysFromEnv } from '../api/auth.js';
+import { Metrics } from '../api/metrics.js';
+import { gaugeEventStreams, probeRoutes } from '../api/probes.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
 import { RefusalRecorder } from '../ops/index.js';
-import { dashboardPlugin } from '../dashboard/index.js';
-import { buildServer, corsOriginProblem, createGateway, gatewayLimits, gatewayModes, Upstream, type AuthFailureLimit, type CallOutcome, type ConnectionBounds, type Gateway, type GatewayMode, type UpstreamConfig } from '../gateway/index.js';
-import { mcpPlugin } from '../mcp/index.js';
+import { corsOriginProblem, type AuthFailureLimit } from '../gateway/edge.js';
+import { edgeChecks, frontServer, lazy, providerRoutes, type BuildOptions, type ConnectionBounds, type FrontParts, type Handler, type Lazy } from '../gateway/front.js';
+import { gatewayLimits } from '../gateway/limits.js';
+import { gatewayModes } from '../gateway/modes.js';
+import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from '../gateway/proxy.js';
+import { Upstream, type UpstreamConfig } from '../gateway/upstream.js';
 import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
 import { WebhookDeliverer } from '../ops/index.js';
@@ -83,7 +92,15 @@ export interface RunningServer {
   port: number;
   store: Store;
   gateway: Gateway;
-  app: FastifyInstance;
+  /** The HTTP server listening. */
+  server: Server;
+  /**
+   * The framework serving everything but plain provider calls and the probes (the admin API,
+   * the agent routes, MCP, the dashboard), built now if no request has needed it yet.
+   */
+  app(): Promise<FastifyInstance>;
+  /** Whether the framework (and the admin API with it) has been built: not until a request needs it. */
+  readonly adminLoaded: boolean;
   /** The mock provider, when the server answers from it. */
   mock: MockUpstream | undefined;
   /** Why calls go where they go (the URLs are in `gateway.upstream`). */
@@ -169,7 +186,7 @@ function checkedMode(options: ServeOptions): GatewayMode {
 }
 
 /** The connection bounds, the failed-authentication limit and CORS: `serverLimits` unless the options say otherwise. */
-function edgeOptions(options: ServeOptions, now: () => number): Parameters<typeof buildServer>[2] {
+function edgeOptions(options: ServeOptions, now: () => number): BuildOptions {
   const s = serverLimits;
   const connections: ConnectionBounds = {
     headersTimeoutMs: s.headersTimeoutMs,
@@ -262,6 +279,35 @@ function startDeliverer(o: { store: Store; metrics: Metrics; random: RandomBytes
 }
 
 /**
+ * Listens on `port` and `host`, or rejects with why not. One server listens on one address, so
+ * `localhost` (which may resolve to ::1 first) is the IPv4 loopback, where the default listens.
+ */
+function listening(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host: host === 'localhost' ? '127.0.0.1' : host }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * The framework serving the admin API, the agent routes, MCP, the dashboard and the options'
+ * plugins, loaded and built when a request first needs it (the probes and plain provider calls
+ * never do): the idle server holds none of it.
+ */
+function adminFor(o: { options: ServeOptions; context: PluginContext; keys: ApiKeys; metrics: Metrics; build: BuildOptions; parts: FrontParts }): Lazy<{ app: FastifyInstance; handler: Handler }> {
+  return lazy(async () => {
+    const [{ buildBehind }, { apiPlugin }, { mcpPlugin }, { dashboardPlugin }] = await Promise.all([import('../gateway/server.js'), import('../api/index.js'), import('../mcp/index.js'), import('../dashboard/index.js')]);
+    const { options, context } = o;
+    const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
+    const plugins = [apiPlugin({ keys: o.keys, metrics: o.metrics, toolPrices: options.toolPrices, ledgerCounted: true }), mcpPlugin({ toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
+    return buildBehind(context.gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), o.build, o.parts);
+  });
+}
+
+/**
  * Starts Bursar: opens the store, loads prices, picks the upstream (the mock when no provider
  * is configured), builds the gateway with the admin API (and any other plugins), listens,
  * expires overdue reservations every second, and delivers webhook events.
@@ -309,14 +355,18 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
   metrics.gauge('bursar_deferred_settlements', 'Settlements and voids waiting for the store to come back.', () => gateway.resolver.waiting());
   metrics.gauge('bursar_calls_in_flight', 'Proxied calls being forwarded or relayed.', () => gateway.calls.size);
   const context: PluginContext = { store, pricing, gateway, refusals };
-  const dashboard = options.dashboard === false ? [] : [dashboardPlugin({ dir: options.dashboard })];
-  const plugins = [apiPlugin({ keys: admin.keys, metrics, toolPrices: options.toolPrices }), mcpPlugin({ toolPrices: options.toolPrices }), ...dashboard, ...(options.plugins ?? [])];
-  const app = await buildServer(gateway, plugins.map((plugin) => (a: FastifyInstance) => plugin(a, context)), edgeOptions(options, () => gateway.now()));
+  // What the admin API counts from the start, so /metrics reads the same before it is built.
+  metrics.attach(store);
+  gaugeEventStreams(metrics, () => 0);
+  const build = edgeOptions(options, () => gateway.now());
+  const parts = { routes: providerRoutes(gateway, build.onError), edge: edgeChecks(build) };
+  const framework = adminFor({ options, context, keys: admin.keys, metrics, build, parts });
+  const front = frontServer(parts.routes, framework, { ...build, edge: parts.edge, direct: probeRoutes(store, metrics) });
+  const server = front.server;
   try {
-    await app.listen({ port: options.port ?? serverLimits.portDefault, host: options.host ?? '127.0.0.1' });
+    await listening(server, options.port ?? serverLimits.portDefault, options.host ?? '127.0.0.1');
   } catch (error) {
     // Nothing may keep the process alive after a failed start: the mock's port, the store's connections.
-    await app.close();
     await refusals.close();
     await upstream.close();
     await mock?.close();
@@ -324,7 +374,7 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     if (options.store === undefined) await store.close();
     throw listenError(error, options.host ?? '127.0.0.1', options.port ?? serverLimits.portDefault);
   }
-  const address = app.server.address();
+  const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? serverLimits.portDefault);
   const host = options.host === undefined || options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   // Expiry runs on a timer, so balances are right while nothing else happens. On PostgreSQL every
@@ -341,7 +391,11 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
     port,
     store,
     gateway,
-    app,
+    server,
+    app: async () => (await framework.get()).app,
+    get adminLoaded() {
+      return framework.built !== undefined;
+    },
     mock,
     upstreamReason: plan.decision.reason,
     metrics,
@@ -353,13 +407,17 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       (closed ??= (async () => {
         clearInterval(sweeper);
         // Stop accepting connections, then drain what is in flight before the rest is cut.
-        app.server.close();
-        app.server.closeIdleConnections();
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
         const drained = await gateway.calls.drain(closing.drainMs ?? options.drainMs ?? serverLimits.drainMsDefault);
         if (drained.cut > 0) log({ level: 'warn', event: 'calls_cut_at_stop', ...drained });
         // A delivery cut short stays leased; the next server to run sends it when the lease ends.
         await deliverer.stop();
-        await app.close();
+        // From here new requests are refused as the framework refuses them while it closes.
+        front.closing();
+        await (await framework.settled())?.app.close();
+        server.closeAllConnections();
+        await stopped;
         await gateway.resolver.close();
         await refusals.close();
         await upstream.close();

@@ -34,8 +34,8 @@ interface Knock {
   from?: string;
 }
 
-function knock(server: RunningServer, k: Knock) {
-  return server.app.inject({ method: k.method ?? 'GET', url: k.url, headers: k.headers, payload: k.body, remoteAddress: k.from ?? '203.0.113.7' });
+async function knock(server: RunningServer, k: Knock) {
+  return (await server.app()).inject({ method: k.method ?? 'GET', url: k.url, headers: k.headers, payload: k.body, remoteAddress: k.from ?? '203.0.113.7' });
 }
 
 const chatBody = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });

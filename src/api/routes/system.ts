@@ -1,5 +1,6 @@
 import { route, type Route } from '../deps.js';
-import { adminRoutes, WireError, auditToJson } from '../../contract/index.js';
+import { adminRoutes, auditToJson } from '../../contract/index.js';
+import { liveness, metricsContentType, readiness } from '../probes.js';
 import { writeSseHead } from '../events.js';
 import { sent } from '../registry.js';
 
@@ -20,19 +21,12 @@ const audit = route(adminRoutes.audit, async ({ query, deps }) => auditToJson(aw
 
 const openapi = route(adminRoutes.openapi, async ({ deps }) => deps.openapi());
 
-const healthz = route(adminRoutes.healthz, async () => ({ ok: true as const, status: 'up' as const }));
+const healthz = route(adminRoutes.healthz, async () => liveness());
 
-const readyz = route(adminRoutes.readyz, async ({ deps }) => {
-  try {
-    await deps.store.ping();
-  } catch (error) {
-    throw new WireError('store_unavailable', `the store does not answer: ${(error as Error).message}`);
-  }
-  return { ok: true as const, status: 'ready' as const, store: deps.store.kind };
-});
+const readyz = route(adminRoutes.readyz, async ({ deps }) => readiness(deps.store));
 
 const metrics = route(adminRoutes.metrics, async ({ deps, reply }) => {
-  void reply.code(200).header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render());
+  void reply.code(200).header('content-type', metricsContentType).send(deps.metrics.render());
   return sent;
 });
 
