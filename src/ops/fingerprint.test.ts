@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { callFingerprint, toolFingerprint } from './fingerprint.js';
 import { opsLimits } from './limits.js';
@@ -28,6 +29,18 @@ describe('request fingerprints', () => {
     });
     expect(varied).toBe(base);
     expect(base).toMatch(/^[A-Za-z0-9_-]{16}$/);
+  });
+
+  it('is the same whatever order an object\'s keys come in, and keeps the fingerprint it had when keys were sorted by sort()', () => {
+    // Proves the in-place key sort orders keys as sort() does: any insertion order gives one text.
+    expect(toolFingerprint('t', { b: 1, a: [{ z: 'x', y: 'w' }], 'é': 2, A: 3 })).toBe('ZUfKnf2fvVW4jvxP');
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ maxLength: 4, unit: 'binary' }), { maxLength: 8 }), (keys) => {
+        const forward = Object.fromEntries(keys.map((k, i) => [k, i]));
+        const backward = Object.fromEntries([...keys].reverse().map((k) => [k, keys.indexOf(k)]));
+        expect(toolFingerprint('t', backward)).toBe(toolFingerprint('t', forward));
+      }),
+    );
   });
 
   it('differs when the model, the conversation, the tools or the instructions differ', () => {

@@ -76,6 +76,20 @@ function pushItems(stack: Pending[], items: readonly unknown[]): void {
   }
 }
 
+/**
+ * Sorts an object's keys in place as `sort()` does (by UTF-16 code units): insertion sort, since
+ * a request's objects have a handful of keys and `sort()` allocates a work area for every call.
+ */
+function sortedInPlace(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i += 1) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > key; j -= 1) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
 /** A JSON value as one canonical text, walked depth first with an explicit stack, within the bounds. */
 function canonicalText(root: unknown): string {
   const stack: Pending[] = [{ value: root }];
@@ -90,8 +104,7 @@ function canonicalText(root: unknown): string {
       walk.out += `[${v.length};`;
       pushItems(stack, v);
     } else if (typeof v === 'object' && v !== null) {
-      const keys = Object.keys(v);
-      if (keys.length > 1) keys.sort();
+      const keys = sortedInPlace(Object.keys(v));
       walk.out += `{${keys.length};`;
       for (let i = keys.length - 1; i >= 0; i -= 1) {
         const key = keys[i] ?? '';
