@@ -153,8 +153,8 @@ const queuedChunksMax = 16;
  */
 export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchHandler {
   statusCode = 0;
-  /** The answer's headers, names in lower case (the last of repeated ones). */
-  headers: Record<string, string> = {};
+  private rawHeaders: Buffer[] = [];
+  private parsedHeaders: Record<string, string> | undefined;
   aborted = false;
   reason: unknown;
   private cancel: ((error: Error) => void) | undefined;
@@ -168,6 +168,16 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
   private error: Error | undefined;
   private answered: { resolve(call: UpstreamCall): void; reject(error: Error): void } | undefined;
   private wake: (() => void) | undefined;
+
+  /** The answer's headers, names in lower case (the last of repeated ones); read when first asked for (most calls never do). */
+  get headers(): Record<string, string> {
+    if (this.parsedHeaders === undefined) {
+      const raw = this.rawHeaders;
+      this.parsedHeaders = {};
+      for (let i = 0; i + 1 < raw.length; i += 2) this.parsedHeaders[raw[i]!.toString('latin1').toLowerCase()] = raw[i + 1]!.toString('latin1');
+    }
+    return this.parsedHeaders;
+  }
 
   /** Ends the call early; `reason` is kept for the reader to tell why. */
   abort(reason?: unknown): void {
@@ -194,7 +204,7 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
     this.statusCode = statusCode;
-    for (let i = 0; i + 1 < rawHeaders.length; i += 2) this.headers[rawHeaders[i]!.toString('latin1').toLowerCase()] = rawHeaders[i + 1]!.toString('latin1');
+    this.rawHeaders = rawHeaders;
     this.resume = resume;
     this.answered?.resolve(this);
     this.answered = undefined;
