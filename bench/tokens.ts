@@ -6,6 +6,12 @@
  * full GC; Bursar's tables are typed arrays, so they show under array_buffers_mb, not heap_mb).
  * Not a test: figures are printed, never asserted.
  *
+ * A last line (`tokens_agent`) follows an agent's loop: a system prompt and a dozen tools, and a
+ * conversation that grows by a question and an answer each turn, its input counted on every
+ * call as the gateway does. Each turn is counted twice: as a running gateway counts it (the
+ * segments of the previous turn kept, see src/pricing/segment-counts.ts) and from nothing kept;
+ * the two counts must be equal.
+ *
  *   npm run bench:tokens
  *   npm run bench:tokens -- --mb 4      # a larger text
  */
@@ -120,7 +126,45 @@ async function child(impl: Impl, encoding: Encoding): Promise<void> {
   );
 }
 
-if (values.child) {
+/** An agent's loop, counted as the gateway counts it and from nothing kept, turn by turn. */
+async function agentLoop(): Promise<void> {
+  const { countChatInputTokens, segmentCountStats } = await import('../src/pricing/tokens.js');
+  const text = mixedText(0.2);
+  let at = 0;
+  const take = (chars: number) => {
+    const piece = text.slice(at, at + chars);
+    at = (at + chars) % (text.length - chars);
+    return piece;
+  };
+  const tools = Array.from({ length: 12 }, (_, i) => ({
+    type: 'function',
+    function: { name: `tool_${i}`, description: take(400), parameters: { type: 'object', properties: { path: { type: 'string', description: take(100) } }, required: ['path'] } },
+  }));
+  const messages: { role: string; content: string }[] = [{ role: 'system', content: take(4_000) }];
+  const turns = 60;
+  const spent = { kept: 0, cold: 0 };
+  countChatInputTokens('chat', { model: 'gpt-4o', messages, tools }, 'gpt-4o'); // loads the encoding
+  for (let turn = 0; turn < turns; turn += 1) {
+    messages.push({ role: 'user', content: take(1_000) }, { role: 'assistant', content: take(1_500) });
+    const body = { model: 'gpt-4o', messages, tools };
+    // What the previous turn left (its conversation's segments) is kept: as in a running gateway.
+    let started = performance.now();
+    const kept = countChatInputTokens('chat', body, 'gpt-4o').tokens;
+    spent.kept += performance.now() - started;
+    segmentCountStats({ reset: true });
+    started = performance.now();
+    const cold = countChatInputTokens('chat', body, 'gpt-4o').tokens;
+    spent.cold += performance.now() - started;
+    if (kept !== cold) throw new Error(`turn ${turn}: ${kept} tokens counted with kept segments, ${cold} without`);
+  }
+  const chars = JSON.stringify({ messages, tools }).length;
+  const us = (ms: number) => Math.round((ms * 1000) / turns);
+  console.log(JSON.stringify({ bench: 'tokens_agent', turns, last_request_chars: chars, us_per_call_kept: us(spent.kept), us_per_call_cold: us(spent.cold), speedup: Math.round((spent.cold / spent.kept) * 10) / 10, kept_chars: segmentCountStats().chars }));
+}
+
+if (values.child === 'agent') {
+  await agentLoop();
+} else if (values.child) {
   await child(values.child as Impl, values.encoding as Encoding);
 } else {
   const self = fileURLToPath(import.meta.url);
@@ -130,4 +174,6 @@ if (values.child) {
       if (run.status !== 0) process.exitCode = 1;
     }
   }
+  const run = spawnSync(process.execPath, [...process.execArgv, self, '--child', 'agent'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.status !== 0) process.exitCode = 1;
 }

@@ -28,6 +28,13 @@ export const pricingLimits = {
    * length of a run without such a space, so longer runs are cut here regardless.
    */
   tokenizeSegmentCharsMax: 1_024,
+  /**
+   * Characters of counted segments kept, per encoding, for requests that send them again (an
+   * agent resends its conversation on every call; see `SegmentCounts`): about 4 MB at most.
+   */
+  segmentCountsCharsMax: 2_000_000,
+  /** Segments shorter than this are counted every time: a lookup would cost about as much. */
+  segmentCountsSegmentCharsMin: 256,
   /** JSON nodes visited while collecting a request's text; past this the rest is not read. */
   collectNodesMax: 200_000,
 } as const;

@@ -1,17 +1,43 @@
 import { loadBpeCounter, type BpeCounter } from './bpe/index.js';
 import { pricingLimits } from './limits.js';
+import { SegmentCounts } from './segment-counts.js';
+
+/** An encoding's counter, and the counts of the segments it counted lately. */
+interface Encoder {
+  counter: BpeCounter;
+  segments: SegmentCounts;
+}
 
 // Each encoding's table takes a few megabytes (read from gpt-tokenizer's rank files into typed
 // arrays, see ./bpe): load one only when a model first needs it.
-const counters = new Map<EncodingName, BpeCounter>();
+const encoders = new Map<EncodingName, Encoder>();
 
-function counter(encoding: EncodingName): BpeCounter {
-  let count = counters.get(encoding);
-  if (!count) {
-    count = loadBpeCounter(encoding);
-    counters.set(encoding, count);
+function encoder(encoding: EncodingName): Encoder {
+  let found = encoders.get(encoding);
+  if (!found) {
+    const segments = new SegmentCounts(pricingLimits.segmentCountsCharsMax, pricingLimits.segmentCountsSegmentCharsMin);
+    found = { counter: loadBpeCounter(encoding), segments };
+    encoders.set(encoding, found);
   }
-  return count;
+  return found;
+}
+
+/**
+ * How often segments' counts were found kept (see `SegmentCounts`), over every encoding, and
+ * the characters kept; `reset` empties them first.
+ *
+ * @example
+ * segmentCountStats().hits // segments not tokenized again
+ */
+export function segmentCountStats(options: { reset?: boolean } = {}): { hits: number; misses: number; chars: number } {
+  const stats = { hits: 0, misses: 0, chars: 0 };
+  for (const { segments } of encoders.values()) {
+    if (options.reset) segments.clear();
+    stats.hits += segments.hits;
+    stats.misses += segments.misses;
+    stats.chars += segments.size;
+  }
+  return stats;
 }
 
 /**
@@ -114,15 +140,18 @@ export function countTokens(text: string, model: string, options: { margin?: boo
   return options.margin === false ? raw : withMargin(raw, tokenMarginPercent(model));
 }
 
-function countRaw(text: string, encoding: EncodingName): number {
+/** Tokens in `text`, exact for its first `charsMax` characters and one per UTF-8 byte after them. */
+function countRaw(text: string, encoding: EncodingName, charsMax: number = pricingLimits.tokenizeCharsMax): number {
   if (text.length === 0) return 0;
-  const count = counter(encoding);
-  const end = safeCut(text, Math.min(text.length, pricingLimits.tokenizeCharsMax));
+  const { counter, segments } = encoder(encoding);
+  const count = (segment: string) => counter.count(segment); // special-token text counts as plain text
+  const end = safeCut(text, Math.max(0, Math.min(text.length, charsMax)));
   let tokens = 0;
   let from = 0;
   while (from < end) {
     const to = segmentEnd(text, from, end);
-    tokens += count.count(text.slice(from, to)); // special-token text counts as plain text
+    const segment = text.slice(from, to);
+    tokens += to - from < segments.segmentCharsMin ? count(segment) : segments.countOf(segment, count);
     from = to;
   }
   return end < text.length ? tokens + Buffer.byteLength(text.slice(end), 'utf8') : tokens;
@@ -223,12 +252,13 @@ function partsOf(route: Exclude<InputRoute, 'embeddings'>, body: Record<string, 
 function countConversation(route: Exclude<InputRoute, 'embeddings'>, body: Record<string, unknown>, model: string): RawCount {
   const parts = partsOf(route, body);
   const collected = collectText(parts.text);
+  const json: string[] = [];
   for (const value of parts.json) {
-    if (value !== undefined && value !== null) collected.texts.push(JSON.stringify(value));
+    if (value !== undefined && value !== null) json.push(JSON.stringify(value));
   }
-  const joined = collected.texts.join('\n');
-  let textTokens = countRaw(joined, encodingForModel(model));
-  let exact = joined.length <= pricingLimits.tokenizeCharsMax && !collected.exhausted;
+  const text = collected.texts.join('\n');
+  let textTokens = countTextAndJson(text, json.join('\n'), encodingForModel(model));
+  let exact = text.length + 1 + json.length <= pricingLimits.tokenizeCharsMax && !collected.exhausted;
   if (collected.exhausted) {
     // Too many JSON nodes to walk: fall back to the size of the whole input, an upper bound.
     textTokens = Math.max(textTokens, Buffer.byteLength(JSON.stringify([parts.text, parts.json]), 'utf8'));
@@ -236,6 +266,21 @@ function countConversation(route: Exclude<InputRoute, 'embeddings'>, body: Recor
   }
   const overheadTokens = parts.messages * messageOverheadTokens + replyPrimingTokens;
   return { textTokens, imageParts: collected.imageParts, fileParts: collected.fileParts, messages: parts.messages, overheadTokens, exact };
+}
+
+/**
+ * Tokens in a request's text and its JSON (tools, schemas) joined by a newline, within one
+ * `tokenizeCharsMax`. The JSON is counted on its own: the pre-split always cuts between a newline
+ * and JSON's first character (a bracket, brace, quote, digit, minus or letter), so the sum is
+ * the joined text's count, except inside runs without spaces longer than a segment, which are
+ * cut in pieces either way. Apart, the JSON's segments do not move when the conversation before
+ * it grows, so an agent's unchanged tools are found among the kept counts (see `SegmentCounts`).
+ */
+function countTextAndJson(text: string, json: string, encoding: EncodingName): number {
+  if (json === '') return countRaw(text, encoding);
+  if (text === '') return countRaw(json, encoding);
+  const head = `${text}\n`;
+  return countRaw(head, encoding) + countRaw(json, encoding, pricingLimits.tokenizeCharsMax - head.length);
 }
 
 const imageTypes = new Set(['image_url', 'image', 'input_image']);
