@@ -34,14 +34,18 @@ export type Admit = (budgets: readonly BudgetRecord[], ask: Reserve) => Refusal 
  */
 export function planCall(tx: Tx, tree: BudgetRecord[], cmd: Reserve, admit: Admit): CallPlan {
   const requested = cmd.labels?.model;
-  const scopeFor = (model: string | undefined) => scopeOf(tx, tree, extrasFor(tx, tree, { model, tags: cmd.tags, provider: cmd.provider }));
-  let plan: CallPlan = { scope: scopeFor(requested), model: requested, amountMicros: cmd.amountMicros, refusal: undefined };
+  let plan: CallPlan = { scope: scopeFor(tx, tree, cmd, requested), model: requested, amountMicros: cmd.amountMicros, refusal: undefined };
   const routes = requested !== undefined && cmd.enforce !== false && cmd.modelAmounts !== undefined;
-  if (routes) plan = brownout(tx, tree, cmd, plan, scopeFor);
+  if (routes) plan = brownout(tx, tree, cmd, plan);
   const ask = plan.model === requested ? cmd : askFor(cmd, plan.model, plan.amountMicros);
   plan.refusal = admit(plan.scope.budgets, ask);
   if (!routes || plan.refusal === undefined || !fallsBack(tx, plan.refusal)) return plan;
-  return fallback(tree, cmd, plan, scopeFor, admit);
+  return fallback(tx, tree, cmd, plan, admit);
+}
+
+/** The budgets a call for `model` reaches: its chain and the extra budgets the model, tags and provider match. */
+function scopeFor(tx: Tx, tree: BudgetRecord[], cmd: Reserve, model: string | undefined): Scope {
+  return scopeOf(tx, tree, extrasFor(tx, tree, { model, tags: cmd.tags, provider: cmd.provider }));
 }
 
 function askFor(cmd: Reserve, model: string | undefined, amountMicros: number): Reserve {
@@ -49,11 +53,11 @@ function askFor(cmd: Reserve, model: string | undefined, amountMicros: number): 
 }
 
 /** Sends the call to the model the brownout tiers in force route it to, if any. */
-function brownout(tx: Tx, tree: readonly BudgetRecord[], cmd: Reserve, plan: CallPlan, scopeFor: (model: string) => Scope): CallPlan {
+function brownout(tx: Tx, tree: BudgetRecord[], cmd: Reserve, plan: CallPlan): CallPlan {
   const requested = plan.model ?? '';
   const next = brownoutModel(tree, requested, cmd.modelAmounts ?? {}, tx.nowMs);
   if (next === undefined) return plan;
-  return { scope: scopeFor(next), model: next, amountMicros: cmd.modelAmounts?.[next] ?? cmd.amountMicros, refusal: undefined, from: { model: requested, why: 'brownout' } };
+  return { scope: scopeFor(tx, tree, cmd, next), model: next, amountMicros: cmd.modelAmounts?.[next] ?? cmd.amountMicros, refusal: undefined, from: { model: requested, why: 'brownout' } };
 }
 
 /** What brownout reads of a budget on the chain: its tiers and how much of it is committed. */
@@ -120,7 +124,7 @@ export function fallbacksOf(tree: readonly Pick<BudgetRecord, 'policy'>[], model
 }
 
 /** Tries the chain's fallbacks for the refused model in order; refuses, listing them, when none fits. */
-function fallback(tree: readonly BudgetRecord[], cmd: Reserve, refused: CallPlan, scopeFor: (model: string) => Scope, admit: Admit): CallPlan {
+function fallback(tx: Tx, tree: BudgetRecord[], cmd: Reserve, refused: CallPlan, admit: Admit): CallPlan {
   const first = refused.refusal as Refusal;
   const from = refused.from?.model ?? refused.model ?? '';
   const tried: TriedModel[] = [{ model: refused.model ?? '', code: first.code, budget: first.budget }];
@@ -131,7 +135,7 @@ function fallback(tree: readonly BudgetRecord[], cmd: Reserve, refused: CallPlan
       tried.push({ model, code: 'model_unpriced' });
       continue;
     }
-    const scope = scopeFor(model);
+    const scope = scopeFor(tx, tree, cmd, model);
     const refusal = admit(scope.budgets, askFor(cmd, model, amountMicros));
     if (refusal === undefined) return { scope, model, amountMicros, refusal, from: { model: from, why: 'fallback' } };
     tried.push({ model, code: refusal.code, budget: refusal.budget });

@@ -42,6 +42,11 @@ export class GroupCommitter {
    * (default: always, up to `maxInFlight`); otherwise it waits for them.
    */
   overlaps: (queued: number) => boolean = () => true;
+  /**
+   * Operations one batch takes at most (default `limits.batchOpsMax`). When batches may overlap,
+   * what is left forms the next batch as soon as this one is computed.
+   */
+  batchOpsMax: number = limits.batchOpsMax;
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
@@ -87,7 +92,8 @@ export class GroupCommitter {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     if (this.inFlight > 0 && !this.overlaps(this.queue.length)) return;
     this.inFlight += 1;
-    const batch = this.queue.splice(0, limits.batchOpsMax);
+    const batch = this.queue.splice(0, Math.min(this.batchOpsMax, limits.batchOpsMax));
+    if (this.queue.length > 0) this.schedule();
     try {
       await this.runAndAnswer(batch);
     } finally {

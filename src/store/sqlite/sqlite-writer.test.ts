@@ -149,8 +149,9 @@ describe('the sqlite writer thread', () => {
   });
 
   it('writes a batch larger than one part in order, each entry with its text intact, so the file replays', async () => {
-    // Proves the hand-over in parts: 150 reservations in one batch (three parts) with labels that
-    // need escaping arrive in sequence, field for field, and a fresh handle audits them clean.
+    // Proves the hand-over in parts: 150 reservations at once (a batch of 128 in two parts, then
+    // the rest) with labels that need escaping arrive in sequence, field for field, and a fresh
+    // handle audits them clean.
     const path = join(dir, 'parts.db');
     const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
     await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
@@ -163,6 +164,23 @@ describe('the sqlite writer thread', () => {
     expect(page.entries.map((e) => [e.amountMicros, e.session, e.model])).toEqual(Array.from({ length: 150 }, (_, i) => [100 + i, session(i), 'gpt-4o-mini']));
     expect((await reopened.audit()).ok).toBe(true);
     await reopened.close();
+  });
+
+  it('cuts a burst larger than one writer batch into batches committed one after the other, every call admitted once', async () => {
+    // Proves the burst is not one transaction: 300 reservations submitted together reach the
+    // ledger in batches of at most 128, each committed and delivered on its own, in sequence.
+    const path = join(dir, 'burst.db');
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
+    const delivered: number[][] = [];
+    store.subscribe((entries) => delivered.push(entries.map((e) => e.seq)));
+    const reserved = await Promise.all(Array.from({ length: 300 }, () => store.reserve({ path: 'a', amountMicros: 10 })));
+    expect(reserved.every((r) => r.ok)).toBe(true);
+    expect(delivered.map((seqs) => seqs.length)).toEqual([128, 128, 44]);
+    expect(delivered.flat()).toEqual(Array.from({ length: 300 }, (_, i) => (delivered[0]?.[0] ?? 0) + i));
+    expect((await store.getBudget('a'))?.reservedMicros).toBe(3_000);
+    expect((await store.audit()).ok).toBe(true);
+    await store.close();
   });
 
   it('checkpoints the write-ahead log from the writer thread when asked to', async () => {

@@ -56,6 +56,8 @@ const rollback = db.prepare('ROLLBACK');
 let deadEpoch = -1;
 // Batches written in the open transaction and ended, waiting for the group to commit.
 let group = [];
+// Ledger rows written in the open transaction.
+let groupRows = 0;
 // The batch begun and not ended yet (its parts are still arriving).
 let open = null;
 // Failures of batches whose end has not arrived yet: answered when it does.
@@ -74,6 +76,7 @@ function insertRow(r, hash) {
 function write(m) {
   if (m.texts) {
     const rows = JSON.parse('[' + m.texts + ']');
+    groupRows += rows.length;
     for (let i = 0; i < rows.length; i += 1) insertRow(rows[i], m.hashes.slice(i * 64, i * 64 + 64));
   }
   if (m.ops) for (const op of m.ops) {
@@ -89,6 +92,7 @@ function fail(m, reply) {
   if (db.inTransaction) { try { rollback.run(); } catch {} }
   for (const b of group) parentPort.postMessage({ id: b.id, epoch: b.epoch, ok: false, retry: true });
   group = [];
+  groupRows = 0;
   open = null;
   deadEpoch = Math.max(deadEpoch, m.epoch);
   if (reply === null) return;
@@ -134,6 +138,7 @@ function finish() {
     deadEpoch = Math.max(deadEpoch, group[group.length - 1].epoch);
   }
   group = [];
+  groupRows = 0;
 }
 function checkpoint() {
   if (db.inTransaction) return;
@@ -152,7 +157,7 @@ parentPort.on('message', (first) => {
     }
     handle(m);
     // A bound on one transaction while batches keep arriving: callers wait for its commit.
-    if (group.length >= workerData.groupBatchesMax) finish();
+    if (group.length >= workerData.groupBatchesMax || groupRows >= workerData.groupRowsMax) finish();
     const next = receiveMessageOnPort(parentPort);
     if (next === undefined) break;
     m = next.message;
@@ -174,6 +179,8 @@ export interface WriterOptions {
   insertBareEntry: number;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
+  /** Ledger rows past which a transaction commits even while more batches are queued (the whole group is answered). */
+  groupRowsMax: number;
   /** Checkpoint the write-ahead log this often (between transactions); undefined leaves it to SQLite. */
   checkpointIntervalMs: number | undefined;
   genesisHash: string;
@@ -196,8 +203,8 @@ export class SqliteWriter {
   private dead: Error | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    const { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs } = options;
-    const workerData = { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax };
+    const { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupRowsMax } = options;
+    const workerData = { path, driver, sql, insertEntry, insertBareEntry, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax, groupRowsMax };
     this.worker = new Worker(workerSource, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.answer(reply));
