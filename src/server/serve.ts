@@ -8,16 +8,16 @@ import { adminKeysFromEnv } from '../api/auth.js';
 import { Metrics } from '../api/metrics.js';
 import { gaugeEventStreams, probeRoutes } from '../api/probes.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { RefusalRecorder } from '../ops/index.js';
+import { RefusalRecorder } from '../ops/refusals.js';
 import { corsOriginProblem, type AuthFailureLimit } from '../gateway/edge.js';
 import { edgeChecks, frontServer, lazy, providerRoutes, type BuildOptions, type ConnectionBounds, type FrontParts, type Handler, type Lazy } from '../gateway/front.js';
 import { gatewayLimits } from '../gateway/limits.js';
 import { gatewayModes } from '../gateway/modes.js';
 import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from '../gateway/proxy.js';
 import { Upstream, type UpstreamConfig } from '../gateway/upstream.js';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
+import type { MockUpstream } from '../mock-upstream/index.js';
 import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
-import { WebhookDeliverer } from '../ops/index.js';
+import { WebhookDeliverer } from '../ops/webhook-delivery.js';
 import { openStore, type Store } from '../store/index.js';
 import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
 import { serverLimits } from './limits.js';
@@ -264,6 +264,8 @@ function planUpstream(options: ServeOptions, env: Record<string, string | undefi
 
 async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamConfig }): Promise<{ upstream: Upstream; mock: MockUpstream | undefined }> {
   if (!plan.decision.mock) return { upstream: new Upstream(plan.config), mock: undefined };
+  // Loaded only by a server that answers from it: a server in front of the providers never needs it.
+  const { startMockUpstream } = await import('../mock-upstream/index.js');
   const mock = await startMockUpstream({ port: 0 });
   return { upstream: new Upstream({ ...plan.config, openaiBaseUrl: `${mock.url}/v1`, anthropicBaseUrl: mock.url }), mock };
 }
