@@ -16,7 +16,8 @@ import { gatewayModes } from '../gateway/modes.js';
 import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from '../gateway/proxy.js';
 import { Upstream, type UpstreamConfig } from '../gateway/upstream.js';
 import type { MockUpstream } from '../mock-upstream/index.js';
-import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
+import { bundledCatalog, type PriceCatalog } from '../pricing/catalog.js';
+import type { ToolPrices } from '../pricing/tools.js';
 import { WebhookDeliverer } from '../ops/webhook-delivery.js';
 import { openStore, type Store } from '../store/index.js';
 import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
@@ -150,9 +151,12 @@ export class ServeConfigError extends Error {
   }
 }
 
-function loadCatalog(path: string | undefined): PriceCatalog {
-  const loaded = loadPricing(path === undefined ? {} : { overridePath: path });
-  if (!loaded.ok) throw new ServeConfigError(loaded.code, `${path ?? 'price catalog'}: ${loaded.message}`);
+/** The bundled prices, or those with a price override file merged over them (its schemas load only then). */
+async function loadCatalog(path: string | undefined): Promise<PriceCatalog> {
+  if (path === undefined) return bundledCatalog();
+  const { loadPricing } = await import('../pricing/overrides.js');
+  const loaded = loadPricing({ overridePath: path });
+  if (!loaded.ok) throw new ServeConfigError(loaded.code, `${path}: ${loaded.message}`);
   return loaded.catalog;
 }
 
@@ -322,7 +326,7 @@ function adminFor(o: { options: ServeOptions; context: PluginContext; keys: ApiK
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const mode = checkedMode(options);
-  const pricing = loadCatalog(options.pricingPath);
+  const pricing = await loadCatalog(options.pricingPath);
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);
