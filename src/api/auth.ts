@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { base62, type RandomBytes } from '../core/index.js';
-import { WireError, type Access } from '../contract/index.js';
+import type { Access } from '../contract/route.js';
+import { WireError } from '../contract/errors.js';
 import { apiLimits } from './limits.js';
 
 /** What a key may do: `admin` reads and writes, `viewer` only reads. */

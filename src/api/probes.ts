@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorBody, errorHeaders, WireError } from '../contract/index.js';
+import { errorBody, errorHeaders, WireError } from '../contract/errors.js';
 import type { Store } from '../store/index.js';
 import type { Metrics } from './metrics.js';
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --liftoff-only
+#!/usr/bin/env -S node --max-semi-space-size=4 --liftoff-only --heap-growing-percent=25
 /**
  * The `bursar` executable. Each command group lives in its own file and is listed in groups.ts;
  * all of them talk to the ledger through the `CliBackend` the context opens (a local database,

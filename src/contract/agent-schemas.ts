@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { budgetKinds, limits, periods } from '../core/index.js';
+import { labelPattern, labelRule } from './labels.js';
 import { contractLimits } from './limits.js';
 import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJson, tag, text, tokenLifetimeMs, ttlMs } from './schemas.js';
 
@@ -9,18 +10,6 @@ import { LabelsJson, micros, PolicyInput, positiveMicros, reason, ReservationJso
  * fields are snake_case; money is integer micro-USD in fields ending in `_micros`; durations on
  * every route are milliseconds (`expires_in_ms`, `ttl_ms`).
  */
-
-/**
- * A label (session, task, tool) as a header or a field carries it: 1 to `limits.labelBytesMax`
- * printable ASCII characters, wherever it arrives (the proxy's x-bursar-* headers too).
- *
- * @example
- * labelPattern.test('run-42') // true
- */
-export const labelPattern = new RegExp(`^[\\x20-\\x7E]{1,${limits.labelBytesMax}}$`);
-
-/** What `labelPattern` accepts, in words. */
-export const labelRule = `1 to ${limits.labelBytesMax} printable ASCII characters`;
 
 export const labelText = z.string().regex(labelPattern, { error: `must be ${labelRule}` });
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { readFailure, type ReadFailure } from './errors.js';
+import { readFailure, type ReadFailure } from './error-schemas.js';
 import { urlOf, type RouteSpec } from './route.js';
 
 /**

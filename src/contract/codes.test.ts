@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { codeTable, isLedgerCode, isWireCode, statusOf, wireCodes } from './codes.js';
-import { errorBody, errorHeaders, readFailure, WireError, type ErrorShape } from './errors.js';
+import { readFailure } from './error-schemas.js';
+import { errorBody, errorHeaders, WireError, type ErrorShape } from './errors.js';
 
 const shapes: ErrorShape[] = ['bursar', 'openai', 'anthropic'];
 

@@ -5,6 +5,8 @@
  */
 export * from './codes.js';
 export * from './errors.js';
+export * from './error-schemas.js';
+export * from './labels.js';
 export * from './limits.js';
 export * from './json.js';
 export * from './schemas.js';

@@ -1,5 +1,5 @@
-import { wireErrorOf } from '../contract/index.js';
-import { authenticateRequest, type Caller } from '../ops/index.js';
+import { wireErrorOf } from '../contract/errors.js';
+import { authenticateRequest, type Caller } from '../ops/tokens.js';
 import type { Store } from '../store/index.js';
 import type { GatewayError } from './errors.js';
 

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { errorBody, errorHeaders, WireError, type ErrorShape } from '../contract/index.js';
+import { errorBody, errorHeaders, WireError, type ErrorShape } from '../contract/errors.js';
 
 /*
  * What every request meets before its route, whichever door it knocks on (the provider routes,

@@ -1,5 +1,6 @@
 import type { Refusal } from '../core/index.js';
-import { errorBody as wireErrorBody, retryAfterSOf, WireError, type WireCode } from '../contract/index.js';
+import type { WireCode } from '../contract/codes.js';
+import { errorBody as wireErrorBody, retryAfterSOf, WireError } from '../contract/errors.js';
 
 /**
  * The gateway's refusals: the contract's `WireError`, made the gateway's way (OpenAI calls the

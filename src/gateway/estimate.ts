@@ -1,5 +1,6 @@
 import type { PricedModel } from '../ops/index.js';
-import { countChatInputTokens, countTokens, priceUsage, worstCaseMicros } from '../pricing/index.js';
+import { countChatInputTokens, countTokens } from '../pricing/tokens.js';
+import { priceUsage, worstCaseMicros } from '../pricing/cost.js';
 import { gatewayError, type GatewayError } from './errors.js';
 import { gatewayLimits } from './limits.js';
 import type { CallUsage, ParsedCall, RouteAdapter } from './providers/index.js';

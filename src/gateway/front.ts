@@ -1,5 +1,5 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { wireErrorOfThrown } from '../contract/index.js';
+import { wireErrorOfThrown } from '../contract/errors.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { authFailureCheck, AuthFailures, corsHeaders, refuseRaw, type AuthFailureLimit, type EdgeCheck } from './edge.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';

@@ -1,13 +1,15 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, chainCap, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
-import { labelPattern, labelRule, parseJsonText } from '../contract/index.js';
+import { parseJsonText } from '../contract/json.js';
+import { labelPattern, labelRule } from '../contract/labels.js';
 import type { RefusalNotice } from '../ops/index.js';
 import type { Store } from '../store/index.js';
-import { callFingerprint } from '../ops/index.js';
+import { callFingerprint } from '../ops/fingerprint.js';
 import { authenticate, type Caller } from './auth.js';
 import { fromRefusal, gatewayError, isGatewayError, type GatewayError, type Provider } from './errors.js';
-import { resolveModel, worstCaseMicros, type PriceCatalog } from '../pricing/index.js';
+import { resolveModel, type PriceCatalog } from '../pricing/catalog.js';
+import { worstCaseMicros } from '../pricing/cost.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { gatewayLimits } from './limits.js';

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { errorHeaders } from '../contract/index.js';
+import { errorHeaders } from '../contract/errors.js';
 import { firstEvent } from '../core/index.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';

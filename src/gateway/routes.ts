@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { allowedModels } from '../ops/index.js';
+import { allowedModels } from '../ops/models.js';
 import { authenticate } from './auth.js';
 import { isGatewayError } from './errors.js';
 import type { Gateway } from './proxy.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
-import { wireErrorOfThrown } from '../contract/index.js';
+import { wireErrorOfThrown } from '../contract/errors.js';
 import { StoreUnavailableError } from '../store/index.js';
 import { errorBody, gatewayError, type GatewayError, type Provider } from './errors.js';
 import { gatewayLimits } from './limits.js';

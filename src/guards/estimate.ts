@@ -1,5 +1,7 @@
 import { effectivePolicy, type BudgetView } from '../core/index.js';
-import { countChatInputTokens, resolveModel, worstCaseMicros, type InputRoute, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
+import { countChatInputTokens, type InputRoute } from '../pricing/tokens.js';
+import { resolveModel, type PriceCatalog, type PriceEntry } from '../pricing/catalog.js';
+import { worstCaseMicros } from '../pricing/cost.js';
 import type { PlanItem } from '../contract/index.js';
 import { didYouMean } from '../suggest.js';
 import { guardLimits } from './limits.js';

@@ -1,4 +1,4 @@
-import { contractLimits } from '../contract/index.js';
+import { contractLimits } from '../contract/limits.js';
 
 /**
  * Bounds and defaults of the guards that read plans and the ledger (pre-flight, forecast,

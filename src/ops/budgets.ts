@@ -1,5 +1,5 @@
 import type { BudgetKind, BudgetStatus, BudgetView, ClosedPeriod, Policy } from '../core/index.js';
-import { failure, type Failure } from '../contract/index.js';
+import { failure, type Failure } from '../contract/errors.js';
 import type { Store } from '../store/index.js';
 import { effectiveOf, tightestOf, withinEnvelope } from './chain.js';
 import { acrossOf } from './crosscut.js';

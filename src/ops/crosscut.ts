@@ -1,6 +1,6 @@
 import { globMatches, isCrossKind, modelBudgetPath, modelGlobOf, scopedBudgetPath, tagMeets, type BudgetLookup, type BudgetOk, type BudgetView, type Period, type Policy } from '../core/index.js';
-import { failure, type Failure } from '../contract/index.js';
-import { resolveModel, type PriceCatalog } from '../pricing/index.js';
+import { failure, type Failure } from '../contract/errors.js';
+import { resolveModel, type PriceCatalog } from '../pricing/catalog.js';
 import type { Store } from '../store/index.js';
 import { didYouMean } from '../suggest.js';
 import { unknownBudget } from './budgets.js';

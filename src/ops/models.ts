@@ -1,7 +1,7 @@
 import { modelAllowed, type BudgetView } from '../core/index.js';
-import { failure, type Failure } from '../contract/index.js';
-import { estimateModelCall, type ItemEstimate, type ModelCall } from '../guards/index.js';
-import { listModels, type PriceCatalog, type PriceEntry } from '../pricing/index.js';
+import { failure, type Failure } from '../contract/errors.js';
+import { estimateModelCall, type ItemEstimate, type ModelCall } from '../guards/estimate.js';
+import { listModels, type PriceCatalog, type PriceEntry } from '../pricing/catalog.js';
 import type { Store } from '../store/index.js';
 import { effectiveOf } from './chain.js';
 

@@ -1,5 +1,6 @@
 import { agentOfSpend, type RefusalWrite } from '../core/index.js';
-import { codeTable, failure, isWireCode, type Failure, type WireCode } from '../contract/index.js';
+import { codeTable, isWireCode, type WireCode } from '../contract/codes.js';
+import { failure, type Failure } from '../contract/errors.js';
 import type { RefusalPage, RefusalQuery, Store } from '../store/index.js';
 import { findAgent } from './budgets.js';
 import { opsLimits, type OpsLimits } from './limits.js';

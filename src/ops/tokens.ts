@@ -1,5 +1,6 @@
 import { newSpendToken, sameHash, tokenHash, tokenSecretPattern, type Labels, type MintOk, type MintToken, type RandomBytes, type RevokeOk, type TokenRecord, type TokenView } from '../core/index.js';
-import { failure, presentedSecret, type Failure } from '../contract/index.js';
+import { presentedSecret } from '../contract/credentials.js';
+import { failure, type Failure } from '../contract/errors.js';
 import type { Store } from '../store/index.js';
 import { tightestOf, withinEnvelope } from './chain.js';
 

@@ -1,5 +1,6 @@
 import { base62, isWebhookEventKind, type RandomBytes, type WebhookFacts } from '../core/index.js';
-import { contractLimits, webhookPayload, webhookSignature } from '../contract/index.js';
+import { contractLimits } from '../contract/limits.js';
+import { webhookPayload, webhookSignature } from '../contract/webhook-payload.js';
 import type { AttemptRecord, ClaimedDelivery, Store } from '../store/index.js';
 import { packageVersion } from '../version.js';
 import { opsLimits } from './limits.js';

@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundledCatalog, listModels, loadPricing, resolveModel, type PriceEntry } from './catalog.js';
+import { bundledCatalog, listModels, resolveModel, type PriceEntry } from './catalog.js';
+import bundledJson from './catalog.json' with { type: 'json' };
+import { loadPricing } from './overrides.js';
+import { catalogFileSchema } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bursar-pricing-'));
 let counter = 0;
@@ -18,7 +21,9 @@ const cheap: PriceEntry = { provider: 'openai', kind: 'chat', input: 1_000_000, 
 
 describe('bundled catalog', () => {
   it('is valid, dated, and gives every entry a source read on that date', () => {
-    // Proves the shipped catalog passes its own schema and records where each price came from.
+    // Proves the shipped catalog passes its own schema (a server reads it without checking) and records where each price came from.
+    const parsed = catalogFileSchema.safeParse(bundledJson);
+    expect(parsed.success, parsed.error?.issues[0]?.message).toBe(true);
     const catalog = bundledCatalog();
     expect(catalog.readOn).toBe('2026-11-22');
     expect(catalog.models.size).toBeGreaterThan(30);

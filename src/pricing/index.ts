@@ -7,19 +7,8 @@
  * const model = resolveModel('gpt-4o-mini-2024-07-18');
  * if (model.ok) worstCaseMicros(model.entry, { inputTokens: countChatInputTokens('chat', body, 'gpt-4o-mini').tokens, maxOutputTokens: 512 });
  */
-export {
-  bundledCatalog,
-  listModels,
-  loadPricing,
-  resolveModel,
-  type LoadPricingOptions,
-  type PriceCatalog,
-  type PriceEntry,
-  type PricingLoadError,
-  type PricingLoadResult,
-  type ResolveResult,
-  type ResolvedVia,
-} from './catalog.js';
+export { bundledCatalog, listModels, resolveModel, type PriceCatalog, type PriceEntry, type ResolveResult, type ResolvedVia } from './catalog.js';
+export { loadPricing, type LoadPricingOptions, type PricingLoadError, type PricingLoadResult } from './overrides.js';
 export { priceUsage, worstCaseMicros, type CostBreakdown, type TokenUsage, type WorstCaseInput } from './cost.js';
 export { pricingLimits, toolLimits } from './limits.js';
 export { priceEntrySchema, overrideFileSchema } from './schema.js';

@@ -8,16 +8,17 @@ import { adminKeysFromEnv } from '../api/auth.js';
 import { Metrics } from '../api/metrics.js';
 import { gaugeEventStreams, probeRoutes } from '../api/probes.js';
 import { pooledRandom, type RandomBytes } from '../core/index.js';
-import { RefusalRecorder } from '../ops/index.js';
+import { RefusalRecorder } from '../ops/refusals.js';
 import { corsOriginProblem, type AuthFailureLimit } from '../gateway/edge.js';
 import { edgeChecks, frontServer, lazy, providerRoutes, type BuildOptions, type ConnectionBounds, type FrontParts, type Handler, type Lazy } from '../gateway/front.js';
 import { gatewayLimits } from '../gateway/limits.js';
 import { gatewayModes } from '../gateway/modes.js';
 import { createGateway, type CallOutcome, type Gateway, type GatewayMode } from '../gateway/proxy.js';
 import { Upstream, type UpstreamConfig } from '../gateway/upstream.js';
-import { startMockUpstream, type MockUpstream } from '../mock-upstream/index.js';
-import { loadPricing, type PriceCatalog, type ToolPrices } from '../pricing/index.js';
-import { WebhookDeliverer } from '../ops/index.js';
+import type { MockUpstream } from '../mock-upstream/index.js';
+import { bundledCatalog, type PriceCatalog } from '../pricing/catalog.js';
+import type { ToolPrices } from '../pricing/tools.js';
+import { WebhookDeliverer } from '../ops/webhook-delivery.js';
 import { openStore, type Store } from '../store/index.js';
 import { metricIntervalMsFrom, startTelemetry, type ModelCallRecord, type Telemetry } from '../telemetry/index.js';
 import { serverLimits } from './limits.js';
@@ -150,9 +151,12 @@ export class ServeConfigError extends Error {
   }
 }
 
-function loadCatalog(path: string | undefined): PriceCatalog {
-  const loaded = loadPricing(path === undefined ? {} : { overridePath: path });
-  if (!loaded.ok) throw new ServeConfigError(loaded.code, `${path ?? 'price catalog'}: ${loaded.message}`);
+/** The bundled prices, or those with a price override file merged over them (its schemas load only then). */
+async function loadCatalog(path: string | undefined): Promise<PriceCatalog> {
+  if (path === undefined) return bundledCatalog();
+  const { loadPricing } = await import('../pricing/overrides.js');
+  const loaded = loadPricing({ overridePath: path });
+  if (!loaded.ok) throw new ServeConfigError(loaded.code, `${path}: ${loaded.message}`);
   return loaded.catalog;
 }
 
@@ -264,6 +268,8 @@ function planUpstream(options: ServeOptions, env: Record<string, string | undefi
 
 async function upstreamFor(plan: { decision: UpstreamDecision; config: UpstreamConfig }): Promise<{ upstream: Upstream; mock: MockUpstream | undefined }> {
   if (!plan.decision.mock) return { upstream: new Upstream(plan.config), mock: undefined };
+  // Loaded only by a server that answers from it: a server in front of the providers never needs it.
+  const { startMockUpstream } = await import('../mock-upstream/index.js');
   const mock = await startMockUpstream({ port: 0 });
   return { upstream: new Upstream({ ...plan.config, openaiBaseUrl: `${mock.url}/v1`, anthropicBaseUrl: mock.url }), mock };
 }
@@ -320,7 +326,7 @@ function adminFor(o: { options: ServeOptions; context: PluginContext; keys: ApiK
 export async function startServer(options: ServeOptions = {}): Promise<RunningServer> {
   const env = options.env ?? process.env;
   const mode = checkedMode(options);
-  const pricing = loadCatalog(options.pricingPath);
+  const pricing = await loadCatalog(options.pricingPath);
   const plan = planUpstream(options, env);
   const random = options.random ?? pooledRandom((n) => randomBytes(n));
   const admin = options.adminKeys ? { keys: options.adminKeys, generated: undefined } : adminKeysFromEnv(env, random);

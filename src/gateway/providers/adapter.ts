@@ -1,4 +1,4 @@
-import type { InputRoute } from '../../pricing/index.js';
+import type { InputRoute } from '../../pricing/tokens.js';
 import { gatewayError, isGatewayError, type GatewayError, type Provider } from '../errors.js';
 import { gatewayLimits } from '../limits.js';
 import type { SseEvent } from '../sse.js';

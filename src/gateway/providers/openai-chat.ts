@@ -1,7 +1,7 @@
 import { errorBody, gatewayError, isGatewayError, type GatewayError } from '../errors.js';
 import { gatewayLimits } from '../limits.js';
 import { formatSse, type SseEvent } from '../sse.js';
-import { collectText } from '../../pricing/index.js';
+import { collectText } from '../../pricing/tokens.js';
 import { counts, messagesMissing, readGenerating, dryRunText, TextObserver, usageField, type ParsedCall, type ReportedUsage, type RouteAdapter } from './adapter.js';
 
 function parse(body: Record<string, unknown>): ParsedCall | GatewayError {

@@ -1,0 +1,48 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * What a server loads before its first request: the modules `startServer` imports statically
+ * (as the build emits them: `import type` is erased, every other import stays). zod and the
+ * contract's schemas cost a fresh server about 6 MB of heap, which V8's collector multiplies
+ * when many streams are open; they load with the admin API, a price override file or the mock
+ * provider, never for plain provider calls.
+ */
+
+const src = join(dirname(fileURLToPath(import.meta.url)), '..');
+const importPattern = /^\s*(import|export)\s+(type\s+)?([^'";]*?from\s+)?['"]([^'"]+)['"]/gm;
+
+/** Every source module reachable by static imports from `entry`, and the packages they import, each with a module that imports it. */
+function staticImports(entry: string): { modules: Set<string>; packages: Map<string, string> } {
+  const modules = new Set([entry]);
+  const packages = new Map<string, string>();
+  const queue = [entry];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    for (const [, keyword, typeOnly, from, specifier] of text.matchAll(importPattern)) {
+      if (typeOnly !== undefined || (keyword === 'export' && from === undefined) || specifier === undefined) continue;
+      if (!specifier.startsWith('.')) {
+        if (!specifier.startsWith('node:') && !packages.has(specifier)) packages.set(specifier, relative(src, file));
+        continue;
+      }
+      const target = join(dirname(file), specifier.replace(/\.js$/, '.ts'));
+      if (!existsSync(target) || modules.has(target)) continue;
+      modules.add(target);
+      queue.push(target);
+    }
+  }
+  return { modules, packages };
+}
+
+describe('a server at start', () => {
+  it('imports neither zod nor the contract schemas, the mock provider or price override files', () => {
+    // Proves the lazy parts stay lazy: a static import of any of them from the server's start path fails this.
+    const { modules, packages } = staticImports(join(src, 'server', 'index.ts'));
+    const loaded = [...modules].map((m) => relative(src, m));
+    expect(loaded).toContain('gateway/proxy.ts');
+    expect(packages.get('zod')).toBeUndefined();
+    expect(loaded.filter((m) => /^contract\/(.*schemas|.*routes|route)\.ts$|^mock-upstream\/|^pricing\/(overrides|schema|tools)\.ts$/.test(m))).toEqual([]);
+  });
+});
