@@ -2,9 +2,9 @@ import { loadBpeCounter, type BpeCounter } from './bpe/index.js';
 import { pricingLimits } from './limits.js';
 import { SegmentCounts } from './segment-counts.js';
 
-/** An encoding's counter, and the counts of the segments it counted lately. */
+/** An encoding's counter (special-token text counts as plain text), and the counts of the segments it counted lately. */
 interface Encoder {
-  counter: BpeCounter;
+  count: (text: string) => number;
   segments: SegmentCounts;
 }
 
@@ -16,7 +16,8 @@ function encoder(encoding: EncodingName): Encoder {
   let found = encoders.get(encoding);
   if (!found) {
     const segments = new SegmentCounts(pricingLimits.segmentCountsCharsMax, pricingLimits.segmentCountsSegmentCharsMin);
-    found = { counter: loadBpeCounter(encoding), segments };
+    const counter: BpeCounter = loadBpeCounter(encoding);
+    found = { count: (text) => counter.count(text), segments };
     encoders.set(encoding, found);
   }
   return found;
@@ -143,8 +144,7 @@ export function countTokens(text: string, model: string, options: { margin?: boo
 /** Tokens in `text`, exact for its first `charsMax` characters and one per UTF-8 byte after them. */
 function countRaw(text: string, encoding: EncodingName, charsMax: number = pricingLimits.tokenizeCharsMax): number {
   if (text.length === 0) return 0;
-  const { counter, segments } = encoder(encoding);
-  const count = (segment: string) => counter.count(segment); // special-token text counts as plain text
+  const { count, segments } = encoder(encoding);
   const end = safeCut(text, Math.max(0, Math.min(text.length, charsMax)));
   let tokens = 0;
   let from = 0;
