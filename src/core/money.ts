@@ -46,7 +46,7 @@ export function formatUsd(micros: Micros, options: { symbol?: boolean } = {}): s
   const whole = Math.floor(abs / microsPerUsd);
   let fraction = String(abs % microsPerUsd).padStart(6, '0');
   while (fraction.length > 2 && fraction.endsWith('0')) fraction = fraction.slice(0, -1);
-  const body = `${whole.toLocaleString('en-US')}.${fraction}`;
+  const body = `${groupThousands(whole)}.${fraction}`;
   return `${sign}${options.symbol === false ? '' : '$'}${body}`;
 }
 
@@ -62,4 +62,18 @@ export function costMicros(tokens: number, microsPerMillion: number): Micros {
   const product = BigInt(tokens) * BigInt(microsPerMillion);
   const million = 1_000_000n;
   return Number((product + million - 1n) / million);
+}
+
+/**
+ * A whole number with commas between groups of three digits, as `toLocaleString('en-US')`
+ * writes it, without Intl (whose number data would be mapped into the process for it).
+ *
+ * @example
+ * groupThousands(1234567) // '1,234,567'
+ */
+export function groupThousands(n: number): string {
+  const digits = String(Math.abs(n));
+  let out = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = out.length; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
+  return n < 0 ? `-${out}` : out;
 }

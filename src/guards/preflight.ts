@@ -1,4 +1,4 @@
-import { assert, formatUsd, limits, modelAllowed, tagMeets, type BudgetView } from '../core/index.js';
+import { assert, formatUsd, groupThousands, limits, modelAllowed, tagMeets, type BudgetView } from '../core/index.js';
 import type { CheckStatus, Plan, PreflightBudget, PreflightCheck, PreflightItem, PreflightReport } from '../contract/index.js';
 import type { PriceCatalog } from '../pricing/index.js';
 import { burnHeadroomCheck } from './burn-headroom.js';
@@ -216,9 +216,9 @@ function itemName(p: Priced, index: number): string {
 
 function queueCheck(p: Priced): PreflightCheck {
   const { calls, o } = p;
-  const planned = `${calls.toLocaleString('en-US')} call${calls === 1 ? '' : 's'} in ${p.items.length} item${p.items.length === 1 ? '' : 's'}`;
-  if (calls > o.queueCallsMax) return { name: 'queue_size', status: 'fail', message: `${planned}: more than ${o.queueCallsMax.toLocaleString('en-US')}; split the plan or raise the bound` };
-  if (calls > o.queueCallsWarn) return { name: 'queue_size', status: 'warn', message: `${planned}: more than ${o.queueCallsWarn.toLocaleString('en-US')}; is the queue what you meant to run?` };
+  const planned = `${groupThousands(calls)} call${calls === 1 ? '' : 's'} in ${p.items.length} item${p.items.length === 1 ? '' : 's'}`;
+  if (calls > o.queueCallsMax) return { name: 'queue_size', status: 'fail', message: `${planned}: more than ${groupThousands(o.queueCallsMax)}; split the plan or raise the bound` };
+  if (calls > o.queueCallsWarn) return { name: 'queue_size', status: 'warn', message: `${planned}: more than ${groupThousands(o.queueCallsWarn)}; is the queue what you meant to run?` };
   return { name: 'queue_size', status: 'pass', message: planned };
 }
 
