@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { base62, chainCap, formatUsd, limits as coreLimits, type RandomBytes, type Refusal, type ReserveOk } from '../core/index.js';
 import { parseJsonText } from '../contract/json.js';
@@ -13,9 +12,9 @@ import { worstCaseMicros } from '../pricing/cost.js';
 import { didYouMean } from '../suggest.js';
 import { estimateCall, settleUsage, usageCost, type Estimate, type PricedModel } from './estimate.js';
 import { gatewayLimits } from './limits.js';
-import type { CallUsage, ParsedCall, ReportedUsage, RouteAdapter, StreamObserver } from './providers/adapter.js';
-import { drained, sendError, sendJson, type HeaderMap } from './respond.js';
-import { SseEventTooLargeError, SseParser } from './sse.js';
+import type { CallUsage, ParsedCall, ReportedUsage, RouteAdapter } from './providers/adapter.js';
+import { sendError, sendJson, type HeaderMap } from './respond.js';
+import { pipeEvents } from './relay.js';
 import { upstreamFailure, UpstreamCall, type Upstream } from './upstream.js';
 import { CallTracker } from './drain.js';
 import { Resolver, type DeferredEvent } from './settlements.js';
@@ -424,25 +423,6 @@ function outputOf(body: unknown): string {
     ...listOf(field(body, 'output')).flatMap((item) => listOf(field(item, 'content')).map((part) => field(part, 'text'))),
   ];
   return pieces.filter((p): p is string => typeof p === 'string').join('');
-}
-
-/** Relays a stream's events as they arrive, until it ends; true when it was cut for an event too large to hold. */
-async function pipeEvents(upstream: UpstreamCall, observer: StreamObserver, res: ServerResponse): Promise<boolean> {
-  const parser = new SseParser();
-  const decoder = new StringDecoder('utf8');
-  try {
-    for await (const chunk of upstream) {
-      // The events that arrived together leave together: one write (one system call) per chunk, not per event.
-      let out = '';
-      for (const event of parser.push(decoder.write(chunk))) out += observer.forward(event) ?? '';
-      if (out !== '' && !res.destroyed && !res.write(out)) await drained(res);
-    }
-  } catch (error) {
-    // The client left (upstream aborted), the timeout fired, the provider broke off, or it sent
-    // an event too large to hold (leaving the loop closes the upstream connection).
-    return error instanceof SseEventTooLargeError;
-  }
-  return false;
 }
 
 /** Why a stream stopped before its end marker, and the error event its client gets (none when the client left). */

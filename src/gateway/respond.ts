@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { errorHeaders } from '../contract/errors.js';
 import { firstEvent } from '../core/index.js';
 import { StoreUnavailableError } from '../store/index.js';
@@ -20,7 +21,7 @@ export function sendError(res: ServerResponse, provider: Provider, error: Gatewa
 }
 
 /** Resolves when the response can take more data, or the client is gone. */
-export async function drained(res: ServerResponse): Promise<void> {
+export async function drained(res: Writable): Promise<void> {
   await firstEvent(res, ['drain', 'close']);
 }
 

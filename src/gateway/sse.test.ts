@@ -43,6 +43,37 @@ describe('SseParser', () => {
     );
   });
 
+  it('reads every event as a line-by-line reading of the SSE fields does, whatever its lines hold', () => {
+    // Proves the quick reading of `data:` and `event:`+`data:` events changes no event's name or data.
+    const reference = (raw: string): [string | undefined, string, boolean] => {
+      let event: string | undefined;
+      let malformed = false;
+      const data: string[] = [];
+      for (const line of raw.split(/\r?\n/)) {
+        if (line === '' || line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(line[colon + 1] === ' ' ? colon + 2 : colon + 1);
+        if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+        else if (!['id', 'retry'].includes(field)) malformed = true;
+      }
+      return [event, data.join('\n'), malformed];
+    };
+    const text = fc.array(fc.constantFrom('a', ' ', ':', '\r', '{', '"', 'é', 'data: ', 'event: '), { maxLength: 12 }).map((units) => units.join(''));
+    const line = fc.oneof(text.map((t) => `data: ${t}`), text.map((t) => `event: ${t}`), text.map((t) => `data:${t}`), fc.constantFrom('data:', 'data: ', 'event:', ': c', 'id: 7'), text);
+    const event = fc.tuple(fc.array(line, { minLength: 1, maxLength: 3 }), fc.constantFrom('\n', '\r\n')).map(([lines, eol]) => `${lines.join(eol)}${eol}${eol}`);
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 6 }), (events) => {
+        const text = events.join('');
+        const parsed = new SseParser().push(text);
+        expect(parsed.length).toBeGreaterThan(0);
+        for (const e of parsed) expect([e.event, e.data, e.malformed]).toEqual(reference(e.raw));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('keeps an unfinished event as the rest of a truncated stream', () => {
     // Proves a stream cut mid-event neither loses nor invents an event.
     const parser = new SseParser();

@@ -68,6 +68,25 @@ function eventEnd(text: string, from: number): number {
 }
 
 function parseEvent(raw: string): SseEvent {
+  return parseDataEvent(raw) ?? parseEventLines(raw);
+}
+
+/**
+ * The two forms providers send nearly every event in, `data: …` alone or after `event: …`, each
+ * on a line ending in `\n`, read without splitting the event into lines; undefined for any other.
+ */
+function parseDataEvent(raw: string): SseEvent | undefined {
+  const last = raw.length - 2;
+  if (raw.charCodeAt(last - 1) === 13) return undefined;
+  if (raw.startsWith('data: ')) return raw.indexOf('\n') === last ? { event: undefined, data: raw.slice(6, last), raw, malformed: false } : undefined;
+  if (!raw.startsWith('event: ')) return undefined;
+  const lineEnd = raw.indexOf('\n');
+  if (raw.charCodeAt(lineEnd - 1) === 13 || !raw.startsWith('data: ', lineEnd + 1) || raw.indexOf('\n', lineEnd + 1) !== last) return undefined;
+  return { event: raw.slice(7, lineEnd), data: raw.slice(lineEnd + 7, last), raw, malformed: false };
+}
+
+/** Any event, line by line (comments, `id`, `retry`, several `data` lines, `\r\n` line ends). */
+function parseEventLines(raw: string): SseEvent {
   let event: string | undefined;
   let malformed = false;
   const data: string[] = [];
