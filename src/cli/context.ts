@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { openLocalBackend, type CliBackend } from './backend.js';
-import { openRemoteBackend } from './remote-backend.js';
+import type { CliBackend } from './backend.js';
 import { usageError } from './errors.js';
-import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './output.js';
+import { failureJson, failureLine, writeChunk, type CliStreams, type Failure } from './report.js';
 
 /** Environment variables as a run sees them; unset ones are absent or undefined. */
 export type CliEnv = Readonly<Record<string, string | undefined>>;
@@ -60,8 +59,9 @@ export interface ContextOptions {
 
 function defaultOpener(env: CliEnv): OpenBackend {
   return async (options, access) => {
-    if (options.url !== undefined) return openRemoteBackend({ url: options.url, env });
-    return openLocalBackend({ db: options.db, create: access === 'write' });
+    // Loaded when a command first asks: `bursar serve` never does, and starts without them.
+    if (options.url !== undefined) return (await import('./remote-backend.js')).openRemoteBackend({ url: options.url, env });
+    return (await import('./backend.js')).openLocalBackend({ db: options.db, create: access === 'write' });
   };
 }
 

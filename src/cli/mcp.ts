@@ -11,7 +11,7 @@ import { openStore, type Store } from '../store/index.js';
 import { metricIntervalMsFrom, startTelemetry, TelemetryConfigError, type Telemetry } from '../telemetry/index.js';
 import type { CliContext } from './context.js';
 import { CliError, usageError } from './errors.js';
-import { untilInterrupted } from './mock-upstream.js';
+import { untilInterrupted } from './interrupt.js';
 import { writeChunk } from './output.js';
 import { parseCountArg } from './parse.js';
 

@@ -1,14 +1,9 @@
 import { Option, type Command } from 'commander';
-import { firstEvent } from '../core/index.js';
 import { mockFaults, mockUpstreamPortDefault, runMockUpstream } from '../mock-upstream/index.js';
 import type { CliContext } from './context.js';
 import { CliError } from './errors.js';
+import { untilInterrupted } from './interrupt.js';
 import { parsePortArg } from './parse.js';
-
-/** Resolves on the first Ctrl-C or SIGTERM. */
-export async function untilInterrupted(): Promise<void> {
-  await firstEvent(process, ['SIGINT', 'SIGTERM']);
-}
 
 /**
  * Adds `bursar mock-upstream [--port 9100]`: a fake OpenAI/Anthropic provider for offline

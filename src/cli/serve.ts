@@ -3,12 +3,11 @@ import { Option, type Command } from 'commander';
 import { alertThresholdsPctDefault, formatUsd, formatWindow, newSpendToken, type BudgetView } from '../core/index.js';
 import type { Provider } from '../gateway/index.js';
 import { AdminKeyError, gatewayModes, serverLimits, ServeConfigError, startServer, upstreamChoices, type RunningServer, type ServeOptions, type UpstreamChoice } from '../server/index.js';
-import { loadToolPrices } from '../pricing/index.js';
 import { TelemetryConfigError } from '../telemetry/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
 import { CliError, unwrap } from './errors.js';
-import { untilInterrupted } from './mock-upstream.js';
+import { untilInterrupted } from './interrupt.js';
 import { parseCountArg, parsePortArg } from './parse.js';
 
 /** Extra server parts (the admin API, the dashboard) the CLI registers with `serve`. */
@@ -158,7 +157,8 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--quickstart', 'seed a demo agent into an empty database and print a curl with a fresh token')
     .action(async (flags: ServeFlags) => {
       const { db, json } = context.options();
-      const tools = loadToolPrices({ path: flags.tools });
+      // A tool price file is read when given; the bundled table loads with the first route that needs it.
+      const tools = flags.tools === undefined || flags.tools === '' ? { ok: true as const, prices: undefined } : (await import('../pricing/tools.js')).loadToolPrices({ path: flags.tools });
       if (!tools.ok) throw new CliError({ code: tools.code, message: tools.message, ...(tools.field ? { field: tools.field } : {}) }, 2);
       let server: RunningServer;
       try {

@@ -45,4 +45,18 @@ describe('a server at start', () => {
     expect(packages.get('zod')).toBeUndefined();
     expect(loaded.filter((m) => /^contract\/(.*schemas|.*routes|route)\.ts$|^mock-upstream\/|^pricing\/(overrides|schema|tools)\.ts$/.test(m))).toEqual([]);
   });
+
+  it('through `bursar serve` loads the serve command alone, without the other commands or their schemas', () => {
+    // Proves the executable's server path stays as lean as the library's: the other command groups load only for other commands.
+    const modules = new Set<string>();
+    const packages = new Map<string, string>();
+    for (const entry of ['cli/main.ts', 'cli/serve.ts']) {
+      const found = staticImports(join(src, entry));
+      for (const m of found.modules) modules.add(relative(src, m));
+      for (const [name, by] of found.packages) packages.set(name, by);
+    }
+    expect(modules).toContain('server/index.ts');
+    expect(packages.get('zod')).toBeUndefined();
+    expect([...modules].filter((m) => /^contract\/(.*schemas|.*routes|route|index)\.ts$|^mock-upstream\/|^pricing\/(overrides|schema|tools)\.ts$|^cli\/(groups|backend|remote-backend|output|budgets|mock-upstream)\.ts$/.test(m))).toEqual([]);
+  });
 });
