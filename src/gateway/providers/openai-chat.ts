@@ -56,13 +56,32 @@ class ChatObserver extends TextObserver {
     const usage = chatUsage(chunk.usage);
     if (usage) this.reported = usage;
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
-    for (const choice of choices) for (const piece of collectText((choice as { delta?: unknown }).delta).texts) if (piece !== 'assistant') this.keep(piece);
+    for (const choice of choices) this.keepDelta((choice as { delta?: unknown }).delta);
     if (this.clientWantsUsage || !('usage' in chunk)) return event.raw;
     // Bursar asked for usage; the client did not: send what it would have got without us.
     if (choices.length === 0 && usage) return null;
     delete chunk.usage;
     return formatSse(JSON.stringify(chunk), event.event);
   }
+
+  /**
+   * Keeps a delta's text (the role's name aside): its `content` at once when that is all it holds,
+   * as in nearly every chunk, else every string in it.
+   */
+  private keepDelta(delta: unknown): void {
+    const content = typeof delta === 'object' && delta !== null ? (delta as { content?: unknown }).content : undefined;
+    if (typeof content === 'string' && onlyContent(delta as object)) {
+      if (content !== 'assistant') this.keep(content);
+      return;
+    }
+    for (const piece of collectText(delta).texts) if (piece !== 'assistant') this.keep(piece);
+  }
+}
+
+/** Whether an object's only key is `content`. */
+function onlyContent(value: object): boolean {
+  for (const key in value) if (key !== 'content') return false;
+  return true;
 }
 
 /** `POST /v1/chat/completions` (OpenAI Chat Completions). */
