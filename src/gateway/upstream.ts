@@ -168,6 +168,8 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
   private error: Error | undefined;
   private answered: { resolve(call: UpstreamCall): void; reject(error: Error): void } | undefined;
   private wake: (() => void) | undefined;
+  /** A streamed answer's reader waiting for its next chunk: handed the chunk as it arrives. */
+  private reader: { resolve(result: IteratorResult<Buffer, undefined>): void; reject(error: Error): void } | undefined;
 
   /** The answer's headers, names in lower case (the last of repeated ones); read when first asked for (most calls never do). */
   get headers(): Record<string, string> {
@@ -217,6 +219,12 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
       this.cancel?.(new Error('upstream response too large'));
       return false;
     }
+    const reader = this.reader;
+    if (reader !== undefined) {
+      this.reader = undefined;
+      reader.resolve({ done: false, value: chunk });
+      return true;
+    }
     this.chunks.push(chunk);
     this.notify();
     // A reader of the whole body takes every chunk as it comes (the size limit bounds it).
@@ -227,6 +235,7 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
   onComplete(): void {
     this.ended = true;
     this.notify();
+    this.answerReader();
   }
 
   onError(error: Error): void {
@@ -234,6 +243,7 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
     this.answered?.reject(error);
     this.answered = undefined;
     this.notify();
+    this.answerReader();
   }
 
   /** The whole body as UTF-8 text, once it has arrived. */
@@ -249,28 +259,54 @@ export class UpstreamCall implements AsyncIterable<Buffer>, Dispatcher.DispatchH
     return text;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+  /**
+   * The answer's chunks as they arrive, for a streamed answer. A chunk that arrives while the
+   * reader waits is handed to it at once (no queue, no generator to resume); one that arrives
+   * before is queued, and the connection is paused while the queue is full.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer, undefined> {
     // A stream can be open for minutes: its headers are kept parsed (a few strings), not as
     // undici's buffers, which take about three times the memory.
     void this.headers;
     this.rawHeaders = [];
-    try {
-      for (;;) {
-        const chunk = this.chunks.shift();
-        if (chunk !== undefined) {
-          yield chunk;
-        } else if (this.error) {
-          throw this.error;
-        } else if (this.ended) {
-          return;
-        } else {
-          await this.next();
-        }
-      }
-    } finally {
+    return {
+      next: () => this.read(),
       // A reader that stops early (an event too large, an error of its own) closes the connection.
-      if (!this.ended) this.abort();
+      return: () => {
+        this.stopUnended();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  private read(): Promise<IteratorResult<Buffer, undefined>> {
+    const chunk = this.chunks.shift();
+    if (chunk !== undefined) return Promise.resolve({ done: false, value: chunk });
+    if (this.error) {
+      this.stopUnended();
+      return Promise.reject(this.error);
     }
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    // Resuming may deliver what is buffered at once, so the reader is set first.
+    return new Promise((resolve, reject) => {
+      this.reader = { resolve, reject };
+      if (this.paused) this.unpause();
+    });
+  }
+
+  /** Ends the waiting reader's wait: the answer ended, or failed. */
+  private answerReader(): void {
+    const reader = this.reader;
+    if (reader === undefined) return;
+    this.reader = undefined;
+    if (this.error === undefined) return reader.resolve({ done: true, value: undefined });
+    this.stopUnended();
+    reader.reject(this.error);
+  }
+
+  /** Closes the connection unless the answer has ended. */
+  private stopUnended(): void {
+    if (!this.ended) this.abort();
   }
 
   private unpause(): void {
