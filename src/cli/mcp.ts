@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { labelPattern, labelRule } from '../contract/index.js';
+import { labelPattern, labelRule } from '../contract/labels.js';
 import { pooledRandom, type Labels } from '../core/index.js';
 import { mcpLimits, type McpDeps } from '../mcp/index.js';
 import { parsePriceList, parseUpstream, pricesLine, proxyToolPrices, type UpstreamSpec } from '../mcp/proxy-config.js';
-import { authenticateToken, type Caller } from '../ops/index.js';
+import { authenticateToken, type Caller } from '../ops/tokens.js';
 import { loadPricing, loadToolPrices, type ToolPrices } from '../pricing/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { metricIntervalMsFrom, startTelemetry, TelemetryConfigError, type Telemetry } from '../telemetry/index.js';
 import type { CliContext } from './context.js';
 import { CliError, usageError } from './errors.js';
 import { untilInterrupted } from './interrupt.js';
-import { writeChunk } from './output.js';
+import { writeChunk } from './report.js';
 import { parseCountArg } from './parse.js';
 
 /**

@@ -38,6 +38,15 @@ describe('runCli', () => {
     for (const command of ['serve', 'budgets', 'tokens', 'usage', 'mock-upstream', 'audit']) expect(all.out).toContain(command);
   });
 
+  it('gives each long-running command its own help when it is loaded alone', async () => {
+    // Proves `mcp`, `mcp-proxy` and `mock-upstream`, loaded without the other groups, still parse and explain their options.
+    for (const [argv, option] of [[['mcp', '--help'], '--token'], [['mcp-proxy', '--help'], '--upstream'], [['mock-upstream', '--help'], '--port']] as const) {
+      const help = await run([...argv]);
+      expect(help.code).toBe(0);
+      expect(help.out).toContain(option);
+    }
+  });
+
   it('still suggests a command for a typo next to serve', async () => {
     // Proves a mistyped command gets every group, so the suggestion can name the right one.
     const typo = await run(['serv']);

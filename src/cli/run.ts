@@ -33,12 +33,26 @@ export function commandName(argv: readonly string[]): string | undefined {
 }
 
 /**
- * The command groups a command line needs: `serve` alone for `bursar serve`, so a server does not
- * load the other commands (their reports, the admin client, the contract's schemas; about 15 MB
- * of a fresh server's memory); every group otherwise, for help and every other command.
+ * The group of each command that runs until it is stopped (a server, an MCP server an agent starts
+ * for each session, the mock provider): such a command line loads its own group alone.
+ */
+const longRunning: Readonly<Record<string, () => Promise<RegisterGroup>>> = {
+  serve: async () => (await import('./serve.js')).registerServe,
+  mcp: async () => (await import('./mcp.js')).registerMcp,
+  'mcp-proxy': async () => (await import('./mcp.js')).registerMcp,
+  'mock-upstream': async () => (await import('./mock-upstream.js')).registerMockUpstream,
+};
+
+/**
+ * The command groups a command line needs: its own group alone for a long-running command, so a
+ * server does not load the other commands (their reports, the admin client, the contract's
+ * schemas; about 12 MB of a fresh server's memory); every group otherwise, for help and every
+ * other command.
  */
 async function groupsFor(argv: readonly string[]): Promise<readonly RegisterGroup[]> {
-  if (commandName(argv) === 'serve') return [(await import('./serve.js')).registerServe];
+  const name = commandName(argv);
+  const group = name === undefined || !Object.hasOwn(longRunning, name) ? undefined : longRunning[name];
+  if (group !== undefined) return [await group()];
   return (await import('./groups.js')).commandGroups;
 }
 
