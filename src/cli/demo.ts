@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { formatUsd, newSpendToken, type AuditReport, type BudgetKind, type BudgetView, type Policy } from '../core/index.js';
+import { formatUsd, groupThousands, newSpendToken, type AuditReport, type BudgetKind, type BudgetView, type Policy } from '../core/index.js';
 import { startServer, stderrJsonLog, type RunningServer } from '../server/index.js';
 import type { Store } from '../store/index.js';
 import type { CliContext } from './context.js';
@@ -49,7 +49,7 @@ export const demoTree: { path: string; kind: BudgetKind; credits: number; title:
 export function credits(micros: number): string {
   const whole = Math.floor(micros / creditMicros);
   const hundredths = Math.floor((micros % creditMicros) / (creditMicros / 100));
-  return hundredths === 0 ? whole.toLocaleString('en-US') : `${whole.toLocaleString('en-US')}.${String(hundredths).padStart(2, '0')}`;
+  return hundredths === 0 ? groupThousands(whole) : `${groupThousands(whole)}.${String(hundredths).padStart(2, '0')}`;
 }
 
 /**

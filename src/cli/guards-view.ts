@@ -1,4 +1,4 @@
-import { formatUsd } from '../core/index.js';
+import { formatUsd, groupThousands } from '../core/index.js';
 import type { CheckName, CheckStatus, ForecastBudget, ForecastWindow, PreflightReport, ReservationRow } from '../contract/index.js';
 import { table, usd } from './output.js';
 
@@ -23,17 +23,13 @@ const checkLabels: Record<CheckName, string> = {
   confirmation: 'confirmation',
 };
 
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 function itemsTable(r: PreflightReport): string {
   const shown = r.items.slice(0, preflightItemsShownMax);
-  const rows = shown.map((i) => [String(i.index), i.title ?? '-', i.token ?? i.budget, i.model, count(i.count), count(i.input_tokens), count(i.max_output_tokens), formatUsd(i.call_micros), formatUsd(i.total_micros)]);
+  const rows = shown.map((i) => [String(i.index), i.title ?? '-', i.token ?? i.budget, i.model, groupThousands(i.count), groupThousands(i.input_tokens), groupThousands(i.max_output_tokens), formatUsd(i.call_micros), formatUsd(i.total_micros)]);
   const rest = r.items.slice(preflightItemsShownMax);
   if (rest.length > 0) {
     const calls = rest.reduce((n, i) => n + i.count, 0);
-    rows.push(['…', `${rest.length} more items (--json lists them)`, '', '', count(calls), '', '', '', formatUsd(rest.reduce((n, i) => n + i.total_micros, 0))]);
+    rows.push(['…', `${rest.length} more items (--json lists them)`, '', '', groupThousands(calls), '', '', '', formatUsd(rest.reduce((n, i) => n + i.total_micros, 0))]);
   }
   return table(
     [{ header: '#', align: 'right' }, { header: 'TITLE' }, { header: 'BUDGET OR TOKEN' }, { header: 'MODEL' }, { header: 'CALLS', align: 'right' }, { header: 'IN', align: 'right' }, { header: 'OUT CAP', align: 'right' }, { header: 'PER CALL', align: 'right' }, { header: 'TOTAL', align: 'right' }],
@@ -85,7 +81,7 @@ export function preflightText(r: PreflightReport): string {
     itemsTable(r),
     ...routeLines(r),
     '',
-    `Estimated ${formatUsd(r.total_micros)} at most for ${count(r.calls)} call${r.calls === 1 ? '' : 's'}, ${count(r.concurrency)} at once (each call at its worst case: input plus its whole output cap).`,
+    `Estimated ${formatUsd(r.total_micros)} at most for ${groupThousands(r.calls)} call${r.calls === 1 ? '' : 's'}, ${groupThousands(r.concurrency)} at once (each call at its worst case: input plus its whole output cap).`,
     '',
     "Budgets on the plan's paths (LEFT: what each can still spend this period; AT ONCE: planned of the in-flight slots free):",
     budgetsTable(r),
@@ -173,7 +169,7 @@ export function reservationsText(rows: readonly ReservationRow[], groupBy: strin
   if (rows.length === 0) return 'No reservations in this range.';
   const body = table(
     [{ header: groupBy.toUpperCase() }, { header: 'MODEL' }, { header: 'RESERVED', align: 'right' }, { header: 'SETTLED', align: 'right' }, { header: 'VOIDED', align: 'right' }, { header: 'EXPIRED', align: 'right' }, { header: 'CHARGED', align: 'right' }, { header: 'RESERVE:SETTLE', align: 'right' }, { header: 'ACCURACY', align: 'right' }],
-    rows.map((r) => [r.key ?? '-', r.model ?? '-', count(r.reservations), count(r.settled), count(r.voided), count(r.expired), count(r.charged), ratioText(r.reserve_to_settle), ratioText(r.estimate_accuracy)]),
+    rows.map((r) => [r.key ?? '-', r.model ?? '-', groupThousands(r.reservations), groupThousands(r.settled), groupThousands(r.voided), groupThousands(r.expired), groupThousands(r.charged), ratioText(r.reserve_to_settle), ratioText(r.estimate_accuracy)]),
   );
   return `${body}\nRESERVE:SETTLE is reservations per settlement (well above 1: retries or abandoned calls); ACCURACY is actual cost over what the settled calls reserved.`;
 }

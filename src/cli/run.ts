@@ -36,12 +36,12 @@ export function commandName(argv: readonly string[]): string | undefined {
  * The group of each command that runs until it is stopped (a server, an MCP server an agent starts
  * for each session, the mock provider): such a command line loads its own group alone.
  */
-const longRunning: Readonly<Record<string, () => Promise<RegisterGroup>>> = {
-  serve: async () => (await import('./serve.js')).registerServe,
-  mcp: async () => (await import('./mcp.js')).registerMcp,
-  'mcp-proxy': async () => (await import('./mcp.js')).registerMcp,
-  'mock-upstream': async () => (await import('./mock-upstream.js')).registerMockUpstream,
-};
+const longRunning: ReadonlyMap<string, () => Promise<RegisterGroup>> = new Map([
+  ['serve', async () => (await import('./serve.js')).registerServe],
+  ['mcp', async () => (await import('./mcp.js')).registerMcp],
+  ['mcp-proxy', async () => (await import('./mcp.js')).registerMcp],
+  ['mock-upstream', async () => (await import('./mock-upstream.js')).registerMockUpstream],
+]);
 
 /**
  * The command groups a command line needs: its own group alone for a long-running command, so a
@@ -50,8 +50,7 @@ const longRunning: Readonly<Record<string, () => Promise<RegisterGroup>>> = {
  * other command.
  */
 async function groupsFor(argv: readonly string[]): Promise<readonly RegisterGroup[]> {
-  const name = commandName(argv);
-  const group = name === undefined || !Object.hasOwn(longRunning, name) ? undefined : longRunning[name];
+  const group = longRunning.get(commandName(argv) ?? '');
   if (group !== undefined) return [await group()];
   return (await import('./groups.js')).commandGroups;
 }

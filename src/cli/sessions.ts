@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { contractLimits } from '../contract/index.js';
-import { limits } from '../core/index.js';
+import { groupThousands, limits } from '../core/index.js';
 import type { CliLedgerEntry, SessionsReport, SessionSummary } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
@@ -78,7 +78,7 @@ function isoText(iso: string): string {
 
 function sessionsTable(report: SessionsReport): string {
   if (report.sessions.length === 0) return 'No sessions yet. Label calls with the x-bursar-session header (or the SDK\'s session option) to group them.';
-  const rows = report.sessions.map((s) => [s.id, isoText(s.started_at), isoText(s.ended_at), String(s.calls), s.tokens_in.toLocaleString('en-US'), s.tokens_out.toLocaleString('en-US'), usd(s.cost_micros), s.agents.join(', ') || '-']);
+  const rows = report.sessions.map((s) => [s.id, isoText(s.started_at), isoText(s.ended_at), String(s.calls), groupThousands(s.tokens_in), groupThousands(s.tokens_out), usd(s.cost_micros), s.agents.join(', ') || '-']);
   const body = table(
     [{ header: 'SESSION' }, { header: 'STARTED (UTC)' }, { header: 'ENDED (UTC)' }, { header: 'CALLS', align: 'right' }, { header: 'TOKENS IN', align: 'right' }, { header: 'TOKENS OUT', align: 'right' }, { header: 'COST', align: 'right' }, { header: 'AGENTS' }],
     rows,
@@ -114,7 +114,7 @@ function summaryText(s: SessionSummary): string {
     `Session ${s.id}`,
     `  started   ${isoText(s.started_at)}`,
     `  ended     ${isoText(s.ended_at)}`,
-    `  calls     ${s.calls}   tokens in/out ${s.tokens_in.toLocaleString('en-US')}/${s.tokens_out.toLocaleString('en-US')}   cost ${usd(s.cost_micros)}`,
+    `  calls     ${s.calls}   tokens in/out ${groupThousands(s.tokens_in)}/${groupThousands(s.tokens_out)}   cost ${usd(s.cost_micros)}`,
     `  agents    ${s.agents.join(', ') || '-'}`,
     `  models    ${s.models.join(', ') || '-'}`,
     `  entries   ${s.entries}${s.truncated ? ' (more than one summary reads; totals are partial)' : ''}`,

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { groupings, type GroupBy } from '../contract/index.js';
+import { groupThousands } from '../core/index.js';
 import type { UsageAnswer } from './backend.js';
 import { findBudget } from './budget-ops.js';
 import type { CliContext } from './context.js';
@@ -28,17 +29,13 @@ Examples:
   bursar usage --by budget --reservations --since 7d
   bursar usage --by day --since 30d --timezone Europe/Amsterdam --json`;
 
-function count(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 function usageText(r: UsageAnswer): string {
-  const rows = r.rows.map((row) => [row.key ?? '-', count(row.calls), count(row.tokens_in), count(row.tokens_out), usd(row.cost_micros)]);
-  if (r.other) rows.push([`(${r.other.calls} calls in further groups)`, count(r.other.calls), count(r.other.tokens_in), count(r.other.tokens_out), usd(r.other.cost_micros)]);
-  rows.push(['TOTAL', count(r.totals.calls), count(r.totals.tokens_in), count(r.totals.tokens_out), usd(r.totals.cost_micros)]);
+  const rows = r.rows.map((row) => [row.key ?? '-', groupThousands(row.calls), groupThousands(row.tokens_in), groupThousands(row.tokens_out), usd(row.cost_micros)]);
+  if (r.other) rows.push([`(${r.other.calls} calls in further groups)`, groupThousands(r.other.calls), groupThousands(r.other.tokens_in), groupThousands(r.other.tokens_out), usd(r.other.cost_micros)]);
+  rows.push(['TOTAL', groupThousands(r.totals.calls), groupThousands(r.totals.tokens_in), groupThousands(r.totals.tokens_out), usd(r.totals.cost_micros)]);
   const parts = [table([{ header: r.group_by.toUpperCase() }, { header: 'CALLS', align: 'right' }, { header: 'TOKENS IN', align: 'right' }, { header: 'TOKENS OUT', align: 'right' }, { header: 'COST', align: 'right' }], rows)];
   if (r.across.length > 0) {
-    const across = r.across.map((row) => [row.key ?? '-', row.kind, count(row.calls), count(row.tokens_in), count(row.tokens_out), usd(row.cost_micros)]);
+    const across = r.across.map((row) => [row.key ?? '-', row.kind, groupThousands(row.calls), groupThousands(row.tokens_in), groupThousands(row.tokens_out), usd(row.cost_micros)]);
     parts.push('', 'Across the tree (the same spend, on the model, tag and provider budgets its calls reserved on):');
     parts.push(table([{ header: 'BUDGET' }, { header: 'KIND' }, { header: 'CALLS', align: 'right' }, { header: 'TOKENS IN', align: 'right' }, { header: 'TOKENS OUT', align: 'right' }, { header: 'COST', align: 'right' }], across));
   }
