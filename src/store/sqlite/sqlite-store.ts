@@ -115,6 +115,19 @@ function placeholders(n: number): string {
 }
 
 /**
+ * Ledger rows one multi-row insert of the writer thread writes: SQLite steps one statement for
+ * all of them and the driver is entered once (at 256 callers the thread's CPU per pair fell by
+ * about 14%; 8 rows did as well, 4 less). Inline commits write a row per statement: there, at
+ * 16 callers, batches of 16 rows measured no faster.
+ */
+export const entriesPerInsert = 16;
+
+/** `(?, ?), (?, ?), …`: `rows` rows of `columns` parameters. */
+function rowsOf(columns: number, rows: number): string {
+  return Array.from({ length: rows }, () => `(${placeholders(columns)})`).join(', ');
+}
+
+/**
  * Opens (creating and migrating when needed) a SQLite ledger store.
  *
  * @example
@@ -133,6 +146,10 @@ const writeSql = {
   insertEntry: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`,
   /** An entry without usage, request or attribution fields: the columns left out are NULL, the same row. */
   insertBareEntry: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES (${placeholders(bareLedgerColumns.length)})`,
+  /** `entriesPerInsert` entries at once, each as `insertEntry` binds it. */
+  insertEntries: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES ${rowsOf(ledgerColumns.length, entriesPerInsert)}`,
+  /** `entriesPerInsert` entries at once, each as `insertBareEntry` binds it. */
+  insertBareEntries: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES ${rowsOf(bareLedgerColumns.length, entriesPerInsert)}`,
   insertBudget: `INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`,
   updateBudget: `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
      spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
@@ -262,6 +279,9 @@ export class SqliteStore extends BaseStore {
           sql: writeNames.map((name) => writeSql[name]),
           insertEntry: op.insertEntry,
           insertBareEntry: op.insertBareEntry,
+          insertEntries: op.insertEntries,
+          insertBareEntries: op.insertBareEntries,
+          entriesPerInsert,
           synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
           busyTimeoutMs: options.busyTimeoutMs ?? 5_000,
           checkpointIntervalMs: background ? checkpointIntervalMsDefault : undefined,

@@ -166,6 +166,75 @@ describe('the sqlite writer thread', () => {
     await reopened.close();
   });
 
+  it('writes entries with and without usage or attribution fields, many to a statement and one by one, row for row as a store without the thread', async () => {
+    // Proves the multi-row inserts: a batch of 100 reservations (one in three with a session, the
+    // rest without any such field) and their settlements (half with usage, one in five with a
+    // reason) fills the thread's multi-row statements of both shapes and leaves rows over for
+    // the one-row ones, and the file holds the same rows, hashes included, as an inline writer's.
+    const clock = { now: () => 1_800_000_000_000 };
+    const threadPath = join(dir, 'multi-row.db');
+    const inlinePath = join(dir, 'multi-row-reference.db');
+    const threaded = openSqliteStore({ path: threadPath, clock, writer: 'thread', inlineBatchOpsMax: 0 });
+    const inline = openSqliteStore({ path: inlinePath, clock });
+    for (const store of [threaded, inline]) {
+      await store.createBudget({ path: 'a', limitMicros: 1_000_000_000 });
+      const held = await Promise.all(Array.from({ length: 100 }, (_, i) => store.reserve({ path: 'a', amountMicros: 100 + i, ...(i % 3 === 0 ? { labels: { session: `s${i}` } } : {}) })));
+      const settled = await Promise.all(
+        held.map((r, i) => {
+          if (!r.ok) throw new Error(r.message);
+          const usage = i % 2 === 0 ? { usage: { tokensIn: i, tokensOut: 2 * i } } : {};
+          return store.settle({ reservationId: r.reservation.id, actualMicros: 50 + i, ...usage, ...(i % 5 === 0 ? { reason: `r${i}` } : {}) });
+        }),
+      );
+      expect(settled.every((r) => r.ok)).toBe(true);
+    }
+    await Promise.all([threaded.close(), inline.close()]);
+    const rows = (path: string): Record<string, unknown>[] => {
+      const db = new Database(path, { readonly: true });
+      const all = db.prepare('SELECT * FROM ledger ORDER BY seq').all() as Record<string, unknown>[];
+      db.close();
+      return all;
+    };
+    const written = rows(threadPath);
+    // Both shapes, each more than one statement's worth.
+    expect(written.filter((r) => r.session === null && r.tokens_in === null && r.reason === null).length).toBeGreaterThan(32);
+    expect(written.filter((r) => r.session !== null || r.tokens_in !== null || r.reason !== null).length).toBeGreaterThan(32);
+    expect(written).toEqual(rows(inlinePath));
+    const reopened = openSqliteStore({ path: threadPath });
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it.each([
+    ['inside a multi-row insert', 5],
+    ['among the rows written one by one', 37],
+  ])('loses nothing of a batch whose insert fails %s, and leaves no row of it for the next batch', async (_where, failing) => {
+    // Proves a failed insert takes its gathered rows with it: a trigger refuses one amount, the
+    // batch of 40 is rolled back and each of its calls computed again alone (the refused one
+    // fails, the others commit), and once the trigger is gone the next calls commit on a ledger
+    // that holds each admitted reservation once and replays.
+    const path = join(dir, `multi-row-failure-${failing}.db`);
+    const store = openSqliteStore({ path, writer: 'thread', inlineBatchOpsMax: 0 });
+    await store.createBudget({ path: 'a', limitMicros: 1_000_000 });
+    const other = new Database(path);
+    other.exec("CREATE TRIGGER refuse_777 BEFORE INSERT ON ledger WHEN NEW.amount_micros = 777 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    const amount = (i: number): number => (i === failing ? 777 : 1_000 + i);
+    const first = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => store.reserve({ path: 'a', amountMicros: amount(i) })));
+    expect(first.map((r) => r.status === 'fulfilled' && r.value.ok)).toEqual(Array.from({ length: 40 }, (_, i) => i !== failing));
+    other.exec('DROP TRIGGER refuse_777');
+    other.close();
+    const second = await Promise.all(Array.from({ length: 40 }, (_, i) => store.reserve({ path: 'a', amountMicros: 2_000 + i })));
+    expect(second.every((r) => r.ok)).toBe(true);
+    await store.close();
+    const reopened = openSqliteStore({ path });
+    const reserves = (await reopened.ledger({ kinds: ['reserve'], limit: 200 })).entries.map((e) => e.amountMicros);
+    const admitted = [...Array.from({ length: 40 }, (_, i) => amount(i)).filter((a) => a !== 777), ...Array.from({ length: 40 }, (_, i) => 2_000 + i)];
+    expect([...reserves].sort((x, y) => x - y)).toEqual([...admitted].sort((x, y) => x - y));
+    expect((await reopened.getBudget('a'))?.reservedMicros).toBe(admitted.reduce((sum, a) => sum + a, 0));
+    expect((await reopened.audit()).ok).toBe(true);
+    await reopened.close();
+  });
+
   it('cuts a burst larger than one writer batch into batches committed one after the other, every call admitted once', async () => {
     // Proves the burst is not one transaction: 300 reservations submitted together reach the
     // ledger in batches of at most 128, each committed and delivered on its own, in sequence.
