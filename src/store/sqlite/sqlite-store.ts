@@ -120,7 +120,7 @@ function placeholders(n: number): string {
  * about 14%; 8 rows did as well, 4 less). Inline commits write a row per statement: there, at
  * 16 callers, batches of 16 rows measured no faster.
  */
-export const entriesPerInsert = 16;
+const entriesPerInsert = 16;
 
 /** `(?, ?), (?, ?), …`: `rows` rows of `columns` parameters. */
 function rowsOf(columns: number, rows: number): string {
