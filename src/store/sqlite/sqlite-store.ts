@@ -146,10 +146,6 @@ const writeSql = {
   insertEntry: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES (${placeholders(ledgerColumns.length)})`,
   /** An entry without usage, request or attribution fields: the columns left out are NULL, the same row. */
   insertBareEntry: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES (${placeholders(bareLedgerColumns.length)})`,
-  /** `entriesPerInsert` entries at once, each as `insertEntry` binds it. */
-  insertEntries: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES ${rowsOf(ledgerColumns.length, entriesPerInsert)}`,
-  /** `entriesPerInsert` entries at once, each as `insertBareEntry` binds it. */
-  insertBareEntries: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES ${rowsOf(bareLedgerColumns.length, entriesPerInsert)}`,
   insertBudget: `INSERT INTO budgets (${budgetColumns.join(', ')}) VALUES (${placeholders(budgetColumns.length)})`,
   updateBudget: `UPDATE budgets SET parent_id = ?, path = ?, status = ?, limit_micros = ?, period = ?, timezone = ?, period_start_ms = ?, period_end_ms = ?,
      spent_micros = ?, reserved_micros = ?, granted_micros = ?, overrun_micros = ?, inflight = ?, policy = ?, ${guardSet} WHERE id = ?`,
@@ -279,8 +275,9 @@ export class SqliteStore extends BaseStore {
           sql: writeNames.map((name) => writeSql[name]),
           insertEntry: op.insertEntry,
           insertBareEntry: op.insertBareEntry,
-          insertEntries: op.insertEntries,
-          insertBareEntries: op.insertBareEntries,
+          // Only the writer thread writes rows many to a statement: this connection never prepares these.
+          insertEntriesSql: `INSERT INTO ledger (${ledgerColumns.join(', ')}) VALUES ${rowsOf(ledgerColumns.length, entriesPerInsert)}`,
+          insertBareEntriesSql: `INSERT INTO ledger (${bareLedgerColumns.join(', ')}) VALUES ${rowsOf(bareLedgerColumns.length, entriesPerInsert)}`,
           entriesPerInsert,
           synchronous: options.synchronous === 'full' ? 'FULL' : 'NORMAL',
           busyTimeoutMs: options.busyTimeoutMs ?? 5_000,

@@ -49,8 +49,6 @@ if (workerData.checkpointIntervalMs !== undefined) db.pragma('wal_autocheckpoint
 const statements = workerData.sql.map((sql) => db.prepare(sql));
 const insertEntry = statements[workerData.insertEntry];
 const insertBareEntry = statements[workerData.insertBareEntry];
-const insertEntries = statements[workerData.insertEntries];
-const insertBareEntries = statements[workerData.insertBareEntries];
 const perInsert = workerData.entriesPerInsert;
 const head = db.prepare('SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1');
 const begin = db.prepare('BEGIN IMMEDIATE');
@@ -67,57 +65,43 @@ let open = null;
 const failed = new Map();
 // Entries arrive as the text their hash was computed over ([prevHash, seq, ..., data]) and their
 // hashes: the row is that array without its first element, then the hash. An entry whose usage,
-// request and attribution fields (8 to 16) are all null binds only the columns it fills. Rows
-// are gathered into multi-row inserts of \`perInsert\` each (bare and full ones apart: order
-// does not matter within a transaction, every row names its seq); the rest go one by one.
-const bareWidth = 9;
-const fullWidth = 18;
-const bare = new Array(bareWidth * perInsert);
-const full = new Array(fullWidth * perInsert);
-let bareRows = 0;
-let fullRows = 0;
+// request and attribution fields (8 to 16) are all null is bare: it binds only the columns it
+// fills. Rows of each shape are gathered into multi-row inserts of \`perInsert\` (order does not
+// matter within a transaction, every row names its seq); the rest go one by one.
+function shape(one, manySql, width) {
+  return { one, many: db.prepare(manySql), width, params: new Array(width * perInsert), rows: 0 };
+}
+const bare = shape(insertBareEntry, workerData.insertBareEntriesSql, 9);
+const full = shape(insertEntry, workerData.insertEntriesSql, 18);
 function insertRow(r, hash) {
-  if (r[8] === null && r[9] === null && r[10] === null && r[11] === null && r[12] === null && r[13] === null && r[14] === null && r[15] === null && r[16] === null) {
-    const o = bareRows * bareWidth;
-    for (let c = 0; c < 7; c += 1) bare[o + c] = r[c + 1];
-    bare[o + 7] = r[17];
-    bare[o + 8] = hash;
-    bareRows += 1;
-    if (bareRows === perInsert) {
-      insertBareEntries.run(bare);
-      bareRows = 0;
-    }
-  } else {
-    const o = fullRows * fullWidth;
-    for (let c = 0; c < 17; c += 1) full[o + c] = r[c + 1];
-    full[o + 17] = hash;
-    fullRows += 1;
-    if (fullRows === perInsert) {
-      insertEntries.run(full);
-      fullRows = 0;
-    }
+  const isBare = r[8] === null && r[9] === null && r[10] === null && r[11] === null && r[12] === null && r[13] === null && r[14] === null && r[15] === null && r[16] === null;
+  const s = isBare ? bare : full;
+  let o = s.rows * s.width;
+  for (let c = 1; c <= 7; c += 1) s.params[o++] = r[c];
+  if (!isBare) for (let c = 8; c <= 16; c += 1) s.params[o++] = r[c];
+  s.params[o++] = r[17];
+  s.params[o] = hash;
+  s.rows += 1;
+  if (s.rows === perInsert) {
+    s.many.run(s.params);
+    s.rows = 0;
   }
 }
-// Parameters are bound one by one here (an array costs the driver more a row).
-function insertLeftRows() {
-  for (let j = 0; j < bareRows; j += 1) {
-    const o = j * bareWidth;
-    insertBareEntry.run(bare[o], bare[o + 1], bare[o + 2], bare[o + 3], bare[o + 4], bare[o + 5], bare[o + 6], bare[o + 7], bare[o + 8]);
-  }
-  for (let j = 0; j < fullRows; j += 1) {
-    const o = j * fullWidth;
-    insertEntry.run(full[o], full[o + 1], full[o + 2], full[o + 3], full[o + 4], full[o + 5], full[o + 6], full[o + 7], full[o + 8], full[o + 9], full[o + 10], full[o + 11], full[o + 12], full[o + 13], full[o + 14], full[o + 15], full[o + 16], full[o + 17]);
-  }
+// The rows left over, one statement each, their parameters bound one by one (a list costs the driver more a row).
+function insertLeftRows(s) {
+  for (let j = 0; j < s.rows; j += 1) s.one.run(...s.params.slice(j * s.width, (j + 1) * s.width));
+  s.rows = 0;
 }
 function write(m) {
   if (m.texts) {
     const rows = JSON.parse('[' + m.texts + ']');
     groupRows += rows.length;
     // Counted afresh: an insert that failed in an earlier message left its rows gathered.
-    bareRows = 0;
-    fullRows = 0;
+    bare.rows = 0;
+    full.rows = 0;
     for (let i = 0; i < rows.length; i += 1) insertRow(rows[i], m.hashes.slice(i * 64, i * 64 + 64));
-    insertLeftRows();
+    insertLeftRows(bare);
+    insertLeftRows(full);
   }
   if (m.ops) for (const op of m.ops) {
     if (Array.isArray(op[1])) statements[op[0]].run(...op[1]);
@@ -217,9 +201,9 @@ export interface WriterOptions {
   insertEntry: number;
   /** Index in `sql` of the insert of an entry without usage, request or attribution fields (`bareLedgerColumns`). */
   insertBareEntry: number;
-  /** Indexes in `sql` of the inserts of `entriesPerInsert` entries at once, as `insertEntry` and `insertBareEntry` bind each. */
-  insertEntries: number;
-  insertBareEntries: number;
+  /** The inserts of `entriesPerInsert` entries at once, each bound as `insertEntry` and `insertBareEntry` bind one. */
+  insertEntriesSql: string;
+  insertBareEntriesSql: string;
   entriesPerInsert: number;
   synchronous: 'NORMAL' | 'FULL';
   busyTimeoutMs: number;
@@ -247,8 +231,8 @@ export class SqliteWriter {
   private dead: Error | undefined;
 
   constructor(private readonly options: WriterOptions) {
-    const { path, driver, sql, insertEntry, insertBareEntry, insertEntries, insertBareEntries, entriesPerInsert, synchronous, busyTimeoutMs, checkpointIntervalMs, groupRowsMax } = options;
-    const workerData = { path, driver, sql, insertEntry, insertBareEntry, insertEntries, insertBareEntries, entriesPerInsert, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax, groupRowsMax };
+    const { path, driver, sql, insertEntry, insertBareEntry, insertEntriesSql, insertBareEntriesSql, entriesPerInsert, synchronous, busyTimeoutMs, checkpointIntervalMs, groupRowsMax } = options;
+    const workerData = { path, driver, sql, insertEntry, insertBareEntry, insertEntriesSql, insertBareEntriesSql, entriesPerInsert, synchronous, busyTimeoutMs, checkpointIntervalMs, groupBatchesMax, groupRowsMax };
     this.worker = new Worker(workerSource, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => this.answer(reply));
