@@ -11,6 +11,7 @@ import {
   type TokenRecord,
   type Tx,
 } from '../../core/index.js';
+import { BudgetIndexReads } from '../budget-index.js';
 import type { PgCache } from './postgres-cache.js';
 
 /**
@@ -31,7 +32,7 @@ export interface PgLoaded {
  * One write transaction. Budgets come from the process cache (complete and current under
  * the head lock), everything else from `PgLoaded`; changes are collected for one bulk write.
  */
-export class PgTx implements Tx {
+export class PgTx extends BudgetIndexReads implements Tx {
   readonly entries: LedgerEntry[] = [];
   readonly newBudgets = new Set<BudgetRecord>();
   readonly dirtyBudgets = new Set<BudgetRecord>();
@@ -48,22 +49,8 @@ export class PgTx implements Tx {
     private readonly cache: PgCache,
     private readonly loaded: PgLoaded,
     readonly nowMs: number,
-  ) {}
-
-  budgetById(id: number): BudgetRecord | undefined {
-    return this.cache.budgets.get(id);
-  }
-
-  budgetByPath(path: string): BudgetRecord | undefined {
-    return this.cache.byPath.get(path);
-  }
-
-  childrenOf(id: number): BudgetRecord[] {
-    return this.cache.childrenOf(id);
-  }
-
-  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
-    return this.cache.modelBudgetsUnder(id);
+  ) {
+    super(cache);
   }
 
   reservation(seq: number): ReservationRecord | undefined {

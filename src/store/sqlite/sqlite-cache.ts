@@ -1,4 +1,5 @@
 import { genesisHash, type BudgetRecord, type ReservationRecord, type TokenRecord } from '../../core/index.js';
+import { BudgetIndex } from '../budget-index.js';
 
 type BudgetShape = Pick<BudgetRecord, 'parentId' | 'path' | 'status' | 'limitMicros' | 'period' | 'timezone' | 'periodStartMs' | 'periodEndMs' | 'policy'>;
 
@@ -12,13 +13,7 @@ function shapeOf(b: BudgetRecord): BudgetShape {
  * only inside a write transaction, and it is thrown away whenever another connection commits
  * (`PRAGMA data_version`) or a transaction fails.
  */
-export class SqliteCache {
-  readonly budgets = new Map<number, BudgetRecord>();
-  readonly byPath = new Map<string, BudgetRecord>();
-  private readonly children = new Map<number, Set<BudgetRecord>>();
-  private readonly indexed = new Map<number, { path: string; parentId: number | null }>();
-  /** Model budgets by the budget they sit under: a reservation looks its chain up here. */
-  private readonly modelBudgets = new Map<number, BudgetRecord[]>();
+export class SqliteCache extends BudgetIndex {
   /** Each budget's fields other than its balances, as last written to the database. */
   private readonly written = new Map<number, BudgetShape>();
   /** Open reservations by sequence; insertion order is sequence order. */
@@ -35,16 +30,8 @@ export class SqliteCache {
   storedLowSeq = 0;
   maxBudgetId = 0;
 
-  addBudget(b: BudgetRecord): void {
-    this.budgets.set(b.id, b);
-    this.byPath.set(b.path, b);
-    this.childSet(b.parentId).add(b);
-    this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
-    if (b.kind === 'model' && b.parentId !== null) {
-      const siblings = this.modelBudgets.get(b.parentId) ?? [];
-      siblings.push(b);
-      this.modelBudgets.set(b.parentId, siblings);
-    }
+  override addBudget(b: BudgetRecord): void {
+    super.addBudget(b);
     this.written.set(b.id, shapeOf(b));
     this.maxBudgetId = Math.max(this.maxBudgetId, b.id);
   }
@@ -72,38 +59,6 @@ export class SqliteCache {
     }
     this.written.set(b.id, shapeOf(b));
     return true;
-  }
-
-  /** Re-indexes a budget whose path or parent changed (a move). */
-  reindexBudget(b: BudgetRecord): void {
-    const was = this.indexed.get(b.id);
-    if (!was || (was.path === b.path && was.parentId === b.parentId)) return;
-    if (this.byPath.get(was.path) === b) this.byPath.delete(was.path);
-    this.byPath.set(b.path, b);
-    if (was.parentId !== b.parentId) {
-      this.childSet(was.parentId).delete(b);
-      this.childSet(b.parentId).add(b);
-    }
-    this.indexed.set(b.id, { path: b.path, parentId: b.parentId });
-  }
-
-  childrenOf(id: number): BudgetRecord[] {
-    return [...(this.children.get(id) ?? [])];
-  }
-
-  /** The model budgets directly under a budget (they never move), or undefined. */
-  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
-    return this.modelBudgets.get(id);
-  }
-
-  private childSet(parentId: number | null): Set<BudgetRecord> {
-    const key = parentId ?? 0;
-    let set = this.children.get(key);
-    if (!set) {
-      set = new Set();
-      this.children.set(key, set);
-    }
-    return set;
   }
 
   addOpen(r: ReservationRecord): void {

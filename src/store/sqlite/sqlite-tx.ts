@@ -10,6 +10,7 @@ import {
   type TokenRecord,
   type Tx,
 } from '../../core/index.js';
+import { BudgetIndexReads } from '../budget-index.js';
 import type { SqliteCache } from './sqlite-cache.js';
 
 /** Point reads a transaction may need beyond the cache. */
@@ -22,7 +23,7 @@ export interface SqliteReads {
  * One write transaction over the cache. Changes land in the cache at once (the cache is
  * dropped if the transaction fails) and are collected here for the store to write at commit.
  */
-export class SqliteTx implements Tx {
+export class SqliteTx extends BudgetIndexReads implements Tx {
   readonly entries: LedgerEntry[] = [];
   /** The text each entry's hash was computed over (`entryHashText`), in entry order. */
   readonly entryTexts: string[] = [];
@@ -40,22 +41,8 @@ export class SqliteTx implements Tx {
     private readonly cache: SqliteCache,
     private readonly reads: SqliteReads,
     readonly nowMs: number,
-  ) {}
-
-  budgetById(id: number): BudgetRecord | undefined {
-    return this.cache.budgets.get(id);
-  }
-
-  budgetByPath(path: string): BudgetRecord | undefined {
-    return this.cache.byPath.get(path);
-  }
-
-  childrenOf(id: number): BudgetRecord[] {
-    return this.cache.childrenOf(id);
-  }
-
-  modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
-    return this.cache.modelBudgetsUnder(id);
+  ) {
+    super(cache);
   }
 
   reservation(seq: number): ReservationRecord | undefined {
