@@ -60,23 +60,23 @@ export class BudgetIndex {
   }
 }
 
-/** The budget reads of a transaction over a `BudgetIndex`, which both stores' transactions share. */
-export abstract class BudgetIndexReads {
-  constructor(protected readonly index: BudgetIndex) {}
+/** The budget reads of a transaction over its store's cache, which both stores' transactions share. */
+export abstract class BudgetIndexReads<C extends BudgetIndex> {
+  constructor(protected readonly cache: C) {}
 
   budgetById(id: number): BudgetRecord | undefined {
-    return this.index.budgets.get(id);
+    return this.cache.budgets.get(id);
   }
 
   budgetByPath(path: string): BudgetRecord | undefined {
-    return this.index.byPath.get(path);
+    return this.cache.byPath.get(path);
   }
 
   childrenOf(id: number): BudgetRecord[] {
-    return this.index.childrenOf(id);
+    return this.cache.childrenOf(id);
   }
 
   modelBudgetsUnder(id: number): readonly BudgetRecord[] | undefined {
-    return this.index.modelBudgetsUnder(id);
+    return this.cache.modelBudgetsUnder(id);
   }
 }

@@ -32,7 +32,7 @@ export interface PgLoaded {
  * One write transaction. Budgets come from the process cache (complete and current under
  * the head lock), everything else from `PgLoaded`; changes are collected for one bulk write.
  */
-export class PgTx extends BudgetIndexReads implements Tx {
+export class PgTx extends BudgetIndexReads<PgCache> implements Tx {
   readonly entries: LedgerEntry[] = [];
   readonly newBudgets = new Set<BudgetRecord>();
   readonly dirtyBudgets = new Set<BudgetRecord>();
@@ -46,7 +46,7 @@ export class PgTx extends BudgetIndexReads implements Tx {
   readonly closedPeriods: ClosedPeriod[] = [];
 
   constructor(
-    private readonly cache: PgCache,
+    cache: PgCache,
     private readonly loaded: PgLoaded,
     readonly nowMs: number,
   ) {

@@ -23,7 +23,7 @@ export interface SqliteReads {
  * One write transaction over the cache. Changes land in the cache at once (the cache is
  * dropped if the transaction fails) and are collected here for the store to write at commit.
  */
-export class SqliteTx extends BudgetIndexReads implements Tx {
+export class SqliteTx extends BudgetIndexReads<SqliteCache> implements Tx {
   readonly entries: LedgerEntry[] = [];
   /** The text each entry's hash was computed over (`entryHashText`), in entry order. */
   readonly entryTexts: string[] = [];
@@ -38,7 +38,7 @@ export class SqliteTx extends BudgetIndexReads implements Tx {
   private readonly loadedReservations = new Map<number, ReservationRecord>();
 
   constructor(
-    private readonly cache: SqliteCache,
+    cache: SqliteCache,
     private readonly reads: SqliteReads,
     readonly nowMs: number,
   ) {
